@@ -1,0 +1,71 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * clusters, transactions (runs) and deployment_history (one row per node and task of a run).
+ * Uniqueness of (transaction, task, node) holds for cluster-level rows too (NULLS NOT DISTINCT, PG 15).
+ */
+export class InitialSchema1764000000000 implements MigrationInterface {
+  name = 'InitialSchema1764000000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE clusters (
+        id          integer PRIMARY KEY CHECK (id >= 0),
+        name        text NOT NULL,
+        release     text NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        updated_at  timestamptz NOT NULL DEFAULT now()
+      )`);
+    await q.query(`CREATE TYPE transaction_status AS ENUM ('pending', 'running', 'ready', 'error', 'stopped')`);
+    await q.query(`
+      CREATE TABLE transactions (
+        id                serial PRIMARY KEY,
+        uuid              varchar(255) NOT NULL,
+        cluster_id        integer NOT NULL REFERENCES clusters (id),
+        name              text NOT NULL,
+        graph_type        text NOT NULL DEFAULT 'default',
+        dry_run           boolean NOT NULL DEFAULT false,
+        status            transaction_status NOT NULL DEFAULT 'pending',
+        progress          smallint NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+        message           text,
+        parent_id         integer REFERENCES transactions (id) ON DELETE SET NULL,
+        history_recorded  boolean NOT NULL,
+        tasks_snapshot    jsonb NOT NULL DEFAULT '{}',
+        status_time       timestamptz,
+        time_start        timestamptz NOT NULL,
+        time_end          timestamptz,
+        created_at        timestamptz NOT NULL DEFAULT now(),
+        CONSTRAINT transactions_uuid_uq UNIQUE (uuid)
+      )`);
+    await q.query(`CREATE INDEX transactions_cluster_idx ON transactions (cluster_id, id)`);
+    await q.query(`CREATE INDEX transactions_parent_idx ON transactions (parent_id) WHERE parent_id IS NOT NULL`);
+    await q.query(`CREATE TYPE history_status AS ENUM ('pending', 'running', 'ready', 'error', 'skipped')`);
+    await q.query(`
+      CREATE TABLE deployment_history (
+        id              bigserial PRIMARY KEY,
+        transaction_id  integer NOT NULL REFERENCES transactions (id) ON DELETE CASCADE,
+        cluster_id      integer NOT NULL,
+        node_id         varchar(255),
+        task_name       varchar(255) NOT NULL,
+        task_type       varchar(255),
+        status          history_status NOT NULL DEFAULT 'pending',
+        time_start      timestamptz,
+        time_end        timestamptz,
+        error_message   text,
+        closed_reason   text,
+        summary         jsonb,
+        custom          jsonb NOT NULL DEFAULT '{}',
+        CONSTRAINT deployment_history_row_uq UNIQUE NULLS NOT DISTINCT (transaction_id, task_name, node_id)
+      )`);
+    // Serves one run's rows filtered by node (and the per-node listing order).
+    await q.query(`CREATE INDEX deployment_history_tx_node_idx ON deployment_history (transaction_id, node_id, time_start)`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE deployment_history`);
+    await q.query(`DROP TYPE history_status`);
+    await q.query(`DROP TABLE transactions`);
+    await q.query(`DROP TYPE transaction_status`);
+    await q.query(`DROP TABLE clusters`);
+  }
+}

@@ -1,0 +1,4 @@
+import { InitialSchema1764000000000 } from './1764000000000-InitialSchema';
+
+/** Every migration, in order. Listed explicitly so the same list works from ts-jest and from dist/. */
+export const MIGRATIONS = [InitialSchema1764000000000];

@@ -1,0 +1,46 @@
+import { INestApplication, Logger } from '@nestjs/common';
+import { MicroserviceOptions } from '@nestjs/microservices';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import { APP_CONFIG, AppConfig } from './common/config/app-config';
+import { deadLetterQueue, rmqOptions } from './receiver/rmq/rmq-options';
+
+export const API_PREFIX = 'api/v1';
+
+/**
+ * Everything an app built from AppModule needs besides its modules: the `/api/` alias of `/api/v1/`,
+ * the global prefix, Swagger UI and, when AMQP_URL is set, the RabbitMQ consumer.
+ * Used by main.ts and by the tests, so both serve the same routes.
+ */
+export async function configureApp(app: INestApplication): Promise<AppConfig> {
+  const config = app.get<AppConfig>(APP_CONFIG);
+  // Fuel served both /api/ and /api/v1/; the routes live under /api/v1/.
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    if (/^\/api(\/|$)/.test(req.url) && !/^\/api\/(v1|docs)(\/|$|\?)/.test(req.url)) req.url = `/api/v1${req.url.slice(4) || '/'}`;
+    next();
+  });
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready'] });
+  app.enableShutdownHooks();
+
+  const doc = new DocumentBuilder()
+    .setTitle('deployment-history')
+    .setDescription(
+      'History of every deployment task run against an environment, per run, per node and per task. ' +
+        'Every route is also served under /api/ (Fuel compatibility); a trailing slash is optional.',
+    )
+    .setVersion('1')
+    .build();
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'api/docs-json' });
+
+  if (config.amqpUrl) {
+    app.connectMicroservice<MicroserviceOptions>(rmqOptions(config), { inheritAppConfig: true });
+    await app.startAllMicroservices();
+    new Logger('Receiver').log(
+      `consuming queue '${config.amqpQueue}' bound to exchange '${config.amqpExchange}' with key '${config.amqpRoutingKey}'; ` +
+        `rejected casts go to '${deadLetterQueue(config)}'`,
+    );
+  } else {
+    new Logger('Receiver').log('AMQP_URL is not set: the RabbitMQ consumer is off; casts are accepted at POST /api/v1/casts');
+  }
+  return config;
+}

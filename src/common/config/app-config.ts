@@ -1,0 +1,97 @@
+/**
+ * Typed configuration, read once from the environment and validated at boot.
+ * A bad value stops the service with one message naming every offending variable.
+ */
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** PostgreSQL URL; undefined means "start the embedded PostgreSQL". */
+  databaseUrl?: string;
+  embeddedPgDir: string;
+  embeddedPgPort: number;
+  /** RabbitMQ URL; undefined means the bus consumer is off (HTTP ingestion still works). */
+  amqpUrl?: string;
+  amqpExchange: string;
+  amqpRoutingKey: string;
+  amqpQueue: string;
+  /** Unacked messages the consumer may hold; bounds a batch. */
+  amqpPrefetch: number;
+  /** Casts written per database transaction at most, and how long a batch may wait to fill. */
+  batchMaxSize: number;
+  batchMaxWaitMs: number;
+  logLevels: LogLevelName[];
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const str = (name: string, fallback: string): string => {
+    const v = env[name];
+    if (v === undefined || v === '') return fallback;
+    if (!/^[\w.\-:/]+$/.test(v)) problems.push(`${name} must be a name made of letters, digits, '.', '-', '_', ':' or '/' (got '${v}')`);
+    return v;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const v = env[name];
+    if (v === undefined || v === '') return fallback;
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || n < min || n > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got '${v}')`);
+      return fallback;
+    }
+    return n;
+  };
+  const url = (name: string, schemes: string[]): string | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    try {
+      const u = new URL(v);
+      if (!schemes.includes(u.protocol.replace(/:$/, ''))) {
+        problems.push(`${name} must be a ${schemes.join(' or ')} URL (got scheme '${u.protocol}')`);
+      }
+    } catch {
+      problems.push(`${name} is not a valid URL (got '${v}'); expected e.g. ${schemes[0]}://user@host:port/...`);
+    }
+    return v;
+  };
+  const logLevel = (): LogLevelName[] => {
+    const v = (env.LOG_LEVEL || 'log') as LogLevelName;
+    const i = LOG_LEVELS.indexOf(v);
+    if (i < 0) {
+      problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got '${v}')`);
+      return LOG_LEVELS.slice(0, 4);
+    }
+    return LOG_LEVELS.slice(0, i + 1);
+  };
+
+  const config: AppConfig = {
+    port: int('PORT', 8000, 0, 65535),
+    host: str('HOST', '0.0.0.0'),
+    databaseUrl: url('DATABASE_URL', ['postgres', 'postgresql']),
+    embeddedPgDir: env.EMBEDDED_PG_DIR || '.data/postgres',
+    embeddedPgPort: int('EMBEDDED_PG_PORT', 54329, 1, 65535),
+    amqpUrl: url('AMQP_URL', ['amqp', 'amqps']),
+    amqpExchange: str('AMQP_EXCHANGE', 'nailgun'),
+    amqpRoutingKey: str('AMQP_ROUTING_KEY', 'nailgun'),
+    amqpQueue: str('AMQP_QUEUE', 'nailgun'),
+    amqpPrefetch: int('AMQP_PREFETCH', 2000, 1, 65535),
+    batchMaxSize: int('BATCH_MAX_SIZE', 1000, 1, 100000),
+    batchMaxWaitMs: int('BATCH_MAX_WAIT_MS', 10, 0, 60000),
+    logLevels: logLevel(),
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

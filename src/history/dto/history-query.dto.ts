@@ -1,0 +1,28 @@
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsOptional } from 'class-validator';
+import { FLAG_MESSAGE, parseFlag, splitList } from '../../common/http/query';
+import { TASK_STATUSES, TaskStatus } from '../entities/deployment-history.entity';
+
+export class HistoryQueryDto {
+  /** Comma-separated node ids; `master` for the master node, `null` for cluster-level tasks. */
+  @IsOptional()
+  @Transform(({ value }) => splitList(value))
+  nodes?: string[];
+
+  /** Comma-separated task statuses (pending, ready, running, error, skipped). */
+  @IsOptional()
+  @Transform(({ value }) => splitList(value))
+  @IsIn(TASK_STATUSES, { each: true, message: 'Statuses parameter could be only: pending, ready, running, error, skipped' })
+  statuses?: TaskStatus[];
+
+  /** Comma-separated task names. */
+  @IsOptional()
+  @Transform(({ value }) => splitList(value))
+  tasks_names?: string[];
+
+  /** Add each task's `summary` to the rows (1/0, true/false). */
+  @IsOptional()
+  @Transform(({ value }) => parseFlag(value))
+  @IsBoolean({ message: FLAG_MESSAGE('include_summary') })
+  include_summary?: boolean;
+}

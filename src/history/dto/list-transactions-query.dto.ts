@@ -1,0 +1,25 @@
+import { Transform, Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { splitList } from '../../common/http/query';
+import { RUN_STATUSES, RunStatus } from '../entities/transaction.entity';
+
+export class ListTransactionsQueryDto {
+  /** Only the runs of this cluster. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'cluster_id must be an integer' })
+  @Min(0, { message: 'cluster_id must be an integer' })
+  @Max(2 ** 31 - 1, { message: 'cluster_id must be an integer below 2^31' })
+  cluster_id?: number;
+
+  /** Comma-separated run statuses (pending, running, ready, error, stopped). */
+  @IsOptional()
+  @Transform(({ value }) => splitList(value))
+  @IsIn(RUN_STATUSES, { each: true, message: `Statuses parameter could only be one of: ${RUN_STATUSES.join(', ')}` })
+  statuses?: RunStatus[];
+
+  /** Comma-separated run names, e.g. `deployment,dry_run_deployment`. */
+  @IsOptional()
+  @Transform(({ value }) => splitList(value))
+  transaction_types?: string[];
+}

@@ -1,0 +1,39 @@
+import type { RunStatus } from '../entities/transaction.entity';
+import { Transaction } from '../entities/transaction.entity';
+
+/** A run, with Fuel's field names. */
+export class TransactionDto {
+  id: number;
+  /** The cluster's id. */
+  cluster: number;
+  uuid: string;
+  /** Run name, e.g. `deployment`, `dry_run_deployment`, `provision`. */
+  name: string;
+  status: RunStatus;
+  /** 0 to 100. */
+  progress: number;
+  message: string | null;
+  dry_run: boolean;
+  graph_type: string;
+  /** ISO 8601, UTC. */
+  time_start: string;
+  time_end: string | null;
+  parent_id: number | null;
+
+  static from(t: Transaction): TransactionDto {
+    return {
+      id: t.id,
+      cluster: t.clusterId,
+      uuid: t.uuid,
+      name: t.name,
+      status: t.status,
+      progress: t.progress,
+      message: t.message,
+      dry_run: t.dryRun,
+      graph_type: t.graphType,
+      time_start: t.timeStart.toISOString(),
+      time_end: t.timeEnd?.toISOString() ?? null,
+      parent_id: t.parentId,
+    };
+  }
+}

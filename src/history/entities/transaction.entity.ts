@@ -1,0 +1,56 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+export const RUN_STATUSES = ['pending', 'running', 'ready', 'error', 'stopped'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** One run (Fuel "transaction", Astute "task") against a cluster. */
+@Entity('transactions')
+export class Transaction {
+  @PrimaryGeneratedColumn()
+  id: number;
+
+  @Column({ type: 'varchar', length: 255, unique: true })
+  uuid: string;
+
+  @Column({ name: 'cluster_id', type: 'int' })
+  clusterId: number;
+
+  @Column('text')
+  name: string;
+
+  @Column({ name: 'graph_type', type: 'text' })
+  graphType: string;
+
+  @Column({ name: 'dry_run', type: 'boolean' })
+  dryRun: boolean;
+
+  @Column({ type: 'enum', enum: RUN_STATUSES, enumName: 'transaction_status' })
+  status: RunStatus;
+
+  @Column('smallint')
+  progress: number;
+
+  @Column({ type: 'text', nullable: true })
+  message: string | null;
+
+  @Column({ name: 'parent_id', type: 'int', nullable: true })
+  parentId: number | null;
+
+  /** False for runs of pre-9.0 clusters: the run is recorded, its tasks are not. */
+  @Column({ name: 'history_recorded', type: 'boolean' })
+  historyRecorded: boolean;
+
+  /** Graph definition of each task of the run, by task name (type, parameters, requires, ...). */
+  @Column({ name: 'tasks_snapshot', type: 'jsonb' })
+  tasksSnapshot: Record<string, Record<string, unknown>>;
+
+  /** Time of the report that set the current status. */
+  @Column({ name: 'status_time', type: 'timestamptz', nullable: true })
+  statusTime: Date | null;
+
+  @Column({ name: 'time_start', type: 'timestamptz' })
+  timeStart: Date;
+
+  @Column({ name: 'time_end', type: 'timestamptz', nullable: true })
+  timeEnd: Date | null;
+}

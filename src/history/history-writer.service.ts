@@ -1,0 +1,325 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { ClusterInfo, ClustersService } from '../clusters/clusters.service';
+import { RunStatus } from './entities/transaction.entity';
+import { reconcileRun, RunReport, RunState, sameRunState } from './run-state';
+import { isFinalRun, pendingState, reconcileTask, RunOutcome, sameState, TaskReport, TaskState } from './task-state';
+
+/** A run announced by its orchestrator, with the (node, task) pairs it will execute. */
+export interface RunStart {
+  uuid: string;
+  name: string;
+  graphType: string;
+  dryRun: boolean;
+  cluster: ClusterInfo;
+  parentUuid: string | null;
+  time: Date;
+  tasks: Array<{ nodeId: string | null; taskName: string; type: string | null }>;
+  /** Graph definition per task name. */
+  snapshot: Record<string, Record<string, unknown>>;
+}
+
+export interface NodeTaskReport extends TaskReport {
+  nodeId: string | null;
+  taskName: string;
+}
+
+/** What the store is asked to do; it knows nothing of the wire format these came in. */
+export type StoreCommand =
+  | { kind: 'start'; start: RunStart }
+  | { kind: 'report'; uuid: string; run: RunReport | null; tasks: NodeTaskReport[] };
+
+export type CommandOutcome =
+  | { outcome: 'started'; transactionId: number; historyRecorded: boolean; rows: number; warnings: string[] }
+  | { outcome: 'duplicate'; transactionId: number }
+  | { outcome: 'applied'; transactionId: number; historyRecorded: boolean; tasks: number; runStatus: RunStatus }
+  | { outcome: 'unknown_transaction'; reason: string };
+
+/** Thrown when a batch lost a race with another writer; retrying the batch is safe. */
+export class RetryableWriteError extends Error {}
+
+interface TxRow {
+  id: number;
+  uuid: string;
+  cluster_id: number;
+  status: RunStatus;
+  progress: number;
+  message: string | null;
+  status_time: Date | null;
+  time_end: Date | null;
+  history_recorded: boolean;
+}
+
+interface HistoryRow {
+  id: string;
+  transaction_id: number;
+  node_id: string | null;
+  task_name: string;
+  status: TaskState['status'];
+  time_start: Date | null;
+  time_end: Date | null;
+  error_message: string | null;
+  closed_reason: string | null;
+  summary: Record<string, unknown> | null;
+  custom: Record<string, unknown>;
+}
+
+const rowKey = (txId: number, nodeId: string | null, task: string) => `${txId}\u0000${nodeId ?? '\u0001'}\u0000${task}`;
+
+/**
+ * The write path. A batch of commands is applied in one database transaction: runs are created with
+ * their pending rows, run and task reports are merged through the state machines, and rows left open
+ * by a run that ended are closed out. Rows are read and written in bulk (one statement per kind).
+ */
+@Injectable()
+export class HistoryWriter {
+  private readonly logger = new Logger(HistoryWriter.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly clusters: ClustersService,
+  ) {}
+
+  /**
+   * Applies the commands in one transaction and returns one outcome per command, in order.
+   * With `atomic`, a command that cannot be applied makes the whole batch fail with `onReject`'s error.
+   */
+  async apply(commands: StoreCommand[], onReject?: (rejected: Array<{ index: number; reason: string }>) => Error): Promise<CommandOutcome[]> {
+    return this.db.transaction(async (m) => {
+      const outcomes = await this.applyIn(m, commands);
+      if (onReject) {
+        const rejected = outcomes.flatMap((o, index) => (o.outcome === 'unknown_transaction' ? [{ index, reason: o.reason }] : []));
+        if (rejected.length) throw onReject(rejected);
+      }
+      return outcomes;
+    });
+  }
+
+  private async applyIn(m: EntityManager, commands: StoreCommand[]): Promise<CommandOutcome[]> {
+    const outcomes: CommandOutcome[] = new Array(commands.length);
+    const starts = commands.flatMap((c, i) => (c.kind === 'start' ? [{ i, start: c.start }] : []));
+    if (starts.length) await this.applyStarts(m, starts, outcomes);
+    const reports = commands.flatMap((c, i) => (c.kind === 'report' ? [{ i, cmd: c }] : []));
+    if (reports.length) await this.applyReports(m, reports, outcomes);
+    return outcomes;
+  }
+
+  private async applyStarts(m: EntityManager, starts: Array<{ i: number; start: RunStart }>, out: CommandOutcome[]): Promise<void> {
+    const existing = new Map<string, number>(
+      (await m.query(`SELECT id, uuid FROM transactions WHERE uuid = ANY($1)`, [starts.map((s) => s.start.uuid)])).map(
+        (r: { id: number; uuid: string }) => [r.uuid, r.id],
+      ),
+    );
+    for (const { i, start } of starts) {
+      const known = existing.get(start.uuid);
+      if (known !== undefined) {
+        out[i] = { outcome: 'duplicate', transactionId: known };
+        continue;
+      }
+      const warnings: string[] = [];
+      await this.clusters.register(m, start.cluster);
+      let parentId: number | null = null;
+      if (start.parentUuid) {
+        const [p] = await m.query(`SELECT id FROM transactions WHERE uuid = $1`, [start.parentUuid]);
+        if (p) parentId = p.id;
+        else warnings.push(`parent transaction '${start.parentUuid}' is unknown; recorded without a parent`);
+      }
+      const recorded = this.clusters.historySupported(start.cluster.release);
+      const inserted: Array<{ id: number }> = await m.query(
+        `INSERT INTO transactions (uuid, cluster_id, name, graph_type, dry_run, status, progress, parent_id,
+                                   history_recorded, tasks_snapshot, status_time, time_start)
+         VALUES ($1, $2, $3, $4, $5, 'running', 0, $6, $7, $8, $9, $9)
+         ON CONFLICT (uuid) DO NOTHING RETURNING id`,
+        [start.uuid, start.cluster.id, start.name, start.graphType, start.dryRun, parentId, recorded, start.snapshot, start.time],
+      );
+      if (!inserted.length) throw new RetryableWriteError(`transaction ${start.uuid} was created concurrently`);
+      const id = inserted[0].id;
+      existing.set(start.uuid, id);
+      let rows = 0;
+      if (recorded && start.tasks.length) {
+        const [{ n }] = await m.query(
+          `WITH ins AS (
+             INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name, task_type)
+             SELECT $1, $2, u.node, u.task, u.type FROM unnest($3::varchar[], $4::varchar[], $5::varchar[]) AS u(node, task, type)
+             ON CONFLICT DO NOTHING RETURNING 1)
+           SELECT count(*)::int AS n FROM ins`,
+          [id, start.cluster.id, start.tasks.map((t) => t.nodeId), start.tasks.map((t) => t.taskName), start.tasks.map((t) => t.type)],
+        );
+        rows = n;
+      } else if (!recorded) {
+        this.logger.log(
+          `transaction ${start.uuid}: cluster ${start.cluster.id} runs release '${start.cluster.release}' (before 9.0); ` +
+            `the run is recorded, its ${start.tasks.length} tasks are not`,
+        );
+      }
+      out[i] = { outcome: 'started', transactionId: id, historyRecorded: recorded, rows, warnings };
+    }
+  }
+
+  private async applyReports(
+    m: EntityManager,
+    reports: Array<{ i: number; cmd: Extract<StoreCommand, { kind: 'report' }> }>,
+    out: CommandOutcome[],
+  ): Promise<void> {
+    const uuids = [...new Set(reports.map((r) => r.cmd.uuid))];
+    const txs: TxRow[] = await m.query(
+      `SELECT id, uuid, cluster_id, status, progress, message, status_time, time_end, history_recorded
+       FROM transactions WHERE uuid = ANY($1) ORDER BY id FOR UPDATE`,
+      [uuids],
+    );
+    const byUuid = new Map(txs.map((t) => [t.uuid, t]));
+
+    // Run status first: a run that ends in this batch closes out its rows below.
+    const runReports = new Map<number, RunReport[]>();
+    const taskReports = new Map<string, { txId: number; nodeId: string | null; taskName: string; reports: TaskReport[] }>();
+    for (const { i, cmd } of reports) {
+      const tx = byUuid.get(cmd.uuid);
+      if (!tx) {
+        out[i] = { outcome: 'unknown_transaction', reason: `unknown transaction: no transaction_start was recorded for task_uuid '${cmd.uuid}'` };
+        continue;
+      }
+      if (cmd.run) runReports.set(tx.id, [...(runReports.get(tx.id) ?? []), cmd.run]);
+      if (tx.history_recorded) {
+        for (const t of cmd.tasks) {
+          const k = rowKey(tx.id, t.nodeId, t.taskName);
+          const g = taskReports.get(k) ?? { txId: tx.id, nodeId: t.nodeId, taskName: t.taskName, reports: [] };
+          g.reports.push(t);
+          taskReports.set(k, g);
+        }
+      }
+    }
+
+    const runs = new Map<number, RunOutcome>();
+    const newlyFinal: number[] = [];
+    for (const tx of txs) {
+      const before: RunState = {
+        status: tx.status,
+        progress: tx.progress,
+        message: tx.message,
+        statusTime: tx.status_time,
+        timeEnd: tx.time_end,
+      };
+      const after = reconcileRun(before, runReports.get(tx.id) ?? []);
+      if (!sameRunState(before, after)) {
+        await m.query(
+          `UPDATE transactions SET status = $2, progress = $3, message = $4, status_time = $5, time_end = $6 WHERE id = $1`,
+          [tx.id, after.status, after.progress, after.message, after.statusTime, after.timeEnd],
+        );
+      }
+      if (tx.history_recorded && isFinalRun(after.status) && !isFinalRun(before.status)) newlyFinal.push(tx.id);
+      runs.set(tx.id, { status: after.status, timeEnd: after.timeEnd });
+    }
+
+    await this.applyTaskReports(m, taskReports, newlyFinal, runs);
+
+    for (const { i, cmd } of reports) {
+      const tx = byUuid.get(cmd.uuid);
+      if (!tx) continue;
+      out[i] = {
+        outcome: 'applied',
+        transactionId: tx.id,
+        historyRecorded: tx.history_recorded,
+        tasks: tx.history_recorded ? cmd.tasks.length : 0,
+        runStatus: runs.get(tx.id)!.status,
+      };
+    }
+  }
+
+  private async applyTaskReports(
+    m: EntityManager,
+    groups: Map<string, { txId: number; nodeId: string | null; taskName: string; reports: TaskReport[] }>,
+    newlyFinal: number[],
+    runs: Map<number, RunOutcome>,
+  ): Promise<void> {
+    if (!groups.size && !newlyFinal.length) return;
+    const keyed = [...groups.values()];
+    const stored = new Map<string, HistoryRow>();
+    if (keyed.length) {
+      const rows: HistoryRow[] = await m.query(
+        `SELECT h.id, h.transaction_id, h.node_id, h.task_name, h.status, h.time_start, h.time_end,
+                h.error_message, h.closed_reason, h.summary, h.custom
+         FROM deployment_history h
+         JOIN unnest($1::int[], $2::varchar[], $3::varchar[]) AS k(tx, node, task)
+           ON h.transaction_id = k.tx AND h.task_name = k.task AND h.node_id IS NOT DISTINCT FROM k.node
+         ORDER BY h.id FOR UPDATE OF h`,
+        [keyed.map((g) => g.txId), keyed.map((g) => g.nodeId), keyed.map((g) => g.taskName)],
+      );
+      for (const r of rows) stored.set(rowKey(r.transaction_id, r.node_id, r.task_name), r);
+    }
+    if (newlyFinal.length) {
+      const open: HistoryRow[] = await m.query(
+        `SELECT id, transaction_id, node_id, task_name, status, time_start, time_end, error_message, closed_reason, summary, custom
+         FROM deployment_history WHERE transaction_id = ANY($1) AND status IN ('pending', 'running')
+         ORDER BY id FOR UPDATE`,
+        [newlyFinal],
+      );
+      for (const r of open) {
+        const k = rowKey(r.transaction_id, r.node_id, r.task_name);
+        stored.set(k, r);
+        if (!groups.has(k)) groups.set(k, { txId: r.transaction_id, nodeId: r.node_id, taskName: r.task_name, reports: [] });
+      }
+    }
+
+    const updates: Array<{ id: string; s: TaskState }> = [];
+    const inserts: Array<{ txId: number; nodeId: string | null; taskName: string; s: TaskState }> = [];
+    for (const [k, g] of groups) {
+      const row = stored.get(k);
+      const before = row ? toState(row) : pendingState();
+      const after = reconcileTask(before, g.reports, runs.get(g.txId)!);
+      if (row && !sameState(before, after)) updates.push({ id: row.id, s: after });
+      if (!row) inserts.push({ txId: g.txId, nodeId: g.nodeId, taskName: g.taskName, s: after });
+    }
+    if (updates.length) {
+      await m.query(
+        `UPDATE deployment_history h
+         SET status = u.status::history_status, time_start = u.ts, time_end = u.te, error_message = u.em,
+             closed_reason = u.cr, summary = u.su, custom = u.cu
+         FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[])
+           AS u(id, status, ts, te, em, cr, su, cu)
+         WHERE h.id = u.id`,
+        columns(updates.map((u) => u.s), [updates.map((u) => u.id)]),
+      );
+    }
+    if (inserts.length) {
+      // A report for a (node, task) the run did not announce: recorded all the same.
+      const res: unknown[] = await m.query(
+        `INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name, status, time_start, time_end,
+                                         error_message, closed_reason, summary, custom)
+         SELECT u.tx, t.cluster_id, u.node, u.task, u.status::history_status, u.ts, u.te, u.em, u.cr, u.su, u.cu
+         FROM unnest($1::int[], $2::varchar[], $3::varchar[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[],
+                     $8::text[], $9::jsonb[], $10::jsonb[]) AS u(tx, node, task, status, ts, te, em, cr, su, cu)
+         JOIN transactions t ON t.id = u.tx
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [inserts.map((r) => r.txId), inserts.map((r) => r.nodeId), inserts.map((r) => r.taskName), ...columns(inserts.map((r) => r.s), [])],
+      );
+      if (res.length !== inserts.length) throw new RetryableWriteError('history rows were created concurrently');
+    }
+  }
+}
+
+function toState(r: HistoryRow): TaskState {
+  return {
+    status: r.status,
+    timeStart: r.time_start,
+    timeEnd: r.time_end,
+    errorMessage: r.error_message,
+    summary: r.summary,
+    custom: r.custom ?? {},
+    closedReason: r.closed_reason,
+  };
+}
+
+/** State columns as parallel arrays for unnest(), after the given leading columns. */
+function columns(states: TaskState[], leading: unknown[][]): unknown[][] {
+  return [
+    ...leading,
+    states.map((s) => s.status),
+    states.map((s) => s.timeStart),
+    states.map((s) => s.timeEnd),
+    states.map((s) => s.errorMessage),
+    states.map((s) => s.closedReason),
+    states.map((s) => (s.summary === null ? null : JSON.stringify(s.summary))),
+    states.map((s) => JSON.stringify(s.custom)),
+  ];
+}

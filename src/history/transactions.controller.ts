@@ -1,0 +1,25 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
+import { IdPipe } from '../common/http/id.pipe';
+import { ListTransactionsQueryDto } from './dto/list-transactions-query.dto';
+import { TransactionDto } from './dto/transaction.dto';
+import { TransactionsService } from './transactions.service';
+
+@ApiTags('transactions')
+@Controller('transactions')
+export class TransactionsController {
+  constructor(private readonly transactions: TransactionsService) {}
+
+  /** Runs, oldest first, filtered by cluster, status and name. */
+  @Get()
+  list(@Query() q: ListTransactionsQueryDto): Promise<TransactionDto[]> {
+    return this.transactions.list(q);
+  }
+
+  /** One run. */
+  @Get(':transaction_id')
+  @ApiNotFoundResponse({ description: '{"message": "Transaction not found"}' })
+  get(@Param('transaction_id', new IdPipe('transaction id')) id: number): Promise<TransactionDto> {
+    return this.transactions.get(id);
+  }
+}

@@ -1,0 +1,28 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module';
+import { configureApp } from './bootstrap';
+import { ConfigError, loadConfig } from './common/config/app-config';
+
+async function main(): Promise<void> {
+  let logLevels;
+  try {
+    logLevels = loadConfig().logLevels;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const app = await NestFactory.create(AppModule, { logger: logLevels });
+  const config = await configureApp(app);
+  await app.listen(config.port, config.host);
+  new Logger('Main').log(`deployment-history listening on http://${config.host}:${config.port} (API /api/v1, docs /api/docs)`);
+}
+
+main().catch((e) => {
+  new Logger('Main').error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exit(1);
+});

@@ -1,0 +1,64 @@
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+
+/** OpenAPI description of the wire format (the validation itself is in cast.ts). */
+const nodeEntry: SchemaObject = {
+  type: 'object',
+  properties: {
+    uid: { oneOf: [{ type: 'string' }, { type: 'integer' }], nullable: true, description: 'node id, "master", or null for a cluster-level task', example: '1' },
+    deployment_graph_task_name: { type: 'string', example: 'netconfig' },
+    task_status: { type: 'string', enum: ['running', 'ready', 'error', 'skipped', 'successful', 'failed'] },
+    error_msg: { type: 'string' },
+    summary: { type: 'object' },
+    custom: { type: 'object' },
+    time: { type: 'string', format: 'date-time', description: 'event time; receipt time when absent' },
+  },
+};
+
+export const TRANSACTION_START_ARGS: SchemaObject = {
+  type: 'object',
+  required: ['task_uuid', 'cluster'],
+  properties: {
+    task_uuid: { type: 'string', example: '6a5c1c2e-6bd3-4f3e-9d4e-6f1f8a0b1c2d' },
+    name: { type: 'string', default: 'deployment' },
+    graph_type: { type: 'string', default: 'default' },
+    dry_run: { type: 'boolean', default: false },
+    parent_task_uuid: { type: 'string', nullable: true },
+    time: { type: 'string', format: 'date-time' },
+    cluster: {
+      type: 'object',
+      required: ['id', 'release'],
+      properties: { id: { type: 'integer', example: 1 }, name: { type: 'string', example: 'prod-east' }, release: { type: 'string', example: 'mitaka-9.0' } },
+    },
+    tasks_graph: {
+      type: 'object',
+      description: 'node id ("master", "null" for cluster-level) → tasks of that node',
+      additionalProperties: {
+        type: 'array',
+        items: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, type: { type: 'string' } }, additionalProperties: true },
+      },
+      example: { '1': [{ id: 'netconfig', type: 'puppet' }], master: [{ id: 'upload_configuration', type: 'upload_file' }], null: [{ id: 'post_deployment_start', type: 'stage' }] },
+    },
+  },
+};
+
+const respArgs: SchemaObject = {
+  type: 'object',
+  required: ['task_uuid'],
+  properties: {
+    task_uuid: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'running', 'ready', 'error', 'stopped'] },
+    progress: { type: 'number', minimum: 0, maximum: 100 },
+    error: { type: 'string' },
+    time: { type: 'string', format: 'date-time' },
+    nodes: { type: 'array', items: nodeEntry },
+  },
+};
+
+const cast: SchemaObject = {
+  oneOf: [
+    { type: 'object', required: ['method', 'args'], properties: { method: { type: 'string', enum: ['transaction_start'] }, args: TRANSACTION_START_ARGS } },
+    { type: 'object', required: ['method', 'args'], properties: { method: { type: 'string', enum: ['transaction_resp', 'deploy_resp'] }, args: respArgs } },
+  ],
+};
+
+export const CASTS_BODY: SchemaObject = { oneOf: [cast, { type: 'array', items: cast, maxItems: 10000 }] };

@@ -1,0 +1,217 @@
+import type { RunStatus } from '../history/entities/transaction.entity';
+import { RUN_STATUSES } from '../history/entities/transaction.entity';
+import type { NodeTaskReport, RunStart, StoreCommand } from '../history/history-writer.service';
+import type { RunReport } from '../history/run-state';
+import type { ReportedStatus } from '../history/task-state';
+
+/**
+ * The wire format: Astute's casts `{"method": ..., "args": {...}}` (see shared/fuel-reference.md §1),
+ * validated and turned into store commands. This is the only place that knows the wire format; the
+ * bus consumer and `POST /casts` both go through `parseCast`.
+ */
+export const CAST_METHODS = ['transaction_start', 'transaction_resp', 'deploy_resp'] as const;
+export type CastMethod = (typeof CAST_METHODS)[number];
+
+/** A cast that can never be applied as sent: answered with 400 over HTTP, dead-lettered on the bus. */
+export class CastRejected extends Error {}
+
+export interface SkippedEntry {
+  /** `nodes[3]`, `status`, `progress`... */
+  entry: string;
+  reason: string;
+}
+
+export interface ParsedCast {
+  method: CastMethod;
+  uuid: string;
+  command: StoreCommand;
+  /** Parts of the cast that could not be applied; the rest of the cast still is. */
+  skipped: SkippedEntry[];
+}
+
+const TASK_STATUS_ALIASES: Record<string, ReportedStatus> = {
+  running: 'running',
+  ready: 'ready',
+  error: 'error',
+  skipped: 'skipped',
+  successful: 'ready',
+  failed: 'error',
+};
+const MAX_NAME = 255;
+
+export function isCastMethod(m: unknown): m is CastMethod {
+  return typeof m === 'string' && (CAST_METHODS as readonly string[]).includes(m);
+}
+
+export function parseCast(raw: unknown, receivedAt: Date): ParsedCast {
+  if (!isObject(raw)) throw new CastRejected(`a cast must be a JSON object {"method": ..., "args": {...}}, got ${describe(raw)}`);
+  const { method, args } = raw;
+  if (!isCastMethod(method)) {
+    throw new CastRejected(`unknown method ${JSON.stringify(method)}: expected one of ${CAST_METHODS.join(', ')}`);
+  }
+  if (!isObject(args)) throw new CastRejected(`${method}: "args" must be an object, got ${describe(args)}`);
+  const uuid = name(args.task_uuid, `${method}: args.task_uuid`);
+  const time = parseTime(args.time, `${method}: args.time`) ?? receivedAt;
+  if (method === 'transaction_start') return { method, uuid, command: { kind: 'start', start: parseStart(args, uuid, time) }, skipped: [] };
+
+  const skipped: SkippedEntry[] = [];
+  const run = parseRunReport(args, time, skipped);
+  const tasks: NodeTaskReport[] = [];
+  if (args.nodes !== undefined && args.nodes !== null) {
+    if (!Array.isArray(args.nodes)) throw new CastRejected(`${method}: args.nodes must be a list, got ${describe(args.nodes)}`);
+    args.nodes.forEach((entry, i) => {
+      try {
+        const report = parseNodeEntry(entry, time);
+        if (report) tasks.push(report);
+      } catch (e) {
+        if (!(e instanceof CastRejected)) throw e;
+        skipped.push({ entry: `nodes[${i}]`, reason: e.message });
+      }
+    });
+  }
+  return { method, uuid, command: { kind: 'report', uuid, run, tasks }, skipped };
+}
+
+function parseStart(args: Record<string, unknown>, uuid: string, time: Date): RunStart {
+  const where = 'transaction_start';
+  const cluster = args.cluster;
+  if (!isObject(cluster)) throw new CastRejected(`${where}: args.cluster must be an object {"id", "name", "release"}, got ${describe(cluster)}`);
+  const id = cluster.id;
+  const clusterId = typeof id === 'string' && /^\d+$/.test(id) ? Number(id) : id;
+  if (typeof clusterId !== 'number' || !Number.isSafeInteger(clusterId) || clusterId < 0 || clusterId > 2 ** 31 - 1) {
+    throw new CastRejected(`${where}: args.cluster.id must be a non-negative integer, got ${describe(id)}`);
+  }
+  const release = name(cluster.release, `${where}: args.cluster.release`);
+  const clusterName = cluster.name === undefined || cluster.name === null ? `cluster-${clusterId}` : name(cluster.name, `${where}: args.cluster.name`);
+  const dryRun = args.dry_run ?? false;
+  if (typeof dryRun !== 'boolean') throw new CastRejected(`${where}: args.dry_run must be true or false, got ${describe(dryRun)}`);
+  const parent = args.parent_task_uuid ?? null;
+  const graph = args.tasks_graph ?? {};
+  if (!isObject(graph)) throw new CastRejected(`${where}: args.tasks_graph must be an object {node id: [tasks]}, got ${describe(graph)}`);
+
+  const tasks: RunStart['tasks'] = [];
+  const snapshot: RunStart['snapshot'] = {};
+  for (const [node, list] of Object.entries(graph)) {
+    const nodeId = node === 'null' || node === '' ? null : node;
+    if (nodeId !== null && nodeId.length > MAX_NAME) throw new CastRejected(`${where}: tasks_graph key ${JSON.stringify(node.slice(0, 40))}... is too long`);
+    if (!Array.isArray(list)) throw new CastRejected(`${where}: tasks_graph[${JSON.stringify(node)}] must be a list of tasks, got ${describe(list)}`);
+    list.forEach((task, i) => {
+      const at = `${where}: tasks_graph[${JSON.stringify(node)}][${i}]`;
+      if (!isObject(task)) throw new CastRejected(`${at} must be an object {"id", "type", ...}, got ${describe(task)}`);
+      const taskName = name(task.id, `${at}.id`);
+      const type = task.type === undefined || task.type === null ? null : name(task.type, `${at}.type`);
+      tasks.push({ nodeId, taskName, type });
+      snapshot[taskName] ??= task;
+    });
+  }
+  return {
+    uuid,
+    name: args.name === undefined ? 'deployment' : name(args.name, `${where}: args.name`),
+    graphType: args.graph_type === undefined || args.graph_type === null ? 'default' : name(args.graph_type, `${where}: args.graph_type`),
+    dryRun,
+    cluster: { id: clusterId, name: clusterName, release },
+    parentUuid: parent === null ? null : name(parent, `${where}: args.parent_task_uuid`),
+    time,
+    tasks,
+    snapshot,
+  };
+}
+
+function parseRunReport(args: Record<string, unknown>, time: Date, skipped: SkippedEntry[]): RunReport | null {
+  const report: RunReport = { time };
+  let any = false;
+  if (args.status !== undefined && args.status !== null) {
+    if (typeof args.status === 'string' && (RUN_STATUSES as readonly string[]).includes(args.status)) {
+      report.status = args.status as RunStatus;
+      any = true;
+    } else {
+      skipped.push({ entry: 'status', reason: `unknown transaction status ${describe(args.status)}: expected one of ${RUN_STATUSES.join(', ')}` });
+    }
+  }
+  if (args.progress !== undefined && args.progress !== null) {
+    if (typeof args.progress === 'number' && args.progress >= 0 && args.progress <= 100) {
+      report.progress = Math.round(args.progress);
+      any = true;
+    } else {
+      skipped.push({ entry: 'progress', reason: `progress must be a number from 0 to 100, got ${describe(args.progress)}` });
+    }
+  }
+  if (args.error !== undefined && args.error !== null) {
+    if (typeof args.error === 'string') {
+      report.message = args.error;
+      any = true;
+    } else {
+      skipped.push({ entry: 'error', reason: `error must be a string, got ${describe(args.error)}` });
+    }
+  }
+  return any ? report : null;
+}
+
+/** One `nodes[]` entry; null when it is a node-level entry that carries no task status. */
+function parseNodeEntry(entry: unknown, castTime: Date): NodeTaskReport | null {
+  if (!isObject(entry)) throw new CastRejected(`a node entry must be an object, got ${describe(entry)}`);
+  const taskName = entry.deployment_graph_task_name;
+  const status = entry.task_status;
+  if ((taskName === undefined || taskName === null) && (status === undefined || status === null)) return null;
+  if (taskName === undefined || taskName === null || taskName === '') throw new CastRejected('missing deployment_graph_task_name');
+  const task = name(taskName, 'deployment_graph_task_name');
+  if (status === undefined || status === null) throw new CastRejected(`task ${JSON.stringify(task)}: missing task_status`);
+  const mapped = typeof status === 'string' ? TASK_STATUS_ALIASES[status] : undefined;
+  if (!mapped) {
+    throw new CastRejected(`task ${JSON.stringify(task)}: unknown task_status ${describe(status)}: expected one of running, ready, error, skipped (or successful, failed)`);
+  }
+  if (!('uid' in entry)) throw new CastRejected(`task ${JSON.stringify(task)}: missing uid (a node id, "master", or null for a cluster-level task)`);
+  const uid = entry.uid;
+  let nodeId: string | null;
+  if (uid === null) nodeId = null;
+  else if (typeof uid === 'number' && Number.isSafeInteger(uid)) nodeId = String(uid);
+  else if (typeof uid === 'string' && uid !== '' && uid.length <= MAX_NAME) nodeId = uid === 'null' ? null : uid;
+  else throw new CastRejected(`task ${JSON.stringify(task)}: uid must be a node id, "master" or null, got ${describe(uid)}`);
+  const time = parseTime(entry.time, `task ${JSON.stringify(task)}: time`) ?? castTime;
+  const errorMessage = entry.error_msg;
+  if (errorMessage !== undefined && errorMessage !== null && typeof errorMessage !== 'string') {
+    throw new CastRejected(`task ${JSON.stringify(task)}: error_msg must be a string, got ${describe(errorMessage)}`);
+  }
+  for (const k of ['summary', 'custom'] as const) {
+    if (entry[k] !== undefined && entry[k] !== null && !isObject(entry[k])) {
+      throw new CastRejected(`task ${JSON.stringify(task)}: ${k} must be an object, got ${describe(entry[k])}`);
+    }
+  }
+  return {
+    nodeId,
+    taskName: task,
+    status: mapped,
+    time,
+    errorMessage: (errorMessage as string | undefined) ?? null,
+    summary: (entry.summary as Record<string, unknown> | undefined) ?? null,
+    custom: (entry.custom as Record<string, unknown> | undefined) ?? null,
+  };
+}
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
+
+/** An ISO 8601 time; one without a zone is UTC (as Fuel stamped it). Undefined when absent. */
+function parseTime(v: unknown, what: string): Date | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || !ISO_8601.test(v)) throw new CastRejected(`${what} must be an ISO 8601 time such as 2016-03-25T17:22:10.687Z, got ${describe(v)}`);
+  const hasZone = /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(v.slice(10));
+  const d = new Date(hasZone ? v.replace(' ', 'T') : `${v.replace(' ', 'T')}Z`);
+  if (Number.isNaN(d.getTime())) throw new CastRejected(`${what} is not a valid time: ${JSON.stringify(v)}`);
+  return d;
+}
+
+function name(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new CastRejected(`${what} must be a non-empty string, got ${describe(v)}`);
+  if (v.length > MAX_NAME) throw new CastRejected(`${what} must be at most ${MAX_NAME} characters, got ${v.length}`);
+  return v;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}

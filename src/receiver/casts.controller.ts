@@ -1,0 +1,48 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBody, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { TransactionDto } from '../history/dto/transaction.dto';
+import { TransactionsService } from '../history/transactions.service';
+import { CASTS_BODY, TRANSACTION_START_ARGS } from './cast.schema';
+import { CastsService } from './casts.service';
+import { CastResultDto } from './dto/cast-result.dto';
+
+@ApiTags('receiver')
+@Controller()
+export class CastsController {
+  constructor(
+    private readonly casts: CastsService,
+    private readonly transactions: TransactionsService,
+  ) {}
+
+  /**
+   * Astute-format casts over HTTP: one cast or a list, validated as on the bus and applied in one
+   * database transaction (all or nothing). Returns what was applied, per cast.
+   */
+  @Post('casts')
+  @HttpCode(HttpStatus.OK)
+  @ApiBody({ schema: CASTS_BODY })
+  @ApiOkResponse({ type: [CastResultDto] })
+  @ApiBadRequestResponse({ description: 'A cast is malformed; the message names it and why. Nothing was applied.' })
+  @ApiNotFoundResponse({ description: 'A cast refers to an unknown task_uuid. Nothing was applied.' })
+  post(@Body() body: unknown): Promise<CastResultDto[]> {
+    return this.casts.applyHttp(body);
+  }
+
+  /** Starts a run exactly like a `transaction_start` cast (the body is its `args`). 200 when already started. */
+  @Post('transactions')
+  @ApiBody({ schema: TRANSACTION_START_ARGS })
+  @ApiCreatedResponse({ type: TransactionDto })
+  @ApiOkResponse({ type: TransactionDto, description: 'The run was already started: nothing changed.' })
+  async start(@Body() args: unknown, @Res({ passthrough: true }) res: Response): Promise<TransactionDto> {
+    const [result] = await this.casts.applyHttp({ method: 'transaction_start', args });
+    if (result.outcome === 'duplicate') res.status(HttpStatus.OK);
+    return this.transactions.get(result.transaction_id!);
+  }
+
+  /** Counters of the receiver since start. */
+  @Get('receiver/stats')
+  stats() {
+    return this.casts.stats.snapshot();
+  }
+}

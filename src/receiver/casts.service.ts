@@ -1,0 +1,92 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
+import { CommandOutcome, HistoryWriter } from '../history/history-writer.service';
+import { CastRejected, ParsedCast, parseCast } from './cast';
+import { CastResultDto } from './dto/cast-result.dto';
+import { ReceiverStats } from './receiver-stats';
+
+export const MAX_CASTS_PER_REQUEST = 10_000;
+
+/**
+ * Turns casts into store commands and accounts for the outcome. Used by the HTTP endpoints directly
+ * and by the bus consumer through its batcher.
+ */
+@Injectable()
+export class CastsService {
+  private readonly logger = new Logger('Receiver');
+
+  constructor(
+    private readonly writer: HistoryWriter,
+    readonly stats: ReceiverStats,
+  ) {}
+
+  /** Validates a cast; throws CastRejected with the reason. */
+  parse(raw: unknown, receivedAt = new Date()): ParsedCast {
+    this.stats.casts++;
+    return parseCast(raw, receivedAt);
+  }
+
+  /**
+   * `POST /casts`: one cast or a list, all validated first, then applied in one database
+   * transaction. Nothing is applied when one of them cannot be (400 / 404 naming it).
+   */
+  async applyHttp(body: unknown): Promise<CastResultDto[]> {
+    const list = Array.isArray(body) ? body : [body];
+    if (list.length === 0) throw new InvalidInputError('expected a cast or a non-empty list of casts');
+    if (list.length > MAX_CASTS_PER_REQUEST) {
+      throw new InvalidInputError(`at most ${MAX_CASTS_PER_REQUEST} casts per request, got ${list.length}`);
+    }
+    const receivedAt = new Date();
+    const problems: string[] = [];
+    const parsed = list.map((raw, i) => {
+      try {
+        return this.parse(raw, receivedAt);
+      } catch (e) {
+        if (!(e instanceof CastRejected)) throw e;
+        problems.push(Array.isArray(body) ? `casts[${i}]: ${e.message}` : e.message);
+        return null;
+      }
+    });
+    if (problems.length) throw new InvalidInputError(problems.join('; '), problems);
+    const casts = parsed as ParsedCast[];
+    const outcomes = await this.writer.apply(
+      casts.map((c) => c.command),
+      (rejected) =>
+        new NotFoundError(
+          rejected.map((r) => (Array.isArray(body) ? `casts[${r.index}]: ${r.reason}` : r.reason)).join('; '),
+          rejected,
+        ),
+    );
+    return casts.map((c, i) => this.account(c, outcomes[i]));
+  }
+
+  /** Counts and logs one applied cast; returns what was applied. */
+  account(cast: ParsedCast, outcome: CommandOutcome): CastResultDto {
+    this.stats.entriesSkipped += cast.skipped.length;
+    for (const s of cast.skipped) this.logger.warn(`${cast.method} ${cast.uuid}: ${s.entry} skipped: ${s.reason}`);
+    const result: CastResultDto = { method: cast.method, task_uuid: cast.uuid, outcome: outcome.outcome, skipped: cast.skipped };
+    switch (outcome.outcome) {
+      case 'started':
+        this.stats.applied++;
+        Object.assign(result, { transaction_id: outcome.transactionId, history_recorded: outcome.historyRecorded, rows_created: outcome.rows });
+        if (outcome.warnings.length) result.warnings = outcome.warnings;
+        break;
+      case 'duplicate':
+        this.stats.duplicates++;
+        result.transaction_id = outcome.transactionId;
+        break;
+      case 'applied':
+        this.stats.applied++;
+        Object.assign(result, { transaction_id: outcome.transactionId, history_recorded: outcome.historyRecorded, tasks_applied: outcome.tasks });
+        if (!outcome.historyRecorded && cast.command.kind === 'report' && cast.command.tasks.length) {
+          this.stats.preHistoryTasksIgnored += cast.command.tasks.length;
+          this.logger.log(`${cast.method} ${cast.uuid}: ${cast.command.tasks.length} task reports not recorded: the cluster's release predates 9.0`);
+        }
+        break;
+      case 'unknown_transaction':
+        result.reason = outcome.reason;
+        break;
+    }
+    return result;
+  }
+}

@@ -1,0 +1,18 @@
+/** What happened to one cast. */
+export class CastResultDto {
+  method: string;
+  task_uuid: string;
+  /** started | duplicate (a start seen before: nothing changed) | applied | unknown_transaction */
+  outcome: string;
+  transaction_id?: number;
+  /** False for a pre-9.0 cluster: the run is recorded, its tasks are not. */
+  history_recorded?: boolean;
+  /** Pending rows created by a start. */
+  rows_created?: number;
+  /** Task reports merged into the history. */
+  tasks_applied?: number;
+  /** Parts of the cast that were not applied, each with the reason; the rest was. */
+  skipped: Array<{ entry: string; reason: string }>;
+  warnings?: string[];
+  reason?: string;
+}

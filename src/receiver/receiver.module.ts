@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { HistoryModule } from '../history/history.module';
+import { CastsController } from './casts.controller';
+import { CastsService } from './casts.service';
+import { ReceiverStats } from './receiver-stats';
+import { BusController } from './rmq/bus.controller';
+import { CastBatcher } from './rmq/cast-batcher.service';
+
+/** Takes Astute-format casts from RabbitMQ and over HTTP, and hands them to the store. */
+@Module({
+  imports: [HistoryModule],
+  controllers: [CastsController, BusController],
+  providers: [CastsService, ReceiverStats, CastBatcher],
+})
+export class ReceiverModule {}

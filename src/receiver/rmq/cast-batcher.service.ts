@@ -1,0 +1,160 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
+import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
+import { DomainError } from '../../common/errors/domain-errors';
+import { HistoryWriter } from '../../history/history-writer.service';
+import { ParsedCast } from '../cast';
+import { CastsService } from '../casts.service';
+import { deadLetterQueue } from './rmq-options';
+
+interface Item {
+  cast: ParsedCast;
+  message: ConsumeMessage;
+  channel: Channel;
+}
+
+const RETRY_DELAYS_MS = [50, 250, 1000];
+
+/**
+ * Groups casts from the bus into batches written in one database transaction each, and acks every
+ * message only after the batch holding it committed. A failed batch is retried; if it keeps failing
+ * it is split so that one poisonous cast is dead-lettered alone, and casts that fail for a passing
+ * reason are nacked back to the queue. Never half-acked.
+ */
+@Injectable()
+export class CastBatcher implements OnModuleDestroy {
+  private readonly logger = new Logger('Receiver');
+  private queue: Item[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private readonly dlqAsserted = new WeakSet<Channel>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly writer: HistoryWriter,
+    private readonly casts: CastsService,
+  ) {}
+
+  push(item: Item): void {
+    this.queue.push(item);
+    if (this.queue.length >= this.config.batchMaxSize) this.kick();
+    else this.timer ??= setTimeout(() => this.kick(), this.config.batchMaxWaitMs);
+  }
+
+  /** Sends a message that can never be applied to the dead-letter queue with the reason, then acks it. */
+  async deadLetter(channel: Channel, message: ConsumeMessage, reason: string): Promise<void> {
+    const queue = deadLetterQueue(this.config);
+    try {
+      if (!this.dlqAsserted.has(channel)) {
+        await channel.assertQueue(queue, { durable: true });
+        this.dlqAsserted.add(channel);
+      }
+      const headers = {
+        ...(message.properties.headers ?? {}),
+        'x-dead-letter-reason': reason.slice(0, 4000),
+        'x-original-exchange': message.fields.exchange,
+        'x-original-routing-key': message.fields.routingKey,
+        'x-dead-lettered-at': new Date().toISOString(),
+      };
+      await new Promise<void>((resolve, reject) =>
+        channel.sendToQueue(
+          queue,
+          message.content,
+          { headers, contentType: message.properties.contentType ?? 'application/json', persistent: true },
+          (err: unknown) => (err ? reject(err) : resolve()),
+        ),
+      );
+      channel.ack(message);
+      this.casts.stats.deadLettered++;
+      this.logger.warn(`dead-lettered a message to ${queue}: ${reason}`);
+    } catch (e) {
+      this.logger.error(`could not dead-letter a message (${reason}): ${e}; returning it to the queue`);
+      safely(() => channel.nack(message, false, true));
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.running || this.queue.length) {
+      if (!this.running) this.kick();
+      await this.running;
+    }
+  }
+
+  private kick(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.running) return;
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      if (this.queue.length) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, this.config.batchMaxSize);
+      await this.flush(batch);
+    }
+  }
+
+  private async flush(batch: Item[]): Promise<void> {
+    this.casts.stats.batches++;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const outcomes = await this.writer.apply(batch.map((i) => i.cast.command));
+        await Promise.all(
+          batch.map(async (item, n) => {
+            const outcome = outcomes[n];
+            this.casts.account(item.cast, outcome);
+            if (outcome.outcome === 'unknown_transaction') await this.deadLetter(item.channel, item.message, outcome.reason);
+            else safely(() => item.channel.ack(item.message));
+          }),
+        );
+        return;
+      } catch (e) {
+        if (attempt < RETRY_DELAYS_MS.length && !isPermanent(e)) {
+          this.casts.stats.batchRetries++;
+          this.logger.warn(`batch of ${batch.length} failed (${describe(e)}); retry ${attempt + 1}`);
+          await delay(RETRY_DELAYS_MS[attempt]);
+          continue;
+        }
+        if (batch.length > 1) {
+          this.logger.warn(`batch of ${batch.length} failed (${describe(e)}); applying its casts one by one`);
+          for (const item of batch) await this.flush([item]);
+          return;
+        }
+        const [item] = batch;
+        if (isPermanent(e)) {
+          await this.deadLetter(item.channel, item.message, `cannot be stored: ${describe(e)}`);
+        } else {
+          this.logger.error(`cast ${item.cast.method} ${item.cast.uuid} failed (${describe(e)}); returned to the queue`);
+          safely(() => item.channel.nack(item.message, false, true));
+        }
+        return;
+      }
+    }
+  }
+}
+
+/** Errors that retrying cannot fix: a domain error, or PostgreSQL rejecting the data itself. */
+function isPermanent(e: unknown): boolean {
+  if (e instanceof DomainError) return true;
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '23502' || code === '23503' || code === '23514');
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // The channel is gone; the broker redelivers unacked messages on its own.
+  }
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
