@@ -16,7 +16,7 @@ export async function configureApp(app: INestApplication): Promise<AppConfig> {
   const config = app.get<AppConfig>(APP_CONFIG);
   // Fuel served both /api/ and /api/v1/; the routes live under /api/v1/.
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    if (/^\/api(\/|$)/.test(req.url) && !/^\/api\/(v1|docs)(\/|$|\?)/.test(req.url)) req.url = `/api/v1${req.url.slice(4) || '/'}`;
+    if (/^\/api(\/|$)/.test(req.url) && !/^\/api\/(v1|docs)(\/|$|\?|-)/.test(req.url)) req.url = `/api/v1${req.url.slice(4) || '/'}`;
     next();
   });
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready'] });

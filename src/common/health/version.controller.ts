@@ -2,19 +2,8 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { VersionDto } from './version.dto';
 
-export class VersionDto {
-  /** Always false: this service has no authentication yet. Fuel's `fuel2` client reads it first. */
-  auth_required: boolean;
-  /** The Fuel release whose API shapes this service keeps. */
-  release: string;
-  /** API version. */
-  api: string;
-  /** Name and version of this service. */
-  service: string;
-  service_version: string;
-  feature_groups: string[];
-}
 
 /** The project's package.json, found upwards from here (src/ under ts-jest, dist/src/ when built). */
 function readPackage(dir = __dirname): { name: string; version: string } {

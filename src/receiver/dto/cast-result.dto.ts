@@ -1,3 +1,10 @@
+/** A part of a cast that was not applied. */
+export class SkippedEntryDto {
+  /** Which part: `nodes[3]`, `status`, `progress`, ... */
+  entry: string;
+  reason: string;
+}
+
 /** What happened to one cast. */
 export class CastResultDto {
   method: string;
@@ -12,7 +19,7 @@ export class CastResultDto {
   /** Task reports merged into the history. */
   tasks_applied?: number;
   /** Parts of the cast that were not applied, each with the reason; the rest was. */
-  skipped: Array<{ entry: string; reason: string }>;
+  skipped: SkippedEntryDto[];
   warnings?: string[];
   reason?: string;
 }
