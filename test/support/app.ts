@@ -1,0 +1,69 @@
+import { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Client } from 'pg';
+import request from 'supertest';
+import { AppModule } from '../../src/app.module';
+import { configureApp } from '../../src/bootstrap';
+import { AppConfig } from '../../src/common/config/app-config';
+import { createTestDatabase } from './database';
+import { AMQP_URL, uniqueName } from './services';
+
+export interface TestApp {
+  app: INestApplication;
+  config: AppConfig;
+  http: () => ReturnType<typeof request>;
+  /** A pg client on the app's database, for checks behind the API's back. */
+  sql: Client;
+  databaseUrl: string;
+  close: () => Promise<void>;
+}
+
+/**
+ * The real app, built from AppModule and configured as main.ts does, on a fresh database (the real
+ * migrations run at boot) and, with `amqp`, consuming from a fresh exchange and queue on the real broker.
+ */
+export async function startApp(opts: { amqp?: boolean; env?: Record<string, string> } = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const saved = { ...process.env };
+  process.env.DATABASE_URL = db.url;
+  process.env.PORT = '0';
+  process.env.LOG_LEVEL = process.env.TEST_LOG_LEVEL || 'error';
+  if (opts.amqp) {
+    const names = uniqueName('dh_test');
+    process.env.AMQP_URL = AMQP_URL;
+    process.env.AMQP_EXCHANGE = names;
+    process.env.AMQP_QUEUE = names;
+    process.env.AMQP_ROUTING_KEY = 'nailgun';
+  } else {
+    delete process.env.AMQP_URL;
+  }
+  Object.assign(process.env, opts.env ?? {});
+  let app: INestApplication | undefined;
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    app = moduleRef.createNestApplication({ logger: [process.env.LOG_LEVEL as 'error'] });
+    const config = await configureApp(app);
+    await app.init();
+    const sql = new Client({ connectionString: db.url });
+    await sql.connect();
+    const server = app.getHttpServer();
+    return {
+      app,
+      config,
+      http: () => request(server),
+      sql,
+      databaseUrl: db.url,
+      close: async () => {
+        await sql.end();
+        await app!.close();
+        await db.drop();
+      },
+    };
+  } catch (e) {
+    await app?.close().catch(() => undefined);
+    await db.drop().catch(() => undefined);
+    throw e;
+  } finally {
+    process.env = saved;
+  }
+}

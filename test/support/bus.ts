@@ -1,0 +1,52 @@
+import * as amqp from 'amqplib';
+import { AMQP_URL } from './services';
+
+/** Publishes raw bytes or JSON to an exchange the way Astute does, and reads queues back. */
+export class Bus {
+  private constructor(
+    private readonly conn: amqp.ChannelModel,
+    readonly channel: amqp.ConfirmChannel,
+  ) {}
+
+  static async connect(): Promise<Bus> {
+    const conn = await amqp.connect(AMQP_URL).catch((e) => {
+      throw new Error(`RabbitMQ at ${AMQP_URL} is needed for this test and did not answer: ${e.message}`);
+    });
+    return new Bus(conn, await conn.createConfirmChannel());
+  }
+
+  /** Astute's cast: JSON, content_type application/json, not persistent, to exchange/routing key. */
+  async publish(exchange: string, routingKey: string, body: unknown): Promise<void> {
+    const content = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    this.channel.publish(exchange, routingKey, content, { contentType: 'application/json' });
+    await this.channel.waitForConfirms();
+  }
+
+  async publishAll(exchange: string, routingKey: string, bodies: unknown[]): Promise<void> {
+    for (const b of bodies) {
+      this.channel.publish(exchange, routingKey, Buffer.from(JSON.stringify(b)), { contentType: 'application/json' });
+    }
+    await this.channel.waitForConfirms();
+  }
+
+  /** Takes every message currently in a queue (acking them). */
+  async drain(queue: string): Promise<amqp.GetMessage[]> {
+    const out: amqp.GetMessage[] = [];
+    for (;;) {
+      const m = await this.channel.get(queue, { noAck: false });
+      if (!m) return out;
+      this.channel.ack(m);
+      out.push(m);
+    }
+  }
+
+  async queueDepth(queue: string): Promise<{ messages: number; consumers: number }> {
+    const q = await this.channel.checkQueue(queue);
+    return { messages: q.messageCount, consumers: q.consumerCount };
+  }
+
+  async close(): Promise<void> {
+    await this.channel.close().catch(() => undefined);
+    await this.conn.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * The real services the integration tests use. No skipping: when a service is missing, the tests fail
+ * (with the URL they tried). Defaults are the local servers that CI and developer machines run.
+ */
+export const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+export const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
+
+/** Polls `check` until it returns a truthy value or the deadline passes; no fixed sleeps. */
+export async function waitFor<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 15000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    try {
+      const v = await check();
+      if (v) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+export const uniqueName = (prefix: string) => `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
