@@ -1,0 +1,125 @@
+import { ConfigError, loadConfig } from '../../src/common/config/app-config';
+
+/** Returns the ConfigError thrown by loadConfig(env), failing the test if none is thrown. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('uses the defaults with an empty environment', () => {
+    const c = loadConfig({});
+    expect(c).toEqual({
+      port: 8000,
+      host: '0.0.0.0',
+      databaseUrl: undefined,
+      embeddedPgDir: '.data/postgres',
+      embeddedPgPort: 54329,
+      amqpUrl: undefined,
+      amqpExchange: 'nailgun',
+      amqpRoutingKey: 'nailgun',
+      amqpQueue: 'nailgun',
+      amqpPrefetch: 2000,
+      batchMaxSize: 1000,
+      batchMaxWaitMs: 10,
+      logLevels: ['fatal', 'error', 'warn', 'log'],
+    });
+  });
+
+  it('treats empty strings as unset', () => {
+    const c = loadConfig({ PORT: '', DATABASE_URL: '', AMQP_URL: '', AMQP_EXCHANGE: '', LOG_LEVEL: '' });
+    expect(c.port).toBe(8000);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.amqpUrl).toBeUndefined();
+    expect(c.amqpExchange).toBe('nailgun');
+    expect(c.logLevels).toEqual(['fatal', 'error', 'warn', 'log']);
+  });
+
+  it('reads valid values', () => {
+    const c = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'postgresql://postgres@localhost:5432/history',
+      AMQP_URL: 'amqps://guest:guest@rabbit:5671/',
+      AMQP_EXCHANGE: 'nailgun.test',
+      AMQP_QUEUE: 'history_queue',
+      AMQP_PREFETCH: '10',
+      BATCH_MAX_SIZE: '100000',
+      BATCH_MAX_WAIT_MS: '0',
+      LOG_LEVEL: 'debug',
+    });
+    expect(c).toMatchObject({
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: 'postgresql://postgres@localhost:5432/history',
+      amqpUrl: 'amqps://guest:guest@rabbit:5671/',
+      amqpExchange: 'nailgun.test',
+      amqpQueue: 'history_queue',
+      amqpPrefetch: 10,
+      batchMaxSize: 100000,
+      batchMaxWaitMs: 0,
+      logLevels: ['fatal', 'error', 'warn', 'log', 'debug'],
+    });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).databaseUrl).toBe('postgres://u@h/db');
+    expect(loadConfig({ PORT: '65535' }).port).toBe(65535);
+  });
+
+  it.each(['abc', '-1', '65536', '80.5', '1e3', '0x50'])('rejects PORT=%j, naming PORT and the value', (port) => {
+    const e = configError({ PORT: port });
+    expect(e.problems).toHaveLength(1);
+    expect(e.problems[0]).toMatch(/^PORT must be an integer between 0 and 65535/);
+    expect(e.problems[0]).toContain(`'${port}'`);
+    expect(e.message).toContain('PORT');
+    expect(e.name).toBe('ConfigError');
+  });
+
+  it('rejects a DATABASE_URL with the wrong scheme, naming the scheme', () => {
+    const e = configError({ DATABASE_URL: 'mysql://root@localhost/history' });
+    expect(e.problems).toEqual([expect.stringMatching(/^DATABASE_URL must be a postgres or postgresql URL \(got scheme 'mysql:'\)/)]);
+  });
+
+  it('rejects a DATABASE_URL that is not a URL', () => {
+    const e = configError({ DATABASE_URL: 'postgres@localhost/history' });
+    expect(e.problems).toEqual([expect.stringMatching(/^DATABASE_URL is not a valid URL/)]);
+  });
+
+  it('rejects an AMQP_URL with the wrong scheme', () => {
+    expect(configError({ AMQP_URL: 'http://rabbit:15672' }).problems).toEqual([expect.stringMatching(/^AMQP_URL must be a amqp or amqps URL/)]);
+  });
+
+  it('rejects bad names and an unknown LOG_LEVEL', () => {
+    expect(configError({ AMQP_QUEUE: 'my queue' }).problems).toEqual([expect.stringMatching(/^AMQP_QUEUE must be a name/)]);
+    expect(configError({ LOG_LEVEL: 'loud' }).problems).toEqual([expect.stringMatching(/^LOG_LEVEL must be one of fatal, error, warn, log, debug, verbose \(got 'loud'\)/)]);
+  });
+
+  it.each([
+    ['AMQP_PREFETCH', '0'],
+    ['BATCH_MAX_SIZE', '100001'],
+    ['BATCH_MAX_WAIT_MS', '60001'],
+    ['EMBEDDED_PG_PORT', '0'],
+  ])('rejects %s=%s out of range', (name, value) => {
+    expect(configError({ [name]: value }).problems).toEqual([expect.stringMatching(new RegExp(`^${name} must be an integer`))]);
+  });
+
+  it('reports several problems at once, each naming its variable', () => {
+    const e = configError({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://root@localhost/history',
+      AMQP_URL: 'not a url',
+      LOG_LEVEL: 'loud',
+      BATCH_MAX_SIZE: '0',
+      HOST: 'bad host!',
+    });
+    expect(e.problems).toHaveLength(6);
+    for (const name of ['PORT', 'DATABASE_URL', 'AMQP_URL', 'LOG_LEVEL', 'BATCH_MAX_SIZE', 'HOST']) {
+      expect(e.problems.some((p) => p.startsWith(`${name} `))).toBe(true);
+      expect(e.message).toContain(name);
+    }
+    expect(e.message.startsWith('Invalid configuration:\n  - ')).toBe(true);
+  });
+});

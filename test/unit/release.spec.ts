@@ -1,0 +1,46 @@
+import { parseReleaseVersion, releaseSupportsHistory } from '../../src/clusters/release';
+
+describe('parseReleaseVersion', () => {
+  it.each([
+    ['liberty-8.0', 8, 0, '8.0'],
+    ['mitaka-9.0', 9, 0, '9.0'],
+    ['newton-10.0', 10, 0, '10.0'],
+    ['2014.2.2-6.1', 6, 1, '6.1'],
+    ['2014.1', 5, 0, '5.0'],
+    ['9.0', 9, 0, '9.0'],
+    ['10', 10, 0, '10'],
+    ['mitaka-9.0.1', 9, 0, '9.0.1'],
+    ['mitaka-9.1', 9, 1, '9.1'],
+    ['  mitaka-9.0  ', 9, 0, '9.0'],
+  ])('%j → %i.%i', (release, major, minor, text) => {
+    expect(parseReleaseVersion(release)).toEqual({ major, minor, text });
+  });
+
+  it.each(['foo', 'mitaka-', '', '   ', 'mitaka', '-', 'mitaka-nine', 'mitaka-9.x', 'liberty-8.0-beta', 'mitaka-9.0-rc1'])(
+    '%j → null (no version can be read)',
+    (release) => {
+      expect(parseReleaseVersion(release)).toBeNull();
+    },
+  );
+});
+
+describe('releaseSupportsHistory (9.0 and later)', () => {
+  it.each(['mitaka-9.0', 'mitaka-9.0.1', 'mitaka-9.1', 'newton-10.0', '9.0', '10', 'ocata-11.0', '2016.1-9.0'])('%j is supported', (release) => {
+    expect(releaseSupportsHistory(release)).toBe(true);
+  });
+
+  it.each(['liberty-8.0', 'kilo-7.0', '2014.1', '2014.2.2-6.1', '8.99', '2016.1'])('%j is not supported', (release) => {
+    expect(releaseSupportsHistory(release)).toBe(false);
+  });
+
+  it.each(['foo', 'mitaka-', '', 'liberty-8.0-beta'])('unreadable %j is not supported', (release) => {
+    expect(releaseSupportsHistory(release)).toBe(false);
+  });
+
+  // Fuel took `version.split('-')[1]`, so a suffixed 9.0 release (`mitaka-9.0-beta`) was 9.0. Here
+  // everything after the first dash must be a bare version, so the release is unreadable and gated
+  // out. Reported as surprising; `it.failing` passes while the behaviour stays as it is.
+  it.failing('SURPRISE: a suffixed 9.0 release (mitaka-9.0-beta) is treated as unsupported', () => {
+    expect(releaseSupportsHistory('mitaka-9.0-beta')).toBe(true);
+  });
+});
