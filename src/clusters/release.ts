@@ -1,6 +1,6 @@
 /**
- * Release gating, as Fuel derived it: the environment version is the part of the release string after
- * the first `-` (`liberty-8.0` → 8.0, `mitaka-9.0` → 9.0, `2014.2.2-6.1` → 6.1); the old form without a
+ * Release gating, as Fuel derived it: the environment version is the second `-`-separated part of the
+ * release string (`liberty-8.0` → 8.0, `mitaka-9.0` → 9.0, `mitaka-9.0-rc1` → 9.0, `2014.2.2-6.1` → 6.1); the old form without a
  * dash (`2014.1`) meant 5.0. Task history exists from 9.0 on.
  */
 export const MIN_HISTORY_VERSION = '9.0';
@@ -16,7 +16,7 @@ export function parseReleaseVersion(release: string): ReleaseVersion | null {
   const r = release.trim();
   const dash = r.indexOf('-');
   let text: string;
-  if (dash >= 0) text = r.slice(dash + 1);
+  if (dash >= 0) text = r.slice(dash + 1).split('-')[0];
   else if (/^\d{4}\.\d+(\.\d+)*$/.test(r)) text = '5.0';
   else if (/^\d+(\.\d+)*$/.test(r)) text = r;
   else return null;

@@ -4,7 +4,8 @@ import { isFinalRun } from './task-state';
 /**
  * The run (transaction) status rule. A final status (`ready`, `error`, `stopped`) is never left for
  * a non-final one; between two final reports the later wins (ties: error > stopped > ready);
- * progress only grows. Like the task rule, the outcome does not depend on arrival order.
+ * progress only grows; an empty error is no error. The status, progress, times and a final run's
+ * message do not depend on arrival order; the message of a run still in progress is the last one received.
  */
 export interface RunState {
   status: RunStatus;
@@ -30,14 +31,18 @@ export function reconcileRun(state: RunState, reports: readonly RunReport[]): Ru
   return s;
 }
 
-function applyRunReport(s: RunState, r: RunReport): RunState {
+function applyRunReport(s: RunState, report: RunReport): RunState {
+  const r = { ...report, message: report.message || null };
   const progress = Math.max(s.progress, r.progress ?? 0, r.status && isFinalRun(r.status) ? 100 : 0);
-  if (!r.status) return { ...s, progress, message: r.message ?? s.message };
+  // A final run's message is its final report's: later notes without a status do not replace it.
+  if (!r.status) return { ...s, progress, message: isFinalRun(s.status) ? s.message : (r.message ?? s.message) };
   const takeIt = RANK[r.status] > RANK[s.status] || (isFinalRun(r.status) && isFinalRun(s.status) && laterFinal(s, r));
   if (!takeIt) {
-    // Same non-final status again: keep it, take a newer message if one came.
+    // Same non-final status again: it has held since the earliest such report; take a message if one came.
     const sameRank = RANK[r.status] === RANK[s.status] && !isFinalRun(s.status);
-    return { ...s, progress, message: sameRank && r.message ? r.message : s.message };
+    if (!sameRank) return { ...s, progress };
+    const statusTime = s.statusTime && s.statusTime < r.time ? s.statusTime : r.time;
+    return { ...s, progress, statusTime, message: r.message ?? s.message };
   }
   return {
     status: r.status,

@@ -156,7 +156,7 @@ function parseNodeEntry(entry: unknown, castTime: Date): NodeTaskReport | null {
   if (taskName === undefined || taskName === null || taskName === '') throw new CastRejected('missing deployment_graph_task_name');
   const task = name(taskName, 'deployment_graph_task_name');
   if (status === undefined || status === null) throw new CastRejected(`task ${JSON.stringify(task)}: missing task_status`);
-  const mapped = typeof status === 'string' ? TASK_STATUS_ALIASES[status] : undefined;
+  const mapped = typeof status === 'string' && Object.hasOwn(TASK_STATUS_ALIASES, status) ? TASK_STATUS_ALIASES[status] : undefined;
   if (!mapped) {
     throw new CastRejected(`task ${JSON.stringify(task)}: unknown task_status ${describe(status)}: expected one of running, ready, error, skipped (or successful, failed)`);
   }
@@ -188,16 +188,21 @@ function parseNodeEntry(entry: unknown, castTime: Date): NodeTaskReport | null {
   };
 }
 
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /** An ISO 8601 time; one without a zone is UTC (as Fuel stamped it). Undefined when absent. */
 function parseTime(v: unknown, what: string): Date | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || !ISO_8601.test(v)) throw new CastRejected(`${what} must be an ISO 8601 time such as 2016-03-25T17:22:10.687Z, got ${describe(v)}`);
-  const hasZone = /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(v.slice(10));
-  const d = new Date(hasZone ? v.replace(' ', 'T') : `${v.replace(' ', 'T')}Z`);
-  if (Number.isNaN(d.getTime())) throw new CastRejected(`${what} is not a valid time: ${JSON.stringify(v)}`);
-  return d;
+  const m = typeof v === 'string' ? ISO_8601.exec(v) : null;
+  if (!m) throw new CastRejected(`${what} must be an ISO 8601 time such as 2016-03-25T17:22:10.687Z, got ${describe(v)}`);
+  const [, y, mo, d, h, mi, sec = '00', frac = '', zone = 'Z'] = m;
+  // Date would silently roll 2016-02-30 over to March: check the fields first.
+  const fields = new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec));
+  if (fields.getUTCFullYear() !== +y || fields.getUTCMonth() !== +mo - 1 || fields.getUTCDate() !== +d || +h > 23 || +mi > 59 || +sec > 59) {
+    throw new CastRejected(`${what} is not a valid time: ${JSON.stringify(v)}`);
+  }
+  const offset = zone.toUpperCase() === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(3).replace(':', '') || '00'}`;
+  return new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac.slice(0, 4)}${offset}`);
 }
 
 function name(v: unknown, what: string): string {

@@ -80,7 +80,7 @@ describe('RabbitMQ receiver', () => {
     await publish(finish('never-started', 'ready'));
     await publish({ method: 'transaction_start', args: { task_uuid: 'bad-start', cluster: { id: -1, release: 'mitaka-9.0' } } });
     const dead = await waitFor(async () => {
-      const got = await bus.queueDepth(dlq).catch(() => ({ messages: 0 }));
+      const got = await bus.queueDepth(dlq);
       return got.messages >= 4;
     }, '4 dead letters');
     expect(dead).toBe(true);

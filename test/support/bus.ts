@@ -40,9 +40,19 @@ export class Bus {
     }
   }
 
-  async queueDepth(queue: string): Promise<{ messages: number; consumers: number }> {
-    const q = await this.channel.checkQueue(queue);
-    return { messages: q.messageCount, consumers: q.consumerCount };
+  /** Messages ready in a queue and its consumers; zeros when the queue does not exist (yet). */
+  async queueDepth(queue: string): Promise<{ messages: number; consumers: number; exists: boolean }> {
+    // A check on a missing queue closes the channel it runs on: use a throwaway one.
+    const ch = await this.conn.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      const q = await ch.checkQueue(queue);
+      return { messages: q.messageCount, consumers: q.consumerCount, exists: true };
+    } catch {
+      return { messages: 0, consumers: 0, exists: false };
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
   }
 
   async close(): Promise<void> {

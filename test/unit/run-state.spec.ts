@@ -103,22 +103,21 @@ describe('reconcileRun: examples', () => {
     expect(sameRunState(base, { ...base, statusTime: null })).toBe(false);
   });
 
-  // Known order dependences (see the report). `it.failing` passes while the bug is there and fails
-  // once it is fixed: then turn it into a plain `it`.
-  describe('known bugs: outcome depends on arrival order', () => {
-    it.failing('BUG: a status-less report with a message overwrites the message of a final run', () => {
+  // Cases where the outcome once depended on arrival order.
+  describe('order independence, corner cases', () => {
+    it('a status-less report with a message does not overwrite the message of a final run', () => {
       const final: RunReport = { status: 'ready', time: T2 };
       const note: RunReport = { progress: 100, message: 'late note', time: T1 };
       expect(view(apply([final, note]))).toEqual(view(apply([note, final])));
     });
 
-    it.failing('BUG: same final status and time, one with error "" and one without: first one wins', () => {
+    it('same final status and time, one with error "" and one without: the same result either way', () => {
       const empty: RunReport = { status: 'error', message: '', time: T2 };
       const none: RunReport = { status: 'error', time: T2 };
       expect(view(apply([empty, none]))).toEqual(view(apply([none, empty])));
     });
 
-    it.failing('BUG: statusTime of a running run is the first-arrived running report, not the earliest', () => {
+    it('statusTime of a running run is its earliest running report', () => {
       const a: RunReport = { status: 'running', time: T1 };
       const b: RunReport = { status: 'running', time: T3 };
       expect(view(apply([a, b]))).toEqual(view(apply([b, a])));
