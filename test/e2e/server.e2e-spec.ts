@@ -30,6 +30,8 @@ interface Proc {
   exited: Promise<number | null>;
 }
 
+const running = new Set<ChildProcess>();
+
 function run(env: Record<string, string>): Proc {
   const clean = { ...process.env };
   for (const k of ['DATABASE_URL', 'AMQP_URL', 'AMQP_EXCHANGE', 'AMQP_QUEUE', 'AMQP_ROUTING_KEY', 'PORT']) delete clean[k];
@@ -37,7 +39,13 @@ function run(env: Record<string, string>): Proc {
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  running.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
   return { child, output: () => out, exited };
 }
 
@@ -56,6 +64,7 @@ describe('the built service', () => {
     if (process.getuid?.() === 0 && (rootMode & 0o001) === 0) chmodSync(ROOT, rootMode | 0o001);
   });
   afterAll(() => {
+    running.forEach((c) => c.kill('SIGKILL'));
     chmodSync(ROOT, rootMode);
     dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
   });
