@@ -1,5 +1,6 @@
-import { INestApplication, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { MicroserviceOptions } from '@nestjs/microservices';
+import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { APP_CONFIG, AppConfig } from './common/config/app-config';
@@ -12,8 +13,12 @@ export const API_PREFIX = 'api/v1';
  * the global prefix, Swagger UI and, when AMQP_URL is set, the RabbitMQ consumer.
  * Used by main.ts and by the tests, so both serve the same routes.
  */
-export async function configureApp(app: INestApplication): Promise<AppConfig> {
+export const MAX_BODY = '64mb';
+
+export async function configureApp(app: NestExpressApplication): Promise<AppConfig> {
   const config = app.get<AppConfig>(APP_CONFIG);
+  // A run's tasks_graph can be large (200 nodes × 150 tasks is ~2 MB of JSON).
+  app.useBodyParser('json', { limit: MAX_BODY });
   // Fuel served both /api/ and /api/v1/; the routes live under /api/v1/.
   app.use((req: Request, _res: Response, next: NextFunction) => {
     if (/^\/api(\/|$)/.test(req.url) && !/^\/api\/(v1|docs)(\/|$|\?|-)/.test(req.url)) req.url = `/api/v1${req.url.slice(4) || '/'}`;

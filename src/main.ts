@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { configureApp } from './bootstrap';
 import { ConfigError, loadConfig } from './common/config/app-config';
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const app = await NestFactory.create(AppModule, { logger: logLevels });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: logLevels });
   const config = await configureApp(app);
   await app.listen(config.port, config.host);
   new Logger('Main').log(`deployment-history listening on http://${config.host}:${config.port} (API /api/v1, docs /api/docs)`);

@@ -6,6 +6,7 @@ import { TransactionsService } from '../history/transactions.service';
 import { CASTS_BODY, TRANSACTION_START_ARGS } from './cast.schema';
 import { CastsService } from './casts.service';
 import { CastResultDto } from './dto/cast-result.dto';
+import { ReceiverStatsDto } from './dto/receiver-stats.dto';
 
 @ApiTags('receiver')
 @Controller()
@@ -42,7 +43,7 @@ export class CastsController {
 
   /** Counters of the receiver since start. */
   @Get('receiver/stats')
-  stats() {
+  stats(): ReceiverStatsDto {
     return this.casts.stats.snapshot();
   }
 }

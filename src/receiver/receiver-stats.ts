@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ReceiverStatsDto } from './dto/receiver-stats.dto';
 
 /** Counters of what the receiver took in; served at GET /api/v1/receiver/stats. */
 @Injectable()
@@ -13,7 +14,7 @@ export class ReceiverStats {
   batches = 0;
   batchRetries = 0;
 
-  snapshot() {
+  snapshot(): ReceiverStatsDto {
     return {
       casts: this.casts,
       applied: this.applied,

@@ -206,6 +206,19 @@ describe('HTTP contract', () => {
     });
   });
 
+  describe('large runs', () => {
+    it('accepts a 200-node × 150-task run (30,000 rows, ~2 MB of JSON) and closes it out', async () => {
+      const tasks = Array.from({ length: 150 }, (_, i) => ({ id: `openstack-task-${i}`, type: 'puppet', requires: [`openstack-task-${i - 1}`] }));
+      const graph = Object.fromEntries(Array.from({ length: 200 }, (_, n) => [String(n + 1), tasks]));
+      const res = await t.http().post('/api/v1/casts').send(start('http-large', { id: 14, release: 'mitaka-9.0' }, graph)).expect(200);
+      expect(res.body[0]).toMatchObject({ outcome: 'started', rows_created: 30000 });
+      await t.http().post('/api/v1/casts').send(finish('http-large', 'stopped')).expect(200);
+      const rows = (await t.http().get(`/api/v1/transactions/${res.body[0].transaction_id}/deployment_history?statuses=skipped`).expect(200)).body;
+      expect(rows).toHaveLength(30000);
+      expect(rows[0].closed_reason).toBe('not reached: transaction ended with stopped');
+    });
+  });
+
   describe('POST /transactions', () => {
     it('starts a run like transaction_start (201), and a second start changes nothing (200)', async () => {
       const args = { task_uuid: 'http-post', cluster: { id: 13, name: 'west', release: 'mitaka-9.0' }, tasks_graph: { '3': [{ id: 'globals', type: 'puppet' }] } };

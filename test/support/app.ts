@@ -1,4 +1,4 @@
-import { INestApplication } from '@nestjs/common';
+import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -9,7 +9,7 @@ import { createTestDatabase } from './database';
 import { AMQP_URL, uniqueName } from './services';
 
 export interface TestApp {
-  app: INestApplication;
+  app: NestExpressApplication;
   config: AppConfig;
   http: () => ReturnType<typeof request>;
   /** A pg client on the app's database, for checks behind the API's back. */
@@ -38,10 +38,10 @@ export async function startApp(opts: { amqp?: boolean; env?: Record<string, stri
     delete process.env.AMQP_URL;
   }
   Object.assign(process.env, opts.env ?? {});
-  let app: INestApplication | undefined;
+  let app: NestExpressApplication | undefined;
   try {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication({ logger: [process.env.LOG_LEVEL as 'error'] });
+    app = moduleRef.createNestApplication<NestExpressApplication>({ logger: [process.env.LOG_LEVEL as 'error'] });
     const config = await configureApp(app);
     await app.init();
     const sql = new Client({ connectionString: db.url });
