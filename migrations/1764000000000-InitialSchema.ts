@@ -3,6 +3,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * clusters, transactions (runs) and deployment_history (one row per node and task of a run).
  * Uniqueness of (transaction, task, node) holds for cluster-level rows too (NULLS NOT DISTINCT, PG 15).
+ * A cluster's epoch grows at each reset; each run keeps the epoch it started in.
  */
 export class InitialSchema1764000000000 implements MigrationInterface {
   name = 'InitialSchema1764000000000';
@@ -13,6 +14,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         id          integer PRIMARY KEY CHECK (id >= 0),
         name        text NOT NULL,
         release     text NOT NULL,
+        epoch       integer NOT NULL DEFAULT 1,
         created_at  timestamptz NOT NULL DEFAULT now(),
         updated_at  timestamptz NOT NULL DEFAULT now()
       )`);
@@ -30,6 +32,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         message           text,
         parent_id         integer REFERENCES transactions (id) ON DELETE SET NULL,
         history_recorded  boolean NOT NULL,
+        epoch             integer NOT NULL DEFAULT 1,
         tasks_snapshot    jsonb NOT NULL DEFAULT '{}',
         status_time       timestamptz,
         time_start        timestamptz NOT NULL,
@@ -55,10 +58,14 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         closed_reason   text,
         summary         jsonb,
         custom          jsonb NOT NULL DEFAULT '{}',
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        -- Time a row is ordered and filtered by across runs: started, else ended, else announced.
+        sort_time       timestamptz GENERATED ALWAYS AS (COALESCE(time_start, time_end, created_at)) STORED,
         CONSTRAINT deployment_history_row_uq UNIQUE NULLS NOT DISTINCT (transaction_id, task_name, node_id)
       )`);
-    // Serves one run's rows filtered by node (and the per-node listing order).
-    await q.query(`CREATE INDEX deployment_history_tx_node_idx ON deployment_history (transaction_id, node_id, time_start)`);
+    // Cross-run lists: a cluster's rows, and one node's rows, newest first (keyset pagination).
+    await q.query(`CREATE INDEX deployment_history_cluster_time_idx ON deployment_history (cluster_id, sort_time DESC, id DESC)`);
+    await q.query(`CREATE INDEX deployment_history_node_time_idx ON deployment_history (cluster_id, node_id, sort_time DESC, id DESC)`);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -13,6 +13,10 @@ export class Cluster {
   @Column('text')
   release: string;
 
+  /** Grows at each reset; runs of earlier epochs stay listed, the current state only counts this one. */
+  @Column('int')
+  epoch: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -1,45 +1,59 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { ConflictError } from '../common/errors/domain-errors';
-import { Cluster } from './cluster.entity';
-import { MIN_HISTORY_VERSION, parseReleaseVersion, releaseSupportsHistory } from './release';
+import { ClusterRegistry } from './cluster-registry';
+import { ClusterRuns } from './cluster-runs.port';
+import { ClusterDto, ResetResultDto } from './dto/cluster.dto';
+import { PutClusterDto } from './dto/put-cluster.dto';
 
-export interface ClusterInfo {
-  id: number;
-  name: string;
-  release: string;
-}
-
+/** The clusters API: list, show, register or re-release, reset. */
 @Injectable()
 export class ClustersService {
-  constructor(@InjectRepository(Cluster) private readonly clusters: Repository<Cluster>) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly registry: ClusterRegistry,
+    private readonly runs: ClusterRuns,
+  ) {}
 
-  /** Registers a cluster or updates its name and release, inside the caller's transaction. */
-  async register(manager: EntityManager, c: ClusterInfo): Promise<void> {
-    await manager.query(
-      `INSERT INTO clusters (id, name, release) VALUES ($1, $2, $3)
-       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, release = EXCLUDED.release, updated_at = now()
-       WHERE (clusters.name, clusters.release) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.release)`,
-      [c.id, c.name, c.release],
-    );
+  async list(): Promise<ClusterDto[]> {
+    const clusters = await this.registry.list();
+    const counts = await this.runs.counts(clusters.map((c) => c.id));
+    return clusters.map((c) => ClusterDto.from(c, counts.get(c.id)));
   }
 
-  historySupported(release: string): boolean {
-    return releaseSupportsHistory(release);
+  async get(id: number): Promise<ClusterDto> {
+    const c = await this.registry.get(id);
+    return ClusterDto.from(c, (await this.runs.counts([id])).get(id));
+  }
+
+  /** Registers the cluster or changes its name/release; returns it and whether it was created. */
+  async put(id: number, body: PutClusterDto): Promise<{ created: boolean; cluster: ClusterDto }> {
+    const created = await this.db.transaction(async (m) => {
+      const existing = await m.query('SELECT name FROM clusters WHERE id = $1 FOR UPDATE', [id]);
+      await this.registry.register(m, { id, name: body.name ?? existing[0]?.name ?? `cluster-${id}`, release: body.release });
+      return existing.length === 0;
+    });
+    return { created, cluster: await this.get(id) };
   }
 
   /**
-   * Throws a ConflictError naming the cluster, its release and the minimum when the cluster's
-   * release predates task history. Unknown clusters pass: the caller answers 404 itself.
+   * Starts a new epoch: the cluster's current state becomes empty, its history stays. Refused while a
+   * run is in progress unless forced; forced, those runs end `stopped` with their open tasks closed out.
    */
-  async assertHistoryAvailable(clusterId: number): Promise<void> {
-    const cluster = await this.clusters.findOneBy({ id: clusterId });
-    if (!cluster || releaseSupportsHistory(cluster.release)) return;
-    const version = parseReleaseVersion(cluster.release)?.text ?? 'unknown';
-    throw new ConflictError(
-      `Cluster ${cluster.id} ('${cluster.name}') runs release '${cluster.release}' (version ${version}); ` +
-        `deployment history requires release ${MIN_HISTORY_VERSION} or later`,
-    );
+  async reset(id: number, force: boolean): Promise<ResetResultDto> {
+    return this.db.transaction(async (m) => {
+      const cluster = await this.registry.lock(m, id);
+      const running = await this.runs.inProgress(m, id);
+      if (running.length && !force) {
+        throw new ConflictError(
+          `Cluster ${id} has ${running.length} run(s) in progress (transaction ${running.map((r) => r.id).join(', ')}); ` +
+            `wait for them to end, or reset with force=true to stop them`,
+        );
+      }
+      if (running.length) await this.runs.stop(m, running.map((r) => r.uuid), 'stopped by a forced reset of the cluster', new Date());
+      const epoch = await this.registry.nextEpoch(m, id);
+      return { cluster_id: id, previous_epoch: cluster.epoch, epoch, stopped_transactions: running.map((r) => r.id) };
+    });
   }
 }

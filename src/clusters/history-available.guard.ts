@@ -1,13 +1,19 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import { ClustersService } from './clusters.service';
+import { ConflictError } from '../common/errors/domain-errors';
+import { ClusterRegistry } from './cluster-registry';
+import { MIN_HISTORY_VERSION } from './release';
 
 /**
  * Finds the cluster a request is about from its route parameters. The history module provides it
  * (it knows which cluster a transaction belongs to); the clusters module only states the need.
  */
 export abstract class ClusterLocator {
-  abstract clusterIdOf(params: Record<string, string>): Promise<number | null>;
+  /**
+   * The cluster named by the route (`:cluster_id`, or the cluster of `:transaction_id`) and, for a
+   * run, whether its tasks were recorded. Null when the route names nothing that exists.
+   */
+  abstract locate(params: Record<string, string>): Promise<{ clusterId: number; run?: { id: number; historyRecorded: boolean } } | null>;
 }
 
 /**
@@ -18,13 +24,20 @@ export abstract class ClusterLocator {
 export class HistoryAvailableGuard implements CanActivate {
   constructor(
     private readonly locator: ClusterLocator,
-    private readonly clusters: ClustersService,
+    private readonly clusters: ClusterRegistry,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<Request>();
-    const clusterId = await this.locator.clusterIdOf(req.params as Record<string, string>);
-    if (clusterId !== null) await this.clusters.assertHistoryAvailable(clusterId);
+    const found = await this.locator.locate(req.params as Record<string, string>);
+    if (!found) return true;
+    await this.clusters.assertHistoryAvailable(found.clusterId);
+    if (found.run && !found.run.historyRecorded) {
+      throw new ConflictError(
+        `Transaction ${found.run.id} of cluster ${found.clusterId} ran while the cluster's release was older than ` +
+          `${MIN_HISTORY_VERSION}: its tasks were not recorded`,
+      );
+    }
     return true;
   }
 }

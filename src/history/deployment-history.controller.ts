@@ -1,38 +1,70 @@
-import { Controller, Get, Headers, Param, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import { Controller, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
 import { IdPipe } from '../common/http/id.pipe';
-import { HistoryQueryDto } from './dto/history-query.dto';
-import { HistoryRowDto } from './dto/history-row.dto';
+import { listResponse } from '../common/http/list-response';
+import { CSV_COLUMNS, HistoryRowDto } from './dto/history-row.dto';
+import { PagedHistoryQueryDto } from './dto/page-query.dto';
+import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { HistoryQueryService } from './history-query.service';
+
+const PRE_90 = { description: "The run's cluster predates release 9.0, or the run was recorded before its upgrade: no task history" };
 
 @ApiTags('deployment history')
 @Controller('transactions/:transaction_id/deployment_history')
 @UseGuards(HistoryAvailableGuard)
-@ApiConflictResponse({ description: "The run's cluster predates release 9.0: it has no task history" })
+@ApiConflictResponse(PRE_90)
+@ApiNotFoundResponse({ description: '{"message": "Transaction not found"}' })
 export class DeploymentHistoryController {
   constructor(private readonly history: HistoryQueryService) {}
 
-  /** Every task of one run on every node, as a bare JSON list, or Fuel's CSV with `Accept: text/csv`. */
+  /**
+   * Every task of one run on every node: a bare JSON list, or Fuel's CSV with `Accept: text/csv`.
+   * Whole and in Fuel's order by default; with `limit`/`cursor`/`order`, paged in time order with a
+   * `Link: rel="next"` header.
+   */
   @Get()
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ type: [HistoryRowDto] })
-  @ApiNotFoundResponse({ description: '{"message": "Transaction not found"}' })
+  @ApiHeader({ name: 'Link', required: false, description: 'rel="next": the next page, while more rows exist (paged requests)' })
   async list(
     @Param('transaction_id', new IdPipe('transaction id')) id: number,
-    @Query() q: HistoryQueryDto,
-    @Headers('accept') accept: string | undefined,
+    @Query() q: PagedHistoryQueryDto,
+    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<HistoryRowDto[] | string> {
-    const rows = await this.history.list(id, q);
-    if (!wantsCsv(accept)) return rows;
-    res.type('text/csv; charset=utf-8');
-    res.attachment(`transaction-${id}-deployment-history.csv`);
-    return this.history.toCsv(rows);
+    return listResponse(req, res, await this.history.listRun(id, q), { columns: CSV_COLUMNS, filename: `transaction-${id}-deployment-history.csv` });
+  }
+
+  /** The run at a glance: counts per status and per node, duration, first failure, slowest tasks. */
+  @Get('summary')
+  summary(@Param('transaction_id', new IdPipe('transaction id')) id: number): Promise<SummaryDto> {
+    return this.history.summary(id);
+  }
+
+  /** One task's full record (`node_id`: a node id, `master`, or `null` for a cluster-level task). */
+  @Get(':node_id/:task_name')
+  detail(
+    @Param('transaction_id', new IdPipe('transaction id')) id: number,
+    @Param('node_id') node: string,
+    @Param('task_name') task: string,
+  ): Promise<TaskDetailDto> {
+    return this.history.detail(id, node, task);
   }
 }
 
-function wantsCsv(accept: string | undefined): boolean {
-  return !!accept && /(^|,)\s*text\/csv/i.test(accept);
+@ApiTags('deployment history')
+@Controller('transactions/:transaction_id/diff')
+@UseGuards(HistoryAvailableGuard)
+@ApiConflictResponse(PRE_90)
+export class RunDiffController {
+  constructor(private readonly history: HistoryQueryService) {}
+
+  /** What changed between two runs of the same cluster: differing statuses, and tasks of one run only. */
+  @Get(':other_id')
+  @ApiNotFoundResponse({ description: 'One of the runs does not exist' })
+  diff(@Param('transaction_id', new IdPipe('transaction id')) id: number, @Param('other_id', new IdPipe('other transaction id')) other: number): Promise<DiffDto> {
+    return this.history.diff(id, other);
+  }
 }

@@ -1,65 +1,192 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Brackets, Repository } from 'typeorm';
-import { CSV_COLUMNS, HistoryRowDto } from './dto/history-row.dto';
-import { HistoryQueryDto } from './dto/history-query.dto';
-import { DeploymentHistory } from './entities/deployment-history.entity';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
+import { CrossRunRowDto, HistoryRecord, HistoryRowDto } from './dto/history-row.dto';
+import { CrossRunQueryDto, PagedHistoryQueryDto } from './dto/page-query.dto';
+import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
+import { TransactionDto } from './dto/transaction.dto';
+import { RowScope, selectRows } from './history-rows';
+import { decodeCursor, encodeCursor, queryDigest } from './keyset';
 import { TransactionsService } from './transactions.service';
 
+export const DEFAULT_PAGE = 100;
+
+export interface Page<T> {
+  rows: T[];
+  /** Cursor of the next page; null on the last page. */
+  next: string | null;
+}
+
+/** Reads of task history: one run (whole or paged), its summary, one task, two runs compared, cross-run lists. */
 @Injectable()
 export class HistoryQueryService {
   constructor(
-    @InjectRepository(DeploymentHistory) private readonly history: Repository<DeploymentHistory>,
+    @InjectDataSource() private readonly db: DataSource,
     private readonly transactions: TransactionsService,
   ) {}
 
   /**
-   * One run's task rows, filtered, in a stable order: cluster-level rows, then `master`, then nodes
-   * in numeric order; within a node by start time (pending last), then task name.
+   * One run's rows. Without limit/cursor: the whole list in Fuel's stable order (node, start time, task
+   * name). With them: a page in time order, like the cross-run lists.
    */
-  async list(transactionId: number, q: HistoryQueryDto): Promise<HistoryRowDto[]> {
+  async listRun(transactionId: number, q: PagedHistoryQueryDto): Promise<Page<HistoryRowDto>> {
     await this.transactions.find(transactionId);
-    const qb = this.history
-      .createQueryBuilder('h')
-      .where('h.transaction_id = :tx', { tx: transactionId })
-      .orderBy('h.node_id IS NULL', 'DESC')
-      .addOrderBy(`h.node_id = 'master'`, 'DESC', 'NULLS LAST')
-      .addOrderBy('length(h.node_id)', 'ASC')
-      .addOrderBy('h.node_id', 'ASC')
-      .addOrderBy('h.time_start', 'ASC', 'NULLS LAST')
-      .addOrderBy('h.task_name', 'ASC');
-    if (q.statuses) qb.andWhere('h.status IN (:...statuses)', { statuses: q.statuses });
-    if (q.tasks_names) qb.andWhere('h.task_name IN (:...names)', { names: q.tasks_names });
-    if (q.nodes) {
-      const ids = q.nodes.filter((n) => n !== 'null');
-      const withNull = ids.length !== q.nodes.length;
-      qb.andWhere(
-        new Brackets((b) => {
-          if (ids.length) b.orWhere('h.node_id IN (:...nodes)', { nodes: ids });
-          if (withNull) b.orWhere('h.node_id IS NULL');
-        }),
-      );
+    const include = q.include_summary === true;
+    if (q.limit === undefined && q.cursor === undefined && q.order === undefined) {
+      const rows = await selectRows(this.db.manager, { transactionId }, q, { order: 'run', includeSummary: include });
+      return { rows: rows.map((r) => HistoryRowDto.from(r, include)), next: null };
     }
-    if (!q.include_summary) qb.select(selectWithout('h', ['summary']));
-    const rows = await qb.getMany();
-    return rows.map((r) => HistoryRowDto.from(r, q.include_summary === true));
+    const page = await this.page({ transactionId }, q);
+    return { rows: page.rows.map((r) => HistoryRowDto.from(r, include)), next: page.next };
   }
 
-  /** Fuel's CSV: `task_name,node_id,status,type,time_start,time_end`. */
-  toCsv(rows: HistoryRowDto[]): string {
-    const lines = [CSV_COLUMNS.join(',')];
-    for (const r of rows) lines.push(CSV_COLUMNS.map((c) => csvField(r[c])).join(','));
-    return lines.join('\r\n') + '\r\n';
+  /** A cluster's rows across runs, or one node's (`nodeId` given: an id, `master`, null for cluster-level). */
+  async listAcrossRuns(clusterId: number, nodeId: string | null | undefined, q: CrossRunQueryDto): Promise<Page<CrossRunRowDto>> {
+    const [cluster] = await this.db.query('SELECT id FROM clusters WHERE id = $1', [clusterId]);
+    if (!cluster) throw new NotFoundError(`Cluster ${clusterId} not found`);
+    const page = await this.page({ clusterId, nodeId }, q);
+    return { rows: page.rows.map((r) => CrossRunRowDto.fromRun(r, q.include_summary === true)), next: page.next };
+  }
+
+  private async page(scope: RowScope, q: CrossRunQueryDto | PagedHistoryQueryDto): Promise<Page<HistoryRecord>> {
+    const limit = q.limit ?? DEFAULT_PAGE;
+    const order = q.order ?? '-time_start';
+    if ('since' in q && q.since && q.until && Date.parse(q.since) >= Date.parse(q.until)) {
+      throw new InvalidInputError(`since (${q.since}) must be before until (${q.until})`);
+    }
+    // The digest covers everything that decides which rows come and in what order.
+    const { limit: _l, cursor: _c, include_summary: _s, ...filters } = q;
+    const digest = queryDigest({ scope, order, filters });
+    const after = q.cursor ? decodeCursor(q.cursor, digest) : undefined;
+    const rows = await selectRows(this.db.manager, scope, q, { order, limit: limit + 1, after, includeSummary: q.include_summary === true });
+    const more = rows.length > limit;
+    const shown = more ? rows.slice(0, limit) : rows;
+    const last = shown[shown.length - 1];
+    return { rows: shown, next: more ? encodeCursor({ us: last.sort_us, id: String(last.id) }, digest) : null };
+  }
+
+  /** Counts per status and per node, the run's duration, its first failure and its slowest tasks. */
+  async summary(transactionId: number): Promise<SummaryDto> {
+    const tx = await this.transactions.find(transactionId);
+    const m = this.db.manager;
+    const counts: Array<{ node_id: string | null; status: string; n: number }> = await m.query(
+      `SELECT node_id, status, count(*)::int AS n FROM deployment_history WHERE transaction_id = $1 GROUP BY node_id, status`,
+      [transactionId],
+    );
+    const [failure] = await m.query(
+      `SELECT node_id, task_name, time_start, time_end, error_message, closed_reason FROM deployment_history
+       WHERE transaction_id = $1 AND status = 'error'
+       ORDER BY (closed_reason IS NOT NULL), COALESCE(time_end, time_start) NULLS LAST, id LIMIT 1`,
+      [transactionId],
+    );
+    const slowest: Array<{ node_id: string | null; task_name: string; status: string; time_start: Date; time_end: Date; ms: string }> = await m.query(
+      `SELECT node_id, task_name, status, time_start, time_end, (extract(epoch FROM time_end - time_start) * 1000)::bigint::text AS ms
+       FROM deployment_history
+       WHERE transaction_id = $1 AND time_start IS NOT NULL AND time_end IS NOT NULL AND closed_reason IS NULL
+       ORDER BY time_end - time_start DESC, id LIMIT 10`,
+      [transactionId],
+    );
+    const statuses: Record<string, number> = { pending: 0, running: 0, ready: 0, error: 0, skipped: 0 };
+    const nodes: Record<string, Record<string, number>> = {};
+    let total = 0;
+    for (const c of counts) {
+      statuses[c.status] += c.n;
+      const node = c.node_id ?? 'null';
+      nodes[node] = { ...(nodes[node] ?? {}), [c.status]: c.n };
+      total += c.n;
+    }
+    const end = tx.timeEnd ?? new Date();
+    return {
+      transaction: TransactionDto.from(tx),
+      total,
+      statuses,
+      nodes,
+      duration_s: (end.getTime() - tx.timeStart.getTime()) / 1000,
+      first_failure: failure
+        ? {
+            node_id: failure.node_id,
+            task_name: failure.task_name,
+            time_start: failure.time_start?.toISOString() ?? null,
+            time_end: failure.time_end?.toISOString() ?? null,
+            error_message: failure.error_message ?? failure.closed_reason,
+          }
+        : null,
+      slowest: slowest.map((s) => ({
+        node_id: s.node_id,
+        task_name: s.task_name,
+        status: s.status,
+        time_start: s.time_start.toISOString(),
+        time_end: s.time_end.toISOString(),
+        duration_s: Number(s.ms) / 1000,
+      })),
+    };
+  }
+
+  /** One task's full record, with its graph definition, its run and its cluster. */
+  async detail(transactionId: number, node: string, taskName: string): Promise<TaskDetailDto> {
+    const tx = await this.transactions.find(transactionId);
+    const nodeId = node === 'null' ? null : node;
+    const [row] = await this.db.query(
+      `SELECT h.*, c.name AS cluster_name, c.release AS cluster_release FROM deployment_history h JOIN clusters c ON c.id = h.cluster_id
+       WHERE h.transaction_id = $1 AND h.task_name = $2 AND h.node_id IS NOT DISTINCT FROM $3`,
+      [transactionId, taskName, nodeId],
+    );
+    if (!row) {
+      throw new NotFoundError(`No task '${taskName}' on node '${node}' in transaction ${transactionId}`);
+    }
+    const duration = row.time_start && row.time_end ? (row.time_end.getTime() - row.time_start.getTime()) / 1000 : null;
+    return {
+      ...HistoryRowDto.from(row, true),
+      summary: row.summary ?? null,
+      custom: row.custom ?? {},
+      duration_s: duration,
+      definition: (tx.tasksSnapshot?.[taskName] as Record<string, unknown> | undefined) ?? null,
+      transaction: TransactionDto.from(tx),
+      cluster: { id: row.cluster_id, name: row.cluster_name, release: row.cluster_release },
+    };
+  }
+
+  /** Two runs of the same cluster compared: per (node, task) where the status differs, and rows of one run only. */
+  async diff(transactionId: number, otherId: number): Promise<DiffDto> {
+    const [a, b] = [await this.transactions.find(transactionId), await this.transactions.find(otherId)];
+    if (a.clusterId !== b.clusterId) {
+      throw new InvalidInputError(`Transactions ${a.id} and ${b.id} belong to different clusters (${a.clusterId} and ${b.clusterId}): only runs of one cluster can be compared`);
+    }
+    const load = async (id: number) => {
+      const rows: Array<{ node_id: string | null; task_name: string; status: string }> = await this.db.query(
+        'SELECT node_id, task_name, status FROM deployment_history WHERE transaction_id = $1',
+        [id],
+      );
+      return new Map(rows.map((r) => [`${r.node_id ?? '\u0000'}\u0001${r.task_name}`, r]));
+    };
+    const [ra, rb] = [await load(a.id), await load(b.id)];
+    const changed: DiffDto['changed'] = [];
+    const onlyA: DiffDto['only_in_transaction'] = [];
+    for (const [k, r] of ra) {
+      const o = rb.get(k);
+      if (!o) onlyA.push(r);
+      else if (o.status !== r.status) changed.push({ node_id: r.node_id, task_name: r.task_name, status: r.status, other_status: o.status });
+    }
+    const onlyB = [...rb].filter(([k]) => !ra.has(k)).map(([, r]) => r);
+    const byNodeTask = (x: { node_id: string | null; task_name: string }, y: { node_id: string | null; task_name: string }) =>
+      nodeRank(x.node_id) - nodeRank(y.node_id) || compareNodes(x.node_id, y.node_id) || x.task_name.localeCompare(y.task_name);
+    return {
+      transaction: TransactionDto.from(a),
+      other: TransactionDto.from(b),
+      changed: changed.sort(byNodeTask),
+      only_in_transaction: onlyA.sort(byNodeTask),
+      only_in_other: onlyB.sort(byNodeTask),
+    };
   }
 }
 
-function selectWithout(alias: string, skip: string[]): string[] {
-  const all = ['id', 'transactionId', 'clusterId', 'nodeId', 'taskName', 'taskType', 'status', 'timeStart', 'timeEnd', 'errorMessage', 'closedReason', 'summary', 'custom'];
-  return all.filter((c) => !skip.includes(c)).map((c) => `${alias}.${c}`);
+/** Cluster-level rows first, then `master`, then node ids in numeric order. */
+export function nodeRank(n: string | null): number {
+  return n === null ? 0 : n === 'master' ? 1 : 2;
 }
-
-function csvField(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+export function compareNodes(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null || b === null) return a === null ? -1 : 1;
+  return a.length - b.length || (a < b ? -1 : 1);
 }

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { ClusterInfo, ClustersService } from '../clusters/clusters.service';
+import { ClusterInfo, ClusterRegistry } from '../clusters/cluster-registry';
 import { RunStatus } from './entities/transaction.entity';
 import { reconcileRun, RunReport, RunState, sameRunState } from './run-state';
 import { isFinalRun, pendingState, reconcileTask, RunOutcome, sameState, TaskReport, TaskState } from './task-state';
@@ -78,7 +78,7 @@ export class HistoryWriter {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly clusters: ClustersService,
+    private readonly clusters: ClusterRegistry,
   ) {}
 
   /**
@@ -96,7 +96,8 @@ export class HistoryWriter {
     });
   }
 
-  private async applyIn(m: EntityManager, commands: StoreCommand[]): Promise<CommandOutcome[]> {
+  /** Applies the commands inside the caller's database transaction. */
+  async applyIn(m: EntityManager, commands: StoreCommand[]): Promise<CommandOutcome[]> {
     const outcomes: CommandOutcome[] = new Array(commands.length);
     const starts = commands.flatMap((c, i) => (c.kind === 'start' ? [{ i, start: c.start }] : []));
     if (starts.length) await this.applyStarts(m, starts, outcomes);
@@ -128,8 +129,8 @@ export class HistoryWriter {
       const recorded = this.clusters.historySupported(start.cluster.release);
       const inserted: Array<{ id: number }> = await m.query(
         `INSERT INTO transactions (uuid, cluster_id, name, graph_type, dry_run, status, progress, parent_id,
-                                   history_recorded, tasks_snapshot, status_time, time_start)
-         VALUES ($1, $2, $3, $4, $5, 'running', 0, $6, $7, $8, $9, $9)
+                                   history_recorded, tasks_snapshot, status_time, time_start, epoch)
+         VALUES ($1, $2, $3, $4, $5, 'running', 0, $6, $7, $8, $9, $9, (SELECT epoch FROM clusters WHERE id = $2))
          ON CONFLICT (uuid) DO NOTHING RETURNING id`,
         [start.uuid, start.cluster.id, start.name, start.graphType, start.dryRun, parentId, recorded, start.snapshot, start.time],
       );
@@ -208,7 +209,7 @@ export class HistoryWriter {
         );
       }
       if (tx.history_recorded && isFinalRun(after.status) && !isFinalRun(before.status)) newlyFinal.push(tx.id);
-      runs.set(tx.id, { status: after.status, timeEnd: after.timeEnd });
+      runs.set(tx.id, { status: after.status, timeEnd: after.timeEnd, message: after.message });
     }
 
     await this.applyTaskReports(m, taskReports, newlyFinal, runs);

@@ -1,8 +1,12 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ClustersModule } from '../clusters/clusters.module';
+import { ClusterRuns } from '../clusters/cluster-runs.port';
 import { ClusterLocator, HistoryAvailableGuard } from '../clusters/history-available.guard';
-import { DeploymentHistoryController } from './deployment-history.controller';
+import { ClusterRunsAdapter } from './cluster-runs.adapter';
+import { ClusterHistoryController } from './cluster-history.controller';
+import { ClusterHistoryService } from './cluster-history.service';
+import { DeploymentHistoryController, RunDiffController } from './deployment-history.controller';
 import { DeploymentHistory } from './entities/deployment-history.entity';
 import { Transaction } from './entities/transaction.entity';
 import { HistoryQueryService } from './history-query.service';
@@ -10,17 +14,24 @@ import { HistoryWriter } from './history-writer.service';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsService } from './transactions.service';
 
-/** The store (runs and their task rows), its write path and its REST API. */
+/**
+ * The store (runs and their task rows), its write path and its REST API. Global only to hand the
+ * ClusterRuns port to the clusters module, which declares it but cannot import this module.
+ */
+@Global()
 @Module({
   imports: [ClustersModule, TypeOrmModule.forFeature([Transaction, DeploymentHistory])],
-  controllers: [TransactionsController, DeploymentHistoryController],
+  controllers: [TransactionsController, DeploymentHistoryController, RunDiffController, ClusterHistoryController],
   providers: [
     TransactionsService,
     HistoryQueryService,
+    ClusterHistoryService,
     HistoryWriter,
     HistoryAvailableGuard,
+    ClusterRunsAdapter,
     { provide: ClusterLocator, useExisting: TransactionsService },
+    { provide: ClusterRuns, useExisting: ClusterRunsAdapter },
   ],
-  exports: [HistoryWriter, TransactionsService, TypeOrmModule],
+  exports: [HistoryWriter, TransactionsService, TypeOrmModule, ClusterRuns],
 })
 export class HistoryModule {}

@@ -41,6 +41,8 @@ export interface TaskState {
 export interface RunOutcome {
   status: RunStatus;
   timeEnd: Date | null;
+  /** The run's message (its error, or why it was stopped), quoted in the close-out reason. */
+  message?: string | null;
 }
 
 export const FINAL_RUN_STATUSES: readonly RunStatus[] = ['ready', 'error', 'stopped'];
@@ -113,10 +115,9 @@ function compareTerminal(a: Terminal, b: Terminal): number {
 
 function closeOut(s: TaskState, run: RunOutcome): TaskState {
   if (isTerminal(s.status)) return s;
-  if (s.status === 'pending') {
-    return { ...s, status: 'skipped', timeEnd: run.timeEnd, closedReason: `not reached: transaction ended with ${run.status}` };
-  }
-  return { ...s, status: 'error', timeEnd: run.timeEnd, closedReason: `did not finish: transaction ended with ${run.status}` };
+  const why = `transaction ended with ${run.status}${run.message ? ` (${run.message})` : ''}`;
+  if (s.status === 'pending') return { ...s, status: 'skipped', timeEnd: run.timeEnd, closedReason: `not reached: ${why}` };
+  return { ...s, status: 'error', timeEnd: run.timeEnd, closedReason: `did not finish: ${why}` };
 }
 
 function payloadKey(p: Pick<TaskState, 'errorMessage' | 'summary' | 'custom'>): string {

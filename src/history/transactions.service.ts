@@ -37,12 +37,15 @@ export class TransactionsService implements ClusterLocator {
     return t;
   }
 
-  /** ClusterLocator: the cluster of `:transaction_id`, or of `:cluster_id`. */
-  async clusterIdOf(params: Record<string, string>): Promise<number | null> {
-    if (params.cluster_id !== undefined) return parseId(params.cluster_id);
+  /** ClusterLocator: the cluster of `:transaction_id`, or `:cluster_id`. */
+  async locate(params: Record<string, string>) {
+    if (params.cluster_id !== undefined) {
+      const clusterId = parseId(params.cluster_id);
+      return clusterId === null ? null : { clusterId };
+    }
     const id = parseId(params.transaction_id);
     if (id === null) return null;
-    const t = await this.transactions.findOne({ where: { id }, select: { id: true, clusterId: true } });
-    return t?.clusterId ?? null;
+    const t = await this.transactions.findOne({ where: { id }, select: { id: true, clusterId: true, historyRecorded: true } });
+    return t ? { clusterId: t.clusterId, run: { id: t.id, historyRecorded: t.historyRecorded } } : null;
   }
 }

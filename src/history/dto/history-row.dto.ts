@@ -1,5 +1,23 @@
 import type { TaskStatus } from '../entities/deployment-history.entity';
-import { DeploymentHistory } from '../entities/deployment-history.entity';
+
+/** A history row as read from the database (snake_case columns, joined run fields when asked). */
+export interface HistoryRecord {
+  id: string;
+  transaction_id: number;
+  node_id: string | null;
+  task_name: string;
+  task_type: string | null;
+  status: TaskStatus;
+  time_start: Date | null;
+  time_end: Date | null;
+  error_message: string | null;
+  closed_reason: string | null;
+  summary?: Record<string, unknown> | null;
+  custom: Record<string, unknown> | null;
+  transaction_uuid?: string;
+  transaction_name?: string;
+  epoch?: number;
+}
 
 /**
  * One task on one node in a run, as Fuel served it: the task's `custom` keys are merged at the root
@@ -22,21 +40,41 @@ export class HistoryRowDto {
   /** Present when `include_summary` is set. */
   summary?: Record<string, unknown> | null;
 
-  static from(h: DeploymentHistory, includeSummary: boolean): HistoryRowDto {
+  static from(h: HistoryRecord, includeSummary: boolean): HistoryRowDto {
     const row: HistoryRowDto = {
       ...(h.custom ?? {}),
-      task_name: h.taskName,
-      node_id: h.nodeId,
+      task_name: h.task_name,
+      node_id: h.node_id,
       status: h.status,
-      type: h.taskType,
-      time_start: h.timeStart?.toISOString() ?? null,
-      time_end: h.timeEnd?.toISOString() ?? null,
-      error_message: h.errorMessage,
-      closed_reason: h.closedReason,
+      type: h.task_type,
+      time_start: h.time_start?.toISOString() ?? null,
+      time_end: h.time_end?.toISOString() ?? null,
+      error_message: h.error_message,
+      closed_reason: h.closed_reason,
     };
-    if (includeSummary) row.summary = h.summary;
+    if (includeSummary) row.summary = h.summary ?? null;
     return row;
   }
 }
 
+/** A row of a cross-run list: the task row plus the run it belongs to. */
+export class CrossRunRowDto extends HistoryRowDto {
+  transaction_id: number;
+  transaction_uuid: string;
+  transaction_name: string;
+  /** The cluster epoch of the run (a reset starts a new one). */
+  epoch: number;
+
+  static fromRun(h: HistoryRecord, includeSummary: boolean): CrossRunRowDto {
+    return {
+      ...HistoryRowDto.from(h, includeSummary),
+      transaction_id: h.transaction_id,
+      transaction_uuid: h.transaction_uuid!,
+      transaction_name: h.transaction_name!,
+      epoch: h.epoch!,
+    };
+  }
+}
+
 export const CSV_COLUMNS = ['task_name', 'node_id', 'status', 'type', 'time_start', 'time_end'] as const;
+export const CROSS_RUN_CSV_COLUMNS = ['transaction_id', 'transaction_uuid', 'transaction_name', ...CSV_COLUMNS] as const;

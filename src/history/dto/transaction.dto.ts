@@ -19,6 +19,8 @@ export class TransactionDto {
   time_start: string;
   time_end: string | null;
   parent_id: number | null;
+  /** The cluster's epoch when the run started; runs of an epoch before the last reset are history. */
+  epoch: number;
 
   static from(t: Transaction): TransactionDto {
     return {
@@ -34,6 +36,7 @@ export class TransactionDto {
       time_start: t.timeStart.toISOString(),
       time_end: t.timeEnd?.toISOString() ?? null,
       parent_id: t.parentId,
+      epoch: t.epoch,
     };
   }
 }

@@ -45,4 +45,11 @@ export class DeploymentHistory {
 
   @Column({ type: 'jsonb' })
   custom: Record<string, unknown>;
+
+  @Column({ name: 'created_at', type: 'timestamptz', insert: false, update: false })
+  createdAt: Date;
+
+  /** Generated: time_start, else time_end, else created_at. Orders and filters cross-run lists. */
+  @Column({ name: 'sort_time', type: 'timestamptz', insert: false, update: false })
+  sortTime: Date;
 }

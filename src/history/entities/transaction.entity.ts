@@ -40,6 +40,10 @@ export class Transaction {
   @Column({ name: 'history_recorded', type: 'boolean' })
   historyRecorded: boolean;
 
+  /** The cluster's epoch when the run started (a reset starts a new one). */
+  @Column('int')
+  epoch: number;
+
   /** Graph definition of each task of the run, by task name (type, parameters, requires, ...). */
   @Column({ name: 'tasks_snapshot', type: 'jsonb' })
   tasksSnapshot: Record<string, Record<string, unknown>>;

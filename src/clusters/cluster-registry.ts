@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import { ConflictError, NotFoundError } from '../common/errors/domain-errors';
+import { Cluster } from './cluster.entity';
+import { MIN_HISTORY_VERSION, parseReleaseVersion, releaseSupportsHistory } from './release';
+
+export interface ClusterInfo {
+  id: number;
+  name: string;
+  release: string;
+}
+
+/** The clusters table: registration, release gate and epochs. Depends on nothing but its table. */
+@Injectable()
+export class ClusterRegistry {
+  constructor(@InjectRepository(Cluster) private readonly clusters: Repository<Cluster>) {}
+
+  /** Registers a cluster or updates its name and release, inside the caller's transaction. */
+  async register(manager: EntityManager, c: ClusterInfo): Promise<void> {
+    await manager.query(
+      `INSERT INTO clusters (id, name, release) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, release = EXCLUDED.release, updated_at = now()
+       WHERE (clusters.name, clusters.release) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.release)`,
+      [c.id, c.name, c.release],
+    );
+  }
+
+  historySupported(release: string): boolean {
+    return releaseSupportsHistory(release);
+  }
+
+  list(): Promise<Cluster[]> {
+    return this.clusters.find({ order: { id: 'ASC' } });
+  }
+
+  async get(id: number, manager?: EntityManager): Promise<Cluster> {
+    const repo = manager ? manager.getRepository(Cluster) : this.clusters;
+    const c = await repo.findOneBy({ id });
+    if (!c) throw new NotFoundError(`Cluster ${id} not found`);
+    return c;
+  }
+
+  /** The cluster, locked until the caller's transaction ends (reset, delete). */
+  async lock(manager: EntityManager, id: number): Promise<Cluster> {
+    const c = await manager.getRepository(Cluster).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    if (!c) throw new NotFoundError(`Cluster ${id} not found`);
+    return c;
+  }
+
+  /** Starts a new epoch (a reset); returns it. */
+  async nextEpoch(manager: EntityManager, id: number): Promise<number> {
+    // An UPDATE ... RETURNING answers [rows, count] through TypeORM.
+    const [rows] = await manager.query(`UPDATE clusters SET epoch = epoch + 1, updated_at = now() WHERE id = $1 RETURNING epoch`, [id]);
+    return rows[0].epoch;
+  }
+
+  /**
+   * Throws a ConflictError naming the cluster, its release and the minimum when the cluster's
+   * release predates task history. Unknown clusters pass: the caller answers 404 itself.
+   */
+  async assertHistoryAvailable(clusterId: number): Promise<void> {
+    const cluster = await this.clusters.findOneBy({ id: clusterId });
+    if (!cluster || releaseSupportsHistory(cluster.release)) return;
+    const version = parseReleaseVersion(cluster.release)?.text ?? 'unknown';
+    throw new ConflictError(
+      `Cluster ${cluster.id} ('${cluster.name}') runs release '${cluster.release}' (version ${version}); ` +
+        `deployment history requires release ${MIN_HISTORY_VERSION} or later`,
+    );
+  }
+}

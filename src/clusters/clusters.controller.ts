@@ -1,0 +1,53 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { IdPipe } from '../common/http/id.pipe';
+import { ClustersService } from './clusters.service';
+import { ClusterDto, ResetResultDto } from './dto/cluster.dto';
+import { PutClusterDto, ResetQueryDto } from './dto/put-cluster.dto';
+
+@ApiTags('clusters')
+@Controller('clusters')
+export class ClustersController {
+  constructor(private readonly clusters: ClustersService) {}
+
+  /** Every cluster, with its release, whether history is enabled, and counts. */
+  @Get()
+  list(): Promise<ClusterDto[]> {
+    return this.clusters.list();
+  }
+
+  /** One cluster. */
+  @Get(':cluster_id')
+  @ApiNotFoundResponse({ description: 'No such cluster' })
+  get(@Param('cluster_id', new IdPipe('cluster id')) id: number): Promise<ClusterDto> {
+    return this.clusters.get(id);
+  }
+
+  /** Registers a cluster (201) or changes its name or release (200). An upgrade to 9.0 enables history from then on. */
+  @Put(':cluster_id')
+  @ApiCreatedResponse({ type: ClusterDto })
+  @ApiOkResponse({ type: ClusterDto })
+  async put(
+    @Param('cluster_id', new IdPipe('cluster id')) id: number,
+    @Body() body: PutClusterDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ClusterDto> {
+    const { created, cluster } = await this.clusters.put(id, body);
+    res.status(created ? HttpStatus.CREATED : HttpStatus.OK);
+    return cluster;
+  }
+
+  /**
+   * Resets the cluster: its current state becomes empty, its history is kept (earlier runs stay listed,
+   * in an earlier epoch). 409 while a run is in progress, unless `force=true`.
+   */
+  @Post(':cluster_id/reset')
+  @HttpCode(HttpStatus.OK)
+  @ApiOkResponse({ type: ResetResultDto })
+  @ApiConflictResponse({ description: 'A run is in progress and force was not given' })
+  @ApiNotFoundResponse({ description: 'No such cluster' })
+  reset(@Param('cluster_id', new IdPipe('cluster id')) id: number, @Query() q: ResetQueryDto): Promise<ResetResultDto> {
+    return this.clusters.reset(id, q.force === true);
+  }
+}

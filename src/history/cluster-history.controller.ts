@@ -1,0 +1,73 @@
+import { Controller, Delete, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { HistoryAvailableGuard } from '../clusters/history-available.guard';
+import { IdPipe } from '../common/http/id.pipe';
+import { listResponse } from '../common/http/list-response';
+import { ClusterHistoryService } from './cluster-history.service';
+import { DeleteHistoryQueryDto, DeleteHistoryResultDto, StateQueryDto, StateRowDto } from './dto/cluster-views.dto';
+import { CROSS_RUN_CSV_COLUMNS, CrossRunRowDto } from './dto/history-row.dto';
+import { CrossRunQueryDto } from './dto/page-query.dto';
+import { HistoryQueryService } from './history-query.service';
+
+const LINK = { name: 'Link', required: false, description: 'rel="next": the next page, while more rows exist' };
+
+/** A cluster's history across its runs, its current state, and the deletion of old runs. */
+@ApiTags('cluster history')
+@Controller('clusters/:cluster_id')
+@UseGuards(HistoryAvailableGuard)
+@ApiConflictResponse({ description: 'The cluster predates release 9.0: it has no task history' })
+@ApiNotFoundResponse({ description: 'No such cluster' })
+export class ClusterHistoryController {
+  constructor(
+    private readonly history: HistoryQueryService,
+    private readonly clusters: ClusterHistoryService,
+  ) {}
+
+  /** Every task row of every run of the cluster, newest first, paged (`Link: rel="next"`); CSV with `Accept: text/csv`. */
+  @Get('deployment_history')
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ type: [CrossRunRowDto] })
+  @ApiHeader(LINK)
+  async cluster(
+    @Param('cluster_id', new IdPipe('cluster id')) id: number,
+    @Query() q: CrossRunQueryDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CrossRunRowDto[] | string> {
+    return listResponse(req, res, await this.history.listAcrossRuns(id, undefined, q), {
+      columns: CROSS_RUN_CSV_COLUMNS,
+      filename: `cluster-${id}-deployment-history.csv`,
+    });
+  }
+
+  /** One node's history across the cluster's runs (`master`, and `null` for cluster-level tasks, too). */
+  @Get('nodes/:node_id/deployment_history')
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ type: [CrossRunRowDto] })
+  @ApiHeader(LINK)
+  async node(
+    @Param('cluster_id', new IdPipe('cluster id')) id: number,
+    @Param('node_id') node: string,
+    @Query() q: CrossRunQueryDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CrossRunRowDto[] | string> {
+    return listResponse(req, res, await this.history.listAcrossRuns(id, node === 'null' ? null : node, q), {
+      columns: CROSS_RUN_CSV_COLUMNS,
+      filename: `cluster-${id}-node-${node}-deployment-history.csv`,
+    });
+  }
+
+  /** The cluster's current state: per (node, task), the last `ready` result of a real run since the last reset. */
+  @Get('state')
+  state(@Param('cluster_id', new IdPipe('cluster id')) id: number, @Query() q: StateQueryDto): Promise<StateRowDto[]> {
+    return this.clusters.state(id, q);
+  }
+
+  /** Deletes whole runs that ended before `before`; never a run in progress. Returns what was removed. */
+  @Delete('deployment_history')
+  remove(@Param('cluster_id', new IdPipe('cluster id')) id: number, @Query() q: DeleteHistoryQueryDto): Promise<DeleteHistoryResultDto> {
+    return this.clusters.deleteBefore(id, q.before);
+  }
+}

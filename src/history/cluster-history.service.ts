@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { ClusterRegistry } from '../clusters/cluster-registry';
+import { DeleteHistoryResultDto, StateQueryDto, StateRowDto } from './dto/cluster-views.dto';
+import { compareNodes, nodeRank } from './history-query.service';
+
+/** A cluster's current state, and the explicit deletion of its old runs. */
+@Injectable()
+export class ClusterHistoryService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly clusters: ClusterRegistry,
+  ) {}
+
+  /**
+   * For each (node, task): its last `ready` result from a real (not dry-run) run of the current epoch,
+   * i.e. since the last reset. What Fuel consulted to decide what to skip on a redeploy.
+   */
+  async state(clusterId: number, q: StateQueryDto): Promise<StateRowDto[]> {
+    await this.clusters.get(clusterId);
+    const params: unknown[] = [clusterId];
+    const where = [`h.cluster_id = $1`, `h.status = 'ready'`, `NOT t.dry_run`, `t.epoch = (SELECT epoch FROM clusters WHERE id = $1)`];
+    if (q.nodes) {
+      const ids = q.nodes.filter((n) => n !== 'null');
+      const alts = [...(ids.length ? [`h.node_id = ANY($${params.push(ids)})`] : []), ...(ids.length < q.nodes.length ? ['h.node_id IS NULL'] : [])];
+      where.push(`(${alts.join(' OR ')})`);
+    }
+    if (q.tasks_names) where.push(`h.task_name = ANY($${params.push(q.tasks_names)})`);
+    const rows: Array<Omit<StateRowDto, 'time_start' | 'time_end'> & { time_start: Date | null; time_end: Date | null }> = await this.db.query(
+      `SELECT DISTINCT ON (h.node_id, h.task_name) h.node_id, h.task_name, h.task_type AS type, h.status, h.time_start, h.time_end,
+              h.transaction_id, t.uuid AS transaction_uuid, t.name AS transaction_name
+       FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
+       WHERE ${where.join(' AND ')}
+       ORDER BY h.node_id, h.task_name, h.time_end DESC NULLS LAST, h.id DESC`,
+      params,
+    );
+    return rows
+      .map((r) => ({ ...r, time_start: r.time_start?.toISOString() ?? null, time_end: r.time_end?.toISOString() ?? null }))
+      .sort((a, b) => nodeRank(a.node_id) - nodeRank(b.node_id) || compareNodes(a.node_id, b.node_id) || a.task_name.localeCompare(b.task_name));
+  }
+
+  /** Removes whole runs of the cluster that ended before `before`; runs in progress are never touched. */
+  async deleteBefore(clusterId: number, before: string): Promise<DeleteHistoryResultDto> {
+    return this.db.transaction(async (m) => {
+      await this.clusters.lock(m, clusterId);
+      const removed: Array<{ id: number; uuid: string; name: string; status: string; time_end: Date; rows: number }> = await m.query(
+        `WITH doomed AS (
+           SELECT t.id FROM transactions t
+           WHERE t.cluster_id = $1 AND t.status IN ('ready', 'error', 'stopped') AND t.time_end < $2::timestamptz
+           FOR UPDATE),
+         counted AS (
+           SELECT d.id, (SELECT count(*)::int FROM deployment_history h WHERE h.transaction_id = d.id) AS rows FROM doomed d),
+         gone AS (
+           DELETE FROM transactions t USING counted c WHERE t.id = c.id
+           RETURNING t.id, t.uuid, t.name, t.status, t.time_end, c.rows)
+         SELECT * FROM gone ORDER BY id`,
+        [clusterId, before],
+      );
+      const kept: Array<{ id: number }> = await m.query(
+        `SELECT id FROM transactions WHERE cluster_id = $1 AND status IN ('pending', 'running') AND time_start < $2::timestamptz ORDER BY id`,
+        [clusterId, before],
+      );
+      return {
+        cluster_id: clusterId,
+        before: new Date(before).toISOString(),
+        removed: removed.map((r) => ({ ...r, time_end: r.time_end.toISOString() })),
+        removed_rows: removed.reduce((n, r) => n + r.rows, 0),
+        kept_in_progress: kept.map((k) => k.id),
+      };
+    });
+  }
+}

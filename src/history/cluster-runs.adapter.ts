@@ -1,0 +1,44 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { ClusterRunCounts, ClusterRuns } from '../clusters/cluster-runs.port';
+import { HistoryWriter } from './history-writer.service';
+
+/** The history module's side of the ClusterRuns port: what the clusters module may know and do about runs. */
+@Injectable()
+export class ClusterRunsAdapter extends ClusterRuns {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly writer: HistoryWriter,
+  ) {
+    super();
+  }
+
+  async counts(clusterIds: number[]): Promise<Map<number, ClusterRunCounts>> {
+    if (!clusterIds.length) return new Map();
+    const rows: Array<{ cluster_id: number } & ClusterRunCounts> = await this.db.query(
+      `SELECT c.id AS cluster_id,
+              (SELECT count(*)::int FROM transactions t WHERE t.cluster_id = c.id) AS transactions,
+              (SELECT count(*)::int FROM transactions t WHERE t.cluster_id = c.id AND t.status IN ('pending', 'running')) AS running,
+              (SELECT max(t.id) FROM transactions t WHERE t.cluster_id = c.id) AS last_transaction_id,
+              (SELECT count(*)::int FROM deployment_history h WHERE h.cluster_id = c.id) AS history_rows
+       FROM clusters c WHERE c.id = ANY($1)`,
+      [clusterIds],
+    );
+    return new Map(rows.map(({ cluster_id, ...c }) => [cluster_id, c]));
+  }
+
+  async inProgress(m: EntityManager, clusterId: number): Promise<Array<{ id: number; uuid: string }>> {
+    return m.query(
+      `SELECT id, uuid FROM transactions WHERE cluster_id = $1 AND status IN ('pending', 'running') ORDER BY id FOR UPDATE`,
+      [clusterId],
+    );
+  }
+
+  async stop(m: EntityManager, uuids: string[], reason: string, time: Date): Promise<void> {
+    await this.writer.applyIn(
+      m,
+      uuids.map((uuid) => ({ kind: 'report' as const, uuid, run: { status: 'stopped' as const, message: reason, time }, tasks: [] })),
+    );
+  }
+}

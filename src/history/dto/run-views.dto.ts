@@ -1,0 +1,79 @@
+import { HistoryRowDto } from './history-row.dto';
+import { TransactionDto } from './transaction.dto';
+
+export class FirstFailureDto {
+  node_id: string | null;
+  task_name: string;
+  time_start: string | null;
+  time_end: string | null;
+  /** The reported error, or the close-out reason when the task was cut short by the run's end. */
+  error_message: string | null;
+}
+
+export class SlowTaskDto {
+  node_id: string | null;
+  task_name: string;
+  status: string;
+  time_start: string;
+  time_end: string;
+  duration_s: number;
+}
+
+/** A run at a glance. */
+export class SummaryDto {
+  transaction: TransactionDto;
+  /** Task rows in the run. */
+  total: number;
+  /** Rows per status (every status present, 0 when none). */
+  statuses: Record<string, number>;
+  /** Per node (`null` = cluster-level): rows per status. */
+  nodes: Record<string, Record<string, number>>;
+  /** From the run's start to its end (or to now while it runs). */
+  duration_s: number;
+  /** The first task that failed, by time (reported failures before close-outs). */
+  first_failure: FirstFailureDto | null;
+  /** The 10 longest tasks that finished. */
+  slowest: SlowTaskDto[];
+}
+
+export class ClusterRefDto {
+  id: number;
+  name: string;
+  release: string;
+}
+
+/** One task's full record. */
+export class TaskDetailDto extends HistoryRowDto {
+  declare summary: Record<string, unknown> | null;
+  custom: Record<string, unknown>;
+  duration_s: number | null;
+  /** The task as the run's graph defined it (type, parameters, requires, ...), when the run announced it. */
+  definition: Record<string, unknown> | null;
+  transaction: TransactionDto;
+  cluster: ClusterRefDto;
+}
+
+export class DiffRowDto {
+  node_id: string | null;
+  task_name: string;
+  /** Status in the first run. */
+  status: string;
+  /** Status in the other run. */
+  other_status: string;
+}
+
+export class DiffOnlyRowDto {
+  node_id: string | null;
+  task_name: string;
+  status: string;
+}
+
+/** What changed between two runs of a cluster. */
+export class DiffDto {
+  transaction: TransactionDto;
+  other: TransactionDto;
+  /** (node, task) pairs in both runs whose status differs. */
+  changed: DiffRowDto[];
+  only_in_transaction: DiffOnlyRowDto[];
+  only_in_other: DiffOnlyRowDto[];
+}

@@ -1,0 +1,73 @@
+import type { EntityManager } from 'typeorm';
+import type { HistoryRecord } from './dto/history-row.dto';
+import type { Key } from './keyset';
+
+/**
+ * The one SQL builder for lists of history rows (a run's, a cluster's, a node's), so that every list
+ * filters the same way. Values always go as parameters.
+ */
+export interface RowScope {
+  transactionId?: number;
+  clusterId?: number;
+  /** One node: an id, `master`, or null for cluster-level rows. */
+  nodeId?: string | null;
+}
+
+export interface RowFilters {
+  nodes?: string[];
+  statuses?: string[];
+  tasks_names?: string[];
+  transaction_types?: string[];
+  since?: string;
+  until?: string;
+  dry_run?: boolean;
+  epoch?: 'all' | 'current';
+}
+
+export type RowOrder = 'run' | '-time_start' | 'time_start';
+
+/** Runs of nodes: cluster-level first, then `master`, then node ids in numeric order. */
+const NODE_ORDER = `(h.node_id IS NULL) DESC, (h.node_id = 'master') DESC NULLS LAST, length(h.node_id), h.node_id`;
+
+export async function selectRows(
+  m: EntityManager,
+  scope: RowScope,
+  f: RowFilters,
+  opts: { order: RowOrder; limit?: number; after?: Key; includeSummary: boolean },
+): Promise<Array<HistoryRecord & { sort_us: string }>> {
+  const params: unknown[] = [];
+  const p = (v: unknown) => `$${params.push(v)}`;
+  const where: string[] = [];
+  if (scope.transactionId !== undefined) where.push(`h.transaction_id = ${p(scope.transactionId)}`);
+  if (scope.clusterId !== undefined) where.push(`h.cluster_id = ${p(scope.clusterId)}`);
+  if (scope.nodeId !== undefined) where.push(scope.nodeId === null ? 'h.node_id IS NULL' : `h.node_id = ${p(scope.nodeId)}`);
+  if (f.nodes) {
+    const ids = f.nodes.filter((n) => n !== 'null');
+    const alts = [...(ids.length ? [`h.node_id = ANY(${p(ids)})`] : []), ...(ids.length < f.nodes.length ? ['h.node_id IS NULL'] : [])];
+    where.push(`(${alts.join(' OR ')})`);
+  }
+  if (f.statuses) where.push(`h.status = ANY(${p(f.statuses)}::history_status[])`);
+  if (f.tasks_names) where.push(`h.task_name = ANY(${p(f.tasks_names)})`);
+  if (f.transaction_types) where.push(`t.name = ANY(${p(f.transaction_types)})`);
+  if (f.since) where.push(`h.sort_time >= ${p(f.since)}::timestamptz`);
+  if (f.until) where.push(`h.sort_time < ${p(f.until)}::timestamptz`);
+  if (f.dry_run !== undefined) where.push(`t.dry_run = ${p(f.dry_run)}`);
+  if (f.epoch === 'current') where.push('t.epoch = (SELECT c.epoch FROM clusters c WHERE c.id = t.cluster_id)');
+  const desc = opts.order !== 'time_start';
+  if (opts.after) {
+    const key = `('epoch'::timestamptz + ${p(opts.after.us)}::bigint * interval '1 microsecond', ${p(opts.after.id)}::bigint)`;
+    where.push(`(h.sort_time, h.id) ${desc ? '<' : '>'} ${key}`);
+  }
+  const order = opts.order === 'run' ? `${NODE_ORDER}, h.time_start NULLS LAST, h.task_name` : `h.sort_time ${desc ? 'DESC' : 'ASC'}, h.id ${desc ? 'DESC' : 'ASC'}`;
+  return m.query(
+    `SELECT h.id, h.transaction_id, h.node_id, h.task_name, h.task_type, h.status, h.time_start, h.time_end,
+            h.error_message, h.closed_reason, h.custom, ${opts.includeSummary ? 'h.summary,' : ''}
+            t.uuid AS transaction_uuid, t.name AS transaction_name, t.epoch,
+            (extract(epoch FROM h.sort_time) * 1000000)::bigint::text AS sort_us
+     FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
+     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY ${order}
+     ${opts.limit !== undefined ? `LIMIT ${p(opts.limit)}` : ''}`,
+    params,
+  );
+}

@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import { InvalidInputError } from '../common/errors/domain-errors';
+import { canonical } from './task-state';
+
+/**
+ * Keyset cursors for lists ordered by (sort_time, id). A cursor carries the last row's key (sort_time
+ * in microseconds since the epoch, exact, and id) and a digest of the query it belongs to, so a cursor
+ * used with other filters is refused instead of silently skipping rows.
+ */
+export interface Key {
+  us: string;
+  id: string;
+}
+
+export function queryDigest(query: unknown): string {
+  return createHash('sha256').update(canonical(query)).digest('base64url').slice(0, 16);
+}
+
+export function encodeCursor(key: Key, digest: string): string {
+  return Buffer.from(JSON.stringify({ k: [key.us, key.id], q: digest })).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, digest: string): Key {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidInputError('cursor is not valid: use the one given in the Link header of the previous page');
+  }
+  const p = parsed as { k?: unknown; q?: unknown };
+  if (!Array.isArray(p?.k) || p.k.length !== 2 || !p.k.every((x) => typeof x === 'string' && /^-?\d{1,20}$/.test(x))) {
+    throw new InvalidInputError('cursor is not valid: use the one given in the Link header of the previous page');
+  }
+  if (p.q !== digest) {
+    throw new InvalidInputError('cursor belongs to a different query: keep the filters and order of the page it came from');
+  }
+  return { us: p.k[0], id: p.k[1] };
+}
