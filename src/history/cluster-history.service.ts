@@ -20,7 +20,7 @@ export class ClusterHistoryService {
   async state(clusterId: number, q: StateQueryDto): Promise<StateRowDto[]> {
     await this.clusters.get(clusterId);
     const params: unknown[] = [clusterId];
-    const where = [`h.cluster_id = $1`, `h.status = 'ready'`, `NOT t.dry_run`, `t.epoch = (SELECT epoch FROM clusters WHERE id = $1)`];
+    const where = [`t.cluster_id = $1`, `h.cluster_id = $1`, `h.status = 'ready'`, `NOT t.dry_run`, `t.epoch = (SELECT epoch FROM clusters WHERE id = $1)`];
     if (q.nodes) {
       const ids = q.nodes.filter((n) => n !== 'null');
       const alts = [...(ids.length ? [`h.node_id = ANY($${params.push(ids)})`] : []), ...(ids.length < q.nodes.length ? ['h.node_id IS NULL'] : [])];

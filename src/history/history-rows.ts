@@ -52,7 +52,11 @@ export async function selectRows(
   if (f.since) where.push(`h.sort_time >= ${p(f.since)}::timestamptz`);
   if (f.until) where.push(`h.sort_time < ${p(f.until)}::timestamptz`);
   if (f.dry_run !== undefined) where.push(`t.dry_run = ${p(f.dry_run)}`);
-  if (f.epoch === 'current') where.push('t.epoch = (SELECT c.epoch FROM clusters c WHERE c.id = t.cluster_id)');
+  if (f.epoch === 'current') {
+    // Uncorrelated when the cluster is known, so the planner takes the epoch as a constant.
+    const cluster = scope.clusterId !== undefined ? p(scope.clusterId) : 't.cluster_id';
+    where.push(`t.epoch = (SELECT c.epoch FROM clusters c WHERE c.id = ${cluster})`);
+  }
   const desc = opts.order !== 'time_start';
   if (opts.after) {
     const key = `('epoch'::timestamptz + ${p(opts.after.us)}::bigint * interval '1 microsecond', ${p(opts.after.id)}::bigint)`;

@@ -60,11 +60,11 @@ describe('HTTP contract', () => {
   });
 
   describe('transactions', () => {
-    it("lists runs with Fuel's field names plus parent_id", async () => {
+    it("lists runs with Fuel's field names plus parent_id and epoch", async () => {
       const res = await t.http().get('/api/v1/transactions/?cluster_id=10').expect(200);
       expect(res.body).toHaveLength(1);
       expect(Object.keys(res.body[0]).sort()).toEqual(
-        ['id', 'cluster', 'uuid', 'name', 'status', 'progress', 'message', 'dry_run', 'graph_type', 'time_start', 'time_end', 'parent_id'].sort(),
+        ['id', 'cluster', 'uuid', 'name', 'status', 'progress', 'message', 'dry_run', 'graph_type', 'time_start', 'time_end', 'parent_id', 'epoch'].sort(),
       );
       expect(res.body[0]).toMatchObject({ id: txId, cluster: 10, uuid: 'http-1', name: 'deployment', status: 'running', dry_run: false, graph_type: 'default' });
       expect(res.body[0].time_start).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -243,6 +243,15 @@ describe('HTTP contract', () => {
           '/api/v1/transactions',
           '/api/v1/transactions/{transaction_id}',
           '/api/v1/transactions/{transaction_id}/deployment_history',
+          '/api/v1/transactions/{transaction_id}/deployment_history/summary',
+          '/api/v1/transactions/{transaction_id}/deployment_history/{node_id}/{task_name}',
+          '/api/v1/transactions/{transaction_id}/diff/{other_id}',
+          '/api/v1/clusters',
+          '/api/v1/clusters/{cluster_id}',
+          '/api/v1/clusters/{cluster_id}/reset',
+          '/api/v1/clusters/{cluster_id}/deployment_history',
+          '/api/v1/clusters/{cluster_id}/nodes/{node_id}/deployment_history',
+          '/api/v1/clusters/{cluster_id}/state',
           '/api/v1/casts',
           '/api/v1/receiver/stats',
         ].sort(),
