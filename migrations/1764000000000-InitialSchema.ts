@@ -32,6 +32,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         message           text,
         parent_id         integer REFERENCES transactions (id) ON DELETE SET NULL,
         history_recorded  boolean NOT NULL,
+        release           text NOT NULL,
         epoch             integer NOT NULL DEFAULT 1,
         tasks_snapshot    jsonb NOT NULL DEFAULT '{}',
         status_time       timestamptz,

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -7,6 +8,8 @@ import { configureApp } from './bootstrap';
 import { ConfigError, loadConfig } from './common/config/app-config';
 
 async function main(): Promise<void> {
+  // Settings may also come from a .env file in the working directory (see .env.example).
+  if (existsSync('.env')) process.loadEnvFile('.env');
   let logLevels;
   try {
     logLevels = loadConfig().logLevels;

@@ -1,11 +1,13 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { ErrorDto } from '../common/errors/error.dto';
 import { IdPipe } from '../common/http/id.pipe';
 import { ClustersService } from './clusters.service';
 import { ClusterDto, ResetResultDto } from './dto/cluster.dto';
 import { PutClusterDto, ResetQueryDto } from './dto/put-cluster.dto';
 
+@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('clusters')
 @Controller('clusters')
 export class ClustersController {
@@ -19,7 +21,7 @@ export class ClustersController {
 
   /** One cluster. */
   @Get(':cluster_id')
-  @ApiNotFoundResponse({ description: 'No such cluster' })
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'No such cluster' })
   get(@Param('cluster_id', new IdPipe('cluster id')) id: number): Promise<ClusterDto> {
     return this.clusters.get(id);
   }
@@ -45,8 +47,8 @@ export class ClustersController {
   @Post(':cluster_id/reset')
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: ResetResultDto })
-  @ApiConflictResponse({ description: 'A run is in progress and force was not given' })
-  @ApiNotFoundResponse({ description: 'No such cluster' })
+  @ApiConflictResponse({ type: ErrorDto, description: 'A run is in progress and force was not given' })
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'No such cluster' })
   reset(@Param('cluster_id', new IdPipe('cluster id')) id: number, @Query() q: ResetQueryDto): Promise<ResetResultDto> {
     return this.clusters.reset(id, q.force === true);
   }

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { ConflictError } from '../common/errors/domain-errors';
 import { ClusterRegistry } from './cluster-registry';
-import { MIN_HISTORY_VERSION } from './release';
+import { MIN_HISTORY_VERSION, parseReleaseVersion } from './release';
 
 /**
  * Finds the cluster a request is about from its route parameters. The history module provides it
@@ -13,12 +13,12 @@ export abstract class ClusterLocator {
    * The cluster named by the route (`:cluster_id`, or the cluster of `:transaction_id`) and, for a
    * run, whether its tasks were recorded. Null when the route names nothing that exists.
    */
-  abstract locate(params: Record<string, string>): Promise<{ clusterId: number; run?: { id: number; historyRecorded: boolean } } | null>;
+  abstract locate(params: Record<string, string>): Promise<{ clusterId: number; run?: { id: number; historyRecorded: boolean; release: string } } | null>;
 }
 
 /**
- * The upgrade guard: on every route it guards, a cluster older than 9.0 gets 409 with a message
- * naming the cluster, its release and the minimum. Apply it to a controller; routes never check by hand.
+ * The upgrade guard: on every route it guards, a cluster older than 9.0 (or a run that ran on such a
+ * release) gets 409 with a message naming the cluster, the release and the minimum. Apply it to a controller; routes never check by hand.
  */
 @Injectable()
 export class HistoryAvailableGuard implements CanActivate {
@@ -31,11 +31,13 @@ export class HistoryAvailableGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<Request>();
     const found = await this.locator.locate(req.params as Record<string, string>);
     if (!found) return true;
-    await this.clusters.assertHistoryAvailable(found.clusterId);
-    if (found.run && !found.run.historyRecorded) {
+    // A run is judged by the release it ran on (a cluster may have been upgraded since), a cluster by its own.
+    if (!found.run) await this.clusters.assertHistoryAvailable(found.clusterId);
+    else if (!found.run.historyRecorded) {
+      const version = parseReleaseVersion(found.run.release)?.text ?? 'unknown';
       throw new ConflictError(
-        `Transaction ${found.run.id} of cluster ${found.clusterId} ran while the cluster's release was older than ` +
-          `${MIN_HISTORY_VERSION}: its tasks were not recorded`,
+        `Transaction ${found.run.id} of cluster ${found.clusterId} ran on release '${found.run.release}' (version ${version}); ` +
+          `deployment history requires release ${MIN_HISTORY_VERSION} or later, so its tasks were not recorded`,
       );
     }
     return true;

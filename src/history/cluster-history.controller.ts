@@ -1,7 +1,8 @@
 import { Controller, Delete, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
+import { ErrorDto } from '../common/errors/error.dto';
 import { IdPipe } from '../common/http/id.pipe';
 import { listResponse } from '../common/http/list-response';
 import { ClusterHistoryService } from './cluster-history.service';
@@ -13,11 +14,12 @@ import { HistoryQueryService } from './history-query.service';
 const LINK = { name: 'Link', required: false, description: 'rel="next": the next page, while more rows exist' };
 
 /** A cluster's history across its runs, its current state, and the deletion of old runs. */
+@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('cluster history')
 @Controller('clusters/:cluster_id')
 @UseGuards(HistoryAvailableGuard)
-@ApiConflictResponse({ description: 'The cluster predates release 9.0: it has no task history' })
-@ApiNotFoundResponse({ description: 'No such cluster' })
+@ApiConflictResponse({ type: ErrorDto, description: 'The cluster predates release 9.0: it has no task history' })
+@ApiNotFoundResponse({ type: ErrorDto, description: 'No such cluster' })
 export class ClusterHistoryController {
   constructor(
     private readonly history: HistoryQueryService,

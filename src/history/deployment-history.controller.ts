@@ -1,7 +1,8 @@
 import { Controller, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
+import { ErrorDto } from '../common/errors/error.dto';
 import { IdPipe } from '../common/http/id.pipe';
 import { listResponse } from '../common/http/list-response';
 import { CSV_COLUMNS, HistoryRowDto } from './dto/history-row.dto';
@@ -11,11 +12,12 @@ import { HistoryQueryService } from './history-query.service';
 
 const PRE_90 = { description: "The run's cluster predates release 9.0, or the run was recorded before its upgrade: no task history" };
 
+@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('deployment history')
 @Controller('transactions/:transaction_id/deployment_history')
 @UseGuards(HistoryAvailableGuard)
-@ApiConflictResponse(PRE_90)
-@ApiNotFoundResponse({ description: '{"message": "Transaction not found"}' })
+@ApiConflictResponse({ type: ErrorDto, ...PRE_90 })
+@ApiNotFoundResponse({ type: ErrorDto, description: '{"message": "Transaction not found"}' })
 export class DeploymentHistoryController {
   constructor(private readonly history: HistoryQueryService) {}
 
@@ -54,16 +56,17 @@ export class DeploymentHistoryController {
   }
 }
 
+@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('deployment history')
 @Controller('transactions/:transaction_id/diff')
 @UseGuards(HistoryAvailableGuard)
-@ApiConflictResponse(PRE_90)
+@ApiConflictResponse({ type: ErrorDto, ...PRE_90 })
 export class RunDiffController {
   constructor(private readonly history: HistoryQueryService) {}
 
   /** What changed between two runs of the same cluster: differing statuses, and tasks of one run only. */
   @Get(':other_id')
-  @ApiNotFoundResponse({ description: 'One of the runs does not exist' })
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'One of the runs does not exist' })
   diff(@Param('transaction_id', new IdPipe('transaction id')) id: number, @Param('other_id', new IdPipe('other transaction id')) other: number): Promise<DiffDto> {
     return this.history.diff(id, other);
   }

@@ -37,7 +37,11 @@ export type CommandOutcome =
   | { outcome: 'unknown_transaction'; reason: string };
 
 /** Thrown when a batch lost a race with another writer; retrying the batch is safe. */
-export class RetryableWriteError extends Error {}
+export class RetryableWriteError extends Error {
+  override readonly name = 'RetryableWriteError';
+}
+
+const ATTEMPTS = 4;
 
 interface TxRow {
   id: number;
@@ -86,14 +90,22 @@ export class HistoryWriter {
    * With `atomic`, a command that cannot be applied makes the whole batch fail with `onReject`'s error.
    */
   async apply(commands: StoreCommand[], onReject?: (rejected: Array<{ index: number; reason: string }>) => Error): Promise<CommandOutcome[]> {
-    return this.db.transaction(async (m) => {
-      const outcomes = await this.applyIn(m, commands);
-      if (onReject) {
-        const rejected = outcomes.flatMap((o, index) => (o.outcome === 'unknown_transaction' ? [{ index, reason: o.reason }] : []));
-        if (rejected.length) throw onReject(rejected);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction(async (m) => {
+          const outcomes = await this.applyIn(m, commands);
+          if (onReject) {
+            const rejected = outcomes.flatMap((o, index) => (o.outcome === 'unknown_transaction' ? [{ index, reason: o.reason }] : []));
+            if (rejected.length) throw onReject(rejected);
+          }
+          return outcomes;
+        });
+      } catch (e) {
+        // Lost a race (a concurrent start, a deadlock): the next attempt sees the winner's rows.
+        if (attempt >= ATTEMPTS || !isRace(e)) throw e;
+        this.logger.debug(`write attempt ${attempt} lost a race (${(e as Error).message}); retrying`);
       }
-      return outcomes;
-    });
+    }
   }
 
   /** Applies the commands inside the caller's database transaction. */
@@ -112,6 +124,9 @@ export class HistoryWriter {
         (r: { id: number; uuid: string }) => [r.uuid, r.id],
       ),
     );
+    // Register clusters first, in id order, so concurrent batches lock them in the same order.
+    const clusters = new Map(starts.filter((s) => !existing.has(s.start.uuid)).map((s) => [s.start.cluster.id, s.start.cluster]));
+    for (const id of [...clusters.keys()].sort((a, b) => a - b)) await this.clusters.register(m, clusters.get(id)!);
     for (const { i, start } of starts) {
       const known = existing.get(start.uuid);
       if (known !== undefined) {
@@ -119,7 +134,6 @@ export class HistoryWriter {
         continue;
       }
       const warnings: string[] = [];
-      await this.clusters.register(m, start.cluster);
       let parentId: number | null = null;
       if (start.parentUuid) {
         const [p] = await m.query(`SELECT id FROM transactions WHERE uuid = $1`, [start.parentUuid]);
@@ -129,10 +143,10 @@ export class HistoryWriter {
       const recorded = this.clusters.historySupported(start.cluster.release);
       const inserted: Array<{ id: number }> = await m.query(
         `INSERT INTO transactions (uuid, cluster_id, name, graph_type, dry_run, status, progress, parent_id,
-                                   history_recorded, tasks_snapshot, status_time, time_start, epoch)
-         VALUES ($1, $2, $3, $4, $5, 'running', 0, $6, $7, $8, $9, $9, (SELECT epoch FROM clusters WHERE id = $2))
+                                   history_recorded, tasks_snapshot, status_time, time_start, epoch, release)
+         VALUES ($1, $2, $3, $4, $5, 'running', 0, $6, $7, $8, $9, $9, (SELECT epoch FROM clusters WHERE id = $2), $10)
          ON CONFLICT (uuid) DO NOTHING RETURNING id`,
-        [start.uuid, start.cluster.id, start.name, start.graphType, start.dryRun, parentId, recorded, start.snapshot, start.time],
+        [start.uuid, start.cluster.id, start.name, start.graphType, start.dryRun, parentId, recorded, start.snapshot, start.time, start.cluster.release],
       );
       if (!inserted.length) throw new RetryableWriteError(`transaction ${start.uuid} was created concurrently`);
       const id = inserted[0].id;
@@ -192,7 +206,7 @@ export class HistoryWriter {
     }
 
     const runs = new Map<number, RunOutcome>();
-    const newlyFinal: number[] = [];
+    const toCloseOut: number[] = [];
     for (const tx of txs) {
       const before: RunState = {
         status: tx.status,
@@ -208,11 +222,12 @@ export class HistoryWriter {
           [tx.id, after.status, after.progress, after.message, after.statusTime, after.timeEnd],
         );
       }
-      if (tx.history_recorded && isFinalRun(after.status) && !isFinalRun(before.status)) newlyFinal.push(tx.id);
+      // A run that ends, or whose end changes (a later final report), closes out (again) its open rows.
+      if (tx.history_recorded && isFinalRun(after.status) && !sameRunState(before, after)) toCloseOut.push(tx.id);
       runs.set(tx.id, { status: after.status, timeEnd: after.timeEnd, message: after.message });
     }
 
-    await this.applyTaskReports(m, taskReports, newlyFinal, runs);
+    await this.applyTaskReports(m, taskReports, toCloseOut, runs);
 
     for (const { i, cmd } of reports) {
       const tx = byUuid.get(cmd.uuid);
@@ -230,10 +245,10 @@ export class HistoryWriter {
   private async applyTaskReports(
     m: EntityManager,
     groups: Map<string, { txId: number; nodeId: string | null; taskName: string; reports: TaskReport[] }>,
-    newlyFinal: number[],
+    toCloseOut: number[],
     runs: Map<number, RunOutcome>,
   ): Promise<void> {
-    if (!groups.size && !newlyFinal.length) return;
+    if (!groups.size && !toCloseOut.length) return;
     const keyed = [...groups.values()];
     const stored = new Map<string, HistoryRow>();
     if (keyed.length) {
@@ -248,12 +263,13 @@ export class HistoryWriter {
       );
       for (const r of rows) stored.set(rowKey(r.transaction_id, r.node_id, r.task_name), r);
     }
-    if (newlyFinal.length) {
+    if (toCloseOut.length) {
       const open: HistoryRow[] = await m.query(
         `SELECT id, transaction_id, node_id, task_name, status, time_start, time_end, error_message, closed_reason, summary, custom
-         FROM deployment_history WHERE transaction_id = ANY($1) AND status IN ('pending', 'running')
+         FROM deployment_history
+         WHERE transaction_id = ANY($1) AND (status IN ('pending', 'running') OR closed_reason IS NOT NULL)
          ORDER BY id FOR UPDATE`,
-        [newlyFinal],
+        [toCloseOut],
       );
       for (const r of open) {
         const k = rowKey(r.transaction_id, r.node_id, r.task_name);
@@ -297,6 +313,11 @@ export class HistoryWriter {
       if (res.length !== inserts.length) throw new RetryableWriteError('history rows were created concurrently');
     }
   }
+}
+
+function isRace(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return e instanceof RetryableWriteError || code === '40P01' || code === '40001';
 }
 
 function toState(r: HistoryRow): TaskState {

@@ -1,10 +1,12 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
+import { ErrorDto } from '../common/errors/error.dto';
 import { IdPipe } from '../common/http/id.pipe';
 import { ListTransactionsQueryDto } from './dto/list-transactions-query.dto';
 import { TransactionDto } from './dto/transaction.dto';
 import { TransactionsService } from './transactions.service';
 
+@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('transactions')
 @Controller('transactions')
 export class TransactionsController {
@@ -18,7 +20,7 @@ export class TransactionsController {
 
   /** One run. */
   @Get(':transaction_id')
-  @ApiNotFoundResponse({ description: '{"message": "Transaction not found"}' })
+  @ApiNotFoundResponse({ type: ErrorDto, description: '{"message": "Transaction not found"}' })
   get(@Param('transaction_id', new IdPipe('transaction id')) id: number): Promise<TransactionDto> {
     return this.transactions.get(id);
   }

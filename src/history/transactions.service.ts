@@ -45,7 +45,7 @@ export class TransactionsService implements ClusterLocator {
     }
     const id = parseId(params.transaction_id);
     if (id === null) return null;
-    const t = await this.transactions.findOne({ where: { id }, select: { id: true, clusterId: true, historyRecorded: true } });
-    return t ? { clusterId: t.clusterId, run: { id: t.id, historyRecorded: t.historyRecorded } } : null;
+    const t = await this.transactions.findOne({ where: { id }, select: { id: true, clusterId: true, historyRecorded: true, release: true } });
+    return t ? { clusterId: t.clusterId, run: { id: t.id, historyRecorded: t.historyRecorded, release: t.release } } : null;
   }
 }

@@ -101,6 +101,7 @@ function parseStart(args: Record<string, unknown>, uuid: string, time: Date): Ru
       const taskName = name(task.id, `${at}.id`);
       const type = task.type === undefined || task.type === null ? null : name(task.type, `${at}.type`);
       tasks.push({ nodeId, taskName, type });
+      checkJson(task, at);
       snapshot[taskName] ??= task;
     });
   }
@@ -137,9 +138,11 @@ function parseRunReport(args: Record<string, unknown>, time: Date, skipped: Skip
     }
   }
   if (args.error !== undefined && args.error !== null) {
-    if (typeof args.error === 'string') {
+    if (typeof args.error === 'string' && !UNSTORABLE.test(args.error)) {
       report.message = args.error;
       any = true;
+    } else if (typeof args.error === 'string') {
+      skipped.push({ entry: 'error', reason: 'error contains a NUL character or invalid UTF-16, which cannot be stored' });
     } else {
       skipped.push({ entry: 'error', reason: `error must be a string, got ${describe(args.error)}` });
     }
@@ -169,12 +172,14 @@ function parseNodeEntry(entry: unknown, castTime: Date): NodeTaskReport | null {
   else throw new CastRejected(`task ${JSON.stringify(task)}: uid must be a node id, "master" or null, got ${describe(uid)}`);
   const time = parseTime(entry.time, `task ${JSON.stringify(task)}: time`) ?? castTime;
   const errorMessage = entry.error_msg;
-  if (errorMessage !== undefined && errorMessage !== null && typeof errorMessage !== 'string') {
-    throw new CastRejected(`task ${JSON.stringify(task)}: error_msg must be a string, got ${describe(errorMessage)}`);
+  if (errorMessage !== undefined && errorMessage !== null) {
+    if (typeof errorMessage !== 'string') throw new CastRejected(`task ${JSON.stringify(task)}: error_msg must be a string, got ${describe(errorMessage)}`);
+    checkJson(errorMessage, `task ${JSON.stringify(task)}: error_msg`);
   }
   for (const k of ['summary', 'custom'] as const) {
-    if (entry[k] !== undefined && entry[k] !== null && !isObject(entry[k])) {
-      throw new CastRejected(`task ${JSON.stringify(task)}: ${k} must be an object, got ${describe(entry[k])}`);
+    if (entry[k] !== undefined && entry[k] !== null) {
+      if (!isObject(entry[k])) throw new CastRejected(`task ${JSON.stringify(task)}: ${k} must be an object, got ${describe(entry[k])}`);
+      checkJson(entry[k], `task ${JSON.stringify(task)}: ${k}`);
     }
   }
   return {
@@ -202,13 +207,37 @@ function parseTime(v: unknown, what: string): Date | undefined {
     throw new CastRejected(`${what} is not a valid time: ${JSON.stringify(v)}`);
   }
   const offset = zone.toUpperCase() === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(3).replace(':', '') || '00'}`;
-  return new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac.slice(0, 4)}${offset}`);
+  if (offset !== 'Z' && (+offset.slice(1, 3) > 18 || +offset.slice(4) > 59)) {
+    throw new CastRejected(`${what} has an impossible UTC offset: ${JSON.stringify(v)}`);
+  }
+  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac.slice(0, 4)}${offset}`);
+  if (Number.isNaN(date.getTime())) throw new CastRejected(`${what} is not a valid time: ${JSON.stringify(v)}`);
+  return date;
 }
 
 function name(v: unknown, what: string): string {
   if (typeof v !== 'string' || v.trim() === '') throw new CastRejected(`${what} must be a non-empty string, got ${describe(v)}`);
   if (v.length > MAX_NAME) throw new CastRejected(`${what} must be at most ${MAX_NAME} characters, got ${v.length}`);
+  checkJson(v, what);
   return v;
+}
+
+const MAX_DEPTH = 32;
+// NUL cannot be stored by PostgreSQL; a lone surrogate is not valid UTF-8.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Rejects what PostgreSQL cannot store (NUL, lone surrogates) and JSON nested deeper than MAX_DEPTH. */
+function checkJson(v: unknown, what: string, depth = 0): void {
+  if (typeof v === 'string') {
+    if (UNSTORABLE.test(v)) throw new CastRejected(`${what} contains a NUL character or invalid UTF-16 (a lone surrogate), which cannot be stored`);
+    return;
+  }
+  if (typeof v !== 'object' || v === null) return;
+  if (depth >= MAX_DEPTH) throw new CastRejected(`${what} is nested deeper than ${MAX_DEPTH} levels`);
+  for (const [k, x] of Object.entries(v)) {
+    checkJson(k, what, depth + 1);
+    checkJson(x, what, depth + 1);
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

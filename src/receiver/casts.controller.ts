@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBody, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { ErrorDto } from '../common/errors/error.dto';
 import { TransactionDto } from '../history/dto/transaction.dto';
 import { TransactionsService } from '../history/transactions.service';
 import { CASTS_BODY, TRANSACTION_START_ARGS } from './cast.schema';
@@ -8,6 +9,7 @@ import { CastsService } from './casts.service';
 import { CastResultDto } from './dto/cast-result.dto';
 import { ReceiverStatsDto } from './dto/receiver-stats.dto';
 
+@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('receiver')
 @Controller()
 export class CastsController {
@@ -24,8 +26,8 @@ export class CastsController {
   @HttpCode(HttpStatus.OK)
   @ApiBody({ schema: CASTS_BODY })
   @ApiOkResponse({ type: [CastResultDto] })
-  @ApiBadRequestResponse({ description: 'A cast is malformed; the message names it and why. Nothing was applied.' })
-  @ApiNotFoundResponse({ description: 'A cast refers to an unknown task_uuid. Nothing was applied.' })
+  @ApiBadRequestResponse({ type: ErrorDto, description: 'A cast is malformed; the message names it and why. Nothing was applied.' })
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'A cast refers to an unknown task_uuid. Nothing was applied.' })
   post(@Body() body: unknown): Promise<CastResultDto[]> {
     return this.casts.applyHttp(body);
   }

@@ -56,7 +56,7 @@ describe('acceptance: three runs on two clusters', () => {
       let broken = false;
       tasks.forEach((tk, i) => {
         if (broken) {
-          expected.set(key(uid, tk.id), { status: 'skipped', reason: /^not reached: transaction ended with error$/ });
+          expected.set(key(uid, tk.id), { status: 'skipped', reason: /^not reached: transaction ended with error \(Deployment has failed\. Check the deployment history\.\)$/ });
           return;
         }
         casts.push(resp(uuid, [task(uid, tk.id, 'running', { time: at() })]));
@@ -65,7 +65,7 @@ describe('acceptance: three runs on two clusters', () => {
           expected.set(key(uid, tk.id), { status: 'error', error: 'Task netconfig failed on node node-4' });
           broken = true;
         } else if (node === '5' && i === tasks.length - 1) {
-          expected.set(key(uid, tk.id), { status: 'error', reason: /^did not finish: transaction ended with error$/ });
+          expected.set(key(uid, tk.id), { status: 'error', reason: /^did not finish: transaction ended with error \(Deployment has failed\. Check the deployment history\.\)$/ });
         } else if (tk.type === 'skipped') {
           casts.push(resp(uuid, [task(uid, tk.id, 'skipped', { time: at() })]));
           expected.set(key(uid, tk.id), { status: 'skipped' });

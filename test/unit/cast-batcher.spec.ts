@@ -215,7 +215,7 @@ describe('CastBatcher', () => {
 
   it('retries a batch after a transient failure and acks everything', async () => {
     const h = harness(async (commands) => allApplied(commands));
-    h.apply.mockRejectedValueOnce(new Error('connection reset'));
+    h.apply.mockRejectedValueOnce(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
     h.push(2);
     await h.batcher.onModuleDestroy();
 
@@ -259,9 +259,25 @@ describe('CastBatcher', () => {
     expectEachSettledOnce(h);
   });
 
+  it('dead-letters a cast that fails for a reason retrying cannot fix, instead of looping on it', async () => {
+    const h = harness(async () => {
+      throw new RangeError('Maximum call stack size exceeded');
+    });
+    h.push(1);
+    await h.batcher.onModuleDestroy();
+
+    expect(h.apply).toHaveBeenCalledTimes(1);
+    expect(h.stats.batchRetries).toBe(0);
+    expect(h.ch.nack).not.toHaveBeenCalled();
+    expect(h.ch.sendToQueue).toHaveBeenCalledTimes(1);
+    expect(h.ch.sendToQueue.mock.calls[0][2].headers['x-dead-letter-reason']).toMatch(/cannot be stored: Maximum call stack size exceeded/);
+    expect(h.ch.ack).toHaveBeenCalledWith(h.items[0].message);
+    expectEachSettledOnce(h);
+  });
+
   it('returns a message to the queue (nack, requeue) when a transient failure never recovers', async () => {
     const h = harness(async () => {
-      throw new Error('db down');
+      throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
     });
     h.push(1);
     const started = Date.now();

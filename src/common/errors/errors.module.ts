@@ -1,6 +1,16 @@
-import { BadRequestException, Module, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, Module, ValidationError, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { DomainErrorFilter } from './domain-error.filter';
+import { DataErrorFilter, DomainErrorFilter } from './domain-error.filter';
+
+/**
+ * The global ValidationPipe, except that route parameters keep their text: each is parsed by its own
+ * pipe (IdPipe), strictly, rather than by Number() (which takes `0x1` or `1e0` for 1).
+ */
+class AppValidationPipe extends ValidationPipe {
+  protected override transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {
+    return metadata.type === 'param' ? value : super.transformPrimitive(value, metadata);
+  }
+}
 
 /**
  * Global request validation and error mapping, registered as providers so that any app built
@@ -10,7 +20,7 @@ import { DomainErrorFilter } from './domain-error.filter';
   providers: [
     {
       provide: APP_PIPE,
-      useValue: new ValidationPipe({
+      useValue: new AppValidationPipe({
         transform: true,
         whitelist: true,
         exceptionFactory: (errors) =>
@@ -18,6 +28,7 @@ import { DomainErrorFilter } from './domain-error.filter';
       }),
     },
     { provide: APP_FILTER, useClass: DomainErrorFilter },
+    { provide: APP_FILTER, useClass: DataErrorFilter },
   ],
 })
 export class ErrorsModule {}

@@ -5,10 +5,8 @@ const MAX_INT = 2 ** 31 - 1;
 
 /** Parses a route id: a positive 32-bit integer, else 400 naming the parameter. */
 export function parseId(value: unknown): number | null {
-  // The global ValidationPipe may already have turned the string into a number.
-  const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string' || !/^\d{1,10}$/.test(text)) return null;
-  const n = Number(text);
+  if (typeof value !== 'string' || !/^\d{1,10}$/.test(value)) return null;
+  const n = Number(value);
   return n >= 0 && n <= MAX_INT ? n : null;
 }
 
@@ -16,7 +14,7 @@ export function parseId(value: unknown): number | null {
 export class IdPipe implements PipeTransform<string, number> {
   constructor(private readonly what = 'id') {}
 
-  transform(value: string | number): number {
+  transform(value: string): number {
     const n = parseId(value);
     if (n === null) throw new InvalidInputError(`${this.what} must be a non-negative integer below 2^31, got '${value}'`);
     return n;

@@ -15,14 +15,10 @@ export function listResponse<T extends object>(
     url.searchParams.set('cursor', page.next);
     res.setHeader('Link', `<${url.pathname}${url.search}>; rel="next"`);
   }
-  if (!wantsCsv(req.headers.accept)) return page.rows;
+  if (req.accepts(['application/json', 'text/csv']) !== 'text/csv') return page.rows;
   res.type('text/csv; charset=utf-8');
   res.attachment(csv.filename);
   return toCsv(page.rows, csv.columns);
-}
-
-function wantsCsv(accept: string | undefined): boolean {
-  return !!accept && /(^|,)\s*text\/csv/i.test(accept);
 }
 
 /** CSV: a header line, then one line per row, CRLF, quoted where needed. */

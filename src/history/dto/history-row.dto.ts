@@ -21,7 +21,7 @@ export interface HistoryRecord {
 
 /**
  * One task on one node in a run, as Fuel served it: the task's `custom` keys are merged at the root
- * (the fields below win over a custom key of the same name).
+ * (the fields below win over a custom key of the same name; a custom `summary` is not shown).
  */
 export class HistoryRowDto {
   task_name: string;
@@ -41,8 +41,9 @@ export class HistoryRowDto {
   summary?: Record<string, unknown> | null;
 
   static from(h: HistoryRecord, includeSummary: boolean): HistoryRowDto {
+    const { summary: _hidden, ...custom } = h.custom ?? {};
     const row: HistoryRowDto = {
-      ...(h.custom ?? {}),
+      ...custom,
       task_name: h.task_name,
       node_id: h.node_id,
       status: h.status,

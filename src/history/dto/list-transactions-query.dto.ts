@@ -1,4 +1,4 @@
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { splitList } from '../../common/http/query';
 import { RUN_STATUSES, RunStatus } from '../entities/transaction.entity';
@@ -6,7 +6,7 @@ import { RUN_STATUSES, RunStatus } from '../entities/transaction.entity';
 export class ListTransactionsQueryDto {
   /** Only the runs of this cluster. */
   @IsOptional()
-  @Type(() => Number)
+  @Transform(({ value }) => (value === '' ? undefined : typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value))
   @IsInt({ message: 'cluster_id must be an integer' })
   @Min(0, { message: 'cluster_id must be an integer' })
   @Max(2 ** 31 - 1, { message: 'cluster_id must be an integer below 2^31' })

@@ -40,6 +40,10 @@ export class Transaction {
   @Column({ name: 'history_recorded', type: 'boolean' })
   historyRecorded: boolean;
 
+  /** The cluster's release when the run started; decides whether its tasks were recorded. */
+  @Column('text')
+  release: string;
+
   /** The cluster's epoch when the run started (a reset starts a new one). */
   @Column('int')
   epoch: number;

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
-import { DomainError } from '../../common/errors/domain-errors';
+import { isTransientDbError } from '../../common/database/db-errors';
 import { HistoryWriter } from '../../history/history-writer.service';
 import { ParsedCast } from '../cast';
 import { CastsService } from '../casts.service';
@@ -114,35 +114,29 @@ export class CastBatcher implements OnModuleDestroy {
         );
         return;
       } catch (e) {
-        if (attempt < RETRY_DELAYS_MS.length && !isPermanent(e)) {
+        if (attempt < RETRY_DELAYS_MS.length && isTransientDbError(e)) {
           this.casts.stats.batchRetries++;
           this.logger.warn(`batch of ${batch.length} failed (${describe(e)}); retry ${attempt + 1}`);
           await delay(RETRY_DELAYS_MS[attempt]);
           continue;
         }
-        if (batch.length > 1) {
+        if (batch.length > 1 && !isTransientDbError(e)) {
           this.logger.warn(`batch of ${batch.length} failed (${describe(e)}); applying its casts one by one`);
           for (const item of batch) await this.flush([item]);
           return;
         }
-        const [item] = batch;
-        if (isPermanent(e)) {
-          await this.deadLetter(item.channel, item.message, `cannot be stored: ${describe(e)}`);
+        if (isTransientDbError(e)) {
+          // The database is away: return the casts to the queue; they come back when it does.
+          this.logger.error(`${batch.length} cast(s) failed (${describe(e)}); returned to the queue`);
+          for (const item of batch) safely(() => item.channel.nack(item.message, false, true));
         } else {
-          this.logger.error(`cast ${item.cast.method} ${item.cast.uuid} failed (${describe(e)}); returned to the queue`);
-          safely(() => item.channel.nack(item.message, false, true));
+          // A fault of this cast's data (or of our code): park it with the reason rather than loop on it.
+          await this.deadLetter(batch[0].channel, batch[0].message, `cannot be stored: ${describe(e)}`);
         }
         return;
       }
     }
   }
-}
-
-/** Errors that retrying cannot fix: a domain error, or PostgreSQL rejecting the data itself. */
-function isPermanent(e: unknown): boolean {
-  if (e instanceof DomainError) return true;
-  const code = (e as { code?: unknown })?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code === '23502' || code === '23503' || code === '23514');
 }
 
 function describe(e: unknown): string {
