@@ -28,9 +28,16 @@ export class HistoryAvailableGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request>();
-    const found = await this.locator.locate(req.params as Record<string, string>);
-    if (!found) return true;
+    const params = context.switchToHttp().getRequest<Request>().params as Record<string, string>;
+    // Every run a route names is checked: `:transaction_id`, and `:other_id` of a comparison.
+    const named = params.other_id !== undefined ? [params, { transaction_id: params.other_id }] : [params];
+    for (const p of named) await this.check(p);
+    return true;
+  }
+
+  private async check(params: Record<string, string>): Promise<void> {
+    const found = await this.locator.locate(params);
+    if (!found) return;
     // A run is judged by the release it ran on (a cluster may have been upgraded since), a cluster by its own.
     if (!found.run) await this.clusters.assertHistoryAvailable(found.clusterId);
     else if (!found.run.historyRecorded) {
@@ -40,6 +47,5 @@ export class HistoryAvailableGuard implements CanActivate {
           `deployment history requires release ${MIN_HISTORY_VERSION} or later, so its tasks were not recorded`,
       );
     }
-    return true;
   }
 }

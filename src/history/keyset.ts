@@ -28,11 +28,22 @@ export function decodeCursor(cursor: string, digest: string): Key {
     throw new InvalidInputError('cursor is not valid: use the one given in the Link header of the previous page');
   }
   const p = parsed as { k?: unknown; q?: unknown };
-  if (!Array.isArray(p?.k) || p.k.length !== 2 || !p.k.every((x) => typeof x === 'string' && /^-?\d{1,20}$/.test(x))) {
+  if (!Array.isArray(p?.k) || p.k.length !== 2 || !p.k.every((x) => typeof x === 'string' && /^-?\d{1,20}$/.test(x)) || !inRange(p.k[0], p.k[1])) {
     throw new InvalidInputError('cursor is not valid: use the one given in the Link header of the previous page');
   }
   if (p.q !== digest) {
     throw new InvalidInputError('cursor belongs to a different query: keep the filters and order of the page it came from');
   }
   return { us: p.k[0], id: p.k[1] };
+}
+
+// Microseconds of years 1 to 9999, and PostgreSQL's bigserial ids.
+const MIN_US = -62135596800000000n;
+const MAX_US = 253402300799999999n;
+const MAX_ID = 9223372036854775807n;
+
+function inRange(us: string, id: string): boolean {
+  const t = BigInt(us);
+  const i = BigInt(id);
+  return t >= MIN_US && t <= MAX_US && i >= 1n && i <= MAX_ID;
 }
