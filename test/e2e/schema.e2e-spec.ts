@@ -37,7 +37,7 @@ describe('schema and migrations', () => {
   it('enforces (transaction, task, node) uniqueness for cluster-level rows too (NULL node)', async () => {
     await sql.query(`INSERT INTO clusters (id, name, release) VALUES (1, 'c', 'mitaka-9.0')`);
     const { rows } = await sql.query(
-      `INSERT INTO transactions (uuid, cluster_id, name, history_recorded, time_start) VALUES ('u', 1, 'deployment', true, now()) RETURNING id`,
+      `INSERT INTO transactions (uuid, cluster_id, name, history_recorded, release, time_start) VALUES ('u', 1, 'deployment', true, 'mitaka-9.0', now()) RETURNING id`,
     );
     const insert = (node: string | null) =>
       sql.query(`INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name) VALUES ($1, 1, $2, 'deploy_start')`, [rows[0].id, node]);
@@ -85,8 +85,8 @@ describe('schema and migrations', () => {
     // 1,000 runs × 1,000 rows (10 nodes × 100 tasks) on 20 clusters.
     await sql.query(`INSERT INTO clusters (id, name, release) SELECT g, 'c' || g, 'mitaka-9.0' FROM generate_series(100, 119) g`);
     await sql.query(
-      `INSERT INTO transactions (uuid, cluster_id, name, status, history_recorded, time_start)
-       SELECT 'scale-' || g, 100 + g % 20, 'deployment', 'ready', true, now() - g * interval '1 minute' FROM generate_series(1, 1000) g`,
+      `INSERT INTO transactions (uuid, cluster_id, name, status, history_recorded, release, time_start)
+       SELECT 'scale-' || g, 100 + g % 20, 'deployment', 'ready', true, 'mitaka-9.0', now() - g * interval '1 minute' FROM generate_series(1, 1000) g`,
     );
     await sql.query(
       `INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name, status, time_start, time_end)
