@@ -69,6 +69,9 @@ interface HistoryRow {
   custom: Record<string, unknown>;
 }
 
+const HISTORY_COLUMNS = `h.id, h.transaction_id, h.node_id, h.task_name, h.status, h.time_start, h.time_end,
+  h.error_message, h.closed_reason, h.summary, h.custom`;
+
 const rowKey = (txId: number, nodeId: string | null, task: string) => `${txId}\u0000${nodeId ?? '\u0001'}\u0000${task}`;
 
 /**
@@ -118,57 +121,101 @@ export class HistoryWriter {
     return outcomes;
   }
 
+  /** Creates the runs announced in the batch: one statement for the runs, one for all their pending rows. */
   private async applyStarts(m: EntityManager, starts: Array<{ i: number; start: RunStart }>, out: CommandOutcome[]): Promise<void> {
     const existing = new Map<string, number>(
       (await m.query(`SELECT id, uuid FROM transactions WHERE uuid = ANY($1)`, [starts.map((s) => s.start.uuid)])).map(
         (r: { id: number; uuid: string }) => [r.uuid, r.id],
       ),
     );
-    // Register clusters first, in id order, so concurrent batches lock them in the same order.
-    const clusters = new Map(starts.filter((s) => !existing.has(s.start.uuid)).map((s) => [s.start.cluster.id, s.start.cluster]));
-    for (const id of [...clusters.keys()].sort((a, b) => a - b)) await this.clusters.register(m, clusters.get(id)!);
-    for (const { i, start } of starts) {
-      const known = existing.get(start.uuid);
-      if (known !== undefined) {
-        out[i] = { outcome: 'duplicate', transactionId: known };
-        continue;
-      }
-      const warnings: string[] = [];
-      let parentId: number | null = null;
-      if (start.parentUuid) {
-        const [p] = await m.query(`SELECT id FROM transactions WHERE uuid = $1`, [start.parentUuid]);
-        if (p) parentId = p.id;
-        else warnings.push(`parent transaction '${start.parentUuid}' is unknown; recorded without a parent`);
-      }
-      const recorded = this.clusters.historySupported(start.cluster.release);
-      const inserted: Array<{ id: number }> = await m.query(
-        `INSERT INTO transactions (uuid, cluster_id, name, graph_type, dry_run, status, progress, parent_id,
-                                   history_recorded, tasks_snapshot, status_time, time_start, epoch, release)
-         VALUES ($1, $2, $3, $4, $5, 'running', 0, $6, $7, $8, $9, $9, (SELECT epoch FROM clusters WHERE id = $2), $10)
-         ON CONFLICT (uuid) DO NOTHING RETURNING id`,
-        [start.uuid, start.cluster.id, start.name, start.graphType, start.dryRun, parentId, recorded, start.snapshot, start.time, start.cluster.release],
+    const fresh = new Map<string, RunStart>();
+    for (const { start } of starts) if (!existing.has(start.uuid) && !fresh.has(start.uuid)) fresh.set(start.uuid, start);
+    const created = new Map<string, { id: number; rows: number; warnings: string[] }>();
+    if (fresh.size) {
+      const runs = [...fresh.values()];
+      // Register clusters first, in id order, so concurrent batches lock them in the same order.
+      const clusters = new Map(runs.map((r) => [r.cluster.id, r.cluster]));
+      for (const id of [...clusters.keys()].sort((a, b) => a - b)) await this.clusters.register(m, clusters.get(id)!);
+      const recorded = runs.map((r) => this.clusters.historySupported(r.cluster.release));
+      const inserted: Array<{ id: number; uuid: string }> = await m.query(
+        `INSERT INTO transactions (uuid, cluster_id, name, graph_type, dry_run, status, progress, history_recorded,
+                                   tasks_snapshot, status_time, time_start, epoch, release)
+         SELECT u.uuid, u.cluster, u.name, u.graph, u.dry, 'running', 0, u.rec, u.snap, u.t, u.t, c.epoch, u.rel
+         FROM unnest($1::varchar[], $2::int[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::jsonb[], $8::timestamptz[], $9::text[])
+              WITH ORDINALITY AS u(uuid, cluster, name, graph, dry, rec, snap, t, rel, n)
+         JOIN clusters c ON c.id = u.cluster
+         ORDER BY u.n
+         ON CONFLICT (uuid) DO NOTHING RETURNING id, uuid`,
+        [
+          runs.map((r) => r.uuid),
+          runs.map((r) => r.cluster.id),
+          runs.map((r) => r.name),
+          runs.map((r) => r.graphType),
+          runs.map((r) => r.dryRun),
+          recorded,
+          runs.map((r) => JSON.stringify(r.snapshot)),
+          runs.map((r) => r.time),
+          runs.map((r) => r.cluster.release),
+        ],
       );
-      if (!inserted.length) throw new RetryableWriteError(`transaction ${start.uuid} was created concurrently`);
-      const id = inserted[0].id;
-      existing.set(start.uuid, id);
-      let rows = 0;
-      if (recorded && start.tasks.length) {
-        const [{ n }] = await m.query(
+      if (inserted.length !== runs.length) throw new RetryableWriteError('a transaction was created concurrently');
+      for (const r of inserted) created.set(r.uuid, { id: r.id, rows: 0, warnings: [] });
+
+      const withParent = runs.filter((r) => r.parentUuid);
+      if (withParent.length) {
+        const linked: Array<{ uuid: string }> = await m.query(
+          `UPDATE transactions c SET parent_id = p.id
+           FROM unnest($1::varchar[], $2::varchar[]) AS u(uuid, parent) JOIN transactions p ON p.uuid = u.parent
+           WHERE c.uuid = u.uuid RETURNING c.uuid`,
+          [withParent.map((r) => r.uuid), withParent.map((r) => r.parentUuid)],
+        ).then((res: [Array<{ uuid: string }>, number]) => res[0]);
+        const found = new Set(linked.map((l) => l.uuid));
+        for (const r of withParent) {
+          if (!found.has(r.uuid)) created.get(r.uuid)!.warnings.push(`parent transaction '${r.parentUuid}' is unknown; recorded without a parent`);
+        }
+      }
+
+      const tx: number[] = [];
+      const cluster: number[] = [];
+      const node: Array<string | null> = [];
+      const task: string[] = [];
+      const type: Array<string | null> = [];
+      runs.forEach((r, k) => {
+        if (!recorded[k]) {
+          this.logger.log(`transaction ${r.uuid}: cluster ${r.cluster.id} runs release '${r.cluster.release}' (before 9.0); the run is recorded, its ${r.tasks.length} tasks are not`);
+          return;
+        }
+        const id = created.get(r.uuid)!.id;
+        for (const t of r.tasks) {
+          tx.push(id);
+          cluster.push(r.cluster.id);
+          node.push(t.nodeId);
+          task.push(t.taskName);
+          type.push(t.type);
+        }
+      });
+      if (tx.length) {
+        const counts: Array<{ transaction_id: number; n: number }> = await m.query(
           `WITH ins AS (
              INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name, task_type)
-             SELECT $1, $2, u.node, u.task, u.type FROM unnest($3::varchar[], $4::varchar[], $5::varchar[]) AS u(node, task, type)
-             ON CONFLICT DO NOTHING RETURNING 1)
-           SELECT count(*)::int AS n FROM ins`,
-          [id, start.cluster.id, start.tasks.map((t) => t.nodeId), start.tasks.map((t) => t.taskName), start.tasks.map((t) => t.type)],
+             SELECT * FROM unnest($1::int[], $2::int[], $3::varchar[], $4::varchar[], $5::varchar[])
+             ON CONFLICT DO NOTHING RETURNING transaction_id)
+           SELECT transaction_id, count(*)::int AS n FROM ins GROUP BY transaction_id`,
+          [tx, cluster, node, task, type],
         );
-        rows = n;
-      } else if (!recorded) {
-        this.logger.log(
-          `transaction ${start.uuid}: cluster ${start.cluster.id} runs release '${start.cluster.release}' (before 9.0); ` +
-            `the run is recorded, its ${start.tasks.length} tasks are not`,
-        );
+        const byId = new Map([...created.values()].map((c) => [c.id, c]));
+        for (const c of counts) byId.get(c.transaction_id)!.rows = c.n;
       }
-      out[i] = { outcome: 'started', transactionId: id, historyRecorded: recorded, rows, warnings };
+    }
+    const seen = new Set<string>();
+    for (const { i, start } of starts) {
+      const made = created.get(start.uuid);
+      if (made && !seen.has(start.uuid)) {
+        seen.add(start.uuid);
+        out[i] = { outcome: 'started', transactionId: made.id, historyRecorded: this.clusters.historySupported(start.cluster.release), rows: made.rows, warnings: made.warnings };
+      } else {
+        out[i] = { outcome: 'duplicate', transactionId: existing.get(start.uuid) ?? made!.id };
+      }
     }
   }
 
@@ -252,23 +299,40 @@ export class HistoryWriter {
     const keyed = [...groups.values()];
     const stored = new Map<string, HistoryRow>();
     if (keyed.length) {
-      const rows: HistoryRow[] = await m.query(
-        `SELECT h.id, h.transaction_id, h.node_id, h.task_name, h.status, h.time_start, h.time_end,
-                h.error_message, h.closed_reason, h.summary, h.custom
-         FROM deployment_history h
-         JOIN unnest($1::int[], $2::varchar[], $3::varchar[]) AS k(tx, node, task)
-           ON h.transaction_id = k.tx AND h.task_name = k.task AND h.node_id IS NOT DISTINCT FROM k.node
-         ORDER BY h.id FOR UPDATE OF h`,
-        [keyed.map((g) => g.txId), keyed.map((g) => g.nodeId), keyed.map((g) => g.taskName)],
-      );
+      // No row locks here: every writer of a run's rows holds the run's row lock (taken above, in id
+      // order), which serializes them. Node rows by equality on the whole unique key (so the index is
+      // used whole); cluster-level rows apart.
+      const withNode = keyed.filter((g) => g.nodeId !== null);
+      const clusterLevel = keyed.filter((g) => g.nodeId === null);
+      const rows: HistoryRow[] = [];
+      if (withNode.length) {
+        rows.push(
+          ...(await m.query(
+            `SELECT ${HISTORY_COLUMNS} FROM deployment_history h
+             JOIN unnest($1::int[], $2::varchar[], $3::varchar[]) AS k(tx, node, task)
+               ON h.transaction_id = k.tx AND h.task_name = k.task AND h.node_id = k.node
+             ORDER BY h.id`,
+            [withNode.map((g) => g.txId), withNode.map((g) => g.nodeId), withNode.map((g) => g.taskName)],
+          )),
+        );
+      }
+      if (clusterLevel.length) {
+        rows.push(
+          ...(await m.query(
+            `SELECT ${HISTORY_COLUMNS} FROM deployment_history h
+             JOIN unnest($1::int[], $2::varchar[]) AS k(tx, task) ON h.transaction_id = k.tx AND h.task_name = k.task AND h.node_id IS NULL
+             ORDER BY h.id`,
+            [clusterLevel.map((g) => g.txId), clusterLevel.map((g) => g.taskName)],
+          )),
+        );
+      }
       for (const r of rows) stored.set(rowKey(r.transaction_id, r.node_id, r.task_name), r);
     }
     if (toCloseOut.length) {
       const open: HistoryRow[] = await m.query(
-        `SELECT id, transaction_id, node_id, task_name, status, time_start, time_end, error_message, closed_reason, summary, custom
-         FROM deployment_history
-         WHERE transaction_id = ANY($1) AND (status IN ('pending', 'running') OR closed_reason IS NOT NULL)
-         ORDER BY id FOR UPDATE`,
+        `SELECT ${HISTORY_COLUMNS} FROM deployment_history h
+         WHERE h.transaction_id = ANY($1) AND (h.status IN ('pending', 'running') OR h.closed_reason IS NOT NULL)
+         ORDER BY h.id`,
         [toCloseOut],
       );
       for (const r of open) {

@@ -13,6 +13,9 @@ export class ReceiverStats {
   preHistoryTasksIgnored = 0;
   batches = 0;
   batchRetries = 0;
+  /** Casts in committed batches, and the time spent writing them. */
+  batchedCasts = 0;
+  commitMs = 0;
 
   snapshot(): ReceiverStatsDto {
     return {
@@ -24,6 +27,8 @@ export class ReceiverStats {
       pre_history_tasks_ignored: this.preHistoryTasksIgnored,
       batches: this.batches,
       batch_retries: this.batchRetries,
+      batched_casts: this.batchedCasts,
+      commit_ms: Math.round(this.commitMs),
     };
   }
 }

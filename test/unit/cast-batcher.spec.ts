@@ -27,6 +27,12 @@ interface FakeChannel {
   sendToQueue: jest.Mock;
   /** Ordered log: `send:<tag>`, `confirmed:<tag>`, `ack:<tag>`, `nack:<tag>:<requeue>`. */
   events: string[];
+  /** Registers a delivery, as the broker would before handing the message over. */
+  deliver(tag: number): void;
+  /** Tags acked (one by one, or covered by a `multiple` ack), in tag order. */
+  acked(): number[];
+  /** How many times each tag was settled (acked or nacked); the broker refuses a second time. */
+  settlements: Map<number, number>;
   /** Headers of every message sent with sendToQueue, in order. */
   sent: Array<{ queue: string; content: Buffer; headers: Record<string, unknown> }>;
 }
@@ -35,8 +41,23 @@ function fakeChannel(confirmError: Error | null = null): FakeChannel {
   const events: string[] = [];
   const sent: FakeChannel['sent'] = [];
   const tagOf = (m: ConsumeMessage) => m.fields.deliveryTag;
-  const ack = jest.fn((m: ConsumeMessage) => void events.push(`ack:${tagOf(m)}`));
-  const nack = jest.fn((m: ConsumeMessage, _all?: boolean, requeue?: boolean) => void events.push(`nack:${tagOf(m)}:${requeue}`));
+  const delivered: number[] = [];
+  const settlements = new Map<number, number>();
+  const settle = (tag: number) => settlements.set(tag, (settlements.get(tag) ?? 0) + 1);
+  const ackedTags: number[] = [];
+  // A `multiple` ack settles every delivered, unsettled tag up to and including the given one.
+  const ack = jest.fn((m: ConsumeMessage, allUpTo?: boolean) => {
+    const tags = allUpTo ? delivered.filter((t) => t <= tagOf(m) && !settlements.has(t)) : [tagOf(m)];
+    for (const t of tags) {
+      settle(t);
+      ackedTags.push(t);
+      events.push(`ack:${t}`);
+    }
+  });
+  const nack = jest.fn((m: ConsumeMessage, _all?: boolean, requeue?: boolean) => {
+    settle(tagOf(m));
+    events.push(`nack:${tagOf(m)}:${requeue}`);
+  });
   const assertQueue = jest.fn(async (queue: string) => ({ queue, messageCount: 0, consumerCount: 0 }));
   const sendToQueue = jest.fn(
     (queue: string, content: Buffer, options: { headers?: Record<string, unknown> }, cb: (err: unknown, ok?: unknown) => void) => {
@@ -51,7 +72,18 @@ function fakeChannel(confirmError: Error | null = null): FakeChannel {
     },
   );
   const channel = { ack, nack, assertQueue, sendToQueue } as unknown as ConfirmChannel;
-  return { channel, ack, nack, assertQueue, sendToQueue, events, sent };
+  return {
+    channel,
+    ack,
+    nack,
+    assertQueue,
+    sendToQueue,
+    events,
+    sent,
+    deliver: (tag) => void delivered.push(tag),
+    acked: () => [...ackedTags].sort((a, b) => a - b),
+    settlements,
+  };
 }
 
 function message(tag: number, uuid: string): ConsumeMessage {
@@ -104,6 +136,7 @@ function harness(apply: ApplyFn, opts: { batchMaxSize?: number; confirmError?: E
       for (let n = from; n < from + count; n++) {
         const item = { cast: cast(n), message: message(n, uuidOf(n)) };
         items.push(item);
+        ch.deliver(n);
         batcher.push({ ...item, channel: ch.channel });
       }
     },
@@ -132,15 +165,26 @@ function deferred<T>() {
 /** Every message was settled exactly once (acked or nacked): nothing lost, nothing settled twice. */
 function expectEachSettledOnce(h: Harness): void {
   for (const { message: m } of h.items) {
-    const acks = h.ch.ack.mock.calls.filter(([x]) => x === m).length;
-    const nacks = h.ch.nack.mock.calls.filter(([x]) => x === m).length;
-    expect({ tag: m.fields.deliveryTag, settled: acks + nacks }).toEqual({ tag: m.fields.deliveryTag, settled: 1 });
+    const tag = m.fields.deliveryTag;
+    expect({ tag, settled: h.ch.settlements.get(tag) ?? 0 }).toEqual({ tag, settled: 1 });
   }
 }
 
 beforeAll(() => Logger.overrideLogger(false));
 
 describe('CastBatcher', () => {
+  it('never lets a multiple ack cover a message still being dead-lettered', async () => {
+    // Cast 2 is rejected (dead-lettered, slowly); 1 and 3 commit: their ack must not settle 2 early.
+    const h = harness(async (commands) =>
+      commands.map((c, i) => (commandUuid(c) === uuidOf(2) ? { outcome: 'unknown_transaction' as const, reason: 'unknown' } : applied(i + 1))),
+    );
+    h.push(3);
+    await h.batcher.onModuleDestroy();
+    expect(h.ch.acked()).toEqual([1, 2, 3]);
+    expect(h.ch.events.indexOf('ack:2')).toBeGreaterThan(h.ch.events.indexOf('confirmed:2'));
+    expectEachSettledOnce(h);
+  });
+
   it('acks the messages of a batch only after writer.apply resolved', async () => {
     const commit = deferred<CommandOutcome[]>();
     const h = harness(() => commit.promise);
@@ -156,9 +200,7 @@ describe('CastBatcher', () => {
     commit.resolve([applied(1), applied(2)]);
     await h.batcher.onModuleDestroy();
 
-    expect(h.ch.ack).toHaveBeenCalledTimes(2);
-    expect(h.ch.ack).toHaveBeenCalledWith(h.items[0].message);
-    expect(h.ch.ack).toHaveBeenCalledWith(h.items[1].message);
+    expect(h.ch.acked()).toEqual([1, 2]);
     expect(h.ch.nack).not.toHaveBeenCalled();
     expect(h.stats.applied).toBe(2);
     expectEachSettledOnce(h);
@@ -178,7 +220,9 @@ describe('CastBatcher', () => {
     expect(batches.flat().map(commandUuid)).toEqual([1, 2, 3, 4, 5, 6, 7].map(uuidOf));
     // The commands given to the writer are the parsed casts' commands themselves.
     expect(batches.flat()).toEqual(h.items.map((i) => i.cast.command));
-    expect(h.ch.ack).toHaveBeenCalledTimes(7);
+    expect(h.ch.acked()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    // One multiple ack per batch, not a frame per message.
+    expect(h.ch.ack).toHaveBeenCalledTimes(3);
     expect(h.ch.nack).not.toHaveBeenCalled();
     expect(h.stats.batches).toBe(3);
     expect(h.stats.applied).toBe(7);
@@ -203,8 +247,7 @@ describe('CastBatcher', () => {
     expect(sent.headers['x-original-routing-key']).toBe('nailgun');
     expect(sent.headers['x-test-tag']).toBe(2); // original headers kept
 
-    expect(h.ch.ack).toHaveBeenCalledTimes(3);
-    for (const { message: m } of h.items) expect(h.ch.ack).toHaveBeenCalledWith(m);
+    expect(h.ch.acked()).toEqual([1, 2, 3]);
     // Acked only once the broker confirmed the dead-letter copy.
     expect(h.ch.events.indexOf('confirmed:2')).toBeGreaterThanOrEqual(0);
     expect(h.ch.events.indexOf('ack:2')).toBeGreaterThan(h.ch.events.indexOf('confirmed:2'));
@@ -221,7 +264,7 @@ describe('CastBatcher', () => {
 
     expect(h.apply).toHaveBeenCalledTimes(2);
     expect(h.apply.mock.calls[1][0].map(commandUuid)).toEqual([uuidOf(1), uuidOf(2)]);
-    expect(h.ch.ack).toHaveBeenCalledTimes(2);
+    expect(h.ch.acked()).toEqual([1, 2]);
     expect(h.ch.nack).not.toHaveBeenCalled();
     expect(h.ch.sendToQueue).not.toHaveBeenCalled();
     expect(h.stats.batchRetries).toBeGreaterThanOrEqual(1);
@@ -248,8 +291,7 @@ describe('CastBatcher', () => {
 
     // Every message acked exactly once (the poisonous one after its dead-letter copy), nothing nacked.
     expect(h.ch.nack).not.toHaveBeenCalled();
-    expect(h.ch.ack).toHaveBeenCalledTimes(3);
-    for (const { message: m } of h.items) expect(h.ch.ack).toHaveBeenCalledWith(m);
+    expect(h.ch.acked()).toEqual([1, 2, 3]);
     expect(h.ch.events.indexOf('ack:2')).toBeGreaterThan(h.ch.events.indexOf('confirmed:2'));
     // The healthy casts were written.
     const written = h.apply.mock.calls.filter(([cs]) => !cs.some((c) => commandUuid(c) === poison)).flatMap(([cs]) => cs.map(commandUuid));
@@ -271,7 +313,7 @@ describe('CastBatcher', () => {
     expect(h.ch.nack).not.toHaveBeenCalled();
     expect(h.ch.sendToQueue).toHaveBeenCalledTimes(1);
     expect(h.ch.sendToQueue.mock.calls[0][2].headers['x-dead-letter-reason']).toMatch(/cannot be stored: Maximum call stack size exceeded/);
-    expect(h.ch.ack).toHaveBeenCalledWith(h.items[0].message);
+    expect(h.ch.acked()).toEqual([1]);
     expectEachSettledOnce(h);
   });
 

@@ -15,4 +15,7 @@ export class ReceiverStatsDto {
   /** Database transactions written by the bus consumer, and their retries. */
   batches: number;
   batch_retries: number;
+  /** Casts in committed batches, and the milliseconds spent writing those batches. */
+  batched_casts: number;
+  commit_ms: number;
 }

@@ -1,8 +1,13 @@
 import type { ConsumerDeserializer, IncomingEvent } from '@nestjs/microservices';
 import { isCastMethod } from '../cast';
 
+/**
+ * Nest patterns of Astute's methods. Object patterns, because Nest looks a handler up by
+ * JSON.parse-ing the pattern string, which costs a thrown exception per message for a bare string.
+ */
+export const castPattern = (method: string) => ({ astute: method });
 /** Pattern for a message that is not a cast we know; its handler dead-letters it with the reason. */
-export const UNSUPPORTED_PATTERN = 'astute.unsupported';
+export const UNSUPPORTED_PATTERN = castPattern('unsupported');
 
 /**
  * Astute sends `{"method": ..., "args": {...}}`, not Nest's `{pattern, data}`. Known methods become
@@ -19,6 +24,6 @@ export class AstuteDeserializer implements ConsumerDeserializer {
       const reason = method === undefined ? 'message has no "method"' : `unknown method ${JSON.stringify(method)}`;
       return { pattern: UNSUPPORTED_PATTERN, data: { reason, raw: value } };
     }
-    return { pattern: method, data: value };
+    return { pattern: castPattern(method), data: value };
   }
 }

@@ -3,7 +3,7 @@ import { Ctx, EventPattern, Payload, RmqContext } from '@nestjs/microservices';
 import type { ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
 import { CastRejected } from '../cast';
 import { CastsService } from '../casts.service';
-import { UNSUPPORTED_PATTERN } from './astute.deserializer';
+import { castPattern, UNSUPPORTED_PATTERN } from './astute.deserializer';
 import { CastBatcher } from './cast-batcher.service';
 
 /**
@@ -17,17 +17,17 @@ export class BusController {
     private readonly batcher: CastBatcher,
   ) {}
 
-  @EventPattern('transaction_start')
+  @EventPattern(castPattern('transaction_start'))
   transactionStart(@Payload() cast: unknown, @Ctx() ctx: RmqContext) {
     return this.receive(cast, ctx);
   }
 
-  @EventPattern('transaction_resp')
+  @EventPattern(castPattern('transaction_resp'))
   transactionResp(@Payload() cast: unknown, @Ctx() ctx: RmqContext) {
     return this.receive(cast, ctx);
   }
 
-  @EventPattern('deploy_resp')
+  @EventPattern(castPattern('deploy_resp'))
   deployResp(@Payload() cast: unknown, @Ctx() ctx: RmqContext) {
     return this.receive(cast, ctx);
   }

@@ -28,6 +28,8 @@ export class CastBatcher implements OnModuleDestroy {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private readonly dlqAsserted = new WeakSet<Channel>();
+  /** Delivery tags being dead-lettered, per channel: a multiple ack must not cover them. */
+  private readonly deadLettering = new Map<Channel, Set<number>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -44,6 +46,9 @@ export class CastBatcher implements OnModuleDestroy {
   /** Sends a message that can never be applied to the dead-letter queue with the reason, then acks it. */
   async deadLetter(channel: Channel, message: ConsumeMessage, reason: string): Promise<void> {
     const queue = deadLetterQueue(this.config);
+    const tag = message.fields.deliveryTag;
+    const inFlight = this.deadLettering.get(channel) ?? new Set<number>();
+    this.deadLettering.set(channel, inFlight.add(tag));
     try {
       if (!this.dlqAsserted.has(channel)) {
         await channel.assertQueue(queue, { durable: true });
@@ -70,6 +75,25 @@ export class CastBatcher implements OnModuleDestroy {
     } catch (e) {
       this.logger.error(`could not dead-letter a message (${reason}): ${e}; returning it to the queue`);
       safely(() => channel.nack(message, false, true));
+    } finally {
+      inFlight.delete(tag);
+    }
+  }
+
+  /**
+   * Acks the items of a committed batch. They are the oldest unsettled deliveries of their channel
+   * (batches are flushed in delivery order, one at a time), so one `multiple` ack of the highest tag
+   * settles them all, sparing the broker a frame per message; unless a lower tag is still being
+   * dead-lettered, which that ack would wrongly cover.
+   */
+  private ack(items: Item[]): void {
+    const byChannel = new Map<Channel, Item[]>();
+    for (const item of items) byChannel.set(item.channel, [...(byChannel.get(item.channel) ?? []), item]);
+    for (const [channel, list] of byChannel) {
+      const last = list.reduce((a, b) => (b.message.fields.deliveryTag > a.message.fields.deliveryTag ? b : a));
+      const busy = [...(this.deadLettering.get(channel) ?? [])].some((t) => t < last.message.fields.deliveryTag);
+      if (busy || list.length === 1) for (const item of list) safely(() => channel.ack(item.message));
+      else safely(() => channel.ack(last.message, true));
     }
   }
 
@@ -103,15 +127,18 @@ export class CastBatcher implements OnModuleDestroy {
     this.casts.stats.batches++;
     for (let attempt = 0; ; attempt++) {
       try {
+        const started = performance.now();
         const outcomes = await this.writer.apply(batch.map((i) => i.cast.command));
-        await Promise.all(
-          batch.map(async (item, n) => {
-            const outcome = outcomes[n];
-            this.casts.account(item.cast, outcome);
-            if (outcome.outcome === 'unknown_transaction') await this.deadLetter(item.channel, item.message, outcome.reason);
-            else safely(() => item.channel.ack(item.message));
-          }),
-        );
+        this.casts.stats.commitMs += performance.now() - started;
+        this.casts.stats.batchedCasts += batch.length;
+        const rejected: Promise<void>[] = [];
+        batch.forEach((item, n) => {
+          const outcome = outcomes[n];
+          this.casts.account(item.cast, outcome);
+          if (outcome.outcome === 'unknown_transaction') rejected.push(this.deadLetter(item.channel, item.message, outcome.reason));
+        });
+        await Promise.all(rejected);
+        this.ack(batch.filter((_, n) => outcomes[n].outcome !== 'unknown_transaction'));
         return;
       } catch (e) {
         if (attempt < RETRY_DELAYS_MS.length && isTransientDbError(e)) {

@@ -1,0 +1,131 @@
+import Table from 'cli-table3';
+import { stringify as toYaml } from 'yaml';
+import { UsageError } from './errors';
+
+/** cliff's formats, as `fuel2` offers them. */
+export const FORMATS = ['table', 'json', 'csv', 'yaml', 'value'] as const;
+export type Format = (typeof FORMATS)[number];
+export const QUOTE_MODES = ['all', 'minimal', 'none', 'nonnumeric'] as const;
+export type QuoteMode = (typeof QUOTE_MODES)[number];
+
+export type Row = Record<string, unknown>;
+
+export interface OutputOptions {
+  format: Format;
+  /** `-c`: the columns asked for, in order; empty for the command's defaults. */
+  columns: string[];
+  /** JSON on one line. */
+  noindent: boolean;
+  /** CSV quoting, as cliff's `--quote` (default nonnumeric). */
+  quote: QuoteMode;
+  /** Colour statuses in tables. */
+  color: boolean;
+}
+
+/** cliff's table look: ASCII borders, a rule under the header, no rule between rows. */
+const TABLE_STYLE = {
+  chars: {
+    top: '-', 'top-mid': '+', 'top-left': '+', 'top-right': '+',
+    bottom: '-', 'bottom-mid': '+', 'bottom-left': '+', 'bottom-right': '+',
+    left: '|', 'left-mid': '+', mid: '-', 'mid-mid': '+', right: '|', 'right-mid': '+', middle: '|',
+  },
+  style: { head: [], border: [], compact: true },
+};
+
+/** Columns whose values are statuses, coloured in tables. */
+const STATUS_COLUMNS = new Set(['status', 'other_status']);
+const ANSI: Record<string, string> = {
+  ready: '32', // green
+  error: '31', // red
+  running: '33', // yellow
+  pending: '36', // cyan
+  skipped: '90', // grey
+  stopped: '35', // magenta
+};
+export const paint = (status: string, on: boolean): string => (on && ANSI[status] ? `\u001b[${ANSI[status]}m${status}\u001b[39m` : status);
+
+/**
+ * The columns to show: `-c` as asked (each must exist), else the defaults. A column exists when the
+ * command knows it or when a row has it (custom keys of history rows are columns too).
+ */
+export function chooseColumns(asked: string[], defaults: string[], known: string[], rows: Row[]): string[] {
+  if (!asked.length) return defaults;
+  const available = new Set([...defaults, ...known]);
+  for (const r of rows) for (const k of Object.keys(r)) available.add(k);
+  const unknown = asked.filter((c) => !available.has(c));
+  if (unknown.length) {
+    throw new UsageError(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')}: choose from ${[...available].join(', ')}`);
+  }
+  return [...new Set(asked)];
+}
+
+/** A list (cliff's Lister): one row per item, the chosen columns. */
+export function renderList(rows: Row[], defaults: string[], known: string[], o: OutputOptions): string {
+  const cols = chooseColumns(o.columns, defaults, known, rows);
+  const picked = rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? null])));
+  switch (o.format) {
+    case 'json':
+      return JSON.stringify(picked, null, o.noindent ? undefined : 2) + '\n';
+    case 'yaml':
+      return picked.length ? toYaml(picked) : '[]\n';
+    case 'csv':
+      return [cols.map((c) => csvField(c, o.quote)), ...picked.map((r) => cols.map((c) => csvField(r[c], o.quote)))].map((l) => l.join(',')).join('\r\n') + '\r\n';
+    case 'value':
+      return picked.map((r) => cols.map((c) => text(r[c])).join(' ') + '\n').join('');
+    case 'table': {
+      const t = new Table({ head: cols, ...TABLE_STYLE });
+      for (const r of picked) t.push(cols.map((c) => cell(c, r[c], o.color)));
+      return t.toString() + '\n';
+    }
+  }
+}
+
+/** One item (cliff's ShowOne): a Field/Value table, or the record in the chosen format. */
+export function renderOne(record: Row, o: OutputOptions): string {
+  const keys = Object.keys(record);
+  const cols = chooseColumns(o.columns, keys, keys, [record]);
+  const picked = Object.fromEntries(cols.map((c) => [c, record[c] ?? null]));
+  switch (o.format) {
+    case 'json':
+      return JSON.stringify(picked, null, o.noindent ? undefined : 2) + '\n';
+    case 'yaml':
+      return toYaml(picked);
+    case 'csv':
+      return [cols.map((c) => csvField(c, o.quote)).join(','), cols.map((c) => csvField(picked[c], o.quote)).join(',')].join('\r\n') + '\r\n';
+    case 'value':
+      return cols.map((c) => text(picked[c]) + '\n').join('');
+    case 'table': {
+      const t = new Table({ head: ['Field', 'Value'], ...TABLE_STYLE });
+      for (const c of cols) t.push([c, cell(c, picked[c], o.color, true)]);
+      return t.toString() + '\n';
+    }
+  }
+}
+
+/** A value as text: nothing for null, JSON for objects. */
+export function text(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function cell(column: string, v: unknown, color: boolean, multiline = false): string {
+  if (multiline && v !== null && typeof v === 'object' && Object.keys(v).length) return toYaml(v).trimEnd();
+  const s = text(v);
+  return STATUS_COLUMNS.has(column) && typeof v === 'string' ? paint(s, color) : s;
+}
+
+function csvField(v: unknown, mode: QuoteMode): string {
+  if (v === null || v === undefined) return mode === 'all' ? '""' : '';
+  const s = text(v);
+  const numeric = typeof v === 'number' || typeof v === 'boolean';
+  const quote = mode === 'all' || (mode === 'nonnumeric' && !numeric) || (mode === 'minimal' && /[",\r\n]/.test(s));
+  return quote ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Seconds between two ISO times (3 decimals), or null when either is missing. */
+export function duration(start: unknown, end: unknown): number | null {
+  if (typeof start !== 'string' || typeof end !== 'string') return null;
+  const ms = Date.parse(end) - Date.parse(start);
+  return Number.isFinite(ms) ? Math.round(ms) / 1000 : null;
+}
