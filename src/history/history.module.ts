@@ -11,6 +11,8 @@ import { DeploymentHistory } from './entities/deployment-history.entity';
 import { Transaction } from './entities/transaction.entity';
 import { HistoryQueryService } from './history-query.service';
 import { HistoryWriter } from './history-writer.service';
+import { RetentionController } from './retention.controller';
+import { RetentionService } from './retention.service';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsService } from './transactions.service';
 
@@ -21,11 +23,12 @@ import { TransactionsService } from './transactions.service';
 @Global()
 @Module({
   imports: [ClustersModule, TypeOrmModule.forFeature([Transaction, DeploymentHistory])],
-  controllers: [TransactionsController, DeploymentHistoryController, RunDiffController, ClusterHistoryController],
+  controllers: [TransactionsController, DeploymentHistoryController, RunDiffController, ClusterHistoryController, RetentionController],
   providers: [
     TransactionsService,
     HistoryQueryService,
     ClusterHistoryService,
+    RetentionService,
     HistoryWriter,
     HistoryAvailableGuard,
     ClusterRunsAdapter,

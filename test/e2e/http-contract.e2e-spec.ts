@@ -254,6 +254,7 @@ describe('HTTP contract', () => {
           '/api/v1/clusters/{cluster_id}/state',
           '/api/v1/casts',
           '/api/v1/receiver/stats',
+          '/api/v1/retention',
         ].sort(),
       );
       await t.http().get('/api/docs').expect(200);

@@ -20,6 +20,10 @@ export interface AppConfig {
   batchMaxSize: number;
   batchMaxWaitMs: number;
   logLevels: LogLevelName[];
+  /** Retention: delete finished runs ended more than N days ago / beyond the last N per cluster, every M minutes. */
+  retentionDays?: number;
+  retentionKeepRuns?: number;
+  retentionIntervalMinutes: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -54,6 +58,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     return n;
   };
+  const optionalInt = (name: string, min: number, max: number): number | undefined =>
+    env[name] === undefined || env[name] === '' ? undefined : int(name, min, min, max);
   const url = (name: string, schemes: string[]): string | undefined => {
     const v = env[name];
     if (v === undefined || v === '') return undefined;
@@ -91,6 +97,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     batchMaxSize: int('BATCH_MAX_SIZE', 1000, 1, 100000),
     batchMaxWaitMs: int('BATCH_MAX_WAIT_MS', 10, 0, 60000),
     logLevels: logLevel(),
+    retentionDays: optionalInt('RETENTION_DAYS', 0, 36500),
+    retentionKeepRuns: optionalInt('RETENTION_KEEP_RUNS', 1, 1_000_000),
+    retentionIntervalMinutes: int('RETENTION_INTERVAL_MINUTES', 60, 1, 10080),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -1,0 +1,56 @@
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { FLAG_MESSAGE, parseFlag } from '../../common/http/query';
+
+export class RetentionQueryDto {
+  /** Delete finished runs that ended more than this many days ago. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'older_than_days must be an integer from 0 to 36500' })
+  @Min(0, { message: 'older_than_days must be an integer from 0 to 36500' })
+  @Max(36500, { message: 'older_than_days must be an integer from 0 to 36500' })
+  older_than_days?: number;
+
+  /** Keep only the last N runs of each cluster (finished runs beyond them are deleted). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'keep_runs must be an integer from 1 to 1000000' })
+  @Min(1, { message: 'keep_runs must be an integer from 1 to 1000000' })
+  @Max(1_000_000, { message: 'keep_runs must be an integer from 1 to 1000000' })
+  keep_runs?: number;
+
+  /** Report what would be removed, remove nothing. */
+  @IsOptional()
+  @Transform(({ value }) => parseFlag(value))
+  @IsBoolean({ message: FLAG_MESSAGE('dry_run') })
+  dry_run?: boolean;
+
+  /**
+   * Also give the freed disk space back to the system (VACUUM FULL: rewrites the history table and
+   * holds writes back while it runs). Without it, the space is freed for reuse by new history.
+   */
+  @IsOptional()
+  @Transform(({ value }) => parseFlag(value))
+  @IsBoolean({ message: FLAG_MESSAGE('compact') })
+  compact?: boolean;
+}
+
+export class RetentionClusterDto {
+  cluster_id: number;
+  transactions: number;
+  rows: number;
+}
+
+/** What a retention pass removed (or would remove, on a dry run). */
+export class RetentionResultDto {
+  dry_run: boolean;
+  older_than_days: number | null;
+  keep_runs: number | null;
+  transactions: number;
+  rows: number;
+  clusters: RetentionClusterDto[];
+  /** Disk used by the history tables before and after, in bytes. */
+  disk_before_bytes: number;
+  disk_after_bytes: number;
+  seconds: number;
+}

@@ -1,0 +1,120 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { InvalidInputError } from '../common/errors/domain-errors';
+import { RetentionResultDto } from './dto/retention.dto';
+
+export interface RetentionPolicy {
+  olderThanDays?: number;
+  keepRuns?: number;
+}
+
+const CHUNK = 500;
+
+/**
+ * Retention: deletes whole finished runs (never one in progress) that ended more than D days ago
+ * and/or beyond the last N runs of their cluster, in chunks, then vacuums so the space is reused (or,
+ * with compact, returned to the system). Runs on demand (POST /retention) and, when configured, on a timer.
+ */
+@Injectable()
+export class RetentionService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Retention');
+  private timer?: NodeJS.Timeout;
+  private running: Promise<RetentionResultDto> | null = null;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const { retentionDays, retentionKeepRuns, retentionIntervalMinutes } = this.config;
+    if (retentionDays === undefined && retentionKeepRuns === undefined) return;
+    this.logger.log(
+      `retention policy: ${retentionDays !== undefined ? `runs ended over ${retentionDays} days ago` : ''}` +
+        `${retentionDays !== undefined && retentionKeepRuns !== undefined ? ' and ' : ''}` +
+        `${retentionKeepRuns !== undefined ? `runs beyond the last ${retentionKeepRuns} of each cluster` : ''}, every ${retentionIntervalMinutes} min`,
+    );
+    this.timer = setInterval(() => {
+      this.apply({ olderThanDays: retentionDays, keepRuns: retentionKeepRuns }, { dryRun: false, compact: false }).catch((e) =>
+        this.logger.error(`retention pass failed: ${e instanceof Error ? e.message : e}`),
+      );
+    }, retentionIntervalMinutes * 60_000);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** One pass at a time: a second caller waits for the pass in progress, then runs its own. */
+  async apply(policy: RetentionPolicy, opts: { dryRun: boolean; compact: boolean }): Promise<RetentionResultDto> {
+    if (policy.olderThanDays === undefined && policy.keepRuns === undefined) {
+      throw new InvalidInputError('say what to remove: older_than_days and/or keep_runs (or configure RETENTION_DAYS / RETENTION_KEEP_RUNS)');
+    }
+    while (this.running) await this.running.catch(() => undefined);
+    this.running = this.pass(policy, opts);
+    try {
+      return await this.running;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async pass(policy: RetentionPolicy, opts: { dryRun: boolean; compact: boolean }): Promise<RetentionResultDto> {
+    const started = performance.now();
+    const diskBefore = await this.diskBytes();
+    const doomed: Array<{ id: number; cluster_id: number; rows: number }> = await this.db.query(
+      `SELECT t.id, t.cluster_id, (SELECT count(*)::int FROM deployment_history h WHERE h.transaction_id = t.id) AS rows
+       FROM (SELECT id, cluster_id, status, time_end, row_number() OVER (PARTITION BY cluster_id ORDER BY id DESC) AS recent
+             FROM transactions) t
+       WHERE t.status IN ('ready', 'error', 'stopped')
+         AND (($1::int IS NOT NULL AND t.time_end < now() - make_interval(days => $1::int))
+              OR ($2::int IS NOT NULL AND t.recent > $2::int))
+       ORDER BY t.id`,
+      [policy.olderThanDays ?? null, policy.keepRuns ?? null],
+    );
+    if (!opts.dryRun) {
+      for (let i = 0; i < doomed.length; i += CHUNK) {
+        // Re-checked under the delete: a run is only removed if it is still finished.
+        await this.db.query(`DELETE FROM transactions WHERE id = ANY($1) AND status IN ('ready', 'error', 'stopped')`, [
+          doomed.slice(i, i + CHUNK).map((d) => d.id),
+        ]);
+      }
+      if (doomed.length) {
+        await this.db.query(opts.compact ? 'VACUUM (FULL, ANALYZE) deployment_history' : 'VACUUM (ANALYZE) deployment_history');
+        await this.db.query(opts.compact ? 'VACUUM (FULL, ANALYZE) transactions' : 'VACUUM (ANALYZE) transactions');
+      }
+    }
+    const byCluster = new Map<number, { cluster_id: number; transactions: number; rows: number }>();
+    for (const d of doomed) {
+      const c = byCluster.get(d.cluster_id) ?? { cluster_id: d.cluster_id, transactions: 0, rows: 0 };
+      c.transactions++;
+      c.rows += d.rows;
+      byCluster.set(d.cluster_id, c);
+    }
+    const result: RetentionResultDto = {
+      dry_run: opts.dryRun,
+      older_than_days: policy.olderThanDays ?? null,
+      keep_runs: policy.keepRuns ?? null,
+      transactions: doomed.length,
+      rows: doomed.reduce((n, d) => n + d.rows, 0),
+      clusters: [...byCluster.values()].sort((a, b) => a.cluster_id - b.cluster_id),
+      disk_before_bytes: diskBefore,
+      disk_after_bytes: await this.diskBytes(),
+      seconds: Math.round(performance.now() - started) / 1000,
+    };
+    if (!opts.dryRun && doomed.length) {
+      this.logger.log(`removed ${result.transactions} runs (${result.rows} rows) in ${result.seconds} s; history tables ${mb(result.disk_before_bytes)} → ${mb(result.disk_after_bytes)}`);
+    }
+    return result;
+  }
+
+  private async diskBytes(): Promise<number> {
+    const [r] = await this.db.query(`SELECT (pg_total_relation_size('deployment_history') + pg_total_relation_size('transactions'))::bigint::text AS b`);
+    return Number(r.b);
+  }
+}
+
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
