@@ -290,6 +290,19 @@ async function main(): Promise<void> {
       log(`read ${name}: p50 ${readFigures[name].p50_ms} ms, p95 ${readFigures[name].p95_ms} ms (${rows} rows)`);
     }
 
+    // Retention at that scale: first keep the last half of each cluster's runs (space freed for reuse),
+    // then the last tenth, compacting (space given back to the system).
+    const perCluster = Math.ceil(o.transactions / o.clusters);
+    const retention: Record<string, unknown>[] = [];
+    for (const [keep, compact] of [[Math.max(1, Math.floor(perCluster / 2)), false], [Math.max(1, Math.floor(perCluster / 10)), true]] as const) {
+      const res = await fetch(`${base}/api/v1/retention?keep_runs=${keep}&compact=${compact}`, { method: 'POST' });
+      const body = (await res.json()) as { transactions: number; rows: number; seconds: number; disk_before_bytes: number; disk_after_bytes: number };
+      if (!res.ok) throw new Error(`retention: ${res.status} ${JSON.stringify(body)}`);
+      const mb = (b: number) => Math.round(b / 2 ** 20);
+      retention.push({ keep_runs: keep, compact, transactions: body.transactions, rows: body.rows, seconds: body.seconds, disk_before_mb: mb(body.disk_before_bytes), disk_after_mb: mb(body.disk_after_bytes) });
+      log(`retention keep_runs=${keep}${compact ? ' compact' : ''}: removed ${body.transactions} runs (${body.rows} rows) in ${body.seconds} s; disk ${mb(body.disk_before_bytes)} MB → ${mb(body.disk_after_bytes)} MB`);
+    }
+
     const result = {
       machine: { cores: cpus().length, cpu: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, postgres: (await db.query('SHOW server_version')).rows[0].server_version },
       date: new Date().toISOString(),
@@ -306,6 +319,7 @@ async function main(): Promise<void> {
       rss_peak_mb: Math.round(rssPeak),
       batch_size: o.batch,
       reads: readFigures,
+      retention,
       correct: correct.mismatches === 0 && correct.rows === correct.expectedRows,
     };
     mkdirSync(o.out, { recursive: true });
