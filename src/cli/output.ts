@@ -25,9 +25,21 @@ export interface OutputOptions {
 /** cliff's table look: ASCII borders, a rule under the header, no rule between rows. */
 const TABLE_STYLE = {
   chars: {
-    top: '-', 'top-mid': '+', 'top-left': '+', 'top-right': '+',
-    bottom: '-', 'bottom-mid': '+', 'bottom-left': '+', 'bottom-right': '+',
-    left: '|', 'left-mid': '+', mid: '-', 'mid-mid': '+', right: '|', 'right-mid': '+', middle: '|',
+    top: '-',
+    'top-mid': '+',
+    'top-left': '+',
+    'top-right': '+',
+    bottom: '-',
+    'bottom-mid': '+',
+    'bottom-left': '+',
+    'bottom-right': '+',
+    left: '|',
+    'left-mid': '+',
+    mid: '-',
+    'mid-mid': '+',
+    right: '|',
+    'right-mid': '+',
+    middle: '|',
   },
   style: { head: [], border: [], compact: true },
 };
@@ -44,12 +56,16 @@ const ANSI: Record<string, string> = {
 };
 export const paint = (status: string, on: boolean): string => (on && ANSI[status] ? `\u001b[${ANSI[status]}m${status}\u001b[39m` : status);
 
+/** In `known`: any column may be asked for (history rows carry the orchestrator's custom keys). */
+export const ANY_COLUMN = '*';
+
 /**
  * The columns to show: `-c` as asked (each must exist), else the defaults. A column exists when the
- * command knows it or when a row has it (custom keys of history rows are columns too).
+ * command knows it or when a row has it; with ANY_COLUMN known, every column exists (empty when absent).
  */
 export function chooseColumns(asked: string[], defaults: string[], known: string[], rows: Row[]): string[] {
   if (!asked.length) return defaults;
+  if (known.includes(ANY_COLUMN)) return [...new Set(asked)];
   const available = new Set([...defaults, ...known]);
   for (const r of rows) for (const k of Object.keys(r)) available.add(k);
   const unknown = asked.filter((c) => !available.has(c));

@@ -4,7 +4,7 @@ import { Argument, Command, Option } from 'commander';
 import { addSimulateOptions, runSimulateCommand, SimulateOptions } from '../simulator/simulate';
 import { collect, decimal, integer, isoTime, list } from './args';
 import { ApiClient, MAX_PAGE } from './client';
-import { duration, FORMATS, OutputOptions, QUOTE_MODES, renderList, renderOne, Row } from './output';
+import { ANY_COLUMN, duration, FORMATS, OutputOptions, QUOTE_MODES, renderList, renderOne, Row } from './output';
 import { watchHistory } from './watch';
 
 /**
@@ -16,7 +16,8 @@ export const DEFAULT_URL = 'http://127.0.0.1:8000';
 const TASK_COLUMNS = ['id', 'status', 'name', 'graph_type', 'cluster', 'result', 'dry_run', 'progress'];
 const TASK_KNOWN = ['uuid', 'message', 'time_start', 'time_end', 'duration', 'parent_id', 'epoch'];
 const HISTORY_COLUMNS = ['task_name', 'node_id', 'status', 'time_start', 'time_end', 'duration'];
-const HISTORY_KNOWN = ['type', 'error_message', 'closed_reason', 'summary'];
+/** History rows carry the orchestrator's custom keys at their root: any column may be asked for. */
+const HISTORY_KNOWN = ['type', 'error_message', 'closed_reason', 'summary', ANY_COLUMN];
 const CROSS_RUN_KNOWN = [...HISTORY_KNOWN, 'transaction_id', 'transaction_uuid', 'transaction_name', 'epoch', 'node_id'];
 const STATE_COLUMNS = ['node_id', 'task_name', 'status', 'time_start', 'time_end', 'transaction_id'];
 const STATE_KNOWN = ['type', 'transaction_uuid', 'transaction_name'];

@@ -14,8 +14,9 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
   configure(program);
   // `dhist ... | head`: the reader went away; that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    process.stderr.write(`error: cannot write the output: ${e.message}\n`);
+    process.exit(EXIT.failed);
   });
   try {
     await program.parseAsync(argv);

@@ -41,7 +41,7 @@ export function addSimulateOptions(cmd: Command, withUrl: boolean): Command {
     .option('--routing-key <key>', 'routing key (with --amqp)', 'nailgun')
     .option('--clusters <n>', 'clusters deployed side by side', integer('--clusters', 1, 1000), 1)
     .option('--nodes <m>', 'nodes per cluster (a third of them controllers, at most 3)', integer('--nodes', 1, 1000), 3)
-    .option('--tasks <t>', 'tasks per node (spread over the pre-deployment, deployment and post-deployment stages)', integer('--tasks', 1, 500), 12)
+    .option('--tasks <t>', 'tasks per node, the best-known first (upload_configuration, hiera, globals, netconfig, ...)', integer('--tasks', 1, 500), 12)
     .option('--runs <r>', 'runs in all, dealt to the clusters in turn (default: one per cluster)', integer('--runs', 1, 10000))
     .option('--speed <s>', 'delay factor: 1 = real time (a run takes tens of minutes), 0.01 = 100× faster, 0 = no delay', decimal('--speed', 0), 0)
     .option('--seed <x>', 'the same seed plays the same deployments', '1')
