@@ -3,6 +3,7 @@ import { MicroserviceOptions } from '@nestjs/microservices';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
+import { BEARER_SCHEME, X_AUTH_TOKEN_SCHEME } from './common/auth/auth.decorators';
 import { APP_CONFIG, AppConfig } from './common/config/app-config';
 import { deadLetterQueue, rmqOptions } from './receiver/rmq/rmq-options';
 
@@ -24,18 +25,26 @@ export async function configureApp(app: NestExpressApplication): Promise<AppConf
     if (/^\/api(\/|$)/.test(req.url) && !/^\/api\/(v1|docs)(\/|$|\?|-)/.test(req.url)) req.url = `/api/v1${req.url.slice(4) || '/'}`;
     next();
   });
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready'] });
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready', 'metrics'] });
   app.enableShutdownHooks();
 
   const doc = new DocumentBuilder()
     .setTitle('deployment-history')
     .setDescription(
       'History of every deployment task run against an environment, per run, per node and per task. ' +
-        'Every route is also served under /api/ (Fuel compatibility); a trailing slash is optional.',
+        'Every route is also served under /api/ (Fuel compatibility); a trailing slash is optional. ' +
+        'When tokens are configured (GET /api/v1/version says auth_required: true), every route but version, health ' +
+        'and these docs needs a token, as `Authorization: Bearer <token>` or `X-Auth-Token: <token>`: reads take a ' +
+        'read or admin token, writes an admin token (401 without a valid token, 403 for a read token on a write).',
     )
     .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A read or admin token (AUTH_READ_TOKENS, AUTH_ADMIN_TOKENS, AUTH_TOKENS_FILE)' }, BEARER_SCHEME)
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: "The same token, in Fuel's header" }, X_AUTH_TOKEN_SCHEME)
     .build();
-  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'api/docs-json' });
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, doc), {
+    jsonDocumentUrl: 'api/docs-json',
+    swaggerOptions: { persistAuthorization: true },
+  });
 
   if (config.amqpUrl) {
     app.connectMicroservice<MicroserviceOptions>(rmqOptions(config), { inheritAppConfig: true });

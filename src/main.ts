@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp } from './bootstrap';
 import { ConfigError, loadConfig } from './common/config/app-config';
@@ -20,7 +21,9 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: logLevels });
+  // Logs are JSON lines from pino (LoggingModule) once the app is up; buffered until then.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: logLevels, bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
   const config = await configureApp(app);
   await app.listen(config.port, config.host);
   new Logger('Main').log(`deployment-history listening on http://${config.host}:${config.port} (API /api/v1, docs /api/docs)`);

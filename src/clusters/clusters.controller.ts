@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { AdminOnly, ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
 import { IdPipe } from '../common/http/id.pipe';
 import { ClustersService } from './clusters.service';
@@ -9,6 +10,7 @@ import { PutClusterDto, ResetQueryDto } from './dto/put-cluster.dto';
 
 @ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('clusters')
+@ApiAuth()
 @Controller('clusters')
 export class ClustersController {
   constructor(private readonly clusters: ClustersService) {}
@@ -28,6 +30,7 @@ export class ClustersController {
 
   /** Registers a cluster (201) or changes its name or release (200). An upgrade to 9.0 enables history from then on. */
   @Put(':cluster_id')
+  @AdminOnly()
   @ApiCreatedResponse({ type: ClusterDto })
   @ApiOkResponse({ type: ClusterDto })
   async put(
@@ -45,6 +48,7 @@ export class ClustersController {
    * in an earlier epoch). 409 while a run is in progress, unless `force=true`.
    */
   @Post(':cluster_id/reset')
+  @AdminOnly()
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: ResetResultDto })
   @ApiConflictResponse({ type: ErrorDto, description: 'A run is in progress and force was not given' })

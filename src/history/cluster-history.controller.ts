@@ -2,6 +2,7 @@ import { Controller, Delete, Get, Param, Query, Req, Res, UseGuards } from '@nes
 import { ApiBadRequestResponse, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
+import { AdminOnly, ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
 import { IdPipe } from '../common/http/id.pipe';
 import { listResponse } from '../common/http/list-response';
@@ -16,6 +17,7 @@ const LINK = { name: 'Link', required: false, description: 'rel="next": the next
 /** A cluster's history across its runs, its current state, and the deletion of old runs. */
 @ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('cluster history')
+@ApiAuth()
 @Controller('clusters/:cluster_id')
 @UseGuards(HistoryAvailableGuard)
 @ApiConflictResponse({ type: ErrorDto, description: 'The cluster predates release 9.0: it has no task history' })
@@ -69,6 +71,7 @@ export class ClusterHistoryController {
 
   /** Deletes whole runs that ended before `before`; never a run in progress. Returns what was removed. */
   @Delete('deployment_history')
+  @AdminOnly()
   remove(@Param('cluster_id', new IdPipe('cluster id')) id: number, @Query() q: DeleteHistoryQueryDto): Promise<DeleteHistoryResultDto> {
     return this.clusters.deleteBefore(id, q.before);
   }

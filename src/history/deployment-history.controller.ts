@@ -2,6 +2,7 @@ import { Controller, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/comm
 import { ApiBadRequestResponse, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
+import { ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
 import { IdPipe } from '../common/http/id.pipe';
 import { listResponse } from '../common/http/list-response';
@@ -14,6 +15,7 @@ const PRE_90 = { description: "The run's cluster predates release 9.0, or the ru
 
 @ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('deployment history')
+@ApiAuth()
 @Controller('transactions/:transaction_id/deployment_history')
 @UseGuards(HistoryAvailableGuard)
 @ApiConflictResponse({ type: ErrorDto, ...PRE_90 })
@@ -58,6 +60,7 @@ export class DeploymentHistoryController {
 
 @ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('deployment history')
+@ApiAuth()
 @Controller('transactions/:transaction_id/diff')
 @UseGuards(HistoryAvailableGuard)
 @ApiConflictResponse({ type: ErrorDto, ...PRE_90 })

@@ -1,10 +1,12 @@
 import { Controller, HttpCode, HttpStatus, Post, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AdminOnly, ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
 import { RetentionQueryDto, RetentionResultDto } from './dto/retention.dto';
 import { RetentionService } from './retention.service';
 
 @ApiTags('retention')
+@ApiAuth()
 @Controller('retention')
 export class RetentionController {
   constructor(private readonly retention: RetentionService) {}
@@ -15,6 +17,7 @@ export class RetentionController {
    * before and after. `dry_run=true` only reports.
    */
   @Post()
+  @AdminOnly()
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: RetentionResultDto })
   @ApiBadRequestResponse({ type: ErrorDto, description: 'Neither older_than_days nor keep_runs given, or a bad value' })

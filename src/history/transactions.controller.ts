@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
 import { IdPipe } from '../common/http/id.pipe';
 import { ListTransactionsQueryDto } from './dto/list-transactions-query.dto';
@@ -8,6 +9,7 @@ import { TransactionsService } from './transactions.service';
 
 @ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('transactions')
+@ApiAuth()
 @Controller('transactions')
 export class TransactionsController {
   constructor(private readonly transactions: TransactionsService) {}

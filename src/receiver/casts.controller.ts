@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBody, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { AdminOnly, ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
 import { TransactionDto } from '../history/dto/transaction.dto';
 import { TransactionsService } from '../history/transactions.service';
@@ -11,6 +12,7 @@ import { ReceiverStatsDto } from './dto/receiver-stats.dto';
 
 @ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('receiver')
+@ApiAuth()
 @Controller()
 export class CastsController {
   constructor(
@@ -23,6 +25,7 @@ export class CastsController {
    * database transaction (all or nothing). Returns what was applied, per cast.
    */
   @Post('casts')
+  @AdminOnly()
   @HttpCode(HttpStatus.OK)
   @ApiBody({ schema: CASTS_BODY })
   @ApiOkResponse({ type: [CastResultDto] })
@@ -34,6 +37,7 @@ export class CastsController {
 
   /** Starts a run exactly like a `transaction_start` cast (the body is its `args`). 200 when already started. */
   @Post('transactions')
+  @AdminOnly()
   @ApiBody({ schema: TRANSACTION_START_ARGS })
   @ApiCreatedResponse({ type: TransactionDto })
   @ApiOkResponse({ type: TransactionDto, description: 'The run was already started: nothing changed.' })

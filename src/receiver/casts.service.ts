@@ -20,9 +20,10 @@ export class CastsService {
     readonly stats: ReceiverStats,
   ) {}
 
-  /** Validates a cast; throws CastRejected with the reason. */
-  parse(raw: unknown, receivedAt = new Date()): ParsedCast {
-    this.stats.casts++;
+  /** Validates a cast (counting it); throws CastRejected with the reason. */
+  parse(raw: unknown, source: 'bus' | 'http', receivedAt = new Date()): ParsedCast {
+    const method = (raw as { method?: unknown } | null)?.method;
+    this.stats.received(typeof method === 'string' && /^\w{1,40}$/.test(method) ? method : 'invalid', source);
     return parseCast(raw, receivedAt);
   }
 
@@ -40,7 +41,7 @@ export class CastsService {
     const problems: string[] = [];
     const parsed = list.map((raw, i) => {
       try {
-        return this.parse(raw, receivedAt);
+        return this.parse(raw, 'http', receivedAt);
       } catch (e) {
         if (!(e instanceof CastRejected)) throw e;
         problems.push(Array.isArray(body) ? `casts[${i}]: ${e.message}` : e.message);
@@ -62,24 +63,22 @@ export class CastsService {
 
   /** Counts and logs one applied cast; returns what was applied. */
   account(cast: ParsedCast, outcome: CommandOutcome): CastResultDto {
-    this.stats.entriesSkipped += cast.skipped.length;
+    this.stats.outcome(outcome.outcome);
+    this.stats.skipped(cast.skipped.map((s) => s.reason));
     for (const s of cast.skipped) this.logger.warn(`${cast.method} ${cast.uuid}: ${s.entry} skipped: ${s.reason}`);
     const result: CastResultDto = { method: cast.method, task_uuid: cast.uuid, outcome: outcome.outcome, skipped: cast.skipped };
     switch (outcome.outcome) {
       case 'started':
-        this.stats.applied++;
         Object.assign(result, { transaction_id: outcome.transactionId, history_recorded: outcome.historyRecorded, rows_created: outcome.rows });
         if (outcome.warnings.length) result.warnings = outcome.warnings;
         break;
       case 'duplicate':
-        this.stats.duplicates++;
         result.transaction_id = outcome.transactionId;
         break;
       case 'applied':
-        this.stats.applied++;
         Object.assign(result, { transaction_id: outcome.transactionId, history_recorded: outcome.historyRecorded, tasks_applied: outcome.tasks });
         if (!outcome.historyRecorded && cast.command.kind === 'report' && cast.command.tasks.length) {
-          this.stats.preHistoryTasksIgnored += cast.command.tasks.length;
+          this.stats.preHistory(cast.command.tasks.length);
           this.logger.log(`${cast.method} ${cast.uuid}: ${cast.command.tasks.length} task reports not recorded: the cluster's release predates 9.0`);
         }
         break;

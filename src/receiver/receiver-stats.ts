@@ -1,7 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { Metrics } from '../common/metrics/metrics.service';
 import { ReceiverStatsDto } from './dto/receiver-stats.dto';
 
-/** Counters of what the receiver took in; served at GET /api/v1/receiver/stats. */
+/**
+ * The receiver's accounting, in one place: counters served at GET /api/v1/receiver/stats, mirrored
+ * into the Prometheus metrics (GET /metrics).
+ */
 @Injectable()
 export class ReceiverStats {
   casts = 0;
@@ -16,6 +20,46 @@ export class ReceiverStats {
   /** Casts in committed batches, and the time spent writing them. */
   batchedCasts = 0;
   commitMs = 0;
+
+  constructor(@Optional() private readonly metrics: Metrics = new Metrics()) {}
+
+  received(method: string, source: 'bus' | 'http'): void {
+    this.casts++;
+    this.metrics.castReceived(method, source);
+  }
+
+  outcome(outcome: string): void {
+    if (outcome === 'duplicate') this.duplicates++;
+    else if (outcome !== 'unknown_transaction') this.applied++;
+    this.metrics.castApplied(outcome);
+  }
+
+  skipped(reasons: string[]): void {
+    this.entriesSkipped += reasons.length;
+    for (const r of reasons) this.metrics.entrySkipped(r);
+  }
+
+  preHistory(tasks: number): void {
+    this.preHistoryTasksIgnored += tasks;
+    this.metrics.preHistoryTasks(tasks);
+  }
+
+  deadLetter(reason: string): void {
+    this.deadLettered++;
+    this.metrics.castDeadLettered(reason);
+  }
+
+  batchCommitted(casts: number, ms: number): void {
+    this.batches++;
+    this.batchedCasts += casts;
+    this.commitMs += ms;
+    this.metrics.batchCommitted(casts, ms / 1000);
+  }
+
+  batchRetried(): void {
+    this.batchRetries++;
+    this.metrics.batchRetried();
+  }
 
   snapshot(): ReceiverStatsDto {
     return {

@@ -5,11 +5,12 @@ import { CastsService } from './casts.service';
 import { ReceiverStats } from './receiver-stats';
 import { BusController } from './rmq/bus.controller';
 import { CastBatcher } from './rmq/cast-batcher.service';
+import { QueueLagProbe } from './rmq/queue-lag.probe';
 
 /** Takes Astute-format casts from RabbitMQ and over HTTP, and hands them to the store. */
 @Module({
   imports: [HistoryModule],
   controllers: [CastsController, BusController],
-  providers: [CastsService, ReceiverStats, CastBatcher],
+  providers: [CastsService, ReceiverStats, CastBatcher, QueueLagProbe],
 })
 export class ReceiverModule {}

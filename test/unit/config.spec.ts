@@ -13,7 +13,8 @@ function configError(env: Record<string, string | undefined>): ConfigError {
 
 describe('loadConfig', () => {
   it('uses the defaults with an empty environment', () => {
-    const c = loadConfig({});
+    // Auth settings have tests of their own (auth.spec.ts).
+    const { auth: _auth, ...c } = loadConfig({});
     expect(c).toEqual({
       port: 8000,
       host: '0.0.0.0',
@@ -28,7 +29,18 @@ describe('loadConfig', () => {
       batchMaxSize: 1000,
       batchMaxWaitMs: 10,
       logLevels: ['fatal', 'error', 'warn', 'log'],
+      retentionDays: undefined,
+      retentionKeepRuns: undefined,
+      retentionIntervalMinutes: 60,
     });
+  });
+
+  it('reads the retention policy and rejects a bad one', () => {
+    const c = loadConfig({ RETENTION_DAYS: '90', RETENTION_KEEP_RUNS: '100', RETENTION_INTERVAL_MINUTES: '15' });
+    expect([c.retentionDays, c.retentionKeepRuns, c.retentionIntervalMinutes]).toEqual([90, 100, 15]);
+    const e = configError({ RETENTION_KEEP_RUNS: '0', RETENTION_DAYS: 'soon' });
+    expect(e.problems.join('\n')).toMatch(/RETENTION_KEEP_RUNS must be an integer between 1 and 1000000/);
+    expect(e.problems.join('\n')).toMatch(/RETENTION_DAYS must be an integer between 0 and 36500/);
   });
 
   it('treats empty strings as unset', () => {

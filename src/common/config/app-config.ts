@@ -1,3 +1,5 @@
+import { AuthTokens, loadAuthTokens } from '../auth/auth-tokens';
+
 /**
  * Typed configuration, read once from the environment and validated at boot.
  * A bad value stops the service with one message naming every offending variable.
@@ -24,6 +26,12 @@ export interface AppConfig {
   retentionDays?: number;
   retentionKeepRuns?: number;
   retentionIntervalMinutes: number;
+  /**
+   * API tokens from AUTH_READ_TOKENS, AUTH_ADMIN_TOKENS and AUTH_TOKENS_FILE (rules in
+   * auth/auth-tokens.ts); `auth.required` is false when none is configured (the API is open).
+   * Holds digests only and prints as counts: logging the config never shows a token.
+   */
+  auth: AuthTokens;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -100,6 +108,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retentionDays: optionalInt('RETENTION_DAYS', 0, 36500),
     retentionKeepRuns: optionalInt('RETENTION_KEEP_RUNS', 1, 1_000_000),
     retentionIntervalMinutes: int('RETENTION_INTERVAL_MINUTES', 60, 1, 10080),
+    auth: loadAuthTokens(env, problems),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -1,9 +1,10 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Public } from '../auth/auth.decorators';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { VersionDto } from './version.dto';
-
 
 /** The project's package.json, found upwards from here (src/ under ts-jest, dist/src/ when built). */
 function readPackage(dir = __dirname): { name: string; version: string } {
@@ -17,10 +18,13 @@ const pkg = readPackage();
 
 @ApiTags('version')
 @Controller('version')
+@Public()
 export class VersionController {
-  /** Service version, shaped like Fuel's `/api/v1/version`. */
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  /** Service version, shaped like Fuel's `/api/v1/version`; no token needed. `auth_required`: whether the other routes need one. */
   @Get()
   version(): VersionDto {
-    return { auth_required: false, release: '9.0', api: '1', service: pkg.name, service_version: pkg.version, feature_groups: [] };
+    return { auth_required: this.config.auth.required, release: '9.0', api: '1', service: pkg.name, service_version: pkg.version, feature_groups: [] };
   }
 }

@@ -1,6 +1,6 @@
 /** Shaped like Fuel's `/api/v1/version`. */
 export class VersionDto {
-  /** Always false: this service has no authentication yet. Fuel's `fuel2` client reads it first. */
+  /** True when API tokens are configured (see AUTH_* settings). Fuel's `fuel2` client reads it first. */
   auth_required: boolean;
   /** The Fuel release whose API shapes this service keeps. */
   release: string;

@@ -34,7 +34,7 @@ export class BusController {
 
   @EventPattern(UNSUPPORTED_PATTERN)
   unsupported(@Payload() data: { reason: string }, @Ctx() ctx: RmqContext) {
-    this.casts.stats.casts++;
+    this.casts.stats.received('unsupported', 'bus');
     return this.batcher.deadLetter(ctx.getChannelRef() as Channel, ctx.getMessage() as ConsumeMessage, data.reason);
   }
 
@@ -42,7 +42,7 @@ export class BusController {
     const channel = ctx.getChannelRef() as Channel;
     const message = ctx.getMessage() as ConsumeMessage;
     try {
-      this.batcher.push({ cast: this.casts.parse(raw), channel, message });
+      this.batcher.push({ cast: this.casts.parse(raw, 'bus'), channel, message });
     } catch (e) {
       const reason = e instanceof CastRejected ? e.message : `unexpected error: ${e instanceof Error ? e.message : String(e)}`;
       await this.batcher.deadLetter(channel, message, reason);

@@ -5,7 +5,7 @@ import { isTransientDbError } from '../../common/database/db-errors';
 import { HistoryWriter } from '../../history/history-writer.service';
 import { ParsedCast } from '../cast';
 import { CastsService } from '../casts.service';
-import { deadLetterQueue } from './rmq-options';
+import { CONSUMER_TAG, deadLetterQueue } from './rmq-options';
 
 interface Item {
   cast: ParsedCast;
@@ -28,6 +28,8 @@ export class CastBatcher implements OnModuleDestroy {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private readonly dlqAsserted = new WeakSet<Channel>();
+  /** The consumer's channel, as last seen: shutdown cancels the consumer on it. */
+  private channel: Channel | null = null;
   /** Delivery tags being dead-lettered, per channel: a multiple ack must not cover them. */
   private readonly deadLettering = new Map<Channel, Set<number>>();
 
@@ -38,6 +40,7 @@ export class CastBatcher implements OnModuleDestroy {
   ) {}
 
   push(item: Item): void {
+    this.channel = item.channel;
     this.queue.push(item);
     if (this.queue.length >= this.config.batchMaxSize) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.config.batchMaxWaitMs);
@@ -70,7 +73,7 @@ export class CastBatcher implements OnModuleDestroy {
         ),
       );
       channel.ack(message);
-      this.casts.stats.deadLettered++;
+      this.casts.stats.deadLetter(reason);
       this.logger.warn(`dead-lettered a message to ${queue}: ${reason}`);
     } catch (e) {
       this.logger.error(`could not dead-letter a message (${reason}): ${e}; returning it to the queue`);
@@ -97,7 +100,17 @@ export class CastBatcher implements OnModuleDestroy {
     }
   }
 
+  /**
+   * Shutdown (before the transport closes the channel): stop consuming, so no new message comes in,
+   * then write and ack what was received. Messages still unacked go back to the queue by themselves.
+   */
   async onModuleDestroy(): Promise<void> {
+    if (this.channel) {
+      const channel = this.channel;
+      await Promise.resolve()
+        .then(() => channel.cancel(CONSUMER_TAG))
+        .catch((e: unknown) => this.logger.debug(`cancelling the consumer: ${e}`));
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     while (this.running || this.queue.length) {
@@ -124,13 +137,11 @@ export class CastBatcher implements OnModuleDestroy {
   }
 
   private async flush(batch: Item[]): Promise<void> {
-    this.casts.stats.batches++;
     for (let attempt = 0; ; attempt++) {
       try {
         const started = performance.now();
         const outcomes = await this.writer.apply(batch.map((i) => i.cast.command));
-        this.casts.stats.commitMs += performance.now() - started;
-        this.casts.stats.batchedCasts += batch.length;
+        this.casts.stats.batchCommitted(batch.length, performance.now() - started);
         const rejected: Promise<void>[] = [];
         batch.forEach((item, n) => {
           const outcome = outcomes[n];
@@ -142,7 +153,7 @@ export class CastBatcher implements OnModuleDestroy {
         return;
       } catch (e) {
         if (attempt < RETRY_DELAYS_MS.length && isTransientDbError(e)) {
-          this.casts.stats.batchRetries++;
+          this.casts.stats.batchRetried();
           this.logger.warn(`batch of ${batch.length} failed (${describe(e)}); retry ${attempt + 1}`);
           await delay(RETRY_DELAYS_MS[attempt]);
           continue;

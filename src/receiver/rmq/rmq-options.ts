@@ -1,8 +1,12 @@
 import { RmqOptions, Transport } from '@nestjs/microservices';
+import { hostname } from 'node:os';
 import type { AppConfig } from '../../common/config/app-config';
 import { AstuteDeserializer } from './astute.deserializer';
 
 export const deadLetterQueue = (config: Pick<AppConfig, 'amqpQueue'>) => `${config.amqpQueue}.dead-letter`;
+
+/** This process's consumer tag, so that it can stop consuming on shutdown before the last batch. */
+export const CONSUMER_TAG = `deployment-history.${hostname()}.${process.pid}.${Date.now().toString(36)}`;
 
 /**
  * The consumer: a durable queue bound to Astute's topic exchange, manual acks (after commit), a
@@ -20,6 +24,7 @@ export function rmqOptions(config: AppConfig): RmqOptions {
       routingKey: config.amqpRoutingKey,
       noAck: false,
       prefetchCount: config.amqpPrefetch,
+      consumerTag: CONSUMER_TAG,
       deserializer: new AstuteDeserializer(),
     },
   };

@@ -1,0 +1,100 @@
+import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, Logger, OnModuleInit, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Access, AUTH_ACCESS } from './auth.decorators';
+
+const REALM = 'Bearer realm="deployment-history"';
+const HOW = "send a token as 'Authorization: Bearer <token>' or 'X-Auth-Token: <token>'";
+
+/**
+ * The one gate of the HTTP API, registered globally (APP_GUARD), so it runs before every other
+ * guard, pipe and handler: a caller without a token learns nothing, not even whether a cluster exists.
+ *
+ * Only HTTP is checked: the RabbitMQ consumer's handlers pass (the bus is trusted).
+ * With no token configured every request passes (the service warns at start).
+ */
+@Injectable()
+export class AuthGuard implements CanActivate, OnModuleInit {
+  private readonly logger = new Logger('Auth');
+
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const tokens = this.config.auth;
+    if (!tokens.required) {
+      this.logger.warn(
+        'No API token is configured (AUTH_READ_TOKENS, AUTH_ADMIN_TOKENS, AUTH_TOKENS_FILE): the HTTP API is OPEN, ' +
+          'anyone who can reach it can read and change the history',
+      );
+    } else {
+      this.logger.log(`tokens required: ${tokens.count('read')} read, ${tokens.count('admin')} admin, from ${tokens.sources.join(', ')}`);
+    }
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (context.getType() !== 'http') return true;
+    const tokens = this.config.auth;
+    if (!tokens.required) return true;
+    const req = context.switchToHttp().getRequest<Request>();
+    const res = context.switchToHttp().getResponse<Response>();
+    const needs =
+      this.reflector.getAllAndOverride<Access | undefined>(AUTH_ACCESS, [context.getHandler(), context.getClass()]) ??
+      (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'admin');
+    if (needs === 'public') return true;
+
+    const presented = presentedToken(req);
+    if ('problem' in presented) {
+      res.setHeader('WWW-Authenticate', presented.missing ? REALM : `${REALM}, error="invalid_request"`);
+      throw new UnauthorizedException({ statusCode: 401, message: presented.problem, error: 'Unauthorized' });
+    }
+    const role = tokens.match(presented.token);
+    if (!role) {
+      res.setHeader('WWW-Authenticate', `${REALM}, error="invalid_token"`);
+      throw new UnauthorizedException({ statusCode: 401, message: `Invalid token: it is not a configured read or admin token; ${HOW}`, error: 'Unauthorized' });
+    }
+    if (needs === 'admin' && role !== 'admin') {
+      res.setHeader('WWW-Authenticate', `${REALM}, error="insufficient_scope"`);
+      throw new ForbiddenException({
+        statusCode: 403,
+        message: `Forbidden: ${req.method} ${req.path} changes data and needs an admin token; the token sent is a read token`,
+        error: 'Forbidden',
+      });
+    }
+    return true;
+  }
+}
+
+/**
+ * The token of a request: `Authorization: Bearer <t>` or Fuel's `X-Auth-Token: <t>`. Both may be sent
+ * (the dhist CLI does) if they carry the same token. An Authorization header of another scheme is
+ * ignored when X-Auth-Token is given, else refused.
+ */
+export function presentedToken(req: Pick<Request, 'headers'>): { token: string } | { problem: string; missing?: boolean } {
+  const header = (name: string): string | undefined => {
+    const v = req.headers[name];
+    const s = (Array.isArray(v) ? v.join(', ') : v)?.trim();
+    return s ? s : undefined;
+  };
+  const authorization = header('authorization');
+  const xAuth = header('x-auth-token');
+  let bearer: string | undefined;
+  if (authorization !== undefined) {
+    const m = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (m) bearer = m[1];
+    else if (xAuth === undefined) {
+      const scheme = /^\S+/.exec(authorization)![0];
+      return /^Bearer$/i.test(scheme)
+        ? { problem: `Authorization: Bearer carries no token (or more than one); ${HOW}` }
+        : { problem: `Authorization scheme '${scheme.slice(0, 20)}' is not supported; ${HOW}` };
+    }
+  }
+  if (bearer !== undefined && xAuth !== undefined && bearer !== xAuth) {
+    return { problem: 'Authorization: Bearer and X-Auth-Token carry different tokens; send one token, or the same in both' };
+  }
+  const token = bearer ?? xAuth;
+  return token === undefined ? { problem: `Authentication required: ${HOW}`, missing: true } : { token };
+}

@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AuthGuard } from './auth.guard';
+
+/**
+ * Token authentication of the HTTP API (tokens from AppConfig.auth, see auth-tokens.ts). Imported once,
+ * by AppModule; routes state their needs with the decorators of auth.decorators.ts.
+ */
+@Module({ providers: [{ provide: APP_GUARD, useClass: AuthGuard }] })
+export class AuthModule {}

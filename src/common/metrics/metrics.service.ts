@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The service's Prometheus metrics (served at /metrics). Feature modules report through these
+ * methods; labels are bounded (methods, reason kinds, route templates), never free text or ids.
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  private readonly castsReceived = new Counter({ name: 'dh_casts_received_total', help: 'Casts received, by method and source', labelNames: ['method', 'source'], registers: [this.registry] });
+  private readonly castsApplied = new Counter({ name: 'dh_casts_applied_total', help: 'Casts applied to the store, by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  private readonly deadLettered = new Counter({ name: 'dh_casts_dead_lettered_total', help: 'Messages sent to the dead-letter queue, by reason', labelNames: ['reason'], registers: [this.registry] });
+  private readonly entriesSkipped = new Counter({ name: 'dh_cast_entries_skipped_total', help: 'Parts of casts skipped (the rest applied), by reason', labelNames: ['reason'], registers: [this.registry] });
+  private readonly preHistory = new Counter({ name: 'dh_pre_history_task_reports_total', help: 'Task reports for runs of pre-9.0 clusters (not recorded)', registers: [this.registry] });
+  private readonly batchSize = new Histogram({ name: 'dh_batch_casts', help: 'Casts per database transaction of the bus consumer', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers: [this.registry] });
+  private readonly commitSeconds = new Histogram({ name: 'dh_batch_commit_seconds', help: 'Time to write and commit one batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
+  private readonly batchRetries = new Counter({ name: 'dh_batch_retries_total', help: 'Batches retried after a passing database failure', registers: [this.registry] });
+  readonly consumerLag = new Gauge({ name: 'dh_consumer_queue_messages', help: 'Messages waiting in the consumed queue (consumer lag), when the bus is on', registers: [this.registry] });
+  private readonly httpDuration = new Histogram({
+    name: 'dh_http_request_duration_seconds',
+    help: 'HTTP request durations, by method, route template and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'dh_' });
+  }
+
+  castReceived(method: string, source: 'bus' | 'http'): void {
+    this.castsReceived.inc({ method, source });
+  }
+  castApplied(outcome: string): void {
+    this.castsApplied.inc({ outcome });
+  }
+  castDeadLettered(reason: string): void {
+    this.deadLettered.inc({ reason: reasonKind(reason) });
+  }
+  entrySkipped(reason: string): void {
+    this.entriesSkipped.inc({ reason: reasonKind(reason) });
+  }
+  preHistoryTasks(n: number): void {
+    this.preHistory.inc(n);
+  }
+  batchCommitted(casts: number, seconds: number): void {
+    this.batchSize.observe(casts);
+    this.commitSeconds.observe(seconds);
+  }
+  batchRetried(): void {
+    this.batchRetries.inc();
+  }
+  httpRequest(method: string, route: string, status: number, seconds: number): void {
+    this.httpDuration.observe({ method, route, status: String(status) }, seconds);
+  }
+}
+
+/** A bounded label for a free-text reason: its kind, not its details (no uuids, names or values). */
+export function reasonKind(reason: string): string {
+  const rules: Array<[RegExp, string]> = [
+    [/unknown method|has no "method"/, 'unknown_method'],
+    [/not a JSON object|must be a JSON object/, 'not_an_object'],
+    [/unknown transaction/, 'unknown_transaction'],
+    [/task_uuid/, 'bad_task_uuid'],
+    [/unknown task_status|missing task_status/, 'bad_task_status'],
+    [/deployment_graph_task_name/, 'bad_task_name'],
+    [/uid/, 'bad_uid'],
+    [/time|UTC offset/, 'bad_time'],
+    [/NUL character|lone surrogate|invalid UTF-16/, 'unstorable_text'],
+    [/nested deeper/, 'too_deep'],
+    [/must be at most \d+ characters/, 'too_long'],
+    [/too large|exceeds/, 'too_large'],
+    [/cannot be stored/, 'store_failure'],
+    [/tasks_graph|cluster|release|dry_run|args/, 'bad_args'],
+    [/status|progress|error/, 'bad_run_report'],
+  ];
+  for (const [re, kind] of rules) if (re.test(reason)) return kind;
+  return 'other';
+}
