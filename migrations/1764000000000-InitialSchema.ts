@@ -67,9 +67,25 @@ export class InitialSchema1764000000000 implements MigrationInterface {
     // Cross-run lists: a cluster's rows, and one node's rows, newest first (keyset pagination).
     await q.query(`CREATE INDEX deployment_history_cluster_time_idx ON deployment_history (cluster_id, sort_time DESC, id DESC)`);
     await q.query(`CREATE INDEX deployment_history_node_time_idx ON deployment_history (cluster_id, node_id, sort_time DESC, id DESC)`);
+    // The current state of each cluster, kept by the writer: per epoch and (node, task), the last
+    // ready row of a real (not dry) run. Reading the state is then a lookup, not a scan of history.
+    await q.query(`
+      CREATE TABLE cluster_state (
+        cluster_id      integer NOT NULL REFERENCES clusters (id),
+        epoch           integer NOT NULL,
+        node_id         varchar(255),
+        task_name       varchar(255) NOT NULL,
+        transaction_id  integer NOT NULL REFERENCES transactions (id) ON DELETE CASCADE,
+        history_id      bigint NOT NULL,
+        time_end        timestamptz NOT NULL,
+        CONSTRAINT cluster_state_key UNIQUE NULLS NOT DISTINCT (cluster_id, epoch, node_id, task_name)
+      )`);
+    await q.query(`CREATE INDEX cluster_state_history_idx ON cluster_state (history_id)`);
+    await q.query(`CREATE INDEX cluster_state_transaction_idx ON cluster_state (transaction_id)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE cluster_state`);
     await q.query(`DROP TABLE deployment_history`);
     await q.query(`DROP TYPE history_status`);
     await q.query(`DROP TABLE transactions`);

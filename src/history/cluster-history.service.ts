@@ -20,19 +20,19 @@ export class ClusterHistoryService {
   async state(clusterId: number, q: StateQueryDto): Promise<StateRowDto[]> {
     await this.clusters.get(clusterId);
     const params: unknown[] = [clusterId];
-    const where = [`t.cluster_id = $1`, `h.cluster_id = $1`, `h.status = 'ready'`, `NOT t.dry_run`, `t.epoch = (SELECT epoch FROM clusters WHERE id = $1)`];
+    const where = [`s.cluster_id = $1`, `s.epoch = (SELECT epoch FROM clusters WHERE id = $1)`];
     if (q.nodes) {
       const ids = q.nodes.filter((n) => n !== 'null');
-      const alts = [...(ids.length ? [`h.node_id = ANY($${params.push(ids)})`] : []), ...(ids.length < q.nodes.length ? ['h.node_id IS NULL'] : [])];
+      const alts = [...(ids.length ? [`s.node_id = ANY($${params.push(ids)})`] : []), ...(ids.length < q.nodes.length ? ['s.node_id IS NULL'] : [])];
       where.push(`(${alts.join(' OR ')})`);
     }
-    if (q.tasks_names) where.push(`h.task_name = ANY($${params.push(q.tasks_names)})`);
+    if (q.tasks_names) where.push(`s.task_name = ANY($${params.push(q.tasks_names)})`);
+    // cluster_state is kept by the writer (history-writer.service.ts): a lookup, not a scan of history.
     const rows: Array<Omit<StateRowDto, 'time_start' | 'time_end'> & { time_start: Date | null; time_end: Date | null }> = await this.db.query(
-      `SELECT DISTINCT ON (h.node_id, h.task_name) h.node_id, h.task_name, h.task_type AS type, h.status, h.time_start, h.time_end,
-              h.transaction_id, t.uuid AS transaction_uuid, t.name AS transaction_name
-       FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
-       WHERE ${where.join(' AND ')}
-       ORDER BY h.node_id, h.task_name, h.time_end DESC NULLS LAST, h.id DESC`,
+      `SELECT s.node_id, s.task_name, h.task_type AS type, h.status, h.time_start, h.time_end,
+              s.transaction_id, t.uuid AS transaction_uuid, t.name AS transaction_name
+       FROM cluster_state s JOIN deployment_history h ON h.id = s.history_id JOIN transactions t ON t.id = s.transaction_id
+       WHERE ${where.join(' AND ')}`,
       params,
     );
     return rows

@@ -53,6 +53,16 @@ interface TxRow {
   status_time: Date | null;
   time_end: Date | null;
   history_recorded: boolean;
+  dry_run: boolean;
+  epoch: number;
+}
+
+interface StateEntry {
+  txId: number;
+  nodeId: string | null;
+  taskName: string;
+  historyId: string;
+  timeEnd: Date;
 }
 
 interface HistoryRow {
@@ -226,7 +236,7 @@ export class HistoryWriter {
   ): Promise<void> {
     const uuids = [...new Set(reports.map((r) => r.cmd.uuid))];
     const txs: TxRow[] = await m.query(
-      `SELECT id, uuid, cluster_id, status, progress, message, status_time, time_end, history_recorded
+      `SELECT id, uuid, cluster_id, status, progress, message, status_time, time_end, history_recorded, dry_run, epoch
        FROM transactions WHERE uuid = ANY($1) ORDER BY id FOR UPDATE`,
       [uuids],
     );
@@ -274,7 +284,7 @@ export class HistoryWriter {
       runs.set(tx.id, { status: after.status, timeEnd: after.timeEnd, message: after.message });
     }
 
-    await this.applyTaskReports(m, taskReports, toCloseOut, runs);
+    await this.applyTaskReports(m, taskReports, toCloseOut, runs, new Map(txs.map((t) => [t.id, t])));
 
     for (const { i, cmd } of reports) {
       const tx = byUuid.get(cmd.uuid);
@@ -294,6 +304,7 @@ export class HistoryWriter {
     groups: Map<string, { txId: number; nodeId: string | null; taskName: string; reports: TaskReport[] }>,
     toCloseOut: number[],
     runs: Map<number, RunOutcome>,
+    txs: Map<number, TxRow>,
   ): Promise<void> {
     if (!groups.size && !toCloseOut.length) return;
     const keyed = [...groups.values()];
@@ -344,11 +355,18 @@ export class HistoryWriter {
 
     const updates: Array<{ id: string; s: TaskState }> = [];
     const inserts: Array<{ txId: number; nodeId: string | null; taskName: string; s: TaskState }> = [];
+    /** Rows that are `ready` now (candidates for the cluster state), and rows that stopped being `ready`. */
+    const ready: StateEntry[] = [];
+    const lost: string[] = [];
     for (const [k, g] of groups) {
       const row = stored.get(k);
       const before = row ? toState(row) : pendingState();
       const after = reconcileTask(before, g.reports, runs.get(g.txId)!);
-      if (row && !sameState(before, after)) updates.push({ id: row.id, s: after });
+      if (row && !sameState(before, after)) {
+        updates.push({ id: row.id, s: after });
+        if (after.status === 'ready') ready.push({ txId: g.txId, nodeId: g.nodeId, taskName: g.taskName, historyId: row.id, timeEnd: after.timeEnd! });
+        else if (before.status === 'ready') lost.push(row.id);
+      }
       if (!row) inserts.push({ txId: g.txId, nodeId: g.nodeId, taskName: g.taskName, s: after });
     }
     if (updates.length) {
@@ -371,10 +389,69 @@ export class HistoryWriter {
          FROM unnest($1::int[], $2::varchar[], $3::varchar[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[],
                      $8::text[], $9::jsonb[], $10::jsonb[]) AS u(tx, node, task, status, ts, te, em, cr, su, cu)
          JOIN transactions t ON t.id = u.tx
-         ON CONFLICT DO NOTHING RETURNING id`,
+         ON CONFLICT DO NOTHING RETURNING id, transaction_id, node_id, task_name, status, time_end`,
         [inserts.map((r) => r.txId), inserts.map((r) => r.nodeId), inserts.map((r) => r.taskName), ...columns(inserts.map((r) => r.s), [])],
       );
       if (res.length !== inserts.length) throw new RetryableWriteError('history rows were created concurrently');
+      for (const r of res as Array<{ id: string; transaction_id: number; node_id: string | null; task_name: string; status: string; time_end: Date }>) {
+        if (r.status === 'ready') ready.push({ txId: r.transaction_id, nodeId: r.node_id, taskName: r.task_name, historyId: r.id, timeEnd: r.time_end });
+      }
+    }
+    await this.keepClusterState(m, ready, lost, txs);
+  }
+
+  /**
+   * Keeps cluster_state, the current state of each cluster: per epoch and (node, task), the last ready
+   * row of a real run. A row that becomes ready replaces an older one; a row that stops being ready
+   * (a later failure report won) hands its place back to the best remaining ready row.
+   */
+  private async keepClusterState(m: EntityManager, ready: StateEntry[], lost: string[], txs: Map<number, TxRow>): Promise<void> {
+    const best = new Map<string, StateEntry & { tx: TxRow }>();
+    for (const e of ready) {
+      const tx = txs.get(e.txId)!;
+      if (tx.dry_run) continue;
+      const k = `${tx.cluster_id}\u0000${tx.epoch}\u0000${rowKey(0, e.nodeId, e.taskName)}`;
+      const cur = best.get(k);
+      if (!cur || e.timeEnd > cur.timeEnd || (e.timeEnd.getTime() === cur.timeEnd.getTime() && BigInt(e.historyId) > BigInt(cur.historyId))) {
+        best.set(k, { ...e, tx });
+      }
+    }
+    if (best.size) {
+      const rows = [...best.values()];
+      await m.query(
+        `INSERT INTO cluster_state (cluster_id, epoch, node_id, task_name, transaction_id, history_id, time_end)
+         SELECT * FROM unnest($1::int[], $2::int[], $3::varchar[], $4::varchar[], $5::int[], $6::bigint[], $7::timestamptz[])
+         ON CONFLICT ON CONSTRAINT cluster_state_key DO UPDATE
+         SET transaction_id = EXCLUDED.transaction_id, history_id = EXCLUDED.history_id, time_end = EXCLUDED.time_end
+         WHERE (EXCLUDED.time_end, EXCLUDED.history_id) >= (cluster_state.time_end, cluster_state.history_id)`,
+        [
+          rows.map((r) => r.tx.cluster_id),
+          rows.map((r) => r.tx.epoch),
+          rows.map((r) => r.nodeId),
+          rows.map((r) => r.taskName),
+          rows.map((r) => r.txId),
+          rows.map((r) => r.historyId),
+          rows.map((r) => r.timeEnd),
+        ],
+      );
+    }
+    if (lost.length) {
+      const [gone]: [Array<{ cluster_id: number; epoch: number; node_id: string | null; task_name: string }>, number] = await m.query(
+        `DELETE FROM cluster_state WHERE history_id = ANY($1::bigint[]) RETURNING cluster_id, epoch, node_id, task_name`,
+        [lost],
+      );
+      for (const g of gone) {
+        await m.query(
+          `INSERT INTO cluster_state (cluster_id, epoch, node_id, task_name, transaction_id, history_id, time_end)
+           SELECT h.cluster_id, t.epoch, h.node_id, h.task_name, h.transaction_id, h.id, h.time_end
+           FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
+           WHERE h.cluster_id = $1 AND t.epoch = $2 AND NOT t.dry_run AND h.node_id IS NOT DISTINCT FROM $3 AND h.task_name = $4
+             AND h.status = 'ready' AND h.time_end IS NOT NULL
+           ORDER BY h.time_end DESC, h.id DESC LIMIT 1
+           ON CONFLICT ON CONSTRAINT cluster_state_key DO NOTHING`,
+          [g.cluster_id, g.epoch, g.node_id, g.task_name],
+        );
+      }
     }
   }
 }

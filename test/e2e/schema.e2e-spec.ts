@@ -72,10 +72,10 @@ describe('schema and migrations', () => {
       ['a node, first page', sql(`AND h.node_id = '3'`), [cluster]],
       ['a node, a later page', sql(`AND h.node_id = '3' ${after}`), [cluster]],
       [
-        'the cluster state',
-        `SELECT DISTINCT ON (h.node_id, h.task_name) h.* FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
-         WHERE t.cluster_id = $1 AND h.cluster_id = $1 AND h.status = 'ready' AND NOT t.dry_run AND t.epoch = (SELECT epoch FROM clusters WHERE id = $1)
-         ORDER BY h.node_id, h.task_name, h.time_end DESC NULLS LAST, h.id DESC`,
+        'the cluster state (a lookup in cluster_state)',
+        `SELECT s.node_id, s.task_name, h.status, h.time_end, t.uuid FROM cluster_state s
+         JOIN deployment_history h ON h.id = s.history_id JOIN transactions t ON t.id = s.transaction_id
+         WHERE s.cluster_id = $1 AND s.epoch = (SELECT epoch FROM clusters WHERE id = $1)`,
         [cluster],
       ],
     ];
