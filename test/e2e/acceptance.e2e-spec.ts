@@ -129,9 +129,7 @@ describe('acceptance: three runs on two clusters', () => {
     ids = Object.fromEntries(list.map((x) => [x.uuid, x.id]));
   }, 120000);
   afterAll(async () => {
-    await bus?.channel.deleteQueue(t.config.amqpQueue).catch(() => undefined);
-    await bus?.channel.deleteQueue(`${t.config.amqpQueue}.dead-letter`).catch(() => undefined);
-    await bus?.channel.deleteExchange(t.config.amqpExchange).catch(() => undefined);
+    if (t) await bus?.removeDeclared(t.config);
     await bus?.close();
     await t?.close();
   });

@@ -282,9 +282,7 @@ describe('auth: tokens from a file, and the RabbitMQ consumer', () => {
     bus = await Bus.connect();
   });
   afterAll(async () => {
-    await bus?.channel.deleteQueue(t.config.amqpQueue).catch(() => undefined);
-    await bus?.channel.deleteQueue(`${t.config.amqpQueue}.dead-letter`).catch(() => undefined);
-    await bus?.channel.deleteExchange(t.config.amqpExchange).catch(() => undefined);
+    if (t) await bus?.removeDeclared(t.config);
     await bus?.close();
     await t?.close();
     rmSync(dir, { recursive: true, force: true });

@@ -18,9 +18,7 @@ describe('RabbitMQ receiver', () => {
     dlq = `${t.config.amqpQueue}.dead-letter`;
   });
   afterAll(async () => {
-    await bus?.channel.deleteQueue(t.config.amqpQueue).catch(() => undefined);
-    await bus?.channel.deleteQueue(dlq).catch(() => undefined);
-    await bus?.channel.deleteExchange(exchange).catch(() => undefined);
+    if (t) await bus?.removeDeclared(t.config);
     await bus?.close();
     await t?.close();
   });

@@ -18,9 +18,7 @@ describe('metrics and request ids', () => {
     bus = await Bus.connect();
   });
   afterAll(async () => {
-    await bus?.channel.deleteQueue(t.config.amqpQueue).catch(() => undefined);
-    await bus?.channel.deleteQueue(`${t.config.amqpQueue}.dead-letter`).catch(() => undefined);
-    await bus?.channel.deleteExchange(t.config.amqpExchange).catch(() => undefined);
+    if (t) await bus?.removeDeclared(t.config);
     await bus?.close();
     await t?.close();
   });

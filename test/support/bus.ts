@@ -55,6 +55,13 @@ export class Bus {
     }
   }
 
+  /** Removes what a test app declared on the broker (its queue, dead-letter queue and exchange). */
+  async removeDeclared(config: { amqpQueue: string; amqpExchange: string }): Promise<void> {
+    await this.channel.deleteQueue(config.amqpQueue).catch(() => undefined);
+    await this.channel.deleteQueue(`${config.amqpQueue}.dead-letter`).catch(() => undefined);
+    await this.channel.deleteExchange(config.amqpExchange).catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     await this.channel.close().catch(() => undefined);
     await this.conn.close().catch(() => undefined);
