@@ -43,6 +43,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX transactions_cluster_idx ON transactions (cluster_id, id)`);
     await q.query(`CREATE INDEX transactions_parent_idx ON transactions (parent_id) WHERE parent_id IS NOT NULL`);
+    await q.query(`CREATE SEQUENCE deployment_history_version_seq`);
     await q.query(`CREATE TYPE history_status AS ENUM ('pending', 'running', 'ready', 'error', 'skipped')`);
     await q.query(`
       CREATE TABLE deployment_history (
@@ -60,6 +61,9 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         summary         jsonb,
         custom          jsonb NOT NULL DEFAULT '{}',
         created_at      timestamptz NOT NULL DEFAULT now(),
+        -- Bumped at every change; within a run it grows in commit order (writers hold the run's row lock),
+        -- so a live view asks for the rows above the version it has seen.
+        row_version     bigint NOT NULL DEFAULT nextval('deployment_history_version_seq'),
         -- Time a row is ordered and filtered by across runs: started, else ended, else announced.
         sort_time       timestamptz GENERATED ALWAYS AS (COALESCE(time_start, time_end, created_at)) STORED,
         CONSTRAINT deployment_history_row_uq UNIQUE NULLS NOT DISTINCT (transaction_id, task_name, node_id)
@@ -88,6 +92,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
     await q.query(`DROP TABLE cluster_state`);
     await q.query(`DROP TABLE deployment_history`);
     await q.query(`DROP TYPE history_status`);
+    await q.query(`DROP SEQUENCE deployment_history_version_seq`);
     await q.query(`DROP TABLE transactions`);
     await q.query(`DROP TYPE transaction_status`);
     await q.query(`DROP TABLE clusters`);

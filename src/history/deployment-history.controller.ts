@@ -1,4 +1,5 @@
-import { Controller, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Headers, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { sendEvents } from '../common/http/server-sent-events';
 import { ApiBadRequestResponse, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
@@ -10,6 +11,8 @@ import { CSV_COLUMNS, HistoryRowDto } from './dto/history-row.dto';
 import { PagedHistoryQueryDto } from './dto/page-query.dto';
 import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { HistoryQueryService } from './history-query.service';
+import { LiveHistoryService } from './live-history.service';
+import { StreamQueryDto } from './dto/stream-query.dto';
 
 const PRE_90 = { description: "The run's cluster predates release 9.0, or the run was recorded before its upgrade: no task history" };
 
@@ -21,7 +24,10 @@ const PRE_90 = { description: "The run's cluster predates release 9.0, or the ru
 @ApiConflictResponse({ type: ErrorDto, ...PRE_90 })
 @ApiNotFoundResponse({ type: ErrorDto, description: '{"message": "Transaction not found"}' })
 export class DeploymentHistoryController {
-  constructor(private readonly history: HistoryQueryService) {}
+  constructor(
+    private readonly history: HistoryQueryService,
+    private readonly live: LiveHistoryService,
+  ) {}
 
   /**
    * Every task of one run on every node: a bare JSON list, or Fuel's CSV with `Accept: text/csv`.
@@ -39,6 +45,25 @@ export class DeploymentHistoryController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<HistoryRowDto[] | string> {
     return listResponse(req, res, await this.history.listRun(id, q), { columns: CSV_COLUMNS, filename: `transaction-${id}-deployment-history.csv` });
+  }
+
+  /**
+   * Live view (Server-Sent Events): `rows` (first all, then only the changed rows, summary included),
+   * `transaction` (the run, when it changes), `end` (the run is over), `heartbeat`. Resume with
+   * `Last-Event-ID` or `?since=<id of the last message>`.
+   */
+  @Get('stream')
+  @ApiProduces('text/event-stream')
+  async stream(
+    @Param('transaction_id', new IdPipe('transaction id')) id: number,
+    @Query() q: StreamQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    // Resolved before the first byte, so an unknown run is still a plain 404.
+    const events = await this.live.stream(id, q.since ?? (lastEventId && /^\d{1,19}$/.test(lastEventId) ? lastEventId : undefined));
+    sendEvents(req, res, events);
   }
 
   /** The run at a glance: counts per status and per node, duration, first failure, slowest tasks. */

@@ -33,8 +33,8 @@ export async function selectRows(
   m: EntityManager,
   scope: RowScope,
   f: RowFilters,
-  opts: { order: RowOrder; limit?: number; after?: Key; includeSummary: boolean },
-): Promise<Array<HistoryRecord & { sort_us: string }>> {
+  opts: { order: RowOrder; limit?: number; after?: Key; includeSummary: boolean; aboveVersion?: string },
+): Promise<Array<HistoryRecord & { sort_us: string; row_version: string }>> {
   const params: unknown[] = [];
   const p = (v: unknown) => `$${params.push(v)}`;
   const where: string[] = [];
@@ -57,6 +57,7 @@ export async function selectRows(
     const cluster = scope.clusterId !== undefined ? p(scope.clusterId) : 't.cluster_id';
     where.push(`t.epoch = (SELECT c.epoch FROM clusters c WHERE c.id = ${cluster})`);
   }
+  if (opts.aboveVersion !== undefined) where.push(`h.row_version > ${p(opts.aboveVersion)}::bigint`);
   const desc = opts.order !== 'time_start';
   if (opts.after) {
     const key = `('epoch'::timestamptz + ${p(opts.after.us)}::bigint * interval '1 microsecond', ${p(opts.after.id)}::bigint)`;
@@ -67,7 +68,7 @@ export async function selectRows(
     `SELECT h.id, h.transaction_id, h.node_id, h.task_name, h.task_type, h.status, h.time_start, h.time_end,
             h.error_message, h.closed_reason, h.custom, ${opts.includeSummary ? 'h.summary,' : ''}
             t.uuid AS transaction_uuid, t.name AS transaction_name, t.epoch,
-            (extract(epoch FROM h.sort_time) * 1000000)::bigint::text AS sort_us
+            (extract(epoch FROM h.sort_time) * 1000000)::bigint::text AS sort_us, h.row_version::text AS row_version
      FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY ${order}

@@ -128,6 +128,7 @@ export class HistoryWriter {
     if (starts.length) await this.applyStarts(m, starts, outcomes);
     const reports = commands.flatMap((c, i) => (c.kind === 'report' ? [{ i, cmd: c }] : []));
     if (reports.length) await this.applyReports(m, reports, outcomes);
+    await notifyChanged(m, outcomes);
     return outcomes;
   }
 
@@ -373,7 +374,7 @@ export class HistoryWriter {
       await m.query(
         `UPDATE deployment_history h
          SET status = u.status::history_status, time_start = u.ts, time_end = u.te, error_message = u.em,
-             closed_reason = u.cr, summary = u.su, custom = u.cu
+             closed_reason = u.cr, summary = u.su, custom = u.cu, row_version = nextval('deployment_history_version_seq')
          FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[])
            AS u(id, status, ts, te, em, cr, su, cu)
          WHERE h.id = u.id`,
@@ -454,6 +455,15 @@ export class HistoryWriter {
       }
     }
   }
+}
+
+/** The channel on which every instance hears which runs changed (delivered at commit). */
+export const HISTORY_CHANNEL = 'dh_history_changed';
+
+async function notifyChanged(m: EntityManager, outcomes: CommandOutcome[]): Promise<void> {
+  const ids = [...new Set(outcomes.flatMap((o) => ('transactionId' in o && o.outcome !== 'duplicate' ? [o.transactionId] : [])))];
+  // A NOTIFY payload holds at most 8000 bytes: send the ids in chunks.
+  for (let i = 0; i < ids.length; i += 500) await m.query(`SELECT pg_notify($1, $2)`, [HISTORY_CHANNEL, ids.slice(i, i + 500).join(',')]);
 }
 
 function isRace(e: unknown): boolean {

@@ -10,7 +10,9 @@ import { DeploymentHistoryController, RunDiffController } from './deployment-his
 import { DeploymentHistory } from './entities/deployment-history.entity';
 import { Transaction } from './entities/transaction.entity';
 import { HistoryQueryService } from './history-query.service';
+import { HistoryEvents } from './history-events.service';
 import { HistoryWriter } from './history-writer.service';
+import { LiveHistoryService } from './live-history.service';
 import { RetentionController } from './retention.controller';
 import { RetentionService } from './retention.service';
 import { TransactionsController } from './transactions.controller';
@@ -29,6 +31,8 @@ import { TransactionsService } from './transactions.service';
     HistoryQueryService,
     ClusterHistoryService,
     RetentionService,
+    HistoryEvents,
+    LiveHistoryService,
     HistoryWriter,
     HistoryAvailableGuard,
     ClusterRunsAdapter,

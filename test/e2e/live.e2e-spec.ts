@@ -1,0 +1,95 @@
+import { request as httpRequest, IncomingMessage } from 'node:http';
+import { finish, resp, start, task } from '../support/casts';
+import { startApp, TestApp } from '../support/app';
+import { waitFor } from '../support/services';
+
+interface Event {
+  type: string;
+  id?: string;
+  data: any;
+}
+
+/** Opens the run's event stream and collects its events as they come. */
+function open(port: number, path: string, headers: Record<string, string> = {}) {
+  const events: Event[] = [];
+  let ended = false;
+  let res!: IncomingMessage;
+  const req = httpRequest({ host: '127.0.0.1', port, path, headers: { Accept: 'text/event-stream', ...headers } }, (r) => {
+    res = r;
+    let buf = '';
+    r.setEncoding('utf8');
+    r.on('data', (chunk: string) => {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const e: Event = { type: 'message', data: undefined };
+        for (const line of block.split('\n')) {
+          const [k, ...v] = line.split(':');
+          const value = v.join(':').replace(/^ /, '');
+          if (k === 'event') e.type = value;
+          if (k === 'id') e.id = value;
+          if (k === 'data') e.data = JSON.parse(value);
+        }
+        events.push(e);
+      }
+    });
+    r.on('end', () => (ended = true));
+  });
+  req.end();
+  return { events, ended: () => ended, status: () => res?.statusCode, close: () => req.destroy() };
+}
+
+/** GET .../deployment_history/stream: first the rows, then only what changed, then `end`. */
+describe('live run view (Server-Sent Events)', () => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await startApp();
+    await t.app.listen(0, '127.0.0.1');
+    port = (t.app.getHttpServer().address() as { port: number }).port;
+  });
+  afterAll(() => t?.close());
+
+  it('sends the rows, then only the changed rows as casts commit, then ends with the run', async () => {
+    const graph = { '1': [{ id: 'a' }, { id: 'b' }], '2': [{ id: 'a' }] };
+    const id = (await t.http().post('/api/v1/casts').send(start('live-1', { id: 80, release: 'mitaka-9.0' }, graph)).expect(200)).body[0].transaction_id;
+    const s = open(port, `/api/v1/transactions/${id}/deployment_history/stream`);
+    await waitFor(() => s.events.some((e) => e.type === 'rows'), 'the first rows');
+    const first = s.events.find((e) => e.type === 'rows')!;
+    expect(first.data).toHaveLength(3);
+    expect(s.events.find((e) => e.type === 'transaction')!.data).toMatchObject({ id, status: 'running' });
+
+    await t.http().post('/api/v1/casts').send(resp('live-1', [task('2', 'a', 'running')])).expect(200);
+    await waitFor(() => s.events.filter((e) => e.type === 'rows').length === 2, 'the change');
+    const change = s.events.filter((e) => e.type === 'rows')[1];
+    expect(change.data).toEqual([expect.objectContaining({ node_id: '2', task_name: 'a', status: 'running' })]);
+    expect(BigInt(change.id!)).toBeGreaterThan(BigInt(first.id!));
+
+    await t.http().post('/api/v1/casts').send([resp('live-1', [task('2', 'a', 'ready'), task('1', 'a', 'error')]), finish('live-1', 'error')]).expect(200);
+    await waitFor(() => s.ended(), 'the stream to end with the run');
+    const last = s.events.filter((e) => e.type === 'rows').pop()!;
+    // The final commit changed every row (two reports, one close-out): nothing else, nothing twice.
+    expect(last.data.map((r: { node_id: string; task_name: string; status: string }) => [r.node_id, r.task_name, r.status]).sort()).toEqual([
+      ['1', 'a', 'error'],
+      ['1', 'b', 'skipped'],
+      ['2', 'a', 'ready'],
+    ]);
+    expect(s.events.pop()).toMatchObject({ type: 'end', data: { status: 'error' } });
+
+    // Resuming from an id sends only what came after it.
+    const again = open(port, `/api/v1/transactions/${id}/deployment_history/stream`, { 'Last-Event-ID': change.id! });
+    await waitFor(() => again.ended(), 'the resumed stream to end');
+    const resumed = again.events.filter((e) => e.type === 'rows').flatMap((e) => e.data);
+    expect(resumed).toHaveLength(3);
+    const fromStart = open(port, `/api/v1/transactions/${id}/deployment_history/stream?since=${last.id}`);
+    await waitFor(() => fromStart.ended(), 'a stream with nothing new to end');
+    expect(fromStart.events.filter((e) => e.type === 'rows')).toEqual([]);
+  });
+
+  it('answers 404 for an unknown run and 400 for a bad since', async () => {
+    await t.http().get('/api/v1/transactions/999999/deployment_history/stream').expect(404);
+    await t.http().get('/api/v1/transactions/1/deployment_history/stream?since=abc').expect(400);
+  });
+});
