@@ -117,8 +117,8 @@ interface Harness {
   push(count: number, from?: number): void;
 }
 
-function harness(apply: ApplyFn, opts: { batchMaxSize?: number; confirmError?: Error | null } = {}): Harness {
-  const config = { batchMaxSize: opts.batchMaxSize ?? 3, batchMaxWaitMs: 5, amqpQueue: QUEUE } as AppConfig;
+function harness(apply: ApplyFn, opts: { batchMaxSize?: number; confirmError?: Error | null; unknownRunGraceMs?: number } = {}): Harness {
+  const config = { batchMaxSize: opts.batchMaxSize ?? 3, batchMaxWaitMs: 5, amqpQueue: QUEUE, unknownRunGraceMs: opts.unknownRunGraceMs ?? 0 } as AppConfig;
   const applyMock = jest.fn(apply);
   const writer = { apply: applyMock } as unknown as HistoryWriter;
   const stats = new ReceiverStats();
@@ -173,6 +173,45 @@ function expectEachSettledOnce(h: Harness): void {
 beforeAll(() => Logger.overrideLogger(false));
 
 describe('CastBatcher', () => {
+  it('holds a report whose run is unknown until its start commits (another instance), then acks it', async () => {
+    let known = false;
+    const h = harness(
+      async (commands) => commands.map((c, i) => (commandUuid(c) === uuidOf(2) && !known ? { outcome: 'unknown_transaction' as const, reason: 'unknown' } : applied(i + 1))),
+      { unknownRunGraceMs: 5000 },
+    );
+    h.push(3);
+    await waitFor(() => h.ch.acked().length === 2, 'the known casts to be acked');
+    // 1 and 3 acked one by one: a multiple ack of 3 would have covered the held 2.
+    expect(h.ch.acked()).toEqual([1, 3]);
+    expect(h.ch.sendToQueue).not.toHaveBeenCalled();
+    known = true;
+    await waitFor(() => h.ch.acked().length === 3, 'the held cast to be applied once its run exists');
+    expect(h.stats.deadLettered).toBe(0);
+    expect(h.stats.applied).toBe(3);
+    await h.batcher.onModuleDestroy();
+    expectEachSettledOnce(h);
+  });
+
+  it('dead-letters a report whose run stays unknown past the grace period', async () => {
+    const h = harness(async (commands) => commands.map(() => ({ outcome: 'unknown_transaction' as const, reason: 'no such run' })), { unknownRunGraceMs: 300 });
+    h.push(1);
+    await waitFor(() => h.stats.deadLettered === 1, 'the dead letter', 5000);
+    expect(h.apply.mock.calls.length).toBeGreaterThan(1);
+    expect(h.ch.acked()).toEqual([1]);
+    await h.batcher.onModuleDestroy();
+    expectEachSettledOnce(h);
+  });
+
+  it('returns held reports to the queue on shutdown', async () => {
+    const h = harness(async (commands) => commands.map(() => ({ outcome: 'unknown_transaction' as const, reason: 'no such run' })), { unknownRunGraceMs: 60000 });
+    h.push(1);
+    await waitFor(() => h.apply.mock.calls.length >= 1, 'the first attempt');
+    await new Promise((r) => setImmediate(r));
+    await h.batcher.onModuleDestroy();
+    expect(h.ch.nack).toHaveBeenCalledWith(h.items[0].message, false, true);
+    expectEachSettledOnce(h);
+  });
+
   it('never lets a multiple ack cover a message still being dead-lettered', async () => {
     // Cast 2 is rejected (dead-lettered, slowly); 1 and 3 commit: their ack must not settle 2 early.
     const h = harness(async (commands) =>

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       amqpPrefetch: 2000,
       batchMaxSize: 1000,
       batchMaxWaitMs: 10,
+      unknownRunGraceMs: 5000,
       logLevels: ['fatal', 'error', 'warn', 'log'],
       retentionDays: undefined,
       retentionKeepRuns: undefined,

@@ -21,6 +21,8 @@ export interface AppConfig {
   /** Casts written per database transaction at most, and how long a batch may wait to fill. */
   batchMaxSize: number;
   batchMaxWaitMs: number;
+  /** How long a report for an unknown run is retried (its start may be committing on another instance) before it is dead-lettered. */
+  unknownRunGraceMs: number;
   logLevels: LogLevelName[];
   /** Retention: delete finished runs ended more than N days ago / beyond the last N per cluster, every M minutes. */
   retentionDays?: number;
@@ -104,6 +106,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     amqpPrefetch: int('AMQP_PREFETCH', 2000, 1, 65535),
     batchMaxSize: int('BATCH_MAX_SIZE', 1000, 1, 100000),
     batchMaxWaitMs: int('BATCH_MAX_WAIT_MS', 10, 0, 60000),
+    unknownRunGraceMs: int('UNKNOWN_RUN_GRACE_MS', 5000, 0, 600000),
     logLevels: logLevel(),
     retentionDays: optionalInt('RETENTION_DAYS', 0, 36500),
     retentionKeepRuns: optionalInt('RETENTION_KEEP_RUNS', 1, 1_000_000),

@@ -11,6 +11,8 @@ interface Item {
   cast: ParsedCast;
   message: ConsumeMessage;
   channel: Channel;
+  /** When the message first reached the batcher (it may come back while waiting for its run). */
+  receivedAt?: number;
 }
 
 const RETRY_DELAYS_MS = [50, 250, 1000];
@@ -30,8 +32,14 @@ export class CastBatcher implements OnModuleDestroy {
   private readonly dlqAsserted = new WeakSet<Channel>();
   /** The consumer's channel, as last seen: shutdown cancels the consumer on it. */
   private channel: Channel | null = null;
-  /** Delivery tags being dead-lettered, per channel: a multiple ack must not cover them. */
-  private readonly deadLettering = new Map<Channel, Set<number>>();
+  /**
+   * Delivery tags settled apart from their batch, per channel — being dead-lettered, or held while
+   * their run's start may still be committing elsewhere: a multiple ack must not cover them.
+   */
+  private readonly apart = new Map<Channel, Set<number>>();
+  /** Reports held back a moment because their run is not known yet, and their timers. */
+  private readonly waiting = new Map<Item, NodeJS.Timeout>();
+  private destroyed = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -41,6 +49,7 @@ export class CastBatcher implements OnModuleDestroy {
 
   push(item: Item): void {
     this.channel = item.channel;
+    item.receivedAt ??= Date.now();
     this.queue.push(item);
     if (this.queue.length >= this.config.batchMaxSize) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.config.batchMaxWaitMs);
@@ -50,8 +59,8 @@ export class CastBatcher implements OnModuleDestroy {
   async deadLetter(channel: Channel, message: ConsumeMessage, reason: string): Promise<void> {
     const queue = deadLetterQueue(this.config);
     const tag = message.fields.deliveryTag;
-    const inFlight = this.deadLettering.get(channel) ?? new Set<number>();
-    this.deadLettering.set(channel, inFlight.add(tag));
+    const inFlight = this.apart.get(channel) ?? new Set<number>();
+    this.apart.set(channel, inFlight.add(tag));
     try {
       if (!this.dlqAsserted.has(channel)) {
         await channel.assertQueue(queue, { durable: true });
@@ -94,10 +103,31 @@ export class CastBatcher implements OnModuleDestroy {
     for (const item of items) byChannel.set(item.channel, [...(byChannel.get(item.channel) ?? []), item]);
     for (const [channel, list] of byChannel) {
       const last = list.reduce((a, b) => (b.message.fields.deliveryTag > a.message.fields.deliveryTag ? b : a));
-      const busy = [...(this.deadLettering.get(channel) ?? [])].some((t) => t < last.message.fields.deliveryTag);
+      const own = new Set(list.map((i) => i.message.fields.deliveryTag));
+      const apart = this.apart.get(channel) ?? new Set<number>();
+      const busy = [...apart].some((t) => t < last.message.fields.deliveryTag && !own.has(t));
       if (busy || list.length === 1) for (const item of list) safely(() => channel.ack(item.message));
       else safely(() => channel.ack(last.message, true));
+      for (const t of own) apart.delete(t);
     }
+  }
+
+  /**
+   * A report whose run is unknown may just be early: with two receivers, its run's start can be in a
+   * batch another instance is committing. It is retried for a few seconds before being dead-lettered.
+   */
+  private mayWait(item: Item): boolean {
+    return !this.destroyed && Date.now() - (item.receivedAt ?? 0) < (this.config.unknownRunGraceMs ?? 0);
+  }
+
+  private hold(item: Item): void {
+    const apart = this.apart.get(item.channel) ?? new Set<number>();
+    this.apart.set(item.channel, apart.add(item.message.fields.deliveryTag));
+    const timer = setTimeout(() => {
+      this.waiting.delete(item);
+      this.push(item);
+    }, 250);
+    this.waiting.set(item, timer);
   }
 
   /**
@@ -111,6 +141,13 @@ export class CastBatcher implements OnModuleDestroy {
         .then(() => channel.cancel(CONSUMER_TAG))
         .catch((e: unknown) => this.logger.debug(`cancelling the consumer: ${e}`));
     }
+    this.destroyed = true;
+    // Reports still waiting for their run go back to the queue, for this or another instance.
+    for (const [item, timer] of this.waiting) {
+      clearTimeout(timer);
+      safely(() => item.channel.nack(item.message, false, true));
+    }
+    this.waiting.clear();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     while (this.running || this.queue.length) {
@@ -145,6 +182,7 @@ export class CastBatcher implements OnModuleDestroy {
         const rejected: Promise<void>[] = [];
         batch.forEach((item, n) => {
           const outcome = outcomes[n];
+          if (outcome.outcome === 'unknown_transaction' && this.mayWait(item)) return this.hold(item);
           this.casts.account(item.cast, outcome);
           if (outcome.outcome === 'unknown_transaction') rejected.push(this.deadLetter(item.channel, item.message, outcome.reason));
         });
