@@ -6,6 +6,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { BEARER_SCHEME, X_AUTH_TOKEN_SCHEME } from './common/auth/auth.decorators';
 import { APP_CONFIG, AppConfig } from './common/config/app-config';
 import { deadLetterQueue, rmqOptions } from './receiver/rmq/rmq-options';
+import { serveUi } from './ui/ui-static';
 
 export const API_PREFIX = 'api/v1';
 
@@ -26,6 +27,7 @@ export async function configureApp(app: NestExpressApplication): Promise<AppConf
     next();
   });
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready', 'metrics'] });
+  app.use(serveUi()); // the web page at /ui/ (built into dist/web/), / redirects there; public, like /api/docs
   app.enableShutdownHooks();
 
   const doc = new DocumentBuilder()
