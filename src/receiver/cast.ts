@@ -38,6 +38,25 @@ const TASK_STATUS_ALIASES: Record<string, ReportedStatus> = {
   failed: 'error',
 };
 const MAX_NAME = 255;
+/** Limits of one task report: its error message, and its summary and custom objects as JSON. */
+export const MAX_ERROR_MESSAGE = 65_536;
+export const MAX_JSON_BYTES = 1_048_576;
+
+/** The largest message the bus consumer takes. */
+export const MAX_MESSAGE_BYTES = 16 * 1_048_576;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Checks a message's raw bytes before anything else: its size, and that it is UTF-8 (as JSON must be). */
+export function checkMessageBytes(content: Buffer): void {
+  if (content.length > MAX_MESSAGE_BYTES) {
+    throw new CastRejected(`message is too large: ${content.length} bytes, the limit is ${MAX_MESSAGE_BYTES}`);
+  }
+  try {
+    UTF8.decode(content);
+  } catch {
+    throw new CastRejected('message body is not valid UTF-8 (JSON must be UTF-8): nothing of it was applied');
+  }
+}
 
 export function isCastMethod(m: unknown): m is CastMethod {
   return typeof m === 'string' && (CAST_METHODS as readonly string[]).includes(m);
@@ -175,11 +194,16 @@ function parseNodeEntry(entry: unknown, castTime: Date): NodeTaskReport | null {
   if (errorMessage !== undefined && errorMessage !== null) {
     if (typeof errorMessage !== 'string') throw new CastRejected(`task ${JSON.stringify(task)}: error_msg must be a string, got ${describe(errorMessage)}`);
     checkJson(errorMessage, `task ${JSON.stringify(task)}: error_msg`);
+    if (errorMessage.length > MAX_ERROR_MESSAGE) {
+      throw new CastRejected(`task ${JSON.stringify(task)}: error_msg is too large: ${errorMessage.length} characters, the limit is ${MAX_ERROR_MESSAGE}`);
+    }
   }
   for (const k of ['summary', 'custom'] as const) {
     if (entry[k] !== undefined && entry[k] !== null) {
       if (!isObject(entry[k])) throw new CastRejected(`task ${JSON.stringify(task)}: ${k} must be an object, got ${describe(entry[k])}`);
       checkJson(entry[k], `task ${JSON.stringify(task)}: ${k}`);
+      const size = Buffer.byteLength(JSON.stringify(entry[k]));
+      if (size > MAX_JSON_BYTES) throw new CastRejected(`task ${JSON.stringify(task)}: ${k} is too large: ${size} bytes of JSON, the limit is ${MAX_JSON_BYTES}`);
     }
   }
   return {
@@ -246,6 +270,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    return Array.isArray(v) ? 'a list nested too deep to show' : `a ${typeof v} too deep to show`;
+  }
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

@@ -46,6 +46,23 @@ describe('hostile input', () => {
     expect(res.body.message).toEqual(expect.any(String));
   });
 
+  it('skips an entry nested 100,000 deep and applies the good one (no 500)', async () => {
+    const deepList = '['.repeat(100000) + ']'.repeat(100000);
+    const body = `{"method":"transaction_resp","args":{"task_uuid":"hostile-1","nodes":[${JSON.stringify(task('1', 'b', 'running'))},${deepList}]}}`;
+    const res = await t.http().post('/api/v1/casts').set('Content-Type', 'application/json').send(body).expect(200);
+    expect(res.body[0].skipped).toEqual([{ entry: 'nodes[1]', reason: expect.stringMatching(/a node entry must be an object/) }]);
+    expect(res.body[0].tasks_applied).toBe(1);
+  });
+
+  it('refuses a summary over 1 MB or an error message over 64 K characters, with the limit named', async () => {
+    const big = { blob: 'x'.repeat(1_100_000) };
+    const res = await t.http().post('/api/v1/casts').send(resp('hostile-1', [task('1', 'a', 'ready', { summary: big }), task('1', 'b', 'error', { error_msg: 'e'.repeat(70_000) })])).expect(200);
+    expect(res.body[0].skipped).toEqual([
+      { entry: 'nodes[0]', reason: expect.stringMatching(/summary is too large: \d+ bytes of JSON, the limit is 1048576/) },
+      { entry: 'nodes[1]', reason: expect.stringMatching(/error_msg is too large: 70000 characters, the limit is 65536/) },
+    ]);
+  });
+
   it('answers one 201 and 200s to the same start sent 8 times at once', async () => {
     const args = { task_uuid: 'hostile-race', cluster: { id: 42, release: 'mitaka-9.0' }, tasks_graph: graph };
     const codes = await Promise.all(Array.from({ length: 8 }, () => t.http().post('/api/v1/transactions').send(args).then((r) => r.status)));

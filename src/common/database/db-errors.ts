@@ -10,6 +10,8 @@ export function isTransientDbError(e: unknown): boolean {
   if (/^(08|53|57P|58)/.test(code) || code === '40001' || code === '40P01') return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
   const message = typeof err?.message === 'string' ? err.message : '';
+  // TypeORM's own words when the connection under a query runner went away mid-transaction.
+  if (err?.name === 'QueryRunnerAlreadyReleasedError' || /query runner (was )?already released/i.test(message)) return true;
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
 }
 

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, RmqContext } from '@nestjs/microservices';
 import type { ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
-import { CastRejected } from '../cast';
+import { CastRejected, checkMessageBytes } from '../cast';
 import { CastsService } from '../casts.service';
 import { castPattern, UNSUPPORTED_PATTERN } from './astute.deserializer';
 import { CastBatcher } from './cast-batcher.service';
@@ -41,6 +41,12 @@ export class BusController {
   private async receive(raw: unknown, ctx: RmqContext): Promise<void> {
     const channel = ctx.getChannelRef() as Channel;
     const message = ctx.getMessage() as ConsumeMessage;
+    try {
+      checkMessageBytes(message.content);
+    } catch (e) {
+      this.casts.stats.received('invalid', 'bus');
+      return this.batcher.deadLetter(channel, message, (e as Error).message);
+    }
     try {
       this.batcher.push({ cast: this.casts.parse(raw, 'bus'), channel, message });
     } catch (e) {

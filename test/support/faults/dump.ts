@@ -1,0 +1,129 @@
+import { Client } from 'pg';
+import { DATABASE_URL } from '../services';
+import type { ExpectedRow, ExpectedRun, Workload } from './workload';
+
+/**
+ * Full dumps of what the service stored, without ids (runs by uuid, rows by (uuid, node, task)), and
+ * comparisons that list what differs instead of one unreadable diff.
+ */
+export interface Dump {
+  clusters: Record<string, Record<string, unknown>>;
+  transactions: Record<string, Record<string, unknown>>;
+  rows: Record<string, Record<string, unknown>>;
+}
+
+const value = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : v !== null && typeof v === 'object' ? canonical(v) : v);
+
+export function canonical(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v ?? null);
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+    .join(',')}}`;
+}
+
+function plain(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, value(v)]));
+}
+
+export async function dump(sql: Client): Promise<Dump> {
+  const clusters = await sql.query(`SELECT id, name, release, epoch FROM clusters ORDER BY id`);
+  const txs = await sql.query(
+    `SELECT t.uuid, t.cluster_id, t.name, t.graph_type, t.dry_run, t.status, t.progress, t.message, p.uuid AS parent_uuid,
+            t.history_recorded, t.release, t.epoch, t.tasks_snapshot, t.status_time, t.time_start, t.time_end
+     FROM transactions t LEFT JOIN transactions p ON p.id = t.parent_id`,
+  );
+  const rows = await sql.query(
+    `SELECT t.uuid, h.cluster_id, h.node_id, h.task_name, h.task_type, h.status, h.time_start, h.time_end,
+            h.error_message, h.closed_reason, h.summary, h.custom
+     FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id`,
+  );
+  const d: Dump = { clusters: {}, transactions: {}, rows: {} };
+  for (const c of clusters.rows) d.clusters[String(c.id)] = plain(c);
+  for (const t of txs.rows) {
+    if (d.transactions[t.uuid]) throw new Error(`transaction ${t.uuid} stored twice`);
+    d.transactions[t.uuid] = plain(t);
+  }
+  for (const r of rows.rows) {
+    const k = `${r.uuid}|${r.node_id ?? 'null'}|${r.task_name}`;
+    if (d.rows[k]) throw new Error(`row ${k} stored twice`);
+    d.rows[k] = plain(r);
+  }
+  return d;
+}
+
+/** Up to `max` differences between two dumps (or two maps), each naming the key and the field. */
+export function differences(a: Dump, b: Dump, max = 30): string[] {
+  const out: string[] = [];
+  for (const table of ['clusters', 'transactions', 'rows'] as const) diffMaps(table, a[table], b[table], out);
+  return out.length > max ? [...out.slice(0, max), `... and ${out.length - max} more`] : out;
+}
+
+function diffMaps(table: string, a: Record<string, Record<string, unknown>>, b: Record<string, Record<string, unknown>>, out: string[]): void {
+  for (const k of Object.keys(a)) {
+    if (!(k in b)) {
+      out.push(`${table} ${k}: only in the first`);
+      continue;
+    }
+    for (const f of Object.keys(a[k])) {
+      if (a[k][f] !== b[k][f]) out.push(`${table} ${k}.${f}: ${JSON.stringify(a[k][f])} != ${JSON.stringify(b[k][f])}`);
+    }
+  }
+  for (const k of Object.keys(b)) if (!(k in a)) out.push(`${table} ${k}: only in the second`);
+}
+
+/**
+ * What differs between the stored state and a workload's expected state (`expected != actual`):
+ * missing, extra or doubled runs and rows, and every field that differs.
+ */
+export function checkWorkload(d: Dump, w: Workload, max = 30): string[] {
+  const out: string[] = [];
+  const runs: Record<string, Record<string, unknown>> = {};
+  for (const [u, t] of Object.entries(d.transactions)) {
+    runs[u] = { status: t.status, progress: t.progress, message: t.message, time_start: t.time_start, time_end: t.time_end } satisfies Record<keyof ExpectedRun, unknown>;
+  }
+  const rows: Record<string, Record<string, unknown>> = {};
+  for (const [k, r] of Object.entries(d.rows)) {
+    rows[k] = { status: r.status, time_start: r.time_start, time_end: r.time_end, error_message: r.error_message, closed_reason: r.closed_reason } satisfies Record<keyof ExpectedRow, unknown>;
+  }
+  diffMaps('transactions', w.runs as unknown as Record<string, Record<string, unknown>>, runs, out);
+  diffMaps('rows', w.rows as unknown as Record<string, Record<string, unknown>>, rows, out);
+  return out.length > max ? [...out.slice(0, max), `... and ${out.length - max} more`] : out;
+}
+
+/** Counts of rows per status, for a quick look at a workload's coverage. */
+export function statusCounts(d: Dump): Record<string, number> {
+  const c: Record<string, number> = {};
+  for (const r of Object.values(d.rows)) c[String(r.status)] = (c[String(r.status)] ?? 0) + 1;
+  return c;
+}
+
+/** Ends the database backends of the service (application_name `deployment-history`) on a database. */
+export async function terminateServiceBackends(database: string): Promise<number> {
+  const admin = new Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  try {
+    const r = await admin.query(
+      `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+       WHERE datname = $1 AND application_name = 'deployment-history' AND pid <> pg_backend_pid()`,
+      [database],
+    );
+    return r.rows[0].n;
+  } finally {
+    await admin.end();
+  }
+}
+
+/** pg_stat_database.deadlocks of a database (flushed by backends when they go idle or exit). */
+export async function deadlocks(database: string): Promise<number> {
+  const admin = new Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  try {
+    const r = await admin.query(`SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = $1`, [database]);
+    return r.rows[0]?.n ?? 0;
+  } finally {
+    await admin.end();
+  }
+}
