@@ -7,6 +7,7 @@ import { ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
 import { IdPipe } from '../common/http/id.pipe';
 import { listResponse } from '../common/http/list-response';
+import { isBigintText } from '../common/http/query';
 import { CSV_COLUMNS, HistoryRowDto } from './dto/history-row.dto';
 import { PagedHistoryQueryDto } from './dto/page-query.dto';
 import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
@@ -62,7 +63,7 @@ export class DeploymentHistoryController {
     @Res() res: Response,
   ): Promise<void> {
     // Resolved before the first byte, so an unknown run is still a plain 404.
-    const events = await this.live.stream(id, q.since ?? (lastEventId && /^\d{1,19}$/.test(lastEventId) ? lastEventId : undefined));
+    const events = await this.live.stream(id, q.since ?? (isBigintText(lastEventId) ? lastEventId : undefined));
     sendEvents(req, res, events);
   }
 

@@ -1,5 +1,6 @@
 import { ArgumentMetadata, BadRequestException, Module, ValidationError, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { jsonDepth } from '../http/query';
 import { DataErrorFilter, DomainErrorFilter } from './domain-error.filter';
 
 /**
@@ -10,7 +11,19 @@ class AppValidationPipe extends ValidationPipe {
   protected override transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {
     return metadata.type === 'param' ? value : super.transformPrimitive(value, metadata);
   }
+
+  // class-transformer and class-validator recurse: a body nested thousands deep would overflow the
+  // stack (a 500). No DTO of this API nests beyond a few levels.
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const dto = metadata.metatype && metadata.metatype !== Object;
+    if (metadata.type === 'body' && dto && jsonDepth(value, MAX_DTO_DEPTH) > MAX_DTO_DEPTH) {
+      throw new BadRequestException({ statusCode: 400, message: `the body is nested deeper than ${MAX_DTO_DEPTH} levels`, error: 'Bad Request' });
+    }
+    return super.transform(value, metadata);
+  }
 }
+
+const MAX_DTO_DEPTH = 32;
 
 /**
  * Global request validation and error mapping, registered as providers so that any app built

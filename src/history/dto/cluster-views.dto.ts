@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
-import { IsISO8601, IsOptional } from 'class-validator';
+import { IsOptional } from 'class-validator';
+import { IsTime } from '../../common/http/validators';
 import { splitList } from '../../common/http/query';
 
 export class StateQueryDto {
@@ -29,7 +30,7 @@ export class StateRowDto {
 
 export class DeleteHistoryQueryDto {
   /** Remove the runs that ended before this ISO 8601 time (required). */
-  @IsISO8601({ strict: true }, { message: 'before is required: an ISO 8601 time such as 2026-01-01T00:00:00Z' })
+  @IsTime({ message: 'before is required: an ISO 8601 time such as 2026-01-01T00:00:00Z' })
   before: string;
 }
 

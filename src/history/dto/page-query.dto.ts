@@ -1,5 +1,6 @@
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsTime } from '../../common/http/validators';
 import { FLAG_MESSAGE, parseFlag, splitList } from '../../common/http/query';
 import { HistoryQueryDto } from './history-query.dto';
 
@@ -39,12 +40,12 @@ export class CrossRunQueryDto extends PagedHistoryQueryDto {
 
   /** Only rows whose task started (else ended, else was announced) at or after this ISO 8601 time. */
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'since must be an ISO 8601 time, e.g. 2026-03-01T00:00:00Z' })
+  @IsTime({ message: 'since must be an ISO 8601 time, e.g. 2026-03-01T00:00:00Z' })
   since?: string;
 
   /** Only rows whose task started (else ended, else was announced) before this ISO 8601 time. */
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'until must be an ISO 8601 time, e.g. 2026-03-08T00:00:00Z' })
+  @IsTime({ message: 'until must be an ISO 8601 time, e.g. 2026-03-08T00:00:00Z' })
   until?: string;
 
   /** Only dry runs (true) or only real runs (false). */

@@ -1,8 +1,9 @@
-import { IsOptional, Matches } from 'class-validator';
+import { IsOptional, ValidateBy } from 'class-validator';
+import { isBigintText } from '../../common/http/query';
 
 export class StreamQueryDto {
   /** Resume after this message id (the highest row version already received). */
   @IsOptional()
-  @Matches(/^\d{1,19}$/, { message: 'since must be the id of a message of this stream (digits)' })
+  @ValidateBy({ name: 'isVersion', validator: { validate: isBigintText } }, { message: 'since must be the id of a message of this stream' })
   since?: string;
 }
