@@ -78,12 +78,69 @@ export class ApiClient {
     return rows;
   }
 
-  async request<T>(method: string, url: URL, body?: unknown): Promise<Answer<T>> {
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.opts.userAgent ?? 'dhist' };
+  private headers(accept: string): Record<string, string> {
+    const headers: Record<string, string> = { accept, 'user-agent': this.opts.userAgent ?? 'dhist' };
     if (this.opts.token) {
       headers.authorization = `Bearer ${this.opts.token}`;
       headers['x-auth-token'] = this.opts.token;
     }
+    return headers;
+  }
+
+  /**
+   * A Server-Sent Events stream, event by event, until the server ends it. `lastEventId` resumes it.
+   * A refused request throws a CliError with the server's message and status.
+   */
+  async *events(path: string, lastEventId?: string): AsyncGenerator<{ type: string; id?: string; data: unknown }> {
+    const url = this.url(path);
+    const headers = this.headers('text/event-stream');
+    if (lastEventId) headers['last-event-id'] = lastEventId;
+    let res: Response;
+    // The timeout bounds the wait for the answer, not the stream, which lasts as long as the run.
+    const connect = new AbortController();
+    const timer = setTimeout(() => connect.abort(), this.opts.timeoutMs ?? 30_000);
+    try {
+      res = await fetch(url, { headers, signal: connect.signal });
+    } catch (e) {
+      throw new CliError(describeFetchError(e, this.origin, this.opts.timeoutMs ?? 30_000));
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text().catch(() => '');
+      throw new CliError(`${serverMessage(text) ?? res.statusText} (HTTP ${res.status} from GET ${url.pathname})`, EXIT.failed, res.status);
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event: { type: string; id?: string; data: unknown } = { type: 'message', data: undefined };
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            const colon = line.indexOf(':');
+            const field = colon < 0 ? line : line.slice(0, colon);
+            const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+            if (field === 'event') event.type = value;
+            else if (field === 'id') event.id = value;
+            else if (field === 'data') data.push(value);
+          }
+          if (data.length) event.data = JSON.parse(data.join('\n'));
+          yield event;
+        }
+      }
+    } catch (e) {
+      if (e instanceof SyntaxError) throw new CliError(`unexpected event from GET ${url.pathname}: ${e.message}`);
+      throw new CliError(describeFetchError(e, this.origin));
+    }
+  }
+
+  async request<T>(method: string, url: URL, body?: unknown): Promise<Answer<T>> {
+    const headers = this.headers('application/json');
     if (body !== undefined) headers['content-type'] = 'application/json';
     const timeoutMs = this.opts.timeoutMs ?? 30_000;
     let res: Response;

@@ -26,11 +26,113 @@ interface Run {
 }
 
 /**
- * `task history show --watch`: polls the run and its history until the run ends. There is no stream
- * endpoint yet, so each poll reads the run, then its rows (rows read after the run was seen ended are
- * final). Returns the exit code: 0 when the run ended `ready`, 3 when it ended `error` or `stopped`.
+ * `task history show --watch`: follows the run until it ends, from the service's live stream
+ * (`.../deployment_history/stream`: the rows, then only the changed ones), resuming after a lost
+ * connection; polls instead when the service has no stream. Returns the exit code: 0 when the run
+ * ended `ready`, 3 when it ended `error` or `stopped`.
  */
 export async function watchHistory(api: ApiClient, id: number, query: Query, rowsOf: (raw: Row[]) => Row[], o: WatchOptions): Promise<number> {
+  try {
+    return await watchStream(api, id, query, rowsOf, o);
+  } catch (e) {
+    // A service without the stream route answers 404 with Express's "Cannot GET": poll it instead.
+    if (e instanceof CliError && e.httpStatus === 404 && /Cannot GET/i.test(e.message)) return watchByPolling(api, id, query, rowsOf, o);
+    throw e;
+  }
+}
+
+async function watchStream(api: ApiClient, id: number, query: Query, rowsOf: (raw: Row[]) => Row[], o: WatchOptions): Promise<number> {
+  const rows = new Map<string, Row>();
+  let run = await api.get<Run>(`transactions/${id}`);
+  let lastId: string | undefined;
+  let failed = 0;
+  const screen = new Screen(o);
+  const wanted = rowFilter(query);
+  for (;;) {
+    try {
+      for await (const e of api.events(`transactions/${id}/deployment_history/stream`, lastId)) {
+        failed = 0;
+        if (e.id) lastId = e.id;
+        if (e.type === 'rows') {
+          for (const r of e.data as Row[]) {
+            // The stream always carries the summary; show it only when asked, as the list does.
+            if (!query.include_summary) delete r.summary;
+            rows.set(`${r.node_id ?? ''}\u0000${r.task_name}`, r);
+          }
+        }
+        else if (e.type === 'transaction' || e.type === 'end') run = e.data as Run;
+        else continue;
+        const shown = rowsOf(order([...rows.values()].filter(wanted)));
+        if (e.type === 'end') return screen.finish(id, run, shown);
+        screen.draw(id, run, shown);
+      }
+    } catch (e) {
+      if (!(e instanceof CliError) || (e.httpStatus !== undefined && e.httpStatus < 500) || ++failed >= MAX_FAILED_POLLS) throw e;
+    }
+    // The stream ended without `end` (the connection dropped): resume from the last event.
+    await sleep(o.intervalMs);
+  }
+}
+
+/** The query's filters, applied to streamed rows (the stream sends every row of the run). */
+function rowFilter(query: Query): (r: Row) => boolean {
+  const set = (k: string) => {
+    const v = query[k];
+    return v === undefined ? null : new Set((Array.isArray(v) ? v : String(v).split(',')).map(String));
+  };
+  const nodes = set('nodes');
+  const statuses = set('statuses');
+  const names = set('tasks_names');
+  return (r) =>
+    (!nodes || nodes.has(r.node_id === null ? 'null' : String(r.node_id))) && (!statuses || statuses.has(String(r.status))) && (!names || names.has(String(r.task_name)));
+}
+
+/** Fuel's order: cluster-level rows, then master, then nodes in numeric order; then start time and name. */
+function order(rows: Row[]): Row[] {
+  const rank = (n: unknown) => (n === null ? 0 : n === 'master' ? 1 : 2);
+  const key = (r: Row) => String(r.node_id ?? '');
+  return rows.sort(
+    (a, b) =>
+      rank(a.node_id) - rank(b.node_id) ||
+      key(a).length - key(b).length ||
+      key(a).localeCompare(key(b)) ||
+      String(a.time_start ?? '\uffff').localeCompare(String(b.time_start ?? '\uffff')) ||
+      String(a.task_name).localeCompare(String(b.task_name)),
+  );
+}
+
+/** Draws in place on a terminal; else announces once and prints the final table. */
+class Screen {
+  private drawn = 0;
+  private announced = false;
+  constructor(private readonly o: WatchOptions) {}
+
+  draw(id: number, run: Run, rows: Row[]): void {
+    const o = this.o;
+    if (o.tty) {
+      const text = `${header(run, rows, o.color)}\n${o.render(rows)}`;
+      o.out.write(`${this.drawn ? `\u001b[${this.drawn}A\u001b[0J` : ''}${text}`);
+      this.drawn = visualLines(text, o.out.columns || 80);
+      if (o.out.rows && this.drawn >= o.out.rows) this.drawn = 0;
+    } else if (!this.announced) {
+      o.err.write(`watching transaction ${id} (${run.status}, ${run.progress}%) until it ends...\n`);
+      this.announced = true;
+    }
+  }
+
+  finish(id: number, run: Run, rows: Row[]): number {
+    if (this.o.tty) this.draw(id, run, rows);
+    else this.o.out.write(this.o.render(rows));
+    if (run.status !== 'ready') {
+      this.o.err.write(`transaction ${id} ended with ${run.status}${run.message ? `: ${run.message}` : ''}\n`);
+      return EXIT.runFailed;
+    }
+    if (!this.o.tty) this.o.err.write(`transaction ${id} ended ready\n`);
+    return EXIT.ok;
+  }
+}
+
+async function watchByPolling(api: ApiClient, id: number, query: Query, rowsOf: (raw: Row[]) => Row[], o: WatchOptions): Promise<number> {
   let failed = 0;
   let drawn = 0;
   let announced = false;

@@ -410,5 +410,17 @@ describe('dhist, the command-line client', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/\| netconfig +\| 7 +\| ready +\|/);
     });
+
+    it('follows the live stream: it ends as soon as the run does, whatever the polling interval', async () => {
+      await post([start('cli-w3', { id: 4, name: 'watched', release: 'mitaka-9.0' }, { '7': [{ id: 'netconfig', type: 'puppet' }] })]);
+      const id = (await t.http().get('/api/v1/transactions?cluster_id=4').expect(200)).body[2].id;
+      // Polling every hour would never see the end within the test: only the stream can.
+      const watch = spawnCli(['--url', url, 'task', 'history', 'show', String(id), '--watch', '--interval', '3600', '-f', 'value', '-c', 'status']);
+      await waitFor(() => /watching transaction/.test(watch.stderr()), 'the watcher to open the stream');
+      await post([resp('cli-w3', [task('7', 'netconfig', 'ready')]), finish('cli-w3', 'ready')]);
+      const r = await watch.result;
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe('ready');
+    });
   });
 });
