@@ -300,6 +300,18 @@ describe('dhist, the command-line client', () => {
       expect(forced).toEqual({ cluster_id: 3, previous_epoch: 1, epoch: 2, stopped_transactions: [ids['cli-r']] });
       expect(await json(['task', 'show', String(ids['cli-r']), '-c', 'status'])).toEqual({ status: 'stopped' });
     });
+
+    it('retention: needs a policy; a dry run reports what would go and removes nothing', async () => {
+      const usage = await cli(['retention']);
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toMatch(/--older-than-days and\/or --keep-runs/);
+      const before = (await t.http().get('/api/v1/transactions').expect(200)).body.length;
+      const r = await json(['retention', '--keep-runs', '1', '--dry-run']);
+      expect(r).toMatchObject({ dry_run: true, keep_runs: 1, older_than_days: null });
+      expect(r.transactions).toBeGreaterThan(0);
+      expect(r.disk_before).toMatch(/ MB$/);
+      expect((await t.http().get('/api/v1/transactions').expect(200)).body.length).toBe(before);
+    });
   });
 
   describe('errors: one line on stderr and a non-zero exit', () => {
