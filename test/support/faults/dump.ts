@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { DATABASE_URL } from '../services';
 import type { ExpectedRow, ExpectedRun, Workload } from './workload';
+import { canonical } from '../../../src/history/task-state';
 
 /**
  * Full dumps of what the service stored, without ids (runs by uuid, rows by (uuid, node, task)), and
@@ -12,17 +13,9 @@ export interface Dump {
   rows: Record<string, Record<string, unknown>>;
 }
 
+// canonical: key-order-free JSON, the same function the state machine compares payloads with.
 const value = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : v !== null && typeof v === 'object' ? canonical(v) : v);
 
-export function canonical(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v ?? null);
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-    .join(',')}}`;
-}
 
 function plain(row: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, value(v)]));
