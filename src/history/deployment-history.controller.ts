@@ -45,6 +45,10 @@ export class DeploymentHistoryController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<HistoryRowDto[] | string> {
+    if (this.history.isWholeRun(q) && req.accepts(['application/json', 'text/csv']) !== 'text/csv') {
+      res.type('application/json');
+      return this.history.runJson(id, q);
+    }
     return listResponse(req, res, await this.history.listRun(id, q), { columns: CSV_COLUMNS, filename: `transaction-${id}-deployment-history.csv` });
   }
 

@@ -6,7 +6,7 @@ import { CrossRunRowDto, HistoryRecord, HistoryRowDto } from './dto/history-row.
 import { CrossRunQueryDto, PagedHistoryQueryDto } from './dto/page-query.dto';
 import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { TransactionDto } from './dto/transaction.dto';
-import { RowScope, selectRows } from './history-rows';
+import { RowScope, selectRows, selectRunJson } from './history-rows';
 import { decodeCursor, encodeCursor, queryDigest } from './keyset';
 import { TransactionsService } from './transactions.service';
 
@@ -33,12 +33,23 @@ export class HistoryQueryService {
   async listRun(transactionId: number, q: PagedHistoryQueryDto): Promise<Page<HistoryRowDto>> {
     await this.transactions.find(transactionId);
     const include = q.include_summary === true;
-    if (q.limit === undefined && q.cursor === undefined && q.order === undefined) {
+    if (this.isWholeRun(q)) {
       const rows = await selectRows(this.db.manager, { transactionId }, q, { order: 'run', includeSummary: include });
       return { rows: rows.map((r) => HistoryRowDto.from(r, include)), next: null };
     }
     const page = await this.page({ transactionId }, q);
     return { rows: page.rows.map((r) => HistoryRowDto.from(r, include)), next: page.next };
+  }
+
+  /** True when a run's list was asked whole (no paging), as Fuel served it. */
+  isWholeRun(q: PagedHistoryQueryDto): boolean {
+    return q.limit === undefined && q.cursor === undefined && q.order === undefined;
+  }
+
+  /** One run's whole list as JSON text, built by PostgreSQL (the fast path for large runs). */
+  async runJson(transactionId: number, q: PagedHistoryQueryDto): Promise<string> {
+    await this.transactions.find(transactionId);
+    return selectRunJson(this.db.manager, transactionId, q, q.include_summary === true);
   }
 
   /** A cluster's rows across runs, or one node's (`nodeId` given: an id, `master`, null for cluster-level). */

@@ -29,13 +29,8 @@ export type RowOrder = 'run' | '-time_start' | 'time_start';
 /** Runs of nodes: cluster-level first, then `master`, then node ids in numeric order. */
 const NODE_ORDER = `(h.node_id IS NULL) DESC, (h.node_id = 'master') DESC NULLS LAST, length(h.node_id), h.node_id`;
 
-export async function selectRows(
-  m: EntityManager,
-  scope: RowScope,
-  f: RowFilters,
-  opts: { order: RowOrder; limit?: number; after?: Key; includeSummary: boolean; aboveVersion?: string },
-): Promise<Array<HistoryRecord & { sort_us: string; row_version: string }>> {
-  const params: unknown[] = [];
+/** The WHERE clause of a list, every value a parameter appended to `params`. */
+function whereOf(scope: RowScope, f: RowFilters, params: unknown[]): string[] {
   const p = (v: unknown) => `$${params.push(v)}`;
   const where: string[] = [];
   if (scope.transactionId !== undefined) where.push(`h.transaction_id = ${p(scope.transactionId)}`);
@@ -57,6 +52,18 @@ export async function selectRows(
     const cluster = scope.clusterId !== undefined ? p(scope.clusterId) : 't.cluster_id';
     where.push(`t.epoch = (SELECT c.epoch FROM clusters c WHERE c.id = ${cluster})`);
   }
+  return where;
+}
+
+export async function selectRows(
+  m: EntityManager,
+  scope: RowScope,
+  f: RowFilters,
+  opts: { order: RowOrder; limit?: number; after?: Key; includeSummary: boolean; aboveVersion?: string },
+): Promise<Array<HistoryRecord & { sort_us: string; row_version: string }>> {
+  const params: unknown[] = [];
+  const p = (v: unknown) => `$${params.push(v)}`;
+  const where = whereOf(scope, f, params);
   if (opts.aboveVersion !== undefined) where.push(`h.row_version > ${p(opts.aboveVersion)}::bigint`);
   const desc = opts.order !== 'time_start';
   if (opts.after) {
@@ -75,4 +82,31 @@ export async function selectRows(
      ${opts.limit !== undefined ? `LIMIT ${p(opts.limit)}` : ''}`,
     params,
   );
+}
+
+const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+
+/**
+ * A whole run's rows, as the JSON text of the API's list (HistoryRowDto's shape: custom keys at the
+ * root, the row's own fields over them, summary when asked), in Fuel's order — built by PostgreSQL,
+ * which is several times faster than reading tens of thousands of rows into objects and back.
+ */
+export async function selectRunJson(m: EntityManager, transactionId: number, f: RowFilters, includeSummary: boolean): Promise<string> {
+  const params: unknown[] = [];
+  const where = whereOf({ transactionId }, f, params);
+  const [{ body }] = await m.query(
+    `SELECT coalesce(json_agg(x.j ORDER BY (x.node_id IS NULL) DESC, (x.node_id = 'master') DESC NULLS LAST, length(x.node_id), x.node_id,
+                               x.time_start NULLS LAST, x.task_name), '[]')::text AS body
+     FROM (SELECT h.node_id, h.time_start, h.task_name,
+                  (coalesce(h.custom, '{}'::jsonb) - 'summary') || jsonb_build_object(
+                    'task_name', h.task_name, 'node_id', h.node_id, 'status', h.status, 'type', h.task_type,
+                    'time_start', to_char(h.time_start AT TIME ZONE 'UTC', ${ISO}),
+                    'time_end', to_char(h.time_end AT TIME ZONE 'UTC', ${ISO}),
+                    'error_message', h.error_message, 'closed_reason', h.closed_reason)
+                  ${includeSummary ? `|| jsonb_build_object('summary', h.summary)` : ''} AS j
+           FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
+           WHERE ${where.join(' AND ')}) x`,
+    params,
+  );
+  return body;
 }
