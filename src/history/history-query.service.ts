@@ -80,22 +80,24 @@ export class HistoryQueryService {
   /** Counts per status and per node, the run's duration, its first failure and its slowest tasks. */
   async summary(transactionId: number): Promise<SummaryDto> {
     const tx = await this.transactions.find(transactionId);
-    const m = this.db.manager;
-    const counts: Array<{ node_id: string | null; status: string; n: number }> = await m.query(
-      `SELECT node_id, status, count(*)::int AS n FROM deployment_history WHERE transaction_id = $1 GROUP BY node_id, status`,
-      [transactionId],
-    );
-    const [failure] = await m.query(
-      `SELECT node_id, task_name, time_start, time_end, error_message, closed_reason FROM deployment_history
-       WHERE transaction_id = $1 AND status = 'error'
-       ORDER BY (closed_reason IS NOT NULL), COALESCE(time_end, time_start) NULLS LAST, id LIMIT 1`,
-      [transactionId],
-    );
-    const slowest: Array<{ node_id: string | null; task_name: string; status: string; time_start: Date; time_end: Date; ms: string }> = await m.query(
-      `SELECT node_id, task_name, status, time_start, time_end, (extract(epoch FROM time_end - time_start) * 1000)::bigint::text AS ms
-       FROM deployment_history
-       WHERE transaction_id = $1 AND time_start IS NOT NULL AND time_end IS NOT NULL AND closed_reason IS NULL
-       ORDER BY time_end - time_start DESC, id LIMIT 10`,
+    // One scan of the run's rows answers all three questions (one round trip, one read of the rows).
+    const [{ counts, failure, slowest }]: Array<{
+      counts: Array<{ node_id: string | null; status: string; n: number }>;
+      failure: { node_id: string | null; task_name: string; time_start: string | null; time_end: string | null; error_message: string | null; closed_reason: string | null } | null;
+      slowest: Array<{ node_id: string | null; task_name: string; status: string; time_start: string; time_end: string; ms: number }> | null;
+    }> = await this.db.query(
+      `WITH r AS MATERIALIZED (
+         SELECT id, node_id, task_name, status, time_start, time_end, error_message, closed_reason
+         FROM deployment_history WHERE transaction_id = $1)
+       SELECT
+         (SELECT coalesce(json_agg(c), '[]') FROM (SELECT node_id, status, count(*)::int AS n FROM r GROUP BY node_id, status) c) AS counts,
+         (SELECT row_to_json(f) FROM (
+            SELECT node_id, task_name, time_start, time_end, error_message, closed_reason FROM r WHERE status = 'error'
+            ORDER BY (closed_reason IS NOT NULL), COALESCE(time_end, time_start) NULLS LAST, id LIMIT 1) f) AS failure,
+         (SELECT json_agg(s) FROM (
+            SELECT node_id, task_name, status, time_start, time_end, (extract(epoch FROM time_end - time_start) * 1000)::float8 AS ms
+            FROM r WHERE time_start IS NOT NULL AND time_end IS NOT NULL AND closed_reason IS NULL
+            ORDER BY time_end - time_start DESC, id LIMIT 10) s) AS slowest`,
       [transactionId],
     );
     const statuses: Record<string, number> = { pending: 0, running: 0, ready: 0, error: 0, skipped: 0 };
@@ -118,18 +120,18 @@ export class HistoryQueryService {
         ? {
             node_id: failure.node_id,
             task_name: failure.task_name,
-            time_start: failure.time_start?.toISOString() ?? null,
-            time_end: failure.time_end?.toISOString() ?? null,
+            time_start: iso(failure.time_start),
+            time_end: iso(failure.time_end),
             error_message: failure.error_message ?? failure.closed_reason,
           }
         : null,
-      slowest: slowest.map((s) => ({
+      slowest: (slowest ?? []).map((s) => ({
         node_id: s.node_id,
         task_name: s.task_name,
         status: s.status,
-        time_start: s.time_start.toISOString(),
-        time_end: s.time_end.toISOString(),
-        duration_s: Number(s.ms) / 1000,
+        time_start: iso(s.time_start)!,
+        time_end: iso(s.time_end)!,
+        duration_s: Math.round(s.ms) / 1000,
       })),
     };
   }
@@ -190,6 +192,11 @@ export class HistoryQueryService {
       only_in_other: onlyB.sort(byNodeTask),
     };
   }
+}
+
+/** A time as PostgreSQL's JSON writes it (`2026-01-01T10:00:00+00:00`), in the API's form (`...Z`, ms). */
+function iso(t: string | null): string | null {
+  return t === null ? null : new Date(t).toISOString();
 }
 
 /** Cluster-level rows first, then `master`, then node ids in numeric order. */
