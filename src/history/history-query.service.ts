@@ -103,6 +103,9 @@ export class HistoryQueryService {
     const statuses: Record<string, number> = { pending: 0, running: 0, ready: 0, error: 0, skipped: 0 };
     const nodes: Record<string, Record<string, number>> = {};
     let total = 0;
+    // A stable order: nodes as lists show them, statuses in their life order.
+    const life = ['pending', 'running', 'ready', 'error', 'skipped'];
+    counts.sort((a, b) => nodeRank(a.node_id) - nodeRank(b.node_id) || compareNodes(a.node_id, b.node_id) || life.indexOf(a.status) - life.indexOf(b.status));
     for (const c of counts) {
       statuses[c.status] += c.n;
       const node = c.node_id ?? 'null';
