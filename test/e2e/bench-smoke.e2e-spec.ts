@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AMQP_URL, DATABASE_URL } from '../support/services';
+import { AMQP_URL, DATABASE_URL, freePort } from '../support/services';
 
 /**
  * The benchmark's smaller preset, run end to end (service on PostgreSQL, casts over RabbitMQ, reads
@@ -12,14 +11,6 @@ import { AMQP_URL, DATABASE_URL } from '../support/services';
 describe('benchmark smoke preset', () => {
   const out = mkdtempSync(join(tmpdir(), 'dh-bench-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
-
-  const freePort = () =>
-    new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const port = (s.address() as { port: number }).port;
-        s.close(() => resolve(port));
-      });
-    });
 
   it('runs --transactions 200 through the real path and finds every row correct', async () => {
     const port = await freePort();

@@ -1,11 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer as createHttpServer, IncomingHttpHeaders } from 'node:http';
-import { AddressInfo, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { finish, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
-import { waitFor } from '../support/services';
+import { freePort, waitFor } from '../support/services';
 
 /**
  * The built `dhist` binary (dist/, built by `pretest`) against the real service on a real port and a
@@ -38,18 +38,6 @@ function spawnCli(args: string[], env: Record<string, string> = {}): { child: Ch
     });
   });
   return { child, result, stderr: () => stderr };
-}
-
-/** A port nothing listens on (it was free a moment ago). */
-function unusedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 const at = (day: string, hm: string) => `2026-01-${day}T${hm}:00.000Z`;
@@ -323,7 +311,7 @@ describe('dhist, the command-line client', () => {
     };
 
     it('server down', async () => {
-      const port = await unusedPort();
+      const port = await freePort();
       const r = await spawnCli(['task', 'list'], { DHIST_URL: `http://127.0.0.1:${port}` }).result;
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`error: cannot reach http://127.0.0.1:${port}: connection refused\n`);

@@ -1,10 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../support/casts';
-import { waitFor } from '../support/services';
+import { freePort, waitFor } from '../support/services';
 
 /**
  * The built service as `npm start` runs it (dist/, built by `pretest`): with no DATABASE_URL it runs
@@ -12,17 +11,6 @@ import { waitFor } from '../support/services';
  * a clear message; Swagger documents every schema (the CLI plugin runs in the build).
  */
 const MAIN = join(__dirname, '../../dist/src/main.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 interface Proc {
   child: ChildProcess;

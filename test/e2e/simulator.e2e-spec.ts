@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { AddressInfo, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startApp, TestApp } from '../support/app';
 import { Bus } from '../support/bus';
-import { AMQP_URL, uniqueName, waitFor } from '../support/services';
+import { AMQP_URL, freePort, uniqueName, waitFor } from '../support/services';
 
 /**
  * The built simulator (`npm run simulate`, dist/ built by `pretest`) plays deployments against the real
@@ -30,18 +30,6 @@ function run(file: string, args: string[]): Promise<Result> {
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A port nothing listens on (it was free a moment ago). */
-function unusedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
   });
 }
 
@@ -135,7 +123,7 @@ describe('the simulator', () => {
     });
 
     it('fails with one line when the service is not there', async () => {
-      const port = await unusedPort();
+      const port = await freePort();
       const r = await run(SIM, ['--url', `http://127.0.0.1:${port}`, '--json']);
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`error: cannot reach http://127.0.0.1:${port}: connection refused\n`);

@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+
 /**
  * The real services the integration tests use. No skipping: when a service is missing, the tests fail
  * (with the URL they tried). Defaults are the local servers that CI and developer machines run.
@@ -22,3 +24,15 @@ export async function waitFor<T>(check: () => Promise<T | undefined | null | fal
 }
 
 export const uniqueName = (prefix: string) => `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
+
+/** A port nothing listens on (it was free a moment ago). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}

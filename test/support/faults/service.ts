@@ -1,10 +1,10 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AMQP_URL, waitFor } from '../services';
+import { freePort } from '../services';
 
 /**
  * The built service (`node dist/src/main.js`, as `npm start` runs it) as a separate process, so that
@@ -56,16 +56,6 @@ export function removeBuiltService(): void {
   snapshot = null;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 export interface ServiceOptions {
   databaseUrl: string;
