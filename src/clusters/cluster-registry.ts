@@ -18,11 +18,22 @@ export class ClusterRegistry {
 
   /** Registers a cluster or updates its name and release, inside the caller's transaction. */
   async register(manager: EntityManager, c: ClusterInfo): Promise<void> {
+    await this.registerAll(manager, [c]);
+  }
+
+  /**
+   * Registers clusters or updates their names and releases, in one statement, inside the caller's
+   * transaction. Rows are written in id order, so concurrent writers lock them in the same order.
+   */
+  async registerAll(manager: EntityManager, clusters: ClusterInfo[]): Promise<void> {
+    const sorted = [...new Map(clusters.map((c) => [c.id, c])).values()].sort((a, b) => a.id - b.id);
+    if (!sorted.length) return;
     await manager.query(
-      `INSERT INTO clusters (id, name, release) VALUES ($1, $2, $3)
+      `INSERT INTO clusters (id, name, release)
+       SELECT u.id, u.name, u.release FROM unnest($1::int[], $2::text[], $3::text[]) WITH ORDINALITY AS u(id, name, release, n) ORDER BY u.n
        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, release = EXCLUDED.release, updated_at = now()
        WHERE (clusters.name, clusters.release) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.release)`,
-      [c.id, c.name, c.release],
+      [sorted.map((c) => c.id), sorted.map((c) => c.name), sorted.map((c) => c.release)],
     );
   }
 

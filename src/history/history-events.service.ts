@@ -18,6 +18,14 @@ export class HistoryEvents implements OnModuleDestroy {
 
   constructor(private readonly server: DatabaseServer) {}
 
+  /**
+   * Resolves once this instance listens (or has tried to: it keeps retrying in the background), so
+   * that a view which reads its first rows after this misses no change committed after that read.
+   */
+  listening(): Promise<void> {
+    return this.listen();
+  }
+
   /** Emits each time the run's rows or status change (after the commit). */
   runChanged(transactionId: number): Observable<number> {
     void this.listen();

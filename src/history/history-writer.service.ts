@@ -127,8 +127,10 @@ export class HistoryWriter {
     const starts = commands.flatMap((c, i) => (c.kind === 'start' ? [{ i, start: c.start }] : []));
     if (starts.length) await this.applyStarts(m, starts, outcomes);
     const reports = commands.flatMap((c, i) => (c.kind === 'report' ? [{ i, cmd: c }] : []));
-    if (reports.length) await this.applyReports(m, reports, outcomes);
-    await notifyChanged(m, outcomes);
+    const writes = new FinalWrites();
+    if (reports.length) await this.applyReports(m, reports, outcomes, writes);
+    writes.notify(outcomes);
+    await writes.flush(m);
     return outcomes;
   }
 
@@ -144,19 +146,45 @@ export class HistoryWriter {
     const created = new Map<string, { id: number; rows: number; warnings: string[] }>();
     if (fresh.size) {
       const runs = [...fresh.values()];
-      // Register clusters first, in id order, so concurrent batches lock them in the same order.
-      const clusters = new Map(runs.map((r) => [r.cluster.id, r.cluster]));
-      for (const id of [...clusters.keys()].sort((a, b) => a - b)) await this.clusters.register(m, clusters.get(id)!);
+      // Register clusters first (one statement, in id order, so concurrent batches lock them in the same order).
+      await this.clusters.registerAll(m, runs.map((r) => r.cluster));
       const recorded = runs.map((r) => this.clusters.historySupported(r.cluster.release));
-      const inserted: Array<{ id: number; uuid: string }> = await m.query(
-        `INSERT INTO transactions (uuid, cluster_id, name, graph_type, dry_run, status, progress, history_recorded,
-                                   tasks_snapshot, status_time, time_start, epoch, release)
-         SELECT u.uuid, u.cluster, u.name, u.graph, u.dry, 'running', 0, u.rec, u.snap, u.t, u.t, c.epoch, u.rel
-         FROM unnest($1::varchar[], $2::int[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::jsonb[], $8::timestamptz[], $9::text[])
-              WITH ORDINALITY AS u(uuid, cluster, name, graph, dry, rec, snap, t, rel, n)
-         JOIN clusters c ON c.id = u.cluster
-         ORDER BY u.n
-         ON CONFLICT (uuid) DO NOTHING RETURNING id, uuid`,
+      // The runs and their pending rows in one statement (a round trip per statement is what a batch pays most).
+      const rowRun: number[] = [];
+      const node: Array<string | null> = [];
+      const task: string[] = [];
+      const type: Array<string | null> = [];
+      runs.forEach((r, k) => {
+        if (!recorded[k]) {
+          this.logger.log(`transaction ${r.uuid}: cluster ${r.cluster.id} runs release '${r.cluster.release}' (before 9.0); the run is recorded, its ${r.tasks.length} tasks are not`);
+          return;
+        }
+        for (const t of r.tasks) {
+          rowRun.push(k + 1);
+          node.push(t.nodeId);
+          task.push(t.taskName);
+          type.push(t.type);
+        }
+      });
+      const inserted: Array<{ id: number; uuid: string; rows: number }> = await m.query(
+        `WITH runs AS (
+           INSERT INTO transactions (uuid, cluster_id, name, graph_type, dry_run, status, progress, history_recorded,
+                                     tasks_snapshot, status_time, time_start, epoch, release)
+           SELECT u.uuid, u.cluster, u.name, u.graph, u.dry, 'running', 0, u.rec, u.snap, u.t, u.t, c.epoch, u.rel
+           FROM unnest($1::varchar[], $2::int[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::jsonb[], $8::timestamptz[], $9::text[])
+                WITH ORDINALITY AS u(uuid, cluster, name, graph, dry, rec, snap, t, rel, n)
+           JOIN clusters c ON c.id = u.cluster
+           ORDER BY u.n
+           ON CONFLICT (uuid) DO NOTHING RETURNING id, uuid, cluster_id),
+         numbered AS (SELECT r.*, u.n FROM runs r JOIN unnest($1::varchar[]) WITH ORDINALITY AS u(uuid, n) ON u.uuid = r.uuid),
+         pending AS (
+           INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name, task_type)
+           SELECT r.id, r.cluster_id, k.node, k.task, k.type
+           FROM unnest($10::int[], $11::varchar[], $12::varchar[], $13::varchar[]) WITH ORDINALITY AS k(run, node, task, type, n)
+           JOIN numbered r ON r.n = k.run
+           ORDER BY k.n
+           ON CONFLICT DO NOTHING RETURNING transaction_id)
+         SELECT r.id, r.uuid, (SELECT count(*) FROM pending p WHERE p.transaction_id = r.id)::int AS rows FROM runs r`,
         [
           runs.map((r) => r.uuid),
           runs.map((r) => r.cluster.id),
@@ -167,10 +195,14 @@ export class HistoryWriter {
           runs.map((r) => JSON.stringify(r.snapshot)),
           runs.map((r) => r.time),
           runs.map((r) => r.cluster.release),
+          rowRun,
+          node,
+          task,
+          type,
         ],
       );
       if (inserted.length !== runs.length) throw new RetryableWriteError('a transaction was created concurrently');
-      for (const r of inserted) created.set(r.uuid, { id: r.id, rows: 0, warnings: [] });
+      for (const r of inserted) created.set(r.uuid, { id: r.id, rows: r.rows, warnings: [] });
 
       const withParent = runs.filter((r) => r.parentUuid);
       if (withParent.length) {
@@ -184,38 +216,6 @@ export class HistoryWriter {
         for (const r of withParent) {
           if (!found.has(r.uuid)) created.get(r.uuid)!.warnings.push(`parent transaction '${r.parentUuid}' is unknown; recorded without a parent`);
         }
-      }
-
-      const tx: number[] = [];
-      const cluster: number[] = [];
-      const node: Array<string | null> = [];
-      const task: string[] = [];
-      const type: Array<string | null> = [];
-      runs.forEach((r, k) => {
-        if (!recorded[k]) {
-          this.logger.log(`transaction ${r.uuid}: cluster ${r.cluster.id} runs release '${r.cluster.release}' (before 9.0); the run is recorded, its ${r.tasks.length} tasks are not`);
-          return;
-        }
-        const id = created.get(r.uuid)!.id;
-        for (const t of r.tasks) {
-          tx.push(id);
-          cluster.push(r.cluster.id);
-          node.push(t.nodeId);
-          task.push(t.taskName);
-          type.push(t.type);
-        }
-      });
-      if (tx.length) {
-        const counts: Array<{ transaction_id: number; n: number }> = await m.query(
-          `WITH ins AS (
-             INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name, task_type)
-             SELECT * FROM unnest($1::int[], $2::int[], $3::varchar[], $4::varchar[], $5::varchar[])
-             ON CONFLICT DO NOTHING RETURNING transaction_id)
-           SELECT transaction_id, count(*)::int AS n FROM ins GROUP BY transaction_id`,
-          [tx, cluster, node, task, type],
-        );
-        const byId = new Map([...created.values()].map((c) => [c.id, c]));
-        for (const c of counts) byId.get(c.transaction_id)!.rows = c.n;
       }
     }
     const seen = new Set<string>();
@@ -234,6 +234,7 @@ export class HistoryWriter {
     m: EntityManager,
     reports: Array<{ i: number; cmd: Extract<StoreCommand, { kind: 'report' }> }>,
     out: CommandOutcome[],
+    writes: FinalWrites,
   ): Promise<void> {
     const uuids = [...new Set(reports.map((r) => r.cmd.uuid))];
     const txs: TxRow[] = await m.query(
@@ -274,18 +275,13 @@ export class HistoryWriter {
         timeEnd: tx.time_end,
       };
       const after = reconcileRun(before, runReports.get(tx.id) ?? []);
-      if (!sameRunState(before, after)) {
-        await m.query(
-          `UPDATE transactions SET status = $2, progress = $3, message = $4, status_time = $5, time_end = $6 WHERE id = $1`,
-          [tx.id, after.status, after.progress, after.message, after.statusTime, after.timeEnd],
-        );
-      }
+      if (!sameRunState(before, after)) writes.runs.push({ id: tx.id, s: after });
       // A run that ends, or whose end changes (a later final report), closes out (again) its open rows.
       if (tx.history_recorded && isFinalRun(after.status) && !sameRunState(before, after)) toCloseOut.push(tx.id);
       runs.set(tx.id, { status: after.status, timeEnd: after.timeEnd, message: after.message });
     }
 
-    await this.applyTaskReports(m, taskReports, toCloseOut, runs, new Map(txs.map((t) => [t.id, t])));
+    await this.applyTaskReports(m, taskReports, toCloseOut, runs, new Map(txs.map((t) => [t.id, t])), writes);
 
     for (const { i, cmd } of reports) {
       const tx = byUuid.get(cmd.uuid);
@@ -306,55 +302,42 @@ export class HistoryWriter {
     toCloseOut: number[],
     runs: Map<number, RunOutcome>,
     txs: Map<number, TxRow>,
+    writes: FinalWrites,
   ): Promise<void> {
     if (!groups.size && !toCloseOut.length) return;
     const keyed = [...groups.values()];
+    // The rows reported on, and the open rows of runs that end in this batch, in one statement. No row
+    // locks: every writer of a run's rows holds the run's row lock (taken above, in id order), which
+    // serializes them. Node rows by equality on the whole unique key (so the index is used whole).
+    const withNode = keyed.filter((g) => g.nodeId !== null);
+    const clusterLevel = keyed.filter((g) => g.nodeId === null);
+    const rows: HistoryRow[] = await m.query(
+      `SELECT ${HISTORY_COLUMNS} FROM deployment_history h
+       JOIN unnest($1::int[], $2::varchar[], $3::varchar[]) AS k(tx, node, task)
+         ON h.transaction_id = k.tx AND h.task_name = k.task AND h.node_id = k.node
+       UNION ALL
+       SELECT ${HISTORY_COLUMNS} FROM deployment_history h
+       JOIN unnest($4::int[], $5::varchar[]) AS k(tx, task) ON h.transaction_id = k.tx AND h.task_name = k.task AND h.node_id IS NULL
+       UNION ALL
+       SELECT ${HISTORY_COLUMNS} FROM deployment_history h
+       WHERE h.transaction_id = ANY($6::int[]) AND (h.status IN ('pending', 'running') OR h.closed_reason IS NOT NULL)`,
+      [
+        withNode.map((g) => g.txId),
+        withNode.map((g) => g.nodeId),
+        withNode.map((g) => g.taskName),
+        clusterLevel.map((g) => g.txId),
+        clusterLevel.map((g) => g.taskName),
+        toCloseOut,
+      ],
+    );
     const stored = new Map<string, HistoryRow>();
-    if (keyed.length) {
-      // No row locks here: every writer of a run's rows holds the run's row lock (taken above, in id
-      // order), which serializes them. Node rows by equality on the whole unique key (so the index is
-      // used whole); cluster-level rows apart.
-      const withNode = keyed.filter((g) => g.nodeId !== null);
-      const clusterLevel = keyed.filter((g) => g.nodeId === null);
-      const rows: HistoryRow[] = [];
-      if (withNode.length) {
-        rows.push(
-          ...(await m.query(
-            `SELECT ${HISTORY_COLUMNS} FROM deployment_history h
-             JOIN unnest($1::int[], $2::varchar[], $3::varchar[]) AS k(tx, node, task)
-               ON h.transaction_id = k.tx AND h.task_name = k.task AND h.node_id = k.node
-             ORDER BY h.id`,
-            [withNode.map((g) => g.txId), withNode.map((g) => g.nodeId), withNode.map((g) => g.taskName)],
-          )),
-        );
-      }
-      if (clusterLevel.length) {
-        rows.push(
-          ...(await m.query(
-            `SELECT ${HISTORY_COLUMNS} FROM deployment_history h
-             JOIN unnest($1::int[], $2::varchar[]) AS k(tx, task) ON h.transaction_id = k.tx AND h.task_name = k.task AND h.node_id IS NULL
-             ORDER BY h.id`,
-            [clusterLevel.map((g) => g.txId), clusterLevel.map((g) => g.taskName)],
-          )),
-        );
-      }
-      for (const r of rows) stored.set(rowKey(r.transaction_id, r.node_id, r.task_name), r);
-    }
-    if (toCloseOut.length) {
-      const open: HistoryRow[] = await m.query(
-        `SELECT ${HISTORY_COLUMNS} FROM deployment_history h
-         WHERE h.transaction_id = ANY($1) AND (h.status IN ('pending', 'running') OR h.closed_reason IS NOT NULL)
-         ORDER BY h.id`,
-        [toCloseOut],
-      );
-      for (const r of open) {
-        const k = rowKey(r.transaction_id, r.node_id, r.task_name);
-        stored.set(k, r);
-        if (!groups.has(k)) groups.set(k, { txId: r.transaction_id, nodeId: r.node_id, taskName: r.task_name, reports: [] });
-      }
+    for (const r of rows) {
+      const k = rowKey(r.transaction_id, r.node_id, r.task_name);
+      stored.set(k, r);
+      // An open row of a run that ends here, not reported on in this batch: closed out all the same.
+      if (!groups.has(k)) groups.set(k, { txId: r.transaction_id, nodeId: r.node_id, taskName: r.task_name, reports: [] });
     }
 
-    const updates: Array<{ id: string; s: TaskState }> = [];
     const inserts: Array<{ txId: number; nodeId: string | null; taskName: string; s: TaskState }> = [];
     /** Rows that are `ready` now (candidates for the cluster state), and rows that stopped being `ready`. */
     const ready: StateEntry[] = [];
@@ -364,22 +347,11 @@ export class HistoryWriter {
       const before = row ? toState(row) : pendingState();
       const after = reconcileTask(before, g.reports, runs.get(g.txId)!);
       if (row && !sameState(before, after)) {
-        updates.push({ id: row.id, s: after });
+        writes.history.push({ id: row.id, s: after });
         if (after.status === 'ready') ready.push({ txId: g.txId, nodeId: g.nodeId, taskName: g.taskName, historyId: row.id, timeEnd: after.timeEnd! });
         else if (before.status === 'ready') lost.push(row.id);
       }
       if (!row) inserts.push({ txId: g.txId, nodeId: g.nodeId, taskName: g.taskName, s: after });
-    }
-    if (updates.length) {
-      await m.query(
-        `UPDATE deployment_history h
-         SET status = u.status::history_status, time_start = u.ts, time_end = u.te, error_message = u.em,
-             closed_reason = u.cr, summary = u.su, custom = u.cu, row_version = nextval('deployment_history_version_seq')
-         FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[])
-           AS u(id, status, ts, te, em, cr, su, cu)
-         WHERE h.id = u.id`,
-        columns(updates.map((u) => u.s), [updates.map((u) => u.id)]),
-      );
     }
     if (inserts.length) {
       // A report for a (node, task) the run did not announce: recorded all the same.
@@ -398,34 +370,99 @@ export class HistoryWriter {
         if (r.status === 'ready') ready.push({ txId: r.transaction_id, nodeId: r.node_id, taskName: r.task_name, historyId: r.id, timeEnd: r.time_end });
       }
     }
-    await this.keepClusterState(m, ready, lost, txs);
+    writes.state.push(...bestPerKey(ready, txs));
+    // A row that stopped being ready hands its place in the cluster state back to the best remaining
+    // ready row, which is looked up in history: the rows must be written first. Rare (a later failure
+    // report won over a success), so done apart from the single final statement.
+    if (lost.length) {
+      await writes.flush(m, { history: true, state: true });
+      await this.handBackState(m, lost);
+    }
   }
 
   /**
-   * Keeps cluster_state, the current state of each cluster: per epoch and (node, task), the last ready
-   * row of a real run. A row that becomes ready replaces an older one; a row that stops being ready
-   * (a later failure report won) hands its place back to the best remaining ready row.
+   * Keeps cluster_state for rows that stopped being ready: each one's place goes to the best remaining
+   * ready row of a real run of the same cluster, epoch, node and task, if any.
    */
-  private async keepClusterState(m: EntityManager, ready: StateEntry[], lost: string[], txs: Map<number, TxRow>): Promise<void> {
-    const best = new Map<string, StateEntry & { tx: TxRow }>();
-    for (const e of ready) {
-      const tx = txs.get(e.txId)!;
-      if (tx.dry_run) continue;
-      const k = `${tx.cluster_id}\u0000${tx.epoch}\u0000${rowKey(0, e.nodeId, e.taskName)}`;
-      const cur = best.get(k);
-      if (!cur || e.timeEnd > cur.timeEnd || (e.timeEnd.getTime() === cur.timeEnd.getTime() && BigInt(e.historyId) > BigInt(cur.historyId))) {
-        best.set(k, { ...e, tx });
-      }
-    }
-    if (best.size) {
-      const rows = [...best.values()];
+  private async handBackState(m: EntityManager, lost: string[]): Promise<void> {
+    const [gone]: [Array<{ cluster_id: number; epoch: number; node_id: string | null; task_name: string }>, number] = await m.query(
+      `DELETE FROM cluster_state WHERE history_id = ANY($1::bigint[]) RETURNING cluster_id, epoch, node_id, task_name`,
+      [lost],
+    );
+    for (const g of gone) {
       await m.query(
         `INSERT INTO cluster_state (cluster_id, epoch, node_id, task_name, transaction_id, history_id, time_end)
-         SELECT * FROM unnest($1::int[], $2::int[], $3::varchar[], $4::varchar[], $5::int[], $6::bigint[], $7::timestamptz[])
-         ON CONFLICT ON CONSTRAINT cluster_state_key DO UPDATE
-         SET transaction_id = EXCLUDED.transaction_id, history_id = EXCLUDED.history_id, time_end = EXCLUDED.time_end
-         WHERE (EXCLUDED.time_end, EXCLUDED.history_id) >= (cluster_state.time_end, cluster_state.history_id)`,
-        [
+         SELECT h.cluster_id, t.epoch, h.node_id, h.task_name, h.transaction_id, h.id, h.time_end
+         FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
+         WHERE h.cluster_id = $1 AND t.epoch = $2 AND NOT t.dry_run AND h.node_id IS NOT DISTINCT FROM $3 AND h.task_name = $4
+           AND h.status = 'ready' AND h.time_end IS NOT NULL
+         ORDER BY h.time_end DESC, h.id DESC LIMIT 1
+         ON CONFLICT ON CONSTRAINT cluster_state_key DO NOTHING`,
+        [g.cluster_id, g.epoch, g.node_id, g.task_name],
+      );
+    }
+  }
+}
+
+/**
+ * The cluster state (cluster_state) is, per cluster, epoch and (node, task), the last ready row of a
+ * real (not dry) run. Of the rows that became ready in a batch, the best one per key replaces an older one.
+ */
+function bestPerKey(ready: StateEntry[], txs: Map<number, TxRow>): Array<StateEntry & { tx: TxRow }> {
+  const best = new Map<string, StateEntry & { tx: TxRow }>();
+  for (const e of ready) {
+    const tx = txs.get(e.txId)!;
+    if (tx.dry_run) continue;
+    const k = `${tx.cluster_id}\u0000${tx.epoch}\u0000${rowKey(0, e.nodeId, e.taskName)}`;
+    const cur = best.get(k);
+    if (!cur || e.timeEnd > cur.timeEnd || (e.timeEnd.getTime() === cur.timeEnd.getTime() && BigInt(e.historyId) > BigInt(cur.historyId))) {
+      best.set(k, { ...e, tx });
+    }
+  }
+  return [...best.values()];
+}
+
+/** The channel on which every instance hears which runs changed (delivered at commit). */
+export const HISTORY_CHANNEL = 'dh_history_changed';
+
+/**
+ * What a batch writes once it has read and reconciled: run states, history rows, cluster state and
+ * the notification of the runs that changed. Sent as one statement (data-modifying WITH clauses on
+ * different tables), as a batch's cost is mostly its round trips to the database.
+ */
+class FinalWrites {
+  readonly runs: Array<{ id: number; s: RunState }> = [];
+  readonly history: Array<{ id: string; s: TaskState }> = [];
+  readonly state: Array<StateEntry & { tx: TxRow }> = [];
+  private readonly changed = new Set<number>();
+
+  notify(outcomes: CommandOutcome[]): void {
+    for (const o of outcomes) if ('transactionId' in o && o.outcome !== 'duplicate') this.changed.add(o.transactionId);
+  }
+
+  /** Writes what is pending (or only the parts named), in one statement; what was written is forgotten. */
+  async flush(m: EntityManager, only?: { history?: boolean; state?: boolean }): Promise<void> {
+    const parts: string[] = [];
+    const params: unknown[] = [];
+    /** Parameters for unnest(), each array with its SQL type. */
+    const arrays = (types: string[], cols: unknown[][]) => cols.map((c, i) => `$${params.push(c)}::${types[i]}[]`).join(', ');
+    if (this.history.length && (!only || only.history)) {
+      parts.push(`history AS (
+        UPDATE deployment_history h
+        SET status = u.status::history_status, time_start = u.ts, time_end = u.te, error_message = u.em,
+            closed_reason = u.cr, summary = u.su, custom = u.cu, row_version = nextval('deployment_history_version_seq')
+        FROM unnest(${arrays(
+          ['bigint', 'text', 'timestamptz', 'timestamptz', 'text', 'text', 'jsonb', 'jsonb'],
+          columns(this.history.map((u) => u.s), [this.history.map((u) => u.id)]),
+        )}) AS u(id, status, ts, te, em, cr, su, cu)
+        WHERE h.id = u.id RETURNING 1)`);
+      this.history.length = 0;
+    }
+    if (this.state.length && (!only || only.state)) {
+      const rows = this.state;
+      parts.push(`state AS (
+        INSERT INTO cluster_state (cluster_id, epoch, node_id, task_name, transaction_id, history_id, time_end)
+        SELECT * FROM unnest(${arrays(['int', 'int', 'varchar', 'varchar', 'int', 'bigint', 'timestamptz'], [
           rows.map((r) => r.tx.cluster_id),
           rows.map((r) => r.tx.epoch),
           rows.map((r) => r.nodeId),
@@ -433,37 +470,41 @@ export class HistoryWriter {
           rows.map((r) => r.txId),
           rows.map((r) => r.historyId),
           rows.map((r) => r.timeEnd),
-        ],
-      );
+        ])})
+        ON CONFLICT ON CONSTRAINT cluster_state_key DO UPDATE
+        SET transaction_id = EXCLUDED.transaction_id, history_id = EXCLUDED.history_id, time_end = EXCLUDED.time_end
+        WHERE (EXCLUDED.time_end, EXCLUDED.history_id) >= (cluster_state.time_end, cluster_state.history_id)
+        RETURNING 1)`);
+      this.state.length = 0;
     }
-    if (lost.length) {
-      const [gone]: [Array<{ cluster_id: number; epoch: number; node_id: string | null; task_name: string }>, number] = await m.query(
-        `DELETE FROM cluster_state WHERE history_id = ANY($1::bigint[]) RETURNING cluster_id, epoch, node_id, task_name`,
-        [lost],
-      );
-      for (const g of gone) {
-        await m.query(
-          `INSERT INTO cluster_state (cluster_id, epoch, node_id, task_name, transaction_id, history_id, time_end)
-           SELECT h.cluster_id, t.epoch, h.node_id, h.task_name, h.transaction_id, h.id, h.time_end
-           FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
-           WHERE h.cluster_id = $1 AND t.epoch = $2 AND NOT t.dry_run AND h.node_id IS NOT DISTINCT FROM $3 AND h.task_name = $4
-             AND h.status = 'ready' AND h.time_end IS NOT NULL
-           ORDER BY h.time_end DESC, h.id DESC LIMIT 1
-           ON CONFLICT ON CONSTRAINT cluster_state_key DO NOTHING`,
-          [g.cluster_id, g.epoch, g.node_id, g.task_name],
-        );
-      }
+    if (this.runs.length && !only) {
+      const r = this.runs.map((x) => x.s);
+      parts.push(`runs AS (
+        UPDATE transactions t SET status = u.status::transaction_status, progress = u.progress, message = u.message,
+                                  status_time = u.status_time, time_end = u.time_end
+        FROM unnest(${arrays(['int', 'text', 'smallint', 'text', 'timestamptz', 'timestamptz'], [
+          this.runs.map((x) => x.id),
+          r.map((s) => s.status),
+          r.map((s) => s.progress),
+          r.map((s) => s.message),
+          r.map((s) => s.statusTime),
+          r.map((s) => s.timeEnd),
+        ])}) AS u(id, status, progress, message, status_time, time_end)
+        WHERE t.id = u.id RETURNING 1)`);
+      this.runs.length = 0;
     }
+    let select = 'SELECT 1';
+    if (this.changed.size && !only) {
+      // A NOTIFY payload holds at most 8000 bytes: the ids go in chunks.
+      const ids = [...this.changed];
+      const chunks: string[] = [];
+      for (let i = 0; i < ids.length; i += 500) chunks.push(ids.slice(i, i + 500).join(','));
+      select = `SELECT pg_notify('${HISTORY_CHANNEL}', c) FROM unnest($${params.push(chunks)}::text[]) AS c`;
+      this.changed.clear();
+    }
+    if (!parts.length && select === 'SELECT 1') return;
+    await m.query(parts.length ? `WITH ${parts.join(',\n')}\n${select}` : select, params);
   }
-}
-
-/** The channel on which every instance hears which runs changed (delivered at commit). */
-export const HISTORY_CHANNEL = 'dh_history_changed';
-
-async function notifyChanged(m: EntityManager, outcomes: CommandOutcome[]): Promise<void> {
-  const ids = [...new Set(outcomes.flatMap((o) => ('transactionId' in o && o.outcome !== 'duplicate' ? [o.transactionId] : [])))];
-  // A NOTIFY payload holds at most 8000 bytes: send the ids in chunks.
-  for (let i = 0; i < ids.length; i += 500) await m.query(`SELECT pg_notify($1, $2)`, [HISTORY_CHANNEL, ids.slice(i, i + 500).join(',')]);
 }
 
 function isRace(e: unknown): boolean {

@@ -27,6 +27,8 @@ export class LiveHistoryService {
 
   async stream(transactionId: number, since: string | undefined): Promise<Observable<MessageEvent>> {
     await this.transactions.find(transactionId);
+    // Listen before the first read: a change committed between the two would otherwise go unheard.
+    await this.events.listening();
     return new Observable<MessageEvent>((out) => {
       let seen = since ?? '0';
       let lastRun = '';

@@ -1,6 +1,5 @@
-import { Global, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
-import { HttpMetricsInterceptor } from './http-metrics.interceptor';
+import { Global, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { HttpMetricsMiddleware } from './http-metrics.middleware';
 import { MetricsController } from './metrics.controller';
 import { Metrics } from './metrics.service';
 
@@ -8,7 +7,11 @@ import { Metrics } from './metrics.service';
 @Global()
 @Module({
   controllers: [MetricsController],
-  providers: [Metrics, { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor }],
+  providers: [Metrics],
   exports: [Metrics],
 })
-export class MetricsModule {}
+export class MetricsModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpMetricsMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+}
