@@ -9,7 +9,7 @@
  */
 import * as amqp from 'amqplib';
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
@@ -129,6 +129,42 @@ function makeRun(o: Options, index: number, uuid: string, cluster: number, nodes
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+type CpuSample = Record<'service' | 'postgres' | 'rabbitmq' | 'publisher' | 'machine', number>;
+
+/**
+ * CPU seconds used so far by the service, by every PostgreSQL and RabbitMQ process of the machine, by
+ * this publisher, and by the whole machine (busy time over all cores), read from /proc (Linux).
+ */
+function cpuSample(servicePid: number | undefined): CpuSample | null {
+  const hz = 100; // USER_HZ: 100 on Linux
+  const ticks = (pid: string) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / hz;
+  };
+  try {
+    const s: CpuSample = { service: 0, postgres: 0, rabbitmq: 0, publisher: 0, machine: 0 };
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+        if (Number(pid) === servicePid) s.service += ticks(pid);
+        else if (comm === 'postgres') s.postgres += ticks(pid);
+        else if (comm === 'beam.smp') s.rabbitmq += ticks(pid);
+      } catch {
+        /* the process ended meanwhile */
+      }
+    }
+    const u = process.cpuUsage();
+    s.publisher = (u.user + u.system) / 1e6;
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+    s.machine = (cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + cpu[7]) / hz; // user nice system irq softirq steal
+    return s;
+  } catch {
+    return null;
+  }
+}
+
 async function waitFor<T>(check: () => Promise<T | false | null | undefined>, what: string, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -197,13 +233,16 @@ async function main(): Promise<void> {
     const big = makeRun(o, o.transactions, 'bench-big', 1, o.bigNodes, o.bigTasks);
 
     /** Publishes the runs, a few clusters' runs interleaved as concurrent deployments would be. */
-    async function ingest(set: Run[]): Promise<{ casts: number; updates: number; seconds: number }> {
+    async function ingest(set: Run[]): Promise<{ casts: number; updates: number; seconds: number; cpu: Record<string, number> | null }> {
       const before = (await (await fetch(`${base}/api/v1/receiver/stats`)).json()) as { applied: number; duplicates: number; dead_lettered: number };
       let casts = 0;
       let updates = 0;
       const lanes = Math.min(o.clusters, set.length);
       const queues = Array.from({ length: lanes }, (_, l) => set.filter((_, i) => i % lanes === l));
       for (const run of set) updates += run.updates;
+      /** Casts of each run published so far (the casts are kept: the broker's baseline sends them again). */
+      const sentOf = new Map<Run, number>();
+      const cpuBefore = cpuSample(service.pid);
       const started = process.hrtime.bigint();
       const committed = async () => {
         const st = (await (await fetch(`${base}/api/v1/receiver/stats`)).json()) as typeof before;
@@ -221,11 +260,12 @@ async function main(): Promise<void> {
         for (const q of queues) {
           const run = q[0];
           if (!run) continue;
-          const cast = run.casts.shift();
+          const cast = run.casts[(sentOf.get(run) ?? 0)];
           if (!cast) {
             q.shift();
             continue;
           }
+          sentOf.set(run, (sentOf.get(run) ?? 0) + 1);
           casts++;
           if (!ch.publish(names, 'nailgun', cast, { contentType: 'application/json' })) await new Promise((r) => ch.once('drain', r));
         }
@@ -241,10 +281,22 @@ async function main(): Promise<void> {
         30 * 60_000,
       );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const cpuAfter = cpuSample(service.pid);
+      // Microseconds of CPU per cast, by process, and the share of the machine's cores that was busy.
+      const cpu =
+        cpuBefore && cpuAfter
+          ? {
+              ...Object.fromEntries(
+                (['service', 'postgres', 'rabbitmq', 'publisher'] as const).map((k) => [`${k}_us_per_cast`, Math.round(((cpuAfter[k] - cpuBefore[k]) / casts) * 1e6)]),
+              ),
+              machine_busy_percent: Math.round(((cpuAfter.machine - cpuBefore.machine) / seconds / cpus().length) * 100),
+            }
+          : null;
+      if (cpu) log(`CPU per cast: ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`);
       const st = (await (await fetch(`${base}/api/v1/receiver/stats`)).json()) as { batches: number; batched_casts: number; commit_ms: number };
       log(`service: ${st.batches} batches, ${Math.round(st.batched_casts / st.batches)} casts each on average, ${(st.commit_ms / st.batches).toFixed(1)} ms per commit`);
       log(`published ${casts} casts in ${(Number(published - started) / 1e9).toFixed(1)} s; all committed after ${seconds.toFixed(1)} s`);
-      return { casts, updates, seconds };
+      return { casts, updates, seconds, cpu };
     }
 
     const main = await ingest(runs);
@@ -256,6 +308,11 @@ async function main(): Promise<void> {
     // The physical limit: the same updates, upserted straight with pg, multi-row, same batch size.
     const raw = await rawUpserts(db, runs, o.batch);
     log(`raw upserts: ${raw.updates} updates in ${raw.seconds.toFixed(1)} s = ${Math.round(raw.updates / raw.seconds)} updates/s`);
+
+    // The broker's own limit on this machine: the same casts relayed by RabbitMQ alone, to a plain
+    // consumer that parses and acks them, with no service and no database.
+    const relay = await brokerRelay(o.amqpUrl, names, [...runs.flatMap((r) => r.casts)].slice(0, 300_000), o.window);
+    log(`broker alone: ${relay.messages} casts relayed at ${relay.msgs_per_s} msg/s; RabbitMQ ${relay.rabbitmq_us_per_msg} µs CPU per message, publisher + consumer ${relay.client_us_per_msg} µs`);
 
     // Correctness: every row in its expected final status; the count exact.
     const correct = await verify(db, [...runs, big]);
@@ -320,7 +377,9 @@ async function main(): Promise<void> {
       large_run: { rows: o.bigNodes * o.bigTasks, updates: bigIngest.updates, seconds: round(bigIngest.seconds), updates_per_s: Math.round(bigIngest.updates / bigIngest.seconds) },
       raw_upserts_per_s: Math.round(raw.updates / raw.seconds),
       ratio: round(ingestRate / (raw.updates / raw.seconds)),
+      broker_relay: relay,
       rss_peak_mb: Math.round(rssPeak),
+      cpu: main.cpu,
       batch_size: o.batch,
       reads: readFigures,
       retention,
@@ -391,6 +450,58 @@ async function rawUpserts(db: Client, runs: Run[], batch: number): Promise<{ upd
     }
   }
   return { updates, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+}
+
+/**
+ * RabbitMQ's own cost and rate on this machine: the casts published to a scratch queue and consumed
+ * by a plain amqplib consumer (prefetch 2000, one multiple ack per 1000, each message parsed), with the
+ * same window of casts in flight as the ingest.
+ */
+async function brokerRelay(amqpUrl: string, names: string, bodies: Buffer[], window: number) {
+  // Two connections, as publisher and consumer are two processes in the ingest (RabbitMQ's flow
+  // control blocks a publishing connection, which would hold back the consumer's acks with it).
+  const pubConn = await amqp.connect(amqpUrl);
+  const subConn = await amqp.connect(amqpUrl);
+  const pub = await pubConn.createChannel();
+  const sub = await subConn.createChannel();
+  const exchange = `${names}.relay`;
+  const queue = `${names}.relay`;
+  await pub.assertExchange(exchange, 'topic', { durable: false, autoDelete: false });
+  await sub.assertQueue(queue, { durable: true });
+  await sub.bindQueue(queue, exchange, 'nailgun');
+  await sub.prefetch(2000);
+  let received = 0;
+  let unacked = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  await sub.consume(queue, (m) => {
+    if (!m) return;
+    JSON.parse(m.content.toString());
+    received++;
+    if (++unacked >= 1000 || received === bodies.length) {
+      sub.ack(m, true);
+      unacked = 0;
+    }
+    if (received === bodies.length) finish();
+  });
+  const before = cpuSample(undefined);
+  const started = process.hrtime.bigint();
+  let sent = 0;
+  while (sent < bodies.length) {
+    while (sent - received > window) await sleep(1);
+    for (let i = 0; i < 100 && sent < bodies.length; i++) {
+      if (!pub.publish(exchange, 'nailgun', bodies[sent++], { contentType: 'application/json' })) await new Promise((r) => pub.once('drain', r));
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await finished;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const after = cpuSample(undefined);
+  await sub.deleteQueue(queue).catch(() => undefined);
+  await pub.deleteExchange(exchange).catch(() => undefined);
+  await Promise.all([pubConn.close(), subConn.close()]).catch(() => undefined);
+  const us = (k: keyof CpuSample) => (before && after ? Math.round(((after[k] - before[k]) / bodies.length) * 1e6) : null);
+  return { messages: bodies.length, msgs_per_s: Math.round(bodies.length / seconds), rabbitmq_us_per_msg: us('rabbitmq'), client_us_per_msg: us('publisher') };
 }
 
 /** Compares every row with the status its casts say it must end in. */

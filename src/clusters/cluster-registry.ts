@@ -28,11 +28,16 @@ export class ClusterRegistry {
   async registerAll(manager: EntityManager, clusters: ClusterInfo[]): Promise<void> {
     const sorted = [...new Map(clusters.map((c) => [c.id, c])).values()].sort((a, b) => a.id - b.id);
     if (!sorted.length) return;
+    // New clusters are inserted; known ones updated only where their name or release changed. Unlike
+    // ON CONFLICT DO UPDATE, this takes no row lock on a cluster that is unchanged, so batches written at
+    // the same time for runs of the same cluster do not wait for each other.
     await manager.query(
-      `INSERT INTO clusters (id, name, release)
-       SELECT u.id, u.name, u.release FROM unnest($1::int[], $2::text[], $3::text[]) WITH ORDINALITY AS u(id, name, release, n) ORDER BY u.n
-       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, release = EXCLUDED.release, updated_at = now()
-       WHERE (clusters.name, clusters.release) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.release)`,
+      `WITH u AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[]) WITH ORDINALITY AS u(id, name, release, n)),
+       added AS (
+         INSERT INTO clusters (id, name, release) SELECT u.id, u.name, u.release FROM u ORDER BY u.n
+         ON CONFLICT (id) DO NOTHING RETURNING id)
+       UPDATE clusters c SET name = u.name, release = u.release, updated_at = now()
+       FROM u WHERE c.id = u.id AND (c.name, c.release) IS DISTINCT FROM (u.name, u.release)`,
       [sorted.map((c) => c.id), sorted.map((c) => c.name), sorted.map((c) => c.release)],
     );
   }
