@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { CrossRunRowDto, HistoryRecord, HistoryRowDto } from './dto/history-row.dto';
 import { CrossRunQueryDto, PagedHistoryQueryDto } from './dto/page-query.dto';
@@ -8,7 +8,11 @@ import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { TransactionDto } from './dto/transaction.dto';
 import { RowScope, selectRows, selectRunJson } from './history-rows';
 import { decodeCursor, encodeCursor, queryDigest } from './keyset';
+import { isFinalRun } from './task-state';
 import { TransactionsService } from './transactions.service';
+
+/** The part of a run's summary that comes from its rows (the part kept once the run ended). */
+type RowsSummary = Omit<SummaryDto, 'transaction' | 'duration_s'>;
 
 export const DEFAULT_PAGE = 100;
 
@@ -80,12 +84,44 @@ export class HistoryQueryService {
   /** Counts per status and per node, the run's duration, its first failure and its slowest tasks. */
   async summary(transactionId: number): Promise<SummaryDto> {
     const tx = await this.transactions.find(transactionId);
+    const rows = isFinalRun(tx.status) ? await this.finishedRunSummary(transactionId) : await this.rowsSummary(this.db.manager, transactionId);
+    const end = tx.timeEnd ?? new Date();
+    return {
+      transaction: TransactionDto.from(tx),
+      total: rows.total,
+      statuses: rows.statuses,
+      nodes: rows.nodes,
+      duration_s: (end.getTime() - tx.timeStart.getTime()) / 1000,
+      first_failure: rows.first_failure,
+      slowest: rows.slowest,
+    };
+  }
+
+  /**
+   * A finished run's summary is computed once and kept (transactions.summary_cache); the writer clears
+   * it when it writes the run's rows again (a late report). Computed and stored while holding the run's
+   * row lock, which every writer of the run's rows takes first: no write can fall between the two.
+   */
+  private async finishedRunSummary(transactionId: number): Promise<RowsSummary> {
+    const [kept] = await this.db.query(`SELECT summary_cache FROM transactions WHERE id = $1`, [transactionId]);
+    if (kept?.summary_cache) return kept.summary_cache as RowsSummary;
+    return this.db.transaction(async (m) => {
+      const [run] = await m.query(`SELECT status, summary_cache FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
+      if (run?.summary_cache) return run.summary_cache as RowsSummary;
+      const summary = await this.rowsSummary(m, transactionId);
+      if (run && isFinalRun(run.status)) await m.query(`UPDATE transactions SET summary_cache = $2 WHERE id = $1`, [transactionId, JSON.stringify(summary)]);
+      return summary;
+    });
+  }
+
+  /** What the summary says of the run's rows, from one scan of them. */
+  private async rowsSummary(m: EntityManager, transactionId: number): Promise<RowsSummary> {
     // One scan of the run's rows answers all three questions (one round trip, one read of the rows).
     const [{ counts, failure, slowest }]: Array<{
       counts: Array<{ node_id: string | null; status: string; n: number }>;
       failure: { node_id: string | null; task_name: string; time_start: string | null; time_end: string | null; error_message: string | null; closed_reason: string | null } | null;
       slowest: Array<{ node_id: string | null; task_name: string; status: string; time_start: string; time_end: string; ms: number }> | null;
-    }> = await this.db.query(
+    }> = await m.query(
       `WITH r AS MATERIALIZED (
          SELECT id, node_id, task_name, status, time_start, time_end, error_message, closed_reason
          FROM deployment_history WHERE transaction_id = $1)
@@ -112,13 +148,10 @@ export class HistoryQueryService {
       nodes[node] = { ...(nodes[node] ?? {}), [c.status]: c.n };
       total += c.n;
     }
-    const end = tx.timeEnd ?? new Date();
     return {
-      transaction: TransactionDto.from(tx),
       total,
       statuses,
       nodes,
-      duration_s: (end.getTime() - tx.timeStart.getTime()) / 1000,
       first_failure: failure
         ? {
             node_id: failure.node_id,

@@ -477,11 +477,13 @@ class FinalWrites {
         RETURNING 1)`);
       this.state.length = 0;
     }
+    const updatedRuns: number[] = [];
     if (this.runs.length && !only) {
       const r = this.runs.map((x) => x.s);
+      updatedRuns.push(...this.runs.map((x) => x.id));
       parts.push(`runs AS (
         UPDATE transactions t SET status = u.status::transaction_status, progress = u.progress, message = u.message,
-                                  status_time = u.status_time, time_end = u.time_end
+                                  status_time = u.status_time, time_end = u.time_end, summary_cache = NULL
         FROM unnest(${arrays(['int', 'text', 'smallint', 'text', 'timestamptz', 'timestamptz'], [
           this.runs.map((x) => x.id),
           r.map((s) => s.status),
@@ -492,6 +494,15 @@ class FinalWrites {
         ])}) AS u(id, status, progress, message, status_time, time_end)
         WHERE t.id = u.id RETURNING 1)`);
       this.runs.length = 0;
+    }
+    if (this.changed.size && !only) {
+      // A finished run's kept summary (history-query.service.ts) no longer holds once its rows change.
+      // Runs updated just above are cleared there: a row is changed once per statement.
+      parts.push(`stale AS (
+        UPDATE transactions SET summary_cache = NULL
+        WHERE id = ANY($${params.push([...this.changed])}::int[]) AND summary_cache IS NOT NULL
+          AND NOT (id = ANY($${params.push(updatedRuns)}::int[]))
+        RETURNING 1)`);
     }
     let select = 'SELECT 1';
     if (this.changed.size && !only) {

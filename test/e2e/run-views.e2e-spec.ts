@@ -24,8 +24,8 @@ describe('run views, clusters and reset', () => {
     return first.transaction_id;
   }
   const get = (path: string) => t.http().get(`/api/v1${path}`);
-  const rowCount = async (where: string, params: unknown[]) =>
-    (await t.sql.query(`SELECT count(*)::int AS n FROM deployment_history WHERE ${where}`, params)).rows[0].n as number;
+  const rowCount = async (where: string, params: unknown[], table = 'deployment_history') =>
+    (await t.sql.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`, params)).rows[0].n as number;
   /** Counts with every status present (0 when none), so the comparison does not depend on absent keys. */
   const fill = (c: Record<string, number> | undefined) => Object.fromEntries(STATUSES.map((s) => [s, c?.[s] ?? 0]));
   const fillNodes = (n: Record<string, Record<string, number>>) => Object.fromEntries(Object.entries(n).map(([k, v]) => [k, fill(v)]));
@@ -315,6 +315,8 @@ describe('run views, clusters and reset', () => {
       expect(s.duration_s).toBeGreaterThanOrEqual(lo);
       expect(s.duration_s).toBeLessThanOrEqual(hi);
       expect(s.first_failure).toBeNull();
+      // A run in progress is summed up afresh each time: nothing kept.
+      expect(await rowCount('id = $1 AND summary_cache IS NOT NULL', [runSlow], 'transactions')).toBe(0);
       expect(s.slowest.map((x: { task_name: string; duration_s: number }) => [x.task_name, x.duration_s])).toEqual([
         ['t02', 12],
         ['t06', 11],
@@ -339,9 +341,13 @@ describe('run views, clusters and reset', () => {
         error_message: 'did not finish: transaction ended with error',
       });
       expect(before.statuses).toEqual({ pending: 0, running: 0, ready: 0, error: 1, skipped: 1 });
+      // The run ended: its summary is kept; the writer clears it when a late report changes the rows.
+      expect(await rowCount('id = $1 AND summary_cache IS NOT NULL', [runLate], 'transactions')).toBe(1);
       // A real failure reported after the run ended (later than the close-out) is the first real failure.
       await cast(resp('sum-late', [task('1', 'b', 'error', { time: '2025-03-03T11:02:00Z', error_msg: 'b broke' })]));
+      expect(await rowCount('id = $1 AND summary_cache IS NOT NULL', [runLate], 'transactions')).toBe(0);
       const after = (await get(`/transactions/${runLate}/deployment_history/summary`).expect(200)).body;
+      expect((await get(`/transactions/${runLate}/deployment_history/summary`).expect(200)).body).toEqual(after);
       expect(after.first_failure).toEqual({
         node_id: '1',
         task_name: 'b',
