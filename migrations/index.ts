@@ -1,5 +1,5 @@
 import { InitialSchema1764000000000 } from './1764000000000-InitialSchema';
-import { RunSummaryCache1764100000000 } from './1764100000000-RunSummaryCache';
+import { RunCaches1764100000000 } from './1764100000000-RunCaches';
 
 /** Every migration, in order. Listed explicitly so the same list works from ts-jest and from dist/. */
-export const MIGRATIONS = [InitialSchema1764000000000, RunSummaryCache1764100000000];
+export const MIGRATIONS = [InitialSchema1764000000000, RunCaches1764100000000];

@@ -11,6 +11,9 @@ import { decodeCursor, encodeCursor, queryDigest } from './keyset';
 import { isFinalRun } from './task-state';
 import { TransactionsService } from './transactions.service';
 
+/** A whole-run list is kept once its run ended only from this size (smaller ones take a few ms to build). */
+export const LIST_CACHE_MIN_BYTES = 256 * 1024;
+
 /** The part of a run's summary that comes from its rows (the part kept once the run ended). */
 type RowsSummary = Omit<SummaryDto, 'transaction' | 'duration_s'>;
 
@@ -50,10 +53,20 @@ export class HistoryQueryService {
     return q.limit === undefined && q.cursor === undefined && q.order === undefined;
   }
 
-  /** One run's whole list as JSON text, built by PostgreSQL (the fast path for large runs). */
+  /**
+   * One run's whole list as JSON text, built by PostgreSQL (the fast path for large runs). A finished
+   * large run's unfiltered list is kept once built (it only changes with a late report).
+   */
   async runJson(transactionId: number, q: PagedHistoryQueryDto): Promise<string> {
-    await this.transactions.find(transactionId);
-    return selectRunJson(this.db.manager, transactionId, q, q.include_summary === true);
+    const tx = await this.transactions.find(transactionId);
+    const unfiltered = Object.values(q).every((v) => v === undefined || v === false);
+    if (!unfiltered || !isFinalRun(tx.status)) return selectRunJson(this.db.manager, transactionId, q, q.include_summary === true);
+    return this.keptForFinishedRun(
+      transactionId,
+      'list_cache',
+      (m) => selectRunJson(m, transactionId, q, false),
+      (body) => (body.length >= LIST_CACHE_MIN_BYTES ? body : null),
+    );
   }
 
   /** A cluster's rows across runs, or one node's (`nodeId` given: an id, `master`, null for cluster-level). */
@@ -97,20 +110,31 @@ export class HistoryQueryService {
     };
   }
 
+  private finishedRunSummary(transactionId: number): Promise<RowsSummary> {
+    return this.keptForFinishedRun(transactionId, 'summary_cache', (m) => this.rowsSummary(m, transactionId), (s) => JSON.stringify(s));
+  }
+
   /**
-   * A finished run's summary is computed once and kept (transactions.summary_cache); the writer clears
-   * it when it writes the run's rows again (a late report). Computed and stored while holding the run's
-   * row lock, which every writer of the run's rows takes first: no write can fall between the two.
+   * What a finished run's read computes from all its rows, computed once and kept in the run's row
+   * (`summary_cache`, `list_cache`); the writer clears it when it writes the run's rows again (a late
+   * report). Computed and stored while holding the run's row lock, which every writer of the run's rows
+   * takes first: no write can fall between the two. `keep` gives what to store (null: not worth keeping).
    */
-  private async finishedRunSummary(transactionId: number): Promise<RowsSummary> {
-    const [kept] = await this.db.query(`SELECT summary_cache FROM transactions WHERE id = $1`, [transactionId]);
-    if (kept?.summary_cache) return kept.summary_cache as RowsSummary;
+  private async keptForFinishedRun<T>(
+    transactionId: number,
+    column: 'summary_cache' | 'list_cache',
+    compute: (m: EntityManager) => Promise<T>,
+    keep: (value: T) => string | null,
+  ): Promise<T> {
+    const [kept] = await this.db.query(`SELECT ${column} AS v FROM transactions WHERE id = $1`, [transactionId]);
+    if (kept && kept.v !== null) return kept.v as T;
     return this.db.transaction(async (m) => {
-      const [run] = await m.query(`SELECT status, summary_cache FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
-      if (run?.summary_cache) return run.summary_cache as RowsSummary;
-      const summary = await this.rowsSummary(m, transactionId);
-      if (run && isFinalRun(run.status)) await m.query(`UPDATE transactions SET summary_cache = $2 WHERE id = $1`, [transactionId, JSON.stringify(summary)]);
-      return summary;
+      const [run] = await m.query(`SELECT status, ${column} AS v FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
+      if (run && run.v !== null) return run.v as T;
+      const value = await compute(m);
+      const stored = run && isFinalRun(run.status) ? keep(value) : null;
+      if (stored !== null) await m.query(`UPDATE transactions SET ${column} = $2 WHERE id = $1`, [transactionId, stored]);
+      return value;
     });
   }
 

@@ -483,7 +483,7 @@ class FinalWrites {
       updatedRuns.push(...this.runs.map((x) => x.id));
       parts.push(`runs AS (
         UPDATE transactions t SET status = u.status::transaction_status, progress = u.progress, message = u.message,
-                                  status_time = u.status_time, time_end = u.time_end, summary_cache = NULL
+                                  status_time = u.status_time, time_end = u.time_end, summary_cache = NULL, list_cache = NULL
         FROM unnest(${arrays(['int', 'text', 'smallint', 'text', 'timestamptz', 'timestamptz'], [
           this.runs.map((x) => x.id),
           r.map((s) => s.status),
@@ -496,11 +496,11 @@ class FinalWrites {
       this.runs.length = 0;
     }
     if (this.changed.size && !only) {
-      // A finished run's kept summary (history-query.service.ts) no longer holds once its rows change.
-      // Runs updated just above are cleared there: a row is changed once per statement.
+      // A finished run's kept summary and list (history-query.service.ts) no longer hold once its rows
+      // change. Runs updated just above are cleared there: a row is changed once per statement.
       parts.push(`stale AS (
-        UPDATE transactions SET summary_cache = NULL
-        WHERE id = ANY($${params.push([...this.changed])}::int[]) AND summary_cache IS NOT NULL
+        UPDATE transactions SET summary_cache = NULL, list_cache = NULL
+        WHERE id = ANY($${params.push([...this.changed])}::int[]) AND (summary_cache IS NOT NULL OR list_cache IS NOT NULL)
           AND NOT (id = ANY($${params.push(updatedRuns)}::int[]))
         RETURNING 1)`);
     }

@@ -359,6 +359,30 @@ describe('run views, clusters and reset', () => {
       expect(after.slowest).toEqual([expect.objectContaining({ task_name: 'b', duration_s: 0 })]);
     });
 
+    it("a finished large run's whole list is kept once built, and cleared when a late report changes a row", async () => {
+      const graph: Graph = {};
+      for (let n = 1; n <= 15; n++) graph[String(n)] = Array.from({ length: 100 }, (_, k) => ({ id: `t-${k}` }));
+      const id = await run(start('big-list', elsewhere, graph, { time: '2025-03-07T10:00:00Z' }));
+      await cast(resp('big-list', [task('1', 't-0', 'ready', { time: '2025-03-07T10:00:10Z' })]), finish('big-list', 'ready', { time: '2025-03-07T10:05:00Z' }));
+      const kept = () => rowCount('id = $1 AND list_cache IS NOT NULL', [id], 'transactions');
+      const first = (await get(`/transactions/${id}/deployment_history`).expect(200)).body;
+      expect(first).toHaveLength(1500);
+      expect(await kept()).toBe(1);
+      // Served from what was kept: the same list; a filtered list is built afresh and agrees with it.
+      expect((await get(`/transactions/${id}/deployment_history`).expect(200)).body).toEqual(first);
+      const filtered = (await get(`/transactions/${id}/deployment_history?statuses=pending,running,ready,error,skipped`).expect(200)).body;
+      expect(filtered).toEqual(first);
+      // A late report changes a row: the kept list is cleared, and the next one shows the change.
+      await cast(resp('big-list', [task('2', 't-1', 'error', { time: '2025-03-07T10:06:00Z', error_msg: 'late' })]));
+      expect(await kept()).toBe(0);
+      const after = (await get(`/transactions/${id}/deployment_history`).expect(200)).body;
+      expect(after.find((r: { node_id: string; task_name: string }) => r.node_id === '2' && r.task_name === 't-1')).toMatchObject({ status: 'error', error_message: 'late' });
+      expect(after).toEqual((await get(`/transactions/${id}/deployment_history?statuses=pending,running,ready,error,skipped`).expect(200)).body);
+      // A small run's list is not worth keeping.
+      await get(`/transactions/${runLate}/deployment_history`).expect(200);
+      expect(await rowCount('id = $1 AND list_cache IS NOT NULL', [runLate], 'transactions')).toBe(0);
+    });
+
     it('a run without tasks: zero counts for all five statuses, no nodes, no failure, nothing slow', async () => {
       const empty = await run(start('empty-1', elsewhere, {}, { time: '2025-03-06T10:00:00Z' }), finish('empty-1', 'ready', { time: '2025-03-06T10:00:30Z' }));
       const s = (await get(`/transactions/${empty}/deployment_history/summary`).expect(200)).body;

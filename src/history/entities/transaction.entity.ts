@@ -62,7 +62,10 @@ export class Transaction {
   @Column({ name: 'time_end', type: 'timestamptz', nullable: true })
   timeEnd: Date | null;
 
-  /** The run's summary once it ended (history-query.service.ts); cleared by the writer when the run's rows change. */
+  /** The run's summary, and its whole list if large, once it ended (history-query.service.ts); cleared by the writer when the run's rows change. */
   @Column({ name: 'summary_cache', type: 'json', nullable: true, select: false })
   summaryCache?: unknown;
+
+  @Column({ name: 'list_cache', type: 'text', nullable: true, select: false })
+  listCache?: string | null;
 }
