@@ -6,7 +6,8 @@ import { CrossRunRowDto, HistoryRecord, HistoryRowDto } from './dto/history-row.
 import { CrossRunQueryDto, PagedHistoryQueryDto } from './dto/page-query.dto';
 import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { TransactionDto } from './dto/transaction.dto';
-import { RowScope, selectRows, selectRunJson } from './history-rows';
+import type { RunStatus } from './entities/transaction.entity';
+import { RowScope, selectRows, selectRunJson, selectRunJsonVersioned } from './history-rows';
 import { decodeCursor, encodeCursor, queryDigest } from './keyset';
 import { isFinalRun } from './task-state';
 import { TransactionsService } from './transactions.service';
@@ -55,18 +56,31 @@ export class HistoryQueryService {
 
   /**
    * One run's whole list as JSON text, built by PostgreSQL (the fast path for large runs). A finished
-   * large run's unfiltered list is kept once built (it only changes with a late report).
+   * large run's unfiltered list is kept once built (it only changes with a late report). A small run's
+   * list is built each time, at the cost of one query more than before lists were kept, not more.
    */
   async runJson(transactionId: number, q: PagedHistoryQueryDto): Promise<string> {
-    const tx = await this.transactions.find(transactionId);
-    const unfiltered = Object.values(q).every((v) => v === undefined || v === false);
-    if (!unfiltered || !isFinalRun(tx.status)) return selectRunJson(this.db.manager, transactionId, q, q.include_summary === true);
-    return this.keptForFinishedRun(
-      transactionId,
-      'list_cache',
-      (m) => selectRunJson(m, transactionId, q, false),
-      (body) => (body.length >= LIST_CACHE_MIN_BYTES ? body : null),
+    const [run]: Array<{ status: RunStatus; list_cache: string | null }> = await this.db.query(
+      `SELECT status, list_cache FROM transactions WHERE id = $1`,
+      [transactionId],
     );
+    if (!run) throw new NotFoundError('Transaction not found'); // as TransactionsService.find says it
+    const unfiltered = Object.values(q).every((v) => v === undefined || v === false);
+    if (!unfiltered || !isFinalRun(run.status)) return selectRunJson(this.db.manager, transactionId, q, q.include_summary === true);
+    if (run.list_cache !== null) return run.list_cache;
+    // Built without holding the run; kept only if no row of the run changed meanwhile (every write
+    // of a row gives it a higher row_version), checked under the run's row lock, which writers take first.
+    const { body, version } = await selectRunJsonVersioned(this.db.manager, transactionId, q, false);
+    if (body.length >= LIST_CACHE_MIN_BYTES) {
+      await this.db.transaction(async (m) => {
+        const [locked] = await m.query(`SELECT status FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
+        const [now] = await m.query(`SELECT max(row_version)::text AS v FROM deployment_history WHERE transaction_id = $1`, [transactionId]);
+        if (locked && isFinalRun(locked.status) && now.v === version) {
+          await m.query(`UPDATE transactions SET list_cache = $2 WHERE id = $1`, [transactionId, body]);
+        }
+      });
+    }
+    return body;
   }
 
   /** A cluster's rows across runs, or one node's (`nodeId` given: an id, `master`, null for cluster-level). */
@@ -110,31 +124,20 @@ export class HistoryQueryService {
     };
   }
 
-  private finishedRunSummary(transactionId: number): Promise<RowsSummary> {
-    return this.keptForFinishedRun(transactionId, 'summary_cache', (m) => this.rowsSummary(m, transactionId), (s) => JSON.stringify(s));
-  }
-
   /**
-   * What a finished run's read computes from all its rows, computed once and kept in the run's row
-   * (`summary_cache`, `list_cache`); the writer clears it when it writes the run's rows again (a late
-   * report). Computed and stored while holding the run's row lock, which every writer of the run's rows
-   * takes first: no write can fall between the two. `keep` gives what to store (null: not worth keeping).
+   * A finished run's summary, computed once and kept (`summary_cache`); the writer clears it when it
+   * writes the run's rows again (a late report). Computed and stored while holding the run's row lock,
+   * which every writer of the run's rows takes first: no write can fall between the two.
    */
-  private async keptForFinishedRun<T>(
-    transactionId: number,
-    column: 'summary_cache' | 'list_cache',
-    compute: (m: EntityManager) => Promise<T>,
-    keep: (value: T) => string | null,
-  ): Promise<T> {
-    const [kept] = await this.db.query(`SELECT ${column} AS v FROM transactions WHERE id = $1`, [transactionId]);
-    if (kept && kept.v !== null) return kept.v as T;
+  private async finishedRunSummary(transactionId: number): Promise<RowsSummary> {
+    const [kept] = await this.db.query(`SELECT summary_cache FROM transactions WHERE id = $1`, [transactionId]);
+    if (kept?.summary_cache) return kept.summary_cache as RowsSummary;
     return this.db.transaction(async (m) => {
-      const [run] = await m.query(`SELECT status, ${column} AS v FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
-      if (run && run.v !== null) return run.v as T;
-      const value = await compute(m);
-      const stored = run && isFinalRun(run.status) ? keep(value) : null;
-      if (stored !== null) await m.query(`UPDATE transactions SET ${column} = $2 WHERE id = $1`, [transactionId, stored]);
-      return value;
+      const [run] = await m.query(`SELECT status, summary_cache FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
+      if (run?.summary_cache) return run.summary_cache as RowsSummary;
+      const summary = await this.rowsSummary(m, transactionId);
+      if (run && isFinalRun(run.status)) await m.query(`UPDATE transactions SET summary_cache = $2 WHERE id = $1`, [transactionId, JSON.stringify(summary)]);
+      return summary;
     });
   }
 

@@ -92,11 +92,24 @@ const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
  * which is several times faster than reading tens of thousands of rows into objects and back.
  */
 export async function selectRunJson(m: EntityManager, transactionId: number, f: RowFilters, includeSummary: boolean): Promise<string> {
+  return (await selectRunJsonAt(m, transactionId, f, includeSummary, false)).body;
+}
+
+/**
+ * The same, with the highest row version of the run as of the same snapshot (every write of a row
+ * gives it a higher one): what a cache of the list compares to know that no row changed since.
+ */
+export function selectRunJsonVersioned(m: EntityManager, transactionId: number, f: RowFilters, includeSummary: boolean): Promise<{ body: string; version: string | null }> {
+  return selectRunJsonAt(m, transactionId, f, includeSummary, true);
+}
+
+async function selectRunJsonAt(m: EntityManager, transactionId: number, f: RowFilters, includeSummary: boolean, withVersion: boolean) {
   const params: unknown[] = [];
   const where = whereOf({ transactionId }, f, params);
-  const [{ body }] = await m.query(
+  const version = withVersion ? `, (SELECT max(v.row_version) FROM deployment_history v WHERE v.transaction_id = $${params.push(transactionId)})::text AS version` : '';
+  const [row]: Array<{ body: string; version?: string | null }> = await m.query(
     `SELECT coalesce(json_agg(x.j ORDER BY (x.node_id IS NULL) DESC, (x.node_id = 'master') DESC NULLS LAST, length(x.node_id), x.node_id,
-                               x.time_start NULLS LAST, x.task_name), '[]')::text AS body
+                               x.time_start NULLS LAST, x.task_name), '[]')::text AS body${version}
      FROM (SELECT h.node_id, h.time_start, h.task_name,
                   (coalesce(h.custom, '{}'::jsonb) - 'summary') || jsonb_build_object(
                     'task_name', h.task_name, 'node_id', h.node_id, 'status', h.status, 'type', h.task_type,
@@ -108,5 +121,5 @@ export async function selectRunJson(m: EntityManager, transactionId: number, f: 
            WHERE ${where.join(' AND ')}) x`,
     params,
   );
-  return body;
+  return { body: row.body, version: row.version ?? null };
 }
