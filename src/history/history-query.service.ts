@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { CrossRunRowDto, HistoryRecord, HistoryRowDto } from './dto/history-row.dto';
 import { CrossRunQueryDto, PagedHistoryQueryDto } from './dto/page-query.dto';
@@ -68,19 +68,24 @@ export class HistoryQueryService {
     const unfiltered = Object.values(q).every((v) => v === undefined || v === false);
     if (!unfiltered || !isFinalRun(run.status)) return selectRunJson(this.db.manager, transactionId, q, q.include_summary === true);
     if (run.list_cache !== null) return run.list_cache;
-    // Built without holding the run; kept only if no row of the run changed meanwhile (every write
-    // of a row gives it a higher row_version), checked under the run's row lock, which writers take first.
     const { body, version } = await selectRunJsonVersioned(this.db.manager, transactionId, q, false);
-    if (body.length >= LIST_CACHE_MIN_BYTES) {
-      await this.db.transaction(async (m) => {
-        const [locked] = await m.query(`SELECT status FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
-        const [now] = await m.query(`SELECT max(row_version)::text AS v FROM deployment_history WHERE transaction_id = $1`, [transactionId]);
-        if (locked && isFinalRun(locked.status) && now.v === version) {
-          await m.query(`UPDATE transactions SET list_cache = $2 WHERE id = $1`, [transactionId, body]);
-        }
-      });
-    }
+    if (body.length >= LIST_CACHE_MIN_BYTES) await this.keepIfUnchanged(transactionId, 'list_cache', body, version);
     return body;
+  }
+
+  /**
+   * Keeps what a read built from all of a finished run's rows in the run's own row (`summary_cache`,
+   * `list_cache`); the writer clears both whenever it writes the run's rows again (a late report).
+   * Built without holding the run, it is kept only if no row of the run changed since (every write of a
+   * row gives it a higher row_version than any before), checked under the run's row lock, which every
+   * writer of the run's rows takes first: no write can fall between the check and the store.
+   */
+  private async keepIfUnchanged(transactionId: number, column: 'summary_cache' | 'list_cache', value: string, version: string | null): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const [run] = await m.query(`SELECT status FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
+      const [now] = await m.query(`SELECT max(row_version)::text AS v FROM deployment_history WHERE transaction_id = $1`, [transactionId]);
+      if (run && isFinalRun(run.status) && now.v === version) await m.query(`UPDATE transactions SET ${column} = $2 WHERE id = $1`, [transactionId, value]);
+    });
   }
 
   /** A cluster's rows across runs, or one node's (`nodeId` given: an id, `master`, null for cluster-level). */
@@ -111,7 +116,7 @@ export class HistoryQueryService {
   /** Counts per status and per node, the run's duration, its first failure and its slowest tasks. */
   async summary(transactionId: number): Promise<SummaryDto> {
     const tx = await this.transactions.find(transactionId);
-    const rows = isFinalRun(tx.status) ? await this.finishedRunSummary(transactionId) : await this.rowsSummary(this.db.manager, transactionId);
+    const rows = isFinalRun(tx.status) ? await this.finishedRunSummary(transactionId) : (await this.rowsSummary(transactionId)).summary;
     const end = tx.timeEnd ?? new Date();
     return {
       transaction: TransactionDto.from(tx),
@@ -124,35 +129,29 @@ export class HistoryQueryService {
     };
   }
 
-  /**
-   * A finished run's summary, computed once and kept (`summary_cache`); the writer clears it when it
-   * writes the run's rows again (a late report). Computed and stored while holding the run's row lock,
-   * which every writer of the run's rows takes first: no write can fall between the two.
-   */
+  /** A finished run's summary: kept once computed (see keepIfUnchanged). */
   private async finishedRunSummary(transactionId: number): Promise<RowsSummary> {
     const [kept] = await this.db.query(`SELECT summary_cache FROM transactions WHERE id = $1`, [transactionId]);
     if (kept?.summary_cache) return kept.summary_cache as RowsSummary;
-    return this.db.transaction(async (m) => {
-      const [run] = await m.query(`SELECT status, summary_cache FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
-      if (run?.summary_cache) return run.summary_cache as RowsSummary;
-      const summary = await this.rowsSummary(m, transactionId);
-      if (run && isFinalRun(run.status)) await m.query(`UPDATE transactions SET summary_cache = $2 WHERE id = $1`, [transactionId, JSON.stringify(summary)]);
-      return summary;
-    });
+    const { summary, version } = await this.rowsSummary(transactionId);
+    await this.keepIfUnchanged(transactionId, 'summary_cache', JSON.stringify(summary), version);
+    return summary;
   }
 
-  /** What the summary says of the run's rows, from one scan of them. */
-  private async rowsSummary(m: EntityManager, transactionId: number): Promise<RowsSummary> {
+  /** What the summary says of the run's rows, from one scan of them, and the run's highest row version then. */
+  private async rowsSummary(transactionId: number): Promise<{ summary: RowsSummary; version: string | null }> {
     // One scan of the run's rows answers all three questions (one round trip, one read of the rows).
-    const [{ counts, failure, slowest }]: Array<{
+    const [{ counts, failure, slowest, version }]: Array<{
+      version: string | null;
       counts: Array<{ node_id: string | null; status: string; n: number }>;
       failure: { node_id: string | null; task_name: string; time_start: string | null; time_end: string | null; error_message: string | null; closed_reason: string | null } | null;
       slowest: Array<{ node_id: string | null; task_name: string; status: string; time_start: string; time_end: string; ms: number }> | null;
-    }> = await m.query(
+    }> = await this.db.query(
       `WITH r AS MATERIALIZED (
-         SELECT id, node_id, task_name, status, time_start, time_end, error_message, closed_reason
+         SELECT id, node_id, task_name, status, time_start, time_end, error_message, closed_reason, row_version
          FROM deployment_history WHERE transaction_id = $1)
        SELECT
+         (SELECT max(row_version) FROM r)::text AS version,
          (SELECT coalesce(json_agg(c), '[]') FROM (SELECT node_id, status, count(*)::int AS n FROM r GROUP BY node_id, status) c) AS counts,
          (SELECT row_to_json(f) FROM (
             SELECT node_id, task_name, time_start, time_end, error_message, closed_reason FROM r WHERE status = 'error'
@@ -175,7 +174,7 @@ export class HistoryQueryService {
       nodes[node] = { ...(nodes[node] ?? {}), [c.status]: c.n };
       total += c.n;
     }
-    return {
+    const summary: RowsSummary = {
       total,
       statuses,
       nodes,
@@ -197,6 +196,7 @@ export class HistoryQueryService {
         duration_s: Math.round(s.ms) / 1000,
       })),
     };
+    return { summary, version };
   }
 
   /** One task's full record, with its graph definition, its run and its cluster. */

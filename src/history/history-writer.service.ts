@@ -150,7 +150,7 @@ export class HistoryWriter {
       await this.clusters.registerAll(m, runs.map((r) => r.cluster));
       const recorded = runs.map((r) => this.clusters.historySupported(r.cluster.release));
       // The runs and their pending rows in one statement (a round trip per statement is what a batch pays most).
-      const rowRun: number[] = [];
+      const rowRun: string[] = [];
       const node: Array<string | null> = [];
       const task: string[] = [];
       const type: Array<string | null> = [];
@@ -160,7 +160,7 @@ export class HistoryWriter {
           return;
         }
         for (const t of r.tasks) {
-          rowRun.push(k + 1);
+          rowRun.push(r.uuid);
           node.push(t.nodeId);
           task.push(t.taskName);
           type.push(t.type);
@@ -176,12 +176,11 @@ export class HistoryWriter {
            JOIN clusters c ON c.id = u.cluster
            ORDER BY u.n
            ON CONFLICT (uuid) DO NOTHING RETURNING id, uuid, cluster_id),
-         numbered AS (SELECT r.*, u.n FROM runs r JOIN unnest($1::varchar[]) WITH ORDINALITY AS u(uuid, n) ON u.uuid = r.uuid),
          pending AS (
            INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name, task_type)
            SELECT r.id, r.cluster_id, k.node, k.task, k.type
-           FROM unnest($10::int[], $11::varchar[], $12::varchar[], $13::varchar[]) WITH ORDINALITY AS k(run, node, task, type, n)
-           JOIN numbered r ON r.n = k.run
+           FROM unnest($10::varchar[], $11::varchar[], $12::varchar[], $13::varchar[]) WITH ORDINALITY AS k(uuid, node, task, type, n)
+           JOIN runs r ON r.uuid = k.uuid
            ORDER BY k.n
            ON CONFLICT DO NOTHING RETURNING transaction_id)
          SELECT r.id, r.uuid, (SELECT count(*) FROM pending p WHERE p.transaction_id = r.id)::int AS rows FROM runs r`,
@@ -375,7 +374,7 @@ export class HistoryWriter {
     // ready row, which is looked up in history: the rows must be written first. Rare (a later failure
     // report won over a success), so done apart from the single final statement.
     if (lost.length) {
-      await writes.flush(m, { history: true, state: true });
+      await writes.flush(m, true);
       await this.handBackState(m, lost);
     }
   }
@@ -440,13 +439,16 @@ class FinalWrites {
     for (const o of outcomes) if ('transactionId' in o && o.outcome !== 'duplicate') this.changed.add(o.transactionId);
   }
 
-  /** Writes what is pending (or only the parts named), in one statement; what was written is forgotten. */
-  async flush(m: EntityManager, only?: { history?: boolean; state?: boolean }): Promise<void> {
+  /**
+   * Writes what is pending in one statement, or with `rowsOnly` only the history rows and the cluster
+   * state (the runs and the notification then wait for the last flush); what was written is forgotten.
+   */
+  async flush(m: EntityManager, rowsOnly = false): Promise<void> {
     const parts: string[] = [];
     const params: unknown[] = [];
     /** Parameters for unnest(), each array with its SQL type. */
     const arrays = (types: string[], cols: unknown[][]) => cols.map((c, i) => `$${params.push(c)}::${types[i]}[]`).join(', ');
-    if (this.history.length && (!only || only.history)) {
+    if (this.history.length) {
       parts.push(`history AS (
         UPDATE deployment_history h
         SET status = u.status::history_status, time_start = u.ts, time_end = u.te, error_message = u.em,
@@ -458,7 +460,7 @@ class FinalWrites {
         WHERE h.id = u.id RETURNING 1)`);
       this.history.length = 0;
     }
-    if (this.state.length && (!only || only.state)) {
+    if (this.state.length) {
       const rows = this.state;
       parts.push(`state AS (
         INSERT INTO cluster_state (cluster_id, epoch, node_id, task_name, transaction_id, history_id, time_end)
@@ -477,10 +479,9 @@ class FinalWrites {
         RETURNING 1)`);
       this.state.length = 0;
     }
-    const updatedRuns: number[] = [];
-    if (this.runs.length && !only) {
+    let select = 'SELECT 1';
+    if (!rowsOnly && this.runs.length) {
       const r = this.runs.map((x) => x.s);
-      updatedRuns.push(...this.runs.map((x) => x.id));
       parts.push(`runs AS (
         UPDATE transactions t SET status = u.status::transaction_status, progress = u.progress, message = u.message,
                                   status_time = u.status_time, time_end = u.time_end, summary_cache = NULL, list_cache = NULL
@@ -493,19 +494,15 @@ class FinalWrites {
           r.map((s) => s.timeEnd),
         ])}) AS u(id, status, progress, message, status_time, time_end)
         WHERE t.id = u.id RETURNING 1)`);
-      this.runs.length = 0;
     }
-    if (this.changed.size && !only) {
+    if (!rowsOnly && this.changed.size) {
       // A finished run's kept summary and list (history-query.service.ts) no longer hold once its rows
       // change. Runs updated just above are cleared there: a row is changed once per statement.
       parts.push(`stale AS (
         UPDATE transactions SET summary_cache = NULL, list_cache = NULL
         WHERE id = ANY($${params.push([...this.changed])}::int[]) AND (summary_cache IS NOT NULL OR list_cache IS NOT NULL)
-          AND NOT (id = ANY($${params.push(updatedRuns)}::int[]))
+          AND NOT (id = ANY($${params.push(this.runs.map((x) => x.id))}::int[]))
         RETURNING 1)`);
-    }
-    let select = 'SELECT 1';
-    if (this.changed.size && !only) {
       // A NOTIFY payload holds at most 8000 bytes: the ids go in chunks.
       const ids = [...this.changed];
       const chunks: string[] = [];
@@ -513,6 +510,7 @@ class FinalWrites {
       select = `SELECT pg_notify('${HISTORY_CHANNEL}', c) FROM unnest($${params.push(chunks)}::text[]) AS c`;
       this.changed.clear();
     }
+    if (!rowsOnly) this.runs.length = 0;
     if (!parts.length && select === 'SELECT 1') return;
     await m.query(parts.length ? `WITH ${parts.join(',\n')}\n${select}` : select, params);
   }
