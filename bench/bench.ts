@@ -270,12 +270,13 @@ async function main(): Promise<void> {
         for (const q of queues) {
           const run = q[0];
           if (!run) continue;
-          const cast = run.casts[(sentOf.get(run) ?? 0)];
+          const next = sentOf.get(run) ?? 0;
+          const cast = run.casts[next];
           if (!cast) {
             q.shift();
             continue;
           }
-          sentOf.set(run, (sentOf.get(run) ?? 0) + 1);
+          sentOf.set(run, next + 1);
           casts++;
           if (!ch.publish(names, 'nailgun', cast, { contentType: 'application/json' })) await new Promise((r) => ch.once('drain', r));
         }
