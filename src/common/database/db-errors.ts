@@ -1,18 +1,79 @@
+import { QueryFailedError, TypeORMError } from 'typeorm';
+
 /**
- * Database failures that retrying can fix: a lost connection, a deadlock or serialization failure, a
- * server shutting down or out of resources. Anything else is a fault of the data or of the code, and
- * retrying it would only loop.
+ * Whose fault a failed database call is, decided by the error's class (its SQLSTATE class, or the
+ * kind of object thrown), never by its message text:
+ *
+ * - `store`: the database could not be reached, kept or used — the data did nothing wrong. Retrying
+ *   later will work: pause, back off, retry; never reject what was being written.
+ * - `content`: PostgreSQL refused a value (a data exception, a constraint, a program limit such as an
+ *   index row too large). Retrying the same data fails the same way.
+ * - `unknown`: anything else (a bug of ours, an unexpected SQLSTATE). The caller decides, e.g. by
+ *   checking whether the database answers (see StoreHealth): if it does not, it is the store's side.
  */
-export function isTransientDbError(e: unknown): boolean {
-  const err = e as { code?: unknown; message?: unknown; name?: unknown };
-  if (err?.name === 'RetryableWriteError') return true;
-  const code = typeof err?.code === 'string' ? err.code : '';
-  if (/^(08|53|57P|58)/.test(code) || code === '40001' || code === '40P01') return true;
-  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
-  const message = typeof err?.message === 'string' ? err.message : '';
-  // TypeORM's own words when the connection under a query runner went away mid-transaction.
-  if (err?.name === 'QueryRunnerAlreadyReleasedError' || /query runner (was )?already released/i.test(message)) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
+export type DbFailure = 'store' | 'content' | 'unknown';
+
+/**
+ * SQLSTATE classes and codes of the store's side (PostgreSQL Appendix A). Any failure to get, keep or
+ * use a connection: connection exceptions (08), authentication (28), database missing (3D000),
+ * transaction rollback by concurrency (40001 serialization, 40P01 deadlock, 40003 completion unknown),
+ * insufficient resources (53: too many connections, disk full, out of memory), object not in
+ * prerequisite state (55000, e.g. "not currently accepting connections"; 55006 object in use; 55P03
+ * lock not available), operator intervention (57: cancelled, terminated backend, shutdown, cannot
+ * connect now), system errors (58), read-only transaction on a standby (25006), idle-session timeouts.
+ */
+const STORE_CLASSES = ['08', '28', '53', '57', '58'];
+const STORE_CODES = new Set(['3D000', '40001', '40P01', '40003', '55000', '55006', '55P03', '25006', '25P03', '57P05']);
+/** Data exceptions (22), integrity constraint violations (23), program limits (54, e.g. a value too large to index). */
+const CONTENT_CLASSES = ['22', '23', '54'];
+
+/**
+ * Errors of TypeORM's own connection machinery (a query runner whose connection went away, a data
+ * source not connected): the store's side.
+ */
+const TYPEORM_CONNECTION_ERRORS = new Set([
+  'QueryRunnerAlreadyReleasedError',
+  'QueryRunnerProviderAlreadyReleasedError',
+  'CannotExecuteNotConnectedError',
+  'CannotGetEntityManagerNotConnectedError',
+  'ConnectionIsNotSetError',
+  'ConnectionNotFoundError',
+  'TransactionNotStartedError',
+]);
+
+const isSqlState = (code: unknown): code is string => typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+
+export function classifyDbError(e: unknown): DbFailure {
+  if (e === null || typeof e !== 'object') return 'unknown';
+  // A write lost a race with another writer (see HistoryWriter): concurrency, the store's side.
+  if ((e as { name?: unknown }).name === 'RetryableWriteError') return 'store';
+  const err = e instanceof QueryFailedError ? ((e.driverError as object | undefined) ?? e) : e;
+  const code = (err as { code?: unknown }).code ?? (e as { code?: unknown }).code;
+  if (isSqlState(code)) {
+    const cls = code.slice(0, 2);
+    if (STORE_CLASSES.includes(cls) || STORE_CODES.has(code)) return 'store';
+    if (CONTENT_CLASSES.includes(cls)) return 'content';
+    return 'unknown';
+  }
+  // A system error of the socket (ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE, ENOTFOUND...), also as
+  // the AggregateError Node throws when every address of a host refused.
+  if (isSystemError(err) || (err instanceof AggregateError && err.errors.some(isSystemError))) return 'store';
+  if (err instanceof TypeORMError && TYPEORM_CONNECTION_ERRORS.has(err.name)) return 'store';
+  // The pg driver and its pool raise plain Errors with no SQLSTATE when a connection cannot be made,
+  // times out, is terminated or is no longer queryable. Inside a query TypeORM wraps them in a
+  // QueryFailedError (driverError without a code); our own code never throws a bare Error at the store.
+  if (Object.getPrototypeOf(err) === Error.prototype && (e instanceof QueryFailedError || code === undefined)) return 'store';
+  return 'unknown';
+}
+
+function isSystemError(e: unknown): boolean {
+  const x = e as { errno?: unknown; syscall?: unknown; code?: unknown } | null;
+  return !!x && typeof x === 'object' && typeof x.syscall === 'string' && typeof x.code === 'string' && /^E[A-Z0-9_]+$/.test(x.code);
+}
+
+/** The store's side: retrying later will work, and the data must never be rejected for it. */
+export function isStoreFailure(e: unknown): boolean {
+  return classifyDbError(e) === 'store';
 }
 
 /** PostgreSQL rejected a value (class 22: data exception), e.g. out of range or not storable. */

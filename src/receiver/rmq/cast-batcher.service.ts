@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
-import { isTransientDbError } from '../../common/database/db-errors';
+import { isStoreFailure as isTransientDbError } from '../../common/database/db-errors';
 import { HistoryWriter } from '../../history/history-writer.service';
 import { ParsedCast } from '../cast';
 import { CastsService } from '../casts.service';
