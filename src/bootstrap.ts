@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { BEARER_SCHEME, X_AUTH_TOKEN_SCHEME } from './common/auth/auth.decorators';
 import { APP_CONFIG, AppConfig } from './common/config/app-config';
+import { BusConsumer, PausableRmqServer } from './receiver/rmq/bus-consumer';
 import { deadLetterQueue, rmqOptions } from './receiver/rmq/rmq-options';
 import { serveUi } from './ui/ui-static';
 
@@ -49,7 +50,10 @@ export async function configureApp(app: NestExpressApplication): Promise<AppConf
   });
 
   if (config.amqpUrl) {
-    app.connectMicroservice<MicroserviceOptions>(rmqOptions(config), { inheritAppConfig: true });
+    // Nest's RMQ transport, able to pause while the database is away (receiver/rmq/bus-consumer.ts).
+    const server = new PausableRmqServer(rmqOptions(config).options!);
+    app.get(BusConsumer).attach(server);
+    app.connectMicroservice<MicroserviceOptions>({ strategy: server }, { inheritAppConfig: true });
     await app.startAllMicroservices();
     new Logger('Receiver').log(
       `consuming queue '${config.amqpQueue}' bound to exchange '${config.amqpExchange}' with key '${config.amqpRoutingKey}'; ` +

@@ -3,6 +3,7 @@ import { HistoryModule } from '../history/history.module';
 import { CastsController } from './casts.controller';
 import { CastsService } from './casts.service';
 import { ReceiverStats } from './receiver-stats';
+import { BusConsumer } from './rmq/bus-consumer';
 import { BusController } from './rmq/bus.controller';
 import { CastBatcher } from './rmq/cast-batcher.service';
 import { QueueLagProbe } from './rmq/queue-lag.probe';
@@ -11,6 +12,6 @@ import { QueueLagProbe } from './rmq/queue-lag.probe';
 @Module({
   imports: [HistoryModule],
   controllers: [CastsController, BusController],
-  providers: [CastsService, ReceiverStats, CastBatcher, QueueLagProbe],
+  providers: [CastsService, ReceiverStats, CastBatcher, QueueLagProbe, BusConsumer],
 })
 export class ReceiverModule {}

@@ -1,10 +1,16 @@
 import { Logger } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { AppConfig } from '../../src/common/config/app-config';
+import { StoreHealth } from '../../src/common/database/store-health';
+import { Readiness } from '../../src/common/health/readiness';
+import { Metrics } from '../../src/common/metrics/metrics.service';
 import type { CommandOutcome, HistoryWriter, StoreCommand } from '../../src/history/history-writer.service';
+import { RetryableWriteError } from '../../src/history/history-writer.service';
 import { parseCast, ParsedCast } from '../../src/receiver/cast';
 import { CastsService } from '../../src/receiver/casts.service';
 import { ReceiverStats } from '../../src/receiver/receiver-stats';
+import { BusConsumer, PausableRmqServer } from '../../src/receiver/rmq/bus-consumer';
 import { CastBatcher } from '../../src/receiver/rmq/cast-batcher.service';
 
 /**
@@ -107,8 +113,18 @@ const applied = (n: number): CommandOutcome => ({ outcome: 'applied', transactio
 /** Outcome per command: applied, keyed by the uuid's number. */
 const allApplied = (commands: StoreCommand[]): CommandOutcome[] => commands.map((c) => applied(Number(commandUuid(c).slice(-12))));
 
+/** The database as the probe sees it, and the consumer's pauses and resumptions. */
+interface Store {
+  up: boolean;
+  probes: number;
+  /** `pause`, `resume`, in order. */
+  consumer: string[];
+}
+
 interface Harness {
   batcher: CastBatcher;
+  store: Store;
+  readiness: Readiness;
   apply: jest.Mock<ReturnType<ApplyFn>, Parameters<ApplyFn>>;
   stats: ReceiverStats;
   ch: FakeChannel;
@@ -118,16 +134,49 @@ interface Harness {
 }
 
 function harness(apply: ApplyFn, opts: { batchMaxSize?: number; confirmError?: Error | null; unknownRunGraceMs?: number } = {}): Harness {
-  const config = { batchMaxSize: opts.batchMaxSize ?? 3, batchMaxWaitMs: 5, amqpQueue: QUEUE, unknownRunGraceMs: opts.unknownRunGraceMs ?? 0 } as AppConfig;
+  const config = {
+    batchMaxSize: opts.batchMaxSize ?? 3,
+    batchMaxWaitMs: 5,
+    amqpQueue: QUEUE,
+    unknownRunGraceMs: opts.unknownRunGraceMs ?? 0,
+    storeRetryMaxMs: 400,
+  } as AppConfig;
   const applyMock = jest.fn(apply);
   const writer = { apply: applyMock } as unknown as HistoryWriter;
   const stats = new ReceiverStats();
   const casts = new CastsService(writer, stats);
-  const batcher = new CastBatcher(config, writer, casts);
+  // The real StoreHealth over a fake database whose `SELECT 1` answers while `store.up`.
+  const store: Store = { up: true, probes: 0, consumer: [] };
+  const db = {
+    query: async () => {
+      store.probes++;
+      if (!store.up) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect' });
+      return [{ '?column?': 1 }];
+    },
+  };
+  const metrics = new Metrics();
+  const health = new StoreHealth(db as never, config, metrics);
+  const server = {
+    paused: false,
+    async pause() {
+      this.paused = true;
+      store.consumer.push('pause');
+    },
+    async resume() {
+      this.paused = false;
+      store.consumer.push('resume');
+    },
+  };
+  const consumer = new BusConsumer(metrics);
+  consumer.attach(server as unknown as PausableRmqServer);
+  const readiness = new Readiness();
+  const batcher = new CastBatcher(config, writer, casts, health, consumer, readiness);
   const ch = fakeChannel(opts.confirmError ?? null);
   const items: Harness['items'] = [];
   return {
     batcher,
+    store,
+    readiness,
     apply: applyMock,
     stats,
     ch,
@@ -295,18 +344,19 @@ describe('CastBatcher', () => {
     expectEachSettledOnce(h);
   });
 
-  it('retries a batch after a transient failure and acks everything', async () => {
+  it('retries a batch after a store failure (the consumer paused meanwhile) and acks everything', async () => {
     const h = harness(async (commands) => allApplied(commands));
-    h.apply.mockRejectedValueOnce(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    h.apply.mockRejectedValueOnce(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }));
     h.push(2);
-    await h.batcher.onModuleDestroy();
+    await waitFor(() => h.ch.acked().length === 2, 'the batch to be written again and acked');
 
     expect(h.apply).toHaveBeenCalledTimes(2);
     expect(h.apply.mock.calls[1][0].map(commandUuid)).toEqual([uuidOf(1), uuidOf(2)]);
-    expect(h.ch.acked()).toEqual([1, 2]);
+    expect(h.store.consumer).toEqual(['pause', 'resume']);
     expect(h.ch.nack).not.toHaveBeenCalled();
     expect(h.ch.sendToQueue).not.toHaveBeenCalled();
     expect(h.stats.batchRetries).toBeGreaterThanOrEqual(1);
+    await h.batcher.onModuleDestroy();
     expectEachSettledOnce(h);
   });
 
@@ -340,38 +390,112 @@ describe('CastBatcher', () => {
     expectEachSettledOnce(h);
   });
 
-  it('dead-letters a cast that fails for a reason retrying cannot fix, instead of looping on it', async () => {
+  it('dead-letters a cast that keeps failing for an unknown reason while the database answers, instead of looping on it', async () => {
     const h = harness(async () => {
       throw new RangeError('Maximum call stack size exceeded');
     });
     h.push(1);
-    await h.batcher.onModuleDestroy();
+    await waitFor(() => h.stats.deadLettered === 1, 'the dead letter');
 
-    expect(h.apply).toHaveBeenCalledTimes(1);
-    expect(h.stats.batchRetries).toBe(0);
+    // Tried, then retried twice with a pause: the database answered each probe, so the cast is at fault.
+    expect(h.apply).toHaveBeenCalledTimes(3);
+    expect(h.store.probes).toBeGreaterThanOrEqual(3);
+    expect(h.store.consumer).toEqual([]);
     expect(h.ch.nack).not.toHaveBeenCalled();
     expect(h.ch.sendToQueue).toHaveBeenCalledTimes(1);
     expect(h.ch.sendToQueue.mock.calls[0][2].headers['x-dead-letter-reason']).toMatch(/cannot be stored: Maximum call stack size exceeded/);
     expect(h.ch.acked()).toEqual([1]);
+    await h.batcher.onModuleDestroy();
     expectEachSettledOnce(h);
   });
 
-  it('returns a message to the queue (nack, requeue) when a transient failure never recovers', async () => {
+  it('treats an unknown error as the store\'s while the database does not answer: held, never dead-lettered', async () => {
+    let failing = true;
+    const h = harness(async (commands) => {
+      if (failing) throw new TypeError('Cannot read properties of undefined');
+      return allApplied(commands);
+    });
+    h.store.up = false;
+    h.push(1);
+    await waitFor(() => h.store.probes >= 3, 'the database to be probed again and again', 5000);
+    expect(h.ch.sendToQueue).not.toHaveBeenCalled();
+    failing = false;
+    h.store.up = true;
+    await waitFor(() => h.ch.acked().length === 1, 'the cast to be written once the database answers', 5000);
+    expect(h.stats.deadLettered).toBe(0);
+    await h.batcher.onModuleDestroy();
+    expectEachSettledOnce(h);
+  });
+
+  // Every failure on the store's side the issue lists, as the pg driver and TypeORM raise them.
+  const storeFailures: Array<[string, () => Error]> = [
+    ['connection refused', () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect', errno: -111 })],
+    ['connection reset', () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read', errno: -104 })],
+    ['connect timeout', () => new Error('timeout exceeded when trying to connect')],
+    ['terminated unexpectedly', () => new QueryFailedError('SELECT 1', [], new Error('Connection terminated unexpectedly'))],
+    ...['57P01', '57P02', '57P03', '55000', '3D000', '53300', '28000', '28P01', '25006', '40001', '40P01', '08006', '08001'].map(
+      (code): [string, () => Error] => [`SQLSTATE ${code}`, () => new QueryFailedError('UPDATE x', [], Object.assign(new Error(`pg says ${code}`), { code }))],
+    ),
+    ['SQLSTATE 55000 at connect (not wrapped)', () => Object.assign(new Error('database "x" is not currently accepting connections'), { code: '55000', severity: 'FATAL' })],
+    ['a write that lost a race', () => new RetryableWriteError('a transaction was created concurrently')],
+  ];
+
+  it.each(storeFailures)('holds the batch while the database is away (%s), writes it when it answers; nothing dead-lettered', async (_, error) => {
+    let down = 1;
+    const h = harness(async (commands) => {
+      if (down > 0) {
+        down--;
+        throw error();
+      }
+      return allApplied(commands);
+    });
+    h.push(4);
+    await waitFor(() => h.ch.acked().length === 4, 'every cast to be written', 10_000);
+    expect(h.stats.deadLettered).toBe(0);
+    expect(h.ch.sendToQueue).not.toHaveBeenCalled();
+    expect(h.ch.nack).not.toHaveBeenCalled();
+    // Never split: the same batches, in order.
+    expect(h.apply.mock.calls.flatMap(([cs]) => cs.map(commandUuid)).slice(-4)).toEqual([1, 2, 3, 4].map(uuidOf));
+    expect(h.store.consumer[0]).toBe('pause');
+    expect(h.store.consumer.at(-1)).toBe('resume');
+    await h.batcher.onModuleDestroy();
+    expectEachSettledOnce(h);
+  });
+
+  it('backs off exponentially up to the cap while the database is away, and says not ready meanwhile', async () => {
     const h = harness(async () => {
       throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
     });
+    h.store.up = false;
     h.push(1);
-    const started = Date.now();
-    await h.batcher.onModuleDestroy();
-    const elapsed = Date.now() - started;
-
-    expect(h.apply).toHaveBeenCalledTimes(4); // first try + 3 retries
-    expect(h.stats.batchRetries).toBe(3);
-    expect(elapsed).toBeGreaterThanOrEqual(1200); // 50 + 250 + 1000 ms of back-off
+    await waitFor(() => h.store.probes >= 4, 'four probes', 5000);
+    const ready = Object.fromEntries(h.readiness.all().map(([name, state]) => [name, state()]));
+    expect(ready.consumer).toEqual(expect.objectContaining({ up: false }));
+    // Probes are spaced out (250 ms, 400 ms cap...), not a tight loop: at most a handful in a second.
+    const before = h.store.probes;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(h.store.probes - before).toBeLessThanOrEqual(4);
+    expect(h.apply).toHaveBeenCalledTimes(1);
     expect(h.ch.ack).not.toHaveBeenCalled();
+    expect(h.ch.nack).not.toHaveBeenCalled();
+
+    // Shutdown during the outage: the held cast goes back to the queue (never dead-lettered).
+    await h.batcher.onModuleDestroy();
     expect(h.ch.sendToQueue).not.toHaveBeenCalled();
-    expect(h.ch.nack).toHaveBeenCalledTimes(1);
     expect(h.ch.nack).toHaveBeenCalledWith(h.items[0].message, false, true);
+    expectEachSettledOnce(h);
+  });
+
+  it('returns every held cast to the queue in delivery order when stopped during an outage', async () => {
+    const h = harness(async () => {
+      throw Object.assign(new Error('the database system is shutting down'), { code: '57P03' });
+    });
+    h.store.up = false;
+    h.push(7);
+    await waitFor(() => h.store.probes >= 1, 'a probe');
+    await h.batcher.onModuleDestroy();
+    expect(h.ch.events.filter((e) => e.startsWith('nack:'))).toEqual([1, 2, 3, 4, 5, 6, 7].map((t) => `nack:${t}:true`));
+    expect(h.ch.sendToQueue).not.toHaveBeenCalled();
     expectEachSettledOnce(h);
   });
 

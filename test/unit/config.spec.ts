@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       batchMaxSize: 1000,
       batchMaxWaitMs: 10,
       unknownRunGraceMs: 5000,
+      storeRetryMaxMs: 30000,
       logLevels: ['fatal', 'error', 'warn', 'log'],
       retentionDays: undefined,
       retentionKeepRuns: undefined,

@@ -23,6 +23,8 @@ export interface AppConfig {
   batchMaxWaitMs: number;
   /** How long a report for an unknown run is retried (its start may be committing on another instance) before it is dead-lettered. */
   unknownRunGraceMs: number;
+  /** Longest pause between two attempts to reach the database during an outage (the back-off's cap). */
+  storeRetryMaxMs: number;
   logLevels: LogLevelName[];
   /** Retention: delete finished runs ended more than N days ago / beyond the last N per cluster, every M minutes. */
   retentionDays?: number;
@@ -107,6 +109,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     batchMaxSize: int('BATCH_MAX_SIZE', 1000, 1, 100000),
     batchMaxWaitMs: int('BATCH_MAX_WAIT_MS', 10, 0, 60000),
     unknownRunGraceMs: int('UNKNOWN_RUN_GRACE_MS', 5000, 0, 600000),
+    storeRetryMaxMs: int('STORE_RETRY_MAX_MS', 30000, 100, 600000),
     logLevels: logLevel(),
     retentionDays: optionalInt('RETENTION_DAYS', 0, 36500),
     retentionKeepRuns: optionalInt('RETENTION_KEEP_RUNS', 1, 1_000_000),

@@ -4,10 +4,15 @@ import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations';
 import { DatabaseServer } from './database-server';
 import { runMigrationsLocked } from './migrate';
+import { StoreHealth } from './store-health';
 
 @Global()
 @Module({ providers: [DatabaseServer], exports: [DatabaseServer] })
 class DatabaseServerModule {}
+
+@Global()
+@Module({ providers: [StoreHealth], exports: [StoreHealth] })
+class StoreHealthModule {}
 
 /**
  * TypeORM on PostgreSQL. Entities come from the feature modules (autoLoadEntities); the schema
@@ -26,7 +31,9 @@ class DatabaseServerModule {}
         migrationsRun: false,
         migrations: MIGRATIONS,
         logging: ['error' as const],
-        extra: { max: 10, application_name: 'deployment-history' },
+        // A connection attempt that gets no answer (a host gone, a firewall dropping packets) fails after
+        // 5 s instead of hanging a write, and the outage handling (StoreHealth) takes over.
+        extra: { max: 10, application_name: 'deployment-history', connectionTimeoutMillis: 5000 },
       }),
       dataSourceFactory: async (options) => {
         const ds = await new DataSource(options!).initialize();
@@ -34,6 +41,7 @@ class DatabaseServerModule {}
         return ds;
       },
     }),
+    StoreHealthModule,
   ],
   exports: [DatabaseServerModule],
 })

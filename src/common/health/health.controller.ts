@@ -1,9 +1,11 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
 import * as amqp from 'amqplib';
 import { Public } from '../auth/auth.decorators';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { StoreHealth } from '../database/store-health';
+import { Readiness } from './readiness';
 
 @ApiTags('health')
 @Controller('health')
@@ -11,7 +13,8 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly db: TypeOrmHealthIndicator,
+    private readonly store: StoreHealth,
+    private readonly readiness: Readiness,
     private readonly indicators: HealthIndicatorService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -23,13 +26,29 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Readiness: the database answers and, when AMQP_URL is set, the broker does. */
+  /**
+   * Readiness: the database answers, and, when AMQP_URL is set, the broker does; plus what feature
+   * modules register (the bus consumer: down while paused by a database outage).
+   */
   @Get('ready')
   @HealthCheck()
   ready() {
-    const checks: HealthIndicatorFunction[] = [() => this.db.pingCheck('database', { timeout: 3000 })];
+    const checks: HealthIndicatorFunction[] = [() => this.database()];
     if (this.config.amqpUrl) checks.push(() => this.broker(this.config.amqpUrl!));
+    for (const [name, state] of this.readiness.all()) {
+      checks.push(() => {
+        const { up, ...details } = state();
+        return up ? this.indicators.check(name).up(details) : this.indicators.check(name).down(details);
+      });
+    }
     return this.health.check(checks);
+  }
+
+  private async database() {
+    const check = this.indicators.check('database');
+    if (await this.store.probe()) return check.up();
+    const outage = this.store.outage();
+    return check.down({ message: outage?.error ?? 'unavailable', since: outage?.since.toISOString() });
   }
 
   private async broker(url: string) {

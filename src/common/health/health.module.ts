@@ -1,7 +1,10 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
+import { Readiness } from './readiness';
 import { VersionController } from './version.controller';
 
-@Module({ imports: [TerminusModule.forRoot({ logger: false })], controllers: [HealthController, VersionController] })
+/** Liveness, readiness (the database, the broker, and what feature modules register) and the version. */
+@Global()
+@Module({ imports: [TerminusModule.forRoot({ logger: false })], controllers: [HealthController, VersionController], providers: [Readiness], exports: [Readiness] })
 export class HealthModule {}

@@ -17,6 +17,9 @@ export class Metrics {
   private readonly batchSize = new Histogram({ name: 'dh_batch_casts', help: 'Casts per database transaction of the bus consumer', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers: [this.registry] });
   private readonly commitSeconds = new Histogram({ name: 'dh_batch_commit_seconds', help: 'Time to write and commit one batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   private readonly batchRetries = new Counter({ name: 'dh_batch_retries_total', help: 'Batches retried after a passing database failure', registers: [this.registry] });
+  readonly storeAvailable = new Gauge({ name: 'dh_store_available', help: '1 while the database answers, 0 during an outage', registers: [this.registry] });
+  private readonly storeOutages = new Counter({ name: 'dh_store_outages_total', help: 'Times the database became unavailable', registers: [this.registry] });
+  readonly consumerPaused = new Gauge({ name: 'dh_consumer_paused', help: '1 while the bus consumer takes no deliveries (the database is unavailable)', registers: [this.registry] });
   readonly consumerLag = new Gauge({ name: 'dh_consumer_queue_messages', help: 'Messages waiting in the consumed queue (consumer lag), when the bus is on', registers: [this.registry] });
   private readonly httpDuration = new Histogram({
     name: 'dh_http_request_duration_seconds',
@@ -51,6 +54,9 @@ export class Metrics {
   }
   batchRetried(): void {
     this.batchRetries.inc();
+  }
+  storeOutage(): void {
+    this.storeOutages.inc();
   }
   httpRequest(method: string, route: string, status: number, seconds: number): void {
     this.httpDuration.observe({ method, route, status: String(status) }, seconds);

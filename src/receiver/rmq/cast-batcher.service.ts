@@ -1,11 +1,15 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
-import { isStoreFailure as isTransientDbError } from '../../common/database/db-errors';
+import { classifyDbError } from '../../common/database/db-errors';
+import { StoreHealth } from '../../common/database/store-health';
+import { Readiness } from '../../common/health/readiness';
+import { LogThrottle } from '../../common/logging/log-throttle';
 import { HistoryWriter } from '../../history/history-writer.service';
 import { ParsedCast } from '../cast';
 import { CastsService } from '../casts.service';
-import { CONSUMER_TAG, deadLetterQueue } from './rmq-options';
+import { BusConsumer } from './bus-consumer';
+import { deadLetterQueue } from './rmq-options';
 
 interface Item {
   cast: ParsedCast;
@@ -15,13 +19,22 @@ interface Item {
   receivedAt?: number;
 }
 
-const RETRY_DELAYS_MS = [50, 250, 1000];
+/** Pauses before retrying a cast that failed for an unknown reason while the database answers. */
+const UNKNOWN_RETRY_MS = [250, 1000];
 
 /**
  * Groups casts from the bus into batches written in one database transaction each, and acks every
- * message only after the batch holding it committed. A failed batch is retried; if it keeps failing
- * it is split so that one poisonous cast is dead-lettered alone, and casts that fail for a passing
- * reason are nacked back to the queue. Never half-acked.
+ * message only after the batch holding it committed. Never half-acked.
+ *
+ * Whose fault a failure is decides what happens (classifyDbError):
+ * - the store's (the database unreachable, refusing, restarting, a lost connection, a deadlock):
+ *   never the casts'. The consumer pauses (no new delivery), the batch is held unacked, the database
+ *   is probed with exponential back-off (capped at STORE_RETRY_MAX_MS), and the same batch is
+ *   written again once it answers; then the consumer resumes. Nothing is dead-lettered for it.
+ * - the content's (a value PostgreSQL refuses): the batch is split so that the cast at fault is
+ *   dead-lettered alone, with the reason.
+ * - unknown: if the database does not answer a probe, the store's; if it does, the batch is split
+ *   and the single cast retried twice before it is dead-lettered.
  */
 @Injectable()
 export class CastBatcher implements OnModuleDestroy {
@@ -30,8 +43,6 @@ export class CastBatcher implements OnModuleDestroy {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private readonly dlqAsserted = new WeakSet<Channel>();
-  /** The consumer's channel, as last seen: shutdown cancels the consumer on it. */
-  private channel: Channel | null = null;
   /**
    * Delivery tags settled apart from their batch, per channel — being dead-lettered, or held while
    * their run's start may still be committing elsewhere: a multiple ack must not cover them.
@@ -40,15 +51,29 @@ export class CastBatcher implements OnModuleDestroy {
   /** Reports held back a moment because their run is not known yet, and their timers. */
   private readonly waiting = new Map<Item, NodeJS.Timeout>();
   private destroyed = false;
+  /** Aborted on shutdown: a wait for the database ends, and what is held goes back to the queue. */
+  private readonly stopping = new AbortController();
+  /** Consecutive store failures: the back-off grows with them, and is reset by a commit. */
+  private storeFailures = 0;
+  private readonly throttle = new LogThrottle(this.logger);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly writer: HistoryWriter,
     private readonly casts: CastsService,
-  ) {}
+    private readonly health: StoreHealth,
+    private readonly consumer: BusConsumer,
+    readiness: Readiness,
+  ) {
+    readiness.register('consumer', () => {
+      const outage = this.health.outage();
+      return this.consumer.paused && !this.destroyed
+        ? { up: false, message: 'paused: the database is unavailable; casts wait in the queue', since: outage?.since.toISOString() ?? null }
+        : { up: true };
+    });
+  }
 
   push(item: Item): void {
-    this.channel = item.channel;
     item.receivedAt ??= Date.now();
     this.queue.push(item);
     if (this.queue.length >= this.config.batchMaxSize) this.kick();
@@ -135,13 +160,10 @@ export class CastBatcher implements OnModuleDestroy {
    * then write and ack what was received. Messages still unacked go back to the queue by themselves.
    */
   async onModuleDestroy(): Promise<void> {
-    if (this.channel) {
-      const channel = this.channel;
-      await Promise.resolve()
-        .then(() => channel.cancel(CONSUMER_TAG))
-        .catch((e: unknown) => this.logger.debug(`cancelling the consumer: ${e}`));
-    }
+    await this.consumer.stop().catch((e: unknown) => this.logger.debug(`cancelling the consumer: ${e}`));
     this.destroyed = true;
+    // A wait for the database ends now: what is held goes back to the queue, in order.
+    this.stopping.abort();
     // Reports still waiting for their run go back to the queue, for this or another instance.
     for (const [item, timer] of this.waiting) {
       clearTimeout(timer);
@@ -154,6 +176,7 @@ export class CastBatcher implements OnModuleDestroy {
       if (!this.running) this.kick();
       await this.running;
     }
+    this.throttle.flush();
   }
 
   private kick(): void {
@@ -174,11 +197,13 @@ export class CastBatcher implements OnModuleDestroy {
   }
 
   private async flush(batch: Item[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
+    for (let unknownFailures = 0; ; ) {
       try {
         const started = performance.now();
         const outcomes = await this.writer.apply(batch.map((i) => i.cast.command));
         this.casts.stats.batchCommitted(batch.length, performance.now() - started);
+        this.storeFailures = 0;
+        this.health.markUp();
         const rejected: Promise<void>[] = [];
         batch.forEach((item, n) => {
           const outcome = outcomes[n];
@@ -188,30 +213,48 @@ export class CastBatcher implements OnModuleDestroy {
         });
         await Promise.all(rejected);
         this.ack(batch.filter((_, n) => outcomes[n].outcome !== 'unknown_transaction'));
+        if (this.consumer.paused && !this.destroyed) await this.consumer.resume();
         return;
       } catch (e) {
-        if (attempt < RETRY_DELAYS_MS.length && isTransientDbError(e)) {
-          this.casts.stats.batchRetried();
-          this.logger.warn(`batch of ${batch.length} failed (${describe(e)}); retry ${attempt + 1}`);
-          await delay(RETRY_DELAYS_MS[attempt]);
-          continue;
+        let kind = classifyDbError(e);
+        // An error of no known class while the database does not answer is the database's.
+        if (kind === 'unknown' && !(await this.health.probe())) kind = 'store';
+        if (kind === 'store') {
+          if (await this.waitForStore(batch, e)) continue;
+          // Shutting down during an outage: what is held goes back to the queue, in delivery order.
+          for (const item of batch) safely(() => item.channel.nack(item.message, false, true));
+          return;
         }
-        if (batch.length > 1 && !isTransientDbError(e)) {
+        // The database answers: the fault is in the data (or in our code on this data). Isolate it.
+        if (batch.length > 1) {
           this.logger.warn(`batch of ${batch.length} failed (${describe(e)}); applying its casts one by one`);
           for (const item of batch) await this.flush([item]);
           return;
         }
-        if (isTransientDbError(e)) {
-          // The database is away: return the casts to the queue; they come back when it does.
-          this.logger.error(`${batch.length} cast(s) failed (${describe(e)}); returned to the queue`);
-          for (const item of batch) safely(() => item.channel.nack(item.message, false, true));
-        } else {
-          // A fault of this cast's data (or of our code): park it with the reason rather than loop on it.
-          await this.deadLetter(batch[0].channel, batch[0].message, `cannot be stored: ${describe(e)}`);
+        if (kind === 'unknown' && unknownFailures < UNKNOWN_RETRY_MS.length && !this.destroyed) {
+          this.casts.stats.batchRetried();
+          this.throttle.warn(`unknown:${describe(e)}`, `a cast failed (${describe(e)}); retrying it`);
+          await delay(UNKNOWN_RETRY_MS[unknownFailures++]);
+          continue;
         }
+        // A fault of this cast's data (or of our code on it): park it with the reason rather than loop on it.
+        await this.deadLetter(batch[0].channel, batch[0].message, `cannot be stored: ${describe(e)}`);
         return;
       }
     }
+  }
+
+  /**
+   * The store failed a batch: pause the consumer, hold the batch, probe the database with back-off.
+   * True when it answers again (the caller writes the same batch again), false on shutdown.
+   */
+  private async waitForStore(batch: Item[], e: unknown): Promise<boolean> {
+    if (this.stopping.signal.aborted) return false;
+    this.casts.stats.batchRetried();
+    this.health.markDown(e);
+    this.throttle.error('store', `${batch.length} cast(s) held, unacked: the database failed (${describe(e)}); retrying when it answers`);
+    await this.consumer.pause('the database is unavailable');
+    return this.health.waitUntilAvailable(this.stopping.signal, this.storeFailures++);
   }
 }
 

@@ -1,0 +1,87 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ServerRMQ } from '@nestjs/microservices';
+import type { Channel } from 'amqplib';
+import { Metrics } from '../../common/metrics/metrics.service';
+
+/**
+ * Nest's RabbitMQ server, able to stop taking deliveries and to take them again: while the database
+ * is away the consumer is cancelled (the broker keeps the queue's messages, other instances may take
+ * them), and it consumes again once the database answers. Casts still come in through the Nest
+ * microservices transport (the handlers, the deserializer, the context are Nest's).
+ */
+export class PausableRmqServer extends ServerRMQ {
+  private raw: Channel | null = null;
+  private pausedNow = false;
+
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  /** Nest's setup (queue, exchange, binding, prefetch, consume) on every (re)connection; paused stays paused. */
+  override async setupChannel(channel: Channel, callback: () => void): Promise<void> {
+    this.raw = channel;
+    await super.setupChannel(channel, callback);
+    // Nest's consume is on its way; RPCs on a channel are answered in order, so this cancel follows it.
+    if (this.pausedNow) await channel.cancel(this.consumerTag()).catch(() => undefined);
+  }
+
+  async pause(): Promise<void> {
+    if (this.pausedNow) return;
+    this.pausedNow = true;
+    await this.raw?.cancel(this.consumerTag()).catch(() => undefined);
+  }
+
+  async resume(): Promise<void> {
+    if (!this.pausedNow) return;
+    this.pausedNow = false;
+    const channel = this.raw;
+    if (!channel) return;
+    // As Nest's setupChannel consumes (server-rmq.js); without `noAssert`, the queue is this.queue.
+    await channel
+      .consume(this.queue, (msg) => this.handleMessage(msg as unknown as Record<string, unknown>, channel).catch((err) => this.handleError(err)), {
+        noAck: this.noAck,
+        consumerTag: this.consumerTag(),
+      })
+      .catch(() => undefined); // a closed channel: the next connection's setup consumes
+  }
+
+  private consumerTag(): string {
+    return this.getOptionsProp(this.options, 'consumerTag', undefined) as unknown as string;
+  }
+}
+
+/** The bus consumer as the receiver sees it: paused while the store is away, resumed after. */
+@Injectable()
+export class BusConsumer {
+  private readonly logger = new Logger('Receiver');
+  private server: PausableRmqServer | null = null;
+
+  constructor(private readonly metrics: Metrics) {}
+
+  attach(server: PausableRmqServer): void {
+    this.server = server;
+  }
+
+  get paused(): boolean {
+    return this.server?.paused ?? false;
+  }
+
+  async pause(why: string): Promise<void> {
+    if (!this.server || this.server.paused) return;
+    await this.server.pause();
+    this.metrics.consumerPaused.set(1);
+    this.logger.warn(`consumer paused: ${why}; deliveries stay in the queue until the database answers`);
+  }
+
+  /** Shutdown: no new delivery (what is held is written, or goes back to the queue). */
+  async stop(): Promise<void> {
+    await this.server?.pause();
+  }
+
+  async resume(): Promise<void> {
+    if (!this.server?.paused) return;
+    await this.server.resume();
+    this.metrics.consumerPaused.set(0);
+    this.logger.log('consumer resumed');
+  }
+}
