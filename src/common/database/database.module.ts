@@ -5,6 +5,7 @@ import { MIGRATIONS } from '../../../migrations';
 import { DatabaseServer } from './database-server';
 import { runMigrationsLocked } from './migrate';
 import { StoreHealth } from './store-health';
+import { TypeOrmLogger } from './typeorm-logger';
 
 @Global()
 @Module({ providers: [DatabaseServer], exports: [DatabaseServer] })
@@ -30,7 +31,8 @@ class StoreHealthModule {}
         synchronize: false,
         migrationsRun: false,
         migrations: MIGRATIONS,
-        logging: ['error' as const],
+        logging: ['error' as const, 'warn' as const, 'migration' as const],
+        logger: new TypeOrmLogger(),
         // A connection attempt that gets no answer (a host gone, a firewall dropping packets) fails after
         // 5 s instead of hanging a write, and the outage handling (StoreHealth) takes over.
         extra: { max: 10, application_name: 'deployment-history', connectionTimeoutMillis: 5000 },
