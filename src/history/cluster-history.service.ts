@@ -70,7 +70,8 @@ export class ClusterHistoryService {
             )
           : [];
         const kept: Array<{ id: number }> = await m.query(
-          `SELECT id FROM transactions WHERE cluster_id = $1 AND status IN ('pending', 'running') AND time_start < $2::timestamptz ORDER BY id`,
+          `SELECT id FROM transactions
+           WHERE cluster_id = $1 AND status IN ('pending', 'running') AND time_start < $2::timestamptz ORDER BY id`,
           [clusterId, before],
         );
         return {

@@ -1,4 +1,11 @@
-import { BadRequestException, ForbiddenException, InternalServerErrorException, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ForbiddenException,
+  InternalServerErrorException,
+  Logger,
+  NotFoundException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { errorAnswer, expressErrorHandler, STORE_RETRY_AFTER_S } from '../../src/common/errors/error-answer.filter';
@@ -16,10 +23,25 @@ describe('errorAnswer: every error as {statusCode, message, details?}', () => {
     ['an InvalidInputError', new InvalidInputError('bad cast', ['casts[0]: bad']), 400, 'bad cast'],
     ['a ConflictError', new ConflictError('runs in progress'), 409, 'runs in progress'],
     ['an HttpException with a message', new NotFoundException('Cannot GET /x'), 404, 'Cannot GET /x'],
-    ['validation messages as a list', new BadRequestException({ statusCode: 400, message: ['a is bad', 'b is bad'], error: 'Bad Request' }), 400, 'a is bad; b is bad'],
-    ['the auth guard', new ForbiddenException({ statusCode: 403, message: 'needs an admin token', error: 'Forbidden' }), 403, 'needs an admin token'],
-    ['a body too large (body-parser)', Object.assign(new Error('request entity too large'), { status: 413, statusCode: 413, expose: true, type: 'entity.too.large' }), 413, 'request entity too large'],
-    ['a file server error naming a path', Object.assign(new Error("ENOENT: no such file or directory, stat '/srv/web/main.css'"), { status: 404, code: 'ENOENT', syscall: 'stat', expose: false }), 404, 'Not Found'],
+    [
+      'validation messages as a list',
+      new BadRequestException({ statusCode: 400, message: ['a is bad', 'b is bad'], error: 'Bad Request' }),
+      400,
+      'a is bad; b is bad',
+    ],
+    ['the auth guard', new ForbiddenException({ statusCode: 403, message: 'admin only', error: 'Forbidden' }), 403, 'admin only'],
+    [
+      'a body too large (body-parser)',
+      Object.assign(new Error('request entity too large'), { status: 413, statusCode: 413, expose: true, type: 'entity.too.large' }),
+      413,
+      'request entity too large',
+    ],
+    [
+      'a file server error naming a path',
+      Object.assign(new Error("ENOENT: no such file, stat '/srv/web/main.css'"), { status: 404, code: 'ENOENT', syscall: 'stat' }),
+      404,
+      'Not Found',
+    ],
     ['a value PostgreSQL refused', pgError('22003', 'integer out of range'), 400, 'invalid value: integer out of range'],
   ])('%s: its status and message', (_what, e, status, message) => {
     const a = errorAnswer(e);
@@ -30,13 +52,15 @@ describe('errorAnswer: every error as {statusCode, message, details?}', () => {
   });
 
   it('keeps the details of a domain error; puts a body without a message (terminus) in details', () => {
-    expect(errorAnswer(new InvalidInputError('bad cast', ['casts[0]: bad'])).body).toEqual({ statusCode: 400, message: 'bad cast', details: ['casts[0]: bad'] });
+    const invalid = errorAnswer(new InvalidInputError('bad cast', ['casts[0]: bad']));
+    expect(invalid.body).toEqual({ statusCode: 400, message: 'bad cast', details: ['casts[0]: bad'] });
     const health = { status: 'error', info: {}, error: { database: { status: 'down' } }, details: { database: { status: 'down' } } };
-    expect(errorAnswer(new ServiceUnavailableException(health)).body).toEqual({ statusCode: 503, message: 'Service Unavailable', details: health });
+    const unready = errorAnswer(new ServiceUnavailableException(health));
+    expect(unready.body).toEqual({ statusCode: 503, message: 'Service Unavailable', details: health });
   });
 
   it.each([
-    ['a connection refused', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' })],
+    ['a connection refused', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' })],
     ['the server shutting down', pgError('57P01', 'terminating connection due to administrator command')],
     ['a database refusing connections', Object.assign(new Error('database "x" is not currently accepting connections'), { code: '55000' })],
     ['a deadlock lost past every retry', pgError('40P01', 'deadlock detected')],
@@ -55,7 +79,8 @@ describe('errorAnswer: every error as {statusCode, message, details?}', () => {
   ])('anything else (%s): 500 "internal error" with the request id, nothing of the error', (_what, e) => {
     const a = errorAnswer(e, 'req-1');
     expect(a.status).toBe(500);
-    expect(a.body).toEqual({ statusCode: 500, message: 'internal error: the server log has its details under request id req-1', details: { request_id: 'req-1' } });
+    const message = 'internal error: the server log has its details under request id req-1';
+    expect(a.body).toEqual({ statusCode: 500, message, details: { request_id: 'req-1' } });
     expect(errorAnswer(e).body).toEqual({ statusCode: 500, message: 'internal error' });
   });
 });
@@ -100,7 +125,11 @@ describe('expressErrorHandler', () => {
       status: 500,
       headers: {},
       type: 'application/json',
-      body: { statusCode: 500, message: 'internal error: the server log has its details under request id req-9', details: { request_id: 'req-9' } },
+      body: {
+        statusCode: 500,
+        message: 'internal error: the server log has its details under request id req-9',
+        details: { request_id: 'req-9' },
+      },
     });
   });
 

@@ -64,7 +64,8 @@ export function errorAnswer(e: unknown, requestId?: string): ErrorAnswer {
     const { type, expose, message } = e as { type?: unknown; expose?: unknown; message?: unknown };
     logger.debug(`${clientStatus} ${String(message)}`);
     // body-parser and raw-body errors carry a type and a message meant for the client; others may not.
-    return answer(clientStatus, typeof type === 'string' && expose !== false && typeof message === 'string' ? message : statusText(clientStatus));
+    const meant = typeof type === 'string' && expose !== false && typeof message === 'string';
+    return answer(clientStatus, meant ? message : statusText(clientStatus));
   }
   if (e instanceof QueryFailedError && isDataError(e.driverError ?? e)) {
     logger.warn(`400 for a value the database refused: ${e.message}`);
