@@ -117,7 +117,11 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
    */
   private async remove(doomed: Array<{ id: number; cluster_id: number }>): Promise<Set<number>> {
     const byCluster = new Map<number, number[]>();
-    for (const d of doomed) byCluster.set(d.cluster_id, [...(byCluster.get(d.cluster_id) ?? []), d.id]);
+    for (const d of doomed) {
+      const ids = byCluster.get(d.cluster_id);
+      if (ids) ids.push(d.id);
+      else byCluster.set(d.cluster_id, [d.id]);
+    }
     const gone = new Set<number>();
     for (const clusterId of [...byCluster.keys()].sort((a, b) => a - b)) {
       const ids = byCluster.get(clusterId)!;
