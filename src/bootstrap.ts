@@ -20,6 +20,9 @@ export const MAX_BODY = '64mb';
 
 export async function configureApp(app: NestExpressApplication): Promise<AppConfig> {
   const config = app.get<AppConfig>(APP_CONFIG);
+  // No need to tell every client what serves it. (Errors are answered as JSON by common/errors, which also
+  // puts the last Express error handler after the routes when the app is initialized.)
+  app.disable('x-powered-by');
   // A run's tasks_graph can be large (200 nodes × 150 tasks is ~2 MB of JSON).
   app.useBodyParser('json', { limit: MAX_BODY });
   // Fuel served both /api/ and /api/v1/; the routes live under /api/v1/.

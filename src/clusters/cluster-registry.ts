@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
+import { LockedCluster, lockClusters } from '../common/database/lock-order';
 import { ConflictError, NotFoundError } from '../common/errors/domain-errors';
 import { Cluster } from './cluster.entity';
 import { MIN_HISTORY_VERSION, parseReleaseVersion, releaseSupportsHistory } from './release';
@@ -57,9 +58,12 @@ export class ClusterRegistry {
     return c;
   }
 
-  /** The cluster, locked until the caller's transaction ends (reset, delete). */
-  async lock(manager: EntityManager, id: number): Promise<Cluster> {
-    const c = await manager.getRepository(Cluster).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  /**
+   * The cluster, locked exclusively until the caller's transaction ends (reset, deletion): the first
+   * lock of the lock order, so no writer of the cluster runs meanwhile.
+   */
+  async lock(manager: EntityManager, id: number): Promise<LockedCluster> {
+    const [c] = await lockClusters(manager, 'exclusive', { clusters: [id] });
     if (!c) throw new NotFoundError(`Cluster ${id} not found`);
     return c;
   }

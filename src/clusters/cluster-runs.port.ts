@@ -13,7 +13,7 @@ export interface ClusterRunCounts {
  */
 export abstract class ClusterRuns {
   abstract counts(clusterIds: number[]): Promise<Map<number, ClusterRunCounts>>;
-  /** Runs not yet ended (pending or running), locked until the caller's transaction ends. */
+  /** Runs not yet ended (pending or running), locked in the lock order (after their cluster) until the caller's transaction ends. */
   abstract inProgress(manager: EntityManager, clusterId: number): Promise<Array<{ id: number; uuid: string }>>;
   /** Ends the runs as `stopped`, closing out their open rows with the reason. */
   abstract stop(manager: EntityManager, uuids: string[], reason: string, time: Date): Promise<void>;

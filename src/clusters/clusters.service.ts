@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { lockClusters } from '../common/database/lock-order';
+import { retryingTransaction } from '../common/database/retrying-transaction';
 import { ConflictError } from '../common/errors/domain-errors';
 import { ClusterRegistry } from './cluster-registry';
 import { ClusterRuns } from './cluster-runs.port';
@@ -10,6 +12,8 @@ import { PutClusterDto } from './dto/put-cluster.dto';
 /** The clusters API: list, show, register or re-release, reset. */
 @Injectable()
 export class ClustersService {
+  private readonly logger = new Logger('Clusters');
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly registry: ClusterRegistry,
@@ -29,11 +33,15 @@ export class ClustersService {
 
   /** Registers the cluster or changes its name/release; returns it and whether it was created. */
   async put(id: number, body: PutClusterDto): Promise<{ created: boolean; cluster: ClusterDto }> {
-    const created = await this.db.transaction(async (m) => {
-      const existing = await m.query('SELECT name FROM clusters WHERE id = $1 FOR UPDATE', [id]);
-      await this.registry.register(m, { id, name: body.name ?? existing[0]?.name ?? `cluster-${id}`, release: body.release });
-      return existing.length === 0;
-    });
+    const created = await retryingTransaction(
+      this.db,
+      async (m) => {
+        const [existing] = await lockClusters(m, 'exclusive', { clusters: [id] });
+        await this.registry.register(m, { id, name: body.name ?? existing?.name ?? `cluster-${id}`, release: body.release });
+        return !existing;
+      },
+      { logger: this.logger, what: `PUT cluster ${id}` },
+    );
     return { created, cluster: await this.get(id) };
   }
 
@@ -42,18 +50,23 @@ export class ClustersService {
    * run is in progress unless forced; forced, those runs end `stopped` with their open tasks closed out.
    */
   async reset(id: number, force: boolean): Promise<ResetResultDto> {
-    return this.db.transaction(async (m) => {
-      const cluster = await this.registry.lock(m, id);
-      const running = await this.runs.inProgress(m, id);
-      if (running.length && !force) {
-        throw new ConflictError(
-          `Cluster ${id} has ${running.length} run(s) in progress (transaction ${running.map((r) => r.id).join(', ')}); ` +
-            `wait for them to end, or reset with force=true to stop them`,
-        );
-      }
-      if (running.length) await this.runs.stop(m, running.map((r) => r.uuid), 'stopped by a forced reset of the cluster', new Date());
-      const epoch = await this.registry.nextEpoch(m, id);
-      return { cluster_id: id, previous_epoch: cluster.epoch, epoch, stopped_transactions: running.map((r) => r.id) };
-    });
+    // In the lock order (lock-order.ts): the cluster, exclusively (its writers wait), then its runs in progress.
+    return retryingTransaction(
+      this.db,
+      async (m) => {
+        const cluster = await this.registry.lock(m, id);
+        const running = await this.runs.inProgress(m, id);
+        if (running.length && !force) {
+          throw new ConflictError(
+            `Cluster ${id} has ${running.length} run(s) in progress (transaction ${running.map((r) => r.id).join(', ')}); ` +
+              `wait for them to end, or reset with force=true to stop them`,
+          );
+        }
+        if (running.length) await this.runs.stop(m, running.map((r) => r.uuid), 'stopped by a forced reset of the cluster', new Date());
+        const epoch = await this.registry.nextEpoch(m, id);
+        return { cluster_id: id, previous_epoch: cluster.epoch, epoch, stopped_transactions: running.map((r) => r.id) };
+      },
+      { logger: this.logger, what: `reset of cluster ${id}` },
+    );
   }
 }

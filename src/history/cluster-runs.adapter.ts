@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ClusterRunCounts, ClusterRuns } from '../clusters/cluster-runs.port';
+import { lockRuns } from '../common/database/lock-order';
 import { HistoryWriter } from './history-writer.service';
 
 /** The history module's side of the ClusterRuns port: what the clusters module may know and do about runs. */
@@ -29,10 +30,7 @@ export class ClusterRunsAdapter extends ClusterRuns {
   }
 
   async inProgress(m: EntityManager, clusterId: number): Promise<Array<{ id: number; uuid: string }>> {
-    return m.query(
-      `SELECT id, uuid FROM transactions WHERE cluster_id = $1 AND status IN ('pending', 'running') ORDER BY id FOR UPDATE`,
-      [clusterId],
-    );
+    return lockRuns(m, 'id, uuid', `cluster_id = $1 AND status IN ('pending', 'running')`, [clusterId]);
   }
 
   async stop(m: EntityManager, uuids: string[], reason: string, time: Date): Promise<void> {

@@ -2,6 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ClusterInfo, ClusterRegistry } from '../clusters/cluster-registry';
+import { lockClusters, lockRuns } from '../common/database/lock-order';
+import { retryingTransaction } from '../common/database/retrying-transaction';
 import { RunStatus } from './entities/transaction.entity';
 import { reconcileRun, RunReport, RunState, sameRunState } from './run-state';
 import { isFinalRun, pendingState, reconcileTask, RunOutcome, sameState, TaskReport, TaskState } from './task-state';
@@ -40,8 +42,6 @@ export type CommandOutcome =
 export class RetryableWriteError extends Error {
   override readonly name = 'RetryableWriteError';
 }
-
-const ATTEMPTS = 4;
 
 interface TxRow {
   id: number;
@@ -103,30 +103,31 @@ export class HistoryWriter {
    * With `atomic`, a command that cannot be applied makes the whole batch fail with `onReject`'s error.
    */
   async apply(commands: StoreCommand[], onReject?: (rejected: Array<{ index: number; reason: string }>) => Error): Promise<CommandOutcome[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.db.transaction(async (m) => {
-          const outcomes = await this.applyIn(m, commands);
-          if (onReject) {
-            const rejected = outcomes.flatMap((o, index) => (o.outcome === 'unknown_transaction' ? [{ index, reason: o.reason }] : []));
-            if (rejected.length) throw onReject(rejected);
-          }
-          return outcomes;
-        });
-      } catch (e) {
-        // Lost a race (a concurrent start, a deadlock): the next attempt sees the winner's rows.
-        if (attempt >= ATTEMPTS || !isRace(e)) throw e;
-        this.logger.debug(`write attempt ${attempt} lost a race (${(e as Error).message}); retrying`);
-      }
-    }
+    // Lost a race (a concurrent start, a deadlock): the next attempt sees the winner's rows.
+    return retryingTransaction(
+      this.db,
+      async (m) => {
+        const outcomes = await this.applyIn(m, commands);
+        if (onReject) {
+          const rejected = outcomes.flatMap((o, index) => (o.outcome === 'unknown_transaction' ? [{ index, reason: o.reason }] : []));
+          if (rejected.length) throw onReject(rejected);
+        }
+        return outcomes;
+      },
+      { logger: this.logger, what: 'write' },
+    );
   }
 
   /** Applies the commands inside the caller's database transaction. */
   async applyIn(m: EntityManager, commands: StoreCommand[]): Promise<CommandOutcome[]> {
     const outcomes: CommandOutcome[] = new Array(commands.length);
     const starts = commands.flatMap((c, i) => (c.kind === 'start' ? [{ i, start: c.start }] : []));
-    if (starts.length) await this.applyStarts(m, starts, outcomes);
     const reports = commands.flatMap((c, i) => (c.kind === 'report' ? [{ i, cmd: c }] : []));
+    // The lock order (common/database/lock-order.ts): the clusters of every run of the batch first, shared
+    // with other writers, so that a reset or a deletion of one of them is either done (a run started now
+    // reads the epoch it left) or waits for this batch; the runs after them (applyReports).
+    await lockClusters(m, 'shared', { clusters: starts.map((s) => s.start.cluster.id), runUuids: reports.map((r) => r.cmd.uuid) });
+    if (starts.length) await this.applyStarts(m, starts, outcomes);
     const writes = new FinalWrites();
     if (reports.length) await this.applyReports(m, reports, outcomes, writes);
     writes.notify(outcomes);
@@ -236,9 +237,10 @@ export class HistoryWriter {
     writes: FinalWrites,
   ): Promise<void> {
     const uuids = [...new Set(reports.map((r) => r.cmd.uuid))];
-    const txs: TxRow[] = await m.query(
-      `SELECT id, uuid, cluster_id, status, progress, message, status_time, time_end, history_recorded, dry_run, epoch
-       FROM transactions WHERE uuid = ANY($1) ORDER BY id FOR UPDATE`,
+    const txs = await lockRuns<TxRow>(
+      m,
+      'id, uuid, cluster_id, status, progress, message, status_time, time_end, history_recorded, dry_run, epoch',
+      'uuid = ANY($1)',
       [uuids],
     );
     const byUuid = new Map(txs.map((t) => [t.uuid, t]));
@@ -418,7 +420,8 @@ function bestPerKey(ready: StateEntry[], txs: Map<number, TxRow>): Array<StateEn
       best.set(k, { ...e, tx });
     }
   }
-  return [...best.values()];
+  // In key order: two batches writing entries of the same keys lock them in the same order (lock-order.ts, step 3).
+  return [...best.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
 }
 
 /** The channel on which every instance hears which runs changed (delivered at commit). */
@@ -514,11 +517,6 @@ class FinalWrites {
     if (!parts.length && select === 'SELECT 1') return;
     await m.query(parts.length ? `WITH ${parts.join(',\n')}\n${select}` : select, params);
   }
-}
-
-function isRace(e: unknown): boolean {
-  const code = (e as { code?: unknown })?.code;
-  return e instanceof RetryableWriteError || code === '40P01' || code === '40001';
 }
 
 function toState(r: HistoryRow): TaskState {

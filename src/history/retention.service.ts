@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { lockClusters, lockRuns } from '../common/database/lock-order';
+import { retryingTransaction } from '../common/database/retrying-transaction';
 import { InvalidInputError } from '../common/errors/domain-errors';
 import { RetentionResultDto } from './dto/retention.dto';
 
@@ -75,20 +77,17 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
        ORDER BY t.id`,
       [policy.olderThanDays ?? null, policy.keepRuns ?? null],
     );
+    let removed = doomed;
     if (!opts.dryRun) {
-      for (let i = 0; i < doomed.length; i += CHUNK) {
-        // Re-checked under the delete: a run is only removed if it is still finished.
-        await this.db.query(`DELETE FROM transactions WHERE id = ANY($1) AND status IN ('ready', 'error', 'stopped')`, [
-          doomed.slice(i, i + CHUNK).map((d) => d.id),
-        ]);
-      }
-      if (doomed.length) {
+      const gone = await this.remove(doomed);
+      removed = doomed.filter((d) => gone.has(d.id));
+      if (removed.length) {
         await this.db.query(opts.compact ? 'VACUUM (FULL, ANALYZE) deployment_history' : 'VACUUM (ANALYZE) deployment_history');
         await this.db.query(opts.compact ? 'VACUUM (FULL, ANALYZE) transactions' : 'VACUUM (ANALYZE) transactions');
       }
     }
     const byCluster = new Map<number, { cluster_id: number; transactions: number; rows: number }>();
-    for (const d of doomed) {
+    for (const d of removed) {
       const c = byCluster.get(d.cluster_id) ?? { cluster_id: d.cluster_id, transactions: 0, rows: 0 };
       c.transactions++;
       c.rows += d.rows;
@@ -98,8 +97,8 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
       dry_run: opts.dryRun,
       older_than_days: policy.olderThanDays ?? null,
       keep_runs: policy.keepRuns ?? null,
-      transactions: doomed.length,
-      rows: doomed.reduce((n, d) => n + d.rows, 0),
+      transactions: removed.length,
+      rows: removed.reduce((n, d) => n + d.rows, 0),
       clusters: [...byCluster.values()].sort((a, b) => a.cluster_id - b.cluster_id),
       disk_before_bytes: diskBefore,
       disk_after_bytes: await this.diskBytes(),
@@ -109,6 +108,39 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
       this.logger.log(`removed ${result.transactions} runs (${result.rows} rows) in ${result.seconds} s; history tables ${mb(result.disk_before_bytes)} → ${mb(result.disk_after_bytes)}`);
     }
     return result;
+  }
+
+  /**
+   * Deletes the runs, cluster by cluster in chunks, each chunk a transaction in the lock order
+   * (lock-order.ts): the cluster exclusively (its writers wait for the chunk), then the runs. A run is
+   * only removed if it is still finished. Returns the ids removed.
+   */
+  private async remove(doomed: Array<{ id: number; cluster_id: number }>): Promise<Set<number>> {
+    const byCluster = new Map<number, number[]>();
+    for (const d of doomed) {
+      const ids = byCluster.get(d.cluster_id);
+      if (ids) ids.push(d.id);
+      else byCluster.set(d.cluster_id, [d.id]);
+    }
+    const gone = new Set<number>();
+    for (const clusterId of [...byCluster.keys()].sort((a, b) => a - b)) {
+      const ids = byCluster.get(clusterId)!;
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const chunk = ids.slice(i, i + CHUNK);
+        const removed = await retryingTransaction(
+          this.db,
+          async (m) => {
+            await lockClusters(m, 'exclusive', { clusters: [clusterId] });
+            const held = await lockRuns<{ id: number }>(m, 'id', `id = ANY($1) AND status IN ('ready', 'error', 'stopped')`, [chunk]);
+            if (held.length) await m.query(`DELETE FROM transactions WHERE id = ANY($1)`, [held.map((r) => r.id)]);
+            return held.map((r) => r.id);
+          },
+          { logger: this.logger, what: `retention in cluster ${clusterId}` },
+        );
+        for (const id of removed) gone.add(id);
+      }
+    }
+    return gone;
   }
 
   private async diskBytes(): Promise<number> {

@@ -34,11 +34,11 @@ export function serveUi() {
     if (!m) return next();
     const file = m[1] || 'index.html';
     if (!Object.prototype.hasOwnProperty.call(FILES, file)) {
-      res.status(404).json({ message: `No such file in the page: ${file}` });
+      res.status(404).json({ statusCode: 404, message: `No such file in the page: ${file}` });
       return;
     }
     if (!dir) {
-      res.status(503).json({ message: 'The web page is not built: run `npm run build`' });
+      res.status(503).json({ statusCode: 503, message: 'The web page is not built: run `npm run build`' });
       return;
     }
     res.setHeader('Content-Type', FILES[file]);

@@ -22,7 +22,7 @@ export interface TestApp {
  * The real app, built from AppModule and configured as main.ts does, on a fresh database (the real
  * migrations run at boot) and, with `amqp`, consuming from a fresh exchange and queue on the real broker.
  */
-export async function startApp(opts: { amqp?: boolean; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function startApp(opts: { amqp?: boolean; env?: Record<string, string | undefined> } = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   const saved = { ...process.env };
   process.env.DATABASE_URL = db.url;
@@ -37,7 +37,11 @@ export async function startApp(opts: { amqp?: boolean; env?: Record<string, stri
   } else {
     delete process.env.AMQP_URL;
   }
-  Object.assign(process.env, opts.env ?? {});
+  // An undefined value unsets the variable (e.g. NODE_ENV, which jest sets to 'test').
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
   let app: NestExpressApplication | undefined;
   try {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();

@@ -81,3 +81,19 @@ export function isDataError(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;
   return typeof code === 'string' && code.startsWith('22');
 }
+
+/** SQLSTATEs of a transaction that lost a race with a concurrent one: serialization failure, deadlock. */
+const CONCURRENCY_CODES = new Set(['40001', '40P01']);
+
+/**
+ * The transaction lost a race with a concurrent one (PostgreSQL aborted it for a serialization failure
+ * or a deadlock, or a writer found a row created under it: RetryableWriteError): running the same
+ * transaction again will do. A narrower question than isStoreFailure's, which these are part of.
+ */
+export function isConcurrencyFailure(e: unknown): boolean {
+  if (e === null || typeof e !== 'object') return false;
+  if ((e as { name?: unknown }).name === 'RetryableWriteError') return true;
+  const err = e instanceof QueryFailedError ? ((e.driverError as object | undefined) ?? e) : e;
+  const code = (err as { code?: unknown }).code ?? (e as { code?: unknown }).code;
+  return typeof code === 'string' && CONCURRENCY_CODES.has(code);
+}

@@ -1,7 +1,7 @@
-import { ArgumentMetadata, BadRequestException, Module, ValidationError, ValidationPipe } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { ArgumentMetadata, BadRequestException, Module, OnApplicationBootstrap, ValidationError, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE, HttpAdapterHost } from '@nestjs/core';
 import { jsonDepth } from '../http/query';
-import { DataErrorFilter, DomainErrorFilter } from './domain-error.filter';
+import { ErrorAnswerFilter, expressErrorHandler } from './error-answer.filter';
 
 /**
  * The global ValidationPipe, except that route parameters keep their text: each is parsed by its own
@@ -26,8 +26,9 @@ class AppValidationPipe extends ValidationPipe {
 const MAX_DTO_DEPTH = 32;
 
 /**
- * Global request validation and error mapping, registered as providers so that any app built
- * from AppModule (tests included) gets them.
+ * Global request validation and error answers, registered as providers so that any app built from
+ * AppModule (tests included) gets them: one filter for every error (error-answer.filter.ts) and, once
+ * Nest's routes and error layer are in place, the same answers as Express's last error handler.
  */
 @Module({
   providers: [
@@ -40,11 +41,19 @@ const MAX_DTO_DEPTH = 32;
           new BadRequestException({ statusCode: 400, message: validationMessages(errors).join('; '), error: 'Bad Request' }),
       }),
     },
-    { provide: APP_FILTER, useClass: DomainErrorFilter },
-    { provide: APP_FILTER, useClass: DataErrorFilter },
+    { provide: APP_FILTER, useClass: ErrorAnswerFilter },
   ],
 })
-export class ErrorsModule {}
+export class ErrorsModule implements OnApplicationBootstrap {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  // Called by app.init() after Nest registered its routes, its 404 handler and its error layer: an Express
+  // error handler only sees errors of the layers before it, so this one is the last.
+  onApplicationBootstrap(): void {
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter?.getType() === 'express') adapter.use(expressErrorHandler);
+  }
+}
 
 /** One readable line per failed constraint, nested properties included. */
 export function validationMessages(errors: ValidationError[], prefix = ''): string[] {
