@@ -81,17 +81,27 @@ describe('dead-letter headers', () => {
     expect(r.bytes).toBeGreaterThan(DEAD_LETTER_HEADERS_BYTES - 3000);
   });
 
-  it('keeps the small headers of thousands and drops the rest, with a bounded list of their names', () => {
-    const original: Record<string, unknown> = {};
+  it('keeps the first of thousands of headers, in order, and drops the rest, with a bounded list of their names', () => {
+    const original: Record<string, unknown> = { 'x-case': 'many' };
     for (let i = 0; i < 6000; i++) original[`h${String(i).padStart(5, '0')}`] = 'v';
     const r = deadLetterHeaders(original, ADDED);
     expect(r.bytes).toBeLessThanOrEqual(DEAD_LETTER_HEADERS_BYTES);
+    expect(r.headers['x-case']).toBe('many');
     expect(r.dropped.length).toBeGreaterThan(1000);
-    expect(Object.keys(r.headers).length + r.dropped.length).toBe(6000 + Object.keys(ADDED).length + 1);
+    expect(r.dropped[0]).toBe(`h${String(6000 - r.dropped.length).padStart(5, '0')}`);
+    expect(Object.keys(r.headers).length + r.dropped.length).toBe(6001 + Object.keys(ADDED).length + 1);
     const list = String(r.headers[DROPPED_HEADER]);
     expect(Buffer.byteLength(list)).toBeLessThanOrEqual(1000);
     expect(list).toMatch(/^h\d{5}, h\d{5}, .*… \(\+\d+ more\)$/);
     expect(Number(/\+(\d+) more/.exec(list)![1]) + list.split(', ').length - 1).toBe(r.dropped.length);
+  });
+
+  it('does not let one huge header push out the small ones after it: they are kept whole, it is shortened to the room left', () => {
+    const r = deadLetterHeaders({ big: 'b'.repeat(65_000), a: 'x', n: 7 }, ADDED);
+    expect(Object.keys(r.headers).slice(0, 3)).toEqual(['big', 'a', 'n']);
+    expect(r.headers).toMatchObject({ a: 'x', n: 7 });
+    expect(r.truncated).toEqual(['big']);
+    expect(r.bytes).toBeLessThanOrEqual(DEAD_LETTER_HEADERS_BYTES);
   });
 
   it('drops a header that cannot be shortened (a nested table, an array) and shortens a byte array', () => {

@@ -1,11 +1,12 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import type { ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
 import { isStoreFailure as isTransientDbError } from '../../common/database/db-errors';
 import { HistoryWriter } from '../../history/history-writer.service';
 import { ParsedCast } from '../cast';
 import { CastsService } from '../casts.service';
-import { CONSUMER_TAG, deadLetterQueue } from './rmq-options';
+import { DeadLetterer } from './dead-letterer.service';
+import { CONSUMER_TAG } from './rmq-options';
 
 interface Item {
   cast: ParsedCast;
@@ -29,7 +30,8 @@ export class CastBatcher implements OnModuleDestroy {
   private queue: Item[] = [];
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
-  private readonly dlqAsserted = new WeakSet<Channel>();
+  /** Injected as a property, not in the constructor: see deadLetters(). */
+  @Optional() @Inject(DeadLetterer) private deadLetterer?: DeadLetterer;
   /** The consumer's channel, as last seen: shutdown cancels the consumer on it. */
   private channel: Channel | null = null;
   /**
@@ -55,41 +57,22 @@ export class CastBatcher implements OnModuleDestroy {
     else this.timer ??= setTimeout(() => this.kick(), this.config.batchMaxWaitMs);
   }
 
-  /** Sends a message that can never be applied to the dead-letter queue with the reason, then acks it. */
+  /**
+   * Sends a message that can never be applied to the dead-letter queue with the reason, then acks it;
+   * whatever its headers, and never back to the queue (see DeadLetterer). Resolves once the message is
+   * settled or held for a later attempt: the batch does not wait for a back-off. Until the message is
+   * settled, its tag stays apart, so that no multiple ack covers it.
+   */
   async deadLetter(channel: Channel, message: ConsumeMessage, reason: string): Promise<void> {
-    const queue = deadLetterQueue(this.config);
     const tag = message.fields.deliveryTag;
     const inFlight = this.apart.get(channel) ?? new Set<number>();
     this.apart.set(channel, inFlight.add(tag));
-    try {
-      if (!this.dlqAsserted.has(channel)) {
-        await channel.assertQueue(queue, { durable: true });
-        this.dlqAsserted.add(channel);
-      }
-      const headers = {
-        ...(message.properties.headers ?? {}),
-        'x-dead-letter-reason': reason.slice(0, 4000),
-        'x-original-exchange': message.fields.exchange,
-        'x-original-routing-key': message.fields.routingKey,
-        'x-dead-lettered-at': new Date().toISOString(),
-      };
-      await new Promise<void>((resolve, reject) =>
-        channel.sendToQueue(
-          queue,
-          message.content,
-          { headers, contentType: message.properties.contentType ?? 'application/json', persistent: true },
-          (err: unknown) => (err ? reject(err) : resolve()),
-        ),
-      );
-      channel.ack(message);
-      this.casts.stats.deadLetter(reason);
-      this.logger.warn(`dead-lettered a message to ${queue}: ${reason}`);
-    } catch (e) {
-      this.logger.error(`could not dead-letter a message (${reason}): ${e}; returning it to the queue`);
-      safely(() => channel.nack(message, false, true));
-    } finally {
-      inFlight.delete(tag);
-    }
+    await this.deadLetters().send(channel, message, reason, () => inFlight.delete(tag));
+  }
+
+  /** Nest's instance; a batcher built by hand (unit tests) gets one of its own, with no dead-letter exchange known. */
+  private deadLetters(): DeadLetterer {
+    return (this.deadLetterer ??= new DeadLetterer(this.config, this.casts.stats));
   }
 
   /**

@@ -106,9 +106,9 @@ function shortened(key: string, value: unknown, room: number): unknown {
 
 /**
  * The headers of a dead-letter copy: `added` (this service's `x-dead-letter-*`, each value cut to
- * ADDED_VALUE_BYTES) and as many of the original headers as fit in `budget` bytes. The smallest
- * are kept first, so that one huge header costs only itself; the first that does not fit is
- * shortened if it is a string or byte array and enough of it can be kept, the rest are dropped.
+ * ADDED_VALUE_BYTES) and as many of the original headers as fit in `budget` bytes: in their order,
+ * each that fits whole is kept; then each that did not is shortened to the room left if it is a
+ * string or byte array and enough of it can be kept (its beginning), or else dropped.
  * What was cut is named in `x-dead-letter-headers-dropped` / `-truncated`. The result always encodes
  * within `budget` (checked; if not, only `added` and the list of what was dropped are kept).
  */
@@ -121,17 +121,19 @@ export function deadLetterHeaders(original: Record<string, unknown> | undefined,
 
   const candidates = Object.entries(original ?? {})
     .filter(([k, v]) => v !== undefined && !(k in ours) && k !== DROPPED_HEADER && k !== TRUNCATED_HEADER)
-    .map(([k, v], order) => ({ k, v, order, bytes: entryBytes(k, v) }))
-    .sort((a, b) => a.bytes - b.bytes || a.order - b.order);
+    .map(([k, v], order) => ({ k, v, order, bytes: entryBytes(k, v) }));
   const kept = new Map<string, { value: unknown; order: number }>();
   const dropped: string[] = [];
   const truncated: string[] = [];
-  for (const c of candidates) {
-    if (c.bytes <= room) {
-      kept.set(c.k, { value: c.v, order: c.order });
-      room -= c.bytes;
-      continue;
-    }
+  // First every header that fits whole, in the publisher's order: one huge header does not push out the small ones after it.
+  const skipped = candidates.filter((c) => {
+    if (c.bytes > room) return true;
+    kept.set(c.k, { value: c.v, order: c.order });
+    room -= c.bytes;
+    return false;
+  });
+  // Then the ones that did not fit, shortened to the room left if enough of them can be kept.
+  for (const c of skipped) {
     const short = shortened(c.k, c.v, room);
     if (short === null) {
       dropped.push(c.k);
@@ -149,7 +151,7 @@ export function deadLetterHeaders(original: Record<string, unknown> | undefined,
     if (truncatedNames.length) headers[TRUNCATED_HEADER] = listOf(truncatedNames);
     return headers;
   };
-  // The original order, for whoever reads the copy.
+  // In the original order, for whoever reads the copy.
   const inOrder = [...kept].sort((a, b) => a[1].order - b[1].order).map(([k, { value }]): [string, unknown] => [k, value]);
   let headers = assemble(inOrder, dropped, truncated);
   let bytes = tableBytes(headers);
