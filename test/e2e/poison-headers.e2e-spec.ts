@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import * as amqp from 'amqplib';
 import { Client } from 'pg';
 import { finish, resp, start, task } from '../support/casts';
@@ -65,6 +67,38 @@ function rssMb(pid: number): number {
   const kb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return kb ? Number(kb[1]) / 1024 : 0;
 }
+
+/** A counter from the service's /metrics (0 when it has no sample yet). */
+async function metric(svc: ServiceProcess, name: string): Promise<number> {
+  const text = await (await fetch(`${svc.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+}
+
+/** The arguments a queue was declared with, as the broker lists them. */
+async function queueArguments(queue: string): Promise<string> {
+  const out = await rabbitmqctl('-q', 'list_queues', '--no-table-headers', 'name', 'arguments');
+  const line = out.split('\n').find((l) => l.trim().split(/\s+/)[0] === queue);
+  if (!line) throw new Error(`queue ${queue} is not listed`);
+  return line.trim().slice(queue.length).trim();
+}
+
+/** A dead-letter queue that refuses every publish (full, overflow reject-publish): the copy fails. */
+async function makeRefusing(ch: amqp.Channel, dlq: string): Promise<void> {
+  await ch.deleteQueue(dlq);
+  await ch.assertQueue(dlq, { durable: true, arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' } });
+}
+
+/** The settled state of a queue: nothing ready, nothing unacked. */
+const queueSettled = (queue: string) =>
+  waitFor(async () => {
+    const q = await queueCounts(queue);
+    return q && q.ready === 0 && q.unacked === 0;
+  }, `queue ${queue} to be empty (everything settled)`);
+
+const ISSUE_BODY = Buffer.from('<html><body>502 Bad Gateway</body></html>');
+/** The issue's headers: 65,520 bytes; the old copy's `x-dead-letter-reason` length then lands past offset 65,532, amqplib's RangeError. */
+const issueHeaders = (id: string) => fillWithString({ 'x-case': id }, 'x-big', 65_520);
 
 interface Poison {
   id: string;
@@ -141,9 +175,8 @@ describe('messages whose headers fill the frame (issue #11)', () => {
 
   it("dead-letters the issue's message (a non-JSON body with a ~64 KB header) within a second, once; records the next valid cast; RSS under 300 MB", async () => {
     const mark = svc.mark();
-    // 65,520 bytes: the copy's `x-dead-letter-reason` length then lands past offset 65,532, amqplib's RangeError of the issue.
-    const headers = fillWithString({ 'x-case': 'issue' }, 'x-big', 65_520);
-    const body = Buffer.from('<html><body>502 Bad Gateway</body></html>');
+    const headers = issueHeaders('issue');
+    const body = ISSUE_BODY;
     const sent = Date.now();
     await publish(body, headers);
     // The next cast on the queue: a valid run start.
@@ -156,10 +189,7 @@ describe('messages whose headers fill the frame (issue #11)', () => {
     });
     const elapsed = dead.at - sent;
     await waitFor(() => runStatus('poison-next'), 'the next valid cast to be recorded', 10_000);
-    await waitFor(async () => {
-      const q = await queueCounts(names);
-      return q && q.ready === 0 && q.unacked === 0;
-    }, 'the queue to be empty (everything settled)');
+    await queueSettled(names);
 
     const h = dead.message.properties.headers!;
     expect(dead.message.content.equals(body)).toBe(true);
@@ -207,10 +237,7 @@ describe('messages whose headers fill the frame (issue #11)', () => {
     await waitFor(async () => (await runStatus(run)) === 'ready' && true, 'the run to be ready', 10_000);
     const rows = await sql.query("SELECT h.status FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id WHERE t.uuid = $1 AND h.task_name = 'a'", [run]);
     expect(rows.rows.map((r) => r.status)).toEqual(['ready']);
-    await waitFor(async () => {
-      const q = await queueCounts(names);
-      return q && q.ready === 0 && q.unacked === 0;
-    }, 'the queue to be empty (everything settled)');
+    await queueSettled(names);
 
     const times: string[] = [];
     for (const p of poisons) {
@@ -240,11 +267,187 @@ describe('messages whose headers fill the frame (issue #11)', () => {
   });
 
   it('declares the queue with x-dead-letter-exchange, an exchange bound to the dead-letter queue', async () => {
-    const out = await rabbitmqctl('-q', 'list_queues', '--no-table-headers', 'name', 'arguments');
-    const line = out.split('\n').find((l) => l.trim().split(/\s+/)[0] === names);
-    expect(line).toContain('x-dead-letter-exchange');
-    expect(line).toContain(`${names}.dead-letter`);
+    const args = await queueArguments(names);
+    expect(args).toContain('x-dead-letter-exchange');
+    expect(args).toContain(`${names}.dead-letter`);
     const bindings = await rabbitmqctl('-q', 'list_bindings', '--no-table-headers', 'source_name', 'destination_name');
     expect(bindings.split('\n').some((l) => l.trim().split(/\s+/).join(' ') === `${names}.dead-letter ${names}.dead-letter`)).toBe(true);
+  });
+
+  it("when the dead-letter queue refuses the copy, rejects the message without requeue: the broker moves it through the queue's dead-letter exchange within a second, once", async () => {
+    const mark = svc.mark();
+    // A second queue on the dead-letter exchange sees what the broker moves (the refusing queue drops it).
+    const observer = `${names}.observer`;
+    await ch.assertQueue(observer, { durable: false });
+    await ch.bindQueue(observer, `${names}.dead-letter`, '');
+    const moved: Array<{ at: number; message: amqp.ConsumeMessage }> = [];
+    await ch.consume(observer, (m) => {
+      if (!m) return;
+      moved.push({ at: Date.now(), message: m });
+      ch.ack(m);
+    });
+    await makeRefusing(ch, dlq);
+    const failures = await metric(svc, 'dh_dead_letter_copy_failures_total');
+
+    const headers = issueHeaders('refused');
+    const sent = Date.now();
+    await publish(ISSUE_BODY, headers);
+    await publish(json(start('poison-after-refusal', { id: 73, name: 'poison', release: 'mitaka-9.0' }, { '1': [{ id: 'a', type: 'puppet' }] })), {});
+    const [first] = await waitFor(() => moved.length > 0 && moved, 'the message moved to the dead-letter exchange', 10_000);
+    await waitFor(() => runStatus('poison-after-refusal'), 'the next valid cast to be recorded', 10_000);
+    await queueSettled(names);
+
+    const h = first.message.properties.headers!;
+    // Moved by the broker as it was (amqplib did not encode its headers again), with the broker's x-death.
+    expect(first.message.content.equals(ISSUE_BODY)).toBe(true);
+    expect(h['x-big']).toBe(headers['x-big']);
+    expect(h['x-death']).toEqual([expect.objectContaining({ reason: 'rejected', queue: names })]);
+    expect(moved).toHaveLength(1);
+    expect(await metric(svc, 'dh_dead_letter_copy_failures_total')).toBe(failures + 1);
+    expect(await metric(svc, 'dh_dead_letter_rejected_total{to="exchange"}')).toBe(1);
+    // Logged: the failed copy and the rejection, with the reason.
+    const problems = svc.problems(mark);
+    expect(problems.some((l) => /could not copy a message to .*message nacked/.test(l))).toBe(true);
+    expect(problems.some((l) => /rejected a message .* dead-letter exchange .*not a JSON object/.test(l))).toBe(true);
+    console.log(`refused copy: moved by the broker in ${first.at - sent} ms; max RSS ${maxRss.toFixed(0)} MB`);
+    expect(first.at - sent).toBeLessThan(1000);
+    expect(maxRss).toBeLessThan(300);
+    await ch.deleteQueue(observer);
+  });
+
+  it('starts again on the queue it declared (same arguments) and dead-letters again', async () => {
+    await ch.deleteQueue(dlq);
+    await ch.assertQueue(dlq, { durable: true });
+    await ch.consume(dlq, (m) => {
+      if (!m) return;
+      arrived.set(String(m.properties.headers?.['x-case']), { at: Date.now(), message: m, count: (arrived.get(String(m.properties.headers?.['x-case']))?.count ?? 0) + 1 });
+      ch.ack(m);
+    });
+    // A clean stop (Nest re-raises SIGTERM once closed), not the SIGKILL after the grace period.
+    expect(await svc.stop()).toEqual({ code: null, signal: 'SIGTERM' });
+    svc = await ServiceProcess.start({ databaseUrl: db.url, exchange: names, queue: names, name: 'service (poison headers, restarted)' });
+    // Nothing said about the queue (no 406, no warning about its declaration).
+    expect(svc.problems().filter((l) => /Receiver|queue|dead-letter|PRECONDITION/i.test(l))).toEqual([]);
+    await publish(ISSUE_BODY, issueHeaders('after-restart'));
+    await waitFor(() => arrived.get('after-restart'), 'the message in the dead-letter queue', 10_000);
+    expect(await queueArguments(names)).toContain('x-dead-letter-exchange');
+  });
+});
+
+describe('a queue declared without x-dead-letter-exchange (an installation before this version)', () => {
+  let pub: Publisher;
+  let conn: amqp.ChannelModel;
+  let ch: amqp.ConfirmChannel;
+  let db: { url: string; name: string; drop: () => Promise<void> };
+  let sql: Client;
+  let svc: ServiceProcess;
+  const names = uniqueName('dh_legacy');
+  const dlq = `${names}.dead-letter`;
+  const policy = `${names}-dead-letter`;
+  const arrived = new Map<string, number>();
+  let maxRss = 0;
+  let sampler: NodeJS.Timeout | undefined;
+
+  beforeAll(async () => {
+    await builtService();
+    db = await createTestDatabase('dh_legacy');
+    sql = new Client({ connectionString: db.url });
+    await sql.connect();
+    pub = await Publisher.connect();
+    conn = await amqp.connect(AMQP_URL);
+    conn.on('error', () => undefined);
+    ch = await conn.createConfirmChannel();
+    ch.on('error', () => undefined);
+    // As every version before this one left them: plain durable queues.
+    await ch.assertExchange(names, 'topic', { durable: true });
+    await ch.assertQueue(names, { durable: true });
+    await ch.bindQueue(names, names, 'nailgun');
+    await ch.assertQueue(dlq, { durable: true });
+    await ch.consume(dlq, (m) => {
+      if (!m) return;
+      arrived.set(String(m.properties.headers?.['x-case']), Date.now());
+      ch.ack(m);
+    });
+    svc = await ServiceProcess.start({ databaseUrl: db.url, exchange: names, queue: names, name: 'service (legacy queue)' });
+    sampler = setInterval(() => {
+      if (svc.exit === null) maxRss = Math.max(maxRss, rssMb(svc.child.pid!));
+    }, 20);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (sampler) clearInterval(sampler);
+    await svc?.stop().catch(() => undefined);
+    await killAllServices();
+    removeBuiltService();
+    await rabbitmqctl('clear_policy', policy).catch(() => undefined);
+    await ch?.close().catch(() => undefined);
+    await conn?.close().catch(() => undefined);
+    await pub?.remove([names, dlq, `${names}.observer`], [names, `${names}.dead-letter`]).catch(() => undefined);
+    await pub?.close();
+    await sql?.end().catch(() => undefined);
+    await db?.drop().catch(() => undefined);
+  });
+
+  const publish = (body: Buffer, headers: Record<string, unknown>) => {
+    ch.publish(names, 'nailgun', body, { contentType: 'application/json', headers });
+    return ch.waitForConfirms();
+  };
+  const runStatus = async (uuid: string) => (await sql.query('SELECT status FROM transactions WHERE uuid = $1', [uuid])).rows[0]?.status as string | undefined;
+  /** The warning's text (logs are JSON lines). */
+  const policyLines = () => svc.problems().filter((l) => l.includes('set_policy')).map((l) => String(JSON.parse(l).msg));
+
+  it("starts on it as it is, says once how to add a dead-letter exchange with a policy, and dead-letters the issue's message within a second", async () => {
+    expect(await queueArguments(names)).not.toContain('x-dead-letter-exchange');
+    expect(policyLines()).toHaveLength(1);
+    expect(policyLines()[0]).toContain(`rabbitmqctl set_policy --apply-to queues '${policy}' '^${names}$' '{"dead-letter-exchange":"${names}.dead-letter"}'`);
+    const sent = Date.now();
+    await publish(ISSUE_BODY, issueHeaders('legacy-issue'));
+    const at = await waitFor(() => arrived.get('legacy-issue'), 'the message in the dead-letter queue', 10_000);
+    await queueSettled(names);
+    expect(at - sent).toBeLessThan(1000);
+  });
+
+  it('holds a message whose copy is refused and tries again with back-off, never requeued; gives up after 6 attempts; records the next valid cast meanwhile', async () => {
+    const mark = svc.mark();
+    await makeRefusing(ch, dlq);
+    const sent = Date.now();
+    await publish(ISSUE_BODY, issueHeaders('legacy-held'));
+    await publish(json(start('legacy-next', { id: 74, name: 'legacy', release: 'mitaka-9.0' }, { '1': [{ id: 'a', type: 'puppet' }] })), {});
+    await waitFor(() => runStatus('legacy-next'), 'the next valid cast to be recorded while the poison is held', 10_000);
+    // Held: unacked, not back in the queue (a requeue would show as ready, then be redelivered at once).
+    const held = await queueCounts(names);
+    expect(held).toEqual({ ready: 0, unacked: 1, consumers: 1 });
+    await waitFor(async () => (await metric(svc, 'dh_dead_letter_rejected_total{to="policy_or_nowhere"}')) === 1, 'the message to be given up', 40_000);
+    const gaveUpAfter = Date.now() - sent;
+    await queueSettled(names);
+    expect(await metric(svc, 'dh_dead_letter_copy_failures_total')).toBe(6);
+    const problems = svc.problems(mark);
+    expect(problems.filter((l) => /gave up a message .* after 6 failed copies .* dropped unless a policy/.test(l))).toHaveLength(1);
+    const lines = svc.output().slice(mark).split('\n').filter(Boolean);
+    console.log(`legacy queue, refused copies: held, given up after ${gaveUpAfter} ms; ${lines.length} log lines; max RSS ${maxRss.toFixed(0)} MB`);
+    // 0.5 + 1 + 2 + 4 + 8 s of back-off between the 6 attempts.
+    expect(gaveUpAfter).toBeGreaterThanOrEqual(15_000);
+    expect(lines.length).toBeLessThan(10);
+    expect(maxRss).toBeLessThan(300);
+  });
+
+  it('with the policy the warning gives, a message given up is moved by the broker to the dead-letter exchange', async () => {
+    // The command exactly as the warning gives it, run by a shell.
+    const command = /(rabbitmqctl set_policy .*)$/.exec(policyLines()[0])![1];
+    await promisify(execFile)('sh', ['-c', command], { timeout: 60_000 });
+    const observer = `${names}.observer`;
+    await ch.assertQueue(observer, { durable: false });
+    await ch.bindQueue(observer, `${names}.dead-letter`, '');
+    const moved: amqp.ConsumeMessage[] = [];
+    await ch.consume(observer, (m) => {
+      if (!m) return;
+      moved.push(m);
+      ch.ack(m);
+    });
+    await publish(ISSUE_BODY, issueHeaders('legacy-policy'));
+    const [m] = await waitFor(() => moved.length > 0 && moved, 'the message moved by the broker', 40_000);
+    expect(m.properties.headers?.['x-case']).toBe('legacy-policy');
+    expect(m.properties.headers?.['x-death']).toEqual([expect.objectContaining({ reason: 'rejected', queue: names })]);
+    await queueSettled(names);
   });
 });

@@ -117,7 +117,11 @@ export class DeadLetterer implements OnModuleDestroy {
     const queue = deadLetterQueue(this.config);
     if (this.topology.dlqAssertable && !this.asserted.has(channel)) {
       // Once per channel: the queue comes back if someone deleted it while we ran.
-      await channel.assertQueue(queue, DLQ_OPTIONS);
+      await channel.assertQueue(queue, DLQ_OPTIONS).catch((e: unknown) => {
+        // Declared again by someone else, differently: refused (406, which closed this channel); never ask again.
+        if ((e as { code?: number }).code === 406) this.topology = { ...this.topology, dlqAssertable: false };
+        throw e;
+      });
       this.asserted.add(channel);
     }
     const copy = deadLetterHeaders(message.properties.headers, {
