@@ -12,7 +12,7 @@ export interface DeadLetterTopology extends QueueDeclaration {
    * before this version), where a rejected message is dropped unless a policy names one.
    */
   exchange: string | null;
-  /** `<queue>.dead-letter` exists as this service declares it: asserting it again cannot fail (a 406 would close the consumer's channel). */
+  /** `<queue>.dead-letter` is as this service declares it: asserting it again cannot be refused (a 406 closes the channel). */
   dlqAssertable: boolean;
 }
 
@@ -67,9 +67,10 @@ export async function declareDeadLetterTopology(config: AppConfig, logger = new 
       return { exchange: dlx, dlqAssertable: !dlqRefused, queueOptions: withExchange, noAssert: false };
     }
     const plainRefused = await declare((ch) => ch.assertQueue(queue, { durable: true }));
+    const declared = plainRefused ? 'exists with arguments of its own' : 'was declared without x-dead-letter-exchange';
     logger.warn(
-      `queue '${queue}' ${plainRefused ? 'exists with arguments of its own' : 'was declared without x-dead-letter-exchange'} and is consumed as it is. ` +
-        `A message whose copy to '${dlq}' fails is held and tried again with back-off, then rejected: dropped, unless a policy gives the queue a dead-letter exchange. ` +
+      `queue '${queue}' ${declared} and is consumed as it is. A message whose copy to '${dlq}' fails is held and tried again ` +
+        `with back-off, then rejected: dropped, unless a policy gives the queue a dead-letter exchange. ` +
         `To have the broker move such messages to '${dlq}', add one (only one policy applies to a queue: merge it into any you have): ` +
         policyCommand(config.amqpUrl!, queue, dlx),
     );
@@ -84,7 +85,8 @@ export function policyCommand(amqpUrl: string, queue: string, dlx: string): stri
   const vhost = decodeURIComponent(new URL(amqpUrl).pathname.slice(1)) || '/';
   const pattern = `^${queue.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
   const definition = JSON.stringify({ 'dead-letter-exchange': dlx });
-  return `rabbitmqctl set_policy${vhost === '/' ? '' : ` -p '${vhost}'`} --apply-to queues '${queue}-dead-letter' '${pattern}' '${definition}'`;
+  const onVhost = vhost === '/' ? '' : ` -p '${vhost}'`;
+  return `rabbitmqctl set_policy${onVhost} --apply-to queues '${queue}-dead-letter' '${pattern}' '${definition}'`;
 }
 
 /** Connects, waiting for the broker as the consumer itself would (it retries for ever). */

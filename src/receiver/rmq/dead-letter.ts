@@ -112,7 +112,11 @@ function shortened(key: string, value: unknown, room: number): unknown {
  * What was cut is named in `x-dead-letter-headers-dropped` / `-truncated`. The result always encodes
  * within `budget` (checked; if not, only `added` and the list of what was dropped are kept).
  */
-export function deadLetterHeaders(original: Record<string, unknown> | undefined, added: Record<string, string>, budget = DEAD_LETTER_HEADERS_BYTES): BoundedHeaders {
+export function deadLetterHeaders(
+  original: Record<string, unknown> | undefined,
+  added: Record<string, string>,
+  budget = DEAD_LETTER_HEADERS_BYTES,
+): BoundedHeaders {
   const ours: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(added)) ours[k] = truncateUtf8(v, ADDED_VALUE_BYTES);
   // Room kept for the two lists whatever they end up holding.

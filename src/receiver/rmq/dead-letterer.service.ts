@@ -97,7 +97,8 @@ export class DeadLetterer implements OnModuleDestroy {
     } catch (e) {
       const failures = this.failures.increment(key);
       this.stats.deadLetterCopyFailed();
-      this.log.error(`copy-failed:${describe(e).replace(/\d+/g, '#').slice(0, 80)}`, `could not copy a message to ${queue} (${reason}): ${describe(e)}`);
+      const why = describe(e);
+      this.log.error(`copy-failed:${why.replace(/\d+/g, '#').slice(0, 80)}`, `could not copy a message to ${queue} (${reason}): ${why}`);
       if (this.closed.has(channel)) return settled();
       if (this.topology.exchange || failures >= this.retry.attempts) return this.reject(item, failures);
       return this.park(item, failures);
@@ -106,8 +107,12 @@ export class DeadLetterer implements OnModuleDestroy {
     onChannel(() => channel.ack(message));
     this.failures.delete(key);
     this.stats.deadLetter(reason);
-    if (copy.dropped.length || copy.truncated.length) this.stats.deadLetterHeadersCut(copy.dropped.length, copy.truncated.length);
-    const cut = copy.dropped.length || copy.truncated.length ? ` (headers over ${copy.bytes} bytes: ${copy.dropped.length} dropped, ${copy.truncated.length} truncated)` : '';
+    const { dropped, truncated } = copy;
+    let cut = '';
+    if (dropped.length || truncated.length) {
+      this.stats.deadLetterHeadersCut(dropped.length, truncated.length);
+      cut = ` (headers cut to ${copy.bytes} bytes: ${dropped.length} dropped, ${truncated.length} truncated)`;
+    }
     this.log.warn(`dead-lettered:${reasonKind(reason)}`, `dead-lettered a message to ${queue}: ${reason}${cut}`);
     settled();
   }
@@ -133,7 +138,8 @@ export class DeadLetterer implements OnModuleDestroy {
     await new Promise<void>((resolve, reject) => {
       const confirmed = (err: unknown) => (err ? reject(err) : resolve());
       try {
-        channel.sendToQueue(queue, message.content, { headers: copy.headers, contentType: message.properties.contentType ?? 'application/json', persistent: true }, confirmed);
+        const contentType = message.properties.contentType ?? 'application/json';
+        channel.sendToQueue(queue, message.content, { headers: copy.headers, contentType, persistent: true }, confirmed);
       } catch (e) {
         forgetConfirmCallback(channel, confirmed);
         reject(e);
@@ -154,12 +160,14 @@ export class DeadLetterer implements OnModuleDestroy {
       if (exchange) {
         this.log.warn(
           'rejected:exchange',
-          `rejected a message (${what}) after ${failures} failed cop${failures > 1 ? 'ies' : 'y'}: the broker moves it to ${queue} through the queue's dead-letter exchange ${exchange}, without the reason header: ${reason}`,
+          `rejected a message (${what}) after ${failures} failed cop${failures > 1 ? 'ies' : 'y'}: the broker moves it to ${queue} ` +
+            `through the queue's dead-letter exchange ${exchange}, without the reason header: ${reason}`,
         );
       } else {
         this.log.error(
           'rejected:nowhere',
-          `gave up a message (${what}) after ${failures} failed copies to ${queue}: rejected without requeue, it is dropped unless a policy gives queue ${this.config.amqpQueue} a dead-letter exchange; its reason: ${reason}`,
+          `gave up a message (${what}) after ${failures} failed copies to ${queue}: rejected without requeue, ` +
+            `it is dropped unless a policy gives queue ${this.config.amqpQueue} a dead-letter exchange; its reason: ${reason}`,
         );
       }
     }

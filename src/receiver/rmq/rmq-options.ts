@@ -23,7 +23,9 @@ export const CONSUMER_TAG = `deployment-history.${hostname()}.${process.pid}.${D
  * prefetch large enough to fill batches, and the deserializer that understands Astute's envelope.
  * The queue's declaration comes from declareDeadLetterTopology (with `x-dead-letter-exchange` when new).
  */
-export function rmqOptions(config: AppConfig, declaration: QueueDeclaration = { queueOptions: { durable: true }, noAssert: false }): RmqOptions {
+const PLAIN: QueueDeclaration = { queueOptions: { durable: true }, noAssert: false };
+
+export function rmqOptions(config: AppConfig, declaration: QueueDeclaration = PLAIN): RmqOptions {
   return {
     transport: Transport.RMQ,
     options: {
