@@ -124,7 +124,7 @@ export function deadLetterHeaders(
   let room = budget - tableBytes(ours) - listRoom;
 
   const candidates = Object.entries(original ?? {})
-    .filter(([k, v]) => v !== undefined && !(k in ours) && k !== DROPPED_HEADER && k !== TRUNCATED_HEADER)
+    .filter(([k, v]) => v !== undefined && !Object.hasOwn(ours, k) && k !== DROPPED_HEADER && k !== TRUNCATED_HEADER)
     .map(([k, v], order) => ({ k, v, order, bytes: entryBytes(k, v) }));
   const kept = new Map<string, { value: unknown; order: number }>();
   const dropped: string[] = [];
