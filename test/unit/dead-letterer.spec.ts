@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { ReceiverStats } from '../../src/receiver/receiver-stats';
 import { DeadLetterer } from '../../src/receiver/rmq/dead-letterer.service';
-import type { DeadLetterTopology } from '../../src/receiver/rmq/dead-letter-topology';
+import { DeadLetterTopology, policyCommand } from '../../src/receiver/rmq/dead-letter-topology';
 
 /**
  * What happens when a dead-letter copy fails (issue #11): rejected to the queue's dead-letter
@@ -183,5 +183,18 @@ describe('DeadLetterer', () => {
     expect(lines.length).toBeLessThanOrEqual(3);
     s.dl.onModuleDestroy();
     expect(lines.some((l) => /repeated 499 more times/.test(l))).toBe(true);
+  });
+});
+
+describe('the policy command the warning gives (a queue declared without a dead-letter exchange)', () => {
+  it('names the queue exactly (dots escaped), the exchange, and the vhost when it is not /; never the credentials', () => {
+    expect(policyCommand('amqp://guest:secret@127.0.0.1:5672', 'nailgun', 'nailgun.dead-letter')).toBe(
+      `rabbitmqctl set_policy --apply-to queues 'nailgun-dead-letter' '^nailgun$' '{"dead-letter-exchange":"nailgun.dead-letter"}'`,
+    );
+    const other = policyCommand('amqps://u:secret@mq:5671/fuel%2Fprod', 'nail.gun', 'nail.gun.dead-letter');
+    expect(other).toBe(
+      `rabbitmqctl set_policy -p 'fuel/prod' --apply-to queues 'nail.gun-dead-letter' '^nail\\.gun$' '{"dead-letter-exchange":"nail.gun.dead-letter"}'`,
+    );
+    expect(other).not.toContain('secret');
   });
 });
