@@ -25,9 +25,9 @@ interface Parked {
  *    without requeue: the broker moves it there (without the reason, which is logged);
  *  - if the queue names none (declared before this version), the message is held, unacked, and the
  *    copy tried again with back-off; after `retry.attempts` failures it is rejected without requeue.
- * It is never requeued (but for held messages at shutdown). Failures are counted per message (by content, in bounded memory) across
- * redeliveries, so one that comes back (its channel closed) waits its back-off or is rejected at
- * once. Repeated log lines are throttled: once per interval with a count.
+ * It is never requeued (but held messages, at shutdown). Failures are counted per message (by
+ * content, in bounded memory) across redeliveries, so one that comes back (its channel closed) waits
+ * its back-off or is rejected at once. Repeated log lines are throttled: once per interval with a count.
  */
 @Injectable()
 export class DeadLetterer implements OnModuleDestroy {

@@ -5,7 +5,7 @@ import type { AppConfig } from '../../common/config/app-config';
 import { AstuteDeserializer } from './astute.deserializer';
 
 export const deadLetterQueue = (config: Pick<AppConfig, 'amqpQueue'>) => `${config.amqpQueue}.dead-letter`;
-/** The fanout exchange bound to the dead-letter queue, named by the consumed queue's `x-dead-letter-exchange` (same name as the queue). */
+/** The fanout exchange bound to the dead-letter queue (same name), named by the consumed queue's `x-dead-letter-exchange`. */
 export const deadLetterExchange = (config: Pick<AppConfig, 'amqpQueue'>) => `${config.amqpQueue}.dead-letter`;
 
 /** How the consumed queue is declared: as it already exists on the broker (see dead-letter-topology.ts). */
@@ -15,6 +15,9 @@ export interface QueueDeclaration {
   noAssert: boolean;
 }
 
+/** As the queue was always declared: plain durable (when no declaration is given). */
+const PLAIN: QueueDeclaration = { queueOptions: { durable: true }, noAssert: false };
+
 /** This process's consumer tag, so that it can stop consuming on shutdown before the last batch. */
 export const CONSUMER_TAG = `deployment-history.${hostname()}.${process.pid}.${Date.now().toString(36)}`;
 
@@ -23,8 +26,6 @@ export const CONSUMER_TAG = `deployment-history.${hostname()}.${process.pid}.${D
  * prefetch large enough to fill batches, and the deserializer that understands Astute's envelope.
  * The queue's declaration comes from declareDeadLetterTopology (with `x-dead-letter-exchange` when new).
  */
-const PLAIN: QueueDeclaration = { queueOptions: { durable: true }, noAssert: false };
-
 export function rmqOptions(config: AppConfig, declaration: QueueDeclaration = PLAIN): RmqOptions {
   return {
     transport: Transport.RMQ,
