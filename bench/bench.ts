@@ -416,6 +416,7 @@ async function main(): Promise<void> {
     await ch.deleteQueue(names).catch(() => undefined);
     await ch.deleteQueue(`${names}.dead-letter`).catch(() => undefined);
     await ch.deleteExchange(names).catch(() => undefined);
+    await ch.deleteExchange(`${names}.dead-letter`).catch(() => undefined);
     await conn.close().catch(() => undefined);
     const drop = new Client({ connectionString: o.databaseUrl });
     await drop.connect();

@@ -6,6 +6,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { BEARER_SCHEME, X_AUTH_TOKEN_SCHEME } from './common/auth/auth.decorators';
 import { APP_CONFIG, AppConfig } from './common/config/app-config';
 import { BusConsumer, PausableRmqServer } from './receiver/rmq/bus-consumer';
+import { DeadLetterer } from './receiver/rmq/dead-letterer.service';
+import { declareDeadLetterTopology } from './receiver/rmq/dead-letter-topology';
 import { deadLetterQueue, rmqOptions } from './receiver/rmq/rmq-options';
 import { serveUi } from './ui/ui-static';
 
@@ -53,14 +55,19 @@ export async function configureApp(app: NestExpressApplication): Promise<AppConf
   });
 
   if (config.amqpUrl) {
+    // Before the consumer: the dead-letter exchange, and the queue's declaration as it exists (a
+    // different one would be refused with 406 at every connection of the consumer).
+    const topology = await declareDeadLetterTopology(config);
+    app.get(DeadLetterer).use(topology);
     // Nest's RMQ transport, able to pause while the database is away (receiver/rmq/bus-consumer.ts).
-    const server = new PausableRmqServer(rmqOptions(config).options!);
+    const server = new PausableRmqServer(rmqOptions(config, topology).options!);
     app.get(BusConsumer).attach(server);
     app.connectMicroservice<MicroserviceOptions>({ strategy: server }, { inheritAppConfig: true });
     await app.startAllMicroservices();
     new Logger('Receiver').log(
       `consuming queue '${config.amqpQueue}' bound to exchange '${config.amqpExchange}' with key '${config.amqpRoutingKey}'; ` +
-        `rejected casts go to '${deadLetterQueue(config)}'`,
+        `rejected casts go to '${deadLetterQueue(config)}'` +
+        (topology.exchange ? ` (the queue's dead-letter exchange: '${topology.exchange}')` : ''),
     );
   } else {
     new Logger('Receiver').log('AMQP_URL is not set: the RabbitMQ consumer is off; casts are accepted at POST /api/v1/casts');

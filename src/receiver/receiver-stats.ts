@@ -49,6 +49,19 @@ export class ReceiverStats {
     this.metrics.castDeadLettered(reason);
   }
 
+  /** A copy to the dead-letter queue failed (the message is then rejected to the queue's dead-letter exchange, or held and tried again). */
+  deadLetterCopyFailed(): void {
+    this.metrics.deadLetterCopyFailed();
+  }
+
+  deadLetterRejected(to: 'exchange' | 'policy_or_nowhere'): void {
+    this.metrics.deadLetterRejectedTo(to);
+  }
+
+  deadLetterHeadersCut(dropped: number, truncated: number): void {
+    this.metrics.deadLetterHeadersCutShort(dropped, truncated);
+  }
+
   batchCommitted(casts: number, ms: number): void {
     this.batches++;
     this.batchedCasts += casts;

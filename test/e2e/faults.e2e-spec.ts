@@ -48,7 +48,7 @@ describe('faults: nothing lost, nothing doubled', () => {
     try {
       for (const s of setups) {
         await s.sql.end().catch(() => undefined);
-        await cleaner.remove([s.queue, s.dlq], [s.exchange]);
+        await cleaner.remove([s.queue, s.dlq], [s.exchange, s.dlq]);
         await s.db.drop().catch(() => undefined);
       }
     } finally {

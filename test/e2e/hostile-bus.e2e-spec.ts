@@ -206,7 +206,7 @@ describe('hostile input on the bus', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await pub?.remove([queue, dlq], [t?.config.amqpExchange]).catch(() => undefined);
+    await pub?.remove([queue, dlq], [t?.config.amqpExchange, dlq]).catch(() => undefined);
     await pub?.close();
     await bus?.close();
     await t?.close();

@@ -55,11 +55,12 @@ export class Bus {
     }
   }
 
-  /** Removes what a test app declared on the broker (its queue, dead-letter queue and exchange). */
+  /** Removes what a test app declared on the broker (its queue, dead-letter queue and exchange, dead-letter exchange). */
   async removeDeclared(config: { amqpQueue: string; amqpExchange: string }): Promise<void> {
     await this.channel.deleteQueue(config.amqpQueue).catch(() => undefined);
     await this.channel.deleteQueue(`${config.amqpQueue}.dead-letter`).catch(() => undefined);
     await this.channel.deleteExchange(config.amqpExchange).catch(() => undefined);
+    await this.channel.deleteExchange(`${config.amqpQueue}.dead-letter`).catch(() => undefined);
   }
 
   async close(): Promise<void> {

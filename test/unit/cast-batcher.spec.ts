@@ -12,6 +12,7 @@ import { CastsService } from '../../src/receiver/casts.service';
 import { ReceiverStats } from '../../src/receiver/receiver-stats';
 import { BusConsumer, PausableRmqServer } from '../../src/receiver/rmq/bus-consumer';
 import { CastBatcher } from '../../src/receiver/rmq/cast-batcher.service';
+import { DeadLetterer } from '../../src/receiver/rmq/dead-letterer.service';
 
 /**
  * Unit tests of the bus batcher: acks after commit, batching, dead-lettering, retries, splitting
@@ -41,6 +42,8 @@ interface FakeChannel {
   settlements: Map<number, number>;
   /** Headers of every message sent with sendToQueue, in order. */
   sent: Array<{ queue: string; content: Buffer; headers: Record<string, unknown> }>;
+  /** From now on the broker confirms publishes with this error (null: accepts them). */
+  refuse(error: Error | null): void;
 }
 
 function fakeChannel(confirmError: Error | null = null): FakeChannel {
@@ -89,6 +92,7 @@ function fakeChannel(confirmError: Error | null = null): FakeChannel {
     deliver: (tag) => void delivered.push(tag),
     acked: () => [...ackedTags].sort((a, b) => a - b),
     settlements,
+    refuse: (error) => void (confirmError = error),
   };
 }
 
@@ -170,7 +174,8 @@ function harness(apply: ApplyFn, opts: { batchMaxSize?: number; confirmError?: E
   const consumer = new BusConsumer(metrics);
   consumer.attach(server as unknown as PausableRmqServer);
   const readiness = new Readiness();
-  const batcher = new CastBatcher(config, writer, casts, health, consumer, readiness);
+  // No dead-letter exchange known (as on a queue declared before x-dead-letter-exchange).
+  const batcher = new CastBatcher(config, writer, casts, health, consumer, readiness, new DeadLetterer(config, stats));
   const ch = fakeChannel(opts.confirmError ?? null);
   const items: Harness['items'] = [];
   return {
@@ -499,20 +504,24 @@ describe('CastBatcher', () => {
     expectEachSettledOnce(h);
   });
 
-  it('nacks with requeue when the broker reports an error while dead-lettering', async () => {
+  it('never returns a message to the queue when the broker refuses its dead-letter copy: holds it, copies it again after a back-off', async () => {
+    // No dead-letter exchange known here (as on a queue declared before x-dead-letter-exchange).
     const h = harness(async () => [{ outcome: 'unknown_transaction', reason: 'no such transaction' }], {
-      confirmError: new Error('channel closed'),
+      confirmError: new Error('message nacked'),
     });
     h.push(1);
+    await waitFor(() => h.ch.events.includes('confirmed:1'), 'the refused copy');
+    h.ch.refuse(null);
+    // The batch is done without waiting for the back-off; the message is held, neither acked nor requeued.
     await h.batcher.onModuleDestroy();
-
-    expect(h.ch.sendToQueue).toHaveBeenCalledTimes(1);
-    expect(h.ch.sent[0].queue).toBe(DLQ);
-    expect(h.ch.ack).not.toHaveBeenCalled();
-    expect(h.ch.nack).toHaveBeenCalledTimes(1);
-    expect(h.ch.nack).toHaveBeenCalledWith(h.items[0].message, false, true);
-    expect(h.ch.events.indexOf('nack:1:true')).toBeGreaterThan(h.ch.events.indexOf('confirmed:1'));
+    expect(h.ch.settlements.get(1)).toBeUndefined();
     expect(h.stats.deadLettered).toBe(0);
+    await waitFor(() => h.ch.acked().length === 1, 'the second copy, after its back-off');
+    expect(h.ch.sendToQueue).toHaveBeenCalledTimes(2);
+    expect(h.ch.sent.map((m) => m.queue)).toEqual([DLQ, DLQ]);
+    expect(h.ch.events.indexOf('ack:1')).toBeGreaterThan(h.ch.events.lastIndexOf('confirmed:1'));
+    expect(h.ch.nack).not.toHaveBeenCalled();
+    expect(h.stats.deadLettered).toBe(1);
     expectEachSettledOnce(h);
   });
 });

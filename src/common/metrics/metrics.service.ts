@@ -12,6 +12,25 @@ export class Metrics {
   private readonly castsReceived = new Counter({ name: 'dh_casts_received_total', help: 'Casts received, by method and source', labelNames: ['method', 'source'], registers: [this.registry] });
   private readonly castsApplied = new Counter({ name: 'dh_casts_applied_total', help: 'Casts applied to the store, by outcome', labelNames: ['outcome'], registers: [this.registry] });
   private readonly deadLettered = new Counter({ name: 'dh_casts_dead_lettered_total', help: 'Messages sent to the dead-letter queue, by reason', labelNames: ['reason'], registers: [this.registry] });
+  private readonly deadLetterFailures = new Counter({
+    name: 'dh_dead_letter_copy_failures_total',
+    help: 'Attempts to copy a message to the dead-letter queue that failed',
+    registers: [this.registry],
+  });
+  private readonly deadLetterRejected = new Counter({
+    name: 'dh_dead_letter_rejected_total',
+    help:
+      'Messages rejected without requeue after their dead-letter copy failed: moved by the broker through the ' +
+      "queue's dead-letter exchange (to=exchange), or dropped unless a policy names one (to=policy_or_nowhere)",
+    labelNames: ['to'],
+    registers: [this.registry],
+  });
+  private readonly deadLetterHeadersCut = new Counter({
+    name: 'dh_dead_letter_headers_cut_total',
+    help: 'Original headers left out of (dropped) or shortened in (truncated) dead-letter copies, to fit the frame',
+    labelNames: ['how'],
+    registers: [this.registry],
+  });
   private readonly entriesSkipped = new Counter({ name: 'dh_cast_entries_skipped_total', help: 'Parts of casts skipped (the rest applied), by reason', labelNames: ['reason'], registers: [this.registry] });
   private readonly preHistory = new Counter({ name: 'dh_pre_history_task_reports_total', help: 'Task reports for runs of pre-9.0 clusters (not recorded)', registers: [this.registry] });
   private readonly batchSize = new Histogram({ name: 'dh_batch_casts', help: 'Casts per database transaction of the bus consumer', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers: [this.registry] });
@@ -41,6 +60,16 @@ export class Metrics {
   }
   castDeadLettered(reason: string): void {
     this.deadLettered.inc({ reason: reasonKind(reason) });
+  }
+  deadLetterCopyFailed(): void {
+    this.deadLetterFailures.inc();
+  }
+  deadLetterRejectedTo(to: 'exchange' | 'policy_or_nowhere'): void {
+    this.deadLetterRejected.inc({ to });
+  }
+  deadLetterHeadersCutShort(dropped: number, truncated: number): void {
+    if (dropped) this.deadLetterHeadersCut.inc({ how: 'dropped' }, dropped);
+    if (truncated) this.deadLetterHeadersCut.inc({ how: 'truncated' }, truncated);
   }
   entrySkipped(reason: string): void {
     this.entriesSkipped.inc({ reason: reasonKind(reason) });

@@ -9,7 +9,7 @@ import { HistoryWriter } from '../../history/history-writer.service';
 import { ParsedCast } from '../cast';
 import { CastsService } from '../casts.service';
 import { BusConsumer } from './bus-consumer';
-import { deadLetterQueue } from './rmq-options';
+import { DeadLetterer } from './dead-letterer.service';
 
 interface Item {
   cast: ParsedCast;
@@ -42,7 +42,6 @@ export class CastBatcher implements OnModuleDestroy {
   private queue: Item[] = [];
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
-  private readonly dlqAsserted = new WeakSet<Channel>();
   /**
    * Delivery tags settled apart from their batch, per channel — being dead-lettered, or held while
    * their run's start may still be committing elsewhere: a multiple ack must not cover them.
@@ -64,6 +63,7 @@ export class CastBatcher implements OnModuleDestroy {
     private readonly health: StoreHealth,
     private readonly consumer: BusConsumer,
     readiness: Readiness,
+    private readonly deadLetterer: DeadLetterer,
   ) {
     readiness.register('consumer', () => {
       const outage = this.health.outage();
@@ -80,41 +80,17 @@ export class CastBatcher implements OnModuleDestroy {
     else this.timer ??= setTimeout(() => this.kick(), this.config.batchMaxWaitMs);
   }
 
-  /** Sends a message that can never be applied to the dead-letter queue with the reason, then acks it. */
+  /**
+   * Sends a message that can never be applied to the dead-letter queue with the reason, then acks it;
+   * whatever its headers, and never back to the queue (see DeadLetterer). Resolves once the message is
+   * settled or held for a later attempt: the batch does not wait for a back-off. Until the message is
+   * settled, its tag stays apart, so that no multiple ack covers it.
+   */
   async deadLetter(channel: Channel, message: ConsumeMessage, reason: string): Promise<void> {
-    const queue = deadLetterQueue(this.config);
     const tag = message.fields.deliveryTag;
     const inFlight = this.apart.get(channel) ?? new Set<number>();
     this.apart.set(channel, inFlight.add(tag));
-    try {
-      if (!this.dlqAsserted.has(channel)) {
-        await channel.assertQueue(queue, { durable: true });
-        this.dlqAsserted.add(channel);
-      }
-      const headers = {
-        ...(message.properties.headers ?? {}),
-        'x-dead-letter-reason': reason.slice(0, 4000),
-        'x-original-exchange': message.fields.exchange,
-        'x-original-routing-key': message.fields.routingKey,
-        'x-dead-lettered-at': new Date().toISOString(),
-      };
-      await new Promise<void>((resolve, reject) =>
-        channel.sendToQueue(
-          queue,
-          message.content,
-          { headers, contentType: message.properties.contentType ?? 'application/json', persistent: true },
-          (err: unknown) => (err ? reject(err) : resolve()),
-        ),
-      );
-      channel.ack(message);
-      this.casts.stats.deadLetter(reason);
-      this.logger.warn(`dead-lettered a message to ${queue}: ${reason}`);
-    } catch (e) {
-      this.logger.error(`could not dead-letter a message (${reason}): ${e}; returning it to the queue`);
-      safely(() => channel.nack(message, false, true));
-    } finally {
-      inFlight.delete(tag);
-    }
+    await this.deadLetterer.send(channel, message, reason, () => inFlight.delete(tag));
   }
 
   /**
