@@ -1,8 +1,7 @@
-import { Client } from 'pg';
-import { createTestDatabase } from '../support/database';
-import { uniqueName, waitFor } from '../support/services';
+import { waitFor } from '../support/services';
 import { ensureBrokerRunning, Publisher, queueCounts, startBrokerApp, stopBrokerApp } from '../support/faults/broker';
 import { checkWorkload, deadlocks, differences, dump, statusCounts, terminateServiceBackends } from '../support/faults/dump';
+import { faultSetup, FaultSetup, removeFaultSetups } from '../support/faults/setup';
 import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
 import { Cast, faultWorkload, replayWorkload, shuffleWithDuplicates, Workload } from '../support/faults/workload';
 
@@ -20,14 +19,7 @@ import { Cast, faultWorkload, replayWorkload, shuffleWithDuplicates, Workload } 
  */
 jest.setTimeout(120_000);
 
-interface Setup {
-  name: string;
-  db: { url: string; name: string; drop: () => Promise<void> };
-  exchange: string;
-  queue: string;
-  dlq: string;
-  sql: Client;
-}
+type Setup = FaultSetup;
 
 describe('faults: nothing lost, nothing doubled', () => {
   const setups: Setup[] = [];
@@ -44,24 +36,11 @@ describe('faults: nothing lost, nothing doubled', () => {
     removeBuiltService();
     await ensureBrokerRunning();
     await pub?.close();
-    const cleaner = await Publisher.connect();
-    try {
-      for (const s of setups) {
-        await s.sql.end().catch(() => undefined);
-        await cleaner.remove([s.queue, s.dlq], [s.exchange, s.dlq]);
-        await s.db.drop().catch(() => undefined);
-      }
-    } finally {
-      await cleaner.close();
-    }
+    await removeFaultSetups(setups);
   });
 
   async function setup(name: string): Promise<Setup> {
-    const db = await createTestDatabase('dh_fault');
-    const names = uniqueName(`dh_fault_${name}`);
-    const sql = new Client({ connectionString: db.url });
-    await sql.connect();
-    const s = { name, db, exchange: names, queue: names, dlq: `${names}.dead-letter`, sql };
+    const s = await faultSetup('dh_fault', name);
     setups.push(s);
     return s;
   }

@@ -1,9 +1,9 @@
 import { Client } from 'pg';
-import { createTestDatabase } from '../support/database';
-import { DATABASE_URL, uniqueName, waitFor } from '../support/services';
+import { DATABASE_URL, waitFor } from '../support/services';
 import { ensureBrokerRunning, Publisher, queueCounts } from '../support/faults/broker';
 import { checkWorkload, dump } from '../support/faults/dump';
 import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
+import { faultSetup, FaultSetup, removeFaultSetups } from '../support/faults/setup';
 import { TcpProxy } from '../support/faults/tcp-proxy';
 import { faultWorkload, Workload } from '../support/faults/workload';
 
@@ -21,14 +21,7 @@ jest.setTimeout(150_000);
 
 const OUTAGE_MS = 6000;
 
-interface Setup {
-  name: string;
-  db: { url: string; name: string; drop: () => Promise<void> };
-  exchange: string;
-  queue: string;
-  dlq: string;
-  sql: Client;
-}
+type Setup = FaultSetup;
 
 async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
   const c = new Client({ connectionString: DATABASE_URL });
@@ -61,28 +54,17 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
     await killAllServices();
     removeBuiltService();
     for (const p of proxies) await p.close();
-    const cleaner = await Publisher.connect();
-    try {
-      for (const s of setups) {
-        await s.sql.end().catch(() => undefined);
-        await cleaner.remove([s.queue, s.dlq], [s.exchange]);
-        // A test that failed mid-outage may have left its database renamed or closed.
-        await admin(async (c) => {
-          for (const n of [s.db.name, `${s.db.name}_away`]) await c.query(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
-        }).catch(() => undefined);
-      }
-    } finally {
-      await cleaner.close();
-      await pub?.close();
-    }
+    await pub?.close();
+    // A test that failed mid-outage may have left its database renamed or closed.
+    await removeFaultSetups(setups, (s) =>
+      admin(async (c) => {
+        for (const n of [s.db.name, `${s.db.name}_away`]) await c.query(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
+      }),
+    );
   });
 
   async function setup(name: string): Promise<Setup> {
-    const db = await createTestDatabase('dh_outage');
-    const names = uniqueName(`dh_outage_${name}`);
-    const sql = new Client({ connectionString: db.url });
-    await sql.connect();
-    const s = { name, db, exchange: names, queue: names, dlq: `${names}.dead-letter`, sql };
+    const s = await faultSetup('dh_outage', name);
     setups.push(s);
     return s;
   }
