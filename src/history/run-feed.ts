@@ -156,6 +156,8 @@ export class RunFeed {
     const s = new Subscriber(res, since, release);
     this.subscribers.add(s);
     res.on('close', () => this.remove(s));
+    // A write to a connection that just went: 'close' follows; an unheard 'error' would stop the process.
+    res.on('error', () => this.remove(s));
     this.pump(s);
   }
 

@@ -1,12 +1,13 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientRequest, IncomingMessage, request as httpRequest } from 'node:http';
 import { startApp, TestApp } from '../support/app';
-import { Graph, resp, start, task } from '../support/casts';
+import { finish, Graph, resp, start, task } from '../support/casts';
 import { createTestDatabase } from '../support/database';
 import { Publisher } from '../support/faults/broker';
 import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
-import { uniqueName, waitFor } from '../support/services';
+import { freePort, uniqueName, waitFor } from '../support/services';
 
 /**
  * The live stream under load, with its limits and its shutdown (issue #11): one refresh per run shared
@@ -183,10 +184,13 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
 
   it('300 clients on a running 30,000-row run, half never reading, while rows change: others answered, memory bounded', async () => {
     const pid = svc.child.pid!;
-    // The start level: after one client has read the whole run once (the service warmed up).
-    const warm = open('parse', READ_TOKENS[0]);
-    await waitFor(() => warm.rows().size === 30_000 && warm.events.some((e) => e.type === 'transaction'), 'a first client to get the whole run', 60_000);
-    warm.close();
+    // The start level: once the service has served a few streams (its code compiled, its allocator's
+    // pools made), as it stands between uses.
+    const warm = [open('parse', READ_TOKENS[0]), ...Array.from({ length: 10 }, (_, i) => open(i % 2 ? 'stall' : 'count', READ_TOKENS[0]))];
+    await waitFor(() => warm[0].rows().size === 30_000 && warm[0].events.some((e) => e.type === 'transaction'), 'a first client to get the whole run', 60_000);
+    await post(resp('live-30k', [task('200', 'task-149', 'running')]));
+    await waitFor(() => warm[0].rows().get('200/task-149') === 'running', 'a first change');
+    warm.forEach((c) => c.close());
     const before = await collectedRssKb(svc);
 
     let peak = before;
@@ -281,7 +285,9 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
     await waitFor(() => readers.every((c) => c.events.some((e) => e.type === 'transaction')) && stalledOne.status === 200, 'the streams to be open');
     const t0 = Date.now();
     svc.kill('SIGTERM');
-    const exit = await Promise.race([svc.exited, new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([svc.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), 15_000)))]);
+    clearTimeout(timer);
     const took = Date.now() - t0;
     if (!exit) svc.kill('SIGKILL');
     console.log(`SIGTERM with 3 open streams: exit ${JSON.stringify(exit)} after ${took} ms`);
@@ -337,5 +343,58 @@ describe('live stream limits', () => {
     // A stream that ends gives its place back.
     a1.close();
     await waitFor(async () => (await answered(open(A))).status === 200, 'a place to be given back');
+  });
+});
+
+describe('dhist --watch across a restart of the service', () => {
+  const CLI = join(__dirname, '../../dist/src/cli/main.js');
+  let db: { url: string; drop: () => Promise<void> };
+  const apps: TestApp[] = [];
+  afterAll(async () => {
+    for (const a of apps) await a.close().catch(() => undefined);
+    await db?.drop();
+  });
+
+  it('draws a large run once its pages are in, resumes after the `shutdown` event, and ends with every row', async () => {
+    db = await createTestDatabase('dh_live_cli');
+    const port = await freePort();
+    const up = async () => {
+      const a = await startApp({ env: { DATABASE_URL: db.url } });
+      apps.push(a);
+      await a.app.listen(port, '127.0.0.1');
+      return a;
+    };
+    const first = await up();
+    // 2,500 rows: the first rows come as three events.
+    const graph: Graph = {};
+    for (let n = 1; n <= 25; n++) graph[String(n)] = Array.from({ length: 100 }, (_, i) => ({ id: `t${i}` }));
+    const id = (await first.http().post('/api/v1/casts').send(start('cli-restart', { id: 90, release: 'mitaka-9.0' }, graph)).expect(200)).body[0].transaction_id;
+
+    const child = spawn(process.execPath, [CLI, '--url', `http://127.0.0.1:${port}`, 'task', 'history', 'show', String(id), '--watch', '--interval', '1', '-f', 'value', '-c', 'status'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      await waitFor(() => /watching transaction \d+ \(running/.test(stderr), 'the watcher to follow the run');
+      await first.http().post('/api/v1/casts').send(resp('cli-restart', [task('1', 't0', 'ready')])).expect(200);
+
+      // The service stops (its streams get `shutdown`) and comes back on the same port and database.
+      await first.close();
+      apps.splice(apps.indexOf(first), 1);
+      const second = await up();
+      await second.http().post('/api/v1/casts').send([resp('cli-restart', [task('2', 't0', 'ready')]), finish('cli-restart', 'ready')]).expect(200);
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const statuses = stdout.trim().split('\n');
+    expect(statuses).toHaveLength(2500);
+    expect(statuses.filter((x) => x === 'ready')).toHaveLength(2);
+    expect(statuses.filter((x) => x === 'skipped')).toHaveLength(2498);
+    expect(stderr).toMatch(/transaction \d+ ended ready\n$/);
   });
 });
