@@ -38,19 +38,23 @@ const HEARTBEAT = sseFrame('heartbeat', '{}');
 /** Versions whose whole-run pages are kept (clients joining while rows change start at different ones). */
 const KEPT_PASS_PAGES = 2;
 
-const COMMA = Buffer.from(',');
-const ROWS_END = Buffer.from(']\n\n');
-
 /**
- * One `rows` event: rows as their JSON (bytes); the id only on the last event of a batch (see RunFeed).
- * Concatenated as bytes: a page is never a large string, which would stay on the JavaScript heap
- * until a full collection (hundreds of clients' pages made the heap, and the RSS, grow for minutes).
+ * One `rows` event: rows as their JSON texts; the id only on the last event of a batch (see RunFeed).
+ * Written straight into one buffer: a page is never a large string, which would stay on the
+ * JavaScript heap until a full collection (hundreds of clients' pages made the heap grow for minutes).
  */
-function rowsFrame(rows: Buffer[], id?: bigint): Buffer {
-  const parts: Buffer[] = [Buffer.from(`event: rows\n${id !== undefined ? `id: ${id}\n` : ''}data: [`)];
-  rows.forEach((r, i) => (i ? parts.push(COMMA, r) : parts.push(r)));
-  parts.push(ROWS_END);
-  return Buffer.concat(parts);
+function rowsFrame(rows: string[], id?: bigint): Buffer {
+  const head = `event: rows\n${id !== undefined ? `id: ${id}\n` : ''}data: [`;
+  let size = head.length + Math.max(0, rows.length - 1) + 3;
+  for (const r of rows) size += Buffer.byteLength(r);
+  const frame = Buffer.allocUnsafe(size);
+  let at = frame.write(head);
+  rows.forEach((r, i) => {
+    if (i) frame[at++] = 0x2c; // ,
+    at += frame.write(r, at);
+  });
+  frame.write(']\n\n', at);
+  return frame;
 }
 
 /** An event made once for every live client, with what the client has once it is written. */
@@ -110,8 +114,11 @@ class Subscriber {
  */
 export class RunFeed {
   private readonly logger = new Logger('LiveHistory');
-  /** Every row of the run by id, in Fuel's order (a row added later comes last); JSON as bytes, made once. */
-  private readonly rows = new Map<string, { version: bigint; json: Buffer }>();
+  /**
+   * Every row of the run by id, in Fuel's order (a row added later comes last), as JSON text: strings,
+   * which the collector compacts (small buffers would share 8 KB slabs, each kept by any row in it).
+   */
+  private readonly rows = new Map<string, { version: bigint; json: string }>();
   /** The row ids in order, for whole-run passes; rebuilt once a row is added. */
   private order: string[] | null = null;
   private version = 0n;
@@ -223,18 +230,20 @@ export class RunFeed {
     const frames: Frame[] = [];
     if (changed.length) {
       let top = this.version;
-      const json = changed.map((r) => Buffer.from(r.json));
-      changed.forEach((r, i) => {
+      for (const r of changed) {
         const version = BigInt(r.version);
         if (version > top) top = version;
         if (!this.rows.has(r.id)) this.order = null;
-        this.rows.set(r.id, { version, json: json[i] });
-      });
+        this.rows.set(r.id, { version, json: r.json });
+      }
       this.version = top;
       if (live.length) {
-        for (let i = 0; i < json.length; i += this.opts.pageRows) {
-          const last = i + this.opts.pageRows >= json.length;
-          const data = rowsFrame(json.slice(i, i + this.opts.pageRows), last ? top : undefined);
+        for (let i = 0; i < changed.length; i += this.opts.pageRows) {
+          const last = i + this.opts.pageRows >= changed.length;
+          const data = rowsFrame(
+            changed.slice(i, i + this.opts.pageRows).map((r) => r.json),
+            last ? top : undefined,
+          );
           frames.push(last ? { data, version: top } : { data });
         }
       }
