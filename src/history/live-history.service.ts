@@ -100,7 +100,9 @@ export class LiveHistoryService implements BeforeApplicationShutdown {
     const mine = this.perCaller.get(key) ?? 0;
     let message: string | undefined;
     if (mine >= streamMaxPerToken) {
-      message = `Too many live streams for this token (or address, without a token): ${mine} are open, at most ${streamMaxPerToken} (STREAM_MAX_PER_TOKEN); close one or retry later`;
+      message =
+        `Too many live streams for this token (or address, without a token): ${mine} are open, ` +
+        `at most ${streamMaxPerToken} (STREAM_MAX_PER_TOKEN); close one or retry later`;
     } else if (this.total >= streamMaxClients) {
       message = `Too many live streams: ${this.total} are open, at most ${streamMaxClients} (STREAM_MAX_CLIENTS); retry later`;
     }

@@ -147,7 +147,9 @@ export class RunFeed {
     private readonly hooks: FeedHooks,
   ) {
     // Subscribed before the first read: a change committed meanwhile is read again, not missed.
-    this.changes = source.changes.pipe(throttleTime(AT_MOST_EVERY_MS, undefined, { leading: true, trailing: true })).subscribe(() => void this.refresh());
+    this.changes = source.changes
+      .pipe(throttleTime(AT_MOST_EVERY_MS, undefined, { leading: true, trailing: true }))
+      .subscribe(() => void this.refresh());
     // Whoever adds a client awaits `ready`; a feed closed before anyone did must not warn.
     this.ready.catch(() => undefined);
     void this.refresh();

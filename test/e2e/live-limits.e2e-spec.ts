@@ -121,10 +121,12 @@ function p95(samples: number[]): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)];
 }
 
+const taskName = (i: number) => `task-${String(i).padStart(3, '0')}`;
+
 /** 200 nodes × 150 tasks: a 30,000-row run. */
 function bigGraph(): Graph {
   const graph: Graph = {};
-  for (let n = 1; n <= 200; n++) graph[String(n)] = Array.from({ length: 150 }, (_, i) => ({ id: `task-${String(i).padStart(3, '0')}`, type: 'puppet' }));
+  for (let n = 1; n <= 200; n++) graph[String(n)] = Array.from({ length: 150 }, (_, i) => ({ id: taskName(i), type: 'puppet' }));
   return graph;
 }
 
@@ -136,7 +138,8 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
   const clients: Client[] = [];
 
   const post = async (body: unknown) => {
-    const r = await fetch(`${svc.url}/api/v1/casts`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth(ADMIN_TOKEN) }, body: JSON.stringify(body) });
+    const headers = { 'content-type': 'application/json', ...auth(ADMIN_TOKEN) };
+    const r = await fetch(`${svc.url}/api/v1/casts`, { method: 'POST', headers, body: JSON.stringify(body) });
     if (r.status !== 200) throw new Error(`POST /casts: ${r.status} ${await r.text()}`);
     return (await r.json()) as any;
   };
@@ -151,7 +154,11 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
     return c;
   };
   /** The run's whole list, as node/task → status. */
-  const expected = async () => new Map(((await getJson(`/api/v1/transactions/${runId}/deployment_history`)) as any[]).map((r) => [`${r.node_id}/${r.task_name}`, r.status]));
+  const expected = async () => {
+    type Row = { node_id: string; task_name: string; status: string };
+    const list: Row[] = await getJson(`/api/v1/transactions/${runId}/deployment_history`);
+    return new Map(list.map((r) => [`${r.node_id}/${r.task_name}`, r.status]));
+  };
 
   beforeAll(async () => {
     await builtService();
@@ -187,7 +194,8 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
     // The start level: once the service has served a few streams (its code compiled, its allocator's
     // pools made), as it stands between uses.
     const warm = [open('parse', READ_TOKENS[0]), ...Array.from({ length: 10 }, (_, i) => open(i % 2 ? 'stall' : 'count', READ_TOKENS[0]))];
-    await waitFor(() => warm[0].rows().size === 30_000 && warm[0].events.some((e) => e.type === 'transaction'), 'a first client to get the whole run', 60_000);
+    const whole = (c: Client) => c.rows().size === 30_000 && c.events.some((e) => e.type === 'transaction');
+    await waitFor(() => whole(warm[0]), 'a first client to get the whole run', 60_000);
     await post(resp('live-30k', [task('200', 'task-149', 'running')]));
     await waitFor(() => warm[0].rows().get('200/task-149') === 'running', 'a first change');
     warm.forEach((c) => c.close());
@@ -216,7 +224,8 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
     const latencies: number[] = [];
     const figures = () =>
       `GET /clusters p95 ${latencies.length ? Math.round(p95(latencies)) : '-'} ms over ${latencies.length} requests; ` +
-      `RSS before ${mb(before)} MB, peak ${mb(peak)} MB, now ${mb(rssKb(pid))} MB; ${clients.filter((c) => c.status === 200).length} streams answered`;
+      `RSS before ${mb(before)} MB, peak ${mb(peak)} MB, now ${mb(rssKb(pid))} MB; ` +
+      `${clients.filter((c) => c.status === 200).length} streams answered`;
     try {
       await waitFor(() => clients.every((c) => c.status !== undefined), 'every client to get an answer', 60_000).catch((e) => {
         throw new Error(`${e.message} (${figures()})`);
@@ -227,8 +236,8 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
       // for the clusters, one request at a time.
       const changes = (async () => {
         for (let n = 1; n <= 20; n++) {
-          const nodes = [...Array.from({ length: 150 }, (_, i) => task(String(n), `task-${String(i).padStart(3, '0')}`, 'running'))];
-          if (n > 1) nodes.push(...Array.from({ length: 150 }, (_, i) => task(String(n - 1), `task-${String(i).padStart(3, '0')}`, 'ready')));
+          const nodes = Array.from({ length: 150 }, (_, i) => task(String(n), taskName(i), 'running'));
+          if (n > 1) nodes.push(...Array.from({ length: 150 }, (_, i) => task(String(n - 1), taskName(i), 'ready')));
           await post(resp('live-30k', nodes));
           await new Promise((r) => setTimeout(r, 250));
         }
@@ -237,7 +246,9 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
       void changes.finally(() => (changing = false));
       while (changing || latencies.length < 40) {
         const t0 = performance.now();
-        const r = await fetch(`${svc.url}/api/v1/clusters`, { headers: auth(READ_TOKENS[1]), signal: AbortSignal.timeout(15_000) }).catch(() => null);
+        const r = await fetch(`${svc.url}/api/v1/clusters`, { headers: auth(READ_TOKENS[1]), signal: AbortSignal.timeout(15_000) }).catch(
+          () => null,
+        );
         latencies.push(r?.status === 200 ? performance.now() - t0 : 15_000);
         await r?.arrayBuffer();
         if (overflow()) throw new Error(`service RSS reached ${mb(peak)} MB`);
@@ -266,7 +277,8 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
     await sampler;
     const left = rssKb(pid);
     let after = left;
-    await waitFor(async () => (after = await collectedRssKb(svc)) <= before * 1.2, 'the service RSS to come back near its start level', 20_000).catch(() => undefined);
+    const near = async () => (after = await collectedRssKb(svc)) <= before * 1.2;
+    await waitFor(near, 'the RSS to come back near its start level', 20_000).catch(() => undefined);
 
     console.log(svc.output().match(/full gc \d+ done.*/g)!.join('\n'));
     console.log(
@@ -282,7 +294,8 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
     const readers = [open('parse', READ_TOKENS[0]), open('parse', READ_TOKENS[1])];
     const stalledOne = open('stall', READ_TOKENS[2]);
     const mark = svc.mark();
-    await waitFor(() => readers.every((c) => c.events.some((e) => e.type === 'transaction')) && stalledOne.status === 200, 'the streams to be open');
+    const opened = (c: Client) => c.events.some((e) => e.type === 'transaction');
+    await waitFor(() => readers.every(opened) && stalledOne.status === 200, 'the streams to be open');
     const t0 = Date.now();
     svc.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
@@ -316,11 +329,15 @@ describe('live stream limits', () => {
   };
 
   beforeAll(async () => {
-    t = await startApp({ env: { AUTH_READ_TOKENS: `${A},${B}`, AUTH_ADMIN_TOKENS: ADMIN_TOKEN, STREAM_MAX_CLIENTS: '3', STREAM_MAX_PER_TOKEN: '2' } });
+    t = await startApp({
+      env: { AUTH_READ_TOKENS: `${A},${B}`, AUTH_ADMIN_TOKENS: ADMIN_TOKEN, STREAM_MAX_CLIENTS: '3', STREAM_MAX_PER_TOKEN: '2' },
+    });
     await t.app.listen(0, '127.0.0.1');
     port = (t.app.getHttpServer().address() as { port: number }).port;
     const graph = { '1': [{ id: 'a' }] };
-    runId = (await t.http().post('/api/v1/casts').set(auth(ADMIN_TOKEN)).send(start('limits-1', { id: 81, release: 'mitaka-9.0' }, graph)).expect(200)).body[0].transaction_id;
+    const cluster = { id: 81, release: 'mitaka-9.0' };
+    const started = await t.http().post('/api/v1/casts').set(auth(ADMIN_TOKEN)).send(start('limits-1', cluster, graph)).expect(200);
+    runId = started.body[0].transaction_id;
   });
   afterAll(async () => {
     clients.forEach((c) => c.close());
@@ -368,11 +385,13 @@ describe('dhist --watch across a restart of the service', () => {
     // 2,500 rows: the first rows come as three events.
     const graph: Graph = {};
     for (let n = 1; n <= 25; n++) graph[String(n)] = Array.from({ length: 100 }, (_, i) => ({ id: `t${i}` }));
-    const id = (await first.http().post('/api/v1/casts').send(start('cli-restart', { id: 90, release: 'mitaka-9.0' }, graph)).expect(200)).body[0].transaction_id;
+    const cluster = { id: 90, release: 'mitaka-9.0' };
+    const started = await first.http().post('/api/v1/casts').send(start('cli-restart', cluster, graph)).expect(200);
+    const id = started.body[0].transaction_id;
 
-    const child = spawn(process.execPath, [CLI, '--url', `http://127.0.0.1:${port}`, 'task', 'history', 'show', String(id), '--watch', '--interval', '1', '-f', 'value', '-c', 'status'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const args = ['--url', `http://127.0.0.1:${port}`, 'task', 'history', 'show', String(id), '--watch', '--interval', '1'];
+    args.push('-f', 'value', '-c', 'status');
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -386,7 +405,8 @@ describe('dhist --watch across a restart of the service', () => {
       await first.close();
       apps.splice(apps.indexOf(first), 1);
       const second = await up();
-      await second.http().post('/api/v1/casts').send([resp('cli-restart', [task('2', 't0', 'ready')]), finish('cli-restart', 'ready')]).expect(200);
+      const ending = [resp('cli-restart', [task('2', 't0', 'ready')]), finish('cli-restart', 'ready')];
+      await second.http().post('/api/v1/casts').send(ending).expect(200);
       expect(await exited).toBe(0);
     } finally {
       child.kill('SIGKILL');

@@ -9,5 +9,6 @@ process.on('SIGWINCH', () => {
   global.gc();
   const m = process.memoryUsage();
   const mb = (n) => Math.round(n / 1048576);
-  process.stderr.write(`full gc ${++runs} done: rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB\n`);
+  const heap = `heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB`;
+  process.stderr.write(`full gc ${++runs} done: rss ${mb(m.rss)} MB, ${heap}\n`);
 });
