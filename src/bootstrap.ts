@@ -34,7 +34,9 @@ export async function configureApp(app: NestExpressApplication): Promise<AppConf
   });
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready', 'metrics'] });
   app.use(serveUi()); // the web page at /ui/ (built into dist/web/), / redirects there; public, like /api/docs
-  app.enableShutdownHooks();
+  // On a signal, the shutdown hooks run (streams ended, consumer stopped, database closed), then the
+  // process exits 0; by default Nest would raise the signal again and die of it (exit status 143).
+  app.enableShutdownHooks([], { useProcessExit: true });
 
   const doc = new DocumentBuilder()
     .setTitle('deployment-history')

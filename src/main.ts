@@ -8,6 +8,9 @@ import { AppModule } from './app.module';
 import { configureApp } from './bootstrap';
 import { ConfigError, loadConfig } from './common/config/app-config';
 
+/** A stop must not hang on something that never closes: past this, the process exits 1 (not clean). */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
 async function main(): Promise<void> {
   // Settings may also come from a .env file in the working directory (see .env.example).
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -27,6 +30,14 @@ async function main(): Promise<void> {
   const config = await configureApp(app);
   await app.listen(config.port, config.host);
   new Logger('Main').log(`deployment-history listening on http://${config.host}:${config.port} (API /api/v1, docs /api/docs)`);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () =>
+      setTimeout(() => {
+        new Logger('Main').error(`shutdown on ${signal} did not finish within ${SHUTDOWN_DEADLINE_MS / 1000} s: exiting`);
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS).unref(),
+    );
+  }
 }
 
 main().catch((e) => {

@@ -291,10 +291,14 @@ async function runView(id: number): Promise<void> {
   let lastId: string | undefined;
   let first = true;
   let ended = false;
+  /** The first rows, as they come in pages (only the last one has an id), drawn once all are in. */
+  let firstRows: Row[] = [];
+  let pause = 1000;
   exposed.streamEvents = 0;
   const connect = async (): Promise<void> => {
     status.textContent = '● live';
     status.className = 'live';
+    firstRows = [];
     await openStream(
       `/transactions/${id}/deployment_history/stream`,
       (e) => {
@@ -302,13 +306,24 @@ async function runView(id: number): Promise<void> {
         exposed.streamEvents = (exposed.streamEvents ?? 0) + 1;
         if (e.type === 'rows') {
           const data = JSON.parse(e.data) as Row[];
-          if (first) load(data);
-          else apply(data);
-          first = false;
+          if (!first) apply(data);
+          else {
+            for (const r of data) firstRows.push(r);
+            if (e.id) {
+              load(firstRows);
+              firstRows = [];
+              first = false;
+            }
+          }
         } else if (e.type === 'transaction' || e.type === 'end') {
           run = { ...run, ...(JSON.parse(e.data) as Partial<Transaction>) };
           renderHead();
           if (e.type === 'end') ended = true;
+        } else if (e.type === 'shutdown') {
+          // The service is stopping and ends the stream: resume from the last id once it is back.
+          status.textContent = '○ service restarting: reconnecting…';
+          status.className = 'muted';
+          pause = Math.max(pause, Number((JSON.parse(e.data) as { retry_ms?: number }).retry_ms) || 0);
         }
       },
       abort.signal,
@@ -320,13 +335,15 @@ async function runView(id: number): Promise<void> {
       await connect();
     } catch (e) {
       if (abort.signal.aborted) return;
-      if (e instanceof HttpError && e.status !== 503 && e.status < 500) throw e;
-      status.textContent = '○ reconnecting…';
+      // 429: too many live views open on the service (or for this token); try again later.
+      if (e instanceof HttpError && e.status !== 503 && e.status !== 429 && e.status < 500) throw e;
+      status.textContent = e instanceof HttpError && e.status === 429 ? '○ too many live views open: retrying…' : '○ reconnecting…';
       status.className = 'muted';
       await new Promise((r) => setTimeout(r, Math.min(10_000, 1000 * 2 ** Math.min(attempt, 4))));
       continue;
     }
-    if (!ended && !abort.signal.aborted) await new Promise((r) => setTimeout(r, 1000));
+    if (!ended && !abort.signal.aborted) await new Promise((r) => setTimeout(r, pause));
+    pause = 1000;
   }
   if (abort.signal.aborted) return;
   clearInterval(ticker);

@@ -5,6 +5,8 @@ import { paint, Row } from './output';
 const FINAL = ['ready', 'error', 'stopped'];
 /** Consecutive failed polls (server restarting, network blip) tolerated before giving up. */
 const MAX_FAILED_POLLS = 10;
+/** After a 429 (too many streams open), the stream is asked for again this much later at the soonest. */
+const BUSY_RETRY_MS = 10_000;
 
 export interface WatchOptions {
   intervalMs: number;
@@ -49,6 +51,7 @@ async function watchStream(api: ApiClient, id: number, query: Query, rowsOf: (ra
   const screen = new Screen(o);
   const wanted = rowFilter(query);
   for (;;) {
+    let pause = o.intervalMs;
     try {
       for await (const e of api.events(`transactions/${id}/deployment_history/stream`, lastId)) {
         failed = 0;
@@ -59,18 +62,26 @@ async function watchStream(api: ApiClient, id: number, query: Query, rowsOf: (ra
             if (!query.include_summary) delete r.summary;
             rows.set(`${r.node_id ?? ''}\u0000${r.task_name}`, r);
           }
-        }
-        else if (e.type === 'transaction' || e.type === 'end') run = e.data as Run;
-        else continue;
+          // Many rows come in several events, only the last with an id: draw once they are all in.
+          if (!e.id) continue;
+        } else if (e.type === 'transaction' || e.type === 'end') run = e.data as Run;
+        else if (e.type === 'shutdown') {
+          // The service is stopping and ends the stream: resume from the last id once it is back.
+          pause = Math.max(pause, Number((e.data as { retry_ms?: number } | undefined)?.retry_ms) || 0);
+          continue;
+        } else continue;
         const shown = rowsOf(order([...rows.values()].filter(wanted)));
         if (e.type === 'end') return screen.finish(id, run, shown);
         screen.draw(id, run, shown);
       }
     } catch (e) {
-      if (!(e instanceof CliError) || (e.httpStatus !== undefined && e.httpStatus < 500) || ++failed >= MAX_FAILED_POLLS) throw e;
+      // 429: too many streams open on the service (or for this token); ask again later.
+      const busy = e instanceof CliError && e.httpStatus === 429;
+      if (!(e instanceof CliError) || (e.httpStatus !== undefined && e.httpStatus < 500 && !busy) || ++failed >= MAX_FAILED_POLLS) throw e;
+      if (busy) pause = Math.max(pause, BUSY_RETRY_MS);
     }
-    // The stream ended without `end` (the connection dropped): resume from the last event.
-    await sleep(o.intervalMs);
+    // The stream ended without `end` (the connection dropped, the service stopped): resume from the last event.
+    await sleep(pause);
   }
 }
 

@@ -1,6 +1,14 @@
 import { Controller, Get, Headers, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { sendEvents } from '../common/http/server-sent-events';
-import { ApiBadRequestResponse, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiProduces,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
 import { ApiAuth } from '../common/auth';
@@ -53,12 +61,15 @@ export class DeploymentHistoryController {
   }
 
   /**
-   * Live view (Server-Sent Events): `rows` (first all, then only the changed rows, summary included),
-   * `transaction` (the run, when it changes), `end` (the run is over), `heartbeat`. Resume with
-   * `Last-Event-ID` or `?since=<id of the last message>`.
+   * Live view (Server-Sent Events): `rows` (first all, in events of at most 1,000 rows, then only the
+   * changed rows, summary included), `transaction` (the run, when it changes), `end` (the run is
+   * over), `heartbeat`, `shutdown` (the service stops: reconnect later and resume). Resume with
+   * `Last-Event-ID` or `?since=<id of the last rows event>`. At most STREAM_MAX_CLIENTS streams in all
+   * and STREAM_MAX_PER_TOKEN per token: 429 over either.
    */
   @Get('stream')
   @ApiProduces('text/event-stream')
+  @ApiTooManyRequestsResponse({ type: ErrorDto, description: 'Too many live streams open, in all or for this token: retry later' })
   async stream(
     @Param('transaction_id', new IdPipe('transaction id')) id: number,
     @Query() q: StreamQueryDto,
@@ -66,9 +77,8 @@ export class DeploymentHistoryController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    // Resolved before the first byte, so an unknown run is still a plain 404.
-    const events = await this.live.stream(id, q.since ?? (isBigintText(lastEventId) ? lastEventId : undefined));
-    sendEvents(req, res, events);
+    // Refused before the first byte, so an unknown run is still a plain 404 and a stream too many a 429.
+    await this.live.stream(id, q.since ?? (isBigintText(lastEventId) ? lastEventId : undefined), req, res);
   }
 
   /** The run at a glance: counts per status and per node, duration, first failure, slowest tasks. */

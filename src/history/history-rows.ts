@@ -103,6 +103,14 @@ export function selectRunJsonVersioned(m: EntityManager, transactionId: number, 
   return selectRunJsonAt(m, transactionId, f, includeSummary, true);
 }
 
+/** One row `h` as the JSON of HistoryRowDto.from (custom keys at the root, the row's fields over them). */
+const rowJson = (includeSummary: boolean) => `(coalesce(h.custom, '{}'::jsonb) - 'summary') || jsonb_build_object(
+                    'task_name', h.task_name, 'node_id', h.node_id, 'status', h.status, 'type', h.task_type,
+                    'time_start', to_char(h.time_start AT TIME ZONE 'UTC', ${ISO}),
+                    'time_end', to_char(h.time_end AT TIME ZONE 'UTC', ${ISO}),
+                    'error_message', h.error_message, 'closed_reason', h.closed_reason)
+                  ${includeSummary ? `|| jsonb_build_object('summary', h.summary)` : ''}`;
+
 async function selectRunJsonAt(m: EntityManager, transactionId: number, f: RowFilters, includeSummary: boolean, withVersion: boolean) {
   const params: unknown[] = [];
   const where = whereOf({ transactionId }, f, params);
@@ -110,16 +118,31 @@ async function selectRunJsonAt(m: EntityManager, transactionId: number, f: RowFi
   const [row]: Array<{ body: string; version?: string | null }> = await m.query(
     `SELECT coalesce(json_agg(x.j ORDER BY (x.node_id IS NULL) DESC, (x.node_id = 'master') DESC NULLS LAST, length(x.node_id), x.node_id,
                                x.time_start NULLS LAST, x.task_name), '[]')::text AS body${version}
-     FROM (SELECT h.node_id, h.time_start, h.task_name,
-                  (coalesce(h.custom, '{}'::jsonb) - 'summary') || jsonb_build_object(
-                    'task_name', h.task_name, 'node_id', h.node_id, 'status', h.status, 'type', h.task_type,
-                    'time_start', to_char(h.time_start AT TIME ZONE 'UTC', ${ISO}),
-                    'time_end', to_char(h.time_end AT TIME ZONE 'UTC', ${ISO}),
-                    'error_message', h.error_message, 'closed_reason', h.closed_reason)
-                  ${includeSummary ? `|| jsonb_build_object('summary', h.summary)` : ''} AS j
+     FROM (SELECT h.node_id, h.time_start, h.task_name, ${rowJson(includeSummary)} AS j
            FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
            WHERE ${where.join(' AND ')}) x`,
     params,
   );
   return { body: row.body, version: row.version ?? null };
+}
+
+/** A row of a run as its JSON text (summary included), with its id and version: what the live view keeps and sends. */
+export interface RowJson {
+  id: string;
+  version: string;
+  json: string;
+}
+
+/**
+ * The rows of a run written after `aboveVersion` (every row: '0'), each as its JSON text, in Fuel's
+ * order. Built by PostgreSQL as selectRunJson's rows are, so the live view never builds objects.
+ */
+export function selectRowJsonAbove(m: EntityManager, transactionId: number, aboveVersion: string): Promise<RowJson[]> {
+  return m.query(
+    `SELECT h.id::text AS id, h.row_version::text AS version, (${rowJson(true)})::text AS json
+     FROM deployment_history h
+     WHERE h.transaction_id = $1 AND h.row_version > $2::bigint
+     ORDER BY ${NODE_ORDER}, h.time_start NULLS LAST, h.task_name`,
+    [transactionId, aboveVersion],
+  );
 }

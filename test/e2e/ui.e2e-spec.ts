@@ -214,6 +214,26 @@ describe('web page (/ui/) in Chromium', () => {
     await shot('30k');
   });
 
+  it('draws a live 30,000-task run from the stream, which sends it in pages, then follows a change', async () => {
+    const graph: Graph = {};
+    for (let n = 1; n <= 200; n++) graph[String(n)] = Array.from({ length: 150 }, (_, i) => ({ id: `task_${i}`, type: 'puppet' }));
+    const t0 = Date.now() - 600_000;
+    const cluster = { id: 72, name: 'big-live', release: 'mitaka-9.0' };
+    const [{ transaction_id: id }] = await cast(start('ui-big-live', cluster, graph, { time: at(t0, 0) }));
+    await cast(resp('ui-big-live', ran('1', 'task_0', t0, 0, 10)));
+
+    await page.goto(`${base}/ui/#/runs/${id}`);
+    const drawn = () => (globalThis as any).__timeline?.stats.total === 30000 && (globalThis as any).__timeline.live;
+    await page.waitForFunction(drawn, undefined, { timeout: 30_000 });
+    expect((await stats(page)).byStatus).toEqual({ pending: 29999, running: 0, ready: 1, error: 0, skipped: 0 });
+    // The first rows came as 30 events of 1,000 rows (and the run).
+    expect(await page.evaluate(() => (globalThis as any).__timeline.streamEvents as number)).toBeGreaterThanOrEqual(30);
+
+    await cast(resp('ui-big-live', ran('200', 'task_149', Date.now() - 20_000, 0, 5, 'error')));
+    await page.waitForFunction(() => (globalThis as any).__timeline.bar('200', 'task_149')?.status === 'error');
+    expect((await stats(page)).byStatus).toEqual({ pending: 29998, running: 0, ready: 1, error: 1, skipped: 0 });
+  });
+
   it('asks for a token when the API answers 401, and keeps it for the session', async () => {
     const READ = 'ui-read-token-0123456789';
     const auth = await startApp({ env: { AUTH_READ_TOKENS: READ } });

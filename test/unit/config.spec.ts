@@ -34,6 +34,9 @@ describe('loadConfig', () => {
       retentionDays: undefined,
       retentionKeepRuns: undefined,
       retentionIntervalMinutes: 60,
+      streamMaxClients: 500,
+      streamMaxPerToken: 100,
+      streamMaxBufferBytes: 1_048_576,
     });
   });
 
@@ -43,6 +46,14 @@ describe('loadConfig', () => {
     const e = configError({ RETENTION_KEEP_RUNS: '0', RETENTION_DAYS: 'soon' });
     expect(e.problems.join('\n')).toMatch(/RETENTION_KEEP_RUNS must be an integer between 1 and 1000000/);
     expect(e.problems.join('\n')).toMatch(/RETENTION_DAYS must be an integer between 0 and 36500/);
+  });
+
+  it('reads the live stream limits and rejects bad ones', () => {
+    const c = loadConfig({ STREAM_MAX_CLIENTS: '50', STREAM_MAX_PER_TOKEN: '5', STREAM_MAX_BUFFER_BYTES: '4194304' });
+    expect([c.streamMaxClients, c.streamMaxPerToken, c.streamMaxBufferBytes]).toEqual([50, 5, 4194304]);
+    const e = configError({ STREAM_MAX_CLIENTS: '0', STREAM_MAX_BUFFER_BYTES: '1000' });
+    expect(e.problems.join('\n')).toMatch(/STREAM_MAX_CLIENTS must be an integer between 1 and 100000/);
+    expect(e.problems.join('\n')).toMatch(/STREAM_MAX_BUFFER_BYTES must be an integer between 65536 and 1073741824/);
   });
 
   it('treats empty strings as unset', () => {

@@ -3,3 +3,4 @@ export type { Access } from './auth.decorators';
 export { AuthModule } from './auth.module';
 export { AuthTokens } from './auth-tokens';
 export type { AuthRole } from './auth-tokens';
+export { callerKey } from './caller-key';

@@ -30,6 +30,11 @@ export interface AppConfig {
   retentionDays?: number;
   retentionKeepRuns?: number;
   retentionIntervalMinutes: number;
+  /** Live streams (Server-Sent Events) open at once: in all, and per token (per address without one). */
+  streamMaxClients: number;
+  streamMaxPerToken: number;
+  /** Bytes a stream may have waiting for a slow client; past it, its changes wait and go as one catch-up. */
+  streamMaxBufferBytes: number;
   /**
    * API tokens from AUTH_READ_TOKENS, AUTH_ADMIN_TOKENS and AUTH_TOKENS_FILE (rules in
    * auth/auth-tokens.ts); `auth.required` is false when none is configured (the API is open).
@@ -114,6 +119,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retentionDays: optionalInt('RETENTION_DAYS', 0, 36500),
     retentionKeepRuns: optionalInt('RETENTION_KEEP_RUNS', 1, 1_000_000),
     retentionIntervalMinutes: int('RETENTION_INTERVAL_MINUTES', 60, 1, 10080),
+    streamMaxClients: int('STREAM_MAX_CLIENTS', 500, 1, 100_000),
+    streamMaxPerToken: int('STREAM_MAX_PER_TOKEN', 100, 1, 100_000),
+    streamMaxBufferBytes: int('STREAM_MAX_BUFFER_BYTES', 1_048_576, 65_536, 1_073_741_824),
     auth: loadAuthTokens(env, problems),
   };
   if (problems.length) throw new ConfigError(problems);

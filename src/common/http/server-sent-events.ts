@@ -1,24 +1,22 @@
-import type { MessageEvent } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import type { Observable } from 'rxjs';
+import type { Response } from 'express';
 
-/** Writes an observable of events to the response as Server-Sent Events, until it ends or the client goes. */
-export function sendEvents(req: Request, res: Response, events: Observable<MessageEvent>): void {
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-  res.flushHeaders();
-  const subscription = events.subscribe({
-    next: (e) => {
-      let frame = '';
-      if (e.type) frame += `event: ${e.type}\n`;
-      if (e.id !== undefined) frame += `id: ${e.id}\n`;
-      frame += `data: ${typeof e.data === 'string' ? e.data : JSON.stringify(e.data)}\n\n`;
-      res.write(frame);
-    },
-    error: (err: unknown) => {
-      res.write(`event: error\ndata: ${JSON.stringify({ message: err instanceof Error ? err.message : String(err) })}\n\n`);
-      res.end();
-    },
-    complete: () => res.end(),
+/**
+ * One Server-Sent Events message, encoded once: a Buffer, so that writing it to many responses shares
+ * it (a string would be copied into each socket's buffer). `json` is the data as JSON text already;
+ * it must hold no line break (JSON.stringify and PostgreSQL's json output escape them).
+ */
+export function sseFrame(type: string, json: string, id?: string): Buffer {
+  return Buffer.from(`event: ${type}\n${id !== undefined ? `id: ${id}\n` : ''}data: ${json}\n\n`);
+}
+
+/** Starts a response as an event stream: the status and headers go at once, before any event. */
+export function openEventStream(res: Response): void {
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+    // nginx and the like would otherwise buffer the stream.
+    'X-Accel-Buffering': 'no',
   });
-  req.on('close', () => subscription.unsubscribe());
+  res.flushHeaders();
 }
