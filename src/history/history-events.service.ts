@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Client } from 'pg';
 import { filter, Observable, Subject } from 'rxjs';
 import { DatabaseServer } from '../common/database/database-server';
+import { LogThrottle } from '../common/logging/log-throttle';
 import { HISTORY_CHANNEL } from './history-writer.service';
 
 /**
@@ -11,6 +12,8 @@ import { HISTORY_CHANNEL } from './history-writer.service';
 @Injectable()
 export class HistoryEvents implements OnModuleDestroy {
   private readonly logger = new Logger('HistoryEvents');
+  /** During a database outage the reconnection fails every second: said once per interval, with a count. */
+  private readonly throttle = new LogThrottle(this.logger);
   private readonly changed = new Subject<number>();
   private client: Client | null = null;
   private connecting: Promise<void> | null = null;
@@ -34,6 +37,7 @@ export class HistoryEvents implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
+    this.throttle.flush();
     await this.client?.end().catch(() => undefined);
     this.client = null;
   }
@@ -50,7 +54,7 @@ export class HistoryEvents implements OnModuleDestroy {
       for (const id of (n.payload ?? '').split(',')) if (id) this.changed.next(Number(id));
     });
     client.on('error', (e) => {
-      this.logger.warn(`listening connection lost (${e.message}); reconnecting`);
+      this.throttle.warn('lost', `listening connection lost (${e.message}); reconnecting`);
       this.client = null;
       void client.end().catch(() => undefined);
       if (!this.closed) setTimeout(() => void this.listen(), 1000).unref();
@@ -60,7 +64,7 @@ export class HistoryEvents implements OnModuleDestroy {
       await client.query(`LISTEN ${HISTORY_CHANNEL}`);
       this.client = client;
     } catch (e) {
-      this.logger.warn(`cannot listen for changes (${e instanceof Error ? e.message : e}); retrying`);
+      this.throttle.warn('connect', `cannot listen for changes (${e instanceof Error ? e.message : e}); retrying`);
       await client.end().catch(() => undefined);
       if (!this.closed) setTimeout(() => void this.listen(), 1000).unref();
     }
