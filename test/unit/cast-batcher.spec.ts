@@ -121,6 +121,8 @@ const allApplied = (commands: StoreCommand[]): CommandOutcome[] => commands.map(
 interface Store {
   up: boolean;
   probes: number;
+  /** While set, a cancel of the consumer takes until it resolves (as the broker's cancel-ok would). */
+  cancelling: Promise<void> | null;
   /** `pause`, `resume`, in order. */
   consumer: string[];
 }
@@ -150,7 +152,7 @@ function harness(apply: ApplyFn, opts: { batchMaxSize?: number; confirmError?: E
   const stats = new ReceiverStats();
   const casts = new CastsService(writer, stats);
   // The real StoreHealth over a fake database whose `SELECT 1` answers while `store.up`.
-  const store: Store = { up: true, probes: 0, consumer: [] };
+  const store: Store = { up: true, probes: 0, cancelling: null, consumer: [] };
   const db = {
     query: async () => {
       store.probes++;
@@ -165,6 +167,7 @@ function harness(apply: ApplyFn, opts: { batchMaxSize?: number; confirmError?: E
     async pause() {
       this.paused = true;
       store.consumer.push('pause');
+      await store.cancelling;
     },
     async resume() {
       this.paused = false;
@@ -488,6 +491,23 @@ describe('CastBatcher', () => {
     await h.batcher.onModuleDestroy();
     expect(h.ch.sendToQueue).not.toHaveBeenCalled();
     expect(h.ch.nack).toHaveBeenCalledWith(h.items[0].message, false, true);
+    expectEachSettledOnce(h);
+  });
+
+  it('stays stopped when a batch commits while the consumer is being cancelled for shutdown', async () => {
+    const commit = deferred<CommandOutcome[]>();
+    const h = harness(() => commit.promise);
+    const cancelOk = deferred<void>();
+    h.store.cancelling = cancelOk.promise;
+    h.push(2);
+    await waitFor(() => h.apply.mock.calls.length === 1, 'the batch to reach the writer');
+    const stopping = h.batcher.onModuleDestroy();
+    // The batch commits while the broker has not yet confirmed the cancel.
+    commit.resolve([applied(1), applied(2)]);
+    await waitFor(() => h.ch.acked().length === 2, 'the batch to be acked');
+    cancelOk.resolve();
+    await stopping;
+    expect(h.store.consumer).toEqual(['pause']);
     expectEachSettledOnce(h);
   });
 

@@ -55,6 +55,7 @@ export class PausableRmqServer extends ServerRMQ {
 export class BusConsumer {
   private readonly logger = new Logger('Receiver');
   private server: PausableRmqServer | null = null;
+  private stopped = false;
 
   constructor(private readonly metrics: Metrics) {}
 
@@ -67,19 +68,23 @@ export class BusConsumer {
   }
 
   async pause(why: string): Promise<void> {
-    if (!this.server || this.server.paused) return;
+    if (!this.server || this.server.paused || this.stopped) return;
     await this.server.pause();
     this.metrics.consumerPaused.set(1);
     this.logger.warn(`consumer paused: ${why}; deliveries stay in the queue until the database answers`);
   }
 
-  /** Shutdown: no new delivery (what is held is written, or goes back to the queue). */
+  /**
+   * Shutdown: no new delivery (what is held is written, or goes back to the queue), for good: a batch
+   * committing meanwhile must not resume the consumer that a database outage had paused.
+   */
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.server?.pause();
   }
 
   async resume(): Promise<void> {
-    if (!this.server?.paused) return;
+    if (this.stopped || !this.server?.paused) return;
     await this.server.resume();
     this.metrics.consumerPaused.set(0);
     this.logger.log('consumer resumed');

@@ -136,8 +136,8 @@ export class CastBatcher implements OnModuleDestroy {
    * then write and ack what was received. Messages still unacked go back to the queue by themselves.
    */
   async onModuleDestroy(): Promise<void> {
-    await this.consumer.stop().catch((e: unknown) => this.logger.debug(`cancelling the consumer: ${e}`));
     this.destroyed = true;
+    await this.consumer.stop().catch((e: unknown) => this.logger.debug(`cancelling the consumer: ${e}`));
     // A wait for the database ends now: what is held goes back to the queue, in order.
     this.stopping.abort();
     // Reports still waiting for their run go back to the queue, for this or another instance.
