@@ -1,4 +1,17 @@
-import { getJson, HttpError, isLive, request, taskPath, token, type Cluster, type Diff, type Row, type Summary, type TaskDetail, type Transaction } from './api';
+import {
+  getJson,
+  HttpError,
+  isLive,
+  request,
+  taskPath,
+  token,
+  type Cluster,
+  type Diff,
+  type Row,
+  type Summary,
+  type TaskDetail,
+  type Transaction,
+} from './api';
 import { openStream } from './sse';
 import { RowTable } from './table';
 import { COLORS, rowKey, Timeline } from './timeline';

@@ -140,7 +140,9 @@ export function text(v: unknown): string {
 
 /** A table cell, escaped for the terminal; `multiline` (a Field/Value table) keeps the value's own lines and shows objects as YAML. */
 function cell(column: string, v: unknown, color: boolean, multiline = false): string {
-  if (multiline && v !== null && typeof v === 'object' && Object.keys(v).length) return terminalText(toYaml(v).trimEnd(), { keepNewlines: true });
+  if (multiline && v !== null && typeof v === 'object' && Object.keys(v).length) {
+    return terminalText(toYaml(v).trimEnd(), { keepNewlines: true });
+  }
   const s = terminalText(text(v), { keepNewlines: multiline });
   return STATUS_COLUMNS.has(column) && typeof v === 'string' ? paint(s, color) : s;
 }

@@ -190,7 +190,8 @@ function header(run: Run, rows: Row[], color: boolean): string {
   const finished = rows.filter((r) => ['ready', 'error', 'skipped'].includes(String(r.status))).length;
   const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   return (
-    `transaction ${run.id} (${terminalText(run.name)}, cluster ${run.cluster}): ${paint(terminalText(run.status), color)} ${run.progress}%, ` +
+    `transaction ${run.id} (${terminalText(run.name)}, cluster ${run.cluster}): ` +
+    `${paint(terminalText(run.status), color)} ${run.progress}%, ` +
     `${finished} of ${rows.length} tasks finished${run.message ? ` — ${terminalText(run.message)}` : ''} [${when}]`
   );
 }

@@ -28,6 +28,7 @@ const C1 = 'csi\u009b2J';
 /** What must never reach a terminal raw: C0 controls but the line feed, DEL, C1, bidi controls. */
 const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const FORMULA = /^[=+\-@\t\r]/;
+const columns = (...names: string[]) => names.flatMap((c) => ['-c', c]);
 
 /** RFC 4180, as a spreadsheet reads it: cells of each record (CRLF between records). */
 function parseCsv(text: string): string[][] {
@@ -81,8 +82,9 @@ describe('hostile names in exports and on the terminal', () => {
     await t.app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
     const time = '2026-02-01T10:00:00.000Z';
+    const FORMULA_GRAPH = { [NODE]: [{ id: CMD, type: SUM }], '2': [{ id: 'netconfig', type: SUM }] };
     const casts = [
-      start('formulas', { id: 91, name: HYPERLINK, release: 'mitaka-9.0' }, { [NODE]: [{ id: CMD, type: SUM }], '2': [{ id: 'netconfig', type: SUM }] }, { name: RUN_NAME, time }),
+      start('formulas', { id: 91, name: HYPERLINK, release: 'mitaka-9.0' }, FORMULA_GRAPH, { name: RUN_NAME, time }),
       resp('formulas', [task(NODE, CMD, 'ready', { time }), task('2', 'netconfig', 'error', { time, error_msg: '-1 is not a formula' })]),
       finish('formulas', 'error', { time }),
       start('terminal', { id: 92, name: CLEAR, release: 'mitaka-9.0' }, {
@@ -124,14 +126,15 @@ describe('hostile names in exports and on the terminal', () => {
     it("a cluster's history and a node's history (Accept: text/csv)", async () => {
       const cluster = await t.http().get('/api/v1/clusters/91/deployment_history/').set('Accept', 'text/csv').expect(200);
       expectDefused(cluster.text, [NODE, CMD, SUM, RUN_NAME]);
-      const node = await t.http().get(`/api/v1/clusters/91/nodes/${encodeURIComponent(NODE)}/deployment_history/`).set('Accept', 'text/csv').expect(200);
+      const nodePath = `/api/v1/clusters/91/nodes/${encodeURIComponent(NODE)}/deployment_history/`;
+      const node = await t.http().get(nodePath).set('Accept', 'text/csv').expect(200);
       const cells = expectDefused(node.text, [NODE, CMD, SUM, RUN_NAME]);
       expect(cells).not.toContain('netconfig');
     });
 
     it('dhist -f csv: history, cross-run views, runs and clusters', async () => {
       const outputs = await Promise.all([
-        ok(['task', 'history', 'show', String(runId), '-f', 'csv', '-c', 'task_name', '-c', 'node_id', '-c', 'type', '-c', 'error_message']),
+        ok(['task', 'history', 'show', String(runId), '-f', 'csv', ...columns('task_name', 'node_id', 'type', 'error_message')]),
         ok(['env', 'history', '91', '-f', 'csv', '-c', 'transaction_name', '-c', 'task_name', '-c', 'node_id', '-c', 'type']),
         ok(['node', 'history', '91', NODE, '-f', 'csv', '--quote', 'minimal']),
         ok(['task', 'list', '-e', '91', '-f', 'csv', '-c', 'name']),
@@ -153,7 +156,7 @@ describe('hostile names in exports and on the terminal', () => {
   describe('dhist on a terminal (issue #12 part 5)', () => {
     it('table and value: controls and bidi marks escaped, names still readable', async () => {
       const [table, value, clusters, one] = await Promise.all([
-        ok(['--color', 'always', 'task', 'history', 'show', String(termId), '-c', 'task_name', '-c', 'node_id', '-c', 'status', '-c', 'type']),
+        ok(['--color', 'always', 'task', 'history', 'show', String(termId), ...columns('task_name', 'node_id', 'status', 'type')]),
         ok(['task', 'history', 'show', String(termId), '-f', 'value', '-c', 'task_name', '-c', 'type', '-c', 'error_message']),
         ok(['env', 'list', '-c', 'name']),
         ok(['task', 'history', 'detail', String(termId), '1', CLEAR]),
@@ -161,11 +164,11 @@ describe('hostile names in exports and on the terminal', () => {
       const uncoloured = table.replace(/\u001b\[(3\d|39|90)m/g, '');
       expect(uncoloured).not.toMatch(UNSAFE);
       expect(table).toContain('\u001b[31merror\u001b[39m'); // statuses are still painted
-      for (const s of ['clear\\x1b[2J\\x1b[Hme', 'gnp.exe\\u202etxt', '\\x1b]8;;http://x\\x1b\\click', '\\x1b[32mready\\x1b[0m', 'csi\\x9b2J']) {
-        expect(table).toContain(s);
-      }
+      const escaped = ['clear\\x1b[2J\\x1b[Hme', 'gnp.exe\\u202etxt', '\\x1b]8;;http://x\\x1b\\click', '\\x1b[32mready\\x1b[0m'];
+      for (const s of [...escaped, 'csi\\x9b2J']) expect(table).toContain(s);
       expect(value).not.toMatch(UNSAFE);
-      expect(value).toContain('clear\\x1b[2J\\x1b[Hme \\x1b[32mready\\x1b[0m \\x1b]8;;http://x\\x1b\\click\\x1b]8;;\\x1b\\ failed\\nsecond line\n');
+      const link = '\\x1b]8;;http://x\\x1b\\click\\x1b]8;;\\x1b\\';
+      expect(value).toContain(`clear\\x1b[2J\\x1b[Hme \\x1b[32mready\\x1b[0m ${link} failed\\nsecond line\n`);
       expect(value.trimEnd().split('\n')).toHaveLength(5); // one line per row: a newline in a value cannot forge one
       expect(clusters).not.toMatch(UNSAFE);
       expect(clusters).toContain('clear\\x1b[2J\\x1b[Hme');
@@ -203,10 +206,13 @@ describe('hostile names in exports and on the terminal', () => {
 
   describe('GET .../deployment_history/task?node_id=&task_name= (a task whose name a URL path cannot carry)', () => {
     it('answers the task, as the path form does', async () => {
-      const byQuery = await t.http().get(`/api/v1/transactions/${termId}/deployment_history/task`).query({ node_id: 'null', task_name: '..' }).expect(200);
+      const task = (run: number) => t.http().get(`/api/v1/transactions/${run}/deployment_history/task`);
+      const byQuery = await task(termId).query({ node_id: 'null', task_name: '..' }).expect(200);
       expect(byQuery.body).toMatchObject({ task_name: '..', node_id: null, status: 'ready', definition: { marker: 'the task named ..' } });
-      const byPath = await t.http().get(`/api/v1/transactions/${runId}/deployment_history/${encodeURIComponent(NODE)}/${encodeURIComponent(CMD)}`).expect(200);
-      const same = await t.http().get(`/api/v1/transactions/${runId}/deployment_history/task`).query({ node_id: NODE, task_name: CMD }).expect(200);
+      const path = `${encodeURIComponent(NODE)}/${encodeURIComponent(CMD)}`;
+      const byPath = await t.http().get(`/api/v1/transactions/${runId}/deployment_history/${path}`);
+      expect(byPath.status).toBe(200);
+      const same = await task(runId).query({ node_id: NODE, task_name: CMD }).expect(200);
       expect(same.body).toEqual(byPath.body);
     });
 

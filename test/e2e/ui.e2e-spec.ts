@@ -267,8 +267,12 @@ describe('web page (/ui/) in Chromium', () => {
       null: [{ id: '.', type: 'stage', marker: 'the task named .' }],
     };
     const t0 = Date.now() - 600_000;
-    const [{ transaction_id: id }] = await cast(start('ui-dots', { id: 73, name: 'dots', release: 'mitaka-9.0' }, graph, { time: at(t0, 0) }));
-    await cast(resp('ui-dots', [...ran('1', '..', t0, 1, 10, 'error', { error_msg: 'dot dot failed' }), ...ran(null, '.', t0, 10, 20)]), finish('ui-dots', 'error', { time: at(t0, 40) }));
+    const cluster = { id: 73, name: 'dots', release: 'mitaka-9.0' };
+    const [{ transaction_id: id }] = await cast(start('ui-dots', cluster, graph, { time: at(t0, 0) }));
+    await cast(
+      resp('ui-dots', [...ran('1', '..', t0, 1, 10, 'error', { error_msg: 'dot dot failed' }), ...ran(null, '.', t0, 10, 20)]),
+      finish('ui-dots', 'error', { time: at(t0, 40) }),
+    );
     await page.goto(`${base}/ui/#/runs/${id}`);
     await page.waitForFunction(() => (globalThis as any).__timeline?.stats.total === 2);
     const canvas = (await page.locator('#timeline canvas').boundingBox())!;

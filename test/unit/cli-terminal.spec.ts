@@ -16,7 +16,13 @@ const ROW = { task_name: CLEAR, node_id: BIDI, status: 'error', type: COLOUR, er
 const COLUMNS = Object.keys(ROW);
 /** Any character that drives a terminal or reorders text (LF aside, checked separately). */
 const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
-const out = (format: OutputOptions['format'], color = false): OutputOptions => ({ format, columns: [], noindent: false, quote: 'nonnumeric', color });
+const out = (format: OutputOptions['format'], color = false): OutputOptions => ({
+  format,
+  columns: [],
+  noindent: false,
+  quote: 'nonnumeric',
+  color,
+});
 
 describe('terminalText', () => {
   it('shows controls and bidi marks as escapes', () => {
@@ -30,7 +36,8 @@ describe('terminalText', () => {
   });
 
   it('leaves ordinary text alone, accents and other scripts included', () => {
-    for (const s of ['netconfig', 'openstack-haproxy-mysqld', 'é ü ß', 'Ελληνικά', 'עברית', '日本語', '=1+1', 'C:\\path']) expect(terminalText(s)).toBe(s);
+    const names = ['netconfig', 'openstack-haproxy-mysqld', 'é ü ß', 'Ελληνικά', 'עברית', '日本語', '=1+1', 'C:\\path'];
+    for (const s of names) expect(terminalText(s)).toBe(s);
   });
 });
 

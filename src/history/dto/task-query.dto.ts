@@ -2,8 +2,8 @@ import { IsNotEmpty, IsString } from 'class-validator';
 
 /**
  * One task named in the query rather than in the path. A path segment `.` or `..` is resolved away by
- * every client (browsers, Node's fetch, curl), percent-encoded (`%2E%2E`) or not, as RFC 3986 and the
- * WHATWG URL standard say: `.../deployment_history/1/..` reaches the run's list, never a task named `..`.
+ * browsers and Node's fetch, percent-encoded (`%2E%2E`) or not, as the WHATWG URL standard says (curl too,
+ * unencoded): `.../deployment_history/1/..` reaches the run's list, never a task named `..`.
  */
 export class TaskQueryDto {
   /** A node id, `master`, or `null` for a cluster-level task. */
