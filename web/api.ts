@@ -112,5 +112,10 @@ export interface Diff {
 
 export const isLive = (t: Transaction) => t.status === 'running' || t.status === 'pending';
 
-/** Path segment of a node in the API: `null` for cluster-level tasks. */
-export const nodeSegment = (node: string | null) => encodeURIComponent(node ?? 'null');
+/**
+ * One task's detail, named in the query (`null`: a cluster-level task). In a path, a task or node named
+ * `..` or `.` would be resolved away by the browser, `%2E%2E` as well (the URL standard treats both as
+ * dot segments): the detail of a task named `..` would be the run's list.
+ */
+export const taskPath = (run: number, node: string | null, task: string) =>
+  `/transactions/${run}/deployment_history/task?${new URLSearchParams({ node_id: node ?? 'null', task_name: task })}`;

@@ -1,4 +1,17 @@
-import { getJson, HttpError, isLive, nodeSegment, request, token, type Cluster, type Diff, type Row, type Summary, type TaskDetail, type Transaction } from './api';
+import {
+  getJson,
+  HttpError,
+  isLive,
+  request,
+  taskPath,
+  token,
+  type Cluster,
+  type Diff,
+  type Row,
+  type Summary,
+  type TaskDetail,
+  type Transaction,
+} from './api';
 import { openStream } from './sse';
 import { RowTable } from './table';
 import { COLORS, rowKey, Timeline } from './timeline';
@@ -177,7 +190,7 @@ async function runView(id: number): Promise<void> {
     timeline.select(row);
     detail.replaceChildren(h('h3', {}, row.task_name), h('p', { class: 'muted' }, 'Loading…'));
     try {
-      const d = await getJson<TaskDetail>(`/transactions/${id}/deployment_history/${nodeSegment(row.node_id)}/${encodeURIComponent(row.task_name)}`);
+      const d = await getJson<TaskDetail>(taskPath(id, row.node_id, row.task_name));
       const dl = h('dl');
       const item = (k: string, v: Node | string) => dl.append(h('dt', {}, k), h('dd', {}, v));
       item('node', d.node_id ?? 'cluster (null)');

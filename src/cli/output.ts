@@ -1,6 +1,8 @@
 import Table from 'cli-table3';
-import { stringify as toYaml } from 'yaml';
+import { Document, isScalar, visit } from 'yaml';
+import { csvCell, csvQuote } from '../common/csv';
 import { UsageError } from './errors';
+import { escapeChar, TERMINAL_UNSAFE_BUT_LF, terminalText } from './terminal-text';
 
 /** cliff's formats, as `fuel2` offers them. */
 export const FORMATS = ['table', 'json', 'csv', 'yaml', 'value'] as const;
@@ -75,6 +77,17 @@ export function chooseColumns(asked: string[], defaults: string[], known: string
   return [...new Set(asked)];
 }
 
+/**
+ * What each format does with names (they come from whoever sends casts):
+ * - table and value are for a person: terminal controls and bidi marks are shown escaped
+ *   (terminal-text.ts); one line per row (a Field/Value table keeps a value's own lines);
+ * - json is exact (JSON.stringify already escapes the C0 controls, ESC included);
+ * - yaml is exact once parsed, and shows those characters with YAML's own escapes (`"\e[2J"`,
+ *   `"\u202E"`), so it is also safe to print;
+ * - csv is exact (a file for programs and spreadsheets; CSV has no escapes), apart from the formula
+ *   prefix every CSV of the project gets (src/common/csv.ts).
+ */
+
 /** A list (cliff's Lister): one row per item, the chosen columns. */
 export function renderList(rows: Row[], defaults: string[], known: string[], o: OutputOptions): string {
   const cols = chooseColumns(o.columns, defaults, known, rows);
@@ -87,9 +100,9 @@ export function renderList(rows: Row[], defaults: string[], known: string[], o: 
     case 'csv':
       return [cols.map((c) => csvField(c, o.quote)), ...picked.map((r) => cols.map((c) => csvField(r[c], o.quote)))].map((l) => l.join(',')).join('\r\n') + '\r\n';
     case 'value':
-      return picked.map((r) => cols.map((c) => text(r[c])).join(' ') + '\n').join('');
+      return picked.map((r) => cols.map((c) => terminalText(text(r[c]))).join(' ') + '\n').join('');
     case 'table': {
-      const t = new Table({ head: cols, ...TABLE_STYLE });
+      const t = new Table({ head: cols.map((c) => terminalText(c)), ...TABLE_STYLE });
       for (const r of picked) t.push(cols.map((c) => cell(c, r[c], o.color)));
       return t.toString() + '\n';
     }
@@ -109,10 +122,10 @@ export function renderOne(record: Row, o: OutputOptions): string {
     case 'csv':
       return [cols.map((c) => csvField(c, o.quote)).join(','), cols.map((c) => csvField(picked[c], o.quote)).join(',')].join('\r\n') + '\r\n';
     case 'value':
-      return cols.map((c) => text(picked[c]) + '\n').join('');
+      return cols.map((c) => terminalText(text(picked[c])) + '\n').join('');
     case 'table': {
       const t = new Table({ head: ['Field', 'Value'], ...TABLE_STYLE });
-      for (const c of cols) t.push([c, cell(c, picked[c], o.color, true)]);
+      for (const c of cols) t.push([terminalText(c), cell(c, picked[c], o.color, true)]);
       return t.toString() + '\n';
     }
   }
@@ -125,18 +138,44 @@ export function text(v: unknown): string {
   return String(v);
 }
 
+/** A table cell, escaped for the terminal; `multiline` (a Field/Value table) keeps the value's own lines and shows objects as YAML. */
 function cell(column: string, v: unknown, color: boolean, multiline = false): string {
-  if (multiline && v !== null && typeof v === 'object' && Object.keys(v).length) return toYaml(v).trimEnd();
-  const s = text(v);
+  if (multiline && v !== null && typeof v === 'object' && Object.keys(v).length) {
+    return terminalText(toYaml(v).trimEnd(), { keepNewlines: true });
+  }
+  const s = terminalText(text(v), { keepNewlines: multiline });
   return STATUS_COLUMNS.has(column) && typeof v === 'string' ? paint(s, color) : s;
 }
 
 function csvField(v: unknown, mode: QuoteMode): string {
   if (v === null || v === undefined) return mode === 'all' ? '""' : '';
-  const s = text(v);
-  const numeric = typeof v === 'number' || typeof v === 'boolean';
+  const raw = text(v);
+  const s = csvCell(raw);
+  // A number given the formula prefix (`'-1`) is text from then on.
+  const numeric = (typeof v === 'number' || typeof v === 'boolean') && s === raw;
   const quote = mode === 'all' || (mode === 'nonnumeric' && !numeric) || (mode === 'minimal' && /[",\r\n]/.test(s));
-  return quote ? `"${s.replace(/"/g, '""')}"` : s;
+  return quote ? csvQuote(s) : s;
+}
+
+/**
+ * YAML that reads back as the same value and prints no terminal control or bidi mark: every string
+ * holding one is written double-quoted, where YAML has escapes (`\e`, `\x9b`, `\u202e`), and those
+ * characters are written as escapes. Line feeds stay YAML's business.
+ */
+export function toYaml(value: unknown): string {
+  const doc = new Document(value);
+  const unsafe = new RegExp(TERMINAL_UNSAFE_BUT_LF.source);
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && unsafe.test(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+    Pair(_key, pair) {
+      // Keys of a plain object are not nodes yet: make them scalars, so they are quoted too.
+      if (!isScalar(pair.key) && typeof pair.key === 'string' && unsafe.test(pair.key)) pair.key = doc.createNode(pair.key);
+    },
+  });
+  // Only double-quoted scalars hold these characters now, and an escape means the same there.
+  return doc.toString().replace(TERMINAL_UNSAFE_BUT_LF, escapeChar);
 }
 
 /** Seconds between two ISO times (3 decimals), or null when either is missing. */

@@ -279,9 +279,9 @@ export function buildProgram(): Command {
       .argument('<task>', 'task name'),
   ).action(
     act(async (ctx, [txId, node, taskName]) => {
-      const d = await ctx.api.get<Row & { custom?: Record<string, unknown>; transaction: Row; cluster: Row }>(
-        `transactions/${txId}/deployment_history/${encodeURIComponent(node)}/${encodeURIComponent(taskName)}`,
-      );
+      // Named in the query: a path segment `.` or `..` would be resolved away, even percent-encoded.
+      type Detail = Row & { custom?: Record<string, unknown>; transaction: Row; cluster: Row };
+      const d = await ctx.api.get<Detail>(`transactions/${txId}/deployment_history/task`, { node_id: node, task_name: taskName });
       const { transaction, cluster, ...rest } = d;
       // Custom keys are served at the root too (Fuel's shape); here they stay under `custom`.
       const custom = Object.keys(d.custom ?? {});

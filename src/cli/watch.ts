@@ -1,6 +1,7 @@
 import { ApiClient, Query } from './client';
 import { CliError, EXIT } from './errors';
 import { paint, Row } from './output';
+import { terminalText } from './terminal-text';
 
 const FINAL = ['ready', 'error', 'stopped'];
 /** Consecutive failed polls (server restarting, network blip) tolerated before giving up. */
@@ -135,7 +136,7 @@ class Screen {
     if (this.o.tty) this.draw(id, run, rows);
     else this.o.out.write(this.o.render(rows));
     if (run.status !== 'ready') {
-      this.o.err.write(`transaction ${id} ended with ${run.status}${run.message ? `: ${run.message}` : ''}\n`);
+      this.o.err.write(`transaction ${id} ended with ${run.status}${run.message ? `: ${terminalText(run.message)}` : ''}\n`);
       return EXIT.runFailed;
     }
     if (!this.o.tty) this.o.err.write(`transaction ${id} ended ready\n`);
@@ -175,7 +176,7 @@ async function watchByPolling(api: ApiClient, id: number, query: Query, rowsOf: 
     }
     if (done) {
       if (run.status !== 'ready') {
-        o.err.write(`transaction ${id} ended with ${run.status}${run.message ? `: ${run.message}` : ''}\n`);
+        o.err.write(`transaction ${id} ended with ${run.status}${run.message ? `: ${terminalText(run.message)}` : ''}\n`);
         return EXIT.runFailed;
       }
       if (!o.tty) o.err.write(`transaction ${id} ended ready\n`);
@@ -189,8 +190,9 @@ function header(run: Run, rows: Row[], color: boolean): string {
   const finished = rows.filter((r) => ['ready', 'error', 'skipped'].includes(String(r.status))).length;
   const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   return (
-    `transaction ${run.id} (${run.name}, cluster ${run.cluster}): ${paint(run.status, color)} ${run.progress}%, ` +
-    `${finished} of ${rows.length} tasks finished${run.message ? ` — ${run.message}` : ''} [${when}]`
+    `transaction ${run.id} (${terminalText(run.name)}, cluster ${run.cluster}): ` +
+    `${paint(terminalText(run.status), color)} ${run.progress}%, ` +
+    `${finished} of ${rows.length} tasks finished${run.message ? ` — ${terminalText(run.message)}` : ''} [${when}]`
   );
 }
 

@@ -22,6 +22,7 @@ import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { HistoryQueryService } from './history-query.service';
 import { LiveHistoryService } from './live-history.service';
 import { StreamQueryDto } from './dto/stream-query.dto';
+import { TaskQueryDto } from './dto/task-query.dto';
 
 const PRE_90 = { description: "The run's cluster predates release 9.0, or the run was recorded before its upgrade: no task history" };
 
@@ -85,6 +86,15 @@ export class DeploymentHistoryController {
   @Get('summary')
   summary(@Param('transaction_id', new IdPipe('transaction id')) id: number): Promise<SummaryDto> {
     return this.history.summary(id);
+  }
+
+  /**
+   * One task's full record, the task named in the query: `?node_id=1&task_name=..`. The same answer as
+   * `:node_id/:task_name`, for names a URL path cannot carry (`.` and `..`: clients resolve them away).
+   */
+  @Get('task')
+  task(@Param('transaction_id', new IdPipe('transaction id')) id: number, @Query() q: TaskQueryDto): Promise<TaskDetailDto> {
+    return this.history.detail(id, q.node_id, q.task_name);
   }
 
   /** One task's full record (`node_id`: a node id, `master`, or `null` for a cluster-level task). */

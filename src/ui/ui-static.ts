@@ -11,6 +11,32 @@ const FILES: Record<string, string> = {
 };
 
 /**
+ * Headers of every answer of the page (its files, the redirect to it, its 404s). The page needs nothing
+ * beyond its own origin: its script and stylesheet are files (no inline <script> or <style>; styles set
+ * from script go through the CSSOM, which CSP allows), it draws on a <canvas>, and fetches the API and
+ * its live stream (fetch, not EventSource) from the same origin; "Export CSV" downloads a blob: link,
+ * which is a navigation CSP does not govern. The token form is handled by script, never submitted
+ * (`form-action 'none'`: a token must not end up in a URL). No framing (clickjacking): CSP's
+ * frame-ancestors and, for older browsers, X-Frame-Options. No referrer: URLs name runs and clusters.
+ */
+export const UI_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+/**
  * Where the built page is: dist/web/, found from dist/src/ui/ (the built service) or from src/ui/
  * (ts-node, ts-jest); UI_DIR overrides.
  */
@@ -29,9 +55,10 @@ export function serveUi() {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     const path = req.path;
-    if (path === '/') return res.redirect(302, '/ui/');
     const m = /^\/ui(?:\/([^/]*))?$/.exec(path);
-    if (!m) return next();
+    if (path !== '/' && !m) return next();
+    res.set(UI_HEADERS);
+    if (!m) return res.redirect(302, '/ui/');
     const file = m[1] || 'index.html';
     if (!Object.prototype.hasOwnProperty.call(FILES, file)) {
       res.status(404).json({ statusCode: 404, message: `No such file in the page: ${file}` });
@@ -43,7 +70,6 @@ export function serveUi() {
     }
     res.setHeader('Content-Type', FILES[file]);
     res.setHeader('Cache-Control', 'no-cache');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
     res.sendFile(join(dir, file));
   };
 }

@@ -245,6 +245,7 @@ describe('HTTP contract', () => {
           '/api/v1/transactions/{transaction_id}/deployment_history',
           '/api/v1/transactions/{transaction_id}/deployment_history/summary',
           '/api/v1/transactions/{transaction_id}/deployment_history/stream',
+          '/api/v1/transactions/{transaction_id}/deployment_history/task',
           '/api/v1/transactions/{transaction_id}/deployment_history/{node_id}/{task_name}',
           '/api/v1/transactions/{transaction_id}/diff/{other_id}',
           '/api/v1/clusters',

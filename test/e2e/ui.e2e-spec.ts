@@ -43,6 +43,8 @@ describe('web page (/ui/) in Chromium', () => {
   let page: Page;
   let profile: string;
   const runs: Record<string, number> = {};
+  /** Whatever the page's Content-Security-Policy refused, over every test (Chromium says so on the console and in an event). */
+  const refused: string[] = [];
 
   async function cast(...casts: unknown[]): Promise<Array<Record<string, any>>> {
     const res = await t.http().post('/api/v1/casts').send(casts);
@@ -67,6 +69,11 @@ describe('web page (/ui/) in Chromium', () => {
     });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('pageerror', (e) => console.error('page error:', e));
+    page.on('console', (m) => void (/Content Security Policy/i.test(m.text()) && refused.push(m.text())));
+    await browser.addInitScript(() => {
+      const report = (e: any) => console.error(`Content Security Policy refused ${e.violatedDirective}: ${e.blockedURI}`);
+      (globalThis as any).document.addEventListener('securitypolicyviolation', report);
+    });
 
     // Two runs of one cluster: a finished one that failed, and one in progress.
     const graph: Graph = {
@@ -234,6 +241,55 @@ describe('web page (/ui/) in Chromium', () => {
     expect((await stats(page)).byStatus).toEqual({ pending: 29998, running: 0, ready: 1, error: 1, skipped: 0 });
   });
 
+  it('serves the page with security headers: CSP, no framing, no sniffing, no referrer', async () => {
+    const headers = {
+      'content-security-policy': expect.stringMatching(/^default-src 'self';/),
+      'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    };
+    for (const path of ['/ui/', '/ui', '/ui/index.html', '/ui/main.js', '/ui/main.css', '/', '/ui/missing.js']) {
+      const res = await t.http().get(path);
+      expect({ path, status: res.status, ...res.headers }).toMatchObject({ path, ...headers });
+      expect(res.headers['content-security-policy']).toMatch(/(^|; )frame-ancestors 'none'(;|$)/);
+    }
+    const csp = (await t.http().get('/ui/').expect(200)).headers['content-security-policy'];
+    // Nothing beyond the page's own origin: no inline script, no eval, no other site, no plugin, no <base>.
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*|https?:|data:/);
+    expect(csp).toMatch(/object-src 'none'/);
+    expect(csp).toMatch(/base-uri 'none'/);
+  });
+
+  it('shows the detail of tasks named .. and . (not the run, which a path ending in /.. would reach)', async () => {
+    // A run's graph defines each task name once: `..` on node 1, `.` at cluster level.
+    const graph: Graph = {
+      '1': [{ id: '..', type: 'shell', marker: 'the task named ..' }],
+      null: [{ id: '.', type: 'stage', marker: 'the task named .' }],
+    };
+    const t0 = Date.now() - 600_000;
+    const cluster = { id: 73, name: 'dots', release: 'mitaka-9.0' };
+    const [{ transaction_id: id }] = await cast(start('ui-dots', cluster, graph, { time: at(t0, 0) }));
+    await cast(
+      resp('ui-dots', [...ran('1', '..', t0, 1, 10, 'error', { error_msg: 'dot dot failed' }), ...ran(null, '.', t0, 10, 20)]),
+      finish('ui-dots', 'error', { time: at(t0, 40) }),
+    );
+    await page.goto(`${base}/ui/#/runs/${id}`);
+    await page.waitForFunction(() => (globalThis as any).__timeline?.stats.total === 2);
+    const canvas = (await page.locator('#timeline canvas').boundingBox())!;
+    for (const [node, name, shown] of [
+      ['1', '..', ['node1', 'statuserror', 'dot dot failed']],
+      [null, '.', ['nodecluster (null)', 'statusready']],
+    ] as const) {
+      const box = (await page.evaluate(([n, k]) => (globalThis as any).__timeline.bar(n, k), [node, name] as const))!;
+      await page.mouse.click(canvas.x + box.x + box.w / 2, canvas.y + box.y + box.h / 2);
+      await page.locator('#detail .definition', { hasText: `the task named ${name}` }).waitFor({ timeout: 10_000 });
+      expect(await page.locator('#detail h3').textContent()).toBe(name);
+      const text = await page.locator('#detail dl').textContent();
+      for (const s of shown) expect(text).toContain(s);
+    }
+    await shot('dots');
+  });
+
   it('asks for a token when the API answers 401, and keeps it for the session', async () => {
     const READ = 'ui-read-token-0123456789';
     const auth = await startApp({ env: { AUTH_READ_TOKENS: READ } });
@@ -255,5 +311,9 @@ describe('web page (/ui/) in Chromium', () => {
       await page.evaluate(() => (globalThis as any).sessionStorage.clear());
       await auth.close();
     }
+  });
+
+  it("breaks no rule of the page's Content-Security-Policy (every test above included)", () => {
+    expect(refused).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { csvCell, csvQuoteIfNeeded } from '../csv';
 
 /**
  * The answer of every list endpoint: a bare JSON list (Fuel's shape), or CSV with `Accept: text/csv`;
@@ -21,15 +22,10 @@ export function listResponse<T extends object>(
   return toCsv(page.rows, csv.columns);
 }
 
-/** CSV: a header line, then one line per row, CRLF, quoted where needed. */
+/** CSV: a header line, then one line per row, CRLF; formula cells defused (src/common/csv.ts), quoted where needed. */
 export function toCsv<T extends object>(rows: T[], columns: readonly (keyof T & string)[]): string {
-  const lines = [columns.join(',')];
-  for (const r of rows) lines.push(columns.map((c) => csvField(r[c])).join(','));
+  const field = (v: unknown) => csvQuoteIfNeeded(csvCell(v));
+  const lines = [columns.map(field).join(',')];
+  for (const r of rows) lines.push(columns.map((c) => field(r[c])).join(','));
   return lines.join('\r\n') + '\r\n';
-}
-
-function csvField(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
