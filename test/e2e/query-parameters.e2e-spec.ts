@@ -11,7 +11,8 @@ describe('query parameters: unknown, bracketed or repeated ones are refused', ()
   let t: TestApp;
   const graph = { '1': [{ id: 'netconfig' }, { id: 'hiera' }], '2': [{ id: 'netconfig' }], null: [{ id: 'post_deployment_start' }] };
   const runs = async () => (await t.sql.query('SELECT uuid FROM transactions ORDER BY id')).rows.map((r) => r.uuid as string);
-  const epoch = async (cluster: number) => (await t.sql.query('SELECT epoch FROM clusters WHERE id = $1', [cluster])).rows[0].epoch as number;
+  const epoch = async (cluster: number) =>
+    (await t.sql.query('SELECT epoch FROM clusters WHERE id = $1', [cluster])).rows[0].epoch as number;
   let first: number;
 
   beforeAll(async () => {
@@ -24,7 +25,11 @@ describe('query parameters: unknown, bracketed or repeated ones are refused', ()
         .post('/api/v1/casts')
         .send([
           start(uuid, { id: 1, name: 'east', release: 'mitaka-9.0' }, graph, { time }),
-          resp(uuid, [task('1', 'netconfig', 'ready', { time }), task('2', 'netconfig', 'error', { time }), task(null, 'post_deployment_start', 'ready', { time })]),
+          resp(uuid, [
+            task('1', 'netconfig', 'ready', { time }),
+            task('2', 'netconfig', 'error', { time }),
+            task(null, 'post_deployment_start', 'ready', { time }),
+          ]),
           finish(uuid, status, { time }),
         ])
         .expect(200);
@@ -38,7 +43,8 @@ describe('query parameters: unknown, bracketed or repeated ones are refused', ()
     let req = t.http()[method](url);
     if (body !== undefined) req = req.send(body as object);
     const res = await req;
-    expect({ url, status: res.status, type: res.headers['content-type'] }).toEqual({ url, status: 400, type: expect.stringMatching(/^application\/json/) });
+    const json = expect.stringMatching(/^application\/json/);
+    expect({ url, status: res.status, type: res.headers['content-type'] }).toEqual({ url, status: 400, type: json });
     expect(res.body.statusCode).toBe(400);
     for (const n of names) expect(res.body.message).toContain(`'${n}'`);
     return res.body.message as string;
@@ -97,7 +103,8 @@ describe('query parameters: unknown, bracketed or repeated ones are refused', ()
   });
 
   it('every problem of a query is named at once', async () => {
-    const message = await refused('get', '/api/v1/clusters/1/deployment_history?limit=1&limit=2&status=error&nodes[]=1', ['limit', 'status', 'nodes[]']);
+    const url = '/api/v1/clusters/1/deployment_history?limit=1&limit=2&status=error&nodes[]=1';
+    const message = await refused('get', url, ['limit', 'status', 'nodes[]']);
     expect(message).toMatch(/statuses/); // what the route takes, for the typo
   });
 
@@ -140,14 +147,16 @@ describe('query parameters: unknown, bracketed or repeated ones are refused', ()
     await ok('get', '/api/v1/transactions/');
     expect(await ok('get', '/api/v1/transactions/?cluster_id=1&statuses=ready%2Cerror&transaction_types=deployment')).toHaveLength(3);
     await ok('get', `/api/v1/transactions/${first}/`);
-    const rows = await ok('get', `/api/v1/transactions/${first}/deployment_history/?nodes=1%2C2&statuses=ready%2Cerror&tasks_names=netconfig&include_summary=0`);
+    const filters = 'nodes=1%2C2&statuses=ready%2Cerror&tasks_names=netconfig&include_summary=0';
+    const rows = await ok('get', `/api/v1/transactions/${first}/deployment_history/?${filters}`);
     expect(rows).toHaveLength(2);
     await ok('get', `/api/v1/transactions/${first}/deployment_history/?include_summary=1`);
     await ok('get', '/api/v1/clusters/');
     await ok('get', '/api/v1/clusters/1/');
     // The /api/ alias Fuel also served, and dhist's own parameters.
     await ok('get', `/api/transactions/${first}/deployment_history/?include_summary=0`);
-    await ok('get', '/api/v1/clusters/1/deployment_history?limit=2&order=time_start&epoch=all&dry_run=0&transaction_types=deployment&include_summary=1');
+    const dhist = 'limit=2&order=time_start&epoch=all&dry_run=0&transaction_types=deployment&include_summary=1&since=2026-01-01T00:00:00Z';
+    await ok('get', `/api/v1/clusters/1/deployment_history?${dhist}`);
     await ok('get', '/api/v1/clusters/1/state?nodes=1,2&tasks_names=netconfig');
     await ok('post', '/api/v1/clusters/1/reset?force=0');
     await ok('post', '/api/v1/retention?keep_runs=100&dry_run=true&compact=false');

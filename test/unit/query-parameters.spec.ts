@@ -44,7 +44,10 @@ describe('the query rule (query-parameters.ts)', () => {
       retention(@Query() _q: RetentionQueryDto) {}
     }
     const s = querySpecOf(Lists, 'list');
-    expect(s.names).toEqual(['cursor', 'dry_run', 'epoch', 'include_summary', 'limit', 'nodes', 'order', 'since', 'statuses', 'tasks_names', 'transaction_types', 'until']);
+    expect(s.names).toEqual([
+      'cursor', 'dry_run', 'epoch', 'include_summary', 'limit', 'nodes',
+      'order', 'since', 'statuses', 'tasks_names', 'transaction_types', 'until',
+    ]);
     expect([...s.lists].sort()).toEqual(['nodes', 'statuses', 'tasks_names', 'transaction_types']);
     expect(querySpecOf(Lists, 'retention').lists.size).toBe(0);
   });
@@ -71,7 +74,8 @@ describe('the query rule (query-parameters.ts)', () => {
     );
     expect(named('=1')).toEqual(['']);
     expect(named('__proto__=1&constructor=1&toString')).toEqual(['__proto__', 'constructor', 'toString']);
-    expect(queryProblems('x=1', { names: [], lists: new Set() })?.message).toBe("unknown query parameter 'x' (this route takes no query parameter)");
+    const none = { names: [], lists: new Set<string>() };
+    expect(queryProblems('x=1', none)?.message).toBe("unknown query parameter 'x' (this route takes no query parameter)");
   });
 
   it('echoes a key with its control and bidi characters escaped, at most 100 characters', () => {

@@ -50,7 +50,9 @@ export function querySpecOf(controller: Type<unknown>, method: string): QuerySpe
     }
     const dto = types[arg.index];
     // A bare `@Query()` without a class would take anything: a programming error, not the caller's.
-    if (!dto || dto === Object) throw new Error(`${controller.name}.${method} reads @Query() without a DTO class: its parameters cannot be checked`);
+    if (!dto || dto === Object) {
+      throw new Error(`${controller.name}.${method} reads @Query() without a DTO class: its parameters cannot be checked`);
+    }
     for (const m of getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false)) {
       names.add(m.propertyName);
       if (isListParam(dto, m.propertyName)) lists.add(m.propertyName);
@@ -61,24 +63,23 @@ export function querySpecOf(controller: Type<unknown>, method: string): QuerySpe
 
 /**
  * The problems of a raw query string (what follows `?`, undecoded) for a route taking `spec`, each
- * naming its key; empty when there is none.
+ * naming its key; undefined when there is none.
  */
 export function queryProblems(raw: string, spec: QuerySpec): QueryProblems | undefined {
   if (raw === '') return undefined;
   const pairs = raw.split('&').length;
-  if (pairs > MAX_QUERY_PAIRS) return { message: `the query string has ${pairs} parameters: at most ${MAX_QUERY_PAIRS} are read`, parameters: [] };
+  if (pairs > MAX_QUERY_PAIRS) {
+    return { message: `the query string has ${pairs} parameters: at most ${MAX_QUERY_PAIRS} are read`, parameters: [] };
+  }
   // The parser Express uses, without its cap: the same keys, a list for a repeated one.
   const query = parse(raw, '&', '=', { maxKeys: 0 });
   const problems: string[] = [];
   const parameters: string[] = [];
   let unknown = false;
   for (const [key, value] of Object.entries(query)) {
-    const name = shown(key);
-    const times = Array.isArray(value) ? value.length : 1;
-    if (/[[\]]/.test(key)) problems.push(`query parameter '${name}' has brackets, which this API does not read: send ${shown(key.split('[')[0]) || 'name'}=a,b`);
-    else if (!spec.names.includes(key)) problems.push(`unknown query parameter '${name}'`);
-    else if (times > 1 && !spec.lists.has(key)) problems.push(`query parameter '${name}' is given ${times} times: it takes one value`);
-    else continue;
+    const problem = problemOf(key, Array.isArray(value) ? value.length : 1, spec);
+    if (!problem) continue;
+    problems.push(problem);
     parameters.push(key);
     unknown ||= !spec.names.includes(key);
   }
@@ -86,6 +87,17 @@ export function queryProblems(raw: string, spec: QuerySpec): QueryProblems | und
   // Said once, for a typo to be easy to fix.
   const takes = spec.names.length ? `this route takes ${spec.names.join(', ')}` : 'this route takes no query parameter';
   return { message: problems.join('; ') + (unknown ? ` (${takes})` : ''), parameters };
+}
+
+function problemOf(key: string, times: number, spec: QuerySpec): string | undefined {
+  const name = shown(key);
+  if (/[[\]]/.test(key)) {
+    const base = shown(key.split('[')[0]) || 'name';
+    return `query parameter '${name}' has brackets, which this API does not read: send ${base}=a,b`;
+  }
+  if (!spec.names.includes(key)) return `unknown query parameter '${name}'`;
+  if (times > 1 && !spec.lists.has(key)) return `query parameter '${name}' is given ${times} times: it takes one value`;
+  return undefined;
 }
 
 export interface QueryProblems {
@@ -96,7 +108,8 @@ export interface QueryProblems {
 
 /** A key as it can be echoed: control and bidi characters escaped, at most 100 characters. */
 function shown(key: string): string {
-  const text = key.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  const text = key.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, escape);
   return text.length > 100 ? `${text.slice(0, 100)}...` : text;
 }
 
