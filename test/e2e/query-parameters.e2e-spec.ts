@@ -89,6 +89,15 @@ describe('query parameters: unknown, bracketed or repeated ones are refused', ()
     expect(twoStatuses).toEqual((await byStatus('statuses=error,stopped')).body);
   });
 
+  it('a repeated list parameter is kept in the next page of a paged list (Link), which answers too', async () => {
+    const page1 = await t.http().get('/api/v1/clusters/1/deployment_history?statuses=ready&statuses=error&limit=2').expect(200);
+    const next = /<([^>]+)>; rel="next"/.exec(String(page1.headers.link))?.[1];
+    expect(next).toContain('statuses=ready&statuses=error');
+    const page = (await t.http().get(next!).expect(200)).body as Array<{ status: string }>;
+    expect(page.length).toBeGreaterThan(0);
+    expect(page.every((r) => ['ready', 'error'].includes(r.status))).toBe(true);
+  });
+
   it('a single-valued parameter given twice is a 400 naming it; a reset with force twice changes nothing', async () => {
     const message = await refused('get', '/api/v1/clusters/1/deployment_history?limit=1&limit=2', ['limit']);
     expect(message).toMatch(/more than once|2 times/);
@@ -165,5 +174,24 @@ describe('query parameters: unknown, bracketed or repeated ones are refused', ()
   it('the web page and the API docs are static files: a query string is not theirs to refuse', async () => {
     await t.http().get('/ui/?x=1').expect((r) => expect([200, 503]).toContain(r.status));
     await t.http().get('/api/docs-json?x=1').expect(200);
+  });
+});
+
+describe('query parameters with auth on: the rule comes after authentication', () => {
+  let t: TestApp;
+  const READ = 'read-token-0123456789abcdef';
+  const ADMIN = 'admin-token-0123456789abcdef';
+  beforeAll(async () => {
+    t = await startApp({ env: { AUTH_READ_TOKENS: READ, AUTH_ADMIN_TOKENS: ADMIN } });
+  });
+  afterAll(() => t?.close());
+
+  it('a stranger learns nothing of the parameters (401), a read token cannot write (403), an admin gets the 400', async () => {
+    const url = '/api/v1/retention?keep_runs=1&dry-run=true';
+    await t.http().post(url).expect(401);
+    await t.http().post(url).set('Authorization', `Bearer ${READ}`).expect(403);
+    const res = await t.http().post(url).set('Authorization', `Bearer ${ADMIN}`).expect(400);
+    expect(res.body.message).toContain("'dry-run'");
+    expect(res.body.details).toEqual({ parameters: ['dry-run'], allowed: ['compact', 'dry_run', 'keep_runs', 'older_than_days'] });
   });
 });
