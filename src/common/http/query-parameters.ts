@@ -114,8 +114,9 @@ function shown(key: string): string {
 }
 
 /**
- * Applies the rule to every HTTP route, after authentication (a stranger learns nothing of a route's
- * parameters) and before pipes and the handler (nothing is done for a refused request).
+ * Applies the rule to every HTTP route, after the guards (authentication: a stranger learns nothing of a
+ * route's parameters; an unknown or pre-9.0 run stays a 404/409) and before pipes and the handler
+ * (nothing is done for a refused request).
  */
 @Injectable()
 export class QueryParametersInterceptor implements NestInterceptor {
