@@ -7,6 +7,7 @@ import { getMetadataStorage } from 'class-validator';
 import fc from 'fast-check';
 import type { IncomingMessage } from 'node:http';
 import type { Response, Test } from 'supertest';
+import { isListParam } from '../../src/common/http/validators';
 import { finish, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
 
@@ -50,6 +51,8 @@ interface Param {
   name: string;
   in: string;
   schema?: Schema;
+  /** A list parameter (ListParam()): the only kind that may be repeated. */
+  list?: boolean;
 }
 interface SwaggerDoc {
   paths: Record<string, Record<string, { parameters?: Param[]; requestBody?: { content?: Record<string, { schema?: Schema }> } }>>;
@@ -61,6 +64,8 @@ interface Operation {
   template: string;
   pathParams: Param[];
   queryParams: Param[];
+  /** The query parameters its handler reads, whatever the document says (the query rule's view). */
+  handlerQuery: Param[];
   headerParams: Param[];
   body?: Schema;
 }
@@ -186,6 +191,7 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
           template,
           pathParams: params.filter((p) => p.in === 'path'),
           queryParams: queryParams.length ? queryParams : fromHandler.filter((p) => p.in === 'query'),
+          handlerQuery: fromHandler.filter((p) => p.in === 'query'),
           headerParams,
           body: op.requestBody?.content?.['application/json']?.schema,
         });
@@ -234,7 +240,8 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
             if (!dto) continue;
             const byName = new Map<string, Param>();
             for (const m of getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false)) {
-              const p = byName.get(m.propertyName) ?? { name: m.propertyName, in: 'query', schema: {} };
+              const list = isListParam(dto, m.propertyName);
+              const p = byName.get(m.propertyName) ?? { name: m.propertyName, in: 'query', schema: {}, list };
               // What the Swagger plugin's class-validator shim documents: enums, ISO times, integers, booleans.
               if (m.name === 'isIn' && Array.isArray(m.constraints?.[0])) p.schema = { ...p.schema, enum: m.constraints[0] as unknown[] };
               if (m.name === 'isIso8601') p.schema = { ...p.schema, type: 'string', format: 'date-time' };
@@ -774,6 +781,87 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
               await sendAndCheck('query', r);
             },
           ),
+      );
+    },
+    LONG,
+  );
+
+  /** The whole stored state, as one text: a request refused by the query rule must leave it as it was. */
+  async function fingerprint(): Promise<string> {
+    const digest = (table: string) => `(SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x.id), '')) FROM ${table} x)`;
+    const r = await t.sql.query(`SELECT ${digest('clusters')} AS c, ${digest('transactions')} AS t, ${digest('deployment_history')} AS h`);
+    return JSON.stringify(r.rows[0]);
+  }
+
+  /**
+   * A query the rule refuses (issue 12.2), with the key it must name: a parameter the handler does not
+   * take (any name), one it takes with brackets, or one it takes once given twice. What the handler
+   * takes comes from its own metadata (op.handlerQuery), as the rule reads it.
+   */
+  function refusedPair(op: Operation): fc.Arbitrary<{ pair: string; key: string }> {
+    const names = op.handlerQuery.map((p) => p.name);
+    const asSent = (k: string) => Buffer.from(k, 'utf8').toString('utf8'); // lone surrogates travel as U+FFFD
+    const likely = fc.constantFrom('dry-run', 'x', 'force', 'limit', 'cursor', 'statuses', 'nodes', 'since', 'token', '__proto__', '');
+    const unknown = fc
+      .tuple(fc.oneof(likely, nastyString), fc.boolean())
+      .filter(([k]) => !names.includes(asSent(k)))
+      .map(([k, withValue]) => ({ pair: withValue || k === '' ? `${enc(k)}=1` : enc(k), key: asSent(k) }));
+    const kinds: fc.Arbitrary<{ pair: string; key: string }>[] = [unknown];
+    const known = names.length ? names : ['x'];
+    kinds.push(
+      fc
+        .tuple(fc.constantFrom(...known), fc.constantFrom('[]', '[0]', '[a]', '[a][b]', '%5B%5D', '%5Bx%5D', ']', '['))
+        .map(([n, suffix]) => ({ pair: `${enc(n)}${suffix}=1`, key: n + decodeURIComponent(suffix) })),
+    );
+    const single = op.handlerQuery.filter((p) => !p.list).map((p) => p.name);
+    if (single.length) kinds.push(fc.constantFrom(...single).map((n) => ({ pair: `${enc(n)}=1&${enc(n)}=2`, key: n })));
+    return fc.oneof(...kinds);
+  }
+
+  it(
+    'the query rule: on every operation, an unknown parameter, a bracketed key or a single-valued one repeated is a 400 naming it, ' +
+      'and changes nothing',
+    async () => {
+      // Runs of a 9.0 cluster, so that no guard answers first (a pre-9.0 cluster is a 409 whatever the query).
+      const sql = `SELECT t.id FROM transactions t JOIN clusters c ON c.id = t.cluster_id WHERE c.release <> 'liberty-8.0'`;
+      const supported = async () => (await t.sql.query(sql)).rows.map((r) => String(r.id));
+      await forEachOperation(
+        () => 25,
+        async (op) => {
+          const runIds = await supported();
+          const valid = (p: Param) => validPathValues(p, runIds).filter((v) => p.name !== 'cluster_id' || v !== '2');
+          const values = fc.tuple(...op.pathParams.map((p) => fc.constantFrom(...valid(p)))).map((v) => [...v]);
+          // Other parameters beside it, the route's own with any value: the rule is decided before they are read.
+          const other = op.queryParams.length
+            ? fc.constantFrom(...op.queryParams).chain((p) => queryValue(p).map((v) => `${enc(p.name)}=${v}`))
+            : fc.constant('');
+          const others = fc.array(other, { maxLength: 2 });
+          return fc.asyncProperty(
+            fc
+              .record({ values, prefix, slash: fc.boolean(), refused: refusedPair(op), others, at: fc.nat() })
+              .map(({ values: v, prefix: p, slash, refused, others: o, at }) => {
+                const pairs = [...o];
+                pairs.splice(at % (pairs.length + 1), 0, refused.pair);
+                const body = bodiesOf(op)[0];
+                const url = urlOf(op, { prefix: p, slash, values: v, query: pairs.join('&') });
+                const note = `must name ${JSON.stringify(refused.key)}`;
+                const sent = body === undefined ? undefined : JSON.stringify(body);
+                return new Req(op.method, url, sent === undefined ? {} : json(), sent, note);
+              }),
+            async (r) => {
+              const key = (JSON.parse(r.note.replace(/^must name /, '')) as string);
+              const before = await fingerprint();
+              const res = await sendAndCheck('query rule', r);
+              const named = (res.json as { details?: { parameters?: unknown } } | undefined)?.details?.parameters;
+              if (res.status !== 400 || !Array.isArray(named) || !named.includes(key)) {
+                const wanted = `a 400 naming ${JSON.stringify(key)}`;
+                throw new Error(`answered ${res.status} ${clip(res.text, 300)} to ${show(r)}: ${wanted} was expected`);
+              }
+              const after = await fingerprint();
+              if (after !== before) throw new Error(`a refused request changed the stored state: ${show(r)}`);
+            },
+          );
+        },
       );
     },
     LONG,

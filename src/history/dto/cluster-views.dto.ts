@@ -1,17 +1,12 @@
-import { Transform } from 'class-transformer';
-import { IsOptional } from 'class-validator';
-import { IsTime } from '../../common/http/validators';
-import { splitList } from '../../common/http/query';
+import { IsTime, ListParam } from '../../common/http/validators';
 
 export class StateQueryDto {
   /** Comma-separated node ids; `master`, and `null` for cluster-level tasks. */
-  @IsOptional()
-  @Transform(({ value }) => splitList(value))
+  @ListParam()
   nodes?: string[];
 
   /** Comma-separated task names. */
-  @IsOptional()
-  @Transform(({ value }) => splitList(value))
+  @ListParam()
   tasks_names?: string[];
 }
 

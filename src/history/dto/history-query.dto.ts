@@ -1,23 +1,21 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional } from 'class-validator';
-import { FLAG_MESSAGE, parseFlag, splitList } from '../../common/http/query';
+import { FLAG_MESSAGE, parseFlag } from '../../common/http/query';
+import { ListParam } from '../../common/http/validators';
 import { TASK_STATUSES, TaskStatus } from '../entities/deployment-history.entity';
 
 export class HistoryQueryDto {
   /** Comma-separated node ids; `master` for the master node, `null` for cluster-level tasks. */
-  @IsOptional()
-  @Transform(({ value }) => splitList(value))
+  @ListParam()
   nodes?: string[];
 
   /** Comma-separated task statuses (pending, ready, running, error, skipped). */
-  @IsOptional()
-  @Transform(({ value }) => splitList(value))
+  @ListParam()
   @IsIn(TASK_STATUSES, { each: true, message: 'Statuses parameter could be only: pending, ready, running, error, skipped' })
   statuses?: TaskStatus[];
 
   /** Comma-separated task names. */
-  @IsOptional()
-  @Transform(({ value }) => splitList(value))
+  @ListParam()
   tasks_names?: string[];
 
   /** Add each task's `summary` to the rows (1/0, true/false). */

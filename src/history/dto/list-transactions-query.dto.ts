@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { splitList } from '../../common/http/query';
+import { ListParam } from '../../common/http/validators';
 import { RUN_STATUSES, RunStatus } from '../entities/transaction.entity';
 
 export class ListTransactionsQueryDto {
@@ -13,13 +13,11 @@ export class ListTransactionsQueryDto {
   cluster_id?: number;
 
   /** Comma-separated run statuses (pending, running, ready, error, stopped). */
-  @IsOptional()
-  @Transform(({ value }) => splitList(value))
+  @ListParam()
   @IsIn(RUN_STATUSES, { each: true, message: `Statuses parameter could only be one of: ${RUN_STATUSES.join(', ')}` })
   statuses?: RunStatus[];
 
   /** Comma-separated run names, e.g. `deployment,dry_run_deployment`. */
-  @IsOptional()
-  @Transform(({ value }) => splitList(value))
+  @ListParam()
   transaction_types?: string[];
 }

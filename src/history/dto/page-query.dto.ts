@@ -1,7 +1,7 @@
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { IsTime } from '../../common/http/validators';
-import { FLAG_MESSAGE, parseFlag, splitList } from '../../common/http/query';
+import { IsTime, ListParam } from '../../common/http/validators';
+import { FLAG_MESSAGE, parseFlag } from '../../common/http/query';
 import { HistoryQueryDto } from './history-query.dto';
 
 export const MAX_PAGE = 1000;
@@ -34,8 +34,7 @@ export class PagedHistoryQueryDto extends HistoryQueryDto {
 /** Filters of the cross-run lists (a cluster's, a node's). */
 export class CrossRunQueryDto extends PagedHistoryQueryDto {
   /** Comma-separated run names, e.g. `deployment,dry_run_deployment`. */
-  @IsOptional()
-  @Transform(({ value }) => splitList(value))
+  @ListParam()
   transaction_types?: string[];
 
   /** Only rows whose task started (else ended, else was announced) at or after this ISO 8601 time. */
