@@ -32,8 +32,8 @@ export class ClusterRegistry {
   constructor(@InjectRepository(Cluster) private readonly clusters: Repository<Cluster>) {}
 
   /** Registers a cluster or updates its name and release (by the rule of nextRelease), inside the caller's transaction. */
-  async register(manager: EntityManager, c: ClusterInfo): Promise<RegisteredCluster> {
-    return (await this.registerAll(manager, [c]))[0];
+  async register(manager: EntityManager, c: ClusterInfo, held: ClusterInfo[] = []): Promise<RegisteredCluster> {
+    return (await this.registerAll(manager, [c], held))[0];
   }
 
   /**
@@ -41,15 +41,20 @@ export class ClusterRegistry {
    * the announcements in the order given: a release only moves to the same version or a newer one
    * (nextRelease, release.ts). Returns, per announcement, the release the cluster then runs and any warning.
    * Rows are written in one statement, in id order, so concurrent writers lock them in the same order.
+   * `held`: the clusters as the caller read them when it locked them (lockClusters, step 1 of the lock
+   * order); only the others are read here (a round trip a batch of known clusters does not pay).
    */
-  async registerAll(manager: EntityManager, clusters: ClusterInfo[]): Promise<RegisteredCluster[]> {
+  async registerAll(manager: EntityManager, clusters: ClusterInfo[], held: ClusterInfo[] = []): Promise<RegisteredCluster[]> {
     if (!clusters.length) return [];
     const ids = [...new Set(clusters.map((c) => c.id))].sort((a, b) => a - b);
-    // No lock taken here: the caller holds these clusters (lock-order.ts). The writer holds them shared, so
-    // another writer may change one meanwhile: the update below only applies over the release read here.
-    const seen = new Map<number, ClusterInfo>(
-      (await manager.query(`SELECT id, name, release FROM clusters WHERE id = ANY($1::int[])`, [ids])).map((r: ClusterInfo) => [r.id, r]),
-    );
+    const seen = new Map<number, ClusterInfo>(held.map((c) => [c.id, c]));
+    const unread = ids.filter((id) => !seen.has(id));
+    if (unread.length) {
+      const rows: ClusterInfo[] = await manager.query(`SELECT id, name, release FROM clusters WHERE id = ANY($1::int[])`, [unread]);
+      for (const r of rows) seen.set(r.id, r);
+    }
+    // The writer holds its clusters shared, so another writer may change one after it was read: the update
+    // below only applies over the release read (compare and set), else the batch is run again.
     const now = new Map<number, ClusterInfo>();
     const out = clusters.map((c): RegisteredCluster => {
       const change = nextRelease((now.get(c.id) ?? seen.get(c.id))?.release ?? null, c.release);

@@ -44,7 +44,8 @@ export class ClustersService {
         if (change.kept) {
           throw new ConflictError(`Cluster ${id} ('${existing!.name}'): ${change.reason}; its release stays '${change.release}'`);
         }
-        await this.registry.register(m, { id, name: body.name ?? existing?.name ?? `cluster-${id}`, release: body.release });
+        const name = body.name ?? existing?.name ?? `cluster-${id}`;
+        await this.registry.register(m, { id, name, release: body.release }, existing ? [existing] : []);
         return !existing;
       },
       { logger: this.logger, what: `PUT cluster ${id}` },

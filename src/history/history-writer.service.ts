@@ -131,8 +131,11 @@ export class HistoryWriter {
     // The lock order (common/database/lock-order.ts): the clusters of every run of the batch first, shared
     // with other writers, so that a reset or a deletion of one of them is either done (a run started now
     // reads the epoch it left) or waits for this batch; the runs after them (applyReports).
-    await lockClusters(m, 'shared', { clusters: starts.map((s) => s.start.cluster.id), runUuids: reports.map((r) => r.cmd.uuid) });
-    if (starts.length) await this.applyStarts(m, starts, outcomes);
+    const held = await lockClusters(m, 'shared', {
+      clusters: starts.map((s) => s.start.cluster.id),
+      runUuids: reports.map((r) => r.cmd.uuid),
+    });
+    if (starts.length) await this.applyStarts(m, starts, outcomes, held);
     const writes = new FinalWrites();
     if (reports.length) await this.applyReports(m, reports, outcomes, writes);
     writes.notify(outcomes);
@@ -141,7 +144,12 @@ export class HistoryWriter {
   }
 
   /** Creates the runs announced in the batch: one statement for the runs, one for all their pending rows. */
-  private async applyStarts(m: EntityManager, starts: Array<{ i: number; start: RunStart }>, out: CommandOutcome[]): Promise<void> {
+  private async applyStarts(
+    m: EntityManager,
+    starts: Array<{ i: number; start: RunStart }>,
+    out: CommandOutcome[],
+    held: ClusterInfo[],
+  ): Promise<void> {
     const existing = new Map<string, number>(
       (await m.query(`SELECT id, uuid FROM transactions WHERE uuid = ANY($1)`, [starts.map((s) => s.start.uuid)])).map(
         (r: { id: number; uuid: string }) => [r.uuid, r.id],
@@ -155,7 +163,7 @@ export class HistoryWriter {
       // Register clusters first (one statement, in id order, so concurrent batches lock them in the same order).
       // A release the cluster does not take (older than its own: Fuel cannot downgrade) is not applied: the
       // run is recorded on the release its cluster runs, and what the start claimed is kept beside it.
-      const registered = await this.clusters.registerAll(m, runs.map((r) => r.cluster));
+      const registered = await this.clusters.registerAll(m, runs.map((r) => r.cluster), held);
       const recorded = registered.map((c) => this.clusters.historySupported(c.release));
       const warnings = registered.map((c, k): StartWarning[] => {
         if (!c.warning) return [];
