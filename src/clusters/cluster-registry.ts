@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { LockedCluster, lockClusters } from '../common/database/lock-order';
-import { ConflictError, NotFoundError } from '../common/errors/domain-errors';
+import { RetryableWriteError } from '../common/database/retrying-transaction';
+import { NotFoundError } from '../common/errors/domain-errors';
 import { Cluster } from './cluster.entity';
-import { MIN_HISTORY_VERSION, parseReleaseVersion, releaseSupportsHistory } from './release';
+import { describeRelease, MIN_HISTORY_VERSION, nextRelease, parseReleaseVersion, releaseSupportsHistory } from './release';
 
 export interface ClusterInfo {
   id: number;
@@ -12,35 +13,93 @@ export interface ClusterInfo {
   release: string;
 }
 
+/** Why a release announced for a cluster deserves a warning (a bounded kind, for the metrics). */
+export type ReleaseWarningKind = 'older_release' | 'unreadable_release';
+
+/** What one announcement of a cluster came to. */
+export interface RegisteredCluster {
+  /** The release the cluster runs once the announcement is applied: the release its run ran on. */
+  release: string;
+  /** The release announced, when it was kept out (older, or unreadable where the cluster's is readable); else null. */
+  announced: string | null;
+  /** Why the announcement is worth a warning: a release kept out, or one whose version cannot be read. */
+  warning?: { kind: ReleaseWarningKind; message: string };
+}
+
 /** The clusters table: registration, release gate and epochs. Depends on nothing but its table. */
 @Injectable()
 export class ClusterRegistry {
   constructor(@InjectRepository(Cluster) private readonly clusters: Repository<Cluster>) {}
 
-  /** Registers a cluster or updates its name and release, inside the caller's transaction. */
-  async register(manager: EntityManager, c: ClusterInfo): Promise<void> {
-    await this.registerAll(manager, [c]);
+  /** Registers a cluster or updates its name and release (by the rule of nextRelease), inside the caller's transaction. */
+  async register(manager: EntityManager, c: ClusterInfo, held: ClusterInfo[] = []): Promise<RegisteredCluster> {
+    return (await this.registerAll(manager, [c], held))[0];
   }
 
   /**
-   * Registers clusters or updates their names and releases, in one statement, inside the caller's
-   * transaction. Rows are written in id order, so concurrent writers lock them in the same order.
+   * Registers clusters or updates their names and releases, inside the caller's transaction, applying
+   * the announcements in the order given: a release only moves to the same version or a newer one
+   * (nextRelease, release.ts). Returns, per announcement, the release the cluster then runs and any warning.
+   * Rows are written in one statement, in id order, so concurrent writers lock them in the same order.
+   * `held`: the clusters as the caller read them when it locked them (lockClusters, step 1 of the lock
+   * order); only the others are read here (a round trip a batch of known clusters does not pay).
    */
-  async registerAll(manager: EntityManager, clusters: ClusterInfo[]): Promise<void> {
-    const sorted = [...new Map(clusters.map((c) => [c.id, c])).values()].sort((a, b) => a.id - b.id);
-    if (!sorted.length) return;
-    // New clusters are inserted; known ones updated only where their name or release changed. Unlike
-    // ON CONFLICT DO UPDATE, this takes no row lock on a cluster that is unchanged, so batches written at
-    // the same time for runs of the same cluster do not wait for each other.
-    await manager.query(
-      `WITH u AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[]) WITH ORDINALITY AS u(id, name, release, n)),
+  async registerAll(manager: EntityManager, clusters: ClusterInfo[], held: ClusterInfo[] = []): Promise<RegisteredCluster[]> {
+    if (!clusters.length) return [];
+    const ids = [...new Set(clusters.map((c) => c.id))].sort((a, b) => a - b);
+    const seen = new Map<number, ClusterInfo>(held.map((c) => [c.id, c]));
+    const unread = ids.filter((id) => !seen.has(id));
+    if (unread.length) {
+      const rows: ClusterInfo[] = await manager.query(`SELECT id, name, release FROM clusters WHERE id = ANY($1::int[])`, [unread]);
+      for (const r of rows) seen.set(r.id, r);
+    }
+    // The writer holds its clusters shared, so another writer may change one after it was read: the update
+    // below only applies over the release read (compare and set), else the batch is run again.
+    const now = new Map<number, ClusterInfo>();
+    const out = clusters.map((c): RegisteredCluster => {
+      const change = nextRelease((now.get(c.id) ?? seen.get(c.id))?.release ?? null, c.release);
+      now.set(c.id, { id: c.id, name: c.name, release: change.release });
+      const done: RegisteredCluster = { release: change.release, announced: change.release === c.release ? null : c.release };
+      const cluster = `cluster ${c.id} ('${c.name}')`;
+      if (change.kept) {
+        const kind = change.kept === 'older' ? 'older_release' : 'unreadable_release';
+        done.warning = { kind, message: `${cluster}: ${change.reason}; the cluster keeps ${describeRelease(change.release)}` };
+      } else if (!parseReleaseVersion(change.release)) {
+        done.warning = {
+          kind: 'unreadable_release',
+          message: `${cluster}: release '${change.release}' carries no readable version; it is not taken as before ${MIN_HISTORY_VERSION}`,
+        };
+      }
+      return done;
+    });
+
+    const writes = ids.map((id) => now.get(id)!).filter((c) => {
+      const before = seen.get(c.id);
+      return !before || before.name !== c.name || before.release !== c.release;
+    });
+    if (!writes.length) return out;
+    // New clusters are inserted, known ones updated where their name or release changed, and only over the
+    // release read above (compare and set). Unlike ON CONFLICT DO UPDATE, this takes no row lock on a cluster
+    // that is unchanged, so batches written at the same time for runs of the same cluster do not wait for each other.
+    const [{ n }]: [{ n: number }] = await manager.query(
+      `WITH u AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(id, name, release, seen, n)),
        added AS (
-         INSERT INTO clusters (id, name, release) SELECT u.id, u.name, u.release FROM u ORDER BY u.n
-         ON CONFLICT (id) DO NOTHING RETURNING id)
-       UPDATE clusters c SET name = u.name, release = u.release, updated_at = now()
-       FROM u WHERE c.id = u.id AND (c.name, c.release) IS DISTINCT FROM (u.name, u.release)`,
-      [sorted.map((c) => c.id), sorted.map((c) => c.name), sorted.map((c) => c.release)],
+         INSERT INTO clusters (id, name, release) SELECT u.id, u.name, u.release FROM u WHERE u.seen IS NULL ORDER BY u.n
+         ON CONFLICT (id) DO NOTHING RETURNING id),
+       changed AS (
+         UPDATE clusters c SET name = u.name, release = u.release, updated_at = now()
+         FROM u WHERE c.id = u.id AND c.release = u.seen RETURNING c.id)
+       SELECT ((SELECT count(*) FROM added) + (SELECT count(*) FROM changed))::int AS n`,
+      [
+        writes.map((c) => c.id),
+        writes.map((c) => c.name),
+        writes.map((c) => c.release),
+        writes.map((c) => seen.get(c.id)?.release ?? null),
+      ],
     );
+    // A cluster registered, or re-released, by another writer since it was read: decided again on its release.
+    if (n !== writes.length) throw new RetryableWriteError('a cluster was registered or its release changed concurrently');
+    return out;
   }
 
   historySupported(release: string): boolean {
@@ -76,16 +135,16 @@ export class ClusterRegistry {
   }
 
   /**
-   * Throws a ConflictError naming the cluster, its release and the minimum when the cluster's
-   * release predates task history. Unknown clusters pass: the caller answers 404 itself.
+   * Why the cluster has no task history, naming the cluster, its release and the minimum, when its
+   * release is known to predate 9.0; else null. Unknown clusters: null (the caller answers 404 itself).
    */
-  async assertHistoryAvailable(clusterId: number): Promise<void> {
+  async preHistoryReason(clusterId: number): Promise<string | null> {
     const cluster = await this.clusters.findOneBy({ id: clusterId });
-    if (!cluster || releaseSupportsHistory(cluster.release)) return;
+    if (!cluster || releaseSupportsHistory(cluster.release)) return null;
     const version = parseReleaseVersion(cluster.release)?.text ?? 'unknown';
-    throw new ConflictError(
+    return (
       `Cluster ${cluster.id} ('${cluster.name}') runs release '${cluster.release}' (version ${version}); ` +
-        `deployment history requires release ${MIN_HISTORY_VERSION} or later`,
+      `deployment history requires release ${MIN_HISTORY_VERSION} or later`
     );
   }
 }

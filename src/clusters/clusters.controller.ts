@@ -28,11 +28,15 @@ export class ClustersController {
     return this.clusters.get(id);
   }
 
-  /** Registers a cluster (201) or changes its name or release (200). An upgrade to 9.0 enables history from then on. */
+  /**
+   * Registers a cluster (201) or changes its name or release (200). An upgrade to 9.0 enables history from
+   * then on. A release older than the cluster's is refused (409): Fuel cannot downgrade an environment.
+   */
   @Put(':cluster_id')
   @AdminOnly()
   @ApiCreatedResponse({ type: ClusterDto })
   @ApiOkResponse({ type: ClusterDto })
+  @ApiConflictResponse({ type: ErrorDto, description: "The release is older than the cluster's (a cluster is never downgraded)" })
   async put(
     @Param('cluster_id', new IdPipe('cluster id')) id: number,
     @Body() body: PutClusterDto,

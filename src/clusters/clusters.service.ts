@@ -8,6 +8,7 @@ import { ClusterRegistry } from './cluster-registry';
 import { ClusterRuns } from './cluster-runs.port';
 import { ClusterDto, ResetResultDto } from './dto/cluster.dto';
 import { PutClusterDto } from './dto/put-cluster.dto';
+import { nextRelease } from './release';
 
 /** The clusters API: list, show, register or re-release, reset. */
 @Injectable()
@@ -31,13 +32,20 @@ export class ClustersService {
     return ClusterDto.from(c, (await this.runs.counts([id])).get(id));
   }
 
-  /** Registers the cluster or changes its name/release; returns it and whether it was created. */
+  /** Registers the cluster or changes its name/release (never to an older version: 409); returns it and whether it was created. */
   async put(id: number, body: PutClusterDto): Promise<{ created: boolean; cluster: ClusterDto }> {
     const created = await retryingTransaction(
       this.db,
       async (m) => {
         const [existing] = await lockClusters(m, 'exclusive', { clusters: [id] });
-        await this.registry.register(m, { id, name: body.name ?? existing?.name ?? `cluster-${id}`, release: body.release });
+        // Fuel cannot downgrade an environment: an older release (or an unreadable one, which the body's
+        // validation already refuses) is refused, never applied, so that it cannot switch history off.
+        const change = nextRelease(existing?.release ?? null, body.release);
+        if (change.kept) {
+          throw new ConflictError(`Cluster ${id} ('${existing!.name}'): ${change.reason}; its release stays '${change.release}'`);
+        }
+        const name = body.name ?? existing?.name ?? `cluster-${id}`;
+        await this.registry.register(m, { id, name, release: body.release }, existing ? [existing] : []);
         return !existing;
       },
       { logger: this.logger, what: `PUT cluster ${id}` },

@@ -14,11 +14,16 @@ export abstract class ClusterLocator {
    * run, whether its tasks were recorded. Null when the route names nothing that exists.
    */
   abstract locate(params: Record<string, string>): Promise<{ clusterId: number; run?: { id: number; historyRecorded: boolean; release: string } } | null>;
+
+  /** True when at least one run of the cluster had its tasks recorded. */
+  abstract hasRecordedHistory(clusterId: number): Promise<boolean>;
 }
 
 /**
- * The upgrade guard: on every route it guards, a cluster older than 9.0 (or a run that ran on such a
- * release) gets 409 with a message naming the cluster, the release and the minimum. Apply it to a controller; routes never check by hand.
+ * The upgrade guard: on every route it guards, a run that ran on a release older than 9.0 (its tasks
+ * were not recorded), or a cluster older than 9.0 that has no recorded run, gets 409 with a message
+ * naming the cluster, the release and the minimum. It is decided per run, so that history once recorded
+ * is never hidden by a later change of the cluster's release. Apply it to a controller; routes never check by hand.
  */
 @Injectable()
 export class HistoryAvailableGuard implements CanActivate {
@@ -38,9 +43,12 @@ export class HistoryAvailableGuard implements CanActivate {
   private async check(params: Record<string, string>): Promise<void> {
     const found = await this.locator.locate(params);
     if (!found) return;
-    // A run is judged by the release it ran on (a cluster may have been upgraded since), a cluster by its own.
-    if (!found.run) await this.clusters.assertHistoryAvailable(found.clusterId);
-    else if (!found.run.historyRecorded) {
+    // A run is judged by whether its tasks were recorded (on the release it ran on: the cluster's may have
+    // changed since); a cluster by its own release, unless some of its runs were recorded, which stay readable.
+    if (!found.run) {
+      const reason = await this.clusters.preHistoryReason(found.clusterId);
+      if (reason && !(await this.locator.hasRecordedHistory(found.clusterId))) throw new ConflictError(reason);
+    } else if (!found.run.historyRecorded) {
       const version = parseReleaseVersion(found.run.release)?.text ?? 'unknown';
       throw new ConflictError(
         `Transaction ${found.run.id} of cluster ${found.clusterId} ran on release '${found.run.release}' (version ${version}); ` +

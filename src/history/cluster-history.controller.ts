@@ -20,7 +20,10 @@ const LINK = { name: 'Link', required: false, description: 'rel="next": the next
 @ApiAuth()
 @Controller('clusters/:cluster_id')
 @UseGuards(HistoryAvailableGuard)
-@ApiConflictResponse({ type: ErrorDto, description: 'The cluster predates release 9.0: it has no task history' })
+@ApiConflictResponse({
+  type: ErrorDto,
+  description: 'The cluster predates release 9.0 and none of its runs had its tasks recorded: it has no task history',
+})
 @ApiNotFoundResponse({ type: ErrorDto, description: 'No such cluster' })
 export class ClusterHistoryController {
   constructor(

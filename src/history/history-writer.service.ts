@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { ClusterInfo, ClusterRegistry } from '../clusters/cluster-registry';
+import { ClusterInfo, ClusterRegistry, ReleaseWarningKind } from '../clusters/cluster-registry';
+import { describeRelease, MIN_HISTORY_VERSION } from '../clusters/release';
 import { lockClusters, lockRuns } from '../common/database/lock-order';
-import { retryingTransaction } from '../common/database/retrying-transaction';
+import { RetryableWriteError, retryingTransaction } from '../common/database/retrying-transaction';
 import { RunStatus } from './entities/transaction.entity';
 import { reconcileRun, RunReport, RunState, sameRunState } from './run-state';
 import { isFinalRun, pendingState, reconcileTask, RunOutcome, sameState, TaskReport, TaskState } from './task-state';
@@ -32,16 +33,20 @@ export type StoreCommand =
   | { kind: 'start'; start: RunStart }
   | { kind: 'report'; uuid: string; run: RunReport | null; tasks: NodeTaskReport[] };
 
+/** Something about a start that was applied anyway but deserves the operator's eye; `kind` is bounded (metrics). */
+export interface StartWarning {
+  kind: ReleaseWarningKind | 'unknown_parent';
+  message: string;
+}
+
 export type CommandOutcome =
-  | { outcome: 'started'; transactionId: number; historyRecorded: boolean; rows: number; warnings: string[] }
+  | { outcome: 'started'; transactionId: number; clusterId: number; historyRecorded: boolean; rows: number; warnings: StartWarning[] }
   | { outcome: 'duplicate'; transactionId: number }
   | { outcome: 'applied'; transactionId: number; historyRecorded: boolean; tasks: number; runStatus: RunStatus }
   | { outcome: 'unknown_transaction'; reason: string };
 
-/** Thrown when a batch lost a race with another writer; retrying the batch is safe. */
-export class RetryableWriteError extends Error {
-  override readonly name = 'RetryableWriteError';
-}
+// Thrown when a batch lost a race with another writer; its home is the retry that runs the batch again.
+export { RetryableWriteError };
 
 interface TxRow {
   id: number;
@@ -126,8 +131,11 @@ export class HistoryWriter {
     // The lock order (common/database/lock-order.ts): the clusters of every run of the batch first, shared
     // with other writers, so that a reset or a deletion of one of them is either done (a run started now
     // reads the epoch it left) or waits for this batch; the runs after them (applyReports).
-    await lockClusters(m, 'shared', { clusters: starts.map((s) => s.start.cluster.id), runUuids: reports.map((r) => r.cmd.uuid) });
-    if (starts.length) await this.applyStarts(m, starts, outcomes);
+    const held = await lockClusters(m, 'shared', {
+      clusters: starts.map((s) => s.start.cluster.id),
+      runUuids: reports.map((r) => r.cmd.uuid),
+    });
+    if (starts.length) await this.applyStarts(m, starts, outcomes, held);
     const writes = new FinalWrites();
     if (reports.length) await this.applyReports(m, reports, outcomes, writes);
     writes.notify(outcomes);
@@ -136,7 +144,12 @@ export class HistoryWriter {
   }
 
   /** Creates the runs announced in the batch: one statement for the runs, one for all their pending rows. */
-  private async applyStarts(m: EntityManager, starts: Array<{ i: number; start: RunStart }>, out: CommandOutcome[]): Promise<void> {
+  private async applyStarts(
+    m: EntityManager,
+    starts: Array<{ i: number; start: RunStart }>,
+    out: CommandOutcome[],
+    held: ClusterInfo[],
+  ): Promise<void> {
     const existing = new Map<string, number>(
       (await m.query(`SELECT id, uuid FROM transactions WHERE uuid = ANY($1)`, [starts.map((s) => s.start.uuid)])).map(
         (r: { id: number; uuid: string }) => [r.uuid, r.id],
@@ -144,12 +157,19 @@ export class HistoryWriter {
     );
     const fresh = new Map<string, RunStart>();
     for (const { start } of starts) if (!existing.has(start.uuid) && !fresh.has(start.uuid)) fresh.set(start.uuid, start);
-    const created = new Map<string, { id: number; rows: number; warnings: string[] }>();
+    const created = new Map<string, { id: number; rows: number; recorded: boolean; warnings: StartWarning[] }>();
     if (fresh.size) {
       const runs = [...fresh.values()];
       // Register clusters first (one statement, in id order, so concurrent batches lock them in the same order).
-      await this.clusters.registerAll(m, runs.map((r) => r.cluster));
-      const recorded = runs.map((r) => this.clusters.historySupported(r.cluster.release));
+      // A release the cluster does not take (older than its own: Fuel cannot downgrade) is not applied: the
+      // run is recorded on the release its cluster runs, and what the start claimed is kept beside it.
+      const registered = await this.clusters.registerAll(m, runs.map((r) => r.cluster), held);
+      const recorded = registered.map((c) => this.clusters.historySupported(c.release));
+      const warnings = registered.map((c, k): StartWarning[] => {
+        if (!c.warning) return [];
+        const tasks = recorded[k] ? 'with its tasks' : `without its tasks (before ${MIN_HISTORY_VERSION})`;
+        return [{ kind: c.warning.kind, message: `${c.warning.message}; the run is recorded on ${describeRelease(c.release)}, ${tasks}` }];
+      });
       // The runs and their pending rows in one statement (a round trip per statement is what a batch pays most).
       const rowRun: string[] = [];
       const node: Array<string | null> = [];
@@ -157,7 +177,10 @@ export class HistoryWriter {
       const type: Array<string | null> = [];
       runs.forEach((r, k) => {
         if (!recorded[k]) {
-          this.logger.log(`transaction ${r.uuid}: cluster ${r.cluster.id} runs release '${r.cluster.release}' (before 9.0); the run is recorded, its ${r.tasks.length} tasks are not`);
+          this.logger.log(
+            `transaction ${r.uuid}: cluster ${r.cluster.id} runs release '${registered[k].release}' (before ${MIN_HISTORY_VERSION}); ` +
+              `the run is recorded, its ${r.tasks.length} tasks are not`,
+          );
           return;
         }
         for (const t of r.tasks) {
@@ -170,10 +193,11 @@ export class HistoryWriter {
       const inserted: Array<{ id: number; uuid: string; rows: number }> = await m.query(
         `WITH runs AS (
            INSERT INTO transactions (uuid, cluster_id, name, graph_type, dry_run, status, progress, history_recorded,
-                                     tasks_snapshot, status_time, time_start, epoch, release)
-           SELECT u.uuid, u.cluster, u.name, u.graph, u.dry, 'running', 0, u.rec, u.snap, u.t, u.t, c.epoch, u.rel
-           FROM unnest($1::varchar[], $2::int[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::jsonb[], $8::timestamptz[], $9::text[])
-                WITH ORDINALITY AS u(uuid, cluster, name, graph, dry, rec, snap, t, rel, n)
+                                     tasks_snapshot, status_time, time_start, epoch, release, announced_release)
+           SELECT u.uuid, u.cluster, u.name, u.graph, u.dry, 'running', 0, u.rec, u.snap, u.t, u.t, c.epoch, u.rel, u.ann
+           FROM unnest($1::varchar[], $2::int[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::jsonb[], $8::timestamptz[], $9::text[],
+                       $14::text[])
+                WITH ORDINALITY AS u(uuid, cluster, name, graph, dry, rec, snap, t, rel, ann, n)
            JOIN clusters c ON c.id = u.cluster
            ORDER BY u.n
            ON CONFLICT (uuid) DO NOTHING RETURNING id, uuid, cluster_id),
@@ -194,15 +218,20 @@ export class HistoryWriter {
           recorded,
           runs.map((r) => JSON.stringify(r.snapshot)),
           runs.map((r) => r.time),
-          runs.map((r) => r.cluster.release),
+          registered.map((c) => c.release),
           rowRun,
           node,
           task,
           type,
+          registered.map((c) => c.announced),
         ],
       );
       if (inserted.length !== runs.length) throw new RetryableWriteError('a transaction was created concurrently');
-      for (const r of inserted) created.set(r.uuid, { id: r.id, rows: r.rows, warnings: [] });
+      const index = new Map(runs.map((r, k) => [r.uuid, k]));
+      for (const r of inserted) {
+        const k = index.get(r.uuid)!;
+        created.set(r.uuid, { id: r.id, rows: r.rows, recorded: recorded[k], warnings: warnings[k] });
+      }
 
       const withParent = runs.filter((r) => r.parentUuid);
       if (withParent.length) {
@@ -214,7 +243,10 @@ export class HistoryWriter {
         ).then((res: [Array<{ uuid: string }>, number]) => res[0]);
         const found = new Set(linked.map((l) => l.uuid));
         for (const r of withParent) {
-          if (!found.has(r.uuid)) created.get(r.uuid)!.warnings.push(`parent transaction '${r.parentUuid}' is unknown; recorded without a parent`);
+          if (!found.has(r.uuid)) {
+            const message = `parent transaction '${r.parentUuid}' is unknown; recorded without a parent`;
+            created.get(r.uuid)!.warnings.push({ kind: 'unknown_parent', message });
+          }
         }
       }
     }
@@ -223,7 +255,14 @@ export class HistoryWriter {
       const made = created.get(start.uuid);
       if (made && !seen.has(start.uuid)) {
         seen.add(start.uuid);
-        out[i] = { outcome: 'started', transactionId: made.id, historyRecorded: this.clusters.historySupported(start.cluster.release), rows: made.rows, warnings: made.warnings };
+        out[i] = {
+          outcome: 'started',
+          transactionId: made.id,
+          clusterId: start.cluster.id,
+          historyRecorded: made.recorded,
+          rows: made.rows,
+          warnings: made.warnings,
+        };
       } else {
         out[i] = { outcome: 'duplicate', transactionId: existing.get(start.uuid) ?? made!.id };
       }

@@ -48,4 +48,9 @@ export class TransactionsService implements ClusterLocator {
     const t = await this.transactions.findOne({ where: { id }, select: { id: true, clusterId: true, historyRecorded: true, release: true } });
     return t ? { clusterId: t.clusterId, run: { id: t.id, historyRecorded: t.historyRecorded, release: t.release } } : null;
   }
+
+  /** ClusterLocator: whether any run of the cluster had its tasks recorded. */
+  async hasRecordedHistory(clusterId: number): Promise<boolean> {
+    return this.transactions.exists({ where: { clusterId, historyRecorded: true } });
+  }
 }

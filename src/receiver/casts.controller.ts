@@ -3,12 +3,12 @@ import { ApiBadRequestResponse, ApiBody, ApiCreatedResponse, ApiNotFoundResponse
 import type { Response } from 'express';
 import { AdminOnly, ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
-import { TransactionDto } from '../history/dto/transaction.dto';
 import { TransactionsService } from '../history/transactions.service';
 import { CASTS_BODY, TRANSACTION_START_ARGS } from './cast.schema';
 import { CastsService } from './casts.service';
 import { CastResultDto } from './dto/cast-result.dto';
 import { ReceiverStatsDto } from './dto/receiver-stats.dto';
+import { StartedTransactionDto } from './dto/started-transaction.dto';
 
 @ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('receiver')
@@ -35,16 +35,20 @@ export class CastsController {
     return this.casts.applyHttp(body);
   }
 
-  /** Starts a run exactly like a `transaction_start` cast (the body is its `args`). 200 when already started. */
+  /**
+   * Starts a run exactly like a `transaction_start` cast (the body is its `args`). 200 when already started.
+   * A start applied with a warning (a release older than the cluster's is kept out) carries `warnings`.
+   */
   @Post('transactions')
   @AdminOnly()
   @ApiBody({ schema: TRANSACTION_START_ARGS })
-  @ApiCreatedResponse({ type: TransactionDto })
-  @ApiOkResponse({ type: TransactionDto, description: 'The run was already started: nothing changed.' })
-  async start(@Body() args: unknown, @Res({ passthrough: true }) res: Response): Promise<TransactionDto> {
+  @ApiCreatedResponse({ type: StartedTransactionDto })
+  @ApiOkResponse({ type: StartedTransactionDto, description: 'The run was already started: nothing changed.' })
+  async start(@Body() args: unknown, @Res({ passthrough: true }) res: Response): Promise<StartedTransactionDto> {
     const [result] = await this.casts.applyHttp({ method: 'transaction_start', args });
     if (result.outcome === 'duplicate') res.status(HttpStatus.OK);
-    return this.transactions.get(result.transaction_id!);
+    const run = await this.transactions.get(result.transaction_id!);
+    return result.warnings ? { ...run, warnings: result.warnings } : run;
   }
 
   /** Counters of the receiver since start. */

@@ -1,5 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
+import { LogThrottle } from '../common/logging/log-throttle';
 import { CommandOutcome, HistoryWriter } from '../history/history-writer.service';
 import { CastRejected, ParsedCast, parseCast } from './cast';
 import { CastResultDto } from './dto/cast-result.dto';
@@ -12,13 +13,19 @@ export const MAX_CASTS_PER_REQUEST = 10_000;
  * and by the bus consumer through its batcher.
  */
 @Injectable()
-export class CastsService {
+export class CastsService implements OnModuleDestroy {
   private readonly logger = new Logger('Receiver');
+  /** Warnings repeat with every start of a misconfigured orchestrator: logged once per interval per cluster and kind, with a count. */
+  private readonly warnings = new LogThrottle(this.logger);
 
   constructor(
     private readonly writer: HistoryWriter,
     readonly stats: ReceiverStats,
   ) {}
+
+  onModuleDestroy(): void {
+    this.warnings.flush();
+  }
 
   /** Validates a cast (counting it); throws CastRejected with the reason. */
   parse(raw: unknown, source: 'bus' | 'http', receivedAt = new Date()): ParsedCast {
@@ -70,7 +77,13 @@ export class CastsService {
     switch (outcome.outcome) {
       case 'started':
         Object.assign(result, { transaction_id: outcome.transactionId, history_recorded: outcome.historyRecorded, rows_created: outcome.rows });
-        if (outcome.warnings.length) result.warnings = outcome.warnings;
+        // Applied, but not as announced (a release kept out, or unreadable; an unknown parent): said in the
+        // answer, the log and the metrics, never silently.
+        for (const w of outcome.warnings) {
+          this.stats.warning(w.kind);
+          this.warnings.warn(`${w.kind}:${outcome.clusterId}`, `${cast.method} ${cast.uuid}: ${w.message}`);
+        }
+        if (outcome.warnings.length) result.warnings = outcome.warnings.map((w) => w.message);
         break;
       case 'duplicate':
         result.transaction_id = outcome.transactionId;

@@ -39,6 +39,11 @@ export class ReceiverStats {
     for (const r of reasons) this.metrics.entrySkipped(r);
   }
 
+  /** A cast applied with a warning (a bounded kind: a release kept out or unreadable, an unknown parent). */
+  warning(kind: string): void {
+    this.metrics.castWarning(kind);
+  }
+
   preHistory(tasks: number): void {
     this.preHistoryTasksIgnored += tasks;
     this.metrics.preHistoryTasks(tasks);

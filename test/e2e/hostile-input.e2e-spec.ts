@@ -100,12 +100,13 @@ describe('hostile input', () => {
   });
 
   it('judges a run by the release it ran on, not the cluster release of today', async () => {
-    const on90 = (await t.http().post('/api/v1/casts').send(start('hostile-g1', { id: 44, release: 'mitaka-9.0' }, graph)).expect(200)).body[0].transaction_id;
     const on80 = (await t.http().post('/api/v1/casts').send(start('hostile-g2', { id: 44, release: 'liberty-8.0' }, graph)).expect(200)).body[0].transaction_id;
-    await t.http().get(`/api/v1/transactions/${on90}/deployment_history`).expect(200);
     const refused = await t.http().get(`/api/v1/transactions/${on80}/deployment_history`).expect(409);
     expect(refused.body.message).toMatch(/ran on release 'liberty-8.0' \(version 8\.0\)/);
     await t.http().put('/api/v1/clusters/44').send({ release: 'mitaka-9.0' }).expect(200);
+    const started = await t.http().post('/api/v1/casts').send(start('hostile-g1', { id: 44, release: 'mitaka-9.0' }, graph)).expect(200);
+    const on90 = started.body[0].transaction_id;
+    await t.http().get(`/api/v1/transactions/${on90}/deployment_history`).expect(200);
     // Upgraded since: the run of 8.0 days still has no history, and says so instead of an empty list.
     await t.http().get(`/api/v1/transactions/${on80}/deployment_history`).expect(409);
   });

@@ -10,7 +10,7 @@ export class ClusterDto {
   release: string;
   /** Version read from the release (`8.0`), or null when unreadable. */
   version: string | null;
-  /** True from release 9.0 on: task history is recorded and served. */
+  /** False only for a release known to predate 9.0: task history is recorded and served otherwise (an unreadable version included). */
   history_enabled: boolean;
   /** Grows at each reset; runs keep the epoch they started in. */
   epoch: number;

@@ -32,6 +32,14 @@ export class Metrics {
     registers: [this.registry],
   });
   private readonly entriesSkipped = new Counter({ name: 'dh_cast_entries_skipped_total', help: 'Parts of casts skipped (the rest applied), by reason', labelNames: ['reason'], registers: [this.registry] });
+  private readonly castWarnings = new Counter({
+    name: 'dh_cast_warnings_total',
+    help:
+      "Casts applied with a warning, by kind: a release older than the cluster's (older_release), " +
+      'one with no readable version (unreadable_release), an unknown parent (unknown_parent)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
   private readonly preHistory = new Counter({ name: 'dh_pre_history_task_reports_total', help: 'Task reports for runs of pre-9.0 clusters (not recorded)', registers: [this.registry] });
   private readonly batchSize = new Histogram({ name: 'dh_batch_casts', help: 'Casts per database transaction of the bus consumer', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers: [this.registry] });
   private readonly commitSeconds = new Histogram({ name: 'dh_batch_commit_seconds', help: 'Time to write and commit one batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
@@ -73,6 +81,9 @@ export class Metrics {
   }
   entrySkipped(reason: string): void {
     this.entriesSkipped.inc({ reason: reasonKind(reason) });
+  }
+  castWarning(kind: string): void {
+    this.castWarnings.inc({ kind });
   }
   preHistoryTasks(n: number): void {
     this.preHistory.inc(n);

@@ -40,9 +40,16 @@ export class Transaction {
   @Column({ name: 'history_recorded', type: 'boolean' })
   historyRecorded: boolean;
 
-  /** The cluster's release when the run started; decides whether its tasks were recorded. */
+  /**
+   * The cluster's release when the run started (the release it ran on, as a cluster never moves to an
+   * older one); decides whether its tasks were recorded.
+   */
   @Column('text')
   release: string;
+
+  /** The release the run's start announced, when the cluster did not take it (older, or unreadable); else null. */
+  @Column({ name: 'announced_release', type: 'text', nullable: true })
+  announcedRelease: string | null;
 
   /** The cluster's epoch when the run started (a reset starts a new one). */
   @Column('int')

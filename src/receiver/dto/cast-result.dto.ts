@@ -20,6 +20,7 @@ export class CastResultDto {
   tasks_applied?: number;
   /** Parts of the cast that were not applied, each with the reason; the rest was. */
   skipped: SkippedEntryDto[];
+  /** What was applied otherwise than announced (e.g. a release older than the cluster's, kept out), each said once. */
   warnings?: string[];
   reason?: string;
 }
