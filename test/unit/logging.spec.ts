@@ -17,9 +17,10 @@ describe('prettyLogs: JSON for programs, readable lines for a person', () => {
     expect(prettyLogs(format, tty, env)).toBe(expected);
   });
 
-  it('colours unless NO_COLOR is set', () => {
-    expect(logColours({})).toBe(true);
+  it('colours unless NO_COLOR is set or the terminal is dumb', () => {
+    expect(logColours({ TERM: 'xterm-256color' })).toBe(true);
     expect(logColours({ NO_COLOR: '1' })).toBe(false);
+    expect(logColours({ TERM: 'dumb' })).toBe(false);
   });
 });
 

@@ -12,9 +12,9 @@ export function prettyLogs(format: LogFormat, stdoutIsTTY: boolean | undefined, 
   return stdoutIsTTY === true && !env.CI;
 }
 
-/** Colours on a terminal unless NO_COLOR is set (https://no-color.org), as most tools do. */
+/** Colours on a terminal unless NO_COLOR is set (https://no-color.org) or TERM is `dumb`, as dhist does. */
 export function logColours(env: Record<string, string | undefined>): boolean {
-  return !env.NO_COLOR;
+  return !env.NO_COLOR && env.TERM !== 'dumb';
 }
 
 const LEVELS: Record<number, [string, number]> = {
