@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp } from './bootstrap';
-import { ConfigError, loadConfig } from './common/config/app-config';
+import { AppConfig, ConfigError, loadConfig } from './common/config/app-config';
+import { logColours, prettyLogs } from './common/logging/pretty-log';
 
 /** A stop must not hang on something that never closes: past this, the process exits 1 (not clean). */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -14,9 +15,9 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
 async function main(): Promise<void> {
   // Settings may also come from a .env file in the working directory (see .env.example).
   if (existsSync('.env')) process.loadEnvFile('.env');
-  let logLevels;
+  let settings: AppConfig;
   try {
-    logLevels = loadConfig().logLevels;
+    settings = loadConfig();
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(e.message);
@@ -24,8 +25,11 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  // Logs are JSON lines from pino (LoggingModule) once the app is up; buffered until then.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: logLevels, bufferLogs: true });
+  // Logs come from pino (LoggingModule) once the app is up; buffered until then. Nest's own logger, in
+  // the same format (JSON lines unless pretty), writes them only if the start fails before that.
+  const pretty = prettyLogs(settings.logFormat, process.stdout.isTTY, process.env);
+  const early = new ConsoleLogger({ logLevels: settings.logLevels, json: !pretty, colors: pretty && logColours(process.env) });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: early, bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
   const config = await configureApp(app);
   await app.listen(config.port, config.host);

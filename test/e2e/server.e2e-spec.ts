@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../support/casts';
@@ -44,16 +44,8 @@ async function stop(p: Proc): Promise<number | null> {
 
 describe('the built service', () => {
   const dirs: string[] = [];
-  const ROOT = join(__dirname, '../..');
-  const rootMode = statSync(ROOT).mode & 0o777;
-  beforeAll(() => {
-    // As root, the embedded PostgreSQL runs as user 'postgres', which must reach the binaries in this
-    // checkout's node_modules. A checkout made by `mktemp -d` is closed (0700): open it for the test.
-    if (process.getuid?.() === 0 && (rootMode & 0o001) === 0) chmodSync(ROOT, rootMode | 0o001);
-  });
   afterAll(() => {
     running.forEach((c) => c.kill('SIGKILL'));
-    chmodSync(ROOT, rootMode);
     dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
   });
 
@@ -74,7 +66,15 @@ describe('the built service', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dh-embedded-'));
     chmodSync(dir, 0o755); // as root, PostgreSQL runs as 'postgres' and must reach the folder
     dirs.push(dir);
-    const env = { EMBEDDED_PG_DIR: join(dir, 'pg'), EMBEDDED_PG_PORT: String(await freePort()), PORT: String(await freePort()), LOG_LEVEL: 'log' };
+    // As root, a checkout closed to user 'postgres' (made by `mktemp -d`: 0700) has its PostgreSQL binaries
+    // copied into EMBEDDED_PG_STATE_DIR: kept inside the test's folder, never /var/lib.
+    const env = {
+      EMBEDDED_PG_DIR: join(dir, 'pg'),
+      EMBEDDED_PG_STATE_DIR: join(dir, 'state'),
+      EMBEDDED_PG_PORT: String(await freePort()),
+      PORT: String(await freePort()),
+      LOG_LEVEL: 'log',
+    };
     const base = `http://127.0.0.1:${env.PORT}`;
     const ready = (p: Proc) =>
       Promise.race([

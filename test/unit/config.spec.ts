@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       embeddedPgDir: '.data/postgres',
       embeddedPgPort: 54329,
+      embeddedPgStateDir: '/var/lib/deployment-history',
       amqpUrl: undefined,
       amqpExchange: 'nailgun',
       amqpRoutingKey: 'nailgun',
@@ -31,6 +32,7 @@ describe('loadConfig', () => {
       unknownRunGraceMs: 5000,
       storeRetryMaxMs: 30000,
       logLevels: ['fatal', 'error', 'warn', 'log'],
+      logFormat: 'auto',
       retentionDays: undefined,
       retentionKeepRuns: undefined,
       retentionIntervalMinutes: 60,
@@ -54,6 +56,17 @@ describe('loadConfig', () => {
     const e = configError({ STREAM_MAX_CLIENTS: '0', STREAM_MAX_BUFFER_BYTES: '1000' });
     expect(e.problems.join('\n')).toMatch(/STREAM_MAX_CLIENTS must be an integer between 1 and 100000/);
     expect(e.problems.join('\n')).toMatch(/STREAM_MAX_BUFFER_BYTES must be an integer between 65536 and 1073741824/);
+  });
+
+  it('reads where the embedded PostgreSQL goes as root, and the log format; rejects bad ones', () => {
+    const c = loadConfig({ EMBEDDED_PG_STATE_DIR: '/srv/dh', LOG_FORMAT: 'json' });
+    expect([c.embeddedPgStateDir, c.logFormat]).toEqual(['/srv/dh', 'json']);
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    const e = configError({ EMBEDDED_PG_STATE_DIR: 'state', LOG_FORMAT: 'colour' });
+    expect(e.problems).toEqual([
+      "EMBEDDED_PG_STATE_DIR must be an absolute path (got 'state')",
+      "LOG_FORMAT must be one of auto, pretty, json (got 'colour')",
+    ]);
   });
 
   it('treats empty strings as unset', () => {

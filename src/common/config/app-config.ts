@@ -1,4 +1,6 @@
+import { isAbsolute } from 'node:path';
 import { AuthTokens, loadAuthTokens } from '../auth/auth-tokens';
+import { LOG_FORMATS, LogFormat } from '../logging/pretty-log';
 
 /**
  * Typed configuration, read once from the environment and validated at boot.
@@ -11,6 +13,11 @@ export interface AppConfig {
   databaseUrl?: string;
   embeddedPgDir: string;
   embeddedPgPort: number;
+  /**
+   * As root, where the embedded PostgreSQL's data and a copy of its binaries go when user `postgres`
+   * cannot reach the working folder (rules in database/embedded-postgres.ts).
+   */
+  embeddedPgStateDir: string;
   /** RabbitMQ URL; undefined means the bus consumer is off (HTTP ingestion still works). */
   amqpUrl?: string;
   amqpExchange: string;
@@ -26,6 +33,8 @@ export interface AppConfig {
   /** Longest pause between two attempts to reach the database during an outage (the back-off's cap). */
   storeRetryMaxMs: number;
   logLevels: LogLevelName[];
+  /** JSON lines, or readable lines for a person; `auto`: readable when standard output is a terminal (logging/pretty-log.ts). */
+  logFormat: LogFormat;
   /** Retention: delete finished runs ended more than N days ago / beyond the last N per cluster, every M minutes. */
   retentionDays?: number;
   retentionKeepRuns?: number;
@@ -44,6 +53,9 @@ export interface AppConfig {
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/** The embedded PostgreSQL's data folder, relative to the working directory, unless EMBEDDED_PG_DIR names another. */
+export const DEFAULT_EMBEDDED_PG_DIR = '.data/postgres';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -90,6 +102,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     return v;
   };
+  const absolutePath = (name: string, fallback: string): string => {
+    const v = env[name];
+    if (v === undefined || v === '') return fallback;
+    if (!isAbsolute(v)) problems.push(`${name} must be an absolute path (got '${v}')`);
+    return v;
+  };
   const logLevel = (): LogLevelName[] => {
     const v = (env.LOG_LEVEL || 'log') as LogLevelName;
     const i = LOG_LEVELS.indexOf(v);
@@ -99,13 +117,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     return LOG_LEVELS.slice(0, i + 1);
   };
+  const logFormat = (): LogFormat => {
+    const v = (env.LOG_FORMAT || 'auto') as LogFormat;
+    if (LOG_FORMATS.includes(v)) return v;
+    problems.push(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')} (got '${v}')`);
+    return 'auto';
+  };
 
   const config: AppConfig = {
     port: int('PORT', 8000, 0, 65535),
     host: str('HOST', '0.0.0.0'),
     databaseUrl: url('DATABASE_URL', ['postgres', 'postgresql']),
-    embeddedPgDir: env.EMBEDDED_PG_DIR || '.data/postgres',
+    embeddedPgDir: env.EMBEDDED_PG_DIR || DEFAULT_EMBEDDED_PG_DIR,
     embeddedPgPort: int('EMBEDDED_PG_PORT', 54329, 1, 65535),
+    embeddedPgStateDir: absolutePath('EMBEDDED_PG_STATE_DIR', '/var/lib/deployment-history'),
     amqpUrl: url('AMQP_URL', ['amqp', 'amqps']),
     amqpExchange: str('AMQP_EXCHANGE', 'nailgun'),
     amqpRoutingKey: str('AMQP_ROUTING_KEY', 'nailgun'),
@@ -116,6 +141,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     unknownRunGraceMs: int('UNKNOWN_RUN_GRACE_MS', 5000, 0, 600000),
     storeRetryMaxMs: int('STORE_RETRY_MAX_MS', 30000, 100, 600000),
     logLevels: logLevel(),
+    logFormat: logFormat(),
     retentionDays: optionalInt('RETENTION_DAYS', 0, 36500),
     retentionKeepRuns: optionalInt('RETENTION_KEEP_RUNS', 1, 1_000_000),
     retentionIntervalMinutes: int('RETENTION_INTERVAL_MINUTES', 60, 1, 10080),

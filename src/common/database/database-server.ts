@@ -19,7 +19,11 @@ export class DatabaseServer implements OnApplicationShutdown {
   private async resolve(): Promise<string> {
     if (this.config.databaseUrl) return this.config.databaseUrl;
     this.logger.log('DATABASE_URL is not set: starting the embedded PostgreSQL');
-    this.embedded = await startEmbeddedPostgres(this.config.embeddedPgDir, this.config.embeddedPgPort);
+    this.embedded = await startEmbeddedPostgres({
+      dir: this.config.embeddedPgDir,
+      port: this.config.embeddedPgPort,
+      stateDir: this.config.embeddedPgStateDir,
+    });
     return this.embedded.url;
   }
 

@@ -4,6 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import { QueryFailedError } from 'typeorm';
 import { isDataError, isStoreFailure } from '../database/db-errors';
 import { LogThrottle } from '../logging/log-throttle';
+import { redactUrl } from '../logging/redact';
 import { DomainError } from './domain-errors';
 import type { ErrorDto } from './error.dto';
 
@@ -92,7 +93,7 @@ export function answerError(e: unknown, req: Request, res: Response): void {
   const requestId = (req as { id?: unknown }).id ?? res.getHeader('X-Request-Id');
   const { status, body, headers } = errorAnswer(e, requestId === undefined ? undefined : String(requestId));
   if (res.headersSent) {
-    logger.warn(`${req.method} ${req.originalUrl}: failed after the answer began (${status} ${body.message}); cut short`);
+    logger.warn(`${req.method} ${redactUrl(req.originalUrl)}: failed after the answer began (${status} ${body.message}); cut short`);
     res.end();
     return;
   }

@@ -2,21 +2,28 @@ import { Module } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { LoggerModule } from 'nestjs-pino';
+import type { Options } from 'pino-http';
 import { APP_CONFIG, AppConfig, LogLevelName } from '../config/app-config';
+import { logColours, prettyDestination, prettyLogs } from './pretty-log';
+import { REDACTED, SECRET_HEADERS, redactQuery, redactUrl } from './redact';
 
 const PINO_LEVEL: Record<LogLevelName, string> = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
 
+/** Response headers that repeat the request's URL (the next page's link, a redirect). */
+const URL_HEADERS = ['link', 'location'];
+
 /**
- * Structured JSON logs (pino): one line per event, every HTTP request with a request id (taken from
- * `X-Request-Id` when the caller sends one, else generated, and returned in the response), and no
- * secrets (tokens and cookies are redacted).
+ * Logs (pino): JSON lines, or one readable line per event on a terminal (LOG_FORMAT, pretty-log.ts);
+ * every HTTP request with a request id (taken from `X-Request-Id` when the caller sends one, else
+ * generated, and returned in the response), and no secrets: credential headers and the values of
+ * token-like query parameters are redacted (redact.ts).
  */
 @Module({
   imports: [
     LoggerModule.forRootAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
-        pinoHttp: {
+      useFactory: (config: AppConfig) => {
+        const options: Options = {
           level: PINO_LEVEL[config.logLevels[config.logLevels.length - 1]],
           genReqId: (req: IncomingMessage, res: ServerResponse) => {
             const given = req.headers['x-request-id'];
@@ -24,11 +31,28 @@ const PINO_LEVEL: Record<LogLevelName, string> = { fatal: 'fatal', error: 'error
             res.setHeader('X-Request-Id', id);
             return id;
           },
-          redact: { paths: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'req.headers.cookie'], censor: '[redacted]' },
+          redact: { paths: SECRET_HEADERS.map((h) => `req.headers["${h}"]`), censor: REDACTED },
+          serializers: {
+            // Given pino's serialized copies (the request's own url and query are left as they are).
+            req: (req: { url?: unknown; query?: unknown }) => {
+              if (typeof req.url === 'string') req.url = redactUrl(req.url);
+              req.query = redactQuery(req.query);
+              return req;
+            },
+            res: (res: { headers?: Record<string, unknown> }) => {
+              if (res.headers) {
+                const redacted = (k: string, v: unknown) => (URL_HEADERS.includes(k.toLowerCase()) && typeof v === 'string' ? redactUrl(v) : v);
+                res.headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, redacted(k, v)]));
+              }
+              return res;
+            },
+          },
           autoLogging: { ignore: (req: IncomingMessage) => /^\/(health|metrics)/.test(req.url ?? '') },
           customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-        },
-      }),
+        };
+        const pretty = prettyLogs(config.logFormat, process.stdout.isTTY, process.env);
+        return { pinoHttp: pretty ? [options, prettyDestination(process.stdout, logColours(process.env))] : options };
+      },
     }),
   ],
 })
