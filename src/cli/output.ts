@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import { Document, isScalar, visit } from 'yaml';
 import { csvCell, csvQuote } from '../common/csv';
 import { UsageError } from './errors';
-import { escapeChar, TERMINAL_UNSAFE_BUT_LF, terminalText } from './terminal-text';
+import { escapeChar, TERMINAL_UNSAFE_BUT_LF, terminalText } from '../common/terminal-text';
 
 /** cliff's formats, as `fuel2` offers them. */
 export const FORMATS = ['table', 'json', 'csv', 'yaml', 'value'] as const;

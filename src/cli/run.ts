@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './errors';
-import { terminalText } from './terminal-text';
+import { terminalText } from '../common/terminal-text';
 
 /**
  * Parses and runs a commander program with `dhist`'s error handling: a usage mistake exits 2 (commander

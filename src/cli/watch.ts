@@ -1,7 +1,7 @@
 import { ApiClient, Query } from './client';
 import { CliError, EXIT } from './errors';
 import { paint, Row } from './output';
-import { terminalText } from './terminal-text';
+import { terminalText } from '../common/terminal-text';
 
 const FINAL = ['ready', 'error', 'stopped'];
 /** Consecutive failed polls (server restarting, network blip) tolerated before giving up. */

@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { OutputOptions, renderList, renderOne } from '../../src/cli/output';
-import { terminalText } from '../../src/cli/terminal-text';
+import { terminalText } from '../../src/common/terminal-text';
 
 /**
  * Issue #12 part 5: names reach `dhist`'s table and value output escaped, never as terminal controls

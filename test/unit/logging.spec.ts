@@ -67,7 +67,7 @@ describe('formatLogLine', () => {
   it('shows terminal controls and bidi marks from names as escapes', () => {
     const msg = 'task \u001b[2J\u001b]8;;http://x\u0007gnp.exe\u202etxt\r done';
     const out = formatLogLine(json({ level: 30, msg, context: 'a\u009bb' }), true);
-    expect(out).toContain('task \\x1b[2J\\x1b]8;;http://x\\x07gnp.exe\\u202etxt\\x0d done');
+    expect(out).toContain('task \\x1b[2J\\x1b]8;;http://x\\x07gnp.exe\\u202etxt\\r done');
     expect(out).toContain('[a\\x9bb]');
     // the only escape sequences left are the formatter's own colours
     expect(out.replace(/\u001b\[\d+m/g, '')).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);

@@ -1,4 +1,5 @@
 import type { DestinationStream } from 'pino';
+import { escapeChar, TERMINAL_UNSAFE_BUT_LF } from '../terminal-text';
 
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -29,17 +30,8 @@ const LEVELS: Record<number, [string, number]> = {
 /** Keys shown in their own place on the line (or left out: pid and hostname say nothing on a terminal). */
 const SHOWN = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'context', 'req', 'res', 'responseTime', 'err', 'reqId']);
 
-/**
- * Characters that drive a terminal or reorder what it shows (C0 controls but the line feed, DEL, C1,
- * bidi controls). Messages carry names sent by whoever casts; on a terminal they are shown escaped,
- * as JSON would show them.
- */
-const TERMINAL_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-const safe = (text: string): string =>
-  text.replace(TERMINAL_UNSAFE, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+/** Names sent by whoever casts reach the messages: on a terminal they are shown escaped (one rule: terminal-text.ts). */
+const safe = (text: string): string => text.replace(TERMINAL_UNSAFE_BUT_LF, escapeChar);
 
 /** Text of several lines (a stack logged as a message): its next lines indented, so that none reads as an event. */
 const block = (text: string): string => safe(text).replace(/\n/g, '\n    ');
