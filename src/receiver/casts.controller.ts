@@ -3,6 +3,7 @@ import { ApiBadRequestResponse, ApiBody, ApiCreatedResponse, ApiNotFoundResponse
 import type { Response } from 'express';
 import { AdminOnly, ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
+import { LargeBody } from '../common/http/request-body';
 import { TransactionDto } from '../history/dto/transaction.dto';
 import { TransactionsService } from '../history/transactions.service';
 import { CASTS_BODY, TRANSACTION_START_ARGS } from './cast.schema';
@@ -26,6 +27,7 @@ export class CastsController {
    */
   @Post('casts')
   @AdminOnly()
+  @LargeBody()
   @HttpCode(HttpStatus.OK)
   @ApiBody({ schema: CASTS_BODY })
   @ApiOkResponse({ type: [CastResultDto] })
@@ -38,6 +40,7 @@ export class CastsController {
   /** Starts a run exactly like a `transaction_start` cast (the body is its `args`). 200 when already started. */
   @Post('transactions')
   @AdminOnly()
+  @LargeBody()
   @ApiBody({ schema: TRANSACTION_START_ARGS })
   @ApiCreatedResponse({ type: TransactionDto })
   @ApiOkResponse({ type: TransactionDto, description: 'The run was already started: nothing changed.' })
