@@ -219,8 +219,8 @@ function readBody(req: Request, encoding: ReturnType<typeof contentEncoding>, de
     const stop = (error?: Error) => {
       if (settled) return;
       settled = true;
-      source.off('data', onData).off('end', onEnd).off('error', onError);
-      req.off('close', onClose).off('error', onError);
+      source.off('data', onData).off('end', onEnd).off('error', onError).off('error', onCut);
+      req.off('close', onClose).off('error', onCut);
       if (decoder) {
         req.unpipe(decoder);
         decoder.destroy();
@@ -243,18 +243,21 @@ function readBody(req: Request, encoding: ReturnType<typeof contentEncoding>, de
     const onEnd = () => stop();
     const onError = (e: Error) =>
       stop(
-        decoder && !req.destroyed
+        decoder && e !== CUT_OFF
           ? new BadRequestException({ statusCode: 400, message: `the body is not valid ${encoding} data: ${e.message}` })
           : new BadRequestException({ statusCode: 400, message: 'the request was cut off before its body was complete' }),
       );
+    const onCut = () => onError(CUT_OFF);
     const onClose = () => {
-      if (!req.complete) onError(new Error('aborted'));
+      if (!req.complete) onCut();
     };
-    source.on('data', onData).on('end', onEnd).on('error', onError);
+    source.on('data', onData).on('end', onEnd).on('error', decoder ? onError : onCut);
     req.on('close', onClose);
-    if (decoder) req.on('error', onError);
+    if (decoder) req.on('error', onCut);
   });
 }
+
+const CUT_OFF = new Error('the request was cut off');
 
 /** JSON.parse's answer for the body, or a 400 saying why not; an empty body is `{}` (a common client habit). */
 async function parseJsonBody(bytes: Buffer): Promise<unknown> {
