@@ -12,6 +12,18 @@ import { HistoryModule } from './history/history.module';
 import { ReceiverModule } from './receiver/receiver.module';
 
 @Module({
-  imports: [ConfigModule, LoggingModule, MetricsModule, AuthModule, RequestBodyModule, DatabaseModule, ErrorsModule, HealthModule, ClustersModule, HistoryModule, ReceiverModule],
+  imports: [
+    ConfigModule,
+    LoggingModule,
+    MetricsModule,
+    AuthModule,
+    RequestBodyModule,
+    DatabaseModule,
+    ErrorsModule,
+    HealthModule,
+    ClustersModule,
+    HistoryModule,
+    ReceiverModule,
+  ],
 })
 export class AppModule {}

@@ -78,7 +78,9 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
     const body = { name: 'x'.repeat(2 * MB), release: 'mitaka-9.0' };
     const res = await t.http().put('/api/v1/clusters/1').set(admin).send(body).expect(413);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(res.body).toEqual({ statusCode: 413, message: expect.stringMatching(/too large: this route takes up to 1 MB \(1048576 bytes\); only POST \/casts and POST \/transactions take more \(up to 4 MB\)/) });
+    const limits =
+      /too large: this route takes up to 1 MB \(1048576 bytes\); only POST \/casts and POST \/transactions take more \(up to 4 MB\)$/;
+    expect(res.body).toEqual({ statusCode: 413, message: expect.stringMatching(limits) });
     await t.http().post('/api/v1/retention?older_than_days=1').set(admin).send({ x: 'x'.repeat(2 * MB) }).expect(413);
     // Authentication first: a stranger learns nothing of the limits.
     await t.http().put('/api/v1/clusters/1').send(body).expect(401);
@@ -90,7 +92,8 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
   it('POST /casts and POST /transactions take more than 1 MB, under /api/v1/ and /api/', async () => {
     const cast = startOfSize('limits-1', 11, 2 * MB);
     expect(JSON.stringify(cast).length).toBeGreaterThan(2 * MB);
-    expect((await t.http().post('/api/v1/casts').set(admin).send(cast).expect(200)).body).toEqual([expect.objectContaining({ outcome: 'started' })]);
+    const started = [expect.objectContaining({ outcome: 'started' })];
+    expect((await t.http().post('/api/v1/casts').set(admin).send(cast).expect(200)).body).toEqual(started);
     await t.http().post('/api/casts/').set(admin).send(startOfSize('limits-2', 11, 2 * MB)).expect(200);
     await t.http().post('/api/v1/transactions').set(admin).send(startOfSize('limits-3', 11, 3 * MB).args).expect(201);
     await t.http().post('/api/transactions/').set(admin).send(startOfSize('limits-4', 11, 3 * MB).args).expect(201);
@@ -98,7 +101,7 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
     const zipped = gzipSync(JSON.stringify(startOfSize('limits-5', 11, 3 * MB)));
     expect(zipped.length).toBeLessThan(MB);
     const unzipped = await rawRequest(port, '/api/v1/casts', { body: zipped, headers: { ...admin, 'Content-Encoding': 'gzip' } });
-    expect({ status: unzipped.status, body: JSON.parse(unzipped.text) }).toEqual({ status: 200, body: [expect.objectContaining({ outcome: 'started' })] });
+    expect({ status: unzipped.status, body: JSON.parse(unzipped.text) }).toEqual({ status: 200, body: started });
   });
 
   it('over BODY_MAX_CASTS_BYTES: 413 naming it; at once, unread, when Content-Length says so', async () => {
@@ -112,7 +115,8 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
     expect(JSON.parse(early.body)).toEqual({ statusCode: 413, message: expect.stringMatching(/4 MB/) });
     // Without Content-Length (chunked): read up to the limit, then 413.
     const chunked = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/casts', headers: { ...admin, 'Content-Type': 'application/json' } }, (r) => {
+      const headers = { ...admin, 'Content-Type': 'application/json' };
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/casts', headers }, (r) => {
         r.resume();
         resolve(r.statusCode!);
       });
@@ -127,9 +131,16 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
     const bomb = gzipSync(Buffer.alloc(8 * MB, 0x20));
     expect(bomb.length).toBeLessThan(MB);
     const zipped = await rawRequest(port, '/api/v1/casts', { body: bomb, headers: { ...admin, 'Content-Encoding': 'gzip' } });
-    expect({ status: zipped.status, body: JSON.parse(zipped.text) }).toEqual({ status: 413, body: { statusCode: 413, message: expect.stringMatching(/4 MB/) } });
-    const garbage = await rawRequest(port, '/api/v1/casts', { body: Buffer.from('{"not": "gzip"}'), headers: { ...admin, 'Content-Encoding': 'gzip' } });
-    expect({ status: garbage.status, body: JSON.parse(garbage.text) }).toEqual({ status: 400, body: { statusCode: 400, message: expect.stringMatching(/^the body is not valid gzip data/) } });
+    expect({ status: zipped.status, body: JSON.parse(zipped.text) }).toEqual({
+      status: 413,
+      body: { statusCode: 413, message: expect.stringMatching(/4 MB/) },
+    });
+    const notGzip = Buffer.from('{"not": "gzip"}');
+    const garbage = await rawRequest(port, '/api/v1/casts', { body: notGzip, headers: { ...admin, 'Content-Encoding': 'gzip' } });
+    expect({ status: garbage.status, body: JSON.parse(garbage.text) }).toEqual({
+      status: 400,
+      body: { statusCode: 400, message: expect.stringMatching(/^the body is not valid gzip data/) },
+    });
   });
 
   it('a large body that is not JSON: 400 saying where', async () => {
@@ -140,12 +151,15 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
   });
 
   it('only UTF-8: another charset is 415', async () => {
-    const res = await t.http().post('/api/v1/casts').set(admin).set('Content-Type', 'application/json; charset=utf-16').send('{}').expect(415);
+    const utf16 = 'application/json; charset=utf-16';
+    const res = await t.http().post('/api/v1/casts').set(admin).set('Content-Type', utf16).send('{}').expect(415);
     expect(res.body.message).toMatch(/unsupported charset "utf-16"/);
   });
 
-  it(`bodies over 1 MB: ${LARGE_BODIES_AT_ONCE} at once, ${LARGE_BODIES_WAITING} waiting, then 503 with Retry-After; the turns end with their connections`, async () => {
-    const held = Array.from({ length: LARGE_BODIES_AT_ONCE + LARGE_BODIES_WAITING }, (_, i) => startUpload(port, i % 2 ? '/api/casts' : '/api/v1/transactions', 2 * MB, 1024));
+  it(`bodies over 1 MB: ${LARGE_BODIES_AT_ONCE} at once, ${LARGE_BODIES_WAITING} waiting, then 503; turns end with answers`, async () => {
+    const held = Array.from({ length: LARGE_BODIES_AT_ONCE + LARGE_BODIES_WAITING }, (_, i) =>
+      startUpload(port, i % 2 ? '/api/casts' : '/api/v1/transactions', 2 * MB, 1024),
+    );
     try {
       await waitFor(async () => {
         const n = await largeBodies();
@@ -156,7 +170,10 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
       over.socket.destroy();
       expect(refused.status).toBe(503);
       expect(refused.headers).toMatch(/^retry-after: 5$/im);
-      expect(JSON.parse(refused.body)).toEqual({ statusCode: 503, message: `${LARGE_BODIES_AT_ONCE} large request bodies are being handled and ${LARGE_BODIES_WAITING} more are waiting: retry in 5 s` });
+      const busy =
+        `${LARGE_BODIES_AT_ONCE} large request bodies are being handled ` +
+        `and ${LARGE_BODIES_WAITING} more are waiting: retry in 5 s`;
+      expect(JSON.parse(refused.body)).toEqual({ statusCode: 503, message: busy });
       expect(await t.app.get(Metrics).registry.getSingleMetricAsString('dh_http_large_bodies_refused_total')).toMatch(/ 1$/m);
       // Small bodies do not wait in that line; strangers are still told 401 at once.
       await t.http().post('/api/v1/casts').set(admin).send(startOfSize('limits-8', 12, 100_000)).expect(200);

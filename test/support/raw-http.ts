@@ -35,8 +35,12 @@ export interface RawOptions {
 export function rawRequest(port: number, path: string, opts: RawOptions = {}): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const headers: Record<string, string | number> = { ...(opts.body ? { 'content-type': 'application/json', 'content-length': opts.body.length } : {}), ...opts.headers };
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? (opts.body ? 'POST' : 'GET'), headers, agent: opts.agent ?? false });
+    const headers: Record<string, string | number> = {
+      ...(opts.body ? { 'content-type': 'application/json', 'content-length': opts.body.length } : {}),
+      ...opts.headers,
+    };
+    const method = opts.method ?? (opts.body ? 'POST' : 'GET');
+    const req = request({ host: '127.0.0.1', port, path, method, headers, agent: opts.agent ?? false });
     let done = false;
     const timer = setTimeout(() => {
       done = true;
@@ -51,7 +55,8 @@ export function rawRequest(port: number, path: string, opts: RawOptions = {}): P
         done = true;
         clearTimeout(timer);
         if (!opts.sendAll) req.destroy();
-        resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), reused: req.reusedSocket });
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, headers: res.headers, text, reused: req.reusedSocket });
       });
     });
     req.on('error', (e) => {
@@ -141,7 +146,9 @@ export async function watchService(port: number, pid: number) {
     const latencies = (JSON.parse(out) as number[]).map((ms) => (ms < 0 ? Infinity : ms));
     const p95 = percentile(latencies, 0.95);
     const max = Math.max(...latencies);
-    return { latencies, p95, max, peakRssMb, summary: `/health ${latencies.length} probes: p95 ${p95.toFixed(1)} ms, max ${max.toFixed(1)} ms; peak RSS ${peakRssMb.toFixed(0)} MB` };
+    const summary =
+      `/health ${latencies.length} probes: p95 ${p95.toFixed(1)} ms, max ${max.toFixed(1)} ms; ` + `peak RSS ${peakRssMb.toFixed(0)} MB`;
+    return { latencies, p95, max, peakRssMb, summary };
   };
   let stopped: ReturnType<typeof finish> | undefined;
   /** Stops watching (again: the same figures). */
@@ -153,7 +160,13 @@ export async function watchService(port: number, pid: number) {
  * of `body` sent whole, then `GET nextPath`. Resolves with each answer's status and when it came (ms
  * from the start), once both came (status 0: not within `timeoutMs`).
  */
-export function postThenGetOnOneConnection(port: number, path: string, body: Buffer, nextPath: string, timeoutMs = 20_000): Promise<Array<{ status: number; ms: number }>> {
+export function postThenGetOnOneConnection(
+  port: number,
+  path: string,
+  body: Buffer,
+  nextPath: string,
+  timeoutMs = 20_000,
+): Promise<Array<{ status: number; ms: number }>> {
   return new Promise((resolve) => {
     const started = performance.now();
     const answers: Array<{ status: number; ms: number }> = [];
@@ -168,7 +181,9 @@ export function postThenGetOnOneConnection(port: number, path: string, body: Buf
     const timer = setTimeout(done, timeoutMs);
     socket.on('data', (d: Buffer) => {
       text += d.toString('latin1');
-      for (let m; (m = /HTTP\/1\.1 (\d{3}) /.exec(text)); text = text.slice(m.index + m[0].length)) answers.push({ status: Number(m[1]), ms: performance.now() - started });
+      for (let m; (m = /HTTP\/1\.1 (\d{3}) /.exec(text)); text = text.slice(m.index + m[0].length)) {
+        answers.push({ status: Number(m[1]), ms: performance.now() - started });
+      }
       if (answers.length >= 2) done();
     });
     socket.on('error', done);

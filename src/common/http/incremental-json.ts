@@ -21,6 +21,8 @@ export interface IncrementalJsonOptions {
   leafBytes?: number;
   /** Longest time the scan holds the event loop before letting others run. */
   sliceMs?: number;
+  /** Only an object or a list (a request body): anything else is refused, as body-parser's strict mode does. */
+  containerOnly?: boolean;
 }
 
 /** The body is not JSON; the message says where (a byte offset). */
@@ -31,7 +33,7 @@ export class JsonSyntaxError extends SyntaxError {
   }
 }
 
-export const LEAF_BYTES = 256 * 1024;
+const LEAF_BYTES = 256 * 1024;
 const SLICE_MS = 10;
 /** Deeper than this, a container is parsed whole (no body of this API nests large containers so deep). */
 const MAX_SPLIT_DEPTH = 64;
@@ -63,6 +65,9 @@ export async function parseJsonIncrementally(buf: Buffer, options: IncrementalJs
   let end = buf.length;
   while (start < end && isSpace(buf[start])) start++;
   while (end > start && isSpace(buf[end - 1])) end--;
+  if (options.containerOnly && buf[start] !== OPEN_BRACE && buf[start] !== OPEN_BRACKET) {
+    throw new JsonSyntaxError(`expected an object {...} or a list [...] at byte ${start} of the body`);
+  }
   if (end - start <= leaf || (buf[start] !== OPEN_BRACE && buf[start] !== OPEN_BRACKET)) return parseText(buf, 0, buf.length);
   return new Parser(buf, leaf, options.sliceMs ?? SLICE_MS).container(start, end, 0);
 }
@@ -117,7 +122,9 @@ class Parser {
         if (buf[colon] !== COLON) throw this.error("expected ':' after a property name", colon);
         i = this.space(colon + 1, last);
       }
-      if (i === last || buf[i] === COMMA || buf[i] === COLON || buf[i] === CLOSE_BRACE || buf[i] === CLOSE_BRACKET) throw this.error('expected a value', i);
+      if (i === last || buf[i] === COMMA || buf[i] === COLON || buf[i] === CLOSE_BRACE || buf[i] === CLOSE_BRACKET) {
+        throw this.error('expected a value', i);
+      }
       const valueEnd = await this.skip(i, last);
       const next = this.space(valueEnd, last);
       if (next !== last && buf[next] !== COMMA) throw this.error(`expected ',' or '${String.fromCharCode(close)}'`, next);

@@ -132,7 +132,9 @@ export class RequestBodyInterceptor implements NestInterceptor {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: Metrics,
   ) {
-    this.admission = new Admission(LARGE_BODIES_AT_ONCE, LARGE_BODIES_WAITING, (active, waiting) => metrics.largeBodiesNow(active, waiting));
+    const report = (active: number, waiting: number) => metrics.largeBodiesNow(active, waiting);
+    this.admission = new Admission(LARGE_BODIES_AT_ONCE, LARGE_BODIES_WAITING, report);
+    metrics.largeBodiesNow(0, 0);
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -153,7 +155,8 @@ export class RequestBodyInterceptor implements NestInterceptor {
     const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1];
     if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
       // RFC 8259 §8.1: JSON exchanged between systems is UTF-8.
-      throw new UnsupportedMediaTypeException({ statusCode: 415, message: `unsupported charset "${charset.slice(0, 40)}": a JSON body is read as UTF-8` });
+      const message = `unsupported charset "${charset.slice(0, 40)}": a JSON body is read as UTF-8`;
+      throw new UnsupportedMediaTypeException({ statusCode: 415, message });
     }
     const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
     if (encoding === 'identity' && declared !== undefined && declared > limit) throw this.tooLarge(limit, large);
@@ -184,7 +187,8 @@ export class RequestBodyInterceptor implements NestInterceptor {
   }
 
   private tooLarge(limit: number, large: boolean): PayloadTooLargeException {
-    const others = large ? '' : `; only POST /casts and POST /transactions take more (up to ${describeBytes(this.config.bodyMaxCastsBytes)})`;
+    const most = describeBytes(this.config.bodyMaxCastsBytes);
+    const others = large ? '' : `; only POST /casts and POST /transactions take more (up to ${most})`;
     return new PayloadTooLargeException({
       statusCode: 413,
       message: `the request body is too large: this route takes up to ${describeBytes(limit)} (${limit} bytes)${others}`,
@@ -200,16 +204,23 @@ function hasBody(req: Request): boolean {
 function contentEncoding(req: Request): 'identity' | 'gzip' | 'deflate' | 'br' {
   const e = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (e === 'identity' || e === 'gzip' || e === 'deflate' || e === 'br') return e;
-  throw new UnsupportedMediaTypeException({ statusCode: 415, message: `unsupported content encoding "${e.slice(0, 40)}": send the body as identity, gzip, deflate or br` });
+  const message = `unsupported content encoding "${e.slice(0, 40)}": send the body as identity, gzip, deflate or br`;
+  throw new UnsupportedMediaTypeException({ statusCode: 415, message });
 }
 
 /**
  * The body's bytes (decoded), up to `limit`. Past it, rejects with `tooLarge()` at once, and the rest
  * of the request is read and thrown away (its connection stays usable).
  */
-function readBody(req: Request, encoding: ReturnType<typeof contentEncoding>, declared: number | undefined, limit: number, tooLarge: () => Error): Promise<Buffer> {
+function readBody(
+  req: Request,
+  encoding: ReturnType<typeof contentEncoding>,
+  declared: number | undefined,
+  limit: number,
+  tooLarge: () => Error,
+): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
-    const decoder = encoding === 'identity' ? undefined : encoding === 'gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : createBrotliDecompress();
+    const decoder = { identity: undefined, gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress }[encoding]?.();
     const source: Readable = decoder ? req.pipe(decoder) : req;
     // Known size: one buffer, no copy at the end.
     const whole = declared !== undefined ? Buffer.allocUnsafe(declared) : undefined;
@@ -263,15 +274,10 @@ const CUT_OFF = new Error('the request was cut off');
 async function parseJsonBody(bytes: Buffer): Promise<unknown> {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3); // a byte order mark
   if (bytes.length === 0) return {};
-  let first = 0;
-  while (first < bytes.length && (bytes[first] === 0x20 || bytes[first] === 0x0a || bytes[first] === 0x0d || bytes[first] === 0x09)) first++;
-  if (bytes[first] !== 0x7b && bytes[first] !== 0x5b) {
-    throw new BadRequestException({ statusCode: 400, message: 'the body is not valid JSON here: expected an object {...} or a list [...]' });
-  }
   try {
-    return await parseJsonIncrementally(bytes);
+    return await parseJsonIncrementally(bytes, { containerOnly: true });
   } catch (e) {
-    if (e instanceof JsonSyntaxError) throw new BadRequestException({ statusCode: 400, message: `the body is not valid JSON: ${e.message}` });
-    throw e;
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    throw new BadRequestException({ statusCode: 400, message: `the body is not valid JSON: ${e.message}` });
   }
 }

@@ -50,7 +50,9 @@ export class Metrics {
 
   private readonly largeBodies = new Gauge({
     name: 'dh_http_large_bodies',
-    help: 'Request bodies over 1 MB (POST /casts, POST /transactions) being read or handled (state=active), or waiting for their turn (state=waiting)',
+    help:
+      'Request bodies over 1 MB (POST /casts, POST /transactions) being read or handled (state=active), ' +
+      'or waiting for their turn (state=waiting)',
     labelNames: ['state'],
     registers: [this.registry],
   });
