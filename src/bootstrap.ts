@@ -27,6 +27,10 @@ export async function configureApp(app: NestExpressApplication): Promise<AppConf
   // Nest's default JSON and urlencoded parsers, which app.init() would add here, read every body before the
   // guards run, for anyone: none is registered.
   app.getHttpAdapter().registerParserMiddleware = () => undefined;
+  // A client that asks before it sends its body (`Expect: 100-continue`, as curl does for large ones) is told to
+  // go on only when the body is about to be read: a refused request never sends it. (Node would say 100 at once.)
+  const server = app.getHttpServer();
+  server.on('checkContinue', (req: Request, res: Response) => server.emit('request', req, res));
   // Fuel served both /api/ and /api/v1/; the routes live under /api/v1/.
   app.use((req: Request, _res: Response, next: NextFunction) => {
     if (/^\/api(\/|$)/.test(req.url) && !/^\/api\/(v1|docs)(\/|$|\?|-)/.test(req.url)) req.url = `/api/v1${req.url.slice(4) || '/'}`;

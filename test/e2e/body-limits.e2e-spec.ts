@@ -143,6 +143,28 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
     });
   });
 
+  it('Expect: 100-continue: the client is told to send its body only once the body is to be read', async () => {
+    const ask = (headers: Record<string, string>) => {
+      const socket = connect(port, '127.0.0.1');
+      const head = Object.entries({ 'Content-Type': 'application/json', 'Content-Length': '2', Expect: '100-continue', ...headers });
+      socket.write(`POST /api/v1/casts HTTP/1.1\r\nHost: 127.0.0.1\r\n${head.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+      let text = '';
+      const first = new Promise<string>((resolve) => socket.on('data', (d: Buffer) => resolve((text += d.toString()).split('\r\n')[0])));
+      return { socket, first, text: () => text };
+    };
+    // A stranger: the 401 at once, and no invitation to send anything.
+    const stranger = ask({});
+    expect(await stranger.first).toBe('HTTP/1.1 401 Unauthorized');
+    stranger.socket.destroy();
+    // An admin: 100 Continue, then the answer to the body it sends.
+    const known = ask(admin);
+    expect(await known.first).toBe('HTTP/1.1 100 Continue');
+    known.socket.write('[]');
+    await waitFor(() => / 400 Bad Request\r\n/.test(known.text()), 'the answer to the body sent after 100 Continue');
+    expect(known.text()).toMatch(/expected a cast or a non-empty list of casts/);
+    known.socket.destroy();
+  });
+
   it('a large body that is not JSON: 400 saying where', async () => {
     const text = JSON.stringify(startOfSize('limits-7', 11, 2 * MB));
     const broken = `${text.slice(0, MB)}}${text.slice(MB)}`;

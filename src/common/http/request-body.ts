@@ -32,7 +32,8 @@ import { JsonSyntaxError, parseJsonIncrementally } from './incremental-json';
  * read by a global interceptor, which Nest runs after the guards (AuthGuard) and before the pipes and
  * the handler; a request the guard refuses, or one to no route, is answered without a byte of its
  * body read (Node then reads and throws away what the client still sends, so that the connection
- * stays usable; an unfinished upload ends with the connection, or after Node's requestTimeout).
+ * stays usable; an unfinished upload ends with the connection, or after Node's requestTimeout). A
+ * client that sends `Expect: 100-continue` is told to go on only here, so a refused one sends nothing.
  *
  * - Only `application/json` bodies are read (UTF-8; gzip, deflate or br encoded); of another type
  *   the body is left unread and the handler finds none. An empty JSON body is `{}`.
@@ -161,6 +162,8 @@ export class RequestBodyInterceptor implements NestInterceptor {
     const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
     if (encoding === 'identity' && declared !== undefined && declared > limit) throw this.tooLarge(limit, large);
     if (large && (declared === undefined || declared > BODY_MAX_BYTES || encoding !== 'identity')) await this.waitForTurn(req, res);
+    // The client waits for this before it sends (bootstrap.ts lets Node answer no `Expect` by itself).
+    if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
     const bytes = await readBody(req, encoding, encoding === 'identity' ? declared : undefined, limit, () => this.tooLarge(limit, large));
     req.body = await parseJsonBody(bytes);
   }
