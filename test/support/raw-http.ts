@@ -1,7 +1,7 @@
-import { Agent, IncomingHttpHeaders, request } from 'node:http';
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { IncomingHttpHeaders, request } from 'node:http';
+import { connect } from 'node:net';
 
 /** An answer as a raw HTTP client saw it: `ms` from the start of the request to the end of the answer. */
 export interface RawAnswer {
@@ -9,43 +9,28 @@ export interface RawAnswer {
   ms: number;
   headers: IncomingHttpHeaders;
   text: string;
-  /** The request went on a connection that an earlier request had used (keep-alive). */
-  reused: boolean;
-}
-
-export interface RawOptions {
-  method?: string;
-  headers?: Record<string, string | number>;
-  body?: Buffer;
-  /** Default: a new connection for this request. */
-  agent?: Agent;
-  /**
-   * Send the whole body even when the answer comes first (a client that does not look); by default
-   * the client stops sending and closes the connection once it has the answer, as curl does.
-   */
-  sendAll?: boolean;
-  /** No answer by then: resolves with status 0 rather than waiting on. */
-  timeoutMs?: number;
 }
 
 /**
- * One request with node:http (supertest and fetch wait for the body to be sent before they look at the
- * answer; this one takes an answer that comes while the body is still going out).
+ * A POST of `body` (JSON) on a connection of its own, with node:http: supertest and fetch send the
+ * whole body before they look at the answer; this client takes an answer that comes while the body
+ * is still going out, then stops sending and closes the connection, as curl does. Resolves with
+ * status 0 when no answer came within `timeoutMs`.
  */
-export function rawRequest(port: number, path: string, opts: RawOptions = {}): Promise<RawAnswer> {
+export function rawRequest(
+  port: number,
+  path: string,
+  opts: { body: Buffer; headers?: Record<string, string>; timeoutMs?: number },
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const headers: Record<string, string | number> = {
-      ...(opts.body ? { 'content-type': 'application/json', 'content-length': opts.body.length } : {}),
-      ...opts.headers,
-    };
-    const method = opts.method ?? (opts.body ? 'POST' : 'GET');
-    const req = request({ host: '127.0.0.1', port, path, method, headers, agent: opts.agent ?? false });
+    const headers = { 'content-type': 'application/json', 'content-length': opts.body.length, ...opts.headers };
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers, agent: false });
     let done = false;
     const timer = setTimeout(() => {
       done = true;
       req.destroy();
-      resolve({ status: 0, ms: performance.now() - started, headers: {}, text: '', reused: false });
+      resolve({ status: 0, ms: performance.now() - started, headers: {}, text: '' });
     }, opts.timeoutMs ?? 30_000);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -54,9 +39,9 @@ export function rawRequest(port: number, path: string, opts: RawOptions = {}): P
         if (done) return;
         done = true;
         clearTimeout(timer);
-        if (!opts.sendAll) req.destroy();
+        req.destroy();
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, headers: res.headers, text, reused: req.reusedSocket });
+        resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, headers: res.headers, text });
       });
     });
     req.on('error', (e) => {
@@ -65,8 +50,7 @@ export function rawRequest(port: number, path: string, opts: RawOptions = {}): P
       clearTimeout(timer);
       reject(e);
     });
-    if (opts.body) req.end(opts.body);
-    else req.end();
+    req.end(opts.body);
   });
 }
 
