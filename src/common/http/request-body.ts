@@ -182,7 +182,10 @@ export class RequestBodyInterceptor implements NestInterceptor {
       res.setHeader('Retry-After', String(RETRY_AFTER_S));
       throw new ServiceUnavailableException({ statusCode: 503, message: `${busy}: retry in ${RETRY_AFTER_S} s` });
     }
-    const end = await entered;
+    const end = await entered.catch(() => {
+      // Nobody to answer: a client error, not one of the service (which would be logged as a 500).
+      throw new BadRequestException({ statusCode: 400, message: 'the client went away while its body waited for its turn' });
+    });
     res.off('close', onClose);
     // The turn lasts until the answer is sent (the parsed body lives that long), or the client is gone.
     if (res.closed) end();
