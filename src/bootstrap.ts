@@ -18,15 +18,19 @@ export const API_PREFIX = 'api/v1';
  * the global prefix, Swagger UI and, when AMQP_URL is set, the RabbitMQ consumer.
  * Used by main.ts and by the tests, so both serve the same routes.
  */
-export const MAX_BODY = '64mb';
-
 export async function configureApp(app: NestExpressApplication): Promise<AppConfig> {
   const config = app.get<AppConfig>(APP_CONFIG);
   // No need to tell every client what serves it. (Errors are answered as JSON by common/errors, which also
   // puts the last Express error handler after the routes when the app is initialized.)
   app.disable('x-powered-by');
-  // A run's tasks_graph can be large (200 nodes × 150 tasks is ~2 MB of JSON).
-  app.useBodyParser('json', { limit: MAX_BODY });
+  // Request bodies are read after authentication, within each route's limit (common/http/request-body.ts).
+  // Nest's default JSON and urlencoded parsers, which app.init() would add here, read every body before the
+  // guards run, for anyone: none is registered.
+  app.getHttpAdapter().registerParserMiddleware = () => undefined;
+  // A client that asks before it sends its body (`Expect: 100-continue`, as curl does for large ones) is told to
+  // go on only when the body is about to be read: a refused request never sends it. (Node would say 100 at once.)
+  const server = app.getHttpServer();
+  server.on('checkContinue', (req: Request, res: Response) => server.emit('request', req, res));
   // Fuel served both /api/ and /api/v1/; the routes live under /api/v1/.
   app.use((req: Request, _res: Response, next: NextFunction) => {
     if (/^\/api(\/|$)/.test(req.url) && !/^\/api\/(v1|docs)(\/|$|\?|-)/.test(req.url)) req.url = `/api/v1${req.url.slice(4) || '/'}`;

@@ -157,7 +157,7 @@ function parseRunReport(args: Record<string, unknown>, time: Date, skipped: Skip
     }
   }
   if (args.error !== undefined && args.error !== null) {
-    if (typeof args.error === 'string' && !UNSTORABLE.test(args.error)) {
+    if (typeof args.error === 'string' && !unstorable(args.error)) {
       report.message = args.error;
       any = true;
     } else if (typeof args.error === 'string') {
@@ -247,20 +247,28 @@ function name(v: unknown, what: string): string {
 }
 
 const MAX_DEPTH = 32;
-// NUL cannot be stored by PostgreSQL; a lone surrogate is not valid UTF-8.
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/**
+ * NUL cannot be stored by PostgreSQL; a lone surrogate is not valid UTF-8. (String.isWellFormed is
+ * ES2024, in Node 20; 3 times faster than a regular expression on the strings of a 60 MB graph.)
+ */
+const unstorable = (s: string) => s.includes('\u0000') || !(s as string & { isWellFormed(): boolean }).isWellFormed();
 
 /** Rejects what PostgreSQL cannot store (NUL, lone surrogates) and JSON nested deeper than MAX_DEPTH. */
 function checkJson(v: unknown, what: string, depth = 0): void {
   if (typeof v === 'string') {
-    if (UNSTORABLE.test(v)) throw new CastRejected(`${what} contains a NUL character or invalid UTF-16 (a lone surrogate), which cannot be stored`);
+    if (unstorable(v)) throw new CastRejected(`${what} contains a NUL character or invalid UTF-16 (a lone surrogate), which cannot be stored`);
     return;
   }
   if (typeof v !== 'object' || v === null) return;
   if (depth >= MAX_DEPTH) throw new CastRejected(`${what} is nested deeper than ${MAX_DEPTH} levels`);
-  for (const [k, x] of Object.entries(v)) {
+  // Every value of every task passes here (a 60 MB run holds the event loop while it does): no array per entry.
+  if (Array.isArray(v)) {
+    for (const x of v) checkJson(x, what, depth + 1);
+    return;
+  }
+  for (const k of Object.keys(v)) {
     checkJson(k, what, depth + 1);
-    checkJson(x, what, depth + 1);
+    checkJson((v as Record<string, unknown>)[k], what, depth + 1);
   }
 }
 

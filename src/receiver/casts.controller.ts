@@ -3,6 +3,7 @@ import { ApiBadRequestResponse, ApiBody, ApiCreatedResponse, ApiNotFoundResponse
 import type { Response } from 'express';
 import { AdminOnly, ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
+import { LargeBody } from '../common/http/request-body';
 import { TransactionsService } from '../history/transactions.service';
 import { CASTS_BODY, TRANSACTION_START_ARGS } from './cast.schema';
 import { CastsService } from './casts.service';
@@ -26,6 +27,7 @@ export class CastsController {
    */
   @Post('casts')
   @AdminOnly()
+  @LargeBody()
   @HttpCode(HttpStatus.OK)
   @ApiBody({ schema: CASTS_BODY })
   @ApiOkResponse({ type: [CastResultDto] })
@@ -41,6 +43,7 @@ export class CastsController {
    */
   @Post('transactions')
   @AdminOnly()
+  @LargeBody()
   @ApiBody({ schema: TRANSACTION_START_ARGS })
   @ApiCreatedResponse({ type: StartedTransactionDto })
   @ApiOkResponse({ type: StartedTransactionDto, description: 'The run was already started: nothing changed.' })

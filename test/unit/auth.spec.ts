@@ -189,6 +189,28 @@ describe('auth: the presented token', () => {
     expect(h({ authorization: `Bearer ${READ} ${READ}` })).toEqual({ problem: expect.stringMatching(/^Authorization: Bearer carries no token \(or more than one\)/) });
     expect(h({ authorization: 'Basic dXNlcjpwYXNz', 'x-auth-token': READ })).toEqual({ token: READ });
   });
+
+  // Issue #12: `Authorization: <token>` (no scheme) was answered "Authorization scheme '<first 20
+  // characters of the token>' is not supported": a token pasted without `Bearer ` went back in the
+  // answer (and to whatever logs answers).
+  it('a token sent without a scheme, or under a scheme it does not know, is echoed in no part', () => {
+    const tokens = ['Zq8xW3vN0pLk7Rt2Ys5uHa9bCd1eFg4', 'admin-0123456789abcdef0123456789', 'dXNlcjpwYXNz01234567', 'a1b2c3d4e5f6a7b8c9d0'];
+    for (const token of tokens) {
+      const split = `${token.slice(0, 9)} ${token.slice(9)}`;
+      const headers = [token, `${token} ${token}`, `Token ${token}`, split, `Bearer: ${token}`, `Bearer=${token}`];
+      for (const value of headers) {
+        const answer = h({ authorization: value });
+        expect(answer).toEqual({ problem: expect.stringMatching(/^Authorization: /) });
+        const message = (answer as { problem: string }).problem;
+        // No run of 4 characters of the token is in the message.
+        const echoed = [...Array(token.length - 3).keys()].map((i) => token.slice(i, i + 4)).filter((part) => message.includes(part));
+        expect({ value, message, echoed }).toEqual({ value, message, echoed: [] });
+      }
+    }
+    // A registered scheme is named: its name is not a secret and says what went wrong.
+    const digest = h({ authorization: 'Digest username="x"' });
+    expect(digest).toEqual({ problem: expect.stringMatching(/^Authorization scheme 'Digest' is not supported/) });
+  });
 });
 
 describe('AuthGuard', () => {

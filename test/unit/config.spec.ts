@@ -39,7 +39,16 @@ describe('loadConfig', () => {
       streamMaxClients: 500,
       streamMaxPerToken: 100,
       streamMaxBufferBytes: 1_048_576,
+      bodyMaxCastsBytes: 67_108_864,
     });
+  });
+
+  it('reads the body limit of POST /casts and /transactions and rejects a bad one', () => {
+    expect(loadConfig({ BODY_MAX_CASTS_BYTES: '4194304' }).bodyMaxCastsBytes).toBe(4_194_304);
+    const e = configError({ BODY_MAX_CASTS_BYTES: '64mb' });
+    expect(e.problems.join('\n')).toMatch(/BODY_MAX_CASTS_BYTES must be an integer between 1048576 and 536870912 \(got '64mb'\)/);
+    const small = configError({ BODY_MAX_CASTS_BYTES: '1000' }).problems.join('\n');
+    expect(small).toMatch(/BODY_MAX_CASTS_BYTES must be an integer between 1048576 and 536870912/);
   });
 
   it('reads the retention policy and rejects a bad one', () => {

@@ -6,6 +6,11 @@ import { Access, AUTH_ACCESS } from './auth.decorators';
 
 const REALM = 'Bearer realm="deployment-history"';
 const HOW = "send a token as 'Authorization: Bearer <token>' or 'X-Auth-Token: <token>'";
+/** HTTP authentication schemes (IANA's registry, and NTLM): names that may be repeated in an answer. */
+const KNOWN_SCHEMES = [
+  ...['Basic', 'Concealed', 'Digest', 'DPoP', 'GNAP', 'HOBA', 'Mutual', 'Negotiate', 'NTLM', 'OAuth', 'PrivateToken'],
+  ...['SCRAM-SHA-1', 'SCRAM-SHA-256', 'vapid'],
+];
 
 /**
  * The one gate of the HTTP API, registered globally (APP_GUARD), so it runs before every other
@@ -87,9 +92,12 @@ export function presentedToken(req: Pick<Request, 'headers'>): { token: string }
     if (m) bearer = m[1];
     else if (xAuth === undefined) {
       const scheme = /^\S+/.exec(authorization)![0];
-      return /^Bearer$/i.test(scheme)
-        ? { problem: `Authorization: Bearer carries no token (or more than one); ${HOW}` }
-        : { problem: `Authorization scheme '${scheme.slice(0, 20)}' is not supported; ${HOW}` };
+      if (/^Bearer$/i.test(scheme)) return { problem: `Authorization: Bearer carries no token (or more than one); ${HOW}` };
+      // Only a registered scheme's name is repeated: what stands first may be the token itself, sent without `Bearer `.
+      const known = KNOWN_SCHEMES.find((s) => s.toLowerCase() === scheme.toLowerCase());
+      return known
+        ? { problem: `Authorization scheme '${known}' is not supported; ${HOW}` }
+        : { problem: `Authorization: the header is not 'Bearer <token>'; ${HOW}` };
     }
   }
   if (bearer !== undefined && xAuth !== undefined && bearer !== xAuth) {

@@ -45,6 +45,11 @@ export interface AppConfig {
   /** Bytes a stream may have waiting for a slow client; past it, its changes wait and go as one catch-up. */
   streamMaxBufferBytes: number;
   /**
+   * Largest request body of POST /casts and POST /transactions (a whole run's graph, or up to 10,000 casts).
+   * Every other route takes up to 1 MB (common/http/request-body.ts).
+   */
+  bodyMaxCastsBytes: number;
+  /**
    * API tokens from AUTH_READ_TOKENS, AUTH_ADMIN_TOKENS and AUTH_TOKENS_FILE (rules in
    * auth/auth-tokens.ts); `auth.required` is false when none is configured (the API is open).
    * Holds digests only and prints as counts: logging the config never shows a token.
@@ -148,6 +153,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     streamMaxClients: int('STREAM_MAX_CLIENTS', 500, 1, 100_000),
     streamMaxPerToken: int('STREAM_MAX_PER_TOKEN', 100, 1, 100_000),
     streamMaxBufferBytes: int('STREAM_MAX_BUFFER_BYTES', 1_048_576, 65_536, 1_073_741_824),
+    bodyMaxCastsBytes: int('BODY_MAX_CASTS_BYTES', 67_108_864, 1_048_576, 536_870_912),
     auth: loadAuthTokens(env, problems),
   };
   if (problems.length) throw new ConfigError(problems);

@@ -56,6 +56,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly largeBodies = new Gauge({
+    name: 'dh_http_large_bodies',
+    help:
+      'Request bodies over 1 MB (POST /casts, POST /transactions) being read or handled (state=active), ' +
+      'or waiting for their turn (state=waiting)',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
+  private readonly largeBodiesRefused = new Counter({
+    name: 'dh_http_large_bodies_refused_total',
+    help: 'Requests with a body over 1 MB answered 503 because as many as allowed were already active and waiting',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dh_' });
   }
@@ -97,6 +111,13 @@ export class Metrics {
   }
   storeOutage(): void {
     this.storeOutages.inc();
+  }
+  largeBodiesNow(active: number, waiting: number): void {
+    this.largeBodies.set({ state: 'active' }, active);
+    this.largeBodies.set({ state: 'waiting' }, waiting);
+  }
+  largeBodyRefused(): void {
+    this.largeBodiesRefused.inc();
   }
   httpRequest(method: string, route: string, status: number, seconds: number): void {
     this.httpDuration.observe({ method, route, status: String(status) }, seconds);
