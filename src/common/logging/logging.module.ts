@@ -48,7 +48,13 @@ const URL_HEADERS = ['link', 'location'];
             },
           },
           autoLogging: { ignore: (req: IncomingMessage) => /^\/(health|metrics)/.test(req.url ?? '') },
-          customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+          // 503 is a deliberate answer (the database is away, a queue is full: retry later), not a fault.
+          customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
+            res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+          // For a 5xx without an error of its own, pino-http makes one up ("failed with status code N") and
+          // logs its stack, which says nothing (the error filter logged the real one): left out.
+          customErrorObject: (_req: IncomingMessage, _res: ServerResponse, error: Error, value: Record<string, unknown>) =>
+            error.message.startsWith('failed with status code') ? { ...value, err: undefined } : value,
         };
         const pretty = prettyLogs(config.logFormat, process.stdout.isTTY, process.env);
         return { pinoHttp: pretty ? [options, prettyDestination(process.stdout, logColours(process.env))] : options };
