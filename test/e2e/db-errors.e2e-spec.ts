@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { classifyDbError, DbFailure } from '../../src/common/database/db-errors';
+import { ClassifyingPool, pgDriver } from '../../src/common/database/pg-driver';
 import { createTestDatabase } from '../support/database';
 import { DATABASE_URL, freePort, uniqueName, waitFor } from '../support/services';
 
@@ -52,7 +53,7 @@ describe('classifyDbError on real errors', () => {
     await c.query(`CREATE ROLE ${role}_nologin NOLOGIN`);
     await c.query(`CREATE ROLE ${role}_limited LOGIN CONNECTION LIMIT 0`);
     await c.end();
-    ds = await new DataSource({ type: 'postgres', url: db.url, extra: { max: 2 } }).initialize();
+    ds = await new DataSource({ type: 'postgres', driver: pgDriver, url: db.url, extra: { max: 2 } }).initialize();
   });
 
   afterAll(async () => {
@@ -105,7 +106,7 @@ describe('classifyDbError on real errors', () => {
     await waitFor(async () => (await ds.query('SELECT 1').then(() => true).catch(() => false)), 'TypeORM to reconnect');
   });
 
-  it('backend terminated mid-query (57P01), then a query on the dead client: store', async () => {
+  it('backend terminated mid-query (57P01), then queries on the dead connection through TypeORM: store', async () => {
     const c = new Client({ connectionString: db.url });
     c.on('error', () => undefined);
     await c.connect();
@@ -119,8 +120,25 @@ describe('classifyDbError on real errors', () => {
     const e = await sleeping;
     expect((e as { code?: string }).code).toBe('57P01');
     expectKind(e, 'store');
-    expectKind(await failure(c.query('SELECT 1')), 'store');
     await c.end().catch(() => undefined);
+
+    // The same through TypeORM (as the service queries): the dead connection's next query fails with
+    // pg's plain "not queryable" Error, wrapped in a QueryFailedError.
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ pid: other }] = await runner.query('SELECT pg_backend_pid() AS pid');
+      const adm2 = new Client({ connectionString: DATABASE_URL });
+      await adm2.connect();
+      await adm2.query('SELECT pg_terminate_backend($1)', [other]);
+      await adm2.end();
+      expectKind(await failure(runner.query('SELECT 1')), 'store');
+      const again = await failure(runner.query('SELECT 1'));
+      expect((again as { driverError?: { code?: unknown } }).driverError?.code).toBeUndefined();
+      expectKind(again, 'store');
+    } finally {
+      await runner.release().catch(() => undefined);
+    }
   });
 
   it('backend terminated under a TypeORM transaction: store', async () => {
@@ -175,8 +193,8 @@ describe('classifyDbError on real errors', () => {
     }
   });
 
-  it('the pool times out waiting for a connection (no SQLSTATE): store', async () => {
-    const pool = new Pool({ connectionString: db.url, max: 1, connectionTimeoutMillis: 100 });
+  it('the pool times out waiting for a connection (no SQLSTATE): store, through the pool TypeORM is given', async () => {
+    const pool = new ClassifyingPool({ connectionString: db.url, max: 1, connectionTimeoutMillis: 100 });
     const held = await pool.connect();
     try {
       const e = await failure(pool.query('SELECT 1'));
@@ -196,6 +214,18 @@ describe('classifyDbError on real errors', () => {
     const e = await failure(ds.query(`INSERT INTO t VALUES (3, 'z', $1)`, [randomBytes(8000).toString('base64')]));
     expect((e as { code?: string }).code).toBe('54000');
     expectKind(e, 'content');
+  });
+
+  it('the same pool error from a plain pg Pool, or any bare Error of ours: unknown, not an outage', async () => {
+    const pool = new Pool({ connectionString: db.url, max: 1, connectionTimeoutMillis: 100 });
+    const held = await pool.connect();
+    try {
+      expectKind(await failure(pool.query('SELECT 1')), 'unknown');
+    } finally {
+      held.release();
+      await pool.end();
+    }
+    expectKind(new Error('A circular dependency has been detected'), 'unknown');
   });
 
   it('a bug (an undefined table, a TypeError): unknown', async () => {

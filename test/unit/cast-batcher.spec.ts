@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { AppConfig } from '../../src/common/config/app-config';
+import { DatabaseConnectionError } from '../../src/common/database/pg-driver';
 import { StoreHealth } from '../../src/common/database/store-health';
 import { Readiness } from '../../src/common/health/readiness';
 import { Metrics } from '../../src/common/metrics/metrics.service';
@@ -439,7 +440,7 @@ describe('CastBatcher', () => {
   const storeFailures: Array<[string, () => Error]> = [
     ['connection refused', () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect', errno: -111 })],
     ['connection reset', () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read', errno: -104 })],
-    ['connect timeout', () => new Error('timeout exceeded when trying to connect')],
+    ['connect timeout (the pool given to TypeORM)', () => new DatabaseConnectionError('timeout exceeded when trying to connect')],
     ['terminated unexpectedly', () => new QueryFailedError('SELECT 1', [], new Error('Connection terminated unexpectedly'))],
     ...['57P01', '57P02', '57P03', '55000', '3D000', '53300', '28000', '28P01', '25006', '40001', '40P01', '08006', '08001'].map(
       (code): [string, () => Error] => [`SQLSTATE ${code}`, () => new QueryFailedError('UPDATE x', [], Object.assign(new Error(`pg says ${code}`), { code }))],

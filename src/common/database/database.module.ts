@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations';
 import { DatabaseServer } from './database-server';
 import { runMigrationsLocked } from './migrate';
+import { pgDriver } from './pg-driver';
 import { StoreHealth } from './store-health';
 import { TypeOrmLogger } from './typeorm-logger';
 
@@ -26,6 +27,8 @@ class StoreHealthModule {}
       inject: [DatabaseServer],
       useFactory: async (server: DatabaseServer) => ({
         type: 'postgres' as const,
+        // pg, with a pool whose connection failures carry a class of their own (pg-driver.ts).
+        driver: pgDriver,
         url: await server.url(),
         autoLoadEntities: true,
         synchronize: false,

@@ -1,4 +1,5 @@
 import { QueryFailedError, TypeORMError } from 'typeorm';
+import { DatabaseConnectionError } from './pg-driver';
 
 /**
  * Whose fault a failed database call is, decided by the error's class (its SQLSTATE class, or the
@@ -59,10 +60,13 @@ export function classifyDbError(e: unknown): DbFailure {
   // the AggregateError Node throws when every address of a host refused.
   if (isSystemError(err) || (err instanceof AggregateError && err.errors.some(isSystemError))) return 'store';
   if (err instanceof TypeORMError && TYPEORM_CONNECTION_ERRORS.has(err.name)) return 'store';
-  // The pg driver and its pool raise plain Errors with no SQLSTATE when a connection cannot be made,
-  // times out, is terminated or is no longer queryable. Inside a query TypeORM wraps them in a
-  // QueryFailedError (driverError without a code); our own code never throws a bare Error at the store.
-  if (Object.getPrototypeOf(err) === Error.prototype && (e instanceof QueryFailedError || code === undefined)) return 'store';
+  // Getting a connection failed without a SQLSTATE (pool timeout, handshake cut): see pg-driver.ts.
+  if (err instanceof DatabaseConnectionError) return 'store';
+  // A connection lost or unusable during a query ("Connection terminated unexpectedly", "Client has
+  // encountered a connection error and is not queryable"): pg raises a plain Error with no SQLSTATE,
+  // which TypeORM wraps in a QueryFailedError. Only the driver's query path produces that pair; a bare
+  // Error anywhere else is unknown (a bug of ours must not pass for a database outage).
+  if (e instanceof QueryFailedError && Object.getPrototypeOf(err) === Error.prototype && code === undefined) return 'store';
   return 'unknown';
 }
 
