@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsObject, IsOptional, IsString, Length, ValidateNested } from 'class-validator';
 import { ErrorDto } from '../errors/error.dto';
@@ -77,6 +78,8 @@ export class KeystoneTenantDto {
   id: string;
   name: string;
   enabled: boolean;
+  /** Always null. */
+  @ApiProperty({ type: String, nullable: true })
   description: null;
 }
 
