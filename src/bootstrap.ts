@@ -4,6 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { BEARER_SCHEME, X_AUTH_TOKEN_SCHEME } from './common/auth/auth.decorators';
+import { KEYSTONE_TOKENS_PATH } from './common/auth/keystone';
 import { APP_CONFIG, AppConfig } from './common/config/app-config';
 import { BusConsumer, PausableRmqServer } from './receiver/rmq/bus-consumer';
 import { DeadLetterer } from './receiver/rmq/dead-letterer.service';
@@ -36,7 +37,8 @@ export async function configureApp(app: NestExpressApplication): Promise<AppConf
     if (/^\/api(\/|$)/.test(req.url) && !/^\/api\/(v1|docs)(\/|$|\?|-)/.test(req.url)) req.url = `/api/v1${req.url.slice(4) || '/'}`;
     next();
   });
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready', 'metrics'] });
+  // Keystone's login lives where fuel2 looks for it, beside the API (common/auth/keystone.ts).
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready', 'metrics', KEYSTONE_TOKENS_PATH] });
   app.use(serveUi()); // the web page at /ui/ (built into dist/web/), / redirects there; public, like /api/docs
   // On a signal, the shutdown hooks run (streams ended, consumer stopped, database closed), then the
   // process exits 0; by default Nest would raise the signal again and die of it (exit status 143).
@@ -49,7 +51,8 @@ export async function configureApp(app: NestExpressApplication): Promise<AppConf
         'Every route is also served under /api/ (Fuel compatibility); a trailing slash is optional. ' +
         'When tokens are configured (GET /api/v1/version says auth_required: true), every route but version, health ' +
         'and these docs needs a token, as `Authorization: Bearer <token>` or `X-Auth-Token: <token>`: reads take a ' +
-        'read or admin token, writes an admin token (401 without a valid token, 403 for a read token on a write).',
+        'read or admin token, writes an admin token (401 without a valid token, 403 for a read token on a write). ' +
+        'Keystone clients such as fuel2 log in at POST /keystone/v2.0/tokens with an API token as their password.',
     )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A read or admin token (AUTH_READ_TOKENS, AUTH_ADMIN_TOKENS, AUTH_TOKENS_FILE)' }, BEARER_SCHEME)

@@ -152,6 +152,11 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
     ],
     'post /api/v1/transactions': [start('fuzz-new-c', { id: 3, release: 'newton-10.0' }, GRAPH, { parent_task_uuid: 'fuzz-3' }).args],
     'put /api/v1/clusters/{cluster_id}': [{ name: 'renamed', release: 'mitaka-9.0' }, { release: 'liberty-8.0' }],
+    // The two logins fuel2 sends (Keystone v2.0).
+    'post /keystone/v2.0/tokens': [
+      { auth: { passwordCredentials: { password: 'fuzz-0123456789abcdef', username: 'admin' }, tenantName: 'admin' } },
+      { auth: { token: { id: 'fuzz-0123456789abcdef' }, tenantId: 'admin' } },
+    ],
   };
 
   /** (Re)creates the seeded data (a fuzzed DELETE, reset or retention may have removed it); returns the valid run ids. */

@@ -257,6 +257,7 @@ describe('HTTP contract', () => {
           '/api/v1/casts',
           '/api/v1/receiver/stats',
           '/api/v1/retention',
+          '/keystone/v2.0/tokens',
         ].sort(),
       );
       await t.http().get('/api/docs').expect(200);

@@ -103,6 +103,9 @@ describe('the built service', () => {
         expect.arrayContaining(['task_name', 'node_id', 'status', 'type', 'time_start', 'time_end']),
       );
       expect(doc.components.schemas.VersionDto.properties.auth_required).toBeDefined();
+      // fuel2's Keystone login (the plugin once failed the whole document on a property typed `null`).
+      expect(doc.components.schemas.KeystoneTokensRequestDto.properties.auth).toBeDefined();
+      expect(doc.components.schemas.KeystoneTenantDto.properties.description).toMatchObject({ nullable: true });
       const params = doc.paths['/api/v1/transactions/{transaction_id}/deployment_history'].get.parameters.map((p: { name: string }) => p.name);
       expect(params).toEqual(expect.arrayContaining(['transaction_id', 'nodes', 'statuses', 'tasks_names', 'include_summary']));
       const txParams = doc.paths['/api/v1/transactions'].get.parameters.map((p: { name: string }) => p.name);

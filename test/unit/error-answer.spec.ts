@@ -133,6 +133,17 @@ describe('expressErrorHandler', () => {
     });
   });
 
+  it("under /keystone/ (fuel2's login) also carries OpenStack's error object, which Keystone clients read", () => {
+    const { res, sent } = fakeResponse(false);
+    const keystone = { method: 'POST', originalUrl: '/keystone/v3/auth/tokens', path: '/keystone/v3/auth/tokens' } as Request;
+    expressErrorHandler(Object.assign(new Error('Not Found'), { status: 404, expose: true, type: 'x' }), keystone, res, jest.fn());
+    expect(sent.body).toEqual({ statusCode: 404, message: 'Not Found', error: { message: 'Not Found', code: 404, title: 'Not Found' } });
+    const other = fakeResponse(false);
+    const api = { ...keystone, path: '/api/v1/keystone' } as Request;
+    expressErrorHandler(Object.assign(new Error('Not Found'), { status: 404, expose: true, type: 'x' }), api, other.res, jest.fn());
+    expect(other.sent.body).toEqual({ statusCode: 404, message: 'Not Found' });
+  });
+
   it('leaves an answer already under way to Express, which closes the connection', () => {
     const { res, sent } = fakeResponse(true);
     const next = jest.fn() as NextFunction;

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { NextFunction, Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { QueryFailedError } from 'typeorm';
+import { isKeystonePath } from '../auth/keystone';
 import { isDataError, isStoreFailure } from '../database/db-errors';
 import { LogThrottle } from '../logging/log-throttle';
 import { redactUrl } from '../logging/redact';
@@ -88,10 +89,15 @@ export function errorAnswer(e: unknown, requestId?: string): ErrorAnswer {
   );
 }
 
-/** Answers the request with the error's answer; a response already under way can only be cut short. */
+/**
+ * Answers the request with the error's answer; a response already under way can only be cut short.
+ * Under /keystone/ (Keystone's login, for fuel2) the answer also carries OpenStack's error object,
+ * `"error": {"message", "code", "title"}`: OpenStack clients read the message only from there.
+ */
 export function answerError(e: unknown, req: Request, res: Response): void {
   const requestId = (req as { id?: unknown }).id ?? res.getHeader('X-Request-Id');
-  const { status, body, headers } = errorAnswer(e, requestId === undefined ? undefined : String(requestId));
+  const { status, body: ours, headers } = errorAnswer(e, requestId === undefined ? undefined : String(requestId));
+  const body = isKeystonePath(req.path) ? { ...ours, error: { message: ours.message, code: status, title: statusText(status) } } : ours;
   if (res.headersSent) {
     logger.warn(`${req.method} ${redactUrl(req.originalUrl)}: failed after the answer began (${status} ${body.message}); cut short`);
     res.end();

@@ -40,7 +40,8 @@ const MAX_DTO_DEPTH = 32;
         transform: true,
         whitelist: true,
         exceptionFactory: (errors) =>
-          new BadRequestException({ statusCode: 400, message: validationMessages(errors).join('; '), error: 'Bad Request' }),
+          // Two constraints may say the same (a nested value that is not an object): said once.
+          new BadRequestException({ statusCode: 400, message: [...new Set(validationMessages(errors))].join('; '), error: 'Bad Request' }),
       }),
     },
     { provide: APP_INTERCEPTOR, useClass: QueryParametersInterceptor },

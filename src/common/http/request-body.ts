@@ -37,7 +37,8 @@ import { JsonSyntaxError, parseJsonIncrementally } from './incremental-json';
  *
  * - Only `application/json` bodies are read (UTF-8; gzip, deflate or br encoded); of another type
  *   the body is left unread and the handler finds none. An empty JSON body is `{}`.
- * - Limits: 1 MB (BODY_MAX_BYTES); routes marked @LargeBody() take up to BODY_MAX_CASTS_BYTES (64 MB).
+ * - Limits: 1 MB (BODY_MAX_BYTES); routes marked @LargeBody() take up to BODY_MAX_CASTS_BYTES (64 MB),
+ *   routes marked @SmallBody(n) only n bytes (a public route, whose bodies anyone may send).
  *   Over it, 413 naming the limit, at once when Content-Length says so (the body is not read).
  * - A body over 1 MB (or of unknown size) waits for its turn: LARGE_BODIES_AT_ONCE are read and
  *   handled at once (each may take hundreds of MB once parsed, until its answer is sent), and
@@ -62,8 +63,18 @@ export const LargeBody = () =>
     ApiPayloadTooLargeResponse({ type: ErrorDto, description: 'The body is larger than BODY_MAX_CASTS_BYTES (64 MB by default)' }),
   );
 
+const SMALL_BODY = 'deployment-history:small-body';
+
+/**
+ * The route takes JSON bodies up to `bytes` (less than BODY_MAX_BYTES): for a public route (Keystone's
+ * login), which reads the body of whoever calls it.
+ */
+export const SmallBody = (bytes: number) => SetMetadata(SMALL_BODY, Math.min(bytes, BODY_MAX_BYTES));
+
+const KB = 1024;
 const MB = 1_048_576;
-export const describeBytes = (n: number) => (n % MB === 0 ? `${n / MB} MB` : n >= MB ? `${(n / MB).toFixed(1)} MB` : `${n} bytes`);
+export const describeBytes = (n: number) =>
+  n % MB === 0 ? `${n / MB} MB` : n >= MB ? `${(n / MB).toFixed(1)} MB` : n % KB === 0 ? `${n / KB} KB` : `${n} bytes`;
 
 /**
  * First come, first served: `atOnce` holders at most and `maxWaiting` in line; past that, refused.
@@ -144,14 +155,16 @@ export class RequestBodyInterceptor implements NestInterceptor {
     const req = context.switchToHttp().getRequest<Request>();
     if (!hasBody(req)) return next.handle();
     const res = context.switchToHttp().getResponse<Response>();
-    const large = this.reflector.getAllAndOverride<boolean | undefined>(LARGE_BODY, [context.getHandler(), context.getClass()]) === true;
-    return from(this.read(req, res, large)).pipe(switchMap(() => next.handle()));
+    const targets = [context.getHandler(), context.getClass()];
+    const large = this.reflector.getAllAndOverride<boolean | undefined>(LARGE_BODY, targets) === true;
+    const small = this.reflector.getAllAndOverride<number | undefined>(SMALL_BODY, targets);
+    return from(this.read(req, res, large, small)).pipe(switchMap(() => next.handle()));
   }
 
-  private async read(req: Request, res: Response, large: boolean): Promise<void> {
+  private async read(req: Request, res: Response, large: boolean, small: number | undefined): Promise<void> {
     // Another type is left unread: the handler's validation says what it misses.
     if (!req.is('application/json')) return;
-    const limit = large ? this.config.bodyMaxCastsBytes : BODY_MAX_BYTES;
+    const limit = large ? this.config.bodyMaxCastsBytes : (small ?? BODY_MAX_BYTES);
     const encoding = contentEncoding(req);
     const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1];
     if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
