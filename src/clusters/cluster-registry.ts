@@ -116,9 +116,10 @@ export class ClusterRegistry {
    */
   async releaseIds(names: string[]): Promise<Map<string, number>> {
     if (!names.length) return new Map();
-    const rows: Array<{ id: number; name: string }> = await this.clusters.query(`SELECT id, name FROM releases WHERE name = ANY($1::text[])`, [
-      [...new Set(names)],
-    ]);
+    const rows: Array<{ id: number; name: string }> = await this.clusters.query(
+      `SELECT id, name FROM releases WHERE name = ANY($1::text[])`,
+      [[...new Set(names)]],
+    );
     return new Map(rows.map((r) => [r.name, r.id]));
   }
 

@@ -22,8 +22,9 @@ const RUNS_NO_DEPLOYMENT: Refusal = {
   status: 405,
   allowed: [],
   message: (id) =>
-    'This service does not run deployments: it records them. Deploy, redeploy, stop, provision and assign nodes on the Fuel ' +
-    `master (or your orchestrator); the runs it reports are listed at GET /api/v1/transactions/?cluster_id=${id} (fuel2 task list -e ${id})`,
+    'This service does not run deployments: it records them. Deploy, redeploy, stop, provision and assign nodes on the ' +
+    'Fuel master (or your orchestrator); the runs it reports are listed at ' +
+    `GET /api/v1/transactions/?cluster_id=${id} (fuel2 task list -e ${id})`,
 };
 
 const HOLDS_NO_CONFIGURATION: Refusal = {
@@ -37,7 +38,8 @@ const HOLDS_NO_CONFIGURATION: Refusal = {
 
 const GRAPHS_MESSAGE =
   'This service keeps no deployment graphs: it records the runs an orchestrator sends, each with the graph it ran. ' +
-  'The graph each run ran is in its history, task by task: fuel2 task history show <id> -p (GET /api/v1/transactions/<id>/deployment_history/)';
+  'The graph each run ran is in its history, task by task: fuel2 task history show <id> -p ' +
+  '(GET /api/v1/transactions/<id>/deployment_history/)';
 const KEEPS_NO_GRAPHS_READ: Refusal = { status: 404, message: () => GRAPHS_MESSAGE };
 const KEEPS_NO_GRAPHS_WRITE: Refusal = { status: 405, allowed: [], message: () => GRAPHS_MESSAGE };
 
@@ -45,6 +47,8 @@ const KEEPS_NO_GRAPHS_WRITE: Refusal = { status: 405, allowed: [], message: () =
 const GRAPH_MODELS = ['clusters/:cluster_id', 'releases/:release_id', 'plugins/:plugin_id'];
 const GRAPH_LISTS = GRAPH_MODELS.map((m) => `${m}/deployment_graphs`);
 const GRAPHS = GRAPH_MODELS.map((m) => `${m}/deployment_graphs/:graph_type`);
+/** A cluster's graph tasks, merged or by origin (fuel2 graph download). */
+const TASK_LISTS = ['', '/own', '/plugins', '/release'].map((p) => `clusters/:cluster_id/deployment_tasks${p}`);
 
 const NOT_SERVED = 'deployment-history:not-served';
 const NotServed = (refusal: Refusal) => SetMetadata(NOT_SERVED, refusal);
@@ -69,8 +73,12 @@ export class NotServedGuard implements CanActivate {
   }
 }
 
-/** Raised if a route below were ever reached without its guard: a 500 in the log rather than a silent 200. */
-const unguarded = () => new Error('NotServedGuard answers the routes of NailgunNotServedController');
+/**
+ * Raised if a route below were ever reached without its guard: a 500 in the log rather than a silent 200.
+ * Its own class: a bare Error without a code is taken for the database driver's (db-errors.ts), a 503.
+ */
+class UnguardedRouteError extends Error {}
+const unguarded = () => new UnguardedRouteError('NotServedGuard answers the routes of NailgunNotServedController');
 
 /**
  * The routes of Nailgun that fuel2's `env` and `graph` commands call and this service does not serve.
@@ -114,7 +122,8 @@ export class NailgunNotServedController {
     allowed: ['POST'],
     message: (id) =>
       'This service resets no environment (it runs no deployment). ' +
-      `POST /api/v1/clusters/${id}/reset starts a new epoch of the cluster's history: its current state empties, its history is kept (dhist env reset ${id})`,
+      `POST /api/v1/clusters/${id}/reset starts a new epoch of the cluster's history: its current state empties, ` +
+      `its history is kept (dhist env reset ${id})`,
   })
   resetEnvironment(): never {
     throw unguarded();
@@ -154,7 +163,7 @@ export class NailgunNotServedController {
   }
 
   /** fuel2 graph list (-e: after reading the cluster's release_id), graph download. */
-  @Get(['graphs', ...GRAPH_LISTS, ...GRAPHS, ...['', '/own', '/plugins', '/release'].map((p) => `clusters/:cluster_id/deployment_tasks${p}`)])
+  @Get(['graphs', ...GRAPH_LISTS, ...GRAPHS, ...TASK_LISTS])
   @NotServed(KEEPS_NO_GRAPHS_READ)
   listGraphs(): never {
     throw unguarded();

@@ -103,6 +103,10 @@ describe('the built service', () => {
         expect.arrayContaining(['task_name', 'node_id', 'status', 'type', 'time_start', 'time_end']),
       );
       expect(doc.components.schemas.VersionDto.properties.auth_required).toBeDefined();
+      expect(Object.keys(doc.components.schemas.ClusterDto.properties)).toEqual(
+        expect.arrayContaining(['id', 'name', 'status', 'release_id', 'fuel_version', 'is_customized', 'changes', 'release', 'history_enabled']),
+      );
+      expect(Object.keys(doc.components.schemas.ReleaseDto.properties)).toEqual(expect.arrayContaining(['id', 'name', 'version', 'state']));
       const params = doc.paths['/api/v1/transactions/{transaction_id}/deployment_history'].get.parameters.map((p: { name: string }) => p.name);
       expect(params).toEqual(expect.arrayContaining(['transaction_id', 'nodes', 'statuses', 'tasks_names', 'include_summary']));
       const txParams = doc.paths['/api/v1/transactions'].get.parameters.map((p: { name: string }) => p.name);

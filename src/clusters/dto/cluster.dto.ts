@@ -4,7 +4,20 @@ import { isLocked, nailgunStatus, NailgunClusterStatus } from '../cluster-status
 import { parseReleaseVersion, releaseSupportsHistory } from '../release';
 
 /** Nailgun's default of a cluster's `ui_settings` (its column's server default): the web UI's node list settings. */
-const NAILGUN_UI_SETTINGS = () => ({ view_mode: 'standard', filter: {}, sort: [{ roles: 'asc' }], filter_by_labels: {}, sort_by_labels: [], search: '' });
+const NAILGUN_UI_SETTINGS = () => ({
+  view_mode: 'standard',
+  filter: {},
+  sort: [{ roles: 'asc' }],
+  filter_by_labels: {},
+  sort_by_labels: [],
+  search: '',
+});
+
+/** One of Nailgun's pending changes of a cluster: what changed (`networks`, `attributes`, `disks`...) and on which node. */
+export class ClusterChangeDto {
+  name: string;
+  node_id: number | null;
+}
 
 /**
  * A cluster, its release and what it holds. It carries every key of Nailgun's cluster serializer (Fuel 9
@@ -17,7 +30,7 @@ export class ClusterDto {
   /** Nailgun's deployment mode: always its default, `ha_compact` (this service does not know the mode). */
   mode: 'ha_compact';
   /** Nailgun's pending changes (settings, networks, disks... changed since the last deployment): none known here. */
-  changes: Array<{ name: string; node_id: number | null }>;
+  changes: ClusterChangeDto[];
   /** Nailgun's status, from the latest real run of the current epoch (cluster-status.ts). */
   status: NailgunClusterStatus;
   /** Nailgun's web UI settings: its default. */
