@@ -110,6 +110,29 @@ export class ClusterRegistry {
     return this.clusters.find({ order: { id: 'ASC' } });
   }
 
+  /**
+   * The id of each release string (release_id), from the releases table, which the triggers on `clusters`
+   * fill as releases first appear (migration Releases1764306000000): stable, never reused.
+   */
+  async releaseIds(names: string[]): Promise<Map<string, number>> {
+    if (!names.length) return new Map();
+    const rows: Array<{ id: number; name: string }> = await this.clusters.query(
+      `SELECT id, name FROM releases WHERE name = ANY($1::text[])`,
+      [[...new Set(names)]],
+    );
+    return new Map(rows.map((r) => [r.name, r.id]));
+  }
+
+  /** Every release a cluster ever ran (or only the one of that id), with the clusters on it now, by id. */
+  releases(id?: number): Promise<Array<{ id: number; name: string; clusters: number[] }>> {
+    return this.clusters.query(
+      `SELECT r.id, r.name, coalesce(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL), '{}') AS clusters
+       FROM releases r LEFT JOIN clusters c ON c.release = r.name
+       WHERE $1::int IS NULL OR r.id = $1 GROUP BY r.id ORDER BY r.id`,
+      [id ?? null],
+    );
+  }
+
   async get(id: number, manager?: EntityManager): Promise<Cluster> {
     const repo = manager ? manager.getRepository(Cluster) : this.clusters;
     const c = await repo.findOneBy({ id });

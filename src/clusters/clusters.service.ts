@@ -3,14 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { lockClusters } from '../common/database/lock-order';
 import { retryingTransaction } from '../common/database/retrying-transaction';
-import { ConflictError } from '../common/errors/domain-errors';
+import { ConflictError, NotFoundError } from '../common/errors/domain-errors';
 import { ClusterRegistry } from './cluster-registry';
 import { ClusterRuns } from './cluster-runs.port';
-import { ClusterDto, ResetResultDto } from './dto/cluster.dto';
+import { ClusterDto, ReleaseDto, ResetResultDto } from './dto/cluster.dto';
 import { PutClusterDto } from './dto/put-cluster.dto';
 import { nextRelease } from './release';
 
-/** The clusters API: list, show, register or re-release, reset. */
+/** The clusters API: list, show, register or re-release, reset; and the releases clusters run. */
 @Injectable()
 export class ClustersService {
   private readonly logger = new Logger('Clusters');
@@ -23,13 +23,27 @@ export class ClustersService {
 
   async list(): Promise<ClusterDto[]> {
     const clusters = await this.registry.list();
-    const counts = await this.runs.counts(clusters.map((c) => c.id));
-    return clusters.map((c) => ClusterDto.from(c, counts.get(c.id)));
+    const [counts, releaseIds] = await Promise.all([
+      this.runs.counts(clusters.map((c) => c.id)),
+      this.registry.releaseIds(clusters.map((c) => c.release)),
+    ]);
+    return clusters.map((c) => ClusterDto.from(c, counts.get(c.id), releaseIds.get(c.release)));
   }
 
   async get(id: number): Promise<ClusterDto> {
     const c = await this.registry.get(id);
-    return ClusterDto.from(c, (await this.runs.counts([id])).get(id));
+    const [counts, releaseIds] = await Promise.all([this.runs.counts([id]), this.registry.releaseIds([c.release])]);
+    return ClusterDto.from(c, counts.get(id), releaseIds.get(c.release));
+  }
+
+  async releases(): Promise<ReleaseDto[]> {
+    return (await this.registry.releases()).map((r) => ReleaseDto.from(r));
+  }
+
+  async release(id: number): Promise<ReleaseDto> {
+    const [r] = await this.registry.releases(id);
+    if (!r) throw new NotFoundError(`Release ${id} not found`);
+    return ReleaseDto.from(r);
   }
 
   /** Registers the cluster or changes its name/release (never to an older version: 409); returns it and whether it was created. */

@@ -22,6 +22,8 @@ export class ClusterRunsAdapter extends ClusterRuns {
               (SELECT count(*)::int FROM transactions t WHERE t.cluster_id = c.id) AS transactions,
               (SELECT count(*)::int FROM transactions t WHERE t.cluster_id = c.id AND t.status IN ('pending', 'running')) AS running,
               (SELECT max(t.id) FROM transactions t WHERE t.cluster_id = c.id) AS last_transaction_id,
+              (SELECT t.status FROM transactions t WHERE t.cluster_id = c.id AND t.epoch = c.epoch AND NOT t.dry_run
+               ORDER BY t.status IN ('pending', 'running') DESC, t.id DESC LIMIT 1) AS deployment_status,
               (SELECT count(*)::int FROM deployment_history h WHERE h.cluster_id = c.id) AS history_rows
        FROM clusters c WHERE c.id = ANY($1)`,
       [clusterIds],

@@ -254,6 +254,8 @@ describe('HTTP contract', () => {
           '/api/v1/clusters/{cluster_id}/deployment_history',
           '/api/v1/clusters/{cluster_id}/nodes/{node_id}/deployment_history',
           '/api/v1/clusters/{cluster_id}/state',
+          '/api/v1/releases',
+          '/api/v1/releases/{release_id}',
           '/api/v1/casts',
           '/api/v1/receiver/stats',
           '/api/v1/retention',

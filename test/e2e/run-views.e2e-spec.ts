@@ -139,9 +139,23 @@ describe('run views, clusters and reset', () => {
   afterAll(() => t?.close());
 
   describe('GET /clusters and /clusters/:id', () => {
+    /** Nailgun's cluster keys (issue 13: fuel2 env list|show read them), with the status the cluster's runs give. */
+    const nailgun = (status: string, fuelVersion: string) => ({
+      mode: 'ha_compact',
+      changes: [],
+      status,
+      ui_settings: { view_mode: 'standard', filter: {}, sort: [{ roles: 'asc' }], filter_by_labels: {}, sort_by_labels: [], search: '' },
+      is_customized: false,
+      net_provider: 'neutron',
+      release_id: expect.any(Number),
+      fuel_version: fuelVersion,
+      is_locked: status === 'deployment',
+      components: [],
+    });
     const cluster101 = () => ({
       id: 101,
       name: 'summaries',
+      ...nailgun('deployment', '9.0'),
       release: 'mitaka-9.0',
       version: '9.0',
       history_enabled: true,
@@ -154,6 +168,7 @@ describe('run views, clusters and reset', () => {
     const cluster102 = () => ({
       id: 102,
       name: 'legacy',
+      ...nailgun('deployment', '8.0'),
       release: 'liberty-8.0',
       version: '8.0',
       history_enabled: false,
@@ -188,6 +203,17 @@ describe('run views, clusters and reset', () => {
       expect(created.body).toEqual({
         id: 108,
         name: 'fresh',
+        // Nailgun's cluster keys (issue 13: fuel2 env list|show read them)
+        mode: 'ha_compact',
+        changes: [],
+        status: 'new',
+        ui_settings: expect.objectContaining({ view_mode: 'standard' }),
+        is_customized: false,
+        net_provider: 'neutron',
+        release_id: expect.any(Number),
+        fuel_version: '9.0',
+        is_locked: false,
+        components: [],
         release: 'mitaka-9.0',
         version: '9.0',
         history_enabled: true,

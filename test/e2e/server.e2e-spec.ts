@@ -106,6 +106,10 @@ describe('the built service', () => {
       // fuel2's Keystone login (the plugin once failed the whole document on a property typed `null`).
       expect(doc.components.schemas.KeystoneTokensRequestDto.properties.auth).toBeDefined();
       expect(doc.components.schemas.KeystoneTenantDto.properties.description).toMatchObject({ nullable: true });
+      expect(Object.keys(doc.components.schemas.ClusterDto.properties)).toEqual(
+        expect.arrayContaining(['id', 'name', 'status', 'release_id', 'fuel_version', 'is_customized', 'changes', 'release', 'history_enabled']),
+      );
+      expect(Object.keys(doc.components.schemas.ReleaseDto.properties)).toEqual(expect.arrayContaining(['id', 'name', 'version', 'state']));
       const params = doc.paths['/api/v1/transactions/{transaction_id}/deployment_history'].get.parameters.map((p: { name: string }) => p.name);
       expect(params).toEqual(expect.arrayContaining(['transaction_id', 'nodes', 'statuses', 'tasks_names', 'include_summary']));
       const txParams = doc.paths['/api/v1/transactions'].get.parameters.map((p: { name: string }) => p.name);

@@ -9,7 +9,7 @@ import {
 import type { NextFunction, Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { errorAnswer, expressErrorHandler, STORE_RETRY_AFTER_S } from '../../src/common/errors/error-answer.filter';
-import { ConflictError, InvalidInputError, NotFoundError } from '../../src/common/errors/domain-errors';
+import { ConflictError, InvalidInputError, NotFoundError, NotServedError } from '../../src/common/errors/domain-errors';
 
 /** A pg driver error with its SQLSTATE, wrapped by TypeORM as a query's failure. */
 const pgError = (code: string, message: string) => new QueryFailedError('SELECT 1', [], Object.assign(new Error(message), { code }));
@@ -57,6 +57,15 @@ describe('errorAnswer: every error as {statusCode, message, details?}', () => {
     const health = { status: 'error', info: {}, error: { database: { status: 'down' } }, details: { database: { status: 'down' } } };
     const unready = errorAnswer(new ServiceUnavailableException(health));
     expect(unready.body).toEqual({ statusCode: 503, message: 'Service Unavailable', details: health });
+  });
+
+  it('a NotServedError: 405 with Allow naming the methods served there (empty when none), and no Allow on other errors', () => {
+    const refused = errorAnswer(new NotServedError('This service does not delete environments', ['GET', 'PUT']));
+    expect(refused.status).toBe(405);
+    expect(refused.body).toEqual({ statusCode: 405, message: 'This service does not delete environments' });
+    expect(refused.headers).toEqual({ Allow: 'GET, PUT' });
+    expect(errorAnswer(new NotServedError('no graphs here', [])).headers).toEqual({ Allow: '' });
+    expect(errorAnswer(new NotFoundError('Cluster 7 not found')).headers).toEqual({});
   });
 
   it.each([

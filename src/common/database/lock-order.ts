@@ -27,6 +27,11 @@ import type { EntityManager } from 'typeorm';
  * moment (the exclusive holders of step 1 cannot: they hold the cluster), so the rare cycle is between
  * two writers, which PostgreSQL breaks and the writer retries.
  *
+ * Rows of `releases` (a release string's id) are written only by the triggers on `clusters` (migration
+ * Releases1764306000000), at the end of the statement that inserts or updates clusters, new names in name
+ * order: a second transaction bringing the same new name waits for the first to end, never in a cycle among
+ * themselves.
+ *
  * Every transaction that follows this order runs through `retryingTransaction`: PostgreSQL's deadlock
  * detector remains the judge of the exception above, and a retried transaction reads the winner's rows.
  */

@@ -6,13 +6,14 @@ import { isKeystonePath } from '../auth/keystone';
 import { isDataError, isStoreFailure } from '../database/db-errors';
 import { LogThrottle } from '../logging/log-throttle';
 import { redactUrl } from '../logging/redact';
-import { DomainError } from './domain-errors';
+import { DomainError, NotServedError } from './domain-errors';
 import type { ErrorDto } from './error.dto';
 
 const DOMAIN_STATUS: Record<DomainError['kind'], number> = {
   not_found: HttpStatus.NOT_FOUND,
   invalid: HttpStatus.BAD_REQUEST,
   conflict: HttpStatus.CONFLICT,
+  not_served: HttpStatus.METHOD_NOT_ALLOWED,
 };
 
 /** Seconds a client is told to wait (Retry-After) before trying again while the database is unavailable. */
@@ -32,7 +33,7 @@ const storeLog = new LogThrottle(logger);
  * THE mapping of an error to its HTTP answer, always `{"statusCode", "message", "details"?}` (ErrorDto),
  * never a stack or a server path, and what the server log says of it:
  *
- * - a DomainError: its status (404, 400, 409), its message and details;
+ * - a DomainError: its status (404, 400, 409, 405 with `Allow`), its message and details;
  * - an HttpException (validation, 401/403 of the auth guard, 404 of an unknown route, terminus' 503):
  *   its status and message; an exception whose body has no message (terminus') has it as details;
  * - a client error raised by Express or its body parser (payload too large, bad charset): its status,
@@ -50,7 +51,9 @@ export function errorAnswer(e: unknown, requestId?: string): ErrorAnswer {
   });
   if (e instanceof DomainError) {
     logger.debug(`${DOMAIN_STATUS[e.kind]} ${e.message}`);
-    return answer(DOMAIN_STATUS[e.kind], e.message, e.details);
+    // RFC 9110 §15.5.6: a 405 lists the methods the resource does serve (an empty list when none).
+    const headers: Record<string, string> = e instanceof NotServedError ? { Allow: e.allowed.join(', ') } : {};
+    return answer(DOMAIN_STATUS[e.kind], e.message, e.details, headers);
   }
   if (e instanceof HttpException && e.getStatus() !== HttpStatus.INTERNAL_SERVER_ERROR) {
     const status = e.getStatus();
