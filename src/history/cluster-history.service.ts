@@ -62,7 +62,15 @@ export class ClusterHistoryService {
       return {
         cluster_id: clusterId,
         before: new Date(before).toISOString(),
-        removed: removed.map((r) => ({ id: r.id, uuid: r.uuid, name: r.name, status: r.status, time_end: r.time_end!.toISOString(), rows: r.rows })),
+        // A finished run has an end time.
+        removed: removed.map(({ id, uuid, name, status, time_end, rows }) => ({
+          id,
+          uuid,
+          name,
+          status,
+          time_end: time_end!.toISOString(),
+          rows,
+        })),
         removed_rows: removed.reduce((n, r) => n + r.rows, 0),
         kept_in_progress: kept.map((k) => k.id),
       };

@@ -137,7 +137,11 @@ export class LiveHistoryService implements BeforeApplicationShutdown {
           {
             rowsAbove: (version) => selectRowJsonAbove(this.db.manager, transactionId, version),
             // Gone: deleted (the feed then ends its streams with `deleted`).
-            run: () => this.transactions.find(transactionId).then(TransactionDto.from, (e) => (e instanceof NotFoundError ? null : Promise.reject(e))),
+            run: () =>
+              this.transactions.find(transactionId).then(TransactionDto.from, (e) => {
+                if (e instanceof NotFoundError) return null;
+                throw e;
+              }),
             changes: this.events.runChanged(transactionId),
           },
           { maxBufferBytes: this.config.streamMaxBufferBytes, pageRows: PAGE_ROWS },

@@ -24,8 +24,11 @@ export interface RemovedRun {
   rows: number;
 }
 
-/** Deletes runs the caller holds (locked with lockRuns), inside RunDeletion.inCluster's transaction. */
-export type RemoveRuns = (ids: number[]) => Promise<RemovedRun[]>;
+/**
+ * Deletes runs the caller holds (locked with lockRuns), inside RunDeletion.inCluster's transaction;
+ * `note` is added to the log line (e.g. that a run in progress was stopped first).
+ */
+export type RemoveRuns = (ids: number[], note?: string) => Promise<RemovedRun[]>;
 
 /** Runs named one by one in a log line; beyond, only their number. */
 const NAMED_IN_LOG = 20;
@@ -61,35 +64,41 @@ export class RunDeletion {
     work: (m: EntityManager, remove: RemoveRuns, cluster: LockedCluster) => Promise<T>,
   ): Promise<T> {
     let removed: RemovedRun[] = [];
+    let notes: string[] = [];
     const result = await retryingTransaction(
       this.db,
       async (m) => {
         removed = [];
+        notes = [];
         const cluster = await this.clusters.lock(m, clusterId);
-        const remove: RemoveRuns = async (ids) => {
+        const remove: RemoveRuns = async (ids, note) => {
           const gone = await removeRuns(m, ids);
           removed.push(...gone);
+          if (note && gone.length) notes.push(note);
           return gone;
         };
         return work(m, remove, cluster);
       },
       { logger: this.logger, what: `${why} in cluster ${clusterId}` },
     );
-    if (removed.length) this.report(clusterId, cause, why, removed);
+    if (removed.length) this.report(clusterId, cause, why, removed, notes);
     return result;
   }
 
-  private report(clusterId: number, cause: DeletionCause, why: string, removed: RemovedRun[]): void {
+  private report(clusterId: number, cause: DeletionCause, why: string, removed: RemovedRun[], notes: string[]): void {
     const rows = removed.reduce((n, r) => n + r.rows, 0);
     this.metrics.runsDeletedBy(cause, removed.length, rows);
+    const noted = notes.length ? ` (${notes.join('; ')})` : '';
     if (removed.length === 1) {
       const [r] = removed;
-      this.logger.log(`${why}: deleted transaction ${r.id} ('${r.uuid}', ${r.name}, ${r.status}) of cluster ${clusterId} with its ${r.rows} rows`);
+      const what = `transaction ${r.id} ('${r.uuid}', ${r.name}, ${r.status})`;
+      this.logger.log(`${why}: deleted ${what} of cluster ${clusterId} with its ${r.rows} rows${noted}`);
       return;
     }
     const named = removed.slice(0, NAMED_IN_LOG).map((r) => r.id).join(', ');
     const more = removed.length > NAMED_IN_LOG ? ` and ${removed.length - NAMED_IN_LOG} more` : '';
-    this.logger.log(`${why}: deleted ${removed.length} runs of cluster ${clusterId} (transactions ${named}${more}) with their ${rows} rows`);
+    const what = `${removed.length} runs of cluster ${clusterId} (transactions ${named}${more})`;
+    this.logger.log(`${why}: deleted ${what} with their ${rows} rows${noted}`);
   }
 }
 
@@ -106,9 +115,10 @@ async function removeRuns(m: EntityManager, ids: number[]): Promise<RemovedRun[]
   );
   // A child's parent_id is set to NULL by the foreign key; a parent is always older (it existed when the
   // child started), so these are runs of later ids, of the same cluster in practice (held exclusively).
-  const children: Array<{ id: number }> = await m.query(`SELECT id FROM transactions WHERE parent_id = ANY($1::int[]) AND NOT id = ANY($1::int[])`, [
-    ids,
-  ]);
+  const children: Array<{ id: number }> = await m.query(
+    `SELECT id FROM transactions WHERE parent_id = ANY($1::int[]) AND NOT id = ANY($1::int[])`,
+    [ids],
+  );
   const removed: RemovedRun[] = await m.query(
     `WITH counted AS (
        SELECT d.id, (SELECT count(*)::int FROM deployment_history h WHERE h.transaction_id = d.id) AS rows

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { ClusterLocator } from '../clusters/history-available.guard';
@@ -17,8 +17,6 @@ export const RUNNING_RUN_MESSAGE = 'You cannot delete running task manually';
 
 @Injectable()
 export class TransactionsService implements ClusterLocator {
-  private readonly logger = new Logger('Transactions');
-
   constructor(
     @InjectRepository(Transaction) private readonly transactions: Repository<Transaction>,
     private readonly deletion: RunDeletion,
@@ -53,19 +51,20 @@ export class TransactionsService implements ClusterLocator {
     const [run]: Array<{ cluster_id: number }> = await this.transactions.query(`SELECT cluster_id FROM transactions WHERE id = $1`, [id]);
     if (!run) throw new NotFoundError('Transaction not found');
     const why = `DELETE /transactions/${id}${force ? '?force=1' : ''}`;
-    const stopped = await this.deletion.inCluster(run.cluster_id, 'request', why, async (m, remove) => {
-      const [held] = await lockRuns<{ id: number; uuid: string; status: RunStatus }>(m, 'id, uuid, status', `id = $1 AND cluster_id = $2`, [id, run.cluster_id]);
+    await this.deletion.inCluster(run.cluster_id, 'request', why, async (m, remove) => {
+      const [held] = await lockRuns<{ id: number; uuid: string; status: RunStatus }>(m, 'id, uuid, status', `id = $1 AND cluster_id = $2`, [
+        id,
+        run.cluster_id,
+      ]);
       // Deleted by someone else meanwhile.
       if (!held) throw new NotFoundError('Transaction not found');
-      const running = !isFinalRun(held.status);
-      if (running && !force) {
+      if (isFinalRun(held.status)) return remove([held.id]);
+      if (!force) {
         throw new InvalidInputError(RUNNING_RUN_MESSAGE, { status: held.status, hint: 'force=1 (fuel2 task delete -f) stops the run, then deletes it' });
       }
-      if (running) await this.runs.stop(m, [held.uuid], 'stopped by a forced deletion of the run', new Date());
-      await remove([held.id]);
-      return running ? held.status : null;
+      await this.runs.stop(m, [held.uuid], 'stopped by a forced deletion of the run', new Date());
+      return remove([held.id], `it was ${held.status}: stopped first`);
     });
-    if (stopped) this.logger.log(`transaction ${id} was ${stopped} when deleted with force: it was stopped first`);
   }
 
   /** The run, or NotFoundError with Fuel's message. */

@@ -75,8 +75,10 @@ describe('DELETE /transactions/:id (fuel2 task delete)', () => {
   const idOf = async (uuid: string): Promise<number> =>
     (await t.http().get('/api/v1/transactions').expect(200)).body.find((x: { uuid: string }) => x.uuid === uuid).id;
   const count = async (sql: string, params: unknown[]) => (await t.sql.query(`SELECT count(*)::int AS n FROM ${sql}`, params)).rows[0].n as number;
+  type StateRow = { node_id: string | null; task_name: string; transaction_id: number; time_end: string };
+  /** GET /clusters/:id/state, as [node, task, run, end] per entry. */
   const state = async (cluster: number) =>
-    (await t.http().get(`/api/v1/clusters/${cluster}/state`).expect(200)).body.map((r: { node_id: string | null; task_name: string; transaction_id: number; time_end: string }) => [
+    ((await t.http().get(`/api/v1/clusters/${cluster}/state`).expect(200)).body as StateRow[]).map((r) => [
       r.node_id,
       r.task_name,
       r.transaction_id,
@@ -84,7 +86,8 @@ describe('DELETE /transactions/:id (fuel2 task delete)', () => {
     ]);
 
   /** A run of cluster `cluster` whose tasks ended ready at the times given, then the run itself. */
-  const finished = async (uuid: string, cluster: number, day: string, times: { netconfig: string; hiera: string; end: string }, status: 'ready' | 'error' | 'stopped' = 'ready') => {
+  type Times = { netconfig: string; hiera: string; end: string };
+  const finished = async (uuid: string, cluster: number, day: string, times: Times, status: 'ready' | 'error' | 'stopped' = 'ready') => {
     await post([
       start(uuid, { id: cluster, name: `c${cluster}`, release: 'mitaka-9.0' }, GRAPH, { time: at('09:00', day) }),
       resp(uuid, [
@@ -166,7 +169,8 @@ describe('DELETE /transactions/:id (fuel2 task delete)', () => {
 
     // Gone: a second delete, or any unknown id, is Nailgun's 404 (fuel2 prints the message).
     for (const id of [forced, 999999]) {
-      expect((await t.http().delete(`/api/v1/transactions/${id}/?force=1`).expect(404)).body).toEqual({ statusCode: 404, message: 'Transaction not found' });
+      const gone = await t.http().delete(`/api/v1/transactions/${id}/?force=1`).expect(404);
+      expect(gone.body).toEqual({ statusCode: 404, message: 'Transaction not found' });
     }
     expect((await t.http().delete('/api/v1/transactions/abc/?force=0').expect(400)).body.message).toMatch(/transaction id/);
     // A report for the deleted run over HTTP: refused as for any run never started.
@@ -244,7 +248,8 @@ describe('DELETE /transactions/:id with auth on', () => {
   afterAll(() => t?.close());
 
   it('needs an admin token: none → 401, a read token → 403 (nothing removed), an admin token (X-Auth-Token, as fuel2 sends it) → 204', async () => {
-    const started = await t.http().post('/api/v1/casts').set('X-Auth-Token', ADMIN).send([start('auth-del', { id: 50, release: 'mitaka-9.0' }, GRAPH), finish('auth-del', 'ready')]).expect(200);
+    const casts = [start('auth-del', { id: 50, release: 'mitaka-9.0' }, GRAPH), finish('auth-del', 'ready')];
+    const started = await t.http().post('/api/v1/casts').set('X-Auth-Token', ADMIN).send(casts).expect(200);
     const id = started.body[0].transaction_id;
     await t.http().delete(`/api/v1/transactions/${id}/?force=0`).expect(401);
     const refused = await t.http().delete(`/api/v1/transactions/${id}/?force=0`).set('X-Auth-Token', READ).expect(403);
