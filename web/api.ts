@@ -63,6 +63,8 @@ export interface Transaction {
   cluster: number;
   uuid: string;
   name: string;
+  /** Nailgun's `result`: always `{}` for a deployment. */
+  result: Record<string, unknown>;
   status: 'pending' | 'running' | 'ready' | 'error' | 'stopped';
   progress: number;
   message: string | null;

@@ -304,6 +304,8 @@ async function runView(id: number): Promise<void> {
   let lastId: string | undefined;
   let first = true;
   let ended = false;
+  /** The run was deleted while shown (the stream's last event): what was drawn stays, marked as gone. */
+  let deleted = false;
   /** The first rows, as they come in pages (only the last one has an id), drawn once all are in. */
   let firstRows: Row[] = [];
   let pause = 1000;
@@ -332,6 +334,9 @@ async function runView(id: number): Promise<void> {
           run = { ...run, ...(JSON.parse(e.data) as Partial<Transaction>) };
           renderHead();
           if (e.type === 'end') ended = true;
+        } else if (e.type === 'deleted') {
+          // Nothing left to follow or resume: the run is gone with its history.
+          ended = deleted = true;
         } else if (e.type === 'shutdown') {
           // The service is stopping and ends the stream: resume from the last id once it is back.
           status.textContent = '○ service restarting: reconnecting…';
@@ -362,8 +367,8 @@ async function runView(id: number): Promise<void> {
   clearInterval(ticker);
   timeline.live = exposed.live = false;
   timeline.tick();
-  status.textContent = `run ended: ${run.status}`;
-  status.className = 'muted';
+  status.textContent = deleted ? 'this run was deleted: what is shown is what it held then' : `run ended: ${run.status}`;
+  status.className = deleted ? 'gone' : 'muted';
 }
 
 async function exportCsv(id: number): Promise<void> {

@@ -53,6 +53,10 @@ export class ApiClient {
     return this.request<T>('POST', this.url(path, query), body).then((a) => a.body);
   }
 
+  delete<T>(path: string, query?: Query): Promise<T> {
+    return this.request<T>('DELETE', this.url(path, query)).then((a) => a.body);
+  }
+
   /**
    * A paged list followed to its end through `Link: <...>; rel="next"`, or until `limit` rows.
    * `pageSize` rows are asked per request (the last request asks only for what is still missing).

@@ -170,6 +170,19 @@ export function buildProgram(): Command {
     }),
   );
 
+  task
+    .command('delete')
+    .description('delete a run with its task history (as fuel2 task delete); a run in progress only with --force, which stops it first')
+    .addArgument(id('id', 'transaction id'))
+    .option('-f, --force', 'also a run in progress (pending or running): it is stopped, then deleted')
+    .action(
+      act(async (ctx, [txId], o) => {
+        // As fuel2 sends it: DELETE /transactions/ID?force=0|1.
+        await ctx.api.delete(`transactions/${txId}`, { force: o.force ? 1 : 0 });
+        ctx.print(`Task with id ${txId} was deleted\n`);
+      }),
+    );
+
   withOutput(
     task
       .command('diff')

@@ -32,7 +32,7 @@ interface Run {
  * `task history show --watch`: follows the run until it ends, from the service's live stream
  * (`.../deployment_history/stream`: the rows, then only the changed ones), resuming after a lost
  * connection; polls instead when the service has no stream. Returns the exit code: 0 when the run
- * ended `ready`, 3 when it ended `error` or `stopped`.
+ * ended `ready`, 3 when it ended `error` or `stopped`; a run deleted meanwhile is a CliError (exit 1).
  */
 export async function watchHistory(api: ApiClient, id: number, query: Query, rowsOf: (raw: Row[]) => Row[], o: WatchOptions): Promise<number> {
   try {
@@ -49,6 +49,7 @@ async function watchStream(api: ApiClient, id: number, query: Query, rowsOf: (ra
   let run = await api.get<Run>(`transactions/${id}`);
   let lastId: string | undefined;
   let failed = 0;
+  let deleted = false;
   const screen = new Screen(o);
   const wanted = rowFilter(query);
   for (;;) {
@@ -66,7 +67,11 @@ async function watchStream(api: ApiClient, id: number, query: Query, rowsOf: (ra
           // Many rows come in several events, only the last with an id: draw once they are all in.
           if (!e.id) continue;
         } else if (e.type === 'transaction' || e.type === 'end') run = e.data as Run;
-        else if (e.type === 'shutdown') {
+        else if (e.type === 'deleted') {
+          // The service's last event: the run is gone with its history, there is nothing left to follow.
+          deleted = true;
+          break;
+        } else if (e.type === 'shutdown') {
           // The service is stopping and ends the stream: resume from the last id once it is back.
           pause = Math.max(pause, Number((e.data as { retry_ms?: number } | undefined)?.retry_ms) || 0);
           continue;
@@ -81,6 +86,7 @@ async function watchStream(api: ApiClient, id: number, query: Query, rowsOf: (ra
       if (!(e instanceof CliError) || (e.httpStatus !== undefined && e.httpStatus < 500 && !busy) || ++failed >= MAX_FAILED_POLLS) throw e;
       if (busy) pause = Math.max(pause, BUSY_RETRY_MS);
     }
+    if (deleted) throw new CliError(`transaction ${id} was deleted while it was watched`, EXIT.failed);
     // The stream ended without `end` (the connection dropped, the service stopped): resume from the last event.
     await sleep(pause);
   }

@@ -1,20 +1,19 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ClusterRegistry } from '../clusters/cluster-registry';
 import { lockRuns } from '../common/database/lock-order';
-import { retryingTransaction } from '../common/database/retrying-transaction';
 import { DeleteHistoryResultDto, StateQueryDto, StateRowDto } from './dto/cluster-views.dto';
 import { compareNodes, nodeRank } from './history-query.service';
+import { RunDeletion } from './run-deletion.service';
 
 /** A cluster's current state, and the explicit deletion of its old runs. */
 @Injectable()
 export class ClusterHistoryService {
-  private readonly logger = new Logger('ClusterHistory');
-
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clusters: ClusterRegistry,
+    private readonly deletion: RunDeletion,
   ) {}
 
   /**
@@ -46,43 +45,35 @@ export class ClusterHistoryService {
 
   /** Removes whole runs of the cluster that ended before `before`; runs in progress are never touched. */
   async deleteBefore(clusterId: number, before: string): Promise<DeleteHistoryResultDto> {
-    // In the lock order (lock-order.ts): the cluster, exclusively (its writers wait), then the runs to delete.
-    return retryingTransaction(
-      this.db,
-      async (m) => {
-        await this.clusters.lock(m, clusterId);
-        const doomed = await lockRuns<{ id: number }>(
-          m,
-          'id',
-          `cluster_id = $1 AND status IN ('ready', 'error', 'stopped') AND time_end < $2::timestamptz`,
-          [clusterId, before],
-        );
-        const removed: Array<{ id: number; uuid: string; name: string; status: string; time_end: Date; rows: number }> = doomed.length
-          ? await m.query(
-              `WITH counted AS (
-                 SELECT d.id, (SELECT count(*)::int FROM deployment_history h WHERE h.transaction_id = d.id) AS rows
-                 FROM unnest($1::int[]) AS d(id)),
-               gone AS (
-                 DELETE FROM transactions t USING counted c WHERE t.id = c.id
-                 RETURNING t.id, t.uuid, t.name, t.status, t.time_end, c.rows)
-               SELECT * FROM gone ORDER BY id`,
-              [doomed.map((d) => d.id)],
-            )
-          : [];
-        const kept: Array<{ id: number }> = await m.query(
-          `SELECT id FROM transactions
-           WHERE cluster_id = $1 AND status IN ('pending', 'running') AND time_start < $2::timestamptz ORDER BY id`,
-          [clusterId, before],
-        );
-        return {
-          cluster_id: clusterId,
-          before: new Date(before).toISOString(),
-          removed: removed.map((r) => ({ ...r, time_end: r.time_end.toISOString() })),
-          removed_rows: removed.reduce((n, r) => n + r.rows, 0),
-          kept_in_progress: kept.map((k) => k.id),
-        };
-      },
-      { logger: this.logger, what: `deletion of cluster ${clusterId}'s history` },
-    );
+    // The one deletion path (run-deletion.service.ts): the cluster held exclusively, then the runs to delete.
+    return this.deletion.inCluster(clusterId, 'history_deletion', `history deletion (before ${before})`, async (m, remove) => {
+      const doomed = await lockRuns<{ id: number }>(
+        m,
+        'id',
+        `cluster_id = $1 AND status IN ('ready', 'error', 'stopped') AND time_end < $2::timestamptz`,
+        [clusterId, before],
+      );
+      const removed = await remove(doomed.map((d) => d.id));
+      const kept: Array<{ id: number }> = await m.query(
+        `SELECT id FROM transactions
+         WHERE cluster_id = $1 AND status IN ('pending', 'running') AND time_start < $2::timestamptz ORDER BY id`,
+        [clusterId, before],
+      );
+      return {
+        cluster_id: clusterId,
+        before: new Date(before).toISOString(),
+        // A finished run has an end time.
+        removed: removed.map(({ id, uuid, name, status, time_end, rows }) => ({
+          id,
+          uuid,
+          name,
+          status,
+          time_end: time_end!.toISOString(),
+          rows,
+        })),
+        removed_rows: removed.reduce((n, r) => n + r.rows, 0),
+        kept_in_progress: kept.map((k) => k.id),
+      };
+    });
   }
 }

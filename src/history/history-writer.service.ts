@@ -6,6 +6,7 @@ import { describeRelease, MIN_HISTORY_VERSION } from '../clusters/release';
 import { lockClusters, lockRuns } from '../common/database/lock-order';
 import { RetryableWriteError, retryingTransaction } from '../common/database/retrying-transaction';
 import { RunStatus } from './entities/transaction.entity';
+import { handBackState, StateKey } from './cluster-state';
 import { reconcileRun, RunReport, RunState, sameRunState } from './run-state';
 import { isFinalRun, pendingState, reconcileTask, RunOutcome, sameState, TaskReport, TaskState } from './task-state';
 
@@ -425,22 +426,11 @@ export class HistoryWriter {
    * ready row of a real run of the same cluster, epoch, node and task, if any.
    */
   private async handBackState(m: EntityManager, lost: string[]): Promise<void> {
-    const [gone]: [Array<{ cluster_id: number; epoch: number; node_id: string | null; task_name: string }>, number] = await m.query(
+    const [gone]: [StateKey[], number] = await m.query(
       `DELETE FROM cluster_state WHERE history_id = ANY($1::bigint[]) RETURNING cluster_id, epoch, node_id, task_name`,
       [lost],
     );
-    for (const g of gone) {
-      await m.query(
-        `INSERT INTO cluster_state (cluster_id, epoch, node_id, task_name, transaction_id, history_id, time_end)
-         SELECT h.cluster_id, t.epoch, h.node_id, h.task_name, h.transaction_id, h.id, h.time_end
-         FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
-         WHERE h.cluster_id = $1 AND t.epoch = $2 AND NOT t.dry_run AND h.node_id IS NOT DISTINCT FROM $3 AND h.task_name = $4
-           AND h.status = 'ready' AND h.time_end IS NOT NULL
-         ORDER BY h.time_end DESC, h.id DESC LIMIT 1
-         ON CONFLICT ON CONSTRAINT cluster_state_key DO NOTHING`,
-        [g.cluster_id, g.epoch, g.node_id, g.task_name],
-      );
-    }
+    await handBackState(m, gone);
   }
 }
 
@@ -465,6 +455,14 @@ function bestPerKey(ready: StateEntry[], txs: Map<number, TxRow>): Array<StateEn
 
 /** The channel on which every instance hears which runs changed (delivered at commit). */
 export const HISTORY_CHANNEL = 'dh_history_changed';
+
+/** The payloads announcing that these runs changed on HISTORY_CHANNEL: ids, comma-separated, in chunks. */
+export function notifyPayloads(ids: number[]): string[] {
+  // A NOTIFY payload holds at most 8000 bytes: the ids go in chunks.
+  const chunks: string[] = [];
+  for (let i = 0; i < ids.length; i += 500) chunks.push(ids.slice(i, i + 500).join(','));
+  return chunks;
+}
 
 /**
  * What a batch writes once it has read and reconciled: run states, history rows, cluster state and
@@ -545,11 +543,7 @@ class FinalWrites {
         WHERE id = ANY($${params.push([...this.changed])}::int[]) AND (summary_cache IS NOT NULL OR list_cache IS NOT NULL)
           AND NOT (id = ANY($${params.push(this.runs.map((x) => x.id))}::int[]))
         RETURNING 1)`);
-      // A NOTIFY payload holds at most 8000 bytes: the ids go in chunks.
-      const ids = [...this.changed];
-      const chunks: string[] = [];
-      for (let i = 0; i < ids.length; i += 500) chunks.push(ids.slice(i, i + 500).join(','));
-      select = `SELECT pg_notify('${HISTORY_CHANNEL}', c) FROM unnest($${params.push(chunks)}::text[]) AS c`;
+      select = `SELECT pg_notify('${HISTORY_CHANNEL}', c) FROM unnest($${params.push(notifyPayloads([...this.changed]))}::text[]) AS c`;
       this.changed.clear();
     }
     if (!rowsOnly) this.runs.length = 0;

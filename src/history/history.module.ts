@@ -15,6 +15,7 @@ import { HistoryWriter } from './history-writer.service';
 import { LiveHistoryService } from './live-history.service';
 import { RetentionController } from './retention.controller';
 import { RetentionService } from './retention.service';
+import { RunDeletion } from './run-deletion.service';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsService } from './transactions.service';
 
@@ -31,6 +32,7 @@ import { TransactionsService } from './transactions.service';
     HistoryQueryService,
     ClusterHistoryService,
     RetentionService,
+    RunDeletion,
     HistoryEvents,
     LiveHistoryService,
     HistoryWriter,

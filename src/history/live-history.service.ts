@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import { callerKey } from '../common/auth';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { NotFoundError } from '../common/errors/domain-errors';
 import { openEventStream, sseFrame } from '../common/http/server-sent-events';
 import { TransactionDto } from './dto/transaction.dto';
 import { HistoryEvents } from './history-events.service';
@@ -24,7 +25,8 @@ const SHUTDOWN = sseFrame(
 
 /**
  * The live view of a run (Server-Sent Events): first its rows, then only the rows that changed, each
- * time a commit touches the run, with the run's status when it changes; `end` once the run is over.
+ * time a commit touches the run, with the run's status when it changes; `end` once the run is over,
+ * `deleted` if it is deleted meanwhile.
  * One RunFeed per run serves all its clients (see run-feed.ts: one query per change, back-pressure).
  *
  * Limits: STREAM_MAX_CLIENTS streams in all and STREAM_MAX_PER_TOKEN per token (per address without
@@ -134,7 +136,12 @@ export class LiveHistoryService implements BeforeApplicationShutdown {
           transactionId,
           {
             rowsAbove: (version) => selectRowJsonAbove(this.db.manager, transactionId, version),
-            run: async () => TransactionDto.from(await this.transactions.find(transactionId)),
+            // Gone: deleted (the feed then ends its streams with `deleted`).
+            run: () =>
+              this.transactions.find(transactionId).then(TransactionDto.from, (e) => {
+                if (e instanceof NotFoundError) return null;
+                throw e;
+              }),
             changes: this.events.runChanged(transactionId),
           },
           { maxBufferBytes: this.config.streamMaxBufferBytes, pageRows: PAGE_ROWS },

@@ -2,10 +2,10 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { lockClusters, lockRuns } from '../common/database/lock-order';
-import { retryingTransaction } from '../common/database/retrying-transaction';
+import { lockRuns } from '../common/database/lock-order';
 import { InvalidInputError } from '../common/errors/domain-errors';
 import { RetentionResultDto } from './dto/retention.dto';
+import { RunDeletion } from './run-deletion.service';
 
 export interface RetentionPolicy {
   olderThanDays?: number;
@@ -28,6 +28,7 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly deletion: RunDeletion,
   ) {}
 
   onModuleInit(): void {
@@ -111,9 +112,9 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Deletes the runs, cluster by cluster in chunks, each chunk a transaction in the lock order
-   * (lock-order.ts): the cluster exclusively (its writers wait for the chunk), then the runs. A run is
-   * only removed if it is still finished. Returns the ids removed.
+   * Deletes the runs, cluster by cluster in chunks, each chunk a transaction of the one deletion path
+   * (run-deletion.service.ts): the cluster exclusively (its writers wait for the chunk), then the runs.
+   * A run is only removed if it is still finished. Returns the ids removed.
    */
   private async remove(doomed: Array<{ id: number; cluster_id: number }>): Promise<Set<number>> {
     const byCluster = new Map<number, number[]>();
@@ -127,17 +128,11 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
       const ids = byCluster.get(clusterId)!;
       for (let i = 0; i < ids.length; i += CHUNK) {
         const chunk = ids.slice(i, i + CHUNK);
-        const removed = await retryingTransaction(
-          this.db,
-          async (m) => {
-            await lockClusters(m, 'exclusive', { clusters: [clusterId] });
-            const held = await lockRuns<{ id: number }>(m, 'id', `id = ANY($1) AND status IN ('ready', 'error', 'stopped')`, [chunk]);
-            if (held.length) await m.query(`DELETE FROM transactions WHERE id = ANY($1)`, [held.map((r) => r.id)]);
-            return held.map((r) => r.id);
-          },
-          { logger: this.logger, what: `retention in cluster ${clusterId}` },
-        );
-        for (const id of removed) gone.add(id);
+        const removed = await this.deletion.inCluster(clusterId, 'retention', 'retention', async (m, removeRuns) => {
+          const held = await lockRuns<{ id: number }>(m, 'id', `id = ANY($1) AND status IN ('ready', 'error', 'stopped')`, [chunk]);
+          return removeRuns(held.map((r) => r.id));
+        });
+        for (const r of removed) gone.add(r.id);
       }
     }
     return gone;

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { Observable, Subscription, throttleTime } from 'rxjs';
+import { NotFoundError } from '../common/errors/domain-errors';
 import { sseFrame } from '../common/http/server-sent-events';
 import type { TransactionDto } from './dto/transaction.dto';
 import type { RowJson } from './history-rows';
@@ -10,8 +11,8 @@ import { isFinalRun } from './task-state';
 export interface FeedSource {
   /** The rows written after a version (every row: '0'), in Fuel's order. */
   rowsAbove(version: string): Promise<RowJson[]>;
-  /** The run; rejects when it is gone. */
-  run(): Promise<TransactionDto>;
+  /** The run; null once it was deleted (rejects when it cannot be read). */
+  run(): Promise<TransactionDto | null>;
   /** Emits after each commit that changed the run. */
   changes: Observable<unknown>;
 }
@@ -225,8 +226,13 @@ export class RunFeed {
   private async step(): Promise<void> {
     const changed = await this.source.rowsAbove(this.version.toString());
     const dto = await this.source.run();
-    const run = JSON.stringify(dto);
     if (this.disposed) return;
+    if (!dto) {
+      // Deleted before its first read: the client asking for it is answered 404, as it would be a moment later.
+      if (!this.loaded) throw new NotFoundError('Transaction not found');
+      return this.deleted();
+    }
+    const run = JSON.stringify(dto);
     // Events are made only if some client takes them now; the others catch up from the rows kept.
     const live = [...this.subscribers].filter((s) => s.live);
     const frames: Frame[] = [];
@@ -378,11 +384,23 @@ export class RunFeed {
     if (!this.subscribers.size && !this.disposed) this.hooks.empty(this);
   }
 
-  /** The run cannot be read any more (gone, database down): every client is told, and the feed stops. */
+  /** The run cannot be read any more (database down): every client is told, and the feed stops. */
   private fail(e: unknown): void {
-    const frame = sseFrame('error', JSON.stringify({ message: e instanceof Error ? e.message : String(e) }));
+    this.closeAll(sseFrame('error', JSON.stringify({ message: e instanceof Error ? e.message : String(e) })));
+  }
+
+  /**
+   * The run was deleted (DELETE /transactions/:id, history deletion, retention): every client, live or
+   * catching up, is told with a last `deleted` event (there is nothing left to resume), and the feed stops.
+   */
+  private deleted(): void {
+    const id = this.transactionId;
+    this.closeAll(sseFrame('deleted', JSON.stringify({ id, message: `Transaction ${id} was deleted` })));
+  }
+
+  private closeAll(last: Buffer): void {
     for (const s of [...this.subscribers]) {
-      s.res.end(frame);
+      s.res.end(last);
       this.remove(s);
     }
     this.dispose();

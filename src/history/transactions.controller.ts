@@ -1,11 +1,12 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
-import { ApiAuth } from '../common/auth';
+import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
+import { AdminOnly, ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
 import { IdPipe } from '../common/http/id.pipe';
+import { DeleteTransactionQueryDto } from './dto/delete-transaction-query.dto';
 import { ListTransactionsQueryDto } from './dto/list-transactions-query.dto';
 import { TransactionDto } from './dto/transaction.dto';
-import { TransactionsService } from './transactions.service';
+import { RUNNING_RUN_MESSAGE, TransactionsService } from './transactions.service';
 
 @ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('transactions')
@@ -25,5 +26,20 @@ export class TransactionsController {
   @ApiNotFoundResponse({ type: ErrorDto, description: '{"message": "Transaction not found"}' })
   get(@Param('transaction_id', new IdPipe('transaction id')) id: number): Promise<TransactionDto> {
     return this.transactions.get(id);
+  }
+
+  /**
+   * Deletes a run with its task rows (`fuel2 task delete ID [-f]`), as Nailgun did: a finished run
+   * (`ready`, `error`, `stopped`), or with `force=1` one in progress (stopped first). Its cluster state
+   * entries go back to the best remaining ready rows; its live streams end with a `deleted` event.
+   */
+  @Delete(':transaction_id')
+  @AdminOnly()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiBadRequestResponse({ type: ErrorDto, description: `The run is in progress and force was not given: "${RUNNING_RUN_MESSAGE}"` })
+  @ApiNotFoundResponse({ type: ErrorDto, description: '{"message": "Transaction not found"}' })
+  async remove(@Param('transaction_id', new IdPipe('transaction id')) id: number, @Query() q: DeleteTransactionQueryDto): Promise<void> {
+    await this.transactions.delete(id, q.force === true);
   }
 }

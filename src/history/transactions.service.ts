@@ -2,15 +2,26 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { ClusterLocator } from '../clusters/history-available.guard';
-import { NotFoundError } from '../common/errors/domain-errors';
+import { lockRuns } from '../common/database/lock-order';
+import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { parseId } from '../common/http/id.pipe';
+import { ClusterRunsAdapter } from './cluster-runs.adapter';
 import { ListTransactionsQueryDto } from './dto/list-transactions-query.dto';
 import { TransactionDto } from './dto/transaction.dto';
-import { Transaction } from './entities/transaction.entity';
+import { RunStatus, Transaction } from './entities/transaction.entity';
+import { RunDeletion } from './run-deletion.service';
+import { isFinalRun } from './task-state';
+
+/** Nailgun's answer (TaskValidator.validate_delete) to deleting a run in progress without force; fuel2 prints it. */
+export const RUNNING_RUN_MESSAGE = 'You cannot delete running task manually';
 
 @Injectable()
 export class TransactionsService implements ClusterLocator {
-  constructor(@InjectRepository(Transaction) private readonly transactions: Repository<Transaction>) {}
+  constructor(
+    @InjectRepository(Transaction) private readonly transactions: Repository<Transaction>,
+    private readonly deletion: RunDeletion,
+    private readonly runs: ClusterRunsAdapter,
+  ) {}
 
   async list(q: ListTransactionsQueryDto): Promise<TransactionDto[]> {
     const qb = this.transactions.createQueryBuilder('t').orderBy('t.id', 'ASC');
@@ -28,6 +39,32 @@ export class TransactionsService implements ClusterLocator {
     const t = await this.transactions.findOneBy({ uuid });
     if (!t) throw new NotFoundError('Transaction not found');
     return TransactionDto.from(t);
+  }
+
+  /**
+   * Deletes a run with its rows (`fuel2 task delete ID [-f]`), through the one deletion path. A run in
+   * progress only with `force`: it is stopped first (its open rows closed out, as a forced reset does),
+   * then deleted; a late report for it is then refused as for any run never started (unknown task_uuid).
+   */
+  async delete(id: number, force: boolean): Promise<void> {
+    // Its cluster first, unlocked (a run never changes cluster): the lock order takes the cluster before the run.
+    const [run]: Array<{ cluster_id: number }> = await this.transactions.query(`SELECT cluster_id FROM transactions WHERE id = $1`, [id]);
+    if (!run) throw new NotFoundError('Transaction not found');
+    const why = `DELETE /transactions/${id}${force ? '?force=1' : ''}`;
+    await this.deletion.inCluster(run.cluster_id, 'request', why, async (m, remove) => {
+      const [held] = await lockRuns<{ id: number; uuid: string; status: RunStatus }>(m, 'id, uuid, status', `id = $1 AND cluster_id = $2`, [
+        id,
+        run.cluster_id,
+      ]);
+      // Deleted by someone else meanwhile.
+      if (!held) throw new NotFoundError('Transaction not found');
+      if (isFinalRun(held.status)) return remove([held.id]);
+      if (!force) {
+        throw new InvalidInputError(RUNNING_RUN_MESSAGE, { status: held.status, hint: 'force=1 (fuel2 task delete -f) stops the run, then deletes it' });
+      }
+      await this.runs.stop(m, [held.uuid], 'stopped by a forced deletion of the run', new Date());
+      return remove([held.id], `it was ${held.status}: stopped first`);
+    });
   }
 
   /** The run, or NotFoundError with Fuel's message. */

@@ -302,6 +302,33 @@ describe('dhist, the command-line client', () => {
     });
   });
 
+  describe('task delete (as fuel2 task delete ID [-f])', () => {
+    it('deletes a finished run; refuses one in progress with the server\'s message; -f / --force stops and deletes it', async () => {
+      const graph = { '1': [{ id: 'netconfig', type: 'puppet' }] };
+      await post([start('cli-del-1', { id: 5, name: 'deletions', release: 'mitaka-9.0' }, graph), finish('cli-del-1', 'ready')]);
+      await post([start('cli-del-2', { id: 5, name: 'deletions', release: 'mitaka-9.0' }, graph)]);
+      await post([start('cli-del-3', { id: 5, name: 'deletions', release: 'mitaka-9.0' }, graph)]);
+      const [done, running, other] = (await t.http().get('/api/v1/transactions?cluster_id=5').expect(200)).body.map((r: { id: number }) => r.id);
+
+      const ok = await cli(['task', 'delete', String(done)]);
+      expect(ok).toEqual({ code: 0, stdout: `Task with id ${done} was deleted\n`, stderr: '' });
+      await t.http().get(`/api/v1/transactions/${done}`).expect(404);
+
+      const refused = await cli(['task', 'delete', String(running)]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe(`error: You cannot delete running task manually (HTTP 400 from DELETE /api/v1/transactions/${running})\n`);
+      await t.http().get(`/api/v1/transactions/${running}`).expect(200);
+
+      expect(await cli(['task', 'delete', String(running), '-f'])).toMatchObject({ code: 0, stdout: `Task with id ${running} was deleted\n` });
+      expect(await cli(['task', 'delete', String(other), '--force'])).toMatchObject({ code: 0, stdout: `Task with id ${other} was deleted\n` });
+      expect((await t.http().get('/api/v1/transactions?cluster_id=5').expect(200)).body).toEqual([]);
+
+      const missing = await cli(['task', 'delete', String(done)]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/^error: Transaction not found \(HTTP 404/);
+    });
+  });
+
   describe('errors: one line on stderr and a non-zero exit', () => {
     const oneLine = (r: Result) => {
       expect(r.stdout).toBe('');
@@ -409,6 +436,18 @@ describe('dhist, the command-line client', () => {
       const r = await watch.result;
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/\| netconfig +\| 7 +\| ready +\|/);
+    });
+
+    it('a watched run that is deleted: says so on stderr and exits 1', async () => {
+      await post([start('cli-w4', { id: 6, name: 'watched-deleted', release: 'mitaka-9.0' }, { '7': [{ id: 'netconfig', type: 'puppet' }] })]);
+      const id = (await t.http().get('/api/v1/transactions?cluster_id=6').expect(200)).body[0].id;
+      // Polling every hour: only the stream can tell the watcher in time.
+      const watch = spawnCli(['--url', url, 'task', 'history', 'show', String(id), '--watch', '--interval', '3600']);
+      await waitFor(() => /watching transaction/.test(watch.stderr()), 'the watcher to open the stream');
+      await t.http().delete(`/api/v1/transactions/${id}/?force=1`).expect(204);
+      const r = await watch.result;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`error: transaction ${id} was deleted while it was watched\\n$`));
     });
 
     it('follows the live stream: it ends as soon as the run does, whatever the polling interval', async () => {

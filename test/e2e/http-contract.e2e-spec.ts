@@ -60,14 +60,25 @@ describe('HTTP contract', () => {
   });
 
   describe('transactions', () => {
-    it("lists runs with Fuel's field names plus parent_id and epoch", async () => {
+    /** Every key of Nailgun 10's TransactionSerializer (nailgun/objects/serializers/transaction.py), in its order. */
+    const NAILGUN_KEYS = ['id', 'cluster', 'uuid', 'name', 'result', 'message', 'status', 'progress', 'dry_run', 'graph_type', 'time_start', 'time_end'];
+    it("lists runs with every key of Nailgun 10's transaction serializer, plus parent_id and epoch", async () => {
       const res = await t.http().get('/api/v1/transactions/?cluster_id=10').expect(200);
       expect(res.body).toHaveLength(1);
-      expect(Object.keys(res.body[0]).sort()).toEqual(
-        ['id', 'cluster', 'uuid', 'name', 'status', 'progress', 'message', 'dry_run', 'graph_type', 'time_start', 'time_end', 'parent_id', 'epoch'].sort(),
-      );
+      expect(Object.keys(res.body[0]).sort()).toEqual([...NAILGUN_KEYS, 'parent_id', 'epoch'].sort());
       expect(res.body[0]).toMatchObject({ id: txId, cluster: 10, uuid: 'http-1', name: 'deployment', status: 'running', dry_run: false, graph_type: 'default' });
       expect(res.body[0].time_start).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    });
+    it("result is Nailgun's default, {}, in the list and in one run (fuel2's task list and task show columns)", async () => {
+      // fuel2 task list: id status name graph_type cluster result dry_run progress; task show adds uuid and message.
+      const FUEL2_COLUMNS = ['id', 'uuid', 'status', 'name', 'graph_type', 'cluster', 'result', 'dry_run', 'progress', 'message'];
+      const list = (await t.http().get('/api/v1/transactions/').expect(200)).body;
+      const one = (await t.http().get(`/api/v1/transactions/${txId}/`).expect(200)).body;
+      for (const run of [...list, one]) {
+        expect(run.result).toEqual({});
+        for (const column of FUEL2_COLUMNS) expect(run).toHaveProperty(column);
+      }
+      expect(one).toEqual(list.find((r: { id: number }) => r.id === txId));
     });
     it('filters by status and type', async () => {
       expect((await t.http().get('/api/v1/transactions?statuses=running,ready').expect(200)).body).toHaveLength(2);

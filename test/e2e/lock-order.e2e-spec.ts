@@ -7,7 +7,7 @@ import { waitFor } from '../support/services';
  * Reset, deletion and retention take their locks in the writer's order (src/common/database/lock-order.ts):
  * run alongside ingestion into the same cluster, they neither deadlock into a 500 nor leave the data inconsistent.
  */
-describe('locks: reset, deletion and retention alongside ingestion', () => {
+describe('locks: reset, deletions and retention alongside ingestion', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startApp();
@@ -49,7 +49,7 @@ describe('locks: reset, deletion and retention alongside ingestion', () => {
     expect(run.rows).toEqual([{ epoch: 2, cluster_epoch: 2 }]);
   });
 
-  it('20 s of forced resets, deletions and retention while 4 loops ingest into the cluster: no 500, the data consistent', async () => {
+  it('20 s of forced resets, history and run deletions and retention while 4 loops ingest into the cluster: no 500, the data consistent', async () => {
     const CLUSTER = 90;
     const SECONDS = 20;
     await t.http().put(`/api/v1/clusters/${CLUSTER}`).send({ release: RELEASE }).expect(201);
@@ -108,12 +108,25 @@ describe('locks: reset, deletion and retention alongside ingestion', () => {
       while (Date.now() < until) answer('retention', await t.http().post('/api/v1/retention?keep_runs=1'), (r) => r.status === 200);
     };
 
-    await Promise.all([...[0, 1, 2, 3].map(ingest), resets(), deletions(), retention()]);
+    // fuel2 task delete ID [-f] on any run of the cluster: finished ones go (204), one in progress is refused
+    // (400) unless forced (every third: it is stopped, then deleted), one already gone is a 404.
+    const taskDeletions = async () => {
+      for (let i = 0; Date.now() < until; i++) {
+        const runs: Array<{ id: number }> = (await t.http().get(`/api/v1/transactions/?cluster_id=${CLUSTER}`)).body ?? [];
+        if (!runs.length) continue;
+        const force = i % 3 === 2 ? 1 : 0;
+        const res = await t.http().delete(`/api/v1/transactions/${runs[i % runs.length].id}/?force=${force}`);
+        answer('task-delete', res, (r) => r.status === 204 || r.status === 404 || (!force && r.status === 400 && /running task/.test(r.body?.message)));
+      }
+    };
+
+    await Promise.all([...[0, 1, 2, 3].map(ingest), resets(), deletions(), retention(), taskDeletions()]);
     console.log(`${SECONDS} s: ${runsDone} runs ingested; answers by kind and status: ${JSON.stringify(answers)}`);
 
     expect(unexpected).toEqual([]);
     expect(runsDone).toBeGreaterThan(4);
     for (const kind of ['start', 'report', 'reset', 'put', 'delete', 'retention']) expect(answers[kind]?.[200]).toBeGreaterThan(0);
+    expect(answers['task-delete']?.[204]).toBeGreaterThan(0);
 
     // Every reset started exactly one epoch: none lost, none doubled.
     const cluster = (await t.sql.query('SELECT epoch FROM clusters WHERE id = $1', [CLUSTER])).rows[0];
@@ -153,6 +166,15 @@ describe('locks: reset, deletion and retention alongside ingestion', () => {
            AND h.task_name = s.task_name AND h.status = 'ready' AND (h.time_end, h.id) > (s.time_end, s.history_id))`,
     );
     expect(beaten.rows).toEqual([]);
+    // ...and every key with a ready row of a real run has its entry: a deletion hands a removed run's entries back.
+    const missing = await t.sql.query(
+      `SELECT DISTINCT h.cluster_id, t.epoch, h.node_id, h.task_name FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
+       WHERE h.cluster_id = $1 AND h.status = 'ready' AND h.time_end IS NOT NULL AND NOT t.dry_run AND NOT EXISTS (
+         SELECT 1 FROM cluster_state s WHERE s.cluster_id = h.cluster_id AND s.epoch = t.epoch
+           AND s.node_id IS NOT DISTINCT FROM h.node_id AND s.task_name = h.task_name)`,
+      [CLUSTER],
+    );
+    expect(missing.rows).toEqual([]);
     // The API answers the state of the current epoch.
     await t.http().get(`/api/v1/clusters/${CLUSTER}/state`).expect(200);
   });

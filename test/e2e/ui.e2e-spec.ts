@@ -241,6 +241,22 @@ describe('web page (/ui/) in Chromium', () => {
     expect((await stats(page)).byStatus).toEqual({ pending: 29998, running: 0, ready: 1, error: 1, skipped: 0 });
   });
 
+  it('says so when the live run it shows is deleted, and stops following it', async () => {
+    const t0 = Date.now() - 60_000;
+    const graph: Graph = { '1': [{ id: 'netconfig', type: 'puppet' }, { id: 'ceph', type: 'puppet' }, { id: 'hiera', type: 'puppet' }] };
+    const [{ transaction_id: id }] = await cast(start('ui-doomed', { id: 79, name: 'doomed', release: 'mitaka-9.0' }, graph, { time: at(t0, 0) }));
+    await cast(resp('ui-doomed', [task('1', 'netconfig', 'running', { time: at(t0, 1) })]));
+    await page.goto(`${base}/ui/#/runs/${id}`);
+    await page.waitForFunction(() => (globalThis as any).__timeline?.stats.total === 3 && (globalThis as any).__timeline.live);
+
+    await t.http().delete(`/api/v1/transactions/${id}/?force=1`).expect(204);
+    await page.locator('#live-status', { hasText: 'this run was deleted' }).waitFor({ timeout: 10_000 });
+    expect(await page.evaluate(() => (globalThis as any).__timeline.live)).toBe(false);
+    // What was drawn stays on screen, marked as gone.
+    expect((await stats(page)).total).toBe(3);
+    await shot('deleted');
+  });
+
   it('serves the page with security headers: CSP, no framing, no sniffing, no referrer', async () => {
     const headers = {
       'content-security-policy': expect.stringMatching(/^default-src 'self';/),

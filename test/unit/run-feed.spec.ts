@@ -75,7 +75,7 @@ class FakeResponse extends EventEmitter {
 function memoryRun(n: number) {
   let version = 0;
   const rows = Array.from({ length: n }, (_, i) => ({ id: String(i + 1), name: `t${i}`, status: 'pending', version: ++version }));
-  const state = { status: 'running', reads: 0 };
+  const state = { status: 'running', reads: 0, deleted: false };
   const changes = new Subject<number>();
   const source: FeedSource = {
     rowsAbove: async (v) => {
@@ -84,7 +84,8 @@ function memoryRun(n: number) {
         .filter((r) => r.version > Number(v))
         .map((r): RowJson => ({ id: r.id, version: String(r.version), json: JSON.stringify({ task_name: r.name, status: r.status }) }));
     },
-    run: async () => ({ id: 1, status: state.status }) as unknown as TransactionDto,
+    // Deleted: the run is gone (rows too), as the source reads it after DELETE /transactions/:id.
+    run: async () => (state.deleted ? null : ({ id: 1, status: state.status } as unknown as TransactionDto)),
     changes,
   };
   const set = (names: string[], status: string, runStatus?: string) => {
@@ -92,7 +93,12 @@ function memoryRun(n: number) {
     if (runStatus) state.status = runStatus;
     changes.next(1);
   };
-  return { source, state, set, rows, version: () => String(version) };
+  const remove = () => {
+    state.deleted = true;
+    rows.length = 0;
+    changes.next(1);
+  };
+  return { source, state, set, remove, rows, version: () => String(version) };
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -190,5 +196,40 @@ describe('RunFeed', () => {
     expect(behind.events().pop()).toMatchObject({ type: 'end' });
     expect(behind.rows().get('t1')).toBe('ready');
     expect(feed.clients).toBe(0);
+  });
+
+  it('tells every client, live or behind, that the run was deleted, ends them and stops', async () => {
+    const run = memoryRun(500);
+    const disposed: RunFeed[] = [];
+    const feed = new RunFeed(1, run.source, { maxBufferBytes: 16_384, pageRows: 100 }, { empty: () => undefined, disposed: (f) => disposed.push(f) });
+    feeds.push(feed);
+    await feed.ready;
+    const live = client(feed);
+    const behind = client(feed);
+    await until(() => (live.read(), live.events().some((e) => e.type === 'transaction')), 'the first rows');
+    const reads = run.state.reads;
+    run.remove();
+    await until(() => live.writableFinished && behind.writableFinished, 'both clients to end');
+    for (const c of [live, behind]) {
+      c.read();
+      expect(c.events().pop()).toEqual({ type: 'deleted', data: { id: 1, message: 'Transaction 1 was deleted' } });
+      expect(c.events().some((e) => e.type === 'end')).toBe(false);
+    }
+    expect(feed.clients).toBe(0);
+    expect(feed.disposed).toBe(true);
+    expect(disposed).toEqual([feed]);
+    // Stopped: no more reads, whatever else is announced.
+    run.set(['t1'], 'ready');
+    await new Promise((r) => setImmediate(r));
+    expect(run.state.reads).toBe(reads + 1);
+  });
+
+  it('a run already gone when the feed loads: ready rejects with Not Found (the stream is then a 404)', async () => {
+    const run = memoryRun(3);
+    run.remove();
+    const feed = new RunFeed(1, run.source, { maxBufferBytes: 16_384, pageRows: 100 }, { empty: () => undefined, disposed: () => undefined });
+    feeds.push(feed);
+    await expect(feed.ready).rejects.toMatchObject({ name: 'NotFoundError', message: 'Transaction not found' });
+    expect(feed.disposed).toBe(true);
   });
 });

@@ -40,6 +40,20 @@ export class Metrics {
     labelNames: ['kind'],
     registers: [this.registry],
   });
+  private readonly runsDeleted = new Counter({
+    name: 'dh_runs_deleted_total',
+    help:
+      'Runs deleted with their task rows, by cause: DELETE /transactions/:id (request), ' +
+      'DELETE /clusters/:id/deployment_history (history_deletion), retention',
+    labelNames: ['cause'],
+    registers: [this.registry],
+  });
+  private readonly rowsDeleted = new Counter({
+    name: 'dh_history_rows_deleted_total',
+    help: 'Task rows deleted with their runs, by cause (as dh_runs_deleted_total)',
+    labelNames: ['cause'],
+    registers: [this.registry],
+  });
   private readonly preHistory = new Counter({ name: 'dh_pre_history_task_reports_total', help: 'Task reports for runs of pre-9.0 clusters (not recorded)', registers: [this.registry] });
   private readonly batchSize = new Histogram({ name: 'dh_batch_casts', help: 'Casts per database transaction of the bus consumer', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers: [this.registry] });
   private readonly commitSeconds = new Histogram({ name: 'dh_batch_commit_seconds', help: 'Time to write and commit one batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
@@ -98,6 +112,10 @@ export class Metrics {
   }
   castWarning(kind: string): void {
     this.castWarnings.inc({ kind });
+  }
+  runsDeletedBy(cause: 'request' | 'history_deletion' | 'retention', runs: number, rows: number): void {
+    this.runsDeleted.inc({ cause }, runs);
+    this.rowsDeleted.inc({ cause }, rows);
   }
   preHistoryTasks(n: number): void {
     this.preHistory.inc(n);

@@ -1,7 +1,11 @@
 import type { RunStatus } from '../entities/transaction.entity';
 import { Transaction } from '../entities/transaction.entity';
 
-/** A run, with Fuel's field names. */
+/**
+ * A run, with Fuel's field names: every key of Nailgun 10's TransactionSerializer (id, cluster, uuid,
+ * name, result, message, status, progress, dry_run, graph_type, time_start, time_end), plus parent_id
+ * and epoch, which are ours.
+ */
 export class TransactionDto {
   id: number;
   /** The cluster's id. */
@@ -9,6 +13,11 @@ export class TransactionDto {
   uuid: string;
   /** Run name, e.g. `deployment`, `dry_run_deployment`, `provision`. */
   name: string;
+  /**
+   * Nailgun's `result` of a task, which only its checks filled (network verification...); a deployment's
+   * stays `{}`, Nailgun's default, and the orchestrator's casts carry none: always `{}` here.
+   */
+  result: Record<string, unknown>;
   status: RunStatus;
   /** 0 to 100. */
   progress: number;
@@ -28,6 +37,7 @@ export class TransactionDto {
       cluster: t.clusterId,
       uuid: t.uuid,
       name: t.name,
+      result: {},
       status: t.status,
       progress: t.progress,
       message: t.message,
