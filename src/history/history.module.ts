@@ -15,6 +15,8 @@ import { HistoryWriter } from './history-writer.service';
 import { LiveHistoryService } from './live-history.service';
 import { RetentionController } from './retention.controller';
 import { RetentionService } from './retention.service';
+import { RunSnapshotsController } from './run-snapshots.controller';
+import { RunSnapshotsService } from './run-snapshots.service';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsService } from './transactions.service';
 
@@ -25,12 +27,13 @@ import { TransactionsService } from './transactions.service';
 @Global()
 @Module({
   imports: [ClustersModule, TypeOrmModule.forFeature([Transaction, DeploymentHistory])],
-  controllers: [TransactionsController, DeploymentHistoryController, RunDiffController, ClusterHistoryController, RetentionController],
+  controllers: [TransactionsController, RunSnapshotsController, DeploymentHistoryController, RunDiffController, ClusterHistoryController, RetentionController],
   providers: [
     TransactionsService,
     HistoryQueryService,
     ClusterHistoryService,
     RetentionService,
+    RunSnapshotsService,
     HistoryEvents,
     LiveHistoryService,
     HistoryWriter,
