@@ -21,8 +21,8 @@ export interface RunStart {
   tasks: Array<{ nodeId: string | null; taskName: string; type: string | null }>;
   /** Graph definition per task name: the one most of the task's nodes share. */
   snapshot: Record<string, Record<string, unknown>>;
-  /** The definitions of nodes whose own differs from `snapshot`'s (node null: cluster-level). */
-  nodeDefinitions: Array<{ nodeId: string | null; taskName: string; definition: Record<string, unknown> }>;
+  /** The definitions (JSON texts) of nodes whose own differs from `snapshot`'s (node null: cluster-level). */
+  nodeDefinitions: Array<{ nodeId: string | null; taskName: string; json: string }>;
   /** What the run was deployed with, when its start said. */
   snapshots: RunSnapshots;
 }
@@ -189,7 +189,7 @@ export class HistoryWriter {
       const type: Array<string | null> = [];
       // Per-node definitions and snapshots as one JSON list each (json_to_recordset): their texts go as they
       // are, where arrays of text parameters would have every quote of them escaped (a large deployment info).
-      const nodeDefinitions: Array<{ u: string; n: string | null; t: string; d: Record<string, unknown> }> = [];
+      const nodeDefinitions: string[] = [];
       const snapshots: string[] = [];
       const snapshot = (uuid: string, kind: string, nodeUid: string | null, json: string) =>
         snapshots.push(`{"u":${JSON.stringify(uuid)},"k":"${kind}","n":${JSON.stringify(nodeUid)},"d":${json}}`);
@@ -215,7 +215,8 @@ export class HistoryWriter {
           task.push(t.taskName);
           type.push(t.type);
         }
-        for (const d of r.nodeDefinitions) nodeDefinitions.push({ u: r.uuid, n: d.nodeId, t: d.taskName, d: d.definition });
+        const u = JSON.stringify(r.uuid);
+        for (const d of r.nodeDefinitions) nodeDefinitions.push(`{"u":${u},"n":${JSON.stringify(d.nodeId)},"t":${JSON.stringify(d.taskName)},"d":${d.json}}`);
       });
       const inserted: Array<{ id: number; uuid: string; rows: number }> = await m.query(
         `WITH runs AS (
@@ -261,7 +262,7 @@ export class HistoryWriter {
           task,
           type,
           registered.map((c) => c.announced),
-          JSON.stringify(nodeDefinitions),
+          `[${nodeDefinitions.join(',')}]`,
           `[${snapshots.join(',')}]`,
         ],
       );

@@ -117,9 +117,8 @@ function parseStart(args: Record<string, unknown>, uuid: string, time: Date, ski
   if (!isObject(graph)) throw new CastRejected(`${where}: args.tasks_graph must be an object {node id: [tasks]}, got ${describe(graph)}`);
 
   const tasks: RunStart['tasks'] = [];
-  /** Per task name, its distinct definitions (by JSON text, in graph order) and the nodes of each. */
-  const variants = new Map<string, Map<string, { definition: Record<string, unknown>; nodes: Array<string | null> }>>();
-  const seen = new Set<string>();
+  /** Per task name, the nodes it is on, and its distinct definitions (by JSON text, in graph order) with the nodes of each. */
+  const variants = new Map<string, { on: Set<string | null>; byText: Map<string, { definition: Record<string, unknown>; nodes: Array<string | null> }> }>();
   for (const [node, list] of Object.entries(graph)) {
     const nodeId = node === 'null' || node === '' ? null : node;
     if (nodeId !== null && nodeId.length > MAX_NAME) throw new CastRejected(`${where}: tasks_graph key ${JSON.stringify(node.slice(0, 40))}... is too long`);
@@ -131,28 +130,28 @@ function parseStart(args: Record<string, unknown>, uuid: string, time: Date, ski
       const type = task.type === undefined || task.type === null ? null : name(task.type, `${at}.type`);
       tasks.push({ nodeId, taskName, type });
       checkJson(task, at);
+      let known = variants.get(taskName);
+      if (!known) variants.set(taskName, (known = { on: new Set(), byText: new Map() }));
       // A task listed twice on a node ("null" and "" both being cluster-level) keeps its first definition, as its row does.
-      const key = `${nodeId === null ? '' : `${nodeId.length}:${nodeId}`}\u0000${taskName}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      let byText = variants.get(taskName);
-      if (!byText) variants.set(taskName, (byText = new Map()));
+      if (known.on.has(nodeId)) return;
+      known.on.add(nodeId);
       const text = JSON.stringify(task);
-      const variant = byText.get(text);
+      const variant = known.byText.get(text);
       if (variant) variant.nodes.push(nodeId);
-      else byText.set(text, { definition: task, nodes: [nodeId] });
+      else known.byText.set(text, { definition: task, nodes: [nodeId] });
     });
   }
   // Per task, the definition most of its nodes share is the task's; the nodes whose own differs (Astute's
   // graph is per node: relations name nodes, a node may run a task as `skipped`) keep theirs apart.
   const snapshot: RunStart['snapshot'] = {};
   const nodeDefinitions: RunStart['nodeDefinitions'] = [];
-  for (const [taskName, byText] of variants) {
+  for (const [taskName, { byText }] of variants) {
     let common: { definition: Record<string, unknown>; nodes: Array<string | null> } | undefined;
     for (const v of byText.values()) if (!common || v.nodes.length > common.nodes.length) common = v;
     snapshot[taskName] = common!.definition;
-    for (const v of byText.values()) {
-      if (v !== common) for (const nodeId of v.nodes) nodeDefinitions.push({ nodeId, taskName, definition: v.definition });
+    // Their texts go on as they are: the store writes them as JSON (a per-node graph is as large as the graph).
+    for (const [json, v] of byText) {
+      if (v !== common) for (const nodeId of v.nodes) nodeDefinitions.push({ nodeId, taskName, json });
     }
   }
   return {

@@ -457,8 +457,8 @@ describe('parseCast: task definitions per node', () => {
     const s = startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: graph }) }, RECEIVED));
     expect(s.snapshot.netconfig).toEqual(graph['2'][0]);
     expect(s.nodeDefinitions).toEqual([
-      { nodeId: '1', taskName: 'netconfig', definition: graph['1'][0] },
-      { nodeId: null, taskName: 'netconfig', definition: graph.null[0] },
+      { nodeId: '1', taskName: 'netconfig', json: JSON.stringify(graph['1'][0]) },
+      { nodeId: null, taskName: 'netconfig', json: JSON.stringify(graph.null[0]) },
     ]);
   });
 
@@ -469,13 +469,13 @@ describe('parseCast: task definitions per node', () => {
     };
     const s = startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: graph }) }, RECEIVED));
     expect(s.snapshot.netconfig).toEqual(graph['1'][1]);
-    expect(s.nodeDefinitions).toEqual([{ nodeId: '2', taskName: 'netconfig', definition: graph['2'][1] }]);
+    expect(s.nodeDefinitions).toEqual([{ nodeId: '2', taskName: 'netconfig', json: JSON.stringify(graph['2'][1]) }]);
   });
 
   it('a task listed twice on a node keeps its first definition, as its row does', () => {
     const graph = { '1': [puppet('netconfig', ['a']), puppet('netconfig', ['b'])], '2': [puppet('netconfig', ['b'])], '3': [puppet('netconfig', ['b'])] };
     const s = startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: graph }) }, RECEIVED));
     expect(s.snapshot.netconfig).toEqual(puppet('netconfig', ['b']));
-    expect(s.nodeDefinitions).toEqual([{ nodeId: '1', taskName: 'netconfig', definition: puppet('netconfig', ['a']) }]);
+    expect(s.nodeDefinitions).toEqual([{ nodeId: '1', taskName: 'netconfig', json: JSON.stringify(puppet('netconfig', ['a'])) }]);
   });
 });
