@@ -91,8 +91,8 @@ export class HistoryQueryService {
       const [run] = await m.query(`SELECT status FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
       const [now] = await m.query(`SELECT max(row_version)::text AS v FROM deployment_history WHERE transaction_id = $1`, [transactionId]);
       if (!run || !isFinalRun(run.status) || now.v !== version) return;
-      if (column === 'list_cache') await m.query(`UPDATE transactions SET list_cache = $2, list_cache_shape = $3 WHERE id = $1`, [transactionId, value, ROW_SHAPE]);
-      else await m.query(`UPDATE transactions SET summary_cache = $2 WHERE id = $1`, [transactionId, value]);
+      if (column === 'summary_cache') await m.query(`UPDATE transactions SET summary_cache = $2 WHERE id = $1`, [transactionId, value]);
+      else await m.query(`UPDATE transactions SET list_cache = $2, list_cache_shape = $3 WHERE id = $1`, [transactionId, value, ROW_SHAPE]);
     });
   }
 
@@ -115,7 +115,8 @@ export class HistoryQueryService {
     if ('include_definition' in filters) delete filters.include_definition;
     const digest = queryDigest({ scope, order, filters });
     const after = q.cursor ? decodeCursor(q.cursor, digest) : undefined;
-    const rows = await selectRows(this.db.manager, scope, q, { order, limit: limit + 1, after, includeSummary: q.include_summary === true, definitions });
+    const includeSummary = q.include_summary === true;
+    const rows = await selectRows(this.db.manager, scope, q, { order, limit: limit + 1, after, includeSummary, definitions });
     const more = rows.length > limit;
     const shown = more ? rows.slice(0, limit) : rows;
     const last = shown[shown.length - 1];
@@ -216,7 +217,8 @@ export class HistoryQueryService {
     const [row] = await this.db.query(
       `SELECT h.*, c.name AS cluster_name, c.release AS cluster_release,
               (SELECT d.definition FROM node_task_definitions d
-               WHERE d.transaction_id = h.transaction_id AND d.task_name = h.task_name AND d.node_id IS NOT DISTINCT FROM h.node_id) AS node_definition
+               WHERE d.transaction_id = h.transaction_id AND d.task_name = h.task_name
+                 AND d.node_id IS NOT DISTINCT FROM h.node_id) AS node_definition
        FROM deployment_history h JOIN clusters c ON c.id = h.cluster_id
        WHERE h.transaction_id = $1 AND h.task_name = $2 AND h.node_id IS NOT DISTINCT FROM $3`,
       [transactionId, taskName, nodeId],

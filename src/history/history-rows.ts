@@ -69,7 +69,8 @@ export const ROW_SHAPE = 2;
  * by hash (DEFINITION_JOIN: a run's tasks_snapshot read once per row would be decompressed once per row).
  */
 const definitionsOf = (run: string) => `defs AS MATERIALIZED (
-         SELECT d.key AS task_name, d.value - 'id' - 'summary' AS def FROM transactions x, jsonb_each(x.tasks_snapshot) d WHERE x.id = ${run})`;
+         SELECT d.key AS task_name, d.value - 'id' - 'summary' AS def
+         FROM transactions x, jsonb_each(x.tasks_snapshot) d WHERE x.id = ${run})`;
 const DEFINITION_JOIN = 'LEFT JOIN defs ON defs.task_name = h.task_name';
 /**
  * A row's definition (with DEFINITION_JOIN): its node's own, else its task's; null for a task the run did
@@ -79,9 +80,10 @@ const DEFINITION_JOIN = 'LEFT JOIN defs ON defs.task_name = h.task_name';
  */
 const definitionOf = (run: string) => `coalesce(CASE
          WHEN NOT (SELECT EXISTS (SELECT 1 FROM node_task_definitions e WHERE e.transaction_id = ${run})) THEN NULL
-         WHEN h.node_id IS NULL
-         THEN (SELECT n.definition FROM node_task_definitions n WHERE n.transaction_id = h.transaction_id AND n.task_name = h.task_name AND n.node_id IS NULL)
-         ELSE (SELECT n.definition FROM node_task_definitions n WHERE n.transaction_id = h.transaction_id AND n.task_name = h.task_name AND n.node_id = h.node_id)
+         WHEN h.node_id IS NULL THEN (SELECT n.definition FROM node_task_definitions n
+                                      WHERE n.transaction_id = h.transaction_id AND n.task_name = h.task_name AND n.node_id IS NULL)
+         ELSE (SELECT n.definition FROM node_task_definitions n
+               WHERE n.transaction_id = h.transaction_id AND n.task_name = h.task_name AND n.node_id = h.node_id)
        END - 'id' - 'summary', defs.def)`;
 
 export async function selectRows(
@@ -107,7 +109,8 @@ export async function selectRows(
   return m.query(
     `${withDefinitions}
      SELECT h.id, h.transaction_id, h.node_id, h.task_name, h.task_type, h.status, h.time_start, h.time_end,
-            h.error_message, h.closed_reason, h.custom, ${opts.includeSummary ? 'h.summary,' : ''} ${definitions ? `${definitionOf(run)} AS definition,` : ''}
+            h.error_message, h.closed_reason, h.custom, ${opts.includeSummary ? 'h.summary,' : ''}
+            ${definitions ? `${definitionOf(run)} AS definition,` : ''}
             t.uuid AS transaction_uuid, t.name AS transaction_name, t.epoch,
             (extract(epoch FROM h.sort_time) * 1000000)::bigint::text AS sort_us, h.row_version::text AS row_version
      FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
@@ -143,7 +146,12 @@ export async function selectRunJson(m: EntityManager, transactionId: number, f: 
  * The same, with the highest row version of the run as of the same snapshot (every write of a row
  * gives it a higher one): what a cache of the list compares to know that no row changed since.
  */
-export function selectRunJsonVersioned(m: EntityManager, transactionId: number, f: RowFilters, shape: RunJsonShape): Promise<{ body: string; version: string | null }> {
+export function selectRunJsonVersioned(
+  m: EntityManager,
+  transactionId: number,
+  f: RowFilters,
+  shape: RunJsonShape,
+): Promise<{ body: string; version: string | null }> {
   return selectRunJsonAt(m, transactionId, f, shape, true);
 }
 
@@ -151,7 +159,8 @@ export function selectRunJsonVersioned(m: EntityManager, transactionId: number, 
  * One row `h` as the JSON of HistoryRowDto.from: its definition (with definitionsOf and DEFINITION_JOIN on
  * `run`), its custom keys over it, the row's fields over both; summary when asked.
  */
-const rowJson = (shape: RunJsonShape, run?: string) => `${shape.definitions ? `coalesce(${definitionOf(run!)}, '{}'::jsonb) || ` : ''}(coalesce(h.custom, '{}'::jsonb) - 'summary')
+const rowJson = (shape: RunJsonShape, run?: string) => `${shape.definitions ? `coalesce(${definitionOf(run!)}, '{}'::jsonb) || ` : ''}
+                  (coalesce(h.custom, '{}'::jsonb) - 'summary')
                   || jsonb_build_object(
                     'task_name', h.task_name, 'node_id', h.node_id, 'status', h.status, 'type', h.task_type,
                     'time_start', to_char(h.time_start AT TIME ZONE 'UTC', ${ISO}),
@@ -165,7 +174,9 @@ async function selectRunJsonAt(m: EntityManager, transactionId: number, f: RowFi
   let param: string | undefined;
   const run = () => (param ??= `$${params.push(transactionId)}`);
   const where = whereOf({ transactionId }, f, params);
-  const version = withVersion ? `, (SELECT max(v.row_version) FROM deployment_history v WHERE v.transaction_id = ${run()})::text AS version` : '';
+  const version = withVersion
+    ? `, (SELECT max(v.row_version) FROM deployment_history v WHERE v.transaction_id = ${run()})::text AS version`
+    : '';
   const [row]: Array<{ body: string; version?: string | null }> = await m.query(
     `${shape.definitions ? `WITH ${definitionsOf(run())}` : ''}
      SELECT coalesce(json_agg(x.j ORDER BY (x.node_id IS NULL) DESC, (x.node_id = 'master') DESC NULLS LAST, length(x.node_id), x.node_id,

@@ -218,7 +218,9 @@ export class HistoryWriter {
           type.push(t.type);
         }
         const u = JSON.stringify(r.uuid);
-        for (const d of r.nodeDefinitions) nodeDefinitions.push(`{"u":${u},"n":${JSON.stringify(d.nodeId)},"t":${JSON.stringify(d.taskName)},"d":${d.json}}`);
+        for (const d of r.nodeDefinitions) {
+          nodeDefinitions.push(`{"u":${u},"n":${JSON.stringify(d.nodeId)},"t":${JSON.stringify(d.taskName)},"d":${d.json}}`);
+        }
       });
       const inserted: Array<{ id: number; uuid: string; rows: number }> = await m.query(
         `WITH runs AS (

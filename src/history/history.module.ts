@@ -27,7 +27,14 @@ import { TransactionsService } from './transactions.service';
 @Global()
 @Module({
   imports: [ClustersModule, TypeOrmModule.forFeature([Transaction, DeploymentHistory])],
-  controllers: [TransactionsController, RunSnapshotsController, DeploymentHistoryController, RunDiffController, ClusterHistoryController, RetentionController],
+  controllers: [
+    TransactionsController,
+    RunSnapshotsController,
+    DeploymentHistoryController,
+    RunDiffController,
+    ClusterHistoryController,
+    RetentionController,
+  ],
   providers: [
     TransactionsService,
     HistoryQueryService,

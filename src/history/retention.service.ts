@@ -84,7 +84,9 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
       const gone = await this.remove(doomed);
       removed = doomed.filter((d) => gone.has(d.id));
       if (removed.length) {
-        for (const table of HISTORY_TABLES) await this.db.query(opts.compact ? `VACUUM (FULL, ANALYZE) ${table}` : `VACUUM (ANALYZE) ${table}`);
+        for (const table of HISTORY_TABLES) {
+          await this.db.query(opts.compact ? `VACUUM (FULL, ANALYZE) ${table}` : `VACUUM (ANALYZE) ${table}`);
+        }
       }
     }
     const byCluster = new Map<number, { cluster_id: number; transactions: number; rows: number }>();
@@ -145,7 +147,8 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async diskBytes(): Promise<number> {
-    const [r] = await this.db.query(`SELECT (${HISTORY_TABLES.map((t) => `pg_total_relation_size('${t}')`).join(' + ')})::bigint::text AS b`);
+    const sizes = HISTORY_TABLES.map((t) => `pg_total_relation_size('${t}')`).join(' + ');
+    const [r] = await this.db.query(`SELECT (${sizes})::bigint::text AS b`);
     return Number(r.b);
   }
 }

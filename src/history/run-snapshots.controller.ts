@@ -6,6 +6,11 @@ import { ErrorDto } from '../common/errors/error.dto';
 import { IdPipe } from '../common/http/id.pipe';
 import { RunSnapshotsService, SnapshotKind } from './run-snapshots.service';
 
+const RUN_ID = new IdPipe('transaction id');
+const DEPLOYMENT_INFO = {
+  type: 'object' as const,
+  properties: { common: { type: 'object' as const }, nodes: { type: 'object' as const, additionalProperties: { type: 'object' as const } } },
+};
 const ABSENT = '"Transaction not found", or the run did not record it (its start sent none, or one that was refused)';
 
 /**
@@ -24,22 +29,22 @@ export class RunSnapshotsController {
 
   /** The deployment info the run's start sent: `{"common": {...}, "nodes": {"<uid>": {...}}}`, as Fuel 10 served it. */
   @Get('deployment_info')
-  @ApiOkResponse({ schema: { type: 'object', properties: { common: { type: 'object' }, nodes: { type: 'object', additionalProperties: { type: 'object' } } } } })
-  deploymentInfo(@Param('transaction_id', new IdPipe('transaction id')) id: number, @Res({ passthrough: true }) res: Response): Promise<string> {
+  @ApiOkResponse({ schema: DEPLOYMENT_INFO })
+  deploymentInfo(@Param('transaction_id', RUN_ID) id: number, @Res({ passthrough: true }) res: Response): Promise<string> {
     return this.answer(id, 'deployment_info', res);
   }
 
   /** The cluster settings the run's start sent (Fuel 10: `{"editable": {...}}`). */
   @Get('settings')
   @ApiOkResponse({ schema: { type: 'object' } })
-  settings(@Param('transaction_id', new IdPipe('transaction id')) id: number, @Res({ passthrough: true }) res: Response): Promise<string> {
+  settings(@Param('transaction_id', RUN_ID) id: number, @Res({ passthrough: true }) res: Response): Promise<string> {
     return this.answer(id, 'settings', res);
   }
 
   /** The network configuration the run's start sent (Fuel 10: `{"networks": [...], "networking_parameters": {...}}`). */
   @Get('network_configuration')
   @ApiOkResponse({ schema: { type: 'object' } })
-  networkConfiguration(@Param('transaction_id', new IdPipe('transaction id')) id: number, @Res({ passthrough: true }) res: Response): Promise<string> {
+  networkConfiguration(@Param('transaction_id', RUN_ID) id: number, @Res({ passthrough: true }) res: Response): Promise<string> {
     return this.answer(id, 'network_configuration', res);
   }
 

@@ -7,7 +7,11 @@ import { NotFoundError } from '../common/errors/domain-errors';
 export const SNAPSHOT_KINDS = ['deployment_info', 'settings', 'network_configuration'] as const;
 export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
 
-const NAMED: Record<SnapshotKind, string> = { deployment_info: 'deployment info', settings: 'settings', network_configuration: 'network configuration' };
+const NAMED: Record<SnapshotKind, string> = {
+  deployment_info: 'deployment info',
+  settings: 'settings',
+  network_configuration: 'network configuration',
+};
 
 /**
  * A run's snapshots, served as Nailgun 10 served them: the deployment info as `{"common": {...}, "nodes":
@@ -38,7 +42,8 @@ export class RunSnapshotsService {
     if (!row) throw new NotFoundError('Transaction not found');
     if (row.body === null) {
       throw new NotFoundError(
-        `Transaction ${transactionId} did not record its ${NAMED[kind]}: its start sent none (or one that was refused, as its answer and the log said)`,
+        `Transaction ${transactionId} did not record its ${NAMED[kind]}: ` +
+          'its start sent none (or one that was refused, as its answer and the log said)',
       );
     }
     return row.body;

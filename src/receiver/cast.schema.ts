@@ -52,7 +52,9 @@ export const TRANSACTION_START_ARGS: SchemaObject = {
     },
     network_configuration: {
       type: 'object',
-      description: 'the network configuration, e.g. {"networks": [...], "networking_parameters": {...}}; served at GET /transactions/{id}/network_configuration; up to 4 MB of JSON',
+      description:
+        'the network configuration, e.g. {"networks": [...], "networking_parameters": {...}}; ' +
+        'served at GET /transactions/{id}/network_configuration; up to 4 MB of JSON',
     },
   },
 };

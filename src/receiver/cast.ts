@@ -80,7 +80,9 @@ export function parseCast(raw: unknown, receivedAt: Date): ParsedCast {
   const uuid = name(args.task_uuid, `${method}: args.task_uuid`);
   const time = parseTime(args.time, `${method}: args.time`) ?? receivedAt;
   const skipped: SkippedEntry[] = [];
-  if (method === 'transaction_start') return { method, uuid, command: { kind: 'start', start: parseStart(args, uuid, time, skipped) }, skipped };
+  if (method === 'transaction_start') {
+    return { method, uuid, command: { kind: 'start', start: parseStart(args, uuid, time, skipped) }, skipped };
+  }
 
   const run = parseRunReport(args, time, skipped);
   const tasks: NodeTaskReport[] = [];
@@ -118,7 +120,8 @@ function parseStart(args: Record<string, unknown>, uuid: string, time: Date, ski
 
   const tasks: RunStart['tasks'] = [];
   /** Per task name, the nodes it is on, and its distinct definitions (by JSON text, in graph order) with the nodes of each. */
-  const variants = new Map<string, { on: Set<string | null>; byText: Map<string, { definition: Record<string, unknown>; nodes: Array<string | null> }> }>();
+  type Variant = { definition: Record<string, unknown>; nodes: Array<string | null> };
+  const variants = new Map<string, { on: Set<string | null>; byText: Map<string, Variant> }>();
   for (const [node, list] of Object.entries(graph)) {
     const nodeId = node === 'null' || node === '' ? null : node;
     if (nodeId !== null && nodeId.length > MAX_NAME) throw new CastRejected(`${where}: tasks_graph key ${JSON.stringify(node.slice(0, 40))}... is too long`);
@@ -146,7 +149,7 @@ function parseStart(args: Record<string, unknown>, uuid: string, time: Date, ski
   const snapshot: RunStart['snapshot'] = {};
   const nodeDefinitions: RunStart['nodeDefinitions'] = [];
   for (const [taskName, { byText }] of variants) {
-    let common: { definition: Record<string, unknown>; nodes: Array<string | null> } | undefined;
+    let common: Variant | undefined;
     for (const v of byText.values()) if (!common || v.nodes.length > common.nodes.length) common = v;
     snapshot[taskName] = common!.definition;
     // Their texts go on as they are: the store writes them as JSON (a per-node graph is as large as the graph).
@@ -187,7 +190,9 @@ function parseSnapshots(args: Record<string, unknown>, skipped: SkippedEntry[]):
   };
   take('deployment_info', () => (snapshots.deploymentInfo = deploymentInfo(args.deployment_info)));
   take('settings', () => (snapshots.settings = snapshotJson(args.settings, 'transaction_start: args.settings')));
-  take('network_configuration', () => (snapshots.networkConfiguration = snapshotJson(args.network_configuration, 'transaction_start: args.network_configuration')));
+  take('network_configuration', () => {
+    snapshots.networkConfiguration = snapshotJson(args.network_configuration, 'transaction_start: args.network_configuration');
+  });
   return snapshots;
 }
 
@@ -198,7 +203,9 @@ function parseSnapshots(args: Record<string, unknown>, skipped: SkippedEntry[]):
  */
 function deploymentInfo(v: unknown): NonNullable<RunSnapshots['deploymentInfo']> {
   const what = 'transaction_start: args.deployment_info';
-  if (!isObject(v)) throw new CastRejected(`${what} must be an object keyed by node uid (or {"common": {...}, "nodes": {uid: {...}}}), got ${describe(v)}`);
+  if (!isObject(v)) {
+    throw new CastRejected(`${what} must be an object keyed by node uid (or {"common": {...}, "nodes": {uid: {...}}}), got ${describe(v)}`);
+  }
   const keys = Object.keys(v);
   const nailgun = keys.length > 0 && keys.every((k) => k === 'common' || k === 'nodes');
   const nodes = nailgun ? (v.nodes ?? {}) : v;
@@ -207,7 +214,9 @@ function deploymentInfo(v: unknown): NonNullable<RunSnapshots['deploymentInfo']>
   return {
     common,
     nodes: Object.entries(nodes).map(([uid, info]) => {
-      if (uid === '' || uid.length > MAX_NAME) throw new CastRejected(`${what}: node uid ${JSON.stringify(uid.slice(0, 40))} is ${uid ? 'too long' : 'empty'}`);
+      if (uid === '' || uid.length > MAX_NAME) {
+        throw new CastRejected(`${what}: node uid ${JSON.stringify(uid.slice(0, 40))} is ${uid ? 'too long' : 'empty'}`);
+      }
       checkJson(uid, `${what}: node uid`);
       return { uid, json: snapshotJson(info, `${what}[${JSON.stringify(uid)}]`) };
     }),

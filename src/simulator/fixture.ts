@@ -125,7 +125,8 @@ export function definition(t: TaskTemplate, requires: string[], roles: readonly 
         return {};
     }
   })();
-  return { id: t.id, type: t.type, version: '2.1.0', roles: [...roles], requires, parameters, ...(t.conditional ? { condition: { yaql_exp: 'changed($.ceilometer)' } } : {}) };
+  const condition = t.conditional ? { condition: { yaql_exp: 'changed($.ceilometer)' } } : {};
+  return { id: t.id, type: t.type, version: '2.1.0', roles: [...roles], requires, parameters, ...condition };
 }
 
 /**
@@ -133,7 +134,10 @@ export function definition(t: TaskTemplate, requires: string[], roles: readonly 
  * /settings, /network_configuration): small, shaped like a Fuel 9/10 environment's astute.yaml, cluster
  * attributes and network configuration. Addresses follow the cluster's index, so clusters differ.
  */
-export function deploymentSnapshots(cluster: { index: number; name: string; release: string }, nodes: ReadonlyArray<{ uid: string; role: Role }>) {
+export function deploymentSnapshots(
+  cluster: { index: number; name: string; release: string },
+  nodes: ReadonlyArray<{ uid: string; role: Role }>,
+): Record<'deployment_info' | 'settings' | 'network_configuration', Record<string, unknown>> {
   const net = (third: number) => `10.${(cluster.index % 200) + 20}.${third}`;
   const vip = { management: `${net(2)}.2`, public: `${net(1)}.2` };
   const deploymentInfo = Object.fromEntries(
@@ -152,7 +156,9 @@ export function deploymentSnapshots(cluster: { index: number; name: string; rele
           endpoints: { 'br-mgmt': { IP: [`${net(2)}.${i + 3}/24`] }, 'br-storage': { IP: [`${net(4)}.${i + 3}/24`] } },
           roles: { management: 'br-mgmt', storage: 'br-storage', 'neutron/private': 'br-prv' },
         },
-        ...(n.role === 'compute' ? { nova: { state_path: '/var/lib/nova', cpu_mode: 'host-model' } } : { mysql: { wsrep_provider: 'galera' } }),
+        ...(n.role === 'compute'
+          ? { nova: { state_path: '/var/lib/nova', cpu_mode: 'host-model' } }
+          : { mysql: { wsrep_provider: 'galera' } }),
       },
     ]),
   );
@@ -186,7 +192,12 @@ export function deploymentSnapshots(cluster: { index: number; name: string; rele
       dns_nameservers: ['8.8.4.4', '8.8.8.8'],
       base_mac: 'fa:16:3e:00:00:00',
     },
-    networks: [network(1, 'public', 1, null), network(2, 'management', 2, 101), network(3, 'storage', 4, 102), network(4, 'fuelweb_admin', 0, null)],
+    networks: [
+      network(1, 'public', 1, null),
+      network(2, 'management', 2, 101),
+      network(3, 'storage', 4, 102),
+      network(4, 'fuelweb_admin', 0, null),
+    ],
     management_vip: vip.management,
     public_vip: vip.public,
   };

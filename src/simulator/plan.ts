@@ -1,4 +1,16 @@
-import { CLUSTER_NAMES, CORE_TASKS, definition, deploymentSnapshots, FAILURE_REASONS, MASTER_TASKS, NODE_TASKS, Role, Stage, STAGES, TaskTemplate } from './fixture';
+import {
+  CLUSTER_NAMES,
+  CORE_TASKS,
+  definition,
+  deploymentSnapshots,
+  FAILURE_REASONS,
+  MASTER_TASKS,
+  NODE_TASKS,
+  Role,
+  Stage,
+  STAGES,
+  TaskTemplate,
+} from './fixture';
 import { Rng } from './rng';
 
 /**

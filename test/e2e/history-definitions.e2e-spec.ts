@@ -14,9 +14,21 @@ import { waitFor } from '../support/services';
 describe('history rows carry their task definition, per node (fuel2 task history show -p)', () => {
   let t: TestApp;
   let port: number;
-  const manifest = (id: string) => ({ puppet_manifest: `/etc/puppet/modules/osnailyfacter/modular/netconfig/${id}.pp`, puppet_modules: '/etc/puppet/modules', timeout: 3600 });
+  const manifest = (id: string) => ({
+    puppet_manifest: `/etc/puppet/modules/osnailyfacter/modular/netconfig/${id}.pp`,
+    puppet_modules: '/etc/puppet/modules',
+    timeout: 3600,
+  });
   // As Nailgun's task_based_deployment serializer sends them: relations per node, naming nodes.
-  const hiera = (node: string) => ({ id: 'hiera', type: 'puppet', version: '2.1.0', roles: ['/.*/'], parameters: manifest('hiera'), requires: [], required_for: [{ name: 'netconfig', node_id: node }] });
+  const hiera = (node: string) => ({
+    id: 'hiera',
+    type: 'puppet',
+    version: '2.1.0',
+    roles: ['/.*/'],
+    parameters: manifest('hiera'),
+    requires: [],
+    required_for: [{ name: 'netconfig', node_id: node }],
+  });
   const netconfig = (node: string, role: string) => ({
     id: 'netconfig',
     type: 'puppet',

@@ -79,7 +79,10 @@ describe('run snapshots: deployment info, settings, network configuration (fuel2
       ['network_configuration', 'network configuration'],
     ]) {
       const res = await get(`${id}/${path}`).expect(404);
-      expect(res.body).toEqual({ statusCode: 404, message: `Transaction ${id} did not record its ${what}: its start sent none (or one that was refused, as its answer and the log said)` });
+      expect(res.body).toEqual({
+        statusCode: 404,
+        message: `Transaction ${id} did not record its ${what}: its start sent none (or one that was refused, as its answer and the log said)`,
+      });
     }
     expect((await get(`${ids['snap-nailgun']}/settings`).expect(404)).body.message).toMatch(/did not record its settings/);
   });

@@ -78,7 +78,11 @@ describe('schema and migrations', () => {
           [snapshot],
         )
       ).rows;
-      await c.query(`INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name, task_type, status) VALUES ($1, 1, '1', 'netconfig', 'puppet', 'ready'), ($1, 1, '2', 'netconfig', 'puppet', 'ready')`, [id]);
+      await c.query(
+        `INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name, task_type, status)
+         VALUES ($1, 1, '1', 'netconfig', 'puppet', 'ready'), ($1, 1, '2', 'netconfig', 'puppet', 'ready')`,
+        [id],
+      );
 
       const after = at(MIGRATIONS);
       await after.initialize();
