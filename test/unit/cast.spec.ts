@@ -473,6 +473,14 @@ describe('parseCast: task definitions per node', () => {
     expect(s.nodeDefinitions).toEqual([{ nodeId: '2', taskName: 'netconfig', json: JSON.stringify(graph['2'][1]) }]);
   });
 
+  it('the same definition with its keys in another order is the same (it is stored as jsonb, which keeps no order)', () => {
+    const graph = { '1': [{ id: 'netconfig', type: 'puppet', parameters: { a: 1, b: [1, { c: 2 }] } }], '2': [{ parameters: { b: [1, { c: 2 }], a: 1 }, type: 'puppet', id: 'netconfig' }] };
+    const s = startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: graph }) }, RECEIVED));
+    expect(s.nodeDefinitions).toEqual([]);
+    const other = { '1': graph['1'], '2': [{ id: 'netconfig', type: 'puppet', parameters: { a: 1, b: [{ c: 2 }, 1] } }], '3': [{ id: 'netconfig', type: 'puppet', parameters: { a: 1 } }] };
+    expect(startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: other }) }, RECEIVED)).nodeDefinitions.map((d) => d.nodeId)).toEqual(['2', '3']);
+  });
+
   it('a task listed twice on a node keeps its first definition, as its row does', () => {
     const graph = { '1': [puppet('netconfig', ['a']), puppet('netconfig', ['b'])], '2': [puppet('netconfig', ['b'])], '3': [puppet('netconfig', ['b'])] };
     const s = startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: graph }) }, RECEIVED));
