@@ -205,20 +205,22 @@ function parseSnapshots(args: Record<string, unknown>, skipped: SkippedEntry[]):
 function deploymentInfo(v: unknown): NonNullable<RunSnapshots['deploymentInfo']> {
   const what = 'transaction_start: args.deployment_info';
   if (!isObject(v)) {
-    throw new CastRejected(`${what} must be an object keyed by node uid (or {"common": {...}, "nodes": {uid: {...}}}), got ${describe(v)}`);
+    // Said without "uid": the metrics' reason kinds would count it as a bad report uid (common/metrics).
+    const shapes = '{"<node id>": {...}} or {"common": {...}, "nodes": {"<node id>": {...}}}';
+    throw new CastRejected(`${what} must be an object keyed by node id (${shapes}), got ${describe(v)}`);
   }
   const keys = Object.keys(v);
   const nailgun = keys.length > 0 && keys.every((k) => k === 'common' || k === 'nodes');
   const nodes = nailgun ? (v.nodes ?? {}) : v;
-  if (!isObject(nodes)) throw new CastRejected(`${what}.nodes must be an object keyed by node uid, got ${describe(nodes)}`);
+  if (!isObject(nodes)) throw new CastRejected(`${what}.nodes must be an object keyed by node id, got ${describe(nodes)}`);
   const common = nailgun && v.common !== undefined && v.common !== null ? snapshotJson(v.common, `${what}.common`) : '{}';
   return {
     common,
     nodes: Object.entries(nodes).map(([uid, info]) => {
       if (uid === '' || uid.length > MAX_NAME) {
-        throw new CastRejected(`${what}: node uid ${JSON.stringify(uid.slice(0, 40))} is ${uid ? 'too long' : 'empty'}`);
+        throw new CastRejected(`${what}: node id ${JSON.stringify(uid.slice(0, 40))} is ${uid ? 'too long' : 'empty'}`);
       }
-      checkJson(uid, `${what}: node uid`);
+      checkJson(uid, `${what}: node id`);
       return { uid, json: snapshotJson(info, `${what}[${JSON.stringify(uid)}]`) };
     }),
   };

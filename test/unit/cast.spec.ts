@@ -394,7 +394,7 @@ describe('parseCast: what a run was deployed with (deployment_info, settings, ne
   });
 
   it.each([
-    ['deployment_info', [node1], /deployment_info must be an object keyed by node uid/],
+    ['deployment_info', [node1], /deployment_info must be an object keyed by node id/],
     ['deployment_info', { '1': 'node-1' }, /deployment_info\["1"\] must be an object, got "node-1"/],
     ['deployment_info', { common: [], nodes: {} }, /deployment_info\.common must be an object/],
     ['settings', 'debug=1', /settings must be an object, got "debug=1"/],
@@ -426,9 +426,9 @@ describe('parseCast: what a run was deployed with (deployment_info, settings, ne
     expect(parseStartWith({ settings: fits }).skipped).toEqual([]);
   });
 
-  it('a node uid must be a name (1 to 255 characters)', () => {
+  it('a node id must be a name (1 to 255 characters)', () => {
     const p = parseStartWith({ deployment_info: { ['n'.repeat(256)]: node1 } });
-    expect(p.skipped).toEqual([{ entry: 'deployment_info', reason: expect.stringMatching(/node uid .* is too long/) }]);
+    expect(p.skipped).toEqual([{ entry: 'deployment_info', reason: expect.stringMatching(/node id .* is too long/) }]);
   });
 });
 
