@@ -2,6 +2,13 @@ import { InitialSchema1764000000000 } from './1764000000000-InitialSchema';
 import { RunCaches1764100000000 } from './1764100000000-RunCaches';
 import { AnnouncedRelease1764200000000 } from './1764200000000-AnnouncedRelease';
 import { Releases1764306000000 } from './1764306000000-Releases';
+import { RunSnapshots1764313000000 } from './1764313000000-RunSnapshots';
 
 /** Every migration, in order. Listed explicitly so the same list works from ts-jest and from dist/. */
-export const MIGRATIONS = [InitialSchema1764000000000, RunCaches1764100000000, AnnouncedRelease1764200000000, Releases1764306000000];
+export const MIGRATIONS = [
+  InitialSchema1764000000000,
+  RunCaches1764100000000,
+  AnnouncedRelease1764200000000,
+  Releases1764306000000,
+  RunSnapshots1764313000000,
+];

@@ -17,7 +17,7 @@ import { IdPipe } from '../common/http/id.pipe';
 import { listResponse } from '../common/http/list-response';
 import { isBigintText } from '../common/http/query';
 import { CSV_COLUMNS, HistoryRowDto } from './dto/history-row.dto';
-import { PagedHistoryQueryDto } from './dto/page-query.dto';
+import { RunHistoryQueryDto } from './dto/page-query.dto';
 import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { HistoryQueryService } from './history-query.service';
 import { LiveHistoryService } from './live-history.service';
@@ -42,7 +42,8 @@ export class DeploymentHistoryController {
   /**
    * Every task of one run on every node: a bare JSON list, or Fuel's CSV with `Accept: text/csv`.
    * Whole and in Fuel's order by default; with `limit`/`cursor`/`order`, paged in time order with a
-   * `Link: rel="next"` header.
+   * `Link: rel="next"` header. Each JSON row carries its task's definition on its node (as Fuel 10's did:
+   * what `fuel2 task history show -p` prints), unless `include_definition=0`; CSV keeps Fuel's columns.
    */
   @Get()
   @ApiProduces('application/json', 'text/csv')
@@ -50,15 +51,17 @@ export class DeploymentHistoryController {
   @ApiHeader({ name: 'Link', required: false, description: 'rel="next": the next page, while more rows exist (paged requests)' })
   async list(
     @Param('transaction_id', new IdPipe('transaction id')) id: number,
-    @Query() q: PagedHistoryQueryDto,
+    @Query() q: RunHistoryQueryDto,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<HistoryRowDto[] | string> {
-    if (this.history.isWholeRun(q) && req.accepts(['application/json', 'text/csv']) !== 'text/csv') {
+    const csv = req.accepts(['application/json', 'text/csv']) === 'text/csv';
+    if (this.history.isWholeRun(q) && !csv) {
       res.type('application/json');
       return this.history.runJson(id, q);
     }
-    return listResponse(req, res, await this.history.listRun(id, q), { columns: CSV_COLUMNS, filename: `transaction-${id}-deployment-history.csv` });
+    const page = await this.history.listRun(id, q, { definitions: !csv });
+    return listResponse(req, res, page, { columns: CSV_COLUMNS, filename: `transaction-${id}-deployment-history.csv` });
   }
 
   /**

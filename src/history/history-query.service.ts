@@ -3,11 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { CrossRunRowDto, HistoryRecord, HistoryRowDto } from './dto/history-row.dto';
-import { CrossRunQueryDto, PagedHistoryQueryDto } from './dto/page-query.dto';
+import { CrossRunQueryDto, PagedHistoryQueryDto, RunHistoryQueryDto } from './dto/page-query.dto';
 import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { TransactionDto } from './dto/transaction.dto';
 import type { RunStatus } from './entities/transaction.entity';
-import { RowScope, selectRows, selectRunJson, selectRunJsonVersioned } from './history-rows';
+import { ROW_SHAPE, RowScope, selectRows, selectRunJson, selectRunJsonVersioned } from './history-rows';
 import { decodeCursor, encodeCursor, queryDigest } from './keyset';
 import { isFinalRun } from './task-state';
 import { TransactionsService } from './transactions.service';
@@ -36,16 +36,18 @@ export class HistoryQueryService {
 
   /**
    * One run's rows. Without limit/cursor: the whole list in Fuel's stable order (node, start time, task
-   * name). With them: a page in time order, like the cross-run lists.
+   * name). With them: a page in time order, like the cross-run lists. Each row carries its task's
+   * definition unless `include_definition=0`, or `definitions` is false (CSV: Fuel's columns only).
    */
-  async listRun(transactionId: number, q: PagedHistoryQueryDto): Promise<Page<HistoryRowDto>> {
+  async listRun(transactionId: number, q: RunHistoryQueryDto, opts: { definitions: boolean }): Promise<Page<HistoryRowDto>> {
     await this.transactions.find(transactionId);
     const include = q.include_summary === true;
+    const definitions = opts.definitions && q.include_definition !== false;
     if (this.isWholeRun(q)) {
-      const rows = await selectRows(this.db.manager, { transactionId }, q, { order: 'run', includeSummary: include });
+      const rows = await selectRows(this.db.manager, { transactionId }, q, { order: 'run', includeSummary: include, definitions });
       return { rows: rows.map((r) => HistoryRowDto.from(r, include)), next: null };
     }
-    const page = await this.page({ transactionId }, q);
+    const page = await this.page({ transactionId }, q, definitions);
     return { rows: page.rows.map((r) => HistoryRowDto.from(r, include)), next: page.next };
   }
 
@@ -59,16 +61,20 @@ export class HistoryQueryService {
    * large run's unfiltered list is kept once built (it only changes with a late report). A small run's
    * list is built each time, at the cost of one query more than before lists were kept, not more.
    */
-  async runJson(transactionId: number, q: PagedHistoryQueryDto): Promise<string> {
+  async runJson(transactionId: number, q: RunHistoryQueryDto): Promise<string> {
+    // A list kept in another row shape (by a version before this one) is not served, only replaced.
     const [run]: Array<{ status: RunStatus; list_cache: string | null }> = await this.db.query(
-      `SELECT status, list_cache FROM transactions WHERE id = $1`,
-      [transactionId],
+      `SELECT status, CASE WHEN list_cache_shape = $2 THEN list_cache END AS list_cache FROM transactions WHERE id = $1`,
+      [transactionId, ROW_SHAPE],
     );
     if (!run) throw new NotFoundError('Transaction not found'); // as TransactionsService.find says it
-    const unfiltered = Object.values(q).every((v) => v === undefined || v === false);
-    if (!unfiltered || !isFinalRun(run.status)) return selectRunJson(this.db.manager, transactionId, q, q.include_summary === true);
+    const { include_definition: definitions = true, ...filters } = q;
+    const shape = { includeSummary: q.include_summary === true, definitions };
+    // Only the default list is kept (what fuel2 and the page ask): the light rows are built each time.
+    const unfiltered = definitions && Object.values(filters).every((v) => v === undefined || v === false);
+    if (!unfiltered || !isFinalRun(run.status)) return selectRunJson(this.db.manager, transactionId, filters, shape);
     if (run.list_cache !== null) return run.list_cache;
-    const { body, version } = await selectRunJsonVersioned(this.db.manager, transactionId, q, false);
+    const { body, version } = await selectRunJsonVersioned(this.db.manager, transactionId, filters, shape);
     if (body.length >= LIST_CACHE_MIN_BYTES) await this.keepIfUnchanged(transactionId, 'list_cache', body, version);
     return body;
   }
@@ -84,7 +90,9 @@ export class HistoryQueryService {
     await this.db.transaction(async (m) => {
       const [run] = await m.query(`SELECT status FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
       const [now] = await m.query(`SELECT max(row_version)::text AS v FROM deployment_history WHERE transaction_id = $1`, [transactionId]);
-      if (run && isFinalRun(run.status) && now.v === version) await m.query(`UPDATE transactions SET ${column} = $2 WHERE id = $1`, [transactionId, value]);
+      if (!run || !isFinalRun(run.status) || now.v !== version) return;
+      if (column === 'summary_cache') await m.query(`UPDATE transactions SET summary_cache = $2 WHERE id = $1`, [transactionId, value]);
+      else await m.query(`UPDATE transactions SET list_cache = $2, list_cache_shape = $3 WHERE id = $1`, [transactionId, value, ROW_SHAPE]);
     });
   }
 
@@ -96,17 +104,19 @@ export class HistoryQueryService {
     return { rows: page.rows.map((r) => CrossRunRowDto.fromRun(r, q.include_summary === true)), next: page.next };
   }
 
-  private async page(scope: RowScope, q: CrossRunQueryDto | PagedHistoryQueryDto): Promise<Page<HistoryRecord>> {
+  private async page(scope: RowScope, q: CrossRunQueryDto | RunHistoryQueryDto, definitions = false): Promise<Page<HistoryRecord>> {
     const limit = q.limit ?? DEFAULT_PAGE;
     const order = q.order ?? '-time_start';
     if ('since' in q && q.since && q.until && Date.parse(q.since) >= Date.parse(q.until)) {
       throw new InvalidInputError(`since (${q.since}) must be before until (${q.until})`);
     }
-    // The digest covers everything that decides which rows come and in what order.
+    // The digest covers everything that decides which rows come and in what order (not what each row shows).
     const { limit: _l, cursor: _c, include_summary: _s, ...filters } = q;
+    if ('include_definition' in filters) delete filters.include_definition;
     const digest = queryDigest({ scope, order, filters });
     const after = q.cursor ? decodeCursor(q.cursor, digest) : undefined;
-    const rows = await selectRows(this.db.manager, scope, q, { order, limit: limit + 1, after, includeSummary: q.include_summary === true });
+    const includeSummary = q.include_summary === true;
+    const rows = await selectRows(this.db.manager, scope, q, { order, limit: limit + 1, after, includeSummary, definitions });
     const more = rows.length > limit;
     const shown = more ? rows.slice(0, limit) : rows;
     const last = shown[shown.length - 1];
@@ -199,12 +209,17 @@ export class HistoryQueryService {
     return { summary, version };
   }
 
-  /** One task's full record, with its graph definition, its run and its cluster. */
+  /** One task's full record, with its graph definition on its node, its run and its cluster. */
   async detail(transactionId: number, node: string, taskName: string): Promise<TaskDetailDto> {
     const tx = await this.transactions.find(transactionId);
     const nodeId = node === 'null' ? null : node;
+    // The node's own definition where it differs from the one most of the task's nodes share (tasks_snapshot).
     const [row] = await this.db.query(
-      `SELECT h.*, c.name AS cluster_name, c.release AS cluster_release FROM deployment_history h JOIN clusters c ON c.id = h.cluster_id
+      `SELECT h.*, c.name AS cluster_name, c.release AS cluster_release,
+              (SELECT d.definition FROM node_task_definitions d
+               WHERE d.transaction_id = h.transaction_id AND d.task_name = h.task_name
+                 AND d.node_id IS NOT DISTINCT FROM h.node_id) AS node_definition
+       FROM deployment_history h JOIN clusters c ON c.id = h.cluster_id
        WHERE h.transaction_id = $1 AND h.task_name = $2 AND h.node_id IS NOT DISTINCT FROM $3`,
       [transactionId, taskName, nodeId],
     );
@@ -217,7 +232,7 @@ export class HistoryQueryService {
       summary: row.summary ?? null,
       custom: row.custom ?? {},
       duration_s: duration,
-      definition: (tx.tasksSnapshot?.[taskName] as Record<string, unknown> | undefined) ?? null,
+      definition: row.node_definition ?? (tx.tasksSnapshot?.[taskName] as Record<string, unknown> | undefined) ?? null,
       transaction: TransactionDto.from(tx),
       cluster: { id: row.cluster_id, name: row.cluster_name, release: row.cluster_release },
     };

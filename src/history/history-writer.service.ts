@@ -20,8 +20,20 @@ export interface RunStart {
   parentUuid: string | null;
   time: Date;
   tasks: Array<{ nodeId: string | null; taskName: string; type: string | null }>;
-  /** Graph definition per task name. */
+  /** Graph definition per task name: the one most of the task's nodes share. */
   snapshot: Record<string, Record<string, unknown>>;
+  /** The definitions (JSON texts) of nodes whose own differs from `snapshot`'s (node null: cluster-level). */
+  nodeDefinitions: Array<{ nodeId: string | null; taskName: string; json: string }>;
+  /** What the run was deployed with, when its start said. */
+  snapshots: RunSnapshots;
+}
+
+/** What a run was deployed with, each as JSON text (checked and size-limited where it came in), kept as given. */
+export interface RunSnapshots {
+  /** What every node shares (`{}` when nothing was given apart), and each node's own, by node uid. */
+  deploymentInfo?: { common: string; nodes: Array<{ uid: string; json: string }> };
+  settings?: string;
+  networkConfiguration?: string;
 }
 
 export interface NodeTaskReport extends TaskReport {
@@ -176,7 +188,23 @@ export class HistoryWriter {
       const node: Array<string | null> = [];
       const task: string[] = [];
       const type: Array<string | null> = [];
+      // Per-node definitions and snapshots as one JSON list each (jsonb_/json_to_recordset): their texts go as
+      // they are, where arrays of text parameters would have every quote of them escaped (a large deployment
+      // info). The definitions are parsed once as jsonb (~20 % faster than json with jsonb fields); the
+      // snapshots are kept as json, their text as sent.
+      const nodeDefinitions: string[] = [];
+      const snapshots: string[] = [];
+      const snapshot = (uuid: string, kind: string, nodeUid: string | null, json: string) =>
+        snapshots.push(`{"u":${JSON.stringify(uuid)},"k":"${kind}","n":${JSON.stringify(nodeUid)},"d":${json}}`);
       runs.forEach((r, k) => {
+        // Snapshots are the run's own, kept whatever its release (unlike its tasks).
+        const s = r.snapshots;
+        if (s.deploymentInfo) {
+          snapshot(r.uuid, 'deployment_info', null, s.deploymentInfo.common);
+          for (const n of s.deploymentInfo.nodes) snapshot(r.uuid, 'deployment_info', n.uid, n.json);
+        }
+        if (s.settings !== undefined) snapshot(r.uuid, 'settings', null, s.settings);
+        if (s.networkConfiguration !== undefined) snapshot(r.uuid, 'network_configuration', null, s.networkConfiguration);
         if (!recorded[k]) {
           this.logger.log(
             `transaction ${r.uuid}: cluster ${r.cluster.id} runs release '${registered[k].release}' (before ${MIN_HISTORY_VERSION}); ` +
@@ -189,6 +217,10 @@ export class HistoryWriter {
           node.push(t.nodeId);
           task.push(t.taskName);
           type.push(t.type);
+        }
+        const u = JSON.stringify(r.uuid);
+        for (const d of r.nodeDefinitions) {
+          nodeDefinitions.push(`{"u":${u},"n":${JSON.stringify(d.nodeId)},"t":${JSON.stringify(d.taskName)},"d":${d.json}}`);
         }
       });
       const inserted: Array<{ id: number; uuid: string; rows: number }> = await m.query(
@@ -208,7 +240,17 @@ export class HistoryWriter {
            FROM unnest($10::varchar[], $11::varchar[], $12::varchar[], $13::varchar[]) WITH ORDINALITY AS k(uuid, node, task, type, n)
            JOIN runs r ON r.uuid = k.uuid
            ORDER BY k.n
-           ON CONFLICT DO NOTHING RETURNING transaction_id)
+           ON CONFLICT DO NOTHING RETURNING transaction_id),
+         definitions AS (
+           INSERT INTO node_task_definitions (transaction_id, node_id, task_name, definition)
+           SELECT r.id, d.n, d.t, d.d FROM jsonb_to_recordset($15::jsonb) AS d(u text, n text, t text, d jsonb)
+           JOIN runs r ON r.uuid = d.u
+           ON CONFLICT DO NOTHING),
+         snapshots AS (
+           INSERT INTO run_snapshots (transaction_id, kind, node_uid, data)
+           SELECT r.id, s.k, s.n, s.d FROM json_to_recordset($16::json) AS s(u text, k text, n text, d json)
+           JOIN runs r ON r.uuid = s.u
+           ON CONFLICT DO NOTHING)
          SELECT r.id, r.uuid, (SELECT count(*) FROM pending p WHERE p.transaction_id = r.id)::int AS rows FROM runs r`,
         [
           runs.map((r) => r.uuid),
@@ -225,6 +267,8 @@ export class HistoryWriter {
           task,
           type,
           registered.map((c) => c.announced),
+          `[${nodeDefinitions.join(',')}]`,
+          `[${snapshots.join(',')}]`,
         ],
       );
       if (inserted.length !== runs.length) throw new RetryableWriteError('a transaction was created concurrently');

@@ -16,6 +16,8 @@ import { LiveHistoryService } from './live-history.service';
 import { RetentionController } from './retention.controller';
 import { RetentionService } from './retention.service';
 import { RunDeletion } from './run-deletion.service';
+import { RunSnapshotsController } from './run-snapshots.controller';
+import { RunSnapshotsService } from './run-snapshots.service';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsService } from './transactions.service';
 
@@ -26,13 +28,21 @@ import { TransactionsService } from './transactions.service';
 @Global()
 @Module({
   imports: [ClustersModule, TypeOrmModule.forFeature([Transaction, DeploymentHistory])],
-  controllers: [TransactionsController, DeploymentHistoryController, RunDiffController, ClusterHistoryController, RetentionController],
+  controllers: [
+    TransactionsController,
+    RunSnapshotsController,
+    DeploymentHistoryController,
+    RunDiffController,
+    ClusterHistoryController,
+    RetentionController,
+  ],
   providers: [
     TransactionsService,
     HistoryQueryService,
     ClusterHistoryService,
     RetentionService,
     RunDeletion,
+    RunSnapshotsService,
     HistoryEvents,
     LiveHistoryService,
     HistoryWriter,

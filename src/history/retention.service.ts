@@ -13,6 +13,8 @@ export interface RetentionPolicy {
 }
 
 const CHUNK = 500;
+/** The tables a run's removal frees space in (its snapshots and per-node definitions go with it). */
+const HISTORY_TABLES = ['deployment_history', 'transactions', 'run_snapshots', 'node_task_definitions'] as const;
 
 /**
  * Retention: deletes whole finished runs (never one in progress) that ended more than D days ago
@@ -83,8 +85,9 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
       const gone = await this.remove(doomed);
       removed = doomed.filter((d) => gone.has(d.id));
       if (removed.length) {
-        await this.db.query(opts.compact ? 'VACUUM (FULL, ANALYZE) deployment_history' : 'VACUUM (ANALYZE) deployment_history');
-        await this.db.query(opts.compact ? 'VACUUM (FULL, ANALYZE) transactions' : 'VACUUM (ANALYZE) transactions');
+        for (const table of HISTORY_TABLES) {
+          await this.db.query(opts.compact ? `VACUUM (FULL, ANALYZE) ${table}` : `VACUUM (ANALYZE) ${table}`);
+        }
       }
     }
     const byCluster = new Map<number, { cluster_id: number; transactions: number; rows: number }>();
@@ -139,7 +142,8 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async diskBytes(): Promise<number> {
-    const [r] = await this.db.query(`SELECT (pg_total_relation_size('deployment_history') + pg_total_relation_size('transactions'))::bigint::text AS b`);
+    const sizes = HISTORY_TABLES.map((t) => `pg_total_relation_size('${t}')`).join(' + ');
+    const [r] = await this.db.query(`SELECT (${sizes})::bigint::text AS b`);
     return Number(r.b);
   }
 }

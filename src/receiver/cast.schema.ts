@@ -38,6 +38,24 @@ export const TRANSACTION_START_ARGS: SchemaObject = {
       },
       example: { '1': [{ id: 'netconfig', type: 'puppet' }], master: [{ id: 'upload_configuration', type: 'upload_file' }], null: [{ id: 'post_deployment_start', type: 'stage' }] },
     },
+    deployment_info: {
+      type: 'object',
+      description:
+        'what each node was deployed with, by node uid (or as Nailgun 10 kept it: {"common": {...}, "nodes": {uid: {...}}}); ' +
+        'served at GET /transactions/{id}/deployment_info; up to 4 MB of JSON per node, else skipped (named in the answer)',
+      additionalProperties: { type: 'object' },
+      example: { '1': { uid: '1', fqdn: 'node-1.domain.tld', roles: ['primary-controller'] } },
+    },
+    settings: {
+      type: 'object',
+      description: 'the cluster settings, e.g. {"editable": {...}}; served at GET /transactions/{id}/settings; up to 4 MB of JSON',
+    },
+    network_configuration: {
+      type: 'object',
+      description:
+        'the network configuration, e.g. {"networks": [...], "networking_parameters": {...}}; ' +
+        'served at GET /transactions/{id}/network_configuration; up to 4 MB of JSON',
+    },
   },
 };
 

@@ -1,6 +1,6 @@
 import type { RunStatus } from '../history/entities/transaction.entity';
 import { RUN_STATUSES } from '../history/entities/transaction.entity';
-import type { NodeTaskReport, RunStart, StoreCommand } from '../history/history-writer.service';
+import type { NodeTaskReport, RunSnapshots, RunStart, StoreCommand } from '../history/history-writer.service';
 import type { RunReport } from '../history/run-state';
 import type { ReportedStatus } from '../history/task-state';
 
@@ -41,6 +41,14 @@ const MAX_NAME = 255;
 /** Limits of one task report: its error message, and its summary and custom objects as JSON. */
 export const MAX_ERROR_MESSAGE = 65_536;
 export const MAX_JSON_BYTES = 1_048_576;
+/**
+ * Limit of each snapshot a start carries, as JSON: `settings`, `network_configuration`, and each node's
+ * `deployment_info` (and its common part). A node's deployment info (its astute.yaml) holds every
+ * node's network metadata (~1 KB each) and the cluster's settings: ~300 KB at 200 nodes. 4 MB leaves
+ * room for environments several times larger; the whole start is bounded by its message (16 MB on the
+ * bus, BODY_MAX_CASTS_BYTES over HTTP), which is what limits a large environment's deployment info.
+ */
+export const MAX_SNAPSHOT_BYTES = 4 * 1_048_576;
 
 /** The largest message the bus consumer takes. */
 export const MAX_MESSAGE_BYTES = 16 * 1_048_576;
@@ -71,9 +79,11 @@ export function parseCast(raw: unknown, receivedAt: Date): ParsedCast {
   if (!isObject(args)) throw new CastRejected(`${method}: "args" must be an object, got ${describe(args)}`);
   const uuid = name(args.task_uuid, `${method}: args.task_uuid`);
   const time = parseTime(args.time, `${method}: args.time`) ?? receivedAt;
-  if (method === 'transaction_start') return { method, uuid, command: { kind: 'start', start: parseStart(args, uuid, time) }, skipped: [] };
-
   const skipped: SkippedEntry[] = [];
+  if (method === 'transaction_start') {
+    return { method, uuid, command: { kind: 'start', start: parseStart(args, uuid, time, skipped) }, skipped };
+  }
+
   const run = parseRunReport(args, time, skipped);
   const tasks: NodeTaskReport[] = [];
   if (args.nodes !== undefined && args.nodes !== null) {
@@ -91,7 +101,7 @@ export function parseCast(raw: unknown, receivedAt: Date): ParsedCast {
   return { method, uuid, command: { kind: 'report', uuid, run, tasks }, skipped };
 }
 
-function parseStart(args: Record<string, unknown>, uuid: string, time: Date): RunStart {
+function parseStart(args: Record<string, unknown>, uuid: string, time: Date, skipped: SkippedEntry[]): RunStart {
   const where = 'transaction_start';
   const cluster = args.cluster;
   if (!isObject(cluster)) throw new CastRejected(`${where}: args.cluster must be an object {"id", "name", "release"}, got ${describe(cluster)}`);
@@ -109,7 +119,9 @@ function parseStart(args: Record<string, unknown>, uuid: string, time: Date): Ru
   if (!isObject(graph)) throw new CastRejected(`${where}: args.tasks_graph must be an object {node id: [tasks]}, got ${describe(graph)}`);
 
   const tasks: RunStart['tasks'] = [];
-  const snapshot: RunStart['snapshot'] = {};
+  /** Per task name, the nodes it is on, and its distinct definitions (in graph order) with the nodes of each. */
+  type Variant = { definition: Record<string, unknown>; nodes: Array<string | null> };
+  const variants = new Map<string, { on: Set<string | null>; distinct: Variant[] }>();
   for (const [node, list] of Object.entries(graph)) {
     const nodeId = node === 'null' || node === '' ? null : node;
     if (nodeId !== null && nodeId.length > MAX_NAME) throw new CastRejected(`${where}: tasks_graph key ${JSON.stringify(node.slice(0, 40))}... is too long`);
@@ -121,8 +133,30 @@ function parseStart(args: Record<string, unknown>, uuid: string, time: Date): Ru
       const type = task.type === undefined || task.type === null ? null : name(task.type, `${at}.type`);
       tasks.push({ nodeId, taskName, type });
       checkJson(task, at);
-      snapshot[taskName] ??= task;
+      let known = variants.get(taskName);
+      if (!known) variants.set(taskName, (known = { on: new Set(), distinct: [] }));
+      // A task listed twice on a node ("null" and "" both being cluster-level) keeps its first definition, as its row does.
+      if (known.on.has(nodeId)) return;
+      known.on.add(nodeId);
+      // Compared with the first few distinct ones only: a graph whose every node differs (Astute's relations
+      // name nodes) costs a few comparisons a task, not one per node; a later equal one is then kept apart, as is.
+      const same = known.distinct.findIndex((v, k) => k < COMPARED_DEFINITIONS && sameJson(v.definition, task));
+      if (same >= 0) known.distinct[same].nodes.push(nodeId);
+      else known.distinct.push({ definition: task, nodes: [nodeId] });
     });
+  }
+  // Per task, the definition most of its nodes share is the task's; the nodes whose own differs (Astute's
+  // graph is per node: relations name nodes, a node may run a task as `skipped`) keep theirs apart.
+  const snapshot: RunStart['snapshot'] = {};
+  const nodeDefinitions: RunStart['nodeDefinitions'] = [];
+  for (const [taskName, { distinct }] of variants) {
+    const common = distinct.reduce((a, b) => (b.nodes.length > a.nodes.length ? b : a));
+    snapshot[taskName] = common.definition;
+    for (const v of distinct) {
+      if (v === common) continue;
+      const json = JSON.stringify(v.definition);
+      for (const nodeId of v.nodes) nodeDefinitions.push({ nodeId, taskName, json });
+    }
   }
   return {
     uuid,
@@ -134,7 +168,72 @@ function parseStart(args: Record<string, unknown>, uuid: string, time: Date): Ru
     time,
     tasks,
     snapshot,
+    nodeDefinitions,
+    snapshots: parseSnapshots(args, skipped),
   };
+}
+
+/**
+ * What the run was deployed with, each as its JSON text (stored as sent). One that cannot be stored (not
+ * an object, over MAX_SNAPSHOT_BYTES, unstorable text) is skipped whole, with the reason: the run and its
+ * history are recorded all the same, and the snapshot is answered as not recorded rather than in part.
+ */
+function parseSnapshots(args: Record<string, unknown>, skipped: SkippedEntry[]): RunSnapshots {
+  const snapshots: RunSnapshots = {};
+  const take = (entry: string, read: () => void) => {
+    if (args[entry] === undefined || args[entry] === null) return;
+    try {
+      read();
+    } catch (e) {
+      if (!(e instanceof CastRejected)) throw e;
+      skipped.push({ entry, reason: e.message });
+    }
+  };
+  take('deployment_info', () => (snapshots.deploymentInfo = deploymentInfo(args.deployment_info)));
+  take('settings', () => (snapshots.settings = snapshotJson(args.settings, 'transaction_start: args.settings')));
+  take('network_configuration', () => {
+    snapshots.networkConfiguration = snapshotJson(args.network_configuration, 'transaction_start: args.network_configuration');
+  });
+  return snapshots;
+}
+
+/**
+ * `deployment_info`: keyed by node uid (`{"1": {...}, "2": {...}}`), or in Nailgun 10's own form, with
+ * what every node shares apart (`{"common": {...}, "nodes": {"1": {...}}}`: an object whose only keys
+ * are `common` and/or `nodes`, which no node is named).
+ */
+function deploymentInfo(v: unknown): NonNullable<RunSnapshots['deploymentInfo']> {
+  const what = 'transaction_start: args.deployment_info';
+  if (!isObject(v)) {
+    // Said without "uid": the metrics' reason kinds would count it as a bad report uid (common/metrics).
+    const shapes = '{"<node id>": {...}} or {"common": {...}, "nodes": {"<node id>": {...}}}';
+    throw new CastRejected(`${what} must be an object keyed by node id (${shapes}), got ${describe(v)}`);
+  }
+  const keys = Object.keys(v);
+  const nailgun = keys.length > 0 && keys.every((k) => k === 'common' || k === 'nodes');
+  const nodes = nailgun ? (v.nodes ?? {}) : v;
+  if (!isObject(nodes)) throw new CastRejected(`${what}.nodes must be an object keyed by node id, got ${describe(nodes)}`);
+  const common = nailgun && v.common !== undefined && v.common !== null ? snapshotJson(v.common, `${what}.common`) : '{}';
+  return {
+    common,
+    nodes: Object.entries(nodes).map(([uid, info]) => {
+      if (uid === '' || uid.length > MAX_NAME) {
+        throw new CastRejected(`${what}: node id ${JSON.stringify(uid.slice(0, 40))} is ${uid ? 'too long' : 'empty'}`);
+      }
+      checkJson(uid, `${what}: node id`);
+      return { uid, json: snapshotJson(info, `${what}[${JSON.stringify(uid)}]`) };
+    }),
+  };
+}
+
+/** One snapshot object as JSON text, checked: an object, storable, at most MAX_SNAPSHOT_BYTES. */
+function snapshotJson(v: unknown, what: string): string {
+  if (!isObject(v)) throw new CastRejected(`${what} must be an object, got ${describe(v)}`);
+  checkJson(v, what);
+  const text = JSON.stringify(v);
+  const size = Buffer.byteLength(text);
+  if (size > MAX_SNAPSHOT_BYTES) throw new CastRejected(`${what} is too large: ${size} bytes of JSON, the limit is ${MAX_SNAPSHOT_BYTES}`);
+  return text;
 }
 
 function parseRunReport(args: Record<string, unknown>, time: Date, skipped: SkippedEntry[]): RunReport | null {
@@ -244,6 +343,37 @@ function name(v: unknown, what: string): string {
   if (v.length > MAX_NAME) throw new CastRejected(`${what} must be at most ${MAX_NAME} characters, got ${v.length}`);
   checkJson(v, what);
   return v;
+}
+
+/** Distinct definitions of a task a node's is compared with (see parseStart). */
+const COMPARED_DEFINITIONS = 4;
+
+/**
+ * Whether two JSON values are the same, whatever the order of their keys (they are stored as jsonb, which
+ * keeps none). Without building their texts: in a graph of a million tasks that all nodes share, comparing
+ * is 5 times faster than comparing their JSON.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const list = Array.isArray(a);
+  if (list !== Array.isArray(b)) return false;
+  if (list) {
+    const x = a as unknown[];
+    const y = b as unknown[];
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!sameJson(x[i], y[i])) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let keys = 0;
+  for (const k in x) {
+    keys++;
+    if (!Object.hasOwn(y, k) || !sameJson(x[k], y[k])) return false;
+  }
+  for (const _ in y) keys--;
+  return keys === 0;
 }
 
 const MAX_DEPTH = 32;

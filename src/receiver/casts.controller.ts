@@ -39,7 +39,8 @@ export class CastsController {
 
   /**
    * Starts a run exactly like a `transaction_start` cast (the body is its `args`). 200 when already started.
-   * A start applied with a warning (a release older than the cluster's is kept out) carries `warnings`.
+   * A start applied with a warning (a release older than the cluster's is kept out), or with a part
+   * skipped (a snapshot that cannot be stored), carries `warnings`.
    */
   @Post('transactions')
   @AdminOnly()
@@ -51,7 +52,9 @@ export class CastsController {
     const [result] = await this.casts.applyHttp({ method: 'transaction_start', args });
     if (result.outcome === 'duplicate') res.status(HttpStatus.OK);
     const run = await this.transactions.get(result.transaction_id!);
-    return result.warnings ? { ...run, warnings: result.warnings } : run;
+    // What was not applied (a snapshot that cannot be stored) is said as POST /casts says it in `skipped`.
+    const warnings = [...(result.warnings ?? []), ...result.skipped.map((s) => `${s.entry} skipped: ${s.reason}`)];
+    return warnings.length ? { ...run, warnings } : run;
   }
 
   /** Counters of the receiver since start. */

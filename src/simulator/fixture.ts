@@ -107,8 +107,8 @@ export const FAILURE_REASONS: readonly string[] = [
 
 export const CLUSTER_NAMES: readonly string[] = ['prod-east', 'prod-west', 'staging', 'lab', 'edge-north', 'edge-south'];
 
-/** The task as announced in `transaction_start`'s `tasks_graph`: type, what it requires, its parameters. */
-export function definition(t: TaskTemplate, requires: string[]): Record<string, unknown> {
+/** The task as announced in `transaction_start`'s `tasks_graph`: type, roles, what it requires, its parameters. */
+export function definition(t: TaskTemplate, requires: string[], roles: readonly string[] = t.roles): Record<string, unknown> {
   const parameters: Record<string, unknown> = (() => {
     switch (t.type) {
       case 'puppet':
@@ -125,5 +125,81 @@ export function definition(t: TaskTemplate, requires: string[]): Record<string, 
         return {};
     }
   })();
-  return { id: t.id, type: t.type, version: '2.1.0', requires, parameters, ...(t.conditional ? { condition: { yaql_exp: 'changed($.ceilometer)' } } : {}) };
+  const condition = t.conditional ? { condition: { yaql_exp: 'changed($.ceilometer)' } } : {};
+  return { id: t.id, type: t.type, version: '2.1.0', roles: [...roles], requires, parameters, ...condition };
+}
+
+/**
+ * What a run is deployed with, sent in `transaction_start` (served at GET /transactions/:id/deployment_info,
+ * /settings, /network_configuration): small, shaped like a Fuel 9/10 environment's astute.yaml, cluster
+ * attributes and network configuration. Addresses follow the cluster's index, so clusters differ.
+ */
+export function deploymentSnapshots(
+  cluster: { index: number; name: string; release: string },
+  nodes: ReadonlyArray<{ uid: string; role: Role }>,
+): Record<'deployment_info' | 'settings' | 'network_configuration', Record<string, unknown>> {
+  const net = (third: number) => `10.${(cluster.index % 200) + 20}.${third}`;
+  const vip = { management: `${net(2)}.2`, public: `${net(1)}.2` };
+  const deploymentInfo = Object.fromEntries(
+    nodes.map((n, i) => [
+      n.uid,
+      {
+        uid: n.uid,
+        fqdn: `node-${n.uid}.${cluster.name}.local`,
+        roles: [i === 0 ? 'primary-controller' : n.role],
+        deployment_mode: 'ha_compact',
+        openstack_version: cluster.release,
+        management_vip: vip.management,
+        public_vip: vip.public,
+        network_scheme: {
+          version: '1.1',
+          endpoints: { 'br-mgmt': { IP: [`${net(2)}.${i + 3}/24`] }, 'br-storage': { IP: [`${net(4)}.${i + 3}/24`] } },
+          roles: { management: 'br-mgmt', storage: 'br-storage', 'neutron/private': 'br-prv' },
+        },
+        ...(n.role === 'compute'
+          ? { nova: { state_path: '/var/lib/nova', cpu_mode: 'host-model' } }
+          : { mysql: { wsrep_provider: 'galera' } }),
+      },
+    ]),
+  );
+  const settings = {
+    editable: {
+      common: {
+        debug: { value: false, type: 'checkbox', label: 'Debug logging' },
+        puppet_debug: { value: true, type: 'checkbox', label: 'Puppet debug logging' },
+        auto_assign_floating_ip: { value: false, type: 'checkbox', label: 'Auto assign floating IP' },
+      },
+      storage: { volumes_lvm: { value: true }, volumes_ceph: { value: false }, images_ceph: { value: false } },
+      provision: { method: { value: 'image' } },
+      public_ssl: { horizon: { value: true }, services: { value: true }, hostname: { value: `public.${cluster.name}.local` } },
+    },
+  };
+  const network = (id: number, name: string, third: number, vlan: number | null) => ({
+    id,
+    name,
+    cidr: `${net(third)}.0/24`,
+    gateway: name === 'public' ? `${net(third)}.1` : null,
+    vlan_start: vlan,
+    ip_ranges: [[`${net(third)}.${name === 'public' ? 2 : 1}`, `${net(third)}.${name === 'public' ? 126 : 254}`]],
+    meta: { notation: 'ip_ranges', render_type: null, map_priority: id },
+  });
+  const networkConfiguration = {
+    networking_parameters: {
+      net_l23_provider: 'ovs',
+      segmentation_type: 'vlan',
+      vlan_range: [1000, 1030],
+      floating_ranges: [[`${net(1)}.130`, `${net(1)}.254`]],
+      dns_nameservers: ['8.8.4.4', '8.8.8.8'],
+      base_mac: 'fa:16:3e:00:00:00',
+    },
+    networks: [
+      network(1, 'public', 1, null),
+      network(2, 'management', 2, 101),
+      network(3, 'storage', 4, 102),
+      network(4, 'fuelweb_admin', 0, null),
+    ],
+    management_vip: vip.management,
+    public_vip: vip.public,
+  };
+  return { deployment_info: deploymentInfo, settings, network_configuration: networkConfiguration };
 }

@@ -1,4 +1,16 @@
-import { CLUSTER_NAMES, CORE_TASKS, definition, FAILURE_REASONS, MASTER_TASKS, NODE_TASKS, Role, Stage, STAGES, TaskTemplate } from './fixture';
+import {
+  CLUSTER_NAMES,
+  CORE_TASKS,
+  definition,
+  deploymentSnapshots,
+  FAILURE_REASONS,
+  MASTER_TASKS,
+  NODE_TASKS,
+  Role,
+  Stage,
+  STAGES,
+  TaskTemplate,
+} from './fixture';
 import { Rng } from './rng';
 
 /**
@@ -185,7 +197,7 @@ function planRun(rng: Rng, o: SimOptions, c: RunContext): { run: PlannedRun; eve
   const graph: Record<string, Array<Record<string, unknown>>> = {};
   const stageList = Object.values(STAGES).flat();
   graph.null = stageList.map((id, i) => definition({ id, type: 'stage', stage: 'deployment', roles: [], seconds: [0, 1] }, i ? [stageList[i - 1]] : []));
-  graph.master = MASTER_TASKS.map((t, i) => definition(t, i ? [MASTER_TASKS[i - 1].id] : ['pre_deployment_start']));
+  graph.master = MASTER_TASKS.map((t, i) => definition(t, i ? [MASTER_TASKS[i - 1].id] : ['pre_deployment_start'], ['master']));
   for (const n of nodes) graph[n.uid] = chains.get(n.uid)!.map((t, i, all) => definition(t, i ? [all[i - 1].id] : ['pre_deployment_start']));
   const rows: Array<{ node: string | null; task: string }> = Object.entries(graph).flatMap(([node, list]) =>
     list.map((t) => ({ node: node === 'null' ? null : node, task: t.id as string })),
@@ -240,6 +252,7 @@ function planRun(rng: Rng, o: SimOptions, c: RunContext): { run: PlannedRun; eve
     dry_run: false,
     cluster: { id: c.clusterId, name: c.clusterName, release: o.release },
     tasks_graph: graph,
+    ...deploymentSnapshots({ index: c.clusterIndex, name: c.clusterName, release: o.release }, nodes),
   });
   let t = c.t0 + rng.between(0.5, 2);
   cast('report', t, { status: 'running', progress: 0 });

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
+import { RunSnapshots1764313000000 } from '../../migrations/1764313000000-RunSnapshots';
 import { runMigrationsLocked } from '../../src/common/database/migrate';
 import { createTestDatabase } from '../support/database';
 
@@ -55,6 +56,84 @@ describe('schema and migrations', () => {
        WHERE column_name IN ('time_start', 'time_end') AND data_type <> 'timestamp with time zone'`,
     );
     expect(rows).toEqual([]);
+  });
+
+  it("RunSnapshots on data: old runs keep everything but their kept lists (built in the old row shape); snapshots and per-node definitions go with their run", async () => {
+    const own = await createTestDatabase('dh_schema_snap');
+    const at = (migrations: typeof MIGRATIONS) => new DataSource({ type: 'postgres', url: own.url, migrations, logging: false });
+    const c = new Client({ connectionString: own.url });
+    try {
+      const before = at(MIGRATIONS.slice(0, MIGRATIONS.indexOf(RunSnapshots1764313000000)));
+      await before.initialize();
+      await runMigrationsLocked(before);
+      await before.destroy();
+      await c.connect();
+      // A finished run as the previous version left it: one definition per task name, its summary and its whole list kept.
+      await c.query(`INSERT INTO clusters (id, name, release) VALUES (1, 'c', 'mitaka-9.0')`);
+      const snapshot = { netconfig: { id: 'netconfig', type: 'puppet', parameters: { timeout: 3600 } } };
+      const [{ id }] = (
+        await c.query(
+          `INSERT INTO transactions (uuid, cluster_id, name, status, history_recorded, release, time_start, time_end, tasks_snapshot, summary_cache, list_cache)
+           VALUES ('old', 1, 'deployment', 'ready', true, 'mitaka-9.0', now(), now(), $1, '{"total": 2}', '[{"task_name": "netconfig"}]') RETURNING id`,
+          [snapshot],
+        )
+      ).rows;
+      await c.query(
+        `INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name, task_type, status)
+         VALUES ($1, 1, '1', 'netconfig', 'puppet', 'ready'), ($1, 1, '2', 'netconfig', 'puppet', 'ready')`,
+        [id],
+      );
+
+      const after = at(MIGRATIONS);
+      await after.initialize();
+      try {
+        expect(await runMigrationsLocked(after)).toEqual([RunSnapshots1764313000000.name]);
+      } finally {
+        await after.destroy();
+      }
+      const [run] = (await c.query(`SELECT tasks_snapshot, summary_cache, list_cache, list_cache_shape FROM transactions WHERE id = $1`, [id])).rows;
+      expect(run).toEqual({ tasks_snapshot: snapshot, summary_cache: { total: 2 }, list_cache: null, list_cache_shape: null });
+      expect((await c.query(`SELECT count(*)::int AS n FROM deployment_history WHERE transaction_id = $1`, [id])).rows[0].n).toBe(2);
+
+      // Snapshots: one per kind and node (NULL: the run-wide part), json kept as sent, only the three kinds.
+      const snap = (kind: string, node: string | null, data: string) =>
+        c.query(`INSERT INTO run_snapshots (transaction_id, kind, node_uid, data) VALUES ($1, $2, $3, $4)`, [id, kind, node, data]);
+      await snap('settings', null, '{"editable": {"b": 1, "a": 2}}');
+      await expect(snap('settings', null, '{}')).rejects.toThrow(/run_snapshots_key/);
+      await snap('deployment_info', null, '{}');
+      await snap('deployment_info', '1', '{"uid": "1"}');
+      await expect(snap('deployment_info', '1', '{}')).rejects.toThrow(/run_snapshots_key/);
+      await expect(snap('astute_yaml', null, '{}')).rejects.toThrow(/check constraint/);
+      await expect(snap('network_configuration', null, '{"a": ')).rejects.toThrow(/invalid input syntax for type json/);
+      expect((await c.query(`SELECT data::text FROM run_snapshots WHERE kind = 'settings'`)).rows[0].data).toBe('{"editable": {"b": 1, "a": 2}}');
+      // Per-node definitions: one per (node, task); cluster-level (NULL) ones too.
+      const def = (node: string | null) =>
+        c.query(`INSERT INTO node_task_definitions (transaction_id, node_id, task_name, definition) VALUES ($1, $2, 'netconfig', '{"type": "puppet"}')`, [id, node]);
+      await def('2');
+      await expect(def('2')).rejects.toThrow(/node_task_definitions_key/);
+      await def(null);
+      await expect(def(null)).rejects.toThrow(/node_task_definitions_key/);
+      // Deleting the run (retention, history deletion) takes them with it.
+      await c.query(`DELETE FROM transactions WHERE id = $1`, [id]);
+      expect((await c.query(`SELECT (SELECT count(*) FROM run_snapshots) + (SELECT count(*) FROM node_task_definitions) AS n`)).rows[0].n).toBe('0');
+
+      // And it can be undone.
+      const undo = at(MIGRATIONS);
+      await undo.initialize();
+      try {
+        await undo.undoLastMigration({ transaction: 'each' });
+      } finally {
+        await undo.destroy();
+      }
+      const { rows: left } = await c.query(
+        `SELECT to_regclass('run_snapshots') AS s, to_regclass('node_task_definitions') AS d,
+                (SELECT count(*)::int FROM information_schema.columns WHERE table_name = 'transactions' AND column_name = 'list_cache_shape') AS col`,
+      );
+      expect(left[0]).toEqual({ s: null, d: null, col: 0 });
+    } finally {
+      await c.end().catch(() => undefined);
+      await own.drop();
+    }
   });
 
   /** The SQL of the cross-run lists, as the service builds it (history-rows.ts), first and later pages. */

@@ -97,6 +97,21 @@ describe('the simulator', () => {
       );
       expect(rows.filter((x) => x.node_id === 'master').map((x) => x.task_name)).toContain('generate_keys');
       expect(rows.find((x) => x.task_name === 'upload_configuration')).toMatchObject({ type: 'upload_file' });
+      // Each row carries its task's definition (fuel2 task history show -p).
+      expect(rows.find((x) => x.task_name === 'netconfig' && x.node_id === '1')).toMatchObject({
+        version: '2.1.0',
+        roles: ['controller', 'compute'],
+        requires: ['globals'],
+        parameters: { puppet_manifest: '/etc/puppet/modules/osnailyfacter/modular/netconfig.pp', timeout: 3600 },
+      });
+      expect(rows.find((x) => x.task_name === 'generate_keys')).toMatchObject({ roles: ['master'], parameters: { timeout: 180 } });
+      // What each run was deployed with (fuel2 task deployment-info|settings|network-configuration download).
+      const info = (await t.http().get(`/api/v1/transactions/${first.id}/deployment_info`).expect(200)).body;
+      expect(Object.keys(info.nodes)).toEqual(['1', '2', '3']);
+      expect(info.nodes['1']).toMatchObject({ uid: '1', roles: ['primary-controller'], network_scheme: { roles: { management: 'br-mgmt' } } });
+      expect((await t.http().get(`/api/v1/transactions/${first.id}/settings`).expect(200)).body.editable.common.debug).toMatchObject({ value: false });
+      const network = (await t.http().get(`/api/v1/transactions/${first.id}/network_configuration`).expect(200)).body;
+      expect(network.networks.map((n: { name: string }) => n.name)).toEqual(['public', 'management', 'storage', 'fuelweb_admin']);
     });
 
     it('plays the same deployments for the same seed, and others for another seed', async () => {

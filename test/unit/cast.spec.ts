@@ -1,4 +1,4 @@
-import { CastRejected, parseCast, ParsedCast } from '../../src/receiver/cast';
+import { CastRejected, MAX_SNAPSHOT_BYTES, parseCast, ParsedCast } from '../../src/receiver/cast';
 import type { NodeTaskReport, RunStart } from '../../src/history/history-writer.service';
 import type { RunReport } from '../../src/history/run-state';
 
@@ -351,5 +351,140 @@ describe('parseCast: run report (top-level status / progress / error)', () => {
     const p = resp({ status: 7, progress: '50' });
     expect(reportOf(p).run).toBeNull();
     expect(p.skipped.map((s) => s.entry)).toEqual(['status', 'progress']);
+  });
+});
+
+describe('parseCast: what a run was deployed with (deployment_info, settings, network_configuration)', () => {
+  const parseStartWith = (over: Record<string, unknown>) => parseCast({ method: 'transaction_start', args: startArgs(over) }, RECEIVED);
+  const node1 = { uid: '1', fqdn: 'node-1.domain.tld', roles: ['controller'], network_scheme: { endpoints: { 'br-mgmt': { IP: ['192.168.0.3/24'] } } } };
+  const node2 = { uid: '2', fqdn: 'node-2.domain.tld', roles: ['compute'] };
+
+  it('takes none: no snapshot, nothing skipped', () => {
+    const p = parseStartWith({});
+    expect(startOf(p).snapshots).toEqual({});
+    expect(p.skipped).toEqual([]);
+  });
+
+  it('takes deployment_info keyed by node uid (no common part), settings and network_configuration, each as JSON text', () => {
+    const settings = { editable: { common: { debug: { value: false } } } };
+    const network = { networks: [{ name: 'management', cidr: '192.168.0.0/24' }], networking_parameters: { segmentation_type: 'vlan' } };
+    const p = parseStartWith({ deployment_info: { '1': node1, '2': node2 }, settings, network_configuration: network });
+    expect(p.skipped).toEqual([]);
+    const s = startOf(p).snapshots;
+    expect(s.deploymentInfo).toEqual({ common: '{}', nodes: [{ uid: '1', json: JSON.stringify(node1) }, { uid: '2', json: JSON.stringify(node2) }] });
+    expect(JSON.parse(s.settings!)).toEqual(settings);
+    expect(JSON.parse(s.networkConfiguration!)).toEqual(network);
+  });
+
+  it("takes Nailgun 10's own form {common, nodes} as it is", () => {
+    const common = { openstack_version: 'mitaka-9.0', deployment_mode: 'ha_compact' };
+    const s = startOf(parseStartWith({ deployment_info: { common, nodes: { '1': node1 } } })).snapshots;
+    expect(s.deploymentInfo).toEqual({ common: JSON.stringify(common), nodes: [{ uid: '1', json: JSON.stringify(node1) }] });
+    expect(startOf(parseStartWith({ deployment_info: { common } })).snapshots.deploymentInfo).toEqual({ common: JSON.stringify(common), nodes: [] });
+  });
+
+  it('an empty deployment_info is recorded as such (the run said it had none per node)', () => {
+    expect(startOf(parseStartWith({ deployment_info: {} })).snapshots.deploymentInfo).toEqual({ common: '{}', nodes: [] });
+  });
+
+  it('null is the same as absent', () => {
+    const p = parseStartWith({ deployment_info: null, settings: null, network_configuration: null });
+    expect(startOf(p).snapshots).toEqual({});
+    expect(p.skipped).toEqual([]);
+  });
+
+  it.each([
+    ['deployment_info', [node1], /deployment_info must be an object keyed by node id/],
+    ['deployment_info', { '1': 'node-1' }, /deployment_info\["1"\] must be an object, got "node-1"/],
+    ['deployment_info', { common: [], nodes: {} }, /deployment_info\.common must be an object/],
+    ['settings', 'debug=1', /settings must be an object, got "debug=1"/],
+    ['network_configuration', [1, 2], /network_configuration must be an object/],
+    ['settings', { editable: { motd: 'bad\u0000byte' } }, /settings contains a NUL character/],
+  ])('skips a %s that cannot be stored (%j), with the reason; the run itself is still started', (key, value, reason) => {
+    const p = parseStartWith({ [key]: value, settings: key === 'settings' ? value : { editable: {} } });
+    expect(p.skipped).toEqual([{ entry: key, reason: expect.stringMatching(reason) }]);
+    const s = startOf(p);
+    expect(s.tasks).toHaveLength(4);
+    expect(s.snapshots).not.toHaveProperty(key === 'deployment_info' ? 'deploymentInfo' : key === 'settings' ? 'settings' : 'networkConfiguration');
+  });
+
+  it(`skips a snapshot over ${MAX_SNAPSHOT_BYTES} bytes of JSON (per node for deployment_info), naming its size and the limit`, () => {
+    const big = { blob: 'x'.repeat(MAX_SNAPSHOT_BYTES) };
+    for (const [key, value, entry] of [
+      ['settings', big, 'settings'],
+      ['network_configuration', big, 'network_configuration'],
+      ['deployment_info', { '1': node1, '2': big }, 'deployment_info'],
+      ['deployment_info', { common: big, nodes: { '1': node1 } }, 'deployment_info'],
+    ] as const) {
+      const p = parseStartWith({ [key]: value });
+      const reason = new RegExp(`is too large: ${MAX_SNAPSHOT_BYTES + 11} bytes of JSON, the limit is ${MAX_SNAPSHOT_BYTES}`);
+      expect(p.skipped).toEqual([{ entry, reason: expect.stringMatching(reason) }]);
+      expect(startOf(p).snapshots).toEqual({});
+    }
+    // Just under the limit is taken: 200 nodes of ~300 KB each (a large environment's astute.yaml) fit too.
+    const fits = { blob: 'x'.repeat(MAX_SNAPSHOT_BYTES - 11) };
+    expect(parseStartWith({ settings: fits }).skipped).toEqual([]);
+  });
+
+  it('a node id must be a name (1 to 255 characters)', () => {
+    const p = parseStartWith({ deployment_info: { ['n'.repeat(256)]: node1 } });
+    expect(p.skipped).toEqual([{ entry: 'deployment_info', reason: expect.stringMatching(/node id .* is too long/) }]);
+  });
+});
+
+describe('parseCast: task definitions per node', () => {
+  const puppet = (id: string, requires: unknown[], extra: Record<string, unknown> = {}) => ({
+    id,
+    type: 'puppet',
+    parameters: { puppet_manifest: `/etc/puppet/modules/osnailyfacter/modular/${id}.pp`, timeout: 3600 },
+    requires,
+    ...extra,
+  });
+
+  it('keeps one definition per task where every node has the same, and no per-node definition', () => {
+    const s = startOf(parseCast({ method: 'transaction_start', args: startArgs() }, RECEIVED));
+    expect(s.nodeDefinitions).toEqual([]);
+  });
+
+  it("keeps, per task, the definition most of its nodes share, and each other node's own", () => {
+    const graph = {
+      '1': [puppet('netconfig', ['hiera'], { roles: ['primary-controller'] })],
+      '2': [puppet('netconfig', ['hiera'], { roles: ['compute'] })],
+      '3': [puppet('netconfig', ['hiera'], { roles: ['compute'] })],
+      '4': [puppet('netconfig', ['hiera'], { roles: ['compute'] })],
+      master: [{ id: 'upload_configuration', type: 'upload_file' }],
+      null: [{ id: 'netconfig', type: 'stage' }],
+    };
+    const s = startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: graph }) }, RECEIVED));
+    expect(s.snapshot.netconfig).toEqual(graph['2'][0]);
+    expect(s.nodeDefinitions).toEqual([
+      { nodeId: '1', taskName: 'netconfig', json: JSON.stringify(graph['1'][0]) },
+      { nodeId: null, taskName: 'netconfig', json: JSON.stringify(graph.null[0]) },
+    ]);
+  });
+
+  it("keeps Astute's per-node relations (requires naming nodes), which differ on every node", () => {
+    const graph = {
+      '1': [puppet('hiera', []), puppet('netconfig', [{ name: 'hiera', node_id: '1' }])],
+      '2': [puppet('hiera', []), puppet('netconfig', [{ name: 'hiera', node_id: '2' }])],
+    };
+    const s = startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: graph }) }, RECEIVED));
+    expect(s.snapshot.netconfig).toEqual(graph['1'][1]);
+    expect(s.nodeDefinitions).toEqual([{ nodeId: '2', taskName: 'netconfig', json: JSON.stringify(graph['2'][1]) }]);
+  });
+
+  it('the same definition with its keys in another order is the same (it is stored as jsonb, which keeps no order)', () => {
+    const graph = { '1': [{ id: 'netconfig', type: 'puppet', parameters: { a: 1, b: [1, { c: 2 }] } }], '2': [{ parameters: { b: [1, { c: 2 }], a: 1 }, type: 'puppet', id: 'netconfig' }] };
+    const s = startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: graph }) }, RECEIVED));
+    expect(s.nodeDefinitions).toEqual([]);
+    const other = { '1': graph['1'], '2': [{ id: 'netconfig', type: 'puppet', parameters: { a: 1, b: [{ c: 2 }, 1] } }], '3': [{ id: 'netconfig', type: 'puppet', parameters: { a: 1 } }] };
+    expect(startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: other }) }, RECEIVED)).nodeDefinitions.map((d) => d.nodeId)).toEqual(['2', '3']);
+  });
+
+  it('a task listed twice on a node keeps its first definition, as its row does', () => {
+    const graph = { '1': [puppet('netconfig', ['a']), puppet('netconfig', ['b'])], '2': [puppet('netconfig', ['b'])], '3': [puppet('netconfig', ['b'])] };
+    const s = startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: graph }) }, RECEIVED));
+    expect(s.snapshot.netconfig).toEqual(puppet('netconfig', ['b']));
+    expect(s.nodeDefinitions).toEqual([{ nodeId: '1', taskName: 'netconfig', json: JSON.stringify(puppet('netconfig', ['a'])) }]);
   });
 });

@@ -14,14 +14,18 @@ export interface HistoryRecord {
   closed_reason: string | null;
   summary?: Record<string, unknown> | null;
   custom: Record<string, unknown> | null;
+  /** The task's definition on the row's node, without `id` and `summary`, when asked (a run's lists). */
+  definition?: Record<string, unknown> | null;
   transaction_uuid?: string;
   transaction_name?: string;
   epoch?: number;
 }
 
 /**
- * One task on one node in a run, as Fuel served it: the task's `custom` keys are merged at the root
- * (the fields below win over a custom key of the same name; a custom `summary` is not shown).
+ * One task on one node in a run, as Fuel served it: in a run's list, the task's definition on that node
+ * (`parameters`, `requires`, `roles`, `version`... as the run's graph gave it, without `id`) and the
+ * task's `custom` keys are merged at the root; the fields below win over both, custom keys over the
+ * definition's (a definition's or custom `summary` is not shown).
  */
 export class HistoryRowDto {
   task_name: string;
@@ -43,6 +47,7 @@ export class HistoryRowDto {
   static from(h: HistoryRecord, includeSummary: boolean): HistoryRowDto {
     const { summary: _hidden, ...custom } = h.custom ?? {};
     const row: HistoryRowDto = {
+      ...h.definition,
       ...custom,
       task_name: h.task_name,
       node_id: h.node_id,

@@ -31,6 +31,18 @@ export class PagedHistoryQueryDto extends HistoryQueryDto {
   order?: Order;
 }
 
+/** A run's list: its filters and pages, and whether its rows carry their task's definition. */
+export class RunHistoryQueryDto extends PagedHistoryQueryDto {
+  /**
+   * Merge each task's definition on its node (`parameters`, `requires`, `roles`...) into its row, as Fuel
+   * 10 did (1/0, true/false; default 1). 0 gives the light rows: the columns, custom keys, summary if asked.
+   */
+  @IsOptional()
+  @Transform(({ value }) => parseFlag(value))
+  @IsBoolean({ message: FLAG_MESSAGE('include_definition') })
+  include_definition?: boolean;
+}
+
 /** Filters of the cross-run lists (a cluster's, a node's). */
 export class CrossRunQueryDto extends PagedHistoryQueryDto {
   /** Comma-separated run names, e.g. `deployment,dry_run_deployment`. */
