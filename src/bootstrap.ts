@@ -11,6 +11,7 @@ import { DeadLetterer } from './receiver/rmq/dead-letterer.service';
 import { declareDeadLetterTopology } from './receiver/rmq/dead-letter-topology';
 import { deadLetterQueue, rmqOptions } from './receiver/rmq/rmq-options';
 import { serveUi } from './ui/ui-static';
+import { lingeringClose } from './common/http/lingering-close';
 
 export const API_PREFIX = 'api/v1';
 
@@ -33,6 +34,7 @@ export async function configureApp(app: NestExpressApplication): Promise<AppConf
   const server = app.getHttpServer();
   server.on('checkContinue', (req: Request, res: Response) => server.emit('request', req, res));
   // Fuel served both /api/ and /api/v1/; the routes live under /api/v1/.
+  app.use(lingeringClose); // an answer before the body was read reaches the client (lingering-close.ts)
   app.use((req: Request, _res: Response, next: NextFunction) => {
     if (/^\/api(\/|$)/.test(req.url) && !/^\/api\/(v1|docs)(\/|$|\?|-)/.test(req.url)) req.url = `/api/v1${req.url.slice(4) || '/'}`;
     next();
