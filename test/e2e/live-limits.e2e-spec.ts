@@ -8,6 +8,7 @@ import { createTestDatabase } from '../support/database';
 import { Publisher } from '../support/faults/broker';
 import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
 import { freePort, uniqueName, waitFor } from '../support/services';
+import { parseEvents, SseEvent } from '../support/sse';
 
 /**
  * The live stream under load, with its limits and its shutdown (issue #11): one refresh per run shared
@@ -23,35 +24,7 @@ const READ_TOKENS = ['live-read-token-0000000000a', 'live-read-token-0000000000b
 const ADMIN_TOKEN = 'live-admin-token-000000000z';
 const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
 
-interface Event {
-  type: string;
-  id?: string;
-  data: any;
-}
-
-/** Parses a response body as Server-Sent Events, as they come. */
-function parseEvents(res: IncomingMessage, events: Event[]): void {
-  let buf = '';
-  res.setEncoding('utf8');
-  res.on('data', (chunk: string) => {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      const e: Event = { type: 'message', data: undefined };
-      for (const line of block.split('\n')) {
-        const colon = line.indexOf(':');
-        const k = line.slice(0, colon);
-        const value = line.slice(colon + 1).replace(/^ /, '');
-        if (k === 'event') e.type = value;
-        if (k === 'id') e.id = value;
-        if (k === 'data') e.data = JSON.parse(value);
-      }
-      events.push(e);
-    }
-  });
-}
+type Event = SseEvent;
 
 type Mode = 'parse' | 'count' | 'stall';
 

@@ -1,45 +1,7 @@
-import { request as httpRequest, IncomingMessage } from 'node:http';
 import { finish, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
+import { openStream as open } from '../support/sse';
 import { waitFor } from '../support/services';
-
-interface Event {
-  type: string;
-  id?: string;
-  data: any;
-}
-
-/** Opens the run's event stream and collects its events as they come. */
-function open(port: number, path: string, headers: Record<string, string> = {}) {
-  const events: Event[] = [];
-  let ended = false;
-  let res!: IncomingMessage;
-  const req = httpRequest({ host: '127.0.0.1', port, path, headers: { Accept: 'text/event-stream', ...headers } }, (r) => {
-    res = r;
-    let buf = '';
-    r.setEncoding('utf8');
-    r.on('data', (chunk: string) => {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const e: Event = { type: 'message', data: undefined };
-        for (const line of block.split('\n')) {
-          const [k, ...v] = line.split(':');
-          const value = v.join(':').replace(/^ /, '');
-          if (k === 'event') e.type = value;
-          if (k === 'id') e.id = value;
-          if (k === 'data') e.data = JSON.parse(value);
-        }
-        events.push(e);
-      }
-    });
-    r.on('end', () => (ended = true));
-  });
-  req.end();
-  return { events, ended: () => ended, status: () => res?.statusCode, close: () => req.destroy() };
-}
 
 /** GET .../deployment_history/stream: first the rows, then only what changed, then `end`. */
 describe('live run view (Server-Sent Events)', () => {

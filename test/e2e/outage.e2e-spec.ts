@@ -1,9 +1,10 @@
 import { Client } from 'pg';
 import { DATABASE_URL, waitFor } from '../support/services';
 import { ensureBrokerRunning, Publisher, queueCounts } from '../support/faults/broker';
-import { checkWorkload, dump } from '../support/faults/dump';
+import { checkWorkload, dump, terminateServiceBackends } from '../support/faults/dump';
 import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
 import { faultSetup, FaultSetup, removeFaultSetups } from '../support/faults/setup';
+import { sampleOf } from '../support/metrics';
 import { TcpProxy } from '../support/faults/tcp-proxy';
 import { faultWorkload, Workload } from '../support/faults/workload';
 
@@ -34,10 +35,7 @@ async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
 }
 
 /** Ends every session of the service on a database (its pool and its listening connection). */
-const terminateService = (database: string) =>
-  admin((c) =>
-    c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'deployment-history%'`, [database]),
-  );
+const terminateService = (database: string) => terminateServiceBackends(database, { listener: true });
 
 describe('database outages: the consumer pauses, nothing is dead-lettered, every cast is recorded', () => {
   const setups: Setup[] = [];
@@ -80,11 +78,8 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
     }
   }
 
-  const metric = async (svc: ServiceProcess, name: string): Promise<number | null> => {
-    const text = await (await fetch(`${svc.url}/metrics`)).text();
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : null;
-  };
+  const metric = async (svc: ServiceProcess, name: string): Promise<number | null> =>
+    sampleOf(await (await fetch(`${svc.url}/metrics`)).text(), name) ?? null;
 
   interface Outage {
     /** Makes the database unavailable. */

@@ -7,6 +7,7 @@ import { finish, resp, start, task } from '../support/casts';
 import { createTestDatabase } from '../support/database';
 import { Publisher, queueCounts, rabbitmqctl } from '../support/faults/broker';
 import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
+import { sampleOf } from '../support/metrics';
 import { AMQP_URL, uniqueName, waitFor } from '../support/services';
 
 /**
@@ -81,9 +82,7 @@ function rssMb(pid: number): number {
 
 /** A counter from the service's /metrics (0 when it has no sample yet). */
 async function metric(svc: ServiceProcess, name: string): Promise<number> {
-  const text = await (await fetch(`${svc.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.slice(name.length + 1)) : 0;
+  return sampleOf(await (await fetch(`${svc.url}/metrics`)).text(), name) ?? 0;
 }
 
 /** The arguments a queue was declared with, as the broker lists them. */

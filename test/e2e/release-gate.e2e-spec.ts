@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { finish, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
+import { sampleOf } from '../support/metrics';
 
 /**
  * Issue 12, part 4: a cast (or a PUT) naming an older or an unreadable release must not switch a
@@ -26,11 +27,8 @@ describe('release changes never switch history off', () => {
     return res.body;
   }
   const get = (path: string, accept = 'application/json') => t.http().get(`/api/v1${path}`).set('Accept', accept);
-  const metric = async (labels: string): Promise<number> => {
-    const text = (await t.http().get('/metrics').expect(200)).text;
-    const line = text.split('\n').find((l) => l.startsWith(`dh_cast_warnings_total{${labels}} `));
-    return line ? Number(line.split(' ').pop()) : 0;
-  };
+  const metric = async (labels: string): Promise<number> =>
+    sampleOf((await t.http().get('/metrics').expect(200)).text, `dh_cast_warnings_total{${labels}}`) ?? 0;
   /** Every history route of cluster 80 and of the given run (compared with `other`): their statuses. */
   async function historyRoutes(run: number, other: number): Promise<Record<string, number>> {
     const paths: Array<[string, string?]> = [

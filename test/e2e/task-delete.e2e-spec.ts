@@ -1,8 +1,9 @@
-import { request as httpRequest, IncomingMessage } from 'node:http';
 import { finish, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
 import { Bus } from '../support/bus';
 import { waitFor } from '../support/services';
+import { sampleOf } from '../support/metrics';
+import { openStream } from '../support/sse';
 
 /**
  * `fuel2 task delete ID [-f]`: it sends `DELETE /api/v1/transactions/ID/?force=0|1` (python-fuelclient
@@ -16,49 +17,8 @@ const RUNNING = 'You cannot delete running task manually';
 const GRAPH = { '1': [{ id: 'netconfig', type: 'puppet' }, { id: 'hiera', type: 'puppet' }], null: [{ id: 'deploy_start', type: 'stage' }] };
 const at = (hm: string, day = '01') => `2026-03-${day}T${hm}:00.000Z`;
 
-interface Event {
-  type: string;
-  id?: string;
-  data: any;
-}
-
-/** Opens a run's event stream and collects its events as they come. */
-function openStream(port: number, path: string) {
-  const events: Event[] = [];
-  let ended = false;
-  let res: IncomingMessage | undefined;
-  const req = httpRequest({ host: '127.0.0.1', port, path, headers: { Accept: 'text/event-stream' } }, (r) => {
-    res = r;
-    let buf = '';
-    r.setEncoding('utf8');
-    r.on('data', (chunk: string) => {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const e: Event = { type: 'message', data: undefined };
-        for (const line of block.split('\n')) {
-          const [k, ...v] = line.split(':');
-          const value = v.join(':').replace(/^ /, '');
-          if (k === 'event') e.type = value;
-          if (k === 'id') e.id = value;
-          if (k === 'data') e.data = JSON.parse(value);
-        }
-        events.push(e);
-      }
-    });
-    r.on('end', () => (ended = true));
-  });
-  req.on('error', () => (ended = true));
-  req.end();
-  return { events, ended: () => ended, status: () => res?.statusCode, close: () => req.destroy() };
-}
-
-async function metric(t: TestApp, line: RegExp): Promise<number> {
-  const text = (await t.http().get('/metrics').expect(200)).text;
-  const found = text.split('\n').find((l) => line.test(l));
-  return found ? Number(found.split(' ').pop()) : 0;
+async function metric(t: TestApp, series: string): Promise<number> {
+  return sampleOf((await t.http().get('/metrics').expect(200)).text, series) ?? 0;
 }
 
 describe('DELETE /transactions/:id (fuel2 task delete)', () => {
@@ -197,15 +157,15 @@ describe('DELETE /transactions/:id (fuel2 task delete)', () => {
   });
 
   it('is counted (dh_runs_deleted_total) by cause, as history deletion and retention are', async () => {
-    const before = await metric(t, /^dh_runs_deleted_total\{cause="request"\}/);
+    const before = await metric(t, 'dh_runs_deleted_total{cause="request"}');
     const id = await finished('del-m', 44, '01', { netconfig: '10:05', hiera: '10:06', end: '10:10' });
     await t.http().delete(`/api/v1/transactions/${id}/?force=0`).expect(204);
-    expect(await metric(t, /^dh_runs_deleted_total\{cause="request"\}/)).toBe(before + 1);
-    expect(await metric(t, /^dh_history_rows_deleted_total\{cause="request"\}/)).toBeGreaterThanOrEqual(3);
+    expect(await metric(t, 'dh_runs_deleted_total{cause="request"}')).toBe(before + 1);
+    expect(await metric(t, 'dh_history_rows_deleted_total{cause="request"}')).toBeGreaterThanOrEqual(3);
 
     await finished('del-m2', 44, '02', { netconfig: '10:05', hiera: '10:06', end: '10:10' });
     await t.http().delete('/api/v1/clusters/44/deployment_history?before=2030-01-01T00:00:00Z').expect(200);
-    expect(await metric(t, /^dh_runs_deleted_total\{cause="history_deletion"\}/)).toBe(1);
+    expect(await metric(t, 'dh_runs_deleted_total{cause="history_deletion"}')).toBe(1);
   });
 
   it('history deletion and retention take the same path: the state entries of what they remove are handed back', async () => {
@@ -234,7 +194,7 @@ describe('DELETE /transactions/:id (fuel2 task delete)', () => {
     expect(kept.clusters).toEqual(expect.arrayContaining([{ cluster_id: 46, transactions: 1, rows: 3 }]));
     expect(await count('transactions WHERE id = $1', [r1])).toBe(0);
     expect((await state(46)).find((s: unknown[]) => s[1] === 'hiera')).toEqual(['1', 'hiera', r2, at('10:31')]);
-    expect(await metric(t, /^dh_runs_deleted_total\{cause="retention"\}/)).toBeGreaterThanOrEqual(1);
+    expect(await metric(t, 'dh_runs_deleted_total{cause="retention"}')).toBeGreaterThanOrEqual(1);
   });
 });
 

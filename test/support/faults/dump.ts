@@ -93,15 +93,18 @@ export function statusCounts(d: Dump): Record<string, number> {
   return c;
 }
 
-/** Ends the database backends of the service (application_name `deployment-history`) on a database. */
-export async function terminateServiceBackends(database: string): Promise<number> {
+/**
+ * Ends the database backends of the service (application_name `deployment-history`) on a database;
+ * with `listener`, its listening connection (`deployment-history-listen`) too.
+ */
+export async function terminateServiceBackends(database: string, o: { listener?: boolean } = {}): Promise<number> {
   const admin = new Client({ connectionString: DATABASE_URL });
   await admin.connect();
   try {
     const r = await admin.query(
       `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-       WHERE datname = $1 AND application_name = 'deployment-history' AND pid <> pg_backend_pid()`,
-      [database],
+       WHERE datname = $1 AND application_name = ANY($2) AND pid <> pg_backend_pid()`,
+      [database, o.listener ? ['deployment-history', 'deployment-history-listen'] : ['deployment-history']],
     );
     return r.rows[0].n;
   } finally {

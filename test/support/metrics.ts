@@ -1,0 +1,9 @@
+/**
+ * The value of one series in Prometheus text (`/metrics`): `series` as it is written before the value,
+ * name and labels (`dh_runs_deleted_total{cause="request"}`, `dh_store_available`); undefined when the
+ * service has no sample of it (yet).
+ */
+export function sampleOf(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
