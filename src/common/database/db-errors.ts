@@ -17,14 +17,14 @@ export type DbFailure = 'store' | 'content' | 'unknown';
 /**
  * SQLSTATE classes and codes of the store's side (PostgreSQL Appendix A). Any failure to get, keep or
  * use a connection: connection exceptions (08), authentication (28), database missing (3D000),
- * transaction rollback by concurrency (40001 serialization, 40P01 deadlock, 40003 completion unknown),
+ * transaction rollback by concurrency (40001 serialization, 40P01 deadlock: see isConcurrencyFailure; 40003 completion unknown),
  * insufficient resources (53: too many connections, disk full, out of memory), object not in
  * prerequisite state (55000, e.g. "not currently accepting connections"; 55006 object in use; 55P03
  * lock not available), operator intervention (57: cancelled, terminated backend, shutdown, cannot
  * connect now), system errors (58), read-only transaction on a standby (25006), idle-session timeouts.
  */
 const STORE_CLASSES = ['08', '28', '53', '57', '58'];
-const STORE_CODES = new Set(['3D000', '40001', '40P01', '40003', '55000', '55006', '55P03', '25006', '25P03', '57P05']);
+const STORE_CODES = new Set(['3D000', '40003', '55000', '55006', '55P03', '25006', '25P03', '57P05']);
 /** Data exceptions (22), integrity constraint violations (23), program limits (54, e.g. a value too large to index). */
 const CONTENT_CLASSES = ['22', '23', '54'];
 
@@ -42,14 +42,27 @@ const TYPEORM_CONNECTION_ERRORS = new Set([
   'TransactionNotStartedError',
 ]);
 
+/**
+ * Thrown by a transaction that lost a race with another writer (a row it was about to create or
+ * change was created or changed under it); running it again is safe, and it then reads the winner's rows.
+ */
+export class RetryableWriteError extends Error {
+  override readonly name = 'RetryableWriteError';
+}
+
 const isSqlState = (code: unknown): code is string => typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+
+/** The error the driver raised (TypeORM wraps it in a QueryFailedError), and its code if any. */
+function driverErrorOf(e: object): { err: object; code: unknown } {
+  const err = e instanceof QueryFailedError ? ((e.driverError as object | undefined) ?? e) : e;
+  return { err, code: (err as { code?: unknown }).code ?? (e as { code?: unknown }).code };
+}
 
 export function classifyDbError(e: unknown): DbFailure {
   if (e === null || typeof e !== 'object') return 'unknown';
-  // A write lost a race with another writer (see HistoryWriter): concurrency, the store's side.
-  if ((e as { name?: unknown }).name === 'RetryableWriteError') return 'store';
-  const err = e instanceof QueryFailedError ? ((e.driverError as object | undefined) ?? e) : e;
-  const code = (err as { code?: unknown }).code ?? (e as { code?: unknown }).code;
+  // A transaction that lost a race (serialization failure, deadlock, a writer's lost race): the store's side.
+  if (isConcurrencyFailure(e)) return 'store';
+  const { err, code } = driverErrorOf(e);
   if (isSqlState(code)) {
     const cls = code.slice(0, 2);
     if (STORE_CLASSES.includes(cls) || STORE_CODES.has(code)) return 'store';
@@ -96,8 +109,7 @@ const CONCURRENCY_CODES = new Set(['40001', '40P01']);
  */
 export function isConcurrencyFailure(e: unknown): boolean {
   if (e === null || typeof e !== 'object') return false;
-  if ((e as { name?: unknown }).name === 'RetryableWriteError') return true;
-  const err = e instanceof QueryFailedError ? ((e.driverError as object | undefined) ?? e) : e;
-  const code = (err as { code?: unknown }).code ?? (e as { code?: unknown }).code;
+  if (e instanceof RetryableWriteError) return true;
+  const { code } = driverErrorOf(e);
   return typeof code === 'string' && CONCURRENCY_CODES.has(code);
 }

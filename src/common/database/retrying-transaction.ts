@@ -2,13 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource, EntityManager } from 'typeorm';
 import { isConcurrencyFailure } from './db-errors';
 
-/**
- * Thrown by a transaction that lost a race with another writer (a row it was about to create or
- * change was created or changed under it); running it again is safe, and it then reads the winner's rows.
- */
-export class RetryableWriteError extends Error {
-  override readonly name = 'RetryableWriteError';
-}
+export { RetryableWriteError } from './db-errors';
 
 /** Tries of one transaction before its concurrency failure is the caller's (then a 503: retry later). */
 export const TRANSACTION_ATTEMPTS = 4;
