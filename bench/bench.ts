@@ -84,7 +84,18 @@ interface Run {
   updates: number;
 }
 
-const TASK_NAMES = ['hiera', 'globals', 'netconfig', 'tools', 'hosts', 'firewall', 'ntp-client', 'openstack-haproxy-mysqld', 'rabbitmq', 'keystone'];
+const TASK_NAMES = [
+  'hiera',
+  'globals',
+  'netconfig',
+  'tools',
+  'hosts',
+  'firewall',
+  'ntp-client',
+  'openstack-haproxy-mysqld',
+  'rabbitmq',
+  'keystone',
+];
 const taskName = (i: number) => (i < TASK_NAMES.length ? TASK_NAMES[i] : `task-${i}`);
 
 /** One run, and its casts as Astute sends them: one nodes[] entry per cast, running then the outcome. */
@@ -105,7 +116,19 @@ function makeRun(o: Options, index: number, uuid: string, cluster: number, nodes
       const time = (k: number) => new Date(base + (t * 2 + k) * 1000).toISOString();
       const entry = (status: string, k: number, extra: Record<string, unknown> = {}) => ({
         method: 'transaction_resp',
-        args: { task_uuid: uuid, nodes: [{ uid: String(n), deployment_graph_task_name: taskName(t), task_status: status, progress: k ? 100 : 0, time: time(k), ...extra }] },
+        args: {
+          task_uuid: uuid,
+          nodes: [
+            {
+              uid: String(n),
+              deployment_graph_task_name: taskName(t),
+              task_status: status,
+              progress: k ? 100 : 0,
+              time: time(k),
+              ...extra,
+            },
+          ],
+        },
       });
       reports.push(entry('running', 0));
       reports.push(entry(final, 1, final === 'error' ? { error_msg: `Task ${taskName(t)} failed on node node-${n}` } : {}));
@@ -120,9 +143,25 @@ function makeRun(o: Options, index: number, uuid: string, cluster: number, nodes
   }
   const start = {
     method: 'transaction_start',
-    args: { task_uuid: uuid, name: 'deployment', graph_type: 'default', dry_run: false, cluster: { id: cluster, name: `bench-${cluster}`, release: 'mitaka-9.0' }, tasks_graph: graph, time: new Date(base).toISOString() },
+    args: {
+      task_uuid: uuid,
+      name: 'deployment',
+      graph_type: 'default',
+      dry_run: false,
+      cluster: { id: cluster, name: `bench-${cluster}`, release: 'mitaka-9.0' },
+      tasks_graph: graph,
+      time: new Date(base).toISOString(),
+    },
   };
-  const finish = { method: 'transaction_resp', args: { task_uuid: uuid, status: failed ? 'error' : 'ready', progress: 100, time: new Date(base + (tasks * 2 + 5) * 1000).toISOString() } };
+  const finish = {
+    method: 'transaction_resp',
+    args: {
+      task_uuid: uuid,
+      status: failed ? 'error' : 'ready',
+      progress: 100,
+      time: new Date(base + (tasks * 2 + 5) * 1000).toISOString(),
+    },
+  };
   const casts = [start, ...withDuplicates, finish];
   return { uuid, cluster, nodes, tasks, finals, casts: casts.map((c) => Buffer.from(JSON.stringify(c))), updates: withDuplicates.length };
 }
@@ -191,7 +230,9 @@ async function main(): Promise<void> {
   const dbUrl = new URL(o.databaseUrl);
   dbUrl.pathname = `/${dbName}`;
   const log = (s: string) => console.log(`[bench] ${s}`);
-  log(`workload: ${o.transactions} runs on ${o.clusters} clusters, ${o.nodes} nodes × ${o.tasks} tasks each, then one run of ${o.bigNodes} × ${o.bigTasks}`);
+  log(
+    `workload: ${o.transactions} runs on ${o.clusters} clusters, ${o.nodes} nodes × ${o.tasks} tasks each, then one run of ${o.bigNodes} × ${o.bigTasks}`,
+  );
 
   // The service, as `npm start` runs it, on its own database, exchange and queue.
   // BENCH_SERVICE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the service.
@@ -236,7 +277,14 @@ async function main(): Promise<void> {
      * The service's receiver counters. Asked again once if the request fails: a keep-alive connection
      * the server closed after idling (while this process prepares the casts) fails the first request on it.
      */
-    type ReceiverStats = { applied: number; duplicates: number; dead_lettered: number; batches: number; batched_casts: number; commit_ms: number };
+    type ReceiverStats = {
+      applied: number;
+      duplicates: number;
+      dead_lettered: number;
+      batches: number;
+      batched_casts: number;
+      commit_ms: number;
+    };
     const receiverStats = async (): Promise<ReceiverStats> => {
       const get = async () => (await (await fetch(`${base}/api/v1/receiver/stats`)).json()) as ReceiverStats;
       return get().catch(get);
@@ -298,21 +346,33 @@ async function main(): Promise<void> {
         cpuBefore && cpuAfter
           ? {
               ...Object.fromEntries(
-                (['service', 'postgres', 'rabbitmq', 'publisher'] as const).map((k) => [`${k}_us_per_cast`, Math.round(((cpuAfter[k] - cpuBefore[k]) / casts) * 1e6)]),
+                (['service', 'postgres', 'rabbitmq', 'publisher'] as const).map((k) => [
+                  `${k}_us_per_cast`,
+                  Math.round(((cpuAfter[k] - cpuBefore[k]) / casts) * 1e6),
+                ]),
               ),
               machine_busy_percent: Math.round(((cpuAfter.machine - cpuBefore.machine) / seconds / cpus().length) * 100),
             }
           : null;
-      if (cpu) log(`CPU per cast: ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      if (cpu)
+        log(
+          `CPU per cast: ${Object.entries(cpu)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`,
+        );
       const st = await receiverStats();
-      log(`service: ${st.batches} batches, ${Math.round(st.batched_casts / st.batches)} casts each on average, ${(st.commit_ms / st.batches).toFixed(1)} ms per commit`);
+      log(
+        `service: ${st.batches} batches, ${Math.round(st.batched_casts / st.batches)} casts each on average, ${(st.commit_ms / st.batches).toFixed(1)} ms per commit`,
+      );
       log(`published ${casts} casts in ${(Number(published - started) / 1e9).toFixed(1)} s; all committed after ${seconds.toFixed(1)} s`);
       return { casts, updates, seconds, cpu };
     }
 
     const main = await ingest(runs);
     const ingestRate = main.updates / main.seconds;
-    log(`ingest: ${main.updates} status updates in ${main.seconds.toFixed(1)} s = ${Math.round(ingestRate)} updates/s; peak RSS ${Math.round(rssPeak)} MB`);
+    log(
+      `ingest: ${main.updates} status updates in ${main.seconds.toFixed(1)} s = ${Math.round(ingestRate)} updates/s; peak RSS ${Math.round(rssPeak)} MB`,
+    );
     const bigIngest = await ingest([big]);
     log(`large run: ${bigIngest.updates} updates in ${bigIngest.seconds.toFixed(1)} s`);
 
@@ -323,7 +383,9 @@ async function main(): Promise<void> {
     // The broker's own limit on this machine: the same casts relayed by RabbitMQ alone, to a plain
     // consumer that parses and acks them, with no service and no database.
     const relay = await brokerRelay(o.amqpUrl, names, runs.flatMap((r) => r.casts).slice(0, 300_000), o.window);
-    log(`broker alone: ${relay.messages} casts relayed at ${relay.msgs_per_s} msg/s; RabbitMQ ${relay.rabbitmq_us_per_msg} µs CPU per message, publisher + consumer ${relay.client_us_per_msg} µs`);
+    log(
+      `broker alone: ${relay.messages} casts relayed at ${relay.msgs_per_s} msg/s; RabbitMQ ${relay.rabbitmq_us_per_msg} µs CPU per message, publisher + consumer ${relay.client_us_per_msg} µs`,
+    );
 
     // Correctness: every row in its expected final status; the count exact.
     const correct = await verify(db, [...runs, big]);
@@ -334,7 +396,9 @@ async function main(): Promise<void> {
     await db.query(`DROP TABLE raw_history`);
     await db.query(`VACUUM (ANALYZE) deployment_history, transactions, cluster_state`);
     const ids = new Map<string, number>(
-      (await db.query(`SELECT id, uuid FROM transactions WHERE uuid = ANY($1)`, [[runs[Math.floor(runs.length / 2)].uuid, big.uuid]])).rows.map((r) => [r.uuid, r.id]),
+      (
+        await db.query(`SELECT id, uuid FROM transactions WHERE uuid = ANY($1)`, [[runs[Math.floor(runs.length / 2)].uuid, big.uuid]])
+      ).rows.map((r) => [r.uuid, r.id]),
     );
     const mid = ids.get(runs[Math.floor(runs.length / 2)].uuid)!;
     const bigId = ids.get(big.uuid)!;
@@ -369,17 +433,42 @@ async function main(): Promise<void> {
     // then the last tenth, compacting (space given back to the system).
     const perCluster = Math.ceil(o.transactions / o.clusters);
     const retention: Record<string, unknown>[] = [];
-    for (const [keep, compact] of [[Math.max(1, Math.floor(perCluster / 2)), false], [Math.max(1, Math.floor(perCluster / 10)), true]] as const) {
+    for (const [keep, compact] of [
+      [Math.max(1, Math.floor(perCluster / 2)), false],
+      [Math.max(1, Math.floor(perCluster / 10)), true],
+    ] as const) {
       const res = await fetch(`${base}/api/v1/retention?keep_runs=${keep}&compact=${compact}`, { method: 'POST' });
-      const body = (await res.json()) as { transactions: number; rows: number; seconds: number; disk_before_bytes: number; disk_after_bytes: number };
+      const body = (await res.json()) as {
+        transactions: number;
+        rows: number;
+        seconds: number;
+        disk_before_bytes: number;
+        disk_after_bytes: number;
+      };
       if (!res.ok) throw new Error(`retention: ${res.status} ${JSON.stringify(body)}`);
       const mb = (b: number) => Math.round(b / 2 ** 20);
-      retention.push({ keep_runs: keep, compact, transactions: body.transactions, rows: body.rows, seconds: body.seconds, disk_before_mb: mb(body.disk_before_bytes), disk_after_mb: mb(body.disk_after_bytes) });
-      log(`retention keep_runs=${keep}${compact ? ' compact' : ''}: removed ${body.transactions} runs (${body.rows} rows) in ${body.seconds} s; disk ${mb(body.disk_before_bytes)} MB → ${mb(body.disk_after_bytes)} MB`);
+      retention.push({
+        keep_runs: keep,
+        compact,
+        transactions: body.transactions,
+        rows: body.rows,
+        seconds: body.seconds,
+        disk_before_mb: mb(body.disk_before_bytes),
+        disk_after_mb: mb(body.disk_after_bytes),
+      });
+      log(
+        `retention keep_runs=${keep}${compact ? ' compact' : ''}: removed ${body.transactions} runs (${body.rows} rows) in ${body.seconds} s; disk ${mb(body.disk_before_bytes)} MB → ${mb(body.disk_after_bytes)} MB`,
+      );
     }
 
     const result = {
-      machine: { cores: cpus().length, cpu: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, postgres: (await db.query('SHOW server_version')).rows[0].server_version },
+      machine: {
+        cores: cpus().length,
+        cpu: cpus()[0]?.model,
+        memory_gb: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+        postgres: (await db.query('SHOW server_version')).rows[0].server_version,
+      },
       date: new Date().toISOString(),
       transactions: o.transactions,
       clusters: o.clusters,
@@ -388,7 +477,12 @@ async function main(): Promise<void> {
       status_updates: main.updates,
       ingest_seconds: round(main.seconds),
       ingest_updates_per_s: Math.round(ingestRate),
-      large_run: { rows: o.bigNodes * o.bigTasks, updates: bigIngest.updates, seconds: round(bigIngest.seconds), updates_per_s: Math.round(bigIngest.updates / bigIngest.seconds) },
+      large_run: {
+        rows: o.bigNodes * o.bigTasks,
+        updates: bigIngest.updates,
+        seconds: round(bigIngest.seconds),
+        updates_per_s: Math.round(bigIngest.updates / bigIngest.seconds),
+      },
       raw_upserts_per_s: Math.round(raw.updates / raw.seconds),
       ratio: round(ingestRate / (raw.updates / raw.seconds)),
       broker_relay: relay,
@@ -442,7 +536,9 @@ async function rawUpserts(db: Client, runs: Run[], batch: number): Promise<{ upd
   const rows: Row[] = [];
   runs.forEach((run, r) => {
     let i = 0;
-    for (let n = 1; n <= run.nodes; n++) for (let t = 0; t < run.tasks; t++) rows.push({ tx: r + 1, cluster: run.cluster, node: String(n), task: taskName(t), final: run.finals[i++] });
+    for (let n = 1; n <= run.nodes; n++)
+      for (let t = 0; t < run.tasks; t++)
+        rows.push({ tx: r + 1, cluster: run.cluster, node: String(n), task: taskName(t), final: run.finals[i++] });
   });
   const upsert = async (chunk: Row[], status: (r: Row) => string, timeStart: Date | null, timeEnd: Date | null) =>
     db.query(
@@ -451,7 +547,15 @@ async function rawUpserts(db: Client, runs: Run[], batch: number): Promise<{ upd
        FROM unnest($1::int[], $2::int[], $3::varchar[], $4::varchar[], $5::text[]) AS u(tx, cl, node, task, status)
        ON CONFLICT (transaction_id, task_name, node_id) DO UPDATE
        SET status = EXCLUDED.status, time_start = COALESCE(raw_history.time_start, EXCLUDED.time_start), time_end = EXCLUDED.time_end`,
-      [chunk.map((x) => x.tx), chunk.map((x) => x.cluster), chunk.map((x) => x.node), chunk.map((x) => x.task), chunk.map(status), timeStart, timeEnd],
+      [
+        chunk.map((x) => x.tx),
+        chunk.map((x) => x.cluster),
+        chunk.map((x) => x.node),
+        chunk.map((x) => x.task),
+        chunk.map(status),
+        timeStart,
+        timeEnd,
+      ],
     );
   for (let i = 0; i < rows.length; i += batch) await upsert(rows.slice(i, i + batch), () => 'pending', null, null);
   const t0 = process.hrtime.bigint();
@@ -505,7 +609,8 @@ async function brokerRelay(amqpUrl: string, names: string, bodies: Buffer[], win
   while (sent < bodies.length) {
     while (sent - received > window) await sleep(1);
     for (let i = 0; i < 100 && sent < bodies.length; i++) {
-      if (!pub.publish(exchange, 'nailgun', bodies[sent++], { contentType: 'application/json' })) await new Promise((r) => pub.once('drain', r));
+      if (!pub.publish(exchange, 'nailgun', bodies[sent++], { contentType: 'application/json' }))
+        await new Promise((r) => pub.once('drain', r));
     }
     await new Promise((r) => setImmediate(r));
   }
@@ -516,7 +621,12 @@ async function brokerRelay(amqpUrl: string, names: string, bodies: Buffer[], win
   await pub.deleteExchange(exchange).catch(() => undefined);
   await Promise.all([pubConn.close(), subConn.close()]).catch(() => undefined);
   const us = (k: keyof CpuSample) => (before && after ? Math.round(((after[k] - before[k]) / bodies.length) * 1e6) : null);
-  return { messages: bodies.length, msgs_per_s: Math.round(bodies.length / seconds), rabbitmq_us_per_msg: us('rabbitmq'), client_us_per_msg: us('publisher') };
+  return {
+    messages: bodies.length,
+    msgs_per_s: Math.round(bodies.length / seconds),
+    rabbitmq_us_per_msg: us('rabbitmq'),
+    client_us_per_msg: us('publisher'),
+  };
 }
 
 /** Compares every row with the status its casts say it must end in. */
@@ -528,7 +638,12 @@ async function verify(db: Client, runs: Run[]): Promise<{ mismatches: number; ro
     const task: string[] = [];
     for (let n = 1; n <= run.nodes; n++) for (let t = 0; t < run.tasks; t++) (node.push(String(n)), task.push(taskName(t)));
     expectedRows += node.length;
-    await db.query(`INSERT INTO expected SELECT $1, u.n, u.t, u.s FROM unnest($2::text[], $3::text[], $4::text[]) AS u(n, t, s)`, [run.uuid, node, task, run.finals]);
+    await db.query(`INSERT INTO expected SELECT $1, u.n, u.t, u.s FROM unnest($2::text[], $3::text[], $4::text[]) AS u(n, t, s)`, [
+      run.uuid,
+      node,
+      task,
+      run.finals,
+    ]);
   }
   const { rows } = await db.query(
     `SELECT count(*) FILTER (WHERE h.status::text IS DISTINCT FROM e.status)::int AS mismatches,

@@ -57,7 +57,10 @@ export async function configureApp(app: NestExpressApplication): Promise<AppConf
         'Keystone clients such as fuel2 log in at POST /keystone/v2.0/tokens with an API token as their password.',
     )
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A read or admin token (AUTH_READ_TOKENS, AUTH_ADMIN_TOKENS, AUTH_TOKENS_FILE)' }, BEARER_SCHEME)
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'A read or admin token (AUTH_READ_TOKENS, AUTH_ADMIN_TOKENS, AUTH_TOKENS_FILE)' },
+      BEARER_SCHEME,
+    )
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: "The same token, in Fuel's header" }, X_AUTH_TOKEN_SCHEME)
     .build();
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, doc), {

@@ -58,7 +58,10 @@ async function route(): Promise<void> {
 function showError(e: unknown): void {
   if (e instanceof HttpError && e.status === 401) return tokenForm(!!token.get());
   if (e instanceof DOMException && e.name === 'AbortError') return;
-  app.replaceChildren(h('div', { class: 'error-box' }, h('b', {}, 'Error: '), e instanceof Error ? e.message : String(e)), h('p', {}, h('a', { href: '#/' }, 'Back to the clusters')));
+  app.replaceChildren(
+    h('div', { class: 'error-box' }, h('b', {}, 'Error: '), e instanceof Error ? e.message : String(e)),
+    h('p', {}, h('a', { href: '#/' }, 'Back to the clusters')),
+  );
 }
 
 function tokenForm(rejected: boolean): void {
@@ -94,7 +97,11 @@ async function clustersView(): Promise<void> {
       ? h(
           'table',
           { class: 'list', id: 'clusters' },
-          h('thead', {}, h('tr', {}, ...['Id', 'Name', 'Release', 'Runs', 'In progress', 'Task rows', 'Latest run'].map((t) => h('th', {}, t)))),
+          h(
+            'thead',
+            {},
+            h('tr', {}, ...['Id', 'Name', 'Release', 'Runs', 'In progress', 'Task rows', 'Latest run'].map((t) => h('th', {}, t))),
+          ),
           h(
             'tbody',
             {},
@@ -118,7 +125,10 @@ async function clustersView(): Promise<void> {
 }
 
 async function clusterView(id: number): Promise<void> {
-  const [cluster, runs] = await Promise.all([getJson<Cluster>(`/clusters/${id}`), getJson<Transaction[]>(`/transactions?cluster_id=${id}`)]);
+  const [cluster, runs] = await Promise.all([
+    getJson<Cluster>(`/clusters/${id}`),
+    getJson<Transaction[]>(`/transactions?cluster_id=${id}`),
+  ]);
   setCrumbs(['Clusters', '#/'], [cluster.name || `cluster ${id}`, null]);
   runs.sort((a, b) => b.id - a.id);
   const rows = runs.map((t) => {
@@ -142,7 +152,11 @@ async function clusterView(id: number): Promise<void> {
       ? h(
           'table',
           { class: 'list', id: 'runs' },
-          h('thead', {}, h('tr', {}, ...['Run', 'Name', 'Status', 'Started (UTC)', 'Duration', 'Tasks', 'Epoch'].map((x) => h('th', {}, x)))),
+          h(
+            'thead',
+            {},
+            h('tr', {}, ...['Run', 'Name', 'Status', 'Started (UTC)', 'Duration', 'Tasks', 'Epoch'].map((x) => h('th', {}, x))),
+          ),
           h('tbody', {}, ...rows.map((r) => r.tr)),
         )
       : h('p', { class: 'muted' }, 'No run yet.'),
@@ -158,7 +172,9 @@ async function clusterView(id: number): Promise<void> {
           `${s.total} `,
           ...Object.entries(s.statuses)
             .filter(([, n]) => n > 0)
-            .map(([st, n]) => h('span', { class: 'count', title: st, style: { color: (COLORS as Record<string, string>)[st] } }, `${st} ${n} `)),
+            .map(([st, n]) =>
+              h('span', { class: 'count', title: st, style: { color: (COLORS as Record<string, string>)[st] } }, `${st} ${n} `),
+            ),
         );
       } catch {
         r.counts.textContent = '—';
@@ -224,7 +240,10 @@ async function runView(id: number): Promise<void> {
     tableBox.hidden = which !== 'table';
     for (const b of tabs.children) b.classList.toggle('active', (b as HTMLElement).dataset.tab === which);
   };
-  tabs.append(h('button', { 'data-tab': 'timeline', class: 'active', onclick: () => setTab('timeline') }, 'Timeline'), h('button', { 'data-tab': 'table', onclick: () => setTab('table') }, 'Table'));
+  tabs.append(
+    h('button', { 'data-tab': 'timeline', class: 'active', onclick: () => setTab('timeline') }, 'Timeline'),
+    h('button', { 'data-tab': 'table', onclick: () => setTab('table') }, 'Table'),
+  );
 
   const toolbar = h(
     'div',
@@ -237,7 +256,13 @@ async function runView(id: number): Promise<void> {
     h('span', { class: 'muted small hint' }, 'wheel: zoom · drag: pan · shift+wheel: scroll nodes · click: details'),
   );
 
-  app.replaceChildren(head, toolbar, legend, h('div', { class: 'run-body' }, h('div', { class: 'run-main' }, timelineBox, tableBox), detail), compare);
+  app.replaceChildren(
+    head,
+    toolbar,
+    legend,
+    h('div', { class: 'run-body' }, h('div', { class: 'run-main' }, timelineBox, tableBox), detail),
+    compare,
+  );
   const timeline = new Timeline(timelineBox, tooltip, (r) => void showDetail(r));
   window.__timeline = {
     stats: timeline.stats,
@@ -250,7 +275,15 @@ async function runView(id: number): Promise<void> {
 
   const renderHead = () => {
     head.replaceChildren(
-      h('h1', {}, `Run #${run.id} `, h('span', { class: 'small' }, run.name), ' ', badge(run.status), run.dry_run ? h('span', { class: 'muted small' }, ' dry run') : ''),
+      h(
+        'h1',
+        {},
+        `Run #${run.id} `,
+        h('span', { class: 'small' }, run.name),
+        ' ',
+        badge(run.status),
+        run.dry_run ? h('span', { class: 'muted small' }, ' dry run') : '',
+      ),
       h(
         'p',
         { class: 'muted' },
@@ -262,7 +295,14 @@ async function runView(id: number): Promise<void> {
   const renderLegend = () => {
     legend.replaceChildren(
       `${timeline.stats.total} tasks on ${timeline.stats.lanes.length} rows: `,
-      ...Object.entries(timeline.stats.byStatus).map(([s, n]) => h('span', { class: 'legend-item', 'data-status': s }, h('i', { class: 'dot', style: { background: (COLORS as Record<string, string>)[s] } }), `${s} ${n}`)),
+      ...Object.entries(timeline.stats.byStatus).map(([s, n]) =>
+        h(
+          'span',
+          { class: 'legend-item', 'data-status': s },
+          h('i', { class: 'dot', style: { background: (COLORS as Record<string, string>)[s] } }),
+          `${s} ${n}`,
+        ),
+      ),
     );
     timelineBox.dataset.bars = JSON.stringify({ total: timeline.stats.total, ...timeline.stats.byStatus });
   };
@@ -393,7 +433,10 @@ async function showCompare(run: Transaction, box: HTMLElement): Promise<void> {
     const runs = await getJson<Transaction[]>(`/transactions?cluster_id=${run.cluster}`);
     const prev = runs.filter((t) => t.id < run.id).sort((a, b) => b.id - a.id)[0];
     if (!prev) {
-      box.replaceChildren(h('h2', {}, 'Compared with the previous run'), h('p', { class: 'muted', id: 'no-previous' }, 'This is the cluster’s first run: nothing to compare with.'));
+      box.replaceChildren(
+        h('h2', {}, 'Compared with the previous run'),
+        h('p', { class: 'muted', id: 'no-previous' }, 'This is the cluster’s first run: nothing to compare with.'),
+      );
       return;
     }
     const d = await getJson<Diff>(`/transactions/${prev.id}/diff/${run.id}`);
@@ -404,7 +447,17 @@ async function showCompare(run: Transaction, box: HTMLElement): Promise<void> {
         { class: cls },
         h('h3', {}, `${title} (${items.length})`),
         items.length
-          ? h('table', { class: 'list' }, h('tbody', {}, ...items.slice(0, 500).map((r) => h('tr', {}, h('td', {}, node(r.node_id)), h('td', {}, r.task_name), h('td', {}, badge(r.status))))))
+          ? h(
+              'table',
+              { class: 'list' },
+              h(
+                'tbody',
+                {},
+                ...items
+                  .slice(0, 500)
+                  .map((r) => h('tr', {}, h('td', {}, node(r.node_id)), h('td', {}, r.task_name), h('td', {}, badge(r.status)))),
+              ),
+            )
           : h('p', { class: 'muted' }, 'none'),
       );
     box.replaceChildren(
@@ -419,7 +472,22 @@ async function showCompare(run: Transaction, box: HTMLElement): Promise<void> {
               'table',
               { class: 'list', id: 'diff-changed' },
               h('thead', {}, h('tr', {}, h('th', {}, 'Node'), h('th', {}, 'Task'), h('th', {}, `#${prev.id}`), h('th', {}, `#${run.id}`))),
-              h('tbody', {}, ...d.changed.slice(0, 1000).map((c) => h('tr', {}, h('td', {}, node(c.node_id)), h('td', {}, c.task_name), h('td', {}, badge(c.status)), h('td', {}, badge(c.other_status))))),
+              h(
+                'tbody',
+                {},
+                ...d.changed
+                  .slice(0, 1000)
+                  .map((c) =>
+                    h(
+                      'tr',
+                      {},
+                      h('td', {}, node(c.node_id)),
+                      h('td', {}, c.task_name),
+                      h('td', {}, badge(c.status)),
+                      h('td', {}, badge(c.other_status)),
+                    ),
+                  ),
+              ),
             )
           : h('p', { class: 'muted' }, 'No task changed status.'),
       ),

@@ -52,14 +52,25 @@ export class RowTable {
 
   constructor(private readonly onSelect: (row: Row) => void) {
     this.nodeSel = h('select', { name: 'node', onchange: () => this.refresh() }, h('option', { value: '' }, 'all nodes'));
-    this.statusSel = h('select', { name: 'status', onchange: () => this.refresh() }, h('option', { value: '' }, 'all statuses'), ...TASK_STATUSES.map((s) => h('option', { value: s }, s)));
+    this.statusSel = h(
+      'select',
+      { name: 'status', onchange: () => this.refresh() },
+      h('option', { value: '' }, 'all statuses'),
+      ...TASK_STATUSES.map((s) => h('option', { value: s }, s)),
+    );
     this.taskInput = h('input', { name: 'task', type: 'search', placeholder: 'task name contains…', oninput: () => this.refresh() });
     this.countEl = h('span', { class: 'muted row-count' });
     this.head = h('div', { class: 'trow thead' });
     this.spacer = h('div', { class: 'tspacer' });
     this.body = h('div', { class: 'tbody' });
     this.viewport = h('div', { class: 'tviewport', onscroll: () => this.renderWindow() }, this.spacer, this.body);
-    this.el = h('div', { class: 'rowtable' }, h('div', { class: 'filters' }, this.nodeSel, this.statusSel, this.taskInput, this.countEl), this.head, this.viewport);
+    this.el = h(
+      'div',
+      { class: 'rowtable' },
+      h('div', { class: 'filters' }, this.nodeSel, this.statusSel, this.taskInput, this.countEl),
+      this.head,
+      this.viewport,
+    );
     this.renderHead();
   }
 
@@ -67,7 +78,10 @@ export class RowTable {
     this.rows = rows;
     const nodes = [...new Set(rows.map((r) => r.node_id))].sort((a, b) => nodeRank(a).localeCompare(nodeRank(b)));
     const current = this.nodeSel.value;
-    this.nodeSel.replaceChildren(h('option', { value: '' }, 'all nodes'), ...nodes.map((n) => h('option', { value: n ?? 'null' }, n ?? 'cluster (null)')));
+    this.nodeSel.replaceChildren(
+      h('option', { value: '' }, 'all nodes'),
+      ...nodes.map((n) => h('option', { value: n ?? 'null' }, n ?? 'cluster (null)')),
+    );
     this.nodeSel.value = current;
     this.refresh();
   }
@@ -81,7 +95,12 @@ export class RowTable {
     const node = this.nodeSel.value;
     const status = this.statusSel.value;
     const task = this.taskInput.value.trim().toLowerCase();
-    this.view = this.rows.filter((r) => (!node || (r.node_id ?? 'null') === node) && (!status || r.status === status) && (!task || r.task_name.toLowerCase().includes(task)));
+    this.view = this.rows.filter(
+      (r) =>
+        (!node || (r.node_id ?? 'null') === node) &&
+        (!status || r.status === status) &&
+        (!task || r.task_name.toLowerCase().includes(task)),
+    );
     if (this.sort) {
       const { col, dir } = this.sort;
       const keyed = this.view.map((r) => [sortValue(r, col), r] as const);
@@ -133,7 +152,11 @@ export class RowTable {
           h('span', { class: 'col-time_start' }, fmtTime(r.time_start)),
           h('span', { class: 'col-time_end' }, fmtTime(r.time_end)),
           h('span', { class: 'col-duration' }, fmtDuration(durationMs(r.time_start, r.time_end))),
-          h('span', { class: 'col-error_message', title: r.error_message ?? r.closed_reason ?? '' }, r.error_message ?? r.closed_reason ?? ''),
+          h(
+            'span',
+            { class: 'col-error_message', title: r.error_message ?? r.closed_reason ?? '' },
+            r.error_message ?? r.closed_reason ?? '',
+          ),
         ),
       );
     }

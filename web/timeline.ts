@@ -396,7 +396,9 @@ export class Timeline {
     ctx.moveTo(0, AXIS_H - 0.5);
     ctx.lineTo(W, AXIS_H - 0.5);
     ctx.stroke();
-    const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 15e3, 3e4, 6e4, 12e4, 3e5, 6e5, 9e5, 18e5, 36e5, 72e5, 216e5, 432e5, 864e5];
+    const steps = [
+      1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 15e3, 3e4, 6e4, 12e4, 3e5, 6e5, 9e5, 18e5, 36e5, 72e5, 216e5, 432e5, 864e5,
+    ];
     const step = steps.find((s) => s / this.msPerPx >= 90) ?? 864e5;
     const start = Math.ceil(this.x0 / step) * step;
     ctx.fillStyle = '#475569';

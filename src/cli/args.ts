@@ -35,6 +35,9 @@ export const collect = (value: string, previous: string[] = []): string[] => [..
 /** Variadic list options accept `a b c` and `a,b,c` alike. */
 export const list = (values: string[] | string | undefined): string[] | undefined => {
   if (values === undefined) return undefined;
-  const items = (Array.isArray(values) ? values : [values]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const items = (Array.isArray(values) ? values : [values])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   return items.length ? items : undefined;
 };

@@ -76,7 +76,8 @@ export class ApiClient {
       if (limit !== undefined && rows.length >= limit) return rows.slice(0, limit);
       const next = nextLink(page.headers.get('link'), url);
       if (next && limit !== undefined) next.searchParams.set('limit', String(Math.min(pageSize, limit - rows.length)));
-      if (next && seen.has(next.href)) throw new CliError(`the server sent the same next page twice (${next.pathname}${next.search}): stopping`);
+      if (next && seen.has(next.href))
+        throw new CliError(`the server sent the same next page twice (${next.pathname}${next.search}): stopping`);
       url = next;
     }
     return rows;
@@ -150,7 +151,12 @@ export class ApiClient {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+      res = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       text = await res.text();
     } catch (e) {
       throw new CliError(describeFetchError(e, this.origin, timeoutMs));
@@ -206,7 +212,10 @@ export function serverMessage(text: string): string | undefined {
   } catch {
     /* not JSON */
   }
-  const plain = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const plain = text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return plain ? plain.slice(0, 200) : undefined;
 }
 

@@ -72,7 +72,9 @@ export function chooseColumns(asked: string[], defaults: string[], known: string
   for (const r of rows) for (const k of Object.keys(r)) available.add(k);
   const unknown = asked.filter((c) => !available.has(c));
   if (unknown.length) {
-    throw new UsageError(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')}: choose from ${[...available].join(', ')}`);
+    throw new UsageError(
+      `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')}: choose from ${[...available].join(', ')}`,
+    );
   }
   return [...new Set(asked)];
 }
@@ -98,7 +100,11 @@ export function renderList(rows: Row[], defaults: string[], known: string[], o: 
     case 'yaml':
       return picked.length ? toYaml(picked) : '[]\n';
     case 'csv':
-      return [cols.map((c) => csvField(c, o.quote)), ...picked.map((r) => cols.map((c) => csvField(r[c], o.quote)))].map((l) => l.join(',')).join('\r\n') + '\r\n';
+      return (
+        [cols.map((c) => csvField(c, o.quote)), ...picked.map((r) => cols.map((c) => csvField(r[c], o.quote)))]
+          .map((l) => l.join(','))
+          .join('\r\n') + '\r\n'
+      );
     case 'value':
       return picked.map((r) => cols.map((c) => terminalText(text(r[c]))).join(' ') + '\n').join('');
     case 'table': {
@@ -120,7 +126,9 @@ export function renderOne(record: Row, o: OutputOptions): string {
     case 'yaml':
       return toYaml(picked);
     case 'csv':
-      return [cols.map((c) => csvField(c, o.quote)).join(','), cols.map((c) => csvField(picked[c], o.quote)).join(',')].join('\r\n') + '\r\n';
+      return (
+        [cols.map((c) => csvField(c, o.quote)).join(','), cols.map((c) => csvField(picked[c], o.quote)).join(',')].join('\r\n') + '\r\n'
+      );
     case 'value':
       return cols.map((c) => terminalText(text(picked[c])) + '\n').join('');
     case 'table': {

@@ -22,7 +22,18 @@ const HISTORY_KNOWN = ['type', 'error_message', 'closed_reason', 'summary', ANY_
 const CROSS_RUN_KNOWN = [...HISTORY_KNOWN, 'transaction_id', 'transaction_uuid', 'transaction_name', 'epoch', 'node_id'];
 const STATE_COLUMNS = ['node_id', 'task_name', 'status', 'time_start', 'time_end', 'transaction_id'];
 const STATE_KNOWN = ['type', 'transaction_uuid', 'transaction_name'];
-const CLUSTER_COLUMNS = ['id', 'name', 'release', 'version', 'history_enabled', 'epoch', 'transactions', 'running_transactions', 'history_rows', 'last_transaction_id'];
+const CLUSTER_COLUMNS = [
+  'id',
+  'name',
+  'release',
+  'version',
+  'history_enabled',
+  'epoch',
+  'transactions',
+  'running_transactions',
+  'history_rows',
+  'last_transaction_id',
+];
 const DIFF_COLUMNS = ['node_id', 'task_name', 'status', 'other_status', 'change'];
 
 interface Context {
@@ -49,7 +60,12 @@ function useColor(when: string): boolean {
 function context(cmd: Command): Context {
   const g = cmd.optsWithGlobals<Record<string, unknown>>();
   return {
-    api: new ApiClient({ url: g.url as string, token: (g.token as string) || undefined, timeoutMs: (g.timeout as number) * 1000, userAgent: `dhist/${packageVersion()}` }),
+    api: new ApiClient({
+      url: g.url as string,
+      token: (g.token as string) || undefined,
+      timeoutMs: (g.timeout as number) * 1000,
+      userAgent: `dhist/${packageVersion()}`,
+    }),
     out: {
       format: (g.format as OutputOptions['format']) ?? 'table',
       columns: (g.column as string[]) ?? [],
@@ -75,7 +91,9 @@ function act(fn: Handler) {
 function withOutput(cmd: Command): Command {
   return cmd
     .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS).default('table'))
-    .addOption(new Option('-c, --column <column>', 'a column to show; repeat for more').argParser(collect).default([], "the command's columns"))
+    .addOption(
+      new Option('-c, --column <column>', 'a column to show; repeat for more').argParser(collect).default([], "the command's columns"),
+    )
     .option('--noindent', 'JSON on one line')
     .addOption(new Option('--quote <mode>', 'CSV quoting').choices(QUOTE_MODES).default('nonnumeric'));
 }
@@ -152,14 +170,25 @@ export function buildProgram(): Command {
   withOutput(
     task
       .command('list')
-      .description('runs, oldest first (columns as fuel2 task list; result is the run\'s message)')
+      .description("runs, oldest first (columns as fuel2 task list; result is the run's message)")
       .option('-e, --env <cluster>', 'only the runs of this cluster (environment)', integer('--env'))
       .option('-t, --statuses <status...>', 'only runs in these statuses (pending running ready error stopped)')
       .option('-n, --names <name...>', 'only runs with these names (deployment, provision, dry_run_deployment, ...)'),
   ).action(
     act(async (ctx, _args, o) => {
-      const rows = await ctx.api.get<Row[]>('transactions', { cluster_id: o.env, statuses: list(o.statuses), transaction_types: list(o.names) });
-      ctx.print(renderList(rows.map((r) => ({ ...withDuration(r), result: r.message })), TASK_COLUMNS, TASK_KNOWN, ctx.out));
+      const rows = await ctx.api.get<Row[]>('transactions', {
+        cluster_id: o.env,
+        statuses: list(o.statuses),
+        transaction_types: list(o.names),
+      });
+      ctx.print(
+        renderList(
+          rows.map((r) => ({ ...withDuration(r), result: r.message })),
+          TASK_COLUMNS,
+          TASK_KNOWN,
+          ctx.out,
+        ),
+      );
     }),
   );
 
@@ -192,11 +221,19 @@ export function buildProgram(): Command {
   ).action(
     act(async (ctx, [a, b]) => {
       type DiffRow = { node_id: string | null; task_name: string; status: string; other_status?: string };
-      const d = await ctx.api.get<{ changed: DiffRow[]; only_in_transaction: DiffRow[]; only_in_other: DiffRow[] }>(`transactions/${a}/diff/${b}`);
+      const d = await ctx.api.get<{ changed: DiffRow[]; only_in_transaction: DiffRow[]; only_in_other: DiffRow[] }>(
+        `transactions/${a}/diff/${b}`,
+      );
       const rows: Row[] = [
         ...d.changed.map((r) => ({ ...r, change: 'changed' })),
         ...d.only_in_transaction.map((r) => ({ ...r, other_status: null, change: `only_in_${a}` })),
-        ...d.only_in_other.map((r) => ({ node_id: r.node_id, task_name: r.task_name, status: null, other_status: r.status, change: `only_in_${b}` })),
+        ...d.only_in_other.map((r) => ({
+          node_id: r.node_id,
+          task_name: r.task_name,
+          status: null,
+          other_status: r.status,
+          change: `only_in_${b}`,
+        })),
       ].sort(byNodeThenTask);
       ctx.print(renderList(rows, DIFF_COLUMNS, [], ctx.out));
     }),
@@ -218,7 +255,12 @@ export function buildProgram(): Command {
   ).action(
     act(async (ctx, [txId], o) => {
       const summary = o.includeSummary || ctx.out.columns.includes('summary');
-      const query = { nodes: list(o.nodes), statuses: list(o.statuses), tasks_names: list(o.tasksNames), include_summary: summary ? 1 : undefined };
+      const query = {
+        nodes: list(o.nodes),
+        statuses: list(o.statuses),
+        tasks_names: list(o.tasksNames),
+        include_summary: summary ? 1 : undefined,
+      };
       const defaults = o.includeSummary ? [...HISTORY_COLUMNS, 'summary'] : HISTORY_COLUMNS;
       const render = (rows: Row[]) => renderList(rows, defaults, HISTORY_KNOWN, ctx.out);
       if (o.watch) {
@@ -236,7 +278,12 @@ export function buildProgram(): Command {
     }),
   );
 
-  withOutput(history.command('summary').description('a run at a glance: counts per status and per node, duration, first failure, slowest tasks').addArgument(id('id', 'transaction id'))).action(
+  withOutput(
+    history
+      .command('summary')
+      .description('a run at a glance: counts per status and per node, duration, first failure, slowest tasks')
+      .addArgument(id('id', 'transaction id')),
+  ).action(
     act(async (ctx, [txId]) => {
       const s = await ctx.api.get<{
         transaction: Row;
@@ -271,7 +318,12 @@ export function buildProgram(): Command {
                   nodes: Object.entries(s.nodes)
                     .map(([n, counts]) => ({ node_id: n === 'null' ? null : n, task_name: '', counts }))
                     .sort(byNodeThenTask)
-                    .map(({ node_id: n, counts }) => `${nodeName(n)}: ${Object.entries(counts).map(([st, k]) => `${k} ${st}`).join(', ')}`)
+                    .map(
+                      ({ node_id: n, counts }) =>
+                        `${nodeName(n)}: ${Object.entries(counts)
+                          .map(([st, k]) => `${k} ${st}`)
+                          .join(', ')}`,
+                    )
                     .join('\n'),
                   slowest: s.slowest.map((t) => `${t.duration_s} s  ${t.task_name} (${nodeName(t.node_id)})`).join('\n'),
                 }
@@ -298,7 +350,9 @@ export function buildProgram(): Command {
       const { transaction, cluster, ...rest } = d;
       // Custom keys are served at the root too (Fuel's shape); here they stay under `custom`.
       const custom = Object.keys(d.custom ?? {});
-      const fields = Object.fromEntries(Object.entries(rest).filter(([k]) => !custom.includes(k) || ['task_name', 'node_id', 'status', 'type'].includes(k)));
+      const fields = Object.fromEntries(
+        Object.entries(rest).filter(([k]) => !custom.includes(k) || ['task_name', 'node_id', 'status', 'type'].includes(k)),
+      );
       ctx.print(
         renderOne(
           {
@@ -325,7 +379,14 @@ export function buildProgram(): Command {
       .addArgument(id('cluster', 'cluster id'))
       .argument('<node>', 'node id, master, or null'),
     false,
-  ).action(act(async (ctx, [cluster, nodeId], o) => crossRun(ctx, `clusters/${cluster}/nodes/${encodeURIComponent(nodeId)}/deployment_history`, o, ['transaction_id', ...HISTORY_COLUMNS])));
+  ).action(
+    act(async (ctx, [cluster, nodeId], o) =>
+      crossRun(ctx, `clusters/${cluster}/nodes/${encodeURIComponent(nodeId)}/deployment_history`, o, [
+        'transaction_id',
+        ...HISTORY_COLUMNS,
+      ]),
+    ),
+  );
 
   // ---- env: clusters (environments)
   const env = program.command('env').description('clusters (environments): list, history, current state, reset');
@@ -338,7 +399,10 @@ export function buildProgram(): Command {
     act(async (ctx, [cluster]) => ctx.print(renderOne(await ctx.api.get<Row>(`clusters/${cluster}`), ctx.out))),
   );
 
-  crossRunOptions(env.command('history').description('every task of every run of the cluster, newest first').addArgument(id('cluster', 'cluster id')), true).action(
+  crossRunOptions(
+    env.command('history').description('every task of every run of the cluster, newest first').addArgument(id('cluster', 'cluster id')),
+    true,
+  ).action(
     act(async (ctx, [cluster], o) => crossRun(ctx, `clusters/${cluster}/deployment_history`, o, ['transaction_id', ...HISTORY_COLUMNS])),
   );
 
@@ -363,21 +427,26 @@ export function buildProgram(): Command {
       .addArgument(id('cluster', 'cluster id'))
       .option('--force', 'also when a run is in progress (it is stopped)'),
   ).action(
-    act(async (ctx, [cluster], o) => ctx.print(renderOne(await ctx.api.post<Row>(`clusters/${cluster}/reset`, { force: o.force ? 'true' : undefined }), ctx.out))),
+    act(async (ctx, [cluster], o) =>
+      ctx.print(renderOne(await ctx.api.post<Row>(`clusters/${cluster}/reset`, { force: o.force ? 'true' : undefined }), ctx.out)),
+    ),
   );
 
   // ---- retention: delete old runs (admin)
   withOutput(
     program
       .command('retention')
-      .description('delete whole finished runs that ended more than D days ago and/or beyond the last N of each cluster (never one in progress)')
+      .description(
+        'delete whole finished runs that ended more than D days ago and/or beyond the last N of each cluster (never one in progress)',
+      )
       .option('--older-than-days <days>', 'runs that ended more than this many days ago', integer('--older-than-days', 0))
       .option('--keep-runs <n>', 'keep only the last N runs of each cluster', integer('--keep-runs', 1))
       .option('--dry-run', 'report what would be deleted, delete nothing')
       .option('--compact', 'give the freed disk space back to the system (rewrites the history table)'),
   ).action(
     act(async (ctx, _args, o) => {
-      if (o.olderThanDays === undefined && o.keepRuns === undefined) throw new UsageError('say what to delete: --older-than-days and/or --keep-runs');
+      if (o.olderThanDays === undefined && o.keepRuns === undefined)
+        throw new UsageError('say what to delete: --older-than-days and/or --keep-runs');
       const r = await ctx.api.post<Row & { clusters: unknown }>('retention', {
         older_than_days: o.olderThanDays,
         keep_runs: o.keepRuns,
@@ -391,13 +460,19 @@ export function buildProgram(): Command {
   );
 
   // ---- simulate: an orchestrator playing deployments against the service
-  addSimulateOptions(program.command('simulate').description('play an orchestrator: deploy clusters and send its casts to the service (see npm run simulate)'), false).action(
-    async (_opts: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<SimulateOptions & { color: string }>();
-      process.exitCode = await runSimulateCommand(o, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), color: useColor(o.color) });
-    },
-  );
+  addSimulateOptions(
+    program
+      .command('simulate')
+      .description('play an orchestrator: deploy clusters and send its casts to the service (see npm run simulate)'),
+    false,
+  ).action(async (_opts: unknown, cmd: Command) => {
+    const o = cmd.optsWithGlobals<SimulateOptions & { color: string }>();
+    process.exitCode = await runSimulateCommand(o, {
+      out: (s) => process.stdout.write(s),
+      err: (s) => process.stderr.write(s),
+      color: useColor(o.color),
+    });
+  });
 
   return program;
 }
-

@@ -34,7 +34,13 @@ interface Run {
  * connection; polls instead when the service has no stream. Returns the exit code: 0 when the run
  * ended `ready`, 3 when it ended `error` or `stopped`; a run deleted meanwhile is a CliError (exit 1).
  */
-export async function watchHistory(api: ApiClient, id: number, query: Query, rowsOf: (raw: Row[]) => Row[], o: WatchOptions): Promise<number> {
+export async function watchHistory(
+  api: ApiClient,
+  id: number,
+  query: Query,
+  rowsOf: (raw: Row[]) => Row[],
+  o: WatchOptions,
+): Promise<number> {
   try {
     return await watchStream(api, id, query, rowsOf, o);
   } catch (e) {
@@ -102,7 +108,9 @@ function rowFilter(query: Query): (r: Row) => boolean {
   const statuses = set('statuses');
   const names = set('tasks_names');
   return (r) =>
-    (!nodes || nodes.has(r.node_id === null ? 'null' : String(r.node_id))) && (!statuses || statuses.has(String(r.status))) && (!names || names.has(String(r.task_name)));
+    (!nodes || nodes.has(r.node_id === null ? 'null' : String(r.node_id))) &&
+    (!statuses || statuses.has(String(r.status))) &&
+    (!names || names.has(String(r.task_name)));
 }
 
 /** Fuel's order: cluster-level rows, then master, then nodes in numeric order; then start time and name. */

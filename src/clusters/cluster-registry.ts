@@ -73,10 +73,12 @@ export class ClusterRegistry {
       return done;
     });
 
-    const writes = ids.map((id) => now.get(id)!).filter((c) => {
-      const before = seen.get(c.id);
-      return !before || before.name !== c.name || before.release !== c.release;
-    });
+    const writes = ids
+      .map((id) => now.get(id)!)
+      .filter((c) => {
+        const before = seen.get(c.id);
+        return !before || before.name !== c.name || before.release !== c.release;
+      });
     if (!writes.length) return out;
     // New clusters are inserted, known ones updated where their name or release changed, and only over the
     // release read above (compare and set). Unlike ON CONFLICT DO UPDATE, this takes no row lock on a cluster

@@ -84,7 +84,13 @@ export class ClustersService {
               `wait for them to end, or reset with force=true to stop them`,
           );
         }
-        if (running.length) await this.runs.stop(m, running.map((r) => r.uuid), 'stopped by a forced reset of the cluster', new Date());
+        if (running.length)
+          await this.runs.stop(
+            m,
+            running.map((r) => r.uuid),
+            'stopped by a forced reset of the cluster',
+            new Date(),
+          );
         const epoch = await this.registry.nextEpoch(m, id);
         return { cluster_id: id, previous_epoch: cluster.epoch, epoch, stopped_transactions: running.map((r) => r.id) };
       },

@@ -26,21 +26,27 @@ export class ClusterHistoryService {
     const where = [`s.cluster_id = $1`, `s.epoch = (SELECT epoch FROM clusters WHERE id = $1)`];
     if (q.nodes) {
       const ids = q.nodes.filter((n) => n !== 'null');
-      const alts = [...(ids.length ? [`s.node_id = ANY($${params.push(ids)})`] : []), ...(ids.length < q.nodes.length ? ['s.node_id IS NULL'] : [])];
+      const alts = [
+        ...(ids.length ? [`s.node_id = ANY($${params.push(ids)})`] : []),
+        ...(ids.length < q.nodes.length ? ['s.node_id IS NULL'] : []),
+      ];
       where.push(`(${alts.join(' OR ')})`);
     }
     if (q.tasks_names) where.push(`s.task_name = ANY($${params.push(q.tasks_names)})`);
     // cluster_state is kept by the writer (history-writer.service.ts): a lookup, not a scan of history.
-    const rows: Array<Omit<StateRowDto, 'time_start' | 'time_end'> & { time_start: Date | null; time_end: Date | null }> = await this.db.query(
-      `SELECT s.node_id, s.task_name, h.task_type AS type, h.status, h.time_start, h.time_end,
+    const rows: Array<Omit<StateRowDto, 'time_start' | 'time_end'> & { time_start: Date | null; time_end: Date | null }> =
+      await this.db.query(
+        `SELECT s.node_id, s.task_name, h.task_type AS type, h.status, h.time_start, h.time_end,
               s.transaction_id, t.uuid AS transaction_uuid, t.name AS transaction_name
        FROM cluster_state s JOIN deployment_history h ON h.id = s.history_id JOIN transactions t ON t.id = s.transaction_id
        WHERE ${where.join(' AND ')}`,
-      params,
-    );
+        params,
+      );
     return rows
       .map((r) => ({ ...r, time_start: r.time_start?.toISOString() ?? null, time_end: r.time_end?.toISOString() ?? null }))
-      .sort((a, b) => nodeRank(a.node_id) - nodeRank(b.node_id) || compareNodes(a.node_id, b.node_id) || a.task_name.localeCompare(b.task_name));
+      .sort(
+        (a, b) => nodeRank(a.node_id) - nodeRank(b.node_id) || compareNodes(a.node_id, b.node_id) || a.task_name.localeCompare(b.task_name),
+      );
   }
 
   /** Removes whole runs of the cluster that ended before `before`; runs in progress are never touched. */

@@ -123,7 +123,10 @@ export class RunDiffController {
   /** What changed between two runs of the same cluster: differing statuses, and tasks of one run only. */
   @Get(':other_id')
   @ApiNotFoundResponse({ type: ErrorDto, description: 'One of the runs does not exist' })
-  diff(@Param('transaction_id', new IdPipe('transaction id')) id: number, @Param('other_id', new IdPipe('other transaction id')) other: number): Promise<DiffDto> {
+  diff(
+    @Param('transaction_id', new IdPipe('transaction id')) id: number,
+    @Param('other_id', new IdPipe('other transaction id')) other: number,
+  ): Promise<DiffDto> {
     return this.history.diff(id, other);
   }
 }

@@ -86,7 +86,12 @@ export class HistoryQueryService {
    * row gives it a higher row_version than any before), checked under the run's row lock, which every
    * writer of the run's rows takes first: no write can fall between the check and the store.
    */
-  private async keepIfUnchanged(transactionId: number, column: 'summary_cache' | 'list_cache', value: string, version: string | null): Promise<void> {
+  private async keepIfUnchanged(
+    transactionId: number,
+    column: 'summary_cache' | 'list_cache',
+    value: string,
+    version: string | null,
+  ): Promise<void> {
     await this.db.transaction(async (m) => {
       const [run] = await m.query(`SELECT status FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
       const [now] = await m.query(`SELECT max(row_version)::text AS v FROM deployment_history WHERE transaction_id = $1`, [transactionId]);
@@ -154,8 +159,22 @@ export class HistoryQueryService {
     const [{ counts, failure, slowest, version }]: Array<{
       version: string | null;
       counts: Array<{ node_id: string | null; status: string; n: number }>;
-      failure: { node_id: string | null; task_name: string; time_start: string | null; time_end: string | null; error_message: string | null; closed_reason: string | null } | null;
-      slowest: Array<{ node_id: string | null; task_name: string; status: string; time_start: string; time_end: string; ms: number }> | null;
+      failure: {
+        node_id: string | null;
+        task_name: string;
+        time_start: string | null;
+        time_end: string | null;
+        error_message: string | null;
+        closed_reason: string | null;
+      } | null;
+      slowest: Array<{
+        node_id: string | null;
+        task_name: string;
+        status: string;
+        time_start: string;
+        time_end: string;
+        ms: number;
+      }> | null;
     }> = await this.db.query(
       `WITH r AS MATERIALIZED (
          SELECT id, node_id, task_name, status, time_start, time_end, error_message, closed_reason, row_version
@@ -177,7 +196,10 @@ export class HistoryQueryService {
     let total = 0;
     // A stable order: nodes as lists show them, statuses in their life order.
     const life = ['pending', 'running', 'ready', 'error', 'skipped'];
-    counts.sort((a, b) => nodeRank(a.node_id) - nodeRank(b.node_id) || compareNodes(a.node_id, b.node_id) || life.indexOf(a.status) - life.indexOf(b.status));
+    counts.sort(
+      (a, b) =>
+        nodeRank(a.node_id) - nodeRank(b.node_id) || compareNodes(a.node_id, b.node_id) || life.indexOf(a.status) - life.indexOf(b.status),
+    );
     for (const c of counts) {
       statuses[c.status] += c.n;
       const node = c.node_id ?? 'null';
@@ -242,7 +264,9 @@ export class HistoryQueryService {
   async diff(transactionId: number, otherId: number): Promise<DiffDto> {
     const [a, b] = [await this.transactions.find(transactionId), await this.transactions.find(otherId)];
     if (a.clusterId !== b.clusterId) {
-      throw new InvalidInputError(`Transactions ${a.id} and ${b.id} belong to different clusters (${a.clusterId} and ${b.clusterId}): only runs of one cluster can be compared`);
+      throw new InvalidInputError(
+        `Transactions ${a.id} and ${b.id} belong to different clusters (${a.clusterId} and ${b.clusterId}): only runs of one cluster can be compared`,
+      );
     }
     const load = async (id: number) => {
       const rows: Array<{ node_id: string | null; task_name: string; status: string }> = await this.db.query(
@@ -257,7 +281,8 @@ export class HistoryQueryService {
     for (const [k, r] of ra) {
       const o = rb.get(k);
       if (!o) onlyA.push(r);
-      else if (o.status !== r.status) changed.push({ node_id: r.node_id, task_name: r.task_name, status: r.status, other_status: o.status });
+      else if (o.status !== r.status)
+        changed.push({ node_id: r.node_id, task_name: r.task_name, status: r.status, other_status: o.status });
     }
     const onlyB = [...rb].filter(([k]) => !ra.has(k)).map(([, r]) => r);
     const byNodeTask = (x: { node_id: string | null; task_name: string }, y: { node_id: string | null; task_name: string }) =>

@@ -105,7 +105,10 @@ export async function selectRows(
     const key = `('epoch'::timestamptz + ${p(opts.after.us)}::bigint * interval '1 microsecond', ${p(opts.after.id)}::bigint)`;
     where.push(`(h.sort_time, h.id) ${desc ? '<' : '>'} ${key}`);
   }
-  const order = opts.order === 'run' ? `${NODE_ORDER}, h.time_start NULLS LAST, h.task_name` : `h.sort_time ${desc ? 'DESC' : 'ASC'}, h.id ${desc ? 'DESC' : 'ASC'}`;
+  const order =
+    opts.order === 'run'
+      ? `${NODE_ORDER}, h.time_start NULLS LAST, h.task_name`
+      : `h.sort_time ${desc ? 'DESC' : 'ASC'}, h.id ${desc ? 'DESC' : 'ASC'}`;
   return m.query(
     `${withDefinitions}
      SELECT h.id, h.transaction_id, h.node_id, h.task_name, h.task_type, h.status, h.time_start, h.time_end,

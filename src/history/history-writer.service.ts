@@ -43,8 +43,7 @@ export interface NodeTaskReport extends TaskReport {
 
 /** What the store is asked to do; it knows nothing of the wire format these came in. */
 export type StoreCommand =
-  | { kind: 'start'; start: RunStart }
-  | { kind: 'report'; uuid: string; run: RunReport | null; tasks: NodeTaskReport[] };
+  { kind: 'start'; start: RunStart } | { kind: 'report'; uuid: string; run: RunReport | null; tasks: NodeTaskReport[] };
 
 /** Something about a start that was applied anyway but deserves the operator's eye; `kind` is bounded (metrics). */
 export interface StartWarning {
@@ -120,7 +119,10 @@ export class HistoryWriter {
    * Applies the commands in one transaction and returns one outcome per command, in order.
    * With `atomic`, a command that cannot be applied makes the whole batch fail with `onReject`'s error.
    */
-  async apply(commands: StoreCommand[], onReject?: (rejected: Array<{ index: number; reason: string }>) => Error): Promise<CommandOutcome[]> {
+  async apply(
+    commands: StoreCommand[],
+    onReject?: (rejected: Array<{ index: number; reason: string }>) => Error,
+  ): Promise<CommandOutcome[]> {
     // Lost a race (a concurrent start, a deadlock): the next attempt sees the winner's rows.
     return retryingTransaction(
       this.db,
@@ -176,7 +178,11 @@ export class HistoryWriter {
       // Register clusters first (one statement, in id order, so concurrent batches lock them in the same order).
       // A release the cluster does not take (older than its own: Fuel cannot downgrade) is not applied: the
       // run is recorded on the release its cluster runs, and what the start claimed is kept beside it.
-      const registered = await this.clusters.registerAll(m, runs.map((r) => r.cluster), held);
+      const registered = await this.clusters.registerAll(
+        m,
+        runs.map((r) => r.cluster),
+        held,
+      );
       const recorded = registered.map((c) => this.clusters.historySupported(c.release));
       const warnings = registered.map((c, k): StartWarning[] => {
         if (!c.warning) return [];
@@ -280,12 +286,14 @@ export class HistoryWriter {
 
       const withParent = runs.filter((r) => r.parentUuid);
       if (withParent.length) {
-        const linked: Array<{ uuid: string }> = await m.query(
-          `UPDATE transactions c SET parent_id = p.id
+        const linked: Array<{ uuid: string }> = await m
+          .query(
+            `UPDATE transactions c SET parent_id = p.id
            FROM unnest($1::varchar[], $2::varchar[]) AS u(uuid, parent) JOIN transactions p ON p.uuid = u.parent
            WHERE c.uuid = u.uuid RETURNING c.uuid`,
-          [withParent.map((r) => r.uuid), withParent.map((r) => r.parentUuid)],
-        ).then((res: [Array<{ uuid: string }>, number]) => res[0]);
+            [withParent.map((r) => r.uuid), withParent.map((r) => r.parentUuid)],
+          )
+          .then((res: [Array<{ uuid: string }>, number]) => res[0]);
         const found = new Set(linked.map((l) => l.uuid));
         for (const r of withParent) {
           if (!found.has(r.uuid)) {
@@ -335,7 +343,10 @@ export class HistoryWriter {
     for (const { i, cmd } of reports) {
       const tx = byUuid.get(cmd.uuid);
       if (!tx) {
-        out[i] = { outcome: 'unknown_transaction', reason: `unknown transaction: no transaction_start was recorded for task_uuid '${cmd.uuid}'` };
+        out[i] = {
+          outcome: 'unknown_transaction',
+          reason: `unknown transaction: no transaction_start was recorded for task_uuid '${cmd.uuid}'`,
+        };
         continue;
       }
       if (cmd.run) runReports.set(tx.id, [...(runReports.get(tx.id) ?? []), cmd.run]);
@@ -433,7 +444,8 @@ export class HistoryWriter {
       const after = reconcileTask(before, g.reports, runs.get(g.txId)!);
       if (row && !sameState(before, after)) {
         writes.history.push({ id: row.id, s: after });
-        if (after.status === 'ready') ready.push({ txId: g.txId, nodeId: g.nodeId, taskName: g.taskName, historyId: row.id, timeEnd: after.timeEnd! });
+        if (after.status === 'ready')
+          ready.push({ txId: g.txId, nodeId: g.nodeId, taskName: g.taskName, historyId: row.id, timeEnd: after.timeEnd! });
         else if (before.status === 'ready') lost.push(row.id);
       }
       if (!row) inserts.push({ txId: g.txId, nodeId: g.nodeId, taskName: g.taskName, s: after });
@@ -448,11 +460,27 @@ export class HistoryWriter {
                      $8::text[], $9::jsonb[], $10::jsonb[]) AS u(tx, node, task, status, ts, te, em, cr, su, cu)
          JOIN transactions t ON t.id = u.tx
          ON CONFLICT DO NOTHING RETURNING id, transaction_id, node_id, task_name, status, time_end`,
-        [inserts.map((r) => r.txId), inserts.map((r) => r.nodeId), inserts.map((r) => r.taskName), ...columns(inserts.map((r) => r.s), [])],
+        [
+          inserts.map((r) => r.txId),
+          inserts.map((r) => r.nodeId),
+          inserts.map((r) => r.taskName),
+          ...columns(
+            inserts.map((r) => r.s),
+            [],
+          ),
+        ],
       );
       if (res.length !== inserts.length) throw new RetryableWriteError('history rows were created concurrently');
-      for (const r of res as Array<{ id: string; transaction_id: number; node_id: string | null; task_name: string; status: string; time_end: Date }>) {
-        if (r.status === 'ready') ready.push({ txId: r.transaction_id, nodeId: r.node_id, taskName: r.task_name, historyId: r.id, timeEnd: r.time_end });
+      for (const r of res as Array<{
+        id: string;
+        transaction_id: number;
+        node_id: string | null;
+        task_name: string;
+        status: string;
+        time_end: Date;
+      }>) {
+        if (r.status === 'ready')
+          ready.push({ txId: r.transaction_id, nodeId: r.node_id, taskName: r.task_name, historyId: r.id, timeEnd: r.time_end });
       }
     }
     writes.state.push(...bestPerKey(ready, txs));
@@ -539,7 +567,10 @@ class FinalWrites {
             closed_reason = u.cr, summary = u.su, custom = u.cu, row_version = nextval('deployment_history_version_seq')
         FROM unnest(${arrays(
           ['bigint', 'text', 'timestamptz', 'timestamptz', 'text', 'text', 'jsonb', 'jsonb'],
-          columns(this.history.map((u) => u.s), [this.history.map((u) => u.id)]),
+          columns(
+            this.history.map((u) => u.s),
+            [this.history.map((u) => u.id)],
+          ),
         )}) AS u(id, status, ts, te, em, cr, su, cu)
         WHERE h.id = u.id RETURNING 1)`);
       this.history.length = 0;
@@ -548,15 +579,18 @@ class FinalWrites {
       const rows = this.state;
       parts.push(`state AS (
         INSERT INTO cluster_state (cluster_id, epoch, node_id, task_name, transaction_id, history_id, time_end)
-        SELECT * FROM unnest(${arrays(['int', 'int', 'varchar', 'varchar', 'int', 'bigint', 'timestamptz'], [
-          rows.map((r) => r.tx.cluster_id),
-          rows.map((r) => r.tx.epoch),
-          rows.map((r) => r.nodeId),
-          rows.map((r) => r.taskName),
-          rows.map((r) => r.txId),
-          rows.map((r) => r.historyId),
-          rows.map((r) => r.timeEnd),
-        ])})
+        SELECT * FROM unnest(${arrays(
+          ['int', 'int', 'varchar', 'varchar', 'int', 'bigint', 'timestamptz'],
+          [
+            rows.map((r) => r.tx.cluster_id),
+            rows.map((r) => r.tx.epoch),
+            rows.map((r) => r.nodeId),
+            rows.map((r) => r.taskName),
+            rows.map((r) => r.txId),
+            rows.map((r) => r.historyId),
+            rows.map((r) => r.timeEnd),
+          ],
+        )})
         ON CONFLICT ON CONSTRAINT cluster_state_key DO UPDATE
         SET transaction_id = EXCLUDED.transaction_id, history_id = EXCLUDED.history_id, time_end = EXCLUDED.time_end
         WHERE (EXCLUDED.time_end, EXCLUDED.history_id) >= (cluster_state.time_end, cluster_state.history_id)
@@ -569,14 +603,17 @@ class FinalWrites {
       parts.push(`runs AS (
         UPDATE transactions t SET status = u.status::transaction_status, progress = u.progress, message = u.message,
                                   status_time = u.status_time, time_end = u.time_end, summary_cache = NULL, list_cache = NULL
-        FROM unnest(${arrays(['int', 'text', 'smallint', 'text', 'timestamptz', 'timestamptz'], [
-          this.runs.map((x) => x.id),
-          r.map((s) => s.status),
-          r.map((s) => s.progress),
-          r.map((s) => s.message),
-          r.map((s) => s.statusTime),
-          r.map((s) => s.timeEnd),
-        ])}) AS u(id, status, progress, message, status_time, time_end)
+        FROM unnest(${arrays(
+          ['int', 'text', 'smallint', 'text', 'timestamptz', 'timestamptz'],
+          [
+            this.runs.map((x) => x.id),
+            r.map((s) => s.status),
+            r.map((s) => s.progress),
+            r.map((s) => s.message),
+            r.map((s) => s.statusTime),
+            r.map((s) => s.timeEnd),
+          ],
+        )}) AS u(id, status, progress, message, status_time, time_end)
         WHERE t.id = u.id RETURNING 1)`);
     }
     if (!rowsOnly && this.changed.size) {

@@ -28,7 +28,12 @@ export function decodeCursor(cursor: string, digest: string): Key {
     throw new InvalidInputError('cursor is not valid: use the one given in the Link header of the previous page');
   }
   const p = parsed as { k?: unknown; q?: unknown };
-  if (!Array.isArray(p?.k) || p.k.length !== 2 || !p.k.every((x) => typeof x === 'string' && /^-?\d{1,20}$/.test(x)) || !inRange(p.k[0], p.k[1])) {
+  if (
+    !Array.isArray(p?.k) ||
+    p.k.length !== 2 ||
+    !p.k.every((x) => typeof x === 'string' && /^-?\d{1,20}$/.test(x)) ||
+    !inRange(p.k[0], p.k[1])
+  ) {
     throw new InvalidInputError('cursor is not valid: use the one given in the Link header of the previous page');
   }
   if (p.q !== digest) {

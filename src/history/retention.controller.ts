@@ -22,6 +22,9 @@ export class RetentionController {
   @ApiOkResponse({ type: RetentionResultDto })
   @ApiBadRequestResponse({ type: ErrorDto, description: 'Neither older_than_days nor keep_runs given, or a bad value' })
   run(@Query() q: RetentionQueryDto): Promise<RetentionResultDto> {
-    return this.retention.apply({ olderThanDays: q.older_than_days, keepRuns: q.keep_runs }, { dryRun: q.dry_run === true, compact: q.compact === true });
+    return this.retention.apply(
+      { olderThanDays: q.older_than_days, keepRuns: q.keep_runs },
+      { dryRun: q.dry_run === true, compact: q.compact === true },
+    );
   }
 }

@@ -56,7 +56,9 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
   /** One pass at a time: a second caller waits for the pass in progress, then runs its own. */
   async apply(policy: RetentionPolicy, opts: { dryRun: boolean; compact: boolean }): Promise<RetentionResultDto> {
     if (policy.olderThanDays === undefined && policy.keepRuns === undefined) {
-      throw new InvalidInputError('say what to remove: older_than_days and/or keep_runs (or configure RETENTION_DAYS / RETENTION_KEEP_RUNS)');
+      throw new InvalidInputError(
+        'say what to remove: older_than_days and/or keep_runs (or configure RETENTION_DAYS / RETENTION_KEEP_RUNS)',
+      );
     }
     while (this.running) await this.running.catch(() => undefined);
     this.running = this.pass(policy, opts);
@@ -109,7 +111,9 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
       seconds: Math.round(performance.now() - started) / 1000,
     };
     if (!opts.dryRun && doomed.length) {
-      this.logger.log(`removed ${result.transactions} runs (${result.rows} rows) in ${result.seconds} s; history tables ${mb(result.disk_before_bytes)} → ${mb(result.disk_after_bytes)}`);
+      this.logger.log(
+        `removed ${result.transactions} runs (${result.rows} rows) in ${result.seconds} s; history tables ${mb(result.disk_before_bytes)} → ${mb(result.disk_after_bytes)}`,
+      );
     }
     return result;
   }

@@ -95,7 +95,10 @@ export class RunDeletion {
       this.logger.log(`${why}: deleted ${what} of cluster ${clusterId} with its ${r.rows} rows${noted}`);
       return;
     }
-    const named = removed.slice(0, NAMED_IN_LOG).map((r) => r.id).join(', ');
+    const named = removed
+      .slice(0, NAMED_IN_LOG)
+      .map((r) => r.id)
+      .join(', ');
     const more = removed.length > NAMED_IN_LOG ? ` and ${removed.length - NAMED_IN_LOG} more` : '';
     const what = `${removed.length} runs of cluster ${clusterId} (transactions ${named}${more})`;
     this.logger.log(`${why}: deleted ${what} with their ${rows} rows${noted}`);

@@ -9,7 +9,10 @@ import { RunSnapshotsService, SnapshotKind } from './run-snapshots.service';
 const RUN_ID = new IdPipe('transaction id');
 const DEPLOYMENT_INFO = {
   type: 'object' as const,
-  properties: { common: { type: 'object' as const }, nodes: { type: 'object' as const, additionalProperties: { type: 'object' as const } } },
+  properties: {
+    common: { type: 'object' as const },
+    nodes: { type: 'object' as const, additionalProperties: { type: 'object' as const } },
+  },
 };
 const ABSENT = '"Transaction not found", or the run did not record it (its start sent none, or one that was refused)';
 

@@ -60,7 +60,10 @@ export class TransactionsService implements ClusterLocator {
       if (!held) throw new NotFoundError('Transaction not found');
       if (isFinalRun(held.status)) return remove([held.id]);
       if (!force) {
-        throw new InvalidInputError(RUNNING_RUN_MESSAGE, { status: held.status, hint: 'force=1 (fuel2 task delete -f) stops the run, then deletes it' });
+        throw new InvalidInputError(RUNNING_RUN_MESSAGE, {
+          status: held.status,
+          hint: 'force=1 (fuel2 task delete -f) stops the run, then deletes it',
+        });
       }
       await this.runs.stop(m, [held.uuid], 'stopped by a forced deletion of the run', new Date());
       return remove([held.id], `it was ${held.status}: stopped first`);
@@ -82,7 +85,10 @@ export class TransactionsService implements ClusterLocator {
     }
     const id = parseId(params.transaction_id);
     if (id === null) return null;
-    const t = await this.transactions.findOne({ where: { id }, select: { id: true, clusterId: true, historyRecorded: true, release: true } });
+    const t = await this.transactions.findOne({
+      where: { id },
+      select: { id: true, clusterId: true, historyRecorded: true, release: true },
+    });
     return t ? { clusterId: t.clusterId, run: { id: t.id, historyRecorded: t.historyRecorded, release: t.release } } : null;
   }
 

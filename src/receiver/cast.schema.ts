@@ -4,7 +4,12 @@ import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec
 const nodeEntry: SchemaObject = {
   type: 'object',
   properties: {
-    uid: { oneOf: [{ type: 'string' }, { type: 'integer' }], nullable: true, description: 'node id, "master", or null for a cluster-level task', example: '1' },
+    uid: {
+      oneOf: [{ type: 'string' }, { type: 'integer' }],
+      nullable: true,
+      description: 'node id, "master", or null for a cluster-level task',
+      example: '1',
+    },
     deployment_graph_task_name: { type: 'string', example: 'netconfig' },
     task_status: { type: 'string', enum: ['running', 'ready', 'error', 'skipped', 'successful', 'failed'] },
     error_msg: { type: 'string' },
@@ -27,16 +32,29 @@ export const TRANSACTION_START_ARGS: SchemaObject = {
     cluster: {
       type: 'object',
       required: ['id', 'release'],
-      properties: { id: { type: 'integer', example: 1 }, name: { type: 'string', example: 'prod-east' }, release: { type: 'string', example: 'mitaka-9.0' } },
+      properties: {
+        id: { type: 'integer', example: 1 },
+        name: { type: 'string', example: 'prod-east' },
+        release: { type: 'string', example: 'mitaka-9.0' },
+      },
     },
     tasks_graph: {
       type: 'object',
       description: 'node id ("master", "null" for cluster-level) → tasks of that node',
       additionalProperties: {
         type: 'array',
-        items: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, type: { type: 'string' } }, additionalProperties: true },
+        items: {
+          type: 'object',
+          required: ['id'],
+          properties: { id: { type: 'string' }, type: { type: 'string' } },
+          additionalProperties: true,
+        },
       },
-      example: { '1': [{ id: 'netconfig', type: 'puppet' }], master: [{ id: 'upload_configuration', type: 'upload_file' }], null: [{ id: 'post_deployment_start', type: 'stage' }] },
+      example: {
+        '1': [{ id: 'netconfig', type: 'puppet' }],
+        master: [{ id: 'upload_configuration', type: 'upload_file' }],
+        null: [{ id: 'post_deployment_start', type: 'stage' }],
+      },
     },
     deployment_info: {
       type: 'object',
@@ -74,8 +92,16 @@ const respArgs: SchemaObject = {
 
 const cast: SchemaObject = {
   oneOf: [
-    { type: 'object', required: ['method', 'args'], properties: { method: { type: 'string', enum: ['transaction_start'] }, args: TRANSACTION_START_ARGS } },
-    { type: 'object', required: ['method', 'args'], properties: { method: { type: 'string', enum: ['transaction_resp', 'deploy_resp'] }, args: respArgs } },
+    {
+      type: 'object',
+      required: ['method', 'args'],
+      properties: { method: { type: 'string', enum: ['transaction_start'] }, args: TRANSACTION_START_ARGS },
+    },
+    {
+      type: 'object',
+      required: ['method', 'args'],
+      properties: { method: { type: 'string', enum: ['transaction_resp', 'deploy_resp'] }, args: respArgs },
+    },
   ],
 };
 

@@ -104,14 +104,16 @@ export function parseCast(raw: unknown, receivedAt: Date): ParsedCast {
 function parseStart(args: Record<string, unknown>, uuid: string, time: Date, skipped: SkippedEntry[]): RunStart {
   const where = 'transaction_start';
   const cluster = args.cluster;
-  if (!isObject(cluster)) throw new CastRejected(`${where}: args.cluster must be an object {"id", "name", "release"}, got ${describe(cluster)}`);
+  if (!isObject(cluster))
+    throw new CastRejected(`${where}: args.cluster must be an object {"id", "name", "release"}, got ${describe(cluster)}`);
   const id = cluster.id;
   const clusterId = typeof id === 'string' && /^\d+$/.test(id) ? Number(id) : id;
   if (typeof clusterId !== 'number' || !Number.isSafeInteger(clusterId) || clusterId < 0 || clusterId > 2 ** 31 - 1) {
     throw new CastRejected(`${where}: args.cluster.id must be a non-negative integer, got ${describe(id)}`);
   }
   const release = name(cluster.release, `${where}: args.cluster.release`);
-  const clusterName = cluster.name === undefined || cluster.name === null ? `cluster-${clusterId}` : name(cluster.name, `${where}: args.cluster.name`);
+  const clusterName =
+    cluster.name === undefined || cluster.name === null ? `cluster-${clusterId}` : name(cluster.name, `${where}: args.cluster.name`);
   const dryRun = args.dry_run ?? false;
   if (typeof dryRun !== 'boolean') throw new CastRejected(`${where}: args.dry_run must be true or false, got ${describe(dryRun)}`);
   const parent = args.parent_task_uuid ?? null;
@@ -124,8 +126,10 @@ function parseStart(args: Record<string, unknown>, uuid: string, time: Date, ski
   const variants = new Map<string, { on: Set<string | null>; distinct: Variant[] }>();
   for (const [node, list] of Object.entries(graph)) {
     const nodeId = node === 'null' || node === '' ? null : node;
-    if (nodeId !== null && nodeId.length > MAX_NAME) throw new CastRejected(`${where}: tasks_graph key ${JSON.stringify(node.slice(0, 40))}... is too long`);
-    if (!Array.isArray(list)) throw new CastRejected(`${where}: tasks_graph[${JSON.stringify(node)}] must be a list of tasks, got ${describe(list)}`);
+    if (nodeId !== null && nodeId.length > MAX_NAME)
+      throw new CastRejected(`${where}: tasks_graph key ${JSON.stringify(node.slice(0, 40))}... is too long`);
+    if (!Array.isArray(list))
+      throw new CastRejected(`${where}: tasks_graph[${JSON.stringify(node)}] must be a list of tasks, got ${describe(list)}`);
     list.forEach((task, i) => {
       const at = `${where}: tasks_graph[${JSON.stringify(node)}][${i}]`;
       if (!isObject(task)) throw new CastRejected(`${at} must be an object {"id", "type", ...}, got ${describe(task)}`);
@@ -244,7 +248,10 @@ function parseRunReport(args: Record<string, unknown>, time: Date, skipped: Skip
       report.status = args.status as RunStatus;
       any = true;
     } else {
-      skipped.push({ entry: 'status', reason: `unknown transaction status ${describe(args.status)}: expected one of ${RUN_STATUSES.join(', ')}` });
+      skipped.push({
+        entry: 'status',
+        reason: `unknown transaction status ${describe(args.status)}: expected one of ${RUN_STATUSES.join(', ')}`,
+      });
     }
   }
   if (args.progress !== undefined && args.progress !== null) {
@@ -279,9 +286,12 @@ function parseNodeEntry(entry: unknown, castTime: Date): NodeTaskReport | null {
   if (status === undefined || status === null) throw new CastRejected(`task ${JSON.stringify(task)}: missing task_status`);
   const mapped = typeof status === 'string' && Object.hasOwn(TASK_STATUS_ALIASES, status) ? TASK_STATUS_ALIASES[status] : undefined;
   if (!mapped) {
-    throw new CastRejected(`task ${JSON.stringify(task)}: unknown task_status ${describe(status)}: expected one of running, ready, error, skipped (or successful, failed)`);
+    throw new CastRejected(
+      `task ${JSON.stringify(task)}: unknown task_status ${describe(status)}: expected one of running, ready, error, skipped (or successful, failed)`,
+    );
   }
-  if (!('uid' in entry)) throw new CastRejected(`task ${JSON.stringify(task)}: missing uid (a node id, "master", or null for a cluster-level task)`);
+  if (!('uid' in entry))
+    throw new CastRejected(`task ${JSON.stringify(task)}: missing uid (a node id, "master", or null for a cluster-level task)`);
   const uid = entry.uid;
   let nodeId: string | null;
   if (uid === null) nodeId = null;
@@ -291,10 +301,13 @@ function parseNodeEntry(entry: unknown, castTime: Date): NodeTaskReport | null {
   const time = parseTime(entry.time, `task ${JSON.stringify(task)}: time`) ?? castTime;
   const errorMessage = entry.error_msg;
   if (errorMessage !== undefined && errorMessage !== null) {
-    if (typeof errorMessage !== 'string') throw new CastRejected(`task ${JSON.stringify(task)}: error_msg must be a string, got ${describe(errorMessage)}`);
+    if (typeof errorMessage !== 'string')
+      throw new CastRejected(`task ${JSON.stringify(task)}: error_msg must be a string, got ${describe(errorMessage)}`);
     checkJson(errorMessage, `task ${JSON.stringify(task)}: error_msg`);
     if (errorMessage.length > MAX_ERROR_MESSAGE) {
-      throw new CastRejected(`task ${JSON.stringify(task)}: error_msg is too large: ${errorMessage.length} characters, the limit is ${MAX_ERROR_MESSAGE}`);
+      throw new CastRejected(
+        `task ${JSON.stringify(task)}: error_msg is too large: ${errorMessage.length} characters, the limit is ${MAX_ERROR_MESSAGE}`,
+      );
     }
   }
   for (const k of ['summary', 'custom'] as const) {
@@ -302,7 +315,8 @@ function parseNodeEntry(entry: unknown, castTime: Date): NodeTaskReport | null {
       if (!isObject(entry[k])) throw new CastRejected(`task ${JSON.stringify(task)}: ${k} must be an object, got ${describe(entry[k])}`);
       checkJson(entry[k], `task ${JSON.stringify(task)}: ${k}`);
       const size = Buffer.byteLength(JSON.stringify(entry[k]));
-      if (size > MAX_JSON_BYTES) throw new CastRejected(`task ${JSON.stringify(task)}: ${k} is too large: ${size} bytes of JSON, the limit is ${MAX_JSON_BYTES}`);
+      if (size > MAX_JSON_BYTES)
+        throw new CastRejected(`task ${JSON.stringify(task)}: ${k} is too large: ${size} bytes of JSON, the limit is ${MAX_JSON_BYTES}`);
     }
   }
   return {
@@ -326,7 +340,14 @@ function parseTime(v: unknown, what: string): Date | undefined {
   const [, y, mo, d, h, mi, sec = '00', frac = '', zone = 'Z'] = m;
   // Date would silently roll 2016-02-30 over to March: check the fields first.
   const fields = new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec));
-  if (fields.getUTCFullYear() !== +y || fields.getUTCMonth() !== +mo - 1 || fields.getUTCDate() !== +d || +h > 23 || +mi > 59 || +sec > 59) {
+  if (
+    fields.getUTCFullYear() !== +y ||
+    fields.getUTCMonth() !== +mo - 1 ||
+    fields.getUTCDate() !== +d ||
+    +h > 23 ||
+    +mi > 59 ||
+    +sec > 59
+  ) {
     throw new CastRejected(`${what} is not a valid time: ${JSON.stringify(v)}`);
   }
   const offset = zone.toUpperCase() === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(3).replace(':', '') || '00'}`;
@@ -386,7 +407,8 @@ const unstorable = (s: string) => s.includes('\u0000') || !(s as string & { isWe
 /** Rejects what PostgreSQL cannot store (NUL, lone surrogates) and JSON nested deeper than MAX_DEPTH. */
 function checkJson(v: unknown, what: string, depth = 0): void {
   if (typeof v === 'string') {
-    if (unstorable(v)) throw new CastRejected(`${what} contains a NUL character or invalid UTF-16 (a lone surrogate), which cannot be stored`);
+    if (unstorable(v))
+      throw new CastRejected(`${what} contains a NUL character or invalid UTF-16 (a lone surrogate), which cannot be stored`);
     return;
   }
   if (typeof v !== 'object' || v === null) return;

@@ -60,10 +60,7 @@ export class CastsService implements OnModuleDestroy {
     const outcomes = await this.writer.apply(
       casts.map((c) => c.command),
       (rejected) =>
-        new NotFoundError(
-          rejected.map((r) => (Array.isArray(body) ? `casts[${r.index}]: ${r.reason}` : r.reason)).join('; '),
-          rejected,
-        ),
+        new NotFoundError(rejected.map((r) => (Array.isArray(body) ? `casts[${r.index}]: ${r.reason}` : r.reason)).join('; '), rejected),
     );
     return casts.map((c, i) => this.account(c, outcomes[i]));
   }
@@ -76,7 +73,11 @@ export class CastsService implements OnModuleDestroy {
     const result: CastResultDto = { method: cast.method, task_uuid: cast.uuid, outcome: outcome.outcome, skipped: cast.skipped };
     switch (outcome.outcome) {
       case 'started':
-        Object.assign(result, { transaction_id: outcome.transactionId, history_recorded: outcome.historyRecorded, rows_created: outcome.rows });
+        Object.assign(result, {
+          transaction_id: outcome.transactionId,
+          history_recorded: outcome.historyRecorded,
+          rows_created: outcome.rows,
+        });
         // Applied, but not as announced (a release kept out, or unreadable; an unknown parent): said in the
         // answer, the log and the metrics, never silently.
         for (const w of outcome.warnings) {
@@ -89,10 +90,16 @@ export class CastsService implements OnModuleDestroy {
         result.transaction_id = outcome.transactionId;
         break;
       case 'applied':
-        Object.assign(result, { transaction_id: outcome.transactionId, history_recorded: outcome.historyRecorded, tasks_applied: outcome.tasks });
+        Object.assign(result, {
+          transaction_id: outcome.transactionId,
+          history_recorded: outcome.historyRecorded,
+          tasks_applied: outcome.tasks,
+        });
         if (!outcome.historyRecorded && cast.command.kind === 'report' && cast.command.tasks.length) {
           this.stats.preHistory(cast.command.tasks.length);
-          this.logger.log(`${cast.method} ${cast.uuid}: ${cast.command.tasks.length} task reports not recorded: the cluster's release predates 9.0`);
+          this.logger.log(
+            `${cast.method} ${cast.uuid}: ${cast.command.tasks.length} task reports not recorded: the cluster's release predates 9.0`,
+          );
         }
         break;
       case 'unknown_transaction':

@@ -112,7 +112,11 @@ export function definition(t: TaskTemplate, requires: string[], roles: readonly 
   const parameters: Record<string, unknown> = (() => {
     switch (t.type) {
       case 'puppet':
-        return { puppet_manifest: `/etc/puppet/modules/osnailyfacter/modular/${t.id}.pp`, puppet_modules: '/etc/puppet/modules', timeout: 3600 };
+        return {
+          puppet_manifest: `/etc/puppet/modules/osnailyfacter/modular/${t.id}.pp`,
+          puppet_modules: '/etc/puppet/modules',
+          timeout: 3600,
+        };
       case 'shell':
         return { cmd: `/usr/local/bin/${t.id.replace(/_/g, '-')}`, timeout: 180 };
       case 'upload_file':
@@ -120,7 +124,10 @@ export function definition(t: TaskTemplate, requires: string[], roles: readonly 
       case 'sync':
         return { src: 'rsync://10.20.0.2:/puppet/modules/', dst: '/etc/puppet/modules', timeout: 180 };
       case 'copy_files':
-        return { files: [{ src: '/var/lib/fuel/keys/{CLUSTER_ID}/nova/nova.pub', dst: '/var/lib/astute/nova/nova.pub' }], permissions: '0600' };
+        return {
+          files: [{ src: '/var/lib/fuel/keys/{CLUSTER_ID}/nova/nova.pub', dst: '/var/lib/astute/nova/nova.pub' }],
+          permissions: '0600',
+        };
       case 'stage':
         return {};
     }

@@ -135,7 +135,8 @@ export function makePlan(o: SimOptions): Plan {
   for (let r = 0; r < o.runs; r++) {
     const ci = r % o.clusters;
     const clusterId = o.firstCluster + ci;
-    const clusterName = CLUSTER_NAMES[ci % CLUSTER_NAMES.length] + (ci >= CLUSTER_NAMES.length ? `-${Math.floor(ci / CLUSTER_NAMES.length) + 1}` : '');
+    const clusterName =
+      CLUSTER_NAMES[ci % CLUSTER_NAMES.length] + (ci >= CLUSTER_NAMES.length ? `-${Math.floor(ci / CLUSTER_NAMES.length) + 1}` : '');
     const number = (perCluster.get(clusterId) ?? 0) + 1;
     perCluster.set(clusterId, number);
     const t0 = clusterClock.get(clusterId) ?? round(ci * rng.between(2, 8));
@@ -166,7 +167,13 @@ export function makePlan(o: SimOptions): Plan {
       }
     }
     if (rng.chance(o.duplicates)) {
-      deliveries.push({ ...d, deliverAt: round(Math.min(limit, d.deliverAt + rng.between(0, 5))), seq: seq++, duplicate: true, late: false });
+      deliveries.push({
+        ...d,
+        deliverAt: round(Math.min(limit, d.deliverAt + rng.between(0, 5))),
+        seq: seq++,
+        duplicate: true,
+        late: false,
+      });
       duplicates++;
     }
   }
@@ -184,7 +191,11 @@ interface RunContext {
   previous?: Map<string, TaskStatus>;
 }
 
-function planRun(rng: Rng, o: SimOptions, c: RunContext): { run: PlannedRun; events: Array<{ kind: Delivery['kind']; cast: Cast }>; statuses: Map<string, TaskStatus> } {
+function planRun(
+  rng: Rng,
+  o: SimOptions,
+  c: RunContext,
+): { run: PlannedRun; events: Array<{ kind: Delivery['kind']; cast: Cast }>; statuses: Map<string, TaskStatus> } {
   // Nodes: a few controllers, the rest computes; node ids are unique across clusters, as in Fuel.
   const controllers = Math.min(3, Math.max(1, Math.floor(o.nodes / 3)));
   const nodes = Array.from({ length: o.nodes }, (_, j) => ({
@@ -196,9 +207,12 @@ function planRun(rng: Rng, o: SimOptions, c: RunContext): { run: PlannedRun; eve
   // The graph announced by transaction_start.
   const graph: Record<string, Array<Record<string, unknown>>> = {};
   const stageList = Object.values(STAGES).flat();
-  graph.null = stageList.map((id, i) => definition({ id, type: 'stage', stage: 'deployment', roles: [], seconds: [0, 1] }, i ? [stageList[i - 1]] : []));
+  graph.null = stageList.map((id, i) =>
+    definition({ id, type: 'stage', stage: 'deployment', roles: [], seconds: [0, 1] }, i ? [stageList[i - 1]] : []),
+  );
   graph.master = MASTER_TASKS.map((t, i) => definition(t, i ? [MASTER_TASKS[i - 1].id] : ['pre_deployment_start'], ['master']));
-  for (const n of nodes) graph[n.uid] = chains.get(n.uid)!.map((t, i, all) => definition(t, i ? [all[i - 1].id] : ['pre_deployment_start']));
+  for (const n of nodes)
+    graph[n.uid] = chains.get(n.uid)!.map((t, i, all) => definition(t, i ? [all[i - 1].id] : ['pre_deployment_start']));
   const rows: Array<{ node: string | null; task: string }> = Object.entries(graph).flatMap(([node, list]) =>
     list.map((t) => ({ node: node === 'null' ? null : node, task: t.id as string })),
   );
@@ -238,8 +252,17 @@ function planRun(rng: Rng, o: SimOptions, c: RunContext): { run: PlannedRun; eve
   const events: Array<{ kind: Delivery['kind']; cast: Cast }> = [];
   const reports = new Map<string, TaskStatus[]>();
   const cast = (kind: Delivery['kind'], time: number, args: Record<string, unknown>) =>
-    events.push({ kind, cast: { method: kind === 'start' ? 'transaction_start' : o.method, args: { task_uuid: c.uuid, time: round(time), ...args } } });
-  const report = (time: number, node: string | null, task: string, status: Exclude<TaskStatus, 'pending'>, extra: Record<string, unknown> = {}) => {
+    events.push({
+      kind,
+      cast: { method: kind === 'start' ? 'transaction_start' : o.method, args: { task_uuid: c.uuid, time: round(time), ...args } },
+    });
+  const report = (
+    time: number,
+    node: string | null,
+    task: string,
+    status: Exclude<TaskStatus, 'pending'>,
+    extra: Record<string, unknown> = {},
+  ) => {
     reports.set(key(node, task), [...(reports.get(key(node, task)) ?? []), status]);
     const entry = { uid: node, deployment_graph_task_name: task, task_status: status, time: round(time), ...extra };
     cast('report', time, { nodes: [entry] });
@@ -273,7 +296,9 @@ function planRun(rng: Rng, o: SimOptions, c: RunContext): { run: PlannedRun; eve
     report(start, node, step.task.id, 'running', { progress: 0, status: 'deploying' });
     const resources = rng.int(5, 120);
     const summary = (failed: number) =>
-      step.task.type === 'puppet' ? { summary: { resources: { total: resources, changed: rng.int(0, 10), failed }, time: { total: round(end - start) } } } : {};
+      step.task.type === 'puppet'
+        ? { summary: { resources: { total: resources, changed: rng.int(0, 10), failed }, time: { total: round(end - start) } } }
+        : {};
     if (step.fail) {
       report(end, node, step.task.id, 'error', {
         progress: 100,
@@ -297,7 +322,9 @@ function planRun(rng: Rng, o: SimOptions, c: RunContext): { run: PlannedRun; eve
   const phase = (name: Stage, master: readonly TaskTemplate[]) => {
     const plans: Array<{ node: string | null; steps: Step[] }> = [
       ...(master.length ? [{ node: 'master', steps: master.map((task) => newStep('master', task, false)) }] : []),
-      ...nodes.filter((n) => !failedNodes.has(n.uid)).map((n) => ({ node: n.uid as string | null, steps: steps.get(n.uid)!.filter((s) => s.task.stage === name) })),
+      ...nodes
+        .filter((n) => !failedNodes.has(n.uid))
+        .map((n) => ({ node: n.uid as string | null, steps: steps.get(n.uid)!.filter((s) => s.task.stage === name) })),
     ];
     // When each task starts and ends; when a critical failure halts everything.
     const timeline: Array<{ node: string | null; step: Step; start: number; end: number }> = [];
@@ -331,7 +358,10 @@ function planRun(rng: Rng, o: SimOptions, c: RunContext): { run: PlannedRun; eve
   for (const name of ['pre_deployment', 'deployment', 'post_deployment'] as const) {
     if (halted) break;
     stage(STAGES[name][0]);
-    phase(name, MASTER_TASKS.filter((m) => m.stage === name));
+    phase(
+      name,
+      MASTER_TASKS.filter((m) => m.stage === name),
+    );
     if (halted) break;
     stage(STAGES[name][1]);
   }
@@ -362,7 +392,11 @@ function planRun(rng: Rng, o: SimOptions, c: RunContext): { run: PlannedRun; eve
   cast('final', t, {
     status,
     progress: 100,
-    ...(failure ? { error: `Deployment has failed: task ${failure.task} failed on node-${failure.node}${halted ? '; the deployment was halted' : ''}` } : {}),
+    ...(failure
+      ? {
+          error: `Deployment has failed: task ${failure.task} failed on node-${failure.node}${halted ? '; the deployment was halted' : ''}`,
+        }
+      : {}),
     nodes: nodes.map((n) => ({ uid: n.uid, status: failedNodes.has(n.uid) ? 'error' : halted ? 'stopped' : 'ready', progress: 100 })),
   });
 

@@ -41,9 +41,19 @@ export function addSimulateOptions(cmd: Command, withUrl: boolean): Command {
     .option('--routing-key <key>', 'routing key (with --amqp)', 'nailgun')
     .option('--clusters <n>', 'clusters deployed side by side', integer('--clusters', 1, 1000), 1)
     .option('--nodes <m>', 'nodes per cluster (a third of them controllers, at most 3)', integer('--nodes', 1, 1000), 3)
-    .option('--tasks <t>', 'tasks per node, the best-known first (upload_configuration, hiera, globals, netconfig, ...)', integer('--tasks', 1, 500), 12)
+    .option(
+      '--tasks <t>',
+      'tasks per node, the best-known first (upload_configuration, hiera, globals, netconfig, ...)',
+      integer('--tasks', 1, 500),
+      12,
+    )
     .option('--runs <r>', 'runs in all, dealt to the clusters in turn (default: one per cluster)', integer('--runs', 1, 10000))
-    .option('--speed <s>', 'delay factor: 1 = real time (a run takes tens of minutes), 0.01 = 100× faster, 0 = no delay', decimal('--speed', 0), 0)
+    .option(
+      '--speed <s>',
+      'delay factor: 1 = real time (a run takes tens of minutes), 0.01 = 100× faster, 0 = no delay',
+      decimal('--speed', 0),
+      0,
+    )
     .option('--seed <x>', 'the same seed plays the same deployments', '1')
     .option('--failure-rate <p>', 'chance that a run has a failing task', decimal('--failure-rate', 0, 1), 0.34)
     .option('--duplicates <p>', 'chance that a task report is sent twice', decimal('--duplicates', 0, 1), 0.05)
@@ -51,7 +61,11 @@ export function addSimulateOptions(cmd: Command, withUrl: boolean): Command {
     .option('--release <release>', "the clusters' release", 'mitaka-9.0')
     .option('--first-cluster <id>', 'id of the first cluster', integer('--first-cluster', 0), 1)
     .option('--prefix <prefix>', 'run uuids start with it (default: sim-<seed>-<a time stamp>)')
-    .addOption(new Option('--method <method>', 'report method: Fuel 10+ or Fuel 9.x').choices(['transaction_resp', 'deploy_resp']).default('transaction_resp'))
+    .addOption(
+      new Option('--method <method>', 'report method: Fuel 10+ or Fuel 9.x')
+        .choices(['transaction_resp', 'deploy_resp'])
+        .default('transaction_resp'),
+    )
     .option('--json', 'print what to expect as JSON')
     .option('-q, --quiet', 'no progress lines on stderr');
 }
@@ -97,14 +111,19 @@ export async function simulate(o: SimulateOptions, log: (line: string) => void):
       }
       const now = Date.now();
       const batch = [];
-      while (i < plan.deliveries.length && batch.length < transport.batch && (o.speed === 0 || started + plan.deliveries[i].deliverAt * o.speed * 1000 <= now)) {
+      while (
+        i < plan.deliveries.length &&
+        batch.length < transport.batch &&
+        (o.speed === 0 || started + plan.deliveries[i].deliverAt * o.speed * 1000 <= now)
+      ) {
         batch.push(plan.deliveries[i++]);
       }
       await transport.send(batch.map((d) => stamp(d.cast, iso)));
       for (const d of batch) {
         const run = byUuid.get(d.run)!;
         if (d.kind === 'start') log(`${run.uuid}: started on cluster ${run.clusterId} (${run.clusterName}), ${run.total} tasks`);
-        if (d.kind === 'final') log(`${run.uuid}: ended ${run.status}${run.failure ? ` (${run.failure.task} failed on node ${run.failure.node})` : ''}`);
+        if (d.kind === 'final')
+          log(`${run.uuid}: ended ${run.status}${run.failure ? ` (${run.failure.task} failed on node ${run.failure.node})` : ''}`);
       }
     }
   } finally {
@@ -134,7 +153,10 @@ export function expectation(result: SimulationResult) {
 }
 
 /** `npm run simulate` and `dhist simulate`: plays the deployments, then prints what the service should hold. */
-export async function runSimulateCommand(o: SimulateOptions, io: { out: (s: string) => void; err: (s: string) => void; color: boolean }): Promise<number> {
+export async function runSimulateCommand(
+  o: SimulateOptions,
+  io: { out: (s: string) => void; err: (s: string) => void; color: boolean },
+): Promise<number> {
   const log = o.quiet || o.json ? () => undefined : (line: string) => io.err(`${line}\n`);
   const result = await simulate(o, log);
   const summary = expectation(result);
@@ -148,7 +170,22 @@ export async function runSimulateCommand(o: SimulateOptions, io: { out: (s: stri
       `to ${summary.target} in ${summary.seconds.toFixed(1)} s: ${summary.duplicates} duplicate(s), ${summary.out_of_order} delivered out of order.\n` +
       'The service should now hold:\n',
   );
-  const rows = runs.map((r) => ({ uuid: r.uuid, cluster: r.cluster, status: r.status, ...r.counts, total: r.total, failure: r.failure ? `${r.failure.task} on node ${r.failure.node}` : '' }));
-  io.out(renderList(rows, ['uuid', 'cluster', 'status', ...TASK_STATUSES, 'total', 'failure'], [], { format: 'table', columns: [], noindent: false, quote: 'nonnumeric', color: io.color }));
+  const rows = runs.map((r) => ({
+    uuid: r.uuid,
+    cluster: r.cluster,
+    status: r.status,
+    ...r.counts,
+    total: r.total,
+    failure: r.failure ? `${r.failure.task} on node ${r.failure.node}` : '',
+  }));
+  io.out(
+    renderList(rows, ['uuid', 'cluster', 'status', ...TASK_STATUSES, 'total', 'failure'], [], {
+      format: 'table',
+      columns: [],
+      noindent: false,
+      quote: 'nonnumeric',
+      color: io.color,
+    }),
+  );
   return 0;
 }

@@ -65,7 +65,10 @@ export class AmqpTransport implements Transport {
 
   async send(casts: Array<Record<string, unknown>>): Promise<void> {
     for (const c of casts) {
-      const ok = this.channel.publish(this.exchange, this.routingKey, Buffer.from(JSON.stringify(c)), { contentType: 'application/json', mandatory: true });
+      const ok = this.channel.publish(this.exchange, this.routingKey, Buffer.from(JSON.stringify(c)), {
+        contentType: 'application/json',
+        mandatory: true,
+      });
       if (!ok) await new Promise((resolve) => this.channel.once('drain', resolve));
     }
     await this.channel.waitForConfirms();

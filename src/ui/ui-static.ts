@@ -41,7 +41,9 @@ export const UI_HEADERS: Readonly<Record<string, string>> = {
  * (ts-node, ts-jest); UI_DIR overrides.
  */
 export function uiDirectory(): string | undefined {
-  const candidates = [process.env.UI_DIR, resolve(__dirname, '../../web'), resolve(__dirname, '../../dist/web')].filter((d): d is string => !!d);
+  const candidates = [process.env.UI_DIR, resolve(__dirname, '../../web'), resolve(__dirname, '../../dist/web')].filter(
+    (d): d is string => !!d,
+  );
   return candidates.find((d) => existsSync(join(d, 'index.html')) && existsSync(join(d, 'main.js')));
 }
 

@@ -15,7 +15,9 @@ describe('acceptance: three runs on two clusters', () => {
   let t: TestApp;
   let bus: Bus;
   const graph = fuelEnvironmentGraph();
-  const allRows = Object.entries(graph).flatMap(([node, tasks]) => tasks.map((tk) => ({ node: node === 'null' ? null : node, id: tk.id, type: tk.type })));
+  const allRows = Object.entries(graph).flatMap(([node, tasks]) =>
+    tasks.map((tk) => ({ node: node === 'null' ? null : node, id: tk.id, type: tk.type })),
+  );
   const key = (node: string | null, id: string) => `${node ?? 'null'}/${id}`;
 
   /** Deterministic shuffle (mulberry32), so a failure can be replayed. */
@@ -56,7 +58,10 @@ describe('acceptance: three runs on two clusters', () => {
       let broken = false;
       tasks.forEach((tk, i) => {
         if (broken) {
-          expected.set(key(uid, tk.id), { status: 'skipped', reason: /^not reached: transaction ended with error \(Deployment has failed\. Check the deployment history\.\)$/ });
+          expected.set(key(uid, tk.id), {
+            status: 'skipped',
+            reason: /^not reached: transaction ended with error \(Deployment has failed\. Check the deployment history\.\)$/,
+          });
           return;
         }
         casts.push(resp(uuid, [task(uid, tk.id, 'running', { time: at() })]));
@@ -65,7 +70,10 @@ describe('acceptance: three runs on two clusters', () => {
           expected.set(key(uid, tk.id), { status: 'error', error: 'Task netconfig failed on node node-4' });
           broken = true;
         } else if (node === '5' && i === tasks.length - 1) {
-          expected.set(key(uid, tk.id), { status: 'error', reason: /^did not finish: transaction ended with error \(Deployment has failed\. Check the deployment history\.\)$/ });
+          expected.set(key(uid, tk.id), {
+            status: 'error',
+            reason: /^did not finish: transaction ended with error \(Deployment has failed\. Check the deployment history\.\)$/,
+          });
         } else if (tk.type === 'skipped') {
           casts.push(resp(uuid, [task(uid, tk.id, 'skipped', { time: at() })]));
           expected.set(key(uid, tk.id), { status: 'skipped' });
@@ -114,7 +122,12 @@ describe('acceptance: three runs on two clusters', () => {
       start('acc-run-legacy', { id: 2, name: 'legacy', release: 'liberty-8.0' }, graph),
       start('acc-run-1', east, { '9': [{ id: 'must-not-appear' }] }),
     ]);
-    const legacy = [...resp('acc-run-legacy', [task('1', 'netconfig', 'ready')]).args.nodes.map(() => resp('acc-run-legacy', [task('1', 'netconfig', 'ready')])), finish('acc-run-legacy', 'ready')];
+    const legacy = [
+      ...resp('acc-run-legacy', [task('1', 'netconfig', 'ready')]).args.nodes.map(() =>
+        resp('acc-run-legacy', [task('1', 'netconfig', 'ready')]),
+      ),
+      finish('acc-run-legacy', 'ready'),
+    ];
     await bus.publishAll(ex, 'nailgun', deliver([...run1.casts, ...run2.casts, ...legacy], 20261125));
     await waitFor(
       async () => {
@@ -169,7 +182,9 @@ describe('acceptance: three runs on two clusters', () => {
   });
 
   it('lists one node within a run', async () => {
-    const node4 = (await t.http().get(`/api/v1/transactions/${ids['acc-run-1']}/deployment_history?nodes=4`).expect(200)).body as Array<Record<string, any>>;
+    const node4 = (await t.http().get(`/api/v1/transactions/${ids['acc-run-1']}/deployment_history?nodes=4`).expect(200)).body as Array<
+      Record<string, any>
+    >;
     expect(node4.map((r) => r.task_name).sort()).toEqual(graph['4'].map((tk) => tk.id).sort());
     const firstSkipped = graph['4'].findIndex((tk) => tk.id === 'netconfig') + 1;
     for (const tk of graph['4'].slice(firstSkipped)) expect(node4.find((r) => r.task_name === tk.id)!.status).toBe('skipped');
@@ -194,7 +209,8 @@ describe('acceptance: three runs on two clusters', () => {
   it('refuses the pre-9.0 run its history with 409, and stored none', async () => {
     const res = await t.http().get(`/api/v1/transactions/${ids['acc-run-legacy']}/deployment_history`).expect(409);
     expect(res.body.message).toMatch(/liberty-8\.0.*9\.0/);
-    const n = (await t.sql.query('SELECT count(*)::int AS n FROM deployment_history WHERE transaction_id = $1', [ids['acc-run-legacy']])).rows[0].n;
+    const n = (await t.sql.query('SELECT count(*)::int AS n FROM deployment_history WHERE transaction_id = $1', [ids['acc-run-legacy']]))
+      .rows[0].n;
     expect(n).toBe(0);
   });
 

@@ -37,7 +37,10 @@ interface Op {
   isWrite: boolean;
 }
 
-type Doc = { paths: Record<string, Record<string, { security?: Array<Record<string, string[]>> }>>; components: { securitySchemes?: Record<string, unknown> } };
+type Doc = {
+  paths: Record<string, Record<string, { security?: Array<Record<string, string[]>> }>>;
+  components: { securitySchemes?: Record<string, unknown> };
+};
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
@@ -53,7 +56,15 @@ function operations(doc: Doc): Op[] {
 
 function makeOp(method: string, path: string, documented: boolean): Op {
   const key = `${method} ${path}`;
-  return { method, path, documented, url: path.replace(/\{[^}]+\}/g, '999999'), key, isPublic: PUBLIC.has(key) || isDocs(path), isWrite: method !== 'GET' && method !== 'HEAD' };
+  return {
+    method,
+    path,
+    documented,
+    url: path.replace(/\{[^}]+\}/g, '999999'),
+    key,
+    isPublic: PUBLIC.has(key) || isDocs(path),
+    isWrite: method !== 'GET' && method !== 'HEAD',
+  };
 }
 
 /** Every route the Express app registered, as `METHOD /path/{param}`, to compare with the document. */
@@ -115,8 +126,16 @@ describe('auth: tokens configured', () => {
   it('the document lists the routes expected (a sanity check of the table below)', () => {
     const keys = ops.map((o) => o.key);
     expect(keys.length).toBeGreaterThanOrEqual(20);
-    for (const k of [...PUBLIC, 'POST /api/v1/casts', 'POST /api/v1/transactions', 'PUT /api/v1/clusters/{cluster_id}', 'POST /api/v1/clusters/{cluster_id}/reset',
-      'DELETE /api/v1/clusters/{cluster_id}/deployment_history', 'POST /api/v1/retention', 'GET /api/v1/transactions/{transaction_id}/deployment_history']) {
+    for (const k of [
+      ...PUBLIC,
+      'POST /api/v1/casts',
+      'POST /api/v1/transactions',
+      'PUT /api/v1/clusters/{cluster_id}',
+      'POST /api/v1/clusters/{cluster_id}/reset',
+      'DELETE /api/v1/clusters/{cluster_id}/deployment_history',
+      'POST /api/v1/retention',
+      'GET /api/v1/transactions/{transaction_id}/deployment_history',
+    ]) {
       expect(keys).toContain(k);
     }
   });
@@ -131,9 +150,13 @@ describe('auth: tokens configured', () => {
   it('the document states the security of every operation: both schemes, except on public routes; 403 on writes', () => {
     const wrong: string[] = [];
     for (const op of ops.filter((o) => o.documented)) {
-      const o = doc.paths[op.path][op.method.toLowerCase()] as { security?: Array<Record<string, string[]>>; responses: Record<string, unknown> };
+      const o = doc.paths[op.path][op.method.toLowerCase()] as {
+        security?: Array<Record<string, string[]>>;
+        responses: Record<string, unknown>;
+      };
       const schemes = (o.security ?? []).flatMap((s) => Object.keys(s)).sort();
-      if (op.isPublic ? schemes.length !== 0 : schemes.join() !== 'bearer,x-auth-token') wrong.push(`${op.key}: security ${schemes.join() || 'none'}`);
+      if (op.isPublic ? schemes.length !== 0 : schemes.join() !== 'bearer,x-auth-token')
+        wrong.push(`${op.key}: security ${schemes.join() || 'none'}`);
       if (!op.isPublic && !o.responses['401']) wrong.push(`${op.key}: no 401 response`);
       // A public route refuses no token (Keystone's login checks the one in its body: 401).
       if (op.isWrite && !op.isPublic && !o.responses['403']) wrong.push(`${op.key}: no 403 response`);
@@ -149,8 +172,10 @@ describe('auth: tokens configured', () => {
         if (res.status === 401 || res.status === 403) wrong.push(`${op.key}: ${res.status} on a public route`);
       } else if (res.status !== 401) wrong.push(`${op.key}: ${res.status}, expected 401`);
       else {
-        if (res.headers['www-authenticate'] !== 'Bearer realm="deployment-history"') wrong.push(`${op.key}: WWW-Authenticate ${res.headers['www-authenticate']}`);
-        if (!/^Authentication required: send a token as 'Authorization: Bearer <token>' or 'X-Auth-Token: <token>'$/.test(res.body.message)) wrong.push(`${op.key}: message ${res.body.message}`);
+        if (res.headers['www-authenticate'] !== 'Bearer realm="deployment-history"')
+          wrong.push(`${op.key}: WWW-Authenticate ${res.headers['www-authenticate']}`);
+        if (!/^Authentication required: send a token as 'Authorization: Bearer <token>' or 'X-Auth-Token: <token>'$/.test(res.body.message))
+          wrong.push(`${op.key}: message ${res.body.message}`);
       }
     }
     expect(wrong).toEqual([]);
@@ -159,9 +184,16 @@ describe('auth: tokens configured', () => {
   it('a wrong token: 401 invalid_token on every non-public route, in both header forms', async () => {
     const wrong: string[] = [];
     for (const op of ops.filter((o) => !o.isPublic)) {
-      for (const [name, value] of [['Authorization', `Bearer ${WRONG}`], ['X-Auth-Token', WRONG]]) {
+      for (const [name, value] of [
+        ['Authorization', `Bearer ${WRONG}`],
+        ['X-Auth-Token', WRONG],
+      ]) {
         const res = await send(t, op).set(name, value);
-        if (res.status !== 401 || !/error="invalid_token"/.test(res.headers['www-authenticate'] ?? '') || !/^Invalid token: it is not a configured read or admin token/.test(res.body.message)) {
+        if (
+          res.status !== 401 ||
+          !/error="invalid_token"/.test(res.headers['www-authenticate'] ?? '') ||
+          !/^Invalid token: it is not a configured read or admin token/.test(res.body.message)
+        ) {
           wrong.push(`${op.key} with ${name}: ${res.status} ${res.body.message}`);
         }
       }
@@ -172,12 +204,17 @@ describe('auth: tokens configured', () => {
   it('a read token (either of them, in both header forms): every read allowed, every write 403 naming the route', async () => {
     const wrong: string[] = [];
     for (const op of ops.filter((o) => !o.isPublic)) {
-      for (const [name, value] of [['Authorization', `Bearer ${READ}`], ['X-Auth-Token', READ_2]]) {
+      for (const [name, value] of [
+        ['Authorization', `Bearer ${READ}`],
+        ['X-Auth-Token', READ_2],
+      ]) {
         const res = await send(t, op).set(name, value);
         if (op.isWrite) {
           const message = `Forbidden: ${op.method} ${op.url} changes data and needs an admin token; the token sent is a read token`;
-          if (res.status !== 403 || res.body.message !== message) wrong.push(`${op.key} with ${name}: ${res.status} ${res.body.message}, expected 403`);
-        } else if (res.status === 401 || res.status === 403 || res.status >= 500) wrong.push(`${op.key} with ${name}: ${res.status} ${res.body.message}`);
+          if (res.status !== 403 || res.body.message !== message)
+            wrong.push(`${op.key} with ${name}: ${res.status} ${res.body.message}, expected 403`);
+        } else if (res.status === 401 || res.status === 403 || res.status >= 500)
+          wrong.push(`${op.key} with ${name}: ${res.status} ${res.body.message}`);
       }
     }
     expect(wrong).toEqual([]);
@@ -186,9 +223,13 @@ describe('auth: tokens configured', () => {
   it('an admin token (in both header forms): every route allowed', async () => {
     const wrong: string[] = [];
     for (const op of ops) {
-      for (const [name, value] of [['Authorization', `Bearer ${ADMIN}`], ['X-Auth-Token', ADMIN]]) {
+      for (const [name, value] of [
+        ['Authorization', `Bearer ${ADMIN}`],
+        ['X-Auth-Token', ADMIN],
+      ]) {
         const res = await send(t, op).set(name, value);
-        if (res.status === 401 || res.status === 403 || res.status >= 500) wrong.push(`${op.key} with ${name}: ${res.status} ${res.body.message}`);
+        if (res.status === 401 || res.status === 403 || res.status >= 500)
+          wrong.push(`${op.key} with ${name}: ${res.status} ${res.body.message}`);
       }
     }
     expect(wrong).toEqual([]);
@@ -196,7 +237,11 @@ describe('auth: tokens configured', () => {
 
   it('writes really apply with an admin token, never with a read token; reads see them with a read token', async () => {
     const graph = { '1': [{ id: 'netconfig', type: 'puppet' }] };
-    const casts = [start('auth-1', { id: 31, name: 'secure', release: 'mitaka-9.0' }, graph), resp('auth-1', [task('1', 'netconfig', 'ready')]), finish('auth-1', 'ready')];
+    const casts = [
+      start('auth-1', { id: 31, name: 'secure', release: 'mitaka-9.0' }, graph),
+      resp('auth-1', [task('1', 'netconfig', 'ready')]),
+      finish('auth-1', 'ready'),
+    ];
     await t.http().post('/api/v1/casts').set('X-Auth-Token', READ).send(casts).expect(403);
     expect((await t.sql.query('SELECT count(*)::int AS n FROM transactions')).rows[0].n).toBe(0);
     await t.http().post('/api/v1/casts').set('Authorization', `Bearer ${ADMIN}`).send(casts).expect(200);
@@ -229,7 +274,11 @@ describe('auth: tokens configured', () => {
     const basic = await t.http().get('/api/v1/clusters').set('Authorization', 'Basic YWRtaW46YWRtaW4=').expect(401);
     expect(basic.body.message).toMatch(/^Authorization scheme 'Basic' is not supported/);
     expect(basic.headers['www-authenticate']).toBe('Bearer realm="deployment-history", error="invalid_request"');
-    await t.http().get('/api/v1/clusters').set('Authorization', `Bearer ${READ.slice(0, -1)}`).expect(401);
+    await t
+      .http()
+      .get('/api/v1/clusters')
+      .set('Authorization', `Bearer ${READ.slice(0, -1)}`)
+      .expect(401);
     await t.http().get('/api/v1/clusters').set('Authorization', `Bearer ${READ}x`).expect(401);
   });
 
@@ -298,7 +347,11 @@ describe('auth: tokens from a file, and the RabbitMQ consumer', () => {
   });
 
   it('applies casts from the bus (trusted: no token there)', async () => {
-    await bus.publish(t.config.amqpExchange, 'nailgun', start('auth-bus', { id: 41, name: 'bus', release: 'mitaka-9.0' }, { '1': [{ id: 'hiera', type: 'puppet' }] }));
+    await bus.publish(
+      t.config.amqpExchange,
+      'nailgun',
+      start('auth-bus', { id: 41, name: 'bus', release: 'mitaka-9.0' }, { '1': [{ id: 'hiera', type: 'puppet' }] }),
+    );
     await bus.publish(t.config.amqpExchange, 'nailgun', resp('auth-bus', [task('1', 'hiera', 'ready')]));
     await bus.publish(t.config.amqpExchange, 'nailgun', finish('auth-bus', 'ready'));
     const run = await waitFor(async () => {
@@ -313,7 +366,10 @@ describe('auth: tokens from a file, and the RabbitMQ consumer', () => {
 describe('auth: a bad token configuration stops the boot', () => {
   it.each([
     [{ AUTH_ADMIN_TOKENS: 'too-short' }, /token 1 of AUTH_ADMIN_TOKENS is 9 characters long; a token must have at least 16/],
-    [{ AUTH_READ_TOKENS: ADMIN, AUTH_ADMIN_TOKENS: ADMIN }, /token 1 of AUTH_READ_TOKENS \(read\) and token 1 of AUTH_ADMIN_TOKENS \(admin\) are the same token/],
+    [
+      { AUTH_READ_TOKENS: ADMIN, AUTH_ADMIN_TOKENS: ADMIN },
+      /token 1 of AUTH_READ_TOKENS \(read\) and token 1 of AUTH_ADMIN_TOKENS \(admin\) are the same token/,
+    ],
     [{ AUTH_TOKENS_FILE: '/nonexistent/dh-tokens' }, /AUTH_TOKENS_FILE: cannot read '\/nonexistent\/dh-tokens' \(ENOENT\)/],
   ])('%j', async (env, message) => {
     const boot = startApp({ env: env as Record<string, string> });

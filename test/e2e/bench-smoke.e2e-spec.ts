@@ -14,8 +14,30 @@ describe('benchmark smoke preset', () => {
 
   it('runs --transactions 200 through the real path and finds every row correct', async () => {
     const port = await freePort();
-    const args = ['ts-node', '--transpile-only', '--project', 'bench/tsconfig.json', 'bench/bench.ts', '--transactions', '200', '--big-nodes', '20', '--big-tasks', '15', '--read-samples', '5', '--out', out, '--port', String(port)];
-    const child = spawn('npx', args, { cwd: join(__dirname, '../..'), env: { ...process.env, DATABASE_URL, AMQP_URL }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [
+      'ts-node',
+      '--transpile-only',
+      '--project',
+      'bench/tsconfig.json',
+      'bench/bench.ts',
+      '--transactions',
+      '200',
+      '--big-nodes',
+      '20',
+      '--big-tasks',
+      '15',
+      '--read-samples',
+      '5',
+      '--out',
+      out,
+      '--port',
+      String(port),
+    ];
+    const child = spawn('npx', args, {
+      cwd: join(__dirname, '../..'),
+      env: { ...process.env, DATABASE_URL, AMQP_URL },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -26,7 +48,15 @@ describe('benchmark smoke preset', () => {
     const result = JSON.parse(readFileSync(join(out, files[0]), 'utf8'));
     expect(result).toMatchObject({ transactions: 200, rows: 200 * 100 + 20 * 15, correct: true });
     expect(Object.keys(result.reads).sort()).toEqual(
-      ['cluster_history_status_time_range', 'cluster_state', 'large_run_summary', 'large_run_whole', 'node_history_first_page', 'run_filtered_by_status', 'run_whole'].sort(),
+      [
+        'cluster_history_status_time_range',
+        'cluster_state',
+        'large_run_summary',
+        'large_run_whole',
+        'node_history_first_page',
+        'run_filtered_by_status',
+        'run_whole',
+      ].sort(),
     );
     expect(result.retention).toHaveLength(2);
     expect(result.ingest_updates_per_s).toBeGreaterThan(0);

@@ -50,7 +50,9 @@ function startUpload(port: number, path: string, declared: number, sent: number,
     socket.on('close', done);
     socket.on('error', () => undefined);
   });
-  const head = Object.entries({ 'Content-Type': 'application/json', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const head = Object.entries({ 'Content-Type': 'application/json', ...headers })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${head}Content-Length: ${declared}\r\n\r\n`);
   socket.write(Buffer.alloc(sent, 0x20));
   return { socket, answer };
@@ -81,12 +83,22 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
     const limits =
       /too large: this route takes up to 1 MB \(1048576 bytes\); only POST \/casts and POST \/transactions take more \(up to 4 MB\)$/;
     expect(res.body).toEqual({ statusCode: 413, message: expect.stringMatching(limits) });
-    await t.http().post('/api/v1/retention?older_than_days=1').set(admin).send({ x: 'x'.repeat(2 * MB) }).expect(413);
+    await t
+      .http()
+      .post('/api/v1/retention?older_than_days=1')
+      .set(admin)
+      .send({ x: 'x'.repeat(2 * MB) })
+      .expect(413);
     // Authentication first: a stranger learns nothing of the limits.
     await t.http().put('/api/v1/clusters/1').send(body).expect(401);
     await t.http().put('/api/v1/clusters/1').set('X-Auth-Token', READ).send(body).expect(403);
     // Just under the limit: read, and answered by the route.
-    await t.http().put('/api/v1/clusters/1').set(admin).send({ name: 'x'.repeat(MB - 100), release: 'mitaka-9.0' }).expect(400);
+    await t
+      .http()
+      .put('/api/v1/clusters/1')
+      .set(admin)
+      .send({ name: 'x'.repeat(MB - 100), release: 'mitaka-9.0' })
+      .expect(400);
   });
 
   it('POST /casts and POST /transactions take more than 1 MB, under /api/v1/ and /api/', async () => {
@@ -94,9 +106,24 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
     expect(JSON.stringify(cast).length).toBeGreaterThan(2 * MB);
     const started = [expect.objectContaining({ outcome: 'started' })];
     expect((await t.http().post('/api/v1/casts').set(admin).send(cast).expect(200)).body).toEqual(started);
-    await t.http().post('/api/casts/').set(admin).send(startOfSize('limits-2', 11, 2 * MB)).expect(200);
-    await t.http().post('/api/v1/transactions').set(admin).send(startOfSize('limits-3', 11, 3 * MB).args).expect(201);
-    await t.http().post('/api/transactions/').set(admin).send(startOfSize('limits-4', 11, 3 * MB).args).expect(201);
+    await t
+      .http()
+      .post('/api/casts/')
+      .set(admin)
+      .send(startOfSize('limits-2', 11, 2 * MB))
+      .expect(200);
+    await t
+      .http()
+      .post('/api/v1/transactions')
+      .set(admin)
+      .send(startOfSize('limits-3', 11, 3 * MB).args)
+      .expect(201);
+    await t
+      .http()
+      .post('/api/transactions/')
+      .set(admin)
+      .send(startOfSize('limits-4', 11, 3 * MB).args)
+      .expect(201);
     // gzip: the limit is on the body as decoded.
     const zipped = gzipSync(JSON.stringify(startOfSize('limits-5', 11, 3 * MB)));
     expect(zipped.length).toBeLessThan(MB);
@@ -105,7 +132,12 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
   });
 
   it('over BODY_MAX_CASTS_BYTES: 413 naming it; at once, unread, when Content-Length says so', async () => {
-    const res = await t.http().post('/api/v1/casts').set(admin).send(startOfSize('limits-6', 11, 5 * MB)).expect(413);
+    const res = await t
+      .http()
+      .post('/api/v1/casts')
+      .set(admin)
+      .send(startOfSize('limits-6', 11, 5 * MB))
+      .expect(413);
     expect(res.body.message).toMatch(/too large: this route takes up to 4 MB \(4194304 bytes\)$/);
     // 100 MB announced, 1 KB sent: the answer does not wait for the rest.
     const upload = startUpload(port, '/api/v1/casts', 100 * MB, 1024);
@@ -193,12 +225,16 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
       expect(refused.status).toBe(503);
       expect(refused.headers).toMatch(/^retry-after: 5$/im);
       const busy =
-        `${LARGE_BODIES_AT_ONCE} large request bodies are being handled ` +
-        `and ${LARGE_BODIES_WAITING} more are waiting: retry in 5 s`;
+        `${LARGE_BODIES_AT_ONCE} large request bodies are being handled ` + `and ${LARGE_BODIES_WAITING} more are waiting: retry in 5 s`;
       expect(JSON.parse(refused.body)).toEqual({ statusCode: 503, message: busy });
       expect(await t.app.get(Metrics).registry.getSingleMetricAsString('dh_http_large_bodies_refused_total')).toMatch(/ 1$/m);
       // Small bodies do not wait in that line; strangers are still told 401 at once.
-      await t.http().post('/api/v1/casts').set(admin).send(startOfSize('limits-8', 12, 100_000)).expect(200);
+      await t
+        .http()
+        .post('/api/v1/casts')
+        .set(admin)
+        .send(startOfSize('limits-8', 12, 100_000))
+        .expect(200);
       const stranger = startUpload(port, '/api/v1/casts', 2 * MB, 0, {});
       expect((await stranger.answer).status).toBe(401);
       stranger.socket.destroy();
@@ -209,6 +245,11 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
       const n = await largeBodies();
       return n.active === 0 && n.waiting === 0;
     }, 'the turns of closed connections to end');
-    await t.http().post('/api/v1/casts').set(admin).send(startOfSize('limits-9', 12, 2 * MB)).expect(200);
+    await t
+      .http()
+      .post('/api/v1/casts')
+      .set(admin)
+      .send(startOfSize('limits-9', 12, 2 * MB))
+      .expect(200);
   });
 });

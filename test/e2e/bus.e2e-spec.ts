@@ -23,7 +23,8 @@ describe('RabbitMQ receiver', () => {
     await t?.close();
   });
 
-  const history = async (txId: number) => (await t.http().get(`/api/v1/transactions/${txId}/deployment_history?include_summary=1`).expect(200)).body;
+  const history = async (txId: number) =>
+    (await t.http().get(`/api/v1/transactions/${txId}/deployment_history?include_summary=1`).expect(200)).body;
   const txByUuid = async (uuid: string) =>
     (await t.http().get('/api/v1/transactions').expect(200)).body.find((x: { uuid: string }) => x.uuid === uuid);
 
@@ -32,17 +33,37 @@ describe('RabbitMQ receiver', () => {
     await bus.channel.assertExchange(exchange, 'topic', { durable: true });
     const q = await bus.queueDepth(t.config.amqpQueue);
     expect(q.consumers).toBe(1);
-    await t.http().get('/health/ready').expect(200).expect((r) => expect(r.body.info.broker.status).toBe('up'));
+    await t
+      .http()
+      .get('/health/ready')
+      .expect(200)
+      .expect((r) => expect(r.body.info.broker.status).toBe('up'));
   });
 
   it('records a run from casts that arrive out of order and duplicated, converging to the right rows', async () => {
     const uuid = 'bus-run-1';
-    await publish(start(uuid, { id: 21, name: 'bus', release: 'mitaka-9.0' }, { '1': [{ id: 'netconfig', type: 'puppet' }, { id: 'hiera', type: 'puppet' }], null: [{ id: 'deploy_start', type: 'stage' }] }));
+    await publish(
+      start(
+        uuid,
+        { id: 21, name: 'bus', release: 'mitaka-9.0' },
+        {
+          '1': [
+            { id: 'netconfig', type: 'puppet' },
+            { id: 'hiera', type: 'puppet' },
+          ],
+          null: [{ id: 'deploy_start', type: 'stage' }],
+        },
+      ),
+    );
     // ready before running, duplicates, deploy_resp (Fuel 9.x) and transaction_resp (10+) mixed.
     await publish(resp(uuid, [task('1', 'netconfig', 'ready', { time: '2026-02-01T10:05:00Z' })], {}, 'deploy_resp'));
     await publish(resp(uuid, [task('1', 'netconfig', 'running', { time: '2026-02-01T10:00:00Z' })]));
     await publish(resp(uuid, [task('1', 'netconfig', 'ready', { time: '2026-02-01T10:05:00Z' })]));
-    await publish(resp(uuid, [task(1, 'hiera', 'failed', { time: '2026-02-01T10:06:00Z', error_msg: 'hiera broke', summary: { resources: { failed: 1 } } })]));
+    await publish(
+      resp(uuid, [
+        task(1, 'hiera', 'failed', { time: '2026-02-01T10:06:00Z', error_msg: 'hiera broke', summary: { resources: { failed: 1 } } }),
+      ]),
+    );
     await publish(resp(uuid, [task(null, 'deploy_start', 'successful')]));
     await publish(resp(uuid, [task('1', 'hiera', 'running', { time: '2026-02-01T10:05:30Z' })]));
     await publish(finish(uuid, 'error', { error: 'Deployment failed' }));
@@ -58,7 +79,13 @@ describe('RabbitMQ receiver', () => {
     }, 'hiera to be error');
     expect(rows).toEqual([
       expect.objectContaining({ node_id: null, task_name: 'deploy_start', status: 'ready' }),
-      expect.objectContaining({ node_id: '1', task_name: 'netconfig', status: 'ready', time_start: '2026-02-01T10:00:00.000Z', time_end: '2026-02-01T10:05:00.000Z' }),
+      expect.objectContaining({
+        node_id: '1',
+        task_name: 'netconfig',
+        status: 'ready',
+        time_start: '2026-02-01T10:00:00.000Z',
+        time_end: '2026-02-01T10:05:00.000Z',
+      }),
       expect.objectContaining({
         node_id: '1',
         task_name: 'hiera',
@@ -132,16 +159,22 @@ describe('RabbitMQ receiver', () => {
     const nodes = Array.from({ length: 20 }, (_, i) => String(i + 1));
     const tasks = Array.from({ length: 25 }, (_, i) => ({ id: `task-${i}`, type: 'puppet' }));
     await publish(start(uuid, { id: 23, release: 'mitaka-9.0' }, Object.fromEntries(nodes.map((n) => [n, tasks]))));
-    const casts = nodes.flatMap((n) => tasks.flatMap((tk) => [resp(uuid, [task(n, tk.id, 'running')]), resp(uuid, [task(n, tk.id, 'ready')])]));
+    const casts = nodes.flatMap((n) =>
+      tasks.flatMap((tk) => [resp(uuid, [task(n, tk.id, 'running')]), resp(uuid, [task(n, tk.id, 'ready')])]),
+    );
     await bus.publishAll(exchange, 'nailgun', casts);
-    await waitFor(async () => {
-      const r = await t.sql.query(
-        `SELECT count(*) FILTER (WHERE h.status = 'ready')::int AS ready, count(*)::int AS total
+    await waitFor(
+      async () => {
+        const r = await t.sql.query(
+          `SELECT count(*) FILTER (WHERE h.status = 'ready')::int AS ready, count(*)::int AS total
          FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id WHERE t.uuid = $1`,
-        [uuid],
-      );
-      return r.rows[0].ready === 500 && r.rows[0].total === 500;
-    }, 'all 500 rows ready', 30000);
+          [uuid],
+        );
+        return r.rows[0].ready === 500 && r.rows[0].total === 500;
+      },
+      'all 500 rows ready',
+      30000,
+    );
     await waitFor(async () => (await bus.queueDepth(t.config.amqpQueue)).messages === 0, 'the queue to drain');
     const stats = (await t.http().get('/api/v1/receiver/stats').expect(200)).body;
     expect(stats.batches).toBeLessThan(stats.casts);

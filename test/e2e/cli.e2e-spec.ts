@@ -21,7 +21,10 @@ interface Result {
 
 const children = new Set<ChildProcess>();
 
-function spawnCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; result: Promise<Result>; stderr: () => string } {
+function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; result: Promise<Result>; stderr: () => string } {
   const clean = { ...process.env };
   for (const k of ['DHIST_URL', 'DHIST_TOKEN', 'NO_COLOR']) delete clean[k];
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -61,9 +64,14 @@ const RUN_A = [
   resp('cli-a', [task(null, 'deploy_start', 'ready', { time: at('01', '10:00') })]),
   resp('cli-a', [task('master', 'upload_configuration', 'running', { time: at('01', '10:01') })]),
   resp('cli-a', [task('master', 'upload_configuration', 'ready', { time: at('01', '10:02') })]),
-  resp('cli-a', [task('1', 'netconfig', 'running', { time: at('01', '10:03') }), task('2', 'netconfig', 'running', { time: at('01', '10:03') })]),
+  resp('cli-a', [
+    task('1', 'netconfig', 'running', { time: at('01', '10:03') }),
+    task('2', 'netconfig', 'running', { time: at('01', '10:03') }),
+  ]),
   resp('cli-a', [task('2', 'netconfig', 'error', { time: at('01', '10:04'), error_msg: 'netconfig failed on node-2' })]),
-  resp('cli-a', [task('1', 'netconfig', 'ready', { time: at('01', '10:05'), summary: { resources: { total: 10 } }, custom: { attempt: 1 } })]),
+  resp('cli-a', [
+    task('1', 'netconfig', 'ready', { time: at('01', '10:05'), summary: { resources: { total: 10 } }, custom: { attempt: 1 } }),
+  ]),
   resp('cli-a', [task('1', 'hiera', 'running', { time: at('01', '10:06') })]),
   finish('cli-a', 'error', { error: 'Deployment failed', time: at('01', '10:10') }),
 ];
@@ -116,7 +124,12 @@ describe('dhist, the command-line client', () => {
       expect(r.code).toBe(0);
       const lines = r.stdout.trimEnd().split('\n');
       expect(lines[0]).toMatch(/^\+-+\+/);
-      expect(lines[1].split('|').map((s) => s.trim()).filter(Boolean)).toEqual(['id', 'status', 'name', 'graph_type', 'cluster', 'result', 'dry_run', 'progress']);
+      expect(
+        lines[1]
+          .split('|')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ).toEqual(['id', 'status', 'name', 'graph_type', 'cluster', 'result', 'dry_run', 'progress']);
       expect(lines).toHaveLength(4 + 4); // rules, header, 4 runs
       expect(r.stdout).toMatch(/\| error +\| deployment \| default +\| 1 +\| Deployment failed \| false +\| 100 +\|/);
       expect(r.stdout).not.toMatch(/\u001b\[/);
@@ -133,7 +146,16 @@ describe('dhist, the command-line client', () => {
         cli(['task', 'list', '-e', '1', '-f', 'csv', '-c', 'id', '-c', 'status', '-c', 'result']),
       ]);
       expect(all).toHaveLength(4);
-      expect(all[0]).toEqual({ id: ids['cli-a'], status: 'error', name: 'deployment', graph_type: 'default', cluster: 1, result: 'Deployment failed', dry_run: false, progress: 100 });
+      expect(all[0]).toEqual({
+        id: ids['cli-a'],
+        status: 'error',
+        name: 'deployment',
+        graph_type: 'default',
+        cluster: 1,
+        result: 'Deployment failed',
+        dry_run: false,
+        progress: 100,
+      });
       expect(errors.stdout).toBe(`${ids['cli-a']}\n`);
       expect(byName.map((x: { id: number }) => x.id)).toEqual([ids['cli-b']]);
       expect(none).toEqual([]);
@@ -145,9 +167,21 @@ describe('dhist, the command-line client', () => {
     it('task show: one run, as yaml', async () => {
       const r = await cli(['task', 'show', String(ids['cli-a']), '-f', 'yaml']);
       expect(r.code).toBe(0);
-      expect(parseYaml(r.stdout)).toMatchObject({ id: ids['cli-a'], uuid: 'cli-a', status: 'error', message: 'Deployment failed', cluster: 1, duration: 600 });
+      expect(parseYaml(r.stdout)).toMatchObject({
+        id: ids['cli-a'],
+        uuid: 'cli-a',
+        status: 'error',
+        message: 'Deployment failed',
+        cluster: 1,
+        duration: 600,
+      });
       const table = await cli(['task', 'show', String(ids['cli-a']), '-c', 'uuid', '-c', 'status']);
-      expect(table.stdout.split('\n').slice(1, 5)).toEqual(['| Field  | Value |', '+--------+-------+', '| uuid   | cli-a |', '| status | error |']);
+      expect(table.stdout.split('\n').slice(1, 5)).toEqual([
+        '| Field  | Value |',
+        '+--------+-------+',
+        '| uuid   | cli-a |',
+        '| status | error |',
+      ]);
     });
 
     it("history show: fuel2's columns plus duration, in every format", async () => {
@@ -159,13 +193,40 @@ describe('dhist, the command-line client', () => {
         cli(['task', 'history', 'show', id, '-f', 'yaml']),
         cli(['task', 'history', 'show', id, '-f', 'value', '-c', 'task_name', '-c', 'node_id', '-c', 'status', '--statuses', 'error']),
       ]);
-      expect(table.stdout.split('\n')[1].split('|').map((s) => s.trim()).filter(Boolean)).toEqual(['task_name', 'node_id', 'status', 'time_start', 'time_end', 'duration']);
+      expect(
+        table.stdout
+          .split('\n')[1]
+          .split('|')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ).toEqual(['task_name', 'node_id', 'status', 'time_start', 'time_end', 'duration']);
       expect(table.stdout).toMatch(/\| netconfig +\| 1 +\| ready +\| 2026-01-01T10:03:00.000Z \| 2026-01-01T10:05:00.000Z \| 120 +\|/);
       // Fuel's order: cluster-level, master, then nodes; within a node by start time, pending last.
       expect(asJson).toEqual([
-        { task_name: 'deploy_start', node_id: null, status: 'ready', time_start: at('01', '10:00'), time_end: at('01', '10:00'), duration: 0 },
-        { task_name: 'upload_configuration', node_id: 'master', status: 'ready', time_start: at('01', '10:01'), time_end: at('01', '10:02'), duration: 60 },
-        { task_name: 'netconfig', node_id: '1', status: 'ready', time_start: at('01', '10:03'), time_end: at('01', '10:05'), duration: 120 },
+        {
+          task_name: 'deploy_start',
+          node_id: null,
+          status: 'ready',
+          time_start: at('01', '10:00'),
+          time_end: at('01', '10:00'),
+          duration: 0,
+        },
+        {
+          task_name: 'upload_configuration',
+          node_id: 'master',
+          status: 'ready',
+          time_start: at('01', '10:01'),
+          time_end: at('01', '10:02'),
+          duration: 60,
+        },
+        {
+          task_name: 'netconfig',
+          node_id: '1',
+          status: 'ready',
+          time_start: at('01', '10:03'),
+          time_end: at('01', '10:05'),
+          duration: 120,
+        },
         { task_name: 'hiera', node_id: '1', status: 'error', time_start: at('01', '10:06'), time_end: at('01', '10:10'), duration: 240 },
         { task_name: 'netconfig', node_id: '2', status: 'error', time_start: at('01', '10:03'), time_end: at('01', '10:04'), duration: 60 },
         { task_name: 'hiera', node_id: '2', status: 'skipped', time_start: null, time_end: at('01', '10:10'), duration: null },
@@ -182,11 +243,43 @@ describe('dhist, the command-line client', () => {
     it('history show: filters, any column with -c (custom keys too), --include-summary', async () => {
       const id = String(ids['cli-a']);
       const [hiera, custom, summary] = await Promise.all([
-        json(['task', 'history', 'show', id, '--nodes', '1', '--tasks-names', 'hiera', '-c', 'task_name', '-c', 'closed_reason', '-c', 'type']),
-        json(['task', 'history', 'show', id, '--nodes', '1,2', '--tasks-names', 'netconfig', '-c', 'node_id', '-c', 'attempt', '-c', 'error_message']),
+        json([
+          'task',
+          'history',
+          'show',
+          id,
+          '--nodes',
+          '1',
+          '--tasks-names',
+          'hiera',
+          '-c',
+          'task_name',
+          '-c',
+          'closed_reason',
+          '-c',
+          'type',
+        ]),
+        json([
+          'task',
+          'history',
+          'show',
+          id,
+          '--nodes',
+          '1,2',
+          '--tasks-names',
+          'netconfig',
+          '-c',
+          'node_id',
+          '-c',
+          'attempt',
+          '-c',
+          'error_message',
+        ]),
         json(['task', 'history', 'show', id, '--nodes', '1', '--statuses', 'ready', '--include-summary']),
       ]);
-      expect(hiera).toEqual([{ task_name: 'hiera', closed_reason: 'did not finish: transaction ended with error (Deployment failed)', type: 'puppet' }]);
+      expect(hiera).toEqual([
+        { task_name: 'hiera', closed_reason: 'did not finish: transaction ended with error (Deployment failed)', type: 'puppet' },
+      ]);
       expect(custom).toEqual([
         { node_id: '1', attempt: 1, error_message: null },
         { node_id: '2', attempt: null, error_message: 'netconfig failed on node-2' },
@@ -201,11 +294,23 @@ describe('dhist, the command-line client', () => {
         json(['task', 'history', 'detail', id, '1', 'netconfig']),
         cli(['task', 'history', 'summary', id]),
       ]);
-      expect(s).toMatchObject({ transaction_id: ids['cli-a'], status: 'error', total: 6, pending: 0, running: 0, ready: 3, error: 2, skipped: 1, duration_s: 600 });
+      expect(s).toMatchObject({
+        transaction_id: ids['cli-a'],
+        status: 'error',
+        total: 6,
+        pending: 0,
+        running: 0,
+        ready: 3,
+        error: 2,
+        skipped: 1,
+        duration_s: 600,
+      });
       expect(s.first_failure).toMatchObject({ node_id: '2', task_name: 'netconfig', error_message: 'netconfig failed on node-2' });
       expect(s.nodes).toEqual({ null: { ready: 1 }, master: { ready: 1 }, '1': { ready: 1, error: 1 }, '2': { error: 1, skipped: 1 } });
       expect(table.stdout).toMatch(/\| first_failure +\| node 2 netconfig: netconfig failed on node-2 +\|/);
-      expect(table.stdout).toMatch(/\| nodes +\| cluster: 1 ready +\|\n\| +\| master: 1 ready +\|\n\| +\| node 1: 1 ready, 1 error +\|\n\| +\| node 2: 1 error, 1 skipped +\|\n/);
+      expect(table.stdout).toMatch(
+        /\| nodes +\| cluster: 1 ready +\|\n\| +\| master: 1 ready +\|\n\| +\| node 1: 1 ready, 1 error +\|\n\| +\| node 2: 1 error, 1 skipped +\|\n/,
+      );
       expect(d).toMatchObject({
         task_name: 'netconfig',
         node_id: '1',
@@ -235,25 +340,71 @@ describe('dhist, the command-line client', () => {
     it('env history follows the Link header to the end, or stops at --limit', async () => {
       const full = await json(['env', 'history', '1']);
       expect(full).toHaveLength(12);
-      expect(full.map((r: { transaction_id: number }) => r.transaction_id)).toEqual([...Array(6).fill(ids['cli-b']), ...Array(6).fill(ids['cli-a'])]);
+      expect(full.map((r: { transaction_id: number }) => r.transaction_id)).toEqual([
+        ...Array(6).fill(ids['cli-b']),
+        ...Array(6).fill(ids['cli-a']),
+      ]);
       expect(Object.keys(full[0])).toEqual(['transaction_id', 'task_name', 'node_id', 'status', 'time_start', 'time_end', 'duration']);
       // Pages of 5: three requests, the same rows.
       expect(await json(['env', 'history', '1', '--page-size', '5'])).toEqual(full);
       expect(await json(['env', 'history', '1', '--page-size', '2', '--limit', '7'])).toEqual(full.slice(0, 7));
       expect(await json(['env', 'history', '1', '--limit', '3'])).toEqual(full.slice(0, 3));
       // Filters, oldest first.
-      const since = await json(['env', 'history', '1', '--page-size', '1', '--statuses', 'error', 'skipped', '--oldest-first', '-c', 'task_name', '-c', 'node_id', '-c', 'status']);
+      const since = await json([
+        'env',
+        'history',
+        '1',
+        '--page-size',
+        '1',
+        '--statuses',
+        'error',
+        'skipped',
+        '--oldest-first',
+        '-c',
+        'task_name',
+        '-c',
+        'node_id',
+        '-c',
+        'status',
+      ]);
       expect(since).toEqual([
         { task_name: 'netconfig', node_id: '2', status: 'error' },
         { task_name: 'hiera', node_id: '1', status: 'error' },
         { task_name: 'hiera', node_id: '2', status: 'skipped' },
       ]);
-      const window = await json(['env', 'history', '1', '--since', at('02', '10:03'), '--until', at('02', '10:06'), '--nodes', '2', '-c', 'task_name']);
+      const window = await json([
+        'env',
+        'history',
+        '1',
+        '--since',
+        at('02', '10:03'),
+        '--until',
+        at('02', '10:06'),
+        '--nodes',
+        '2',
+        '-c',
+        'task_name',
+      ]);
       expect(window).toEqual([{ task_name: 'netconfig' }]);
     });
 
     it("node history: one node's tasks across runs, newest first, through pages of one row", async () => {
-      const r = await cli(['node', 'history', '1', '1', '--page-size', '1', '-f', 'value', '-c', 'transaction_id', '-c', 'task_name', '-c', 'status']);
+      const r = await cli([
+        'node',
+        'history',
+        '1',
+        '1',
+        '--page-size',
+        '1',
+        '-f',
+        'value',
+        '-c',
+        'transaction_id',
+        '-c',
+        'task_name',
+        '-c',
+        'status',
+      ]);
       expect(r.code).toBe(0);
       const [a, b] = [ids['cli-a'], ids['cli-b']];
       expect(r.stdout).toBe(`${b} hiera ready\n${b} netconfig ready\n${a} hiera error\n${a} netconfig ready\n`);
@@ -264,18 +415,50 @@ describe('dhist, the command-line client', () => {
     });
 
     it('env list, env show, env state', async () => {
-      const [list, legacy, state] = await Promise.all([json(['env', 'list']), json(['env', 'show', '2']), json(['env', 'state', '1', '--nodes', '1', 'null'])]);
+      const [list, legacy, state] = await Promise.all([
+        json(['env', 'list']),
+        json(['env', 'show', '2']),
+        json(['env', 'state', '1', '--nodes', '1', 'null']),
+      ]);
       expect(list.map((c: { id: number; history_enabled: boolean }) => [c.id, c.history_enabled])).toEqual([
         [1, true],
         [2, false],
         [3, true],
       ]);
-      expect(list[0]).toMatchObject({ name: 'cli-east', release: 'mitaka-9.0', version: '9.0', transactions: 2, history_rows: 12, last_transaction_id: ids['cli-b'] });
+      expect(list[0]).toMatchObject({
+        name: 'cli-east',
+        release: 'mitaka-9.0',
+        version: '9.0',
+        transactions: 2,
+        history_rows: 12,
+        last_transaction_id: ids['cli-b'],
+      });
       expect(legacy).toMatchObject({ id: 2, name: 'legacy', release: 'liberty-8.0', version: '8.0', history_enabled: false });
       expect(state).toEqual([
-        { node_id: null, task_name: 'deploy_start', status: 'ready', time_start: at('02', '10:00'), time_end: at('02', '10:00'), transaction_id: ids['cli-b'] },
-        { node_id: '1', task_name: 'hiera', status: 'ready', time_start: at('02', '10:06'), time_end: at('02', '10:07'), transaction_id: ids['cli-b'] },
-        { node_id: '1', task_name: 'netconfig', status: 'ready', time_start: at('02', '10:03'), time_end: at('02', '10:04'), transaction_id: ids['cli-b'] },
+        {
+          node_id: null,
+          task_name: 'deploy_start',
+          status: 'ready',
+          time_start: at('02', '10:00'),
+          time_end: at('02', '10:00'),
+          transaction_id: ids['cli-b'],
+        },
+        {
+          node_id: '1',
+          task_name: 'hiera',
+          status: 'ready',
+          time_start: at('02', '10:06'),
+          time_end: at('02', '10:07'),
+          transaction_id: ids['cli-b'],
+        },
+        {
+          node_id: '1',
+          task_name: 'netconfig',
+          status: 'ready',
+          time_start: at('02', '10:03'),
+          time_end: at('02', '10:04'),
+          transaction_id: ids['cli-b'],
+        },
       ]);
     });
 
@@ -303,12 +486,14 @@ describe('dhist, the command-line client', () => {
   });
 
   describe('task delete (as fuel2 task delete ID [-f])', () => {
-    it('deletes a finished run; refuses one in progress with the server\'s message; -f / --force stops and deletes it', async () => {
+    it("deletes a finished run; refuses one in progress with the server's message; -f / --force stops and deletes it", async () => {
       const graph = { '1': [{ id: 'netconfig', type: 'puppet' }] };
       await post([start('cli-del-1', { id: 5, name: 'deletions', release: 'mitaka-9.0' }, graph), finish('cli-del-1', 'ready')]);
       await post([start('cli-del-2', { id: 5, name: 'deletions', release: 'mitaka-9.0' }, graph)]);
       await post([start('cli-del-3', { id: 5, name: 'deletions', release: 'mitaka-9.0' }, graph)]);
-      const [done, running, other] = (await t.http().get('/api/v1/transactions?cluster_id=5').expect(200)).body.map((r: { id: number }) => r.id);
+      const [done, running, other] = (await t.http().get('/api/v1/transactions?cluster_id=5').expect(200)).body.map(
+        (r: { id: number }) => r.id,
+      );
 
       const ok = await cli(['task', 'delete', String(done)]);
       expect(ok).toEqual({ code: 0, stdout: `Task with id ${done} was deleted\n`, stderr: '' });
@@ -316,11 +501,19 @@ describe('dhist, the command-line client', () => {
 
       const refused = await cli(['task', 'delete', String(running)]);
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toBe(`error: You cannot delete running task manually (HTTP 400 from DELETE /api/v1/transactions/${running})\n`);
+      expect(refused.stderr).toBe(
+        `error: You cannot delete running task manually (HTTP 400 from DELETE /api/v1/transactions/${running})\n`,
+      );
       await t.http().get(`/api/v1/transactions/${running}`).expect(200);
 
-      expect(await cli(['task', 'delete', String(running), '-f'])).toMatchObject({ code: 0, stdout: `Task with id ${running} was deleted\n` });
-      expect(await cli(['task', 'delete', String(other), '--force'])).toMatchObject({ code: 0, stdout: `Task with id ${other} was deleted\n` });
+      expect(await cli(['task', 'delete', String(running), '-f'])).toMatchObject({
+        code: 0,
+        stdout: `Task with id ${running} was deleted\n`,
+      });
+      expect(await cli(['task', 'delete', String(other), '--force'])).toMatchObject({
+        code: 0,
+        stdout: `Task with id ${other} was deleted\n`,
+      });
       expect((await t.http().get('/api/v1/transactions?cluster_id=5').expect(200)).body).toEqual([]);
 
       const missing = await cli(['task', 'delete', String(done)]);
@@ -413,17 +606,36 @@ describe('dhist, the command-line client', () => {
     });
 
     it('polls a run in progress until it ends, prints the final rows once, and exits 3 when it failed', async () => {
-      const graph = { '7': [{ id: 'netconfig', type: 'puppet' }, { id: 'hiera', type: 'puppet' }, { id: 'globals', type: 'puppet' }] };
-      await post([start('cli-w', { id: 4, name: 'watched', release: 'mitaka-9.0' }, graph), resp('cli-w', [task('7', 'netconfig', 'running')])]);
+      const graph = {
+        '7': [
+          { id: 'netconfig', type: 'puppet' },
+          { id: 'hiera', type: 'puppet' },
+          { id: 'globals', type: 'puppet' },
+        ],
+      };
+      await post([
+        start('cli-w', { id: 4, name: 'watched', release: 'mitaka-9.0' }, graph),
+        resp('cli-w', [task('7', 'netconfig', 'running')]),
+      ]);
       const id = (await t.http().get('/api/v1/transactions?cluster_id=4').expect(200)).body[0].id;
       const watch = spawnCli(['--url', url, 'task', 'history', 'show', String(id), '--watch', '--interval', '0.1', '-f', 'json']);
       // The watcher has seen the run in progress: now let it progress and end.
-      await waitFor(() => /watching transaction \d+ \(running, 0%\) until it ends/.test(watch.stderr()), 'the watcher to poll the running run');
+      await waitFor(
+        () => /watching transaction \d+ \(running, 0%\) until it ends/.test(watch.stderr()),
+        'the watcher to poll the running run',
+      );
       await post([resp('cli-w', [task('7', 'netconfig', 'ready'), task('7', 'hiera', 'running')])]);
-      await post([resp('cli-w', [task('7', 'hiera', 'error', { error_msg: 'hiera broke' })]), finish('cli-w', 'error', { error: 'Deployment failed on node 7' })]);
+      await post([
+        resp('cli-w', [task('7', 'hiera', 'error', { error_msg: 'hiera broke' })]),
+        finish('cli-w', 'error', { error: 'Deployment failed on node 7' }),
+      ]);
       const r = await watch.result;
       expect(r.code).toBe(3);
-      expect(JSON.parse(r.stdout).map((x: { task_name: string; status: string }) => `${x.task_name}:${x.status}`)).toEqual(['netconfig:ready', 'hiera:error', 'globals:skipped']);
+      expect(JSON.parse(r.stdout).map((x: { task_name: string; status: string }) => `${x.task_name}:${x.status}`)).toEqual([
+        'netconfig:ready',
+        'hiera:error',
+        'globals:skipped',
+      ]);
       expect(r.stderr).toMatch(/ended with error: Deployment failed on node 7\n$/);
     });
 
@@ -439,7 +651,9 @@ describe('dhist, the command-line client', () => {
     });
 
     it('a watched run that is deleted: says so on stderr and exits 1', async () => {
-      await post([start('cli-w4', { id: 6, name: 'watched-deleted', release: 'mitaka-9.0' }, { '7': [{ id: 'netconfig', type: 'puppet' }] })]);
+      await post([
+        start('cli-w4', { id: 6, name: 'watched-deleted', release: 'mitaka-9.0' }, { '7': [{ id: 'netconfig', type: 'puppet' }] }),
+      ]);
       const id = (await t.http().get('/api/v1/transactions?cluster_id=6').expect(200)).body[0].id;
       // Polling every hour: only the stream can tell the watcher in time.
       const watch = spawnCli(['--url', url, 'task', 'history', 'show', String(id), '--watch', '--interval', '3600']);
@@ -454,7 +668,21 @@ describe('dhist, the command-line client', () => {
       await post([start('cli-w3', { id: 4, name: 'watched', release: 'mitaka-9.0' }, { '7': [{ id: 'netconfig', type: 'puppet' }] })]);
       const id = (await t.http().get('/api/v1/transactions?cluster_id=4').expect(200)).body[2].id;
       // Polling every hour would never see the end within the test: only the stream can.
-      const watch = spawnCli(['--url', url, 'task', 'history', 'show', String(id), '--watch', '--interval', '3600', '-f', 'value', '-c', 'status']);
+      const watch = spawnCli([
+        '--url',
+        url,
+        'task',
+        'history',
+        'show',
+        String(id),
+        '--watch',
+        '--interval',
+        '3600',
+        '-f',
+        'value',
+        '-c',
+        'status',
+      ]);
       await waitFor(() => /watching transaction/.test(watch.stderr()), 'the watcher to open the stream');
       await post([resp('cli-w3', [task('7', 'netconfig', 'ready')]), finish('cli-w3', 'ready')]);
       const r = await watch.result;

@@ -45,33 +45,147 @@ const GRAPH = {
   master: [{ id: 'upload_configuration', type: 'upload_file' }],
   null: [{ id: 'post_deployment_start', type: 'stage' }],
 };
-const TYPES: Record<string, string> = { netconfig: 'puppet', hiera: 'puppet', upload_configuration: 'upload_file', post_deployment_start: 'stage' };
+const TYPES: Record<string, string> = {
+  netconfig: 'puppet',
+  hiera: 'puppet',
+  upload_configuration: 'upload_file',
+  post_deployment_start: 'stage',
+};
 
 const at = (day: string, hm: string) => `2026-01-${day}T${hm}:00.000Z`;
 
 /** Cluster 21: three runs, every row reported with an explicit time (all sort times distinct). */
 const MODEL: ModelRow[] = [
   // c21-a: a real deployment that failed on node 2.
-  { uuid: 'c21-a', node: null, task: 'post_deployment_start', status: 'ready', ts: at('01', '10:00'), te: at('01', '10:00'), name: 'deployment', dry: false },
-  { uuid: 'c21-a', node: 'master', task: 'upload_configuration', status: 'ready', ts: at('01', '10:01'), te: at('01', '10:01'), name: 'deployment', dry: false },
-  { uuid: 'c21-a', node: '1', task: 'netconfig', status: 'ready', ts: at('01', '10:02'), te: at('01', '10:03'), name: 'deployment', dry: false },
-  { uuid: 'c21-a', node: '1', task: 'hiera', status: 'ready', ts: at('01', '10:04'), te: at('01', '10:04'), name: 'deployment', dry: false },
-  { uuid: 'c21-a', node: '2', task: 'netconfig', status: 'error', ts: at('01', '10:05'), te: at('01', '10:05'), name: 'deployment', dry: false },
+  {
+    uuid: 'c21-a',
+    node: null,
+    task: 'post_deployment_start',
+    status: 'ready',
+    ts: at('01', '10:00'),
+    te: at('01', '10:00'),
+    name: 'deployment',
+    dry: false,
+  },
+  {
+    uuid: 'c21-a',
+    node: 'master',
+    task: 'upload_configuration',
+    status: 'ready',
+    ts: at('01', '10:01'),
+    te: at('01', '10:01'),
+    name: 'deployment',
+    dry: false,
+  },
+  {
+    uuid: 'c21-a',
+    node: '1',
+    task: 'netconfig',
+    status: 'ready',
+    ts: at('01', '10:02'),
+    te: at('01', '10:03'),
+    name: 'deployment',
+    dry: false,
+  },
+  {
+    uuid: 'c21-a',
+    node: '1',
+    task: 'hiera',
+    status: 'ready',
+    ts: at('01', '10:04'),
+    te: at('01', '10:04'),
+    name: 'deployment',
+    dry: false,
+  },
+  {
+    uuid: 'c21-a',
+    node: '2',
+    task: 'netconfig',
+    status: 'error',
+    ts: at('01', '10:05'),
+    te: at('01', '10:05'),
+    name: 'deployment',
+    dry: false,
+  },
   // c21-b: a dry run, all ready.
-  { uuid: 'c21-b', node: null, task: 'post_deployment_start', status: 'ready', ts: at('02', '10:00'), te: at('02', '10:00'), name: 'deployment', dry: true },
-  { uuid: 'c21-b', node: 'master', task: 'upload_configuration', status: 'ready', ts: at('02', '10:01'), te: at('02', '10:01'), name: 'deployment', dry: true },
-  { uuid: 'c21-b', node: '1', task: 'netconfig', status: 'ready', ts: at('02', '10:02'), te: at('02', '10:02'), name: 'deployment', dry: true },
+  {
+    uuid: 'c21-b',
+    node: null,
+    task: 'post_deployment_start',
+    status: 'ready',
+    ts: at('02', '10:00'),
+    te: at('02', '10:00'),
+    name: 'deployment',
+    dry: true,
+  },
+  {
+    uuid: 'c21-b',
+    node: 'master',
+    task: 'upload_configuration',
+    status: 'ready',
+    ts: at('02', '10:01'),
+    te: at('02', '10:01'),
+    name: 'deployment',
+    dry: true,
+  },
+  {
+    uuid: 'c21-b',
+    node: '1',
+    task: 'netconfig',
+    status: 'ready',
+    ts: at('02', '10:02'),
+    te: at('02', '10:02'),
+    name: 'deployment',
+    dry: true,
+  },
   { uuid: 'c21-b', node: '1', task: 'hiera', status: 'ready', ts: at('02', '10:03'), te: at('02', '10:03'), name: 'deployment', dry: true },
-  { uuid: 'c21-b', node: '2', task: 'netconfig', status: 'ready', ts: at('02', '10:04'), te: at('02', '10:04'), name: 'deployment', dry: true },
+  {
+    uuid: 'c21-b',
+    node: '2',
+    task: 'netconfig',
+    status: 'ready',
+    ts: at('02', '10:04'),
+    te: at('02', '10:04'),
+    name: 'deployment',
+    dry: true,
+  },
   // c21-c: a 'provision' run still in progress.
-  { uuid: 'c21-c', node: null, task: 'post_deployment_start', status: 'ready', ts: at('03', '10:00'), te: at('03', '10:00'), name: 'provision', dry: false },
-  { uuid: 'c21-c', node: 'master', task: 'upload_configuration', status: 'ready', ts: at('03', '10:01'), te: at('03', '10:01'), name: 'provision', dry: false },
+  {
+    uuid: 'c21-c',
+    node: null,
+    task: 'post_deployment_start',
+    status: 'ready',
+    ts: at('03', '10:00'),
+    te: at('03', '10:00'),
+    name: 'provision',
+    dry: false,
+  },
+  {
+    uuid: 'c21-c',
+    node: 'master',
+    task: 'upload_configuration',
+    status: 'ready',
+    ts: at('03', '10:01'),
+    te: at('03', '10:01'),
+    name: 'provision',
+    dry: false,
+  },
   { uuid: 'c21-c', node: '1', task: 'netconfig', status: 'running', ts: at('03', '10:02'), te: null, name: 'provision', dry: false },
   { uuid: 'c21-c', node: '1', task: 'hiera', status: 'ready', ts: at('03', '10:03'), te: at('03', '10:03'), name: 'provision', dry: false },
-  { uuid: 'c21-c', node: '2', task: 'netconfig', status: 'error', ts: at('03', '10:04'), te: at('03', '10:04'), name: 'provision', dry: false },
+  {
+    uuid: 'c21-c',
+    node: '2',
+    task: 'netconfig',
+    status: 'error',
+    ts: at('03', '10:04'),
+    te: at('03', '10:04'),
+    name: 'provision',
+    dry: false,
+  },
 ];
 
-const keyOf = (r: { transaction_uuid: string; node_id: string | null; task_name: string }) => `${r.transaction_uuid}|${r.node_id}|${r.task_name}`;
+const keyOf = (r: { transaction_uuid: string; node_id: string | null; task_name: string }) =>
+  `${r.transaction_uuid}|${r.node_id}|${r.task_name}`;
 const modelKey = (m: ModelRow) => `${m.uuid}|${m.node}|${m.task}`;
 /** The model rows chosen by `pick`, newest first (the default order). */
 const expectKeys = (pick: (m: ModelRow) => boolean = () => true) =>
@@ -131,11 +245,22 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
   }
 
   /** Starts a run of cluster `cluster` and reports every row of MODEL-shaped data for it. */
-  async function run(uuid: string, cluster: { id: number; name?: string; release: string }, rows: ModelRow[], extra: Record<string, unknown>, end?: { status: 'ready' | 'error'; time: string }) {
+  async function run(
+    uuid: string,
+    cluster: { id: number; name?: string; release: string },
+    rows: ModelRow[],
+    extra: Record<string, unknown>,
+    end?: { status: 'ready' | 'error'; time: string },
+  ) {
     const reports = rows.flatMap((r) =>
       r.status === 'ready' && r.ts !== r.te
         ? [task(r.node, r.task, 'running', { time: r.ts }), task(r.node, r.task, 'ready', { time: r.te })]
-        : [task(r.node, r.task, r.status, { time: r.ts, ...(r.status === 'error' ? { error_msg: `Task ${r.task} failed on node ${r.node}` } : {}) })],
+        : [
+            task(r.node, r.task, r.status, {
+              time: r.ts,
+              ...(r.status === 'error' ? { error_msg: `Task ${r.task} failed on node ${r.node}` } : {}),
+            }),
+          ],
     );
     const out = await cast([
       start(uuid, cluster, GRAPH, { time: rows[0].ts, ...extra }),
@@ -161,7 +286,9 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
     // The 5,000-row history of cluster 30 (5 runs × 1,000 rows), inserted behind the API's back, in
     // random id order, with big groups of identical sort times (21 distinct start times, some only a
     // microsecond apart; 625 pending rows sharing one created_at). Cluster 31 shares those times.
-    await t.sql.query(`INSERT INTO clusters (id, name, release) VALUES (${BULK}, 'bulk', '${RELEASE}'), (${BULK_OTHER}, 'bulk-other', '${RELEASE}')`);
+    await t.sql.query(
+      `INSERT INTO clusters (id, name, release) VALUES (${BULK}, 'bulk', '${RELEASE}'), (${BULK_OTHER}, 'bulk-other', '${RELEASE}')`,
+    );
     await t.sql.query(
       `INSERT INTO transactions (uuid, cluster_id, name, dry_run, status, progress, history_recorded, release, time_start)
        SELECT 'bulk-' || n, ${BULK}, CASE WHEN n % 2 = 0 THEN 'deployment' ELSE 'provision' END, false, 'ready'::transaction_status, 100, true, '${RELEASE}',
@@ -198,7 +325,7 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
   }
 
   describe('the cluster list', () => {
-    it('lists every row of every run of the cluster, newest first, each with its run; never another cluster\'s', async () => {
+    it("lists every row of every run of the cluster, newest first, each with its run; never another cluster's", async () => {
       const rows = await list('/api/v1/clusters/21/deployment_history/');
       expect(rows.map(keyOf)).toEqual(expectKeys());
       for (const r of rows) {
@@ -226,7 +353,12 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
       // Every field matches what was reported.
       for (const m of MODEL) {
         const r = rows.find((x) => keyOf(x) === modelKey(m))!;
-        expect({ status: r.status, type: r.type, time_start: r.time_start, time_end: r.time_end }).toEqual({ status: m.status, type: TYPES[m.task], time_start: m.ts, time_end: m.te });
+        expect({ status: r.status, type: r.type, time_start: r.time_start, time_end: r.time_end }).toEqual({
+          status: m.status,
+          type: TYPES[m.task],
+          time_start: m.ts,
+          time_end: m.te,
+        });
       }
       // The other cluster sees only its own run.
       const other = await list('/api/v1/clusters/22/deployment_history');
@@ -235,7 +367,11 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
     });
 
     it('is served under /api/ too, with or without trailing slash', async () => {
-      for (const p of ['/api/clusters/21/deployment_history', '/api/clusters/21/deployment_history/', '/api/v1/clusters/21/deployment_history']) {
+      for (const p of [
+        '/api/clusters/21/deployment_history',
+        '/api/clusters/21/deployment_history/',
+        '/api/v1/clusters/21/deployment_history',
+      ]) {
         expect(await keys(p)).toEqual(expectKeys());
       }
     });
@@ -260,7 +396,9 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
       expect(await keys(`${base}?statuses=error`)).toEqual(expectKeys((m) => m.status === 'error'));
       expect(await keys(`${base}?statuses=running,error`)).toEqual(expectKeys((m) => m.status === 'running' || m.status === 'error'));
       expect(await keys(`${base}?tasks_names=hiera`)).toEqual(expectKeys((m) => m.task === 'hiera'));
-      expect(await keys(`${base}?tasks_names=hiera,upload_configuration`)).toEqual(expectKeys((m) => m.task === 'hiera' || m.task === 'upload_configuration'));
+      expect(await keys(`${base}?tasks_names=hiera,upload_configuration`)).toEqual(
+        expectKeys((m) => m.task === 'hiera' || m.task === 'upload_configuration'),
+      );
       expect(await keys(`${base}?transaction_types=provision`)).toEqual(expectKeys((m) => m.name === 'provision'));
       expect(await keys(`${base}?transaction_types=deployment`)).toEqual(expectKeys((m) => m.name === 'deployment'));
       expect(await keys(`${base}?transaction_types=provision,deployment`)).toEqual(expectKeys());
@@ -284,9 +422,15 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
       expect(await keys(`${base}?since=2026-01-02T00:00:00Z`)).toEqual(expectKeys((m) => m.ts >= '2026-01-02'));
       expect(await keys(`${base}?until=2026-01-02T00:00:00Z`)).toEqual(expectKeys((m) => m.ts < '2026-01-02'));
       expect(await keys(`${base}?since=2026-01-01T10:02:00Z&until=2026-01-01T10:04:00Z`)).toEqual(['c21-a|1|netconfig']);
-      expect(await keys(`${base}?since=2026-01-01T10:02:00.000Z&until=2026-01-01T10:04:00.001Z`)).toEqual(['c21-a|1|hiera', 'c21-a|1|netconfig']);
+      expect(await keys(`${base}?since=2026-01-01T10:02:00.000Z&until=2026-01-01T10:04:00.001Z`)).toEqual([
+        'c21-a|1|hiera',
+        'c21-a|1|netconfig',
+      ]);
       // 11:00 at +01:00 is 10:00 UTC.
-      expect(await keys(`${base}?since=2026-01-03T11:00:00%2B01:00&until=2026-01-03T11:02:00%2B01:00`)).toEqual(['c21-c|master|upload_configuration', 'c21-c|null|post_deployment_start']);
+      expect(await keys(`${base}?since=2026-01-03T11:00:00%2B01:00&until=2026-01-03T11:02:00%2B01:00`)).toEqual([
+        'c21-c|master|upload_configuration',
+        'c21-c|null|post_deployment_start',
+      ]);
       expect(await keys(`${base}?since=2026-01-02&until=2026-01-03`)).toEqual(expectKeys((m) => m.uuid === 'c21-b'));
       expect(await keys(`${base}?since=2030-01-01T00:00:00Z`)).toEqual([]);
     });
@@ -373,7 +517,10 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
       const graph = { '1': [{ id: 'netconfig', type: 'puppet' }], null: [{ id: 'post_deployment_start', type: 'stage' }] };
       await cast([
         start('c24-a', c, graph, { time: '2026-02-01T10:00:00Z' }),
-        resp('c24-a', [task('1', 'netconfig', 'ready', { time: '2026-02-01T10:01:00Z' }), task(null, 'post_deployment_start', 'ready', { time: '2026-02-01T10:02:00Z' })]),
+        resp('c24-a', [
+          task('1', 'netconfig', 'ready', { time: '2026-02-01T10:01:00Z' }),
+          task(null, 'post_deployment_start', 'ready', { time: '2026-02-01T10:02:00Z' }),
+        ]),
         finish('c24-a', 'ready', { time: '2026-02-01T10:03:00Z' }),
       ]);
       const before = await list('/api/v1/clusters/24/deployment_history?epoch=current');
@@ -383,7 +530,10 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
       expect(reset.body).toMatchObject({ previous_epoch: 1, epoch: 2 });
       await cast([
         start('c24-b', c, graph, { time: '2026-02-02T10:00:00Z' }),
-        resp('c24-b', [task('1', 'netconfig', 'ready', { time: '2026-02-02T10:01:00Z' }), task(null, 'post_deployment_start', 'ready', { time: '2026-02-02T10:02:00Z' })]),
+        resp('c24-b', [
+          task('1', 'netconfig', 'ready', { time: '2026-02-02T10:01:00Z' }),
+          task(null, 'post_deployment_start', 'ready', { time: '2026-02-02T10:02:00Z' }),
+        ]),
         finish('c24-b', 'ready', { time: '2026-02-02T10:03:00Z' }),
       ]);
 
@@ -401,8 +551,13 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
         ['c24-b', '1', 2],
       ]);
       // The node route too.
-      expect((await list('/api/v1/clusters/24/nodes/1/deployment_history?epoch=current')).map((r) => r.transaction_uuid)).toEqual(['c24-b']);
-      expect((await list('/api/v1/clusters/24/nodes/1/deployment_history?epoch=all')).map((r) => r.transaction_uuid)).toEqual(['c24-b', 'c24-a']);
+      expect((await list('/api/v1/clusters/24/nodes/1/deployment_history?epoch=current')).map((r) => r.transaction_uuid)).toEqual([
+        'c24-b',
+      ]);
+      expect((await list('/api/v1/clusters/24/nodes/1/deployment_history?epoch=all')).map((r) => r.transaction_uuid)).toEqual([
+        'c24-b',
+        'c24-a',
+      ]);
       expect((await list('/api/v1/clusters/24/nodes/null/deployment_history')).map((r) => r.epoch)).toEqual([2, 1]);
       // Right after another reset, the current epoch has no rows at all.
       await t.http().post('/api/v1/clusters/24/reset').expect(200);
@@ -439,14 +594,26 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
       const c = { id: 26, name: 'busy', release: RELEASE };
       const graph = { '1': Array.from({ length: 6 }, (_, i) => ({ id: `task-${i}`, type: 'puppet' })) };
       const report = (uuid: string, hour: string) =>
-        resp(uuid, graph['1'].map((x, i) => task('1', x.id, 'ready', { time: `2026-04-01T${hour}:0${i}:00Z` })));
-      await cast([start('c26-a', c, graph, { time: '2026-04-01T10:00:00Z' }), report('c26-a', '10'), finish('c26-a', 'ready', { time: '2026-04-01T10:59:00Z' })]);
+        resp(
+          uuid,
+          graph['1'].map((x, i) => task('1', x.id, 'ready', { time: `2026-04-01T${hour}:0${i}:00Z` })),
+        );
+      await cast([
+        start('c26-a', c, graph, { time: '2026-04-01T10:00:00Z' }),
+        report('c26-a', '10'),
+        finish('c26-a', 'ready', { time: '2026-04-01T10:59:00Z' }),
+      ]);
       const first = await get('/api/v1/clusters/26/deployment_history?limit=2').expect(200);
       expect(first.body.map((r: Row) => r.task_name)).toEqual(['task-5', 'task-4']);
       // A newer run lands before the next page is asked for.
       await cast([start('c26-b', c, graph, { time: '2026-04-01T11:00:00Z' }), report('c26-b', '11')]);
       const rest = await walk(nextLink(first)!);
-      expect(rest.rows.map((r) => `${r.transaction_uuid}|${r.task_name}`)).toEqual(['c26-a|task-3', 'c26-a|task-2', 'c26-a|task-1', 'c26-a|task-0']);
+      expect(rest.rows.map((r) => `${r.transaction_uuid}|${r.task_name}`)).toEqual([
+        'c26-a|task-3',
+        'c26-a|task-2',
+        'c26-a|task-1',
+        'c26-a|task-0',
+      ]);
       // A fresh walk sees both runs.
       expect((await walk('/api/v1/clusters/26/deployment_history?limit=5')).rows).toHaveLength(12);
     });
@@ -534,13 +701,19 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
       // A node's cursor does not work on another node.
       const nodeLink = nextLink(await get('/api/v1/clusters/21/nodes/1/deployment_history?limit=2').expect(200))!;
       const nodeCursor = new URL(nodeLink, 'http://x').searchParams.get('cursor')!;
-      expect((await get(`/api/v1/clusters/21/nodes/2/deployment_history?limit=2&cursor=${encodeURIComponent(nodeCursor)}`).expect(400)).body.message).toMatch(/different query/);
+      expect(
+        (await get(`/api/v1/clusters/21/nodes/2/deployment_history?limit=2&cursor=${encodeURIComponent(nodeCursor)}`).expect(400)).body
+          .message,
+      ).toMatch(/different query/);
     });
 
     it('a garbage or tampered cursor is a 400 naming the cursor, never a 500 or a database error', async () => {
       const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
       const link = nextLink(await get(`${base}?limit=4`).expect(200))!;
-      const real = JSON.parse(Buffer.from(new URL(link, 'http://x').searchParams.get('cursor')!, 'base64url').toString('utf8')) as { k: string[]; q: string };
+      const real = JSON.parse(Buffer.from(new URL(link, 'http://x').searchParams.get('cursor')!, 'base64url').toString('utf8')) as {
+        k: string[];
+        q: string;
+      };
       const bad = [
         'garbage',
         'not a cursor!!',
@@ -630,7 +803,9 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
       const first = await get(url).expect(200);
       expect(nextLink(first)).toMatch(new RegExp(`^/api/v1/transactions/${txIds['c21-a']}/deployment_history\\?.*cursor=`));
       const asc = await walk(`/api/v1/transactions/${txIds['c21-a']}/deployment_history?order=time_start&limit=3&nodes=1,2,master`);
-      expect(asc.rows.map((r) => `c21-a|${r.node_id}|${r.task_name}`)).toEqual(expectKeys((m) => m.uuid === 'c21-a' && m.node !== null).reverse());
+      expect(asc.rows.map((r) => `c21-a|${r.node_id}|${r.task_name}`)).toEqual(
+        expectKeys((m) => m.uuid === 'c21-a' && m.node !== null).reverse(),
+      );
       expect(asc.sizes).toEqual([3, 1]);
       // Exactly full: no Link.
       const full = await get(`/api/v1/transactions/${txIds['c21-a']}/deployment_history?limit=5`).expect(200);
@@ -646,13 +821,19 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
     it('a cursor of one run is refused on another; limit 0/1001 and a bad order are 400', async () => {
       const link = nextLink(await get(`/api/v1/transactions/${txIds['c21-a']}/deployment_history?limit=2`).expect(200))!;
       const cursor = new URL(link, 'http://x').searchParams.get('cursor')!;
-      const res = await get(`/api/v1/transactions/${txIds['c21-b']}/deployment_history?limit=2&cursor=${encodeURIComponent(cursor)}`).expect(400);
+      const res = await get(
+        `/api/v1/transactions/${txIds['c21-b']}/deployment_history?limit=2&cursor=${encodeURIComponent(cursor)}`,
+      ).expect(400);
       expect(res.body.message).toMatch(/different query/);
-      await get(`/api/v1/transactions/${txIds['c21-a']}/deployment_history?limit=2&statuses=ready&cursor=${encodeURIComponent(cursor)}`).expect(400);
+      await get(
+        `/api/v1/transactions/${txIds['c21-a']}/deployment_history?limit=2&statuses=ready&cursor=${encodeURIComponent(cursor)}`,
+      ).expect(400);
       expect((await get(`/api/v1/transactions/${txIds['c21-a']}/deployment_history?limit=0`).expect(400)).body.message).toMatch(/limit/);
       expect((await get(`/api/v1/transactions/${txIds['c21-a']}/deployment_history?limit=1001`).expect(400)).body.message).toMatch(/limit/);
       expect((await get(`/api/v1/transactions/${txIds['c21-a']}/deployment_history?order=up`).expect(400)).body.message).toMatch(/order/);
-      expect((await get(`/api/v1/transactions/${txIds['c21-a']}/deployment_history?cursor=garbage`).expect(400)).body.message).toMatch(/cursor/);
+      expect((await get(`/api/v1/transactions/${txIds['c21-a']}/deployment_history?cursor=garbage`).expect(400)).body.message).toMatch(
+        /cursor/,
+      );
     });
   });
 
@@ -721,7 +902,11 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
   });
 
   describe('errors', () => {
-    const routes = (id: string) => [`/api/v1/clusters/${id}/deployment_history`, `/api/v1/clusters/${id}/nodes/1/deployment_history`, `/api/clusters/${id}/nodes/master/deployment_history/`];
+    const routes = (id: string) => [
+      `/api/v1/clusters/${id}/deployment_history`,
+      `/api/v1/clusters/${id}/nodes/1/deployment_history`,
+      `/api/clusters/${id}/nodes/master/deployment_history/`,
+    ];
 
     it('404 for an unknown cluster, naming it, on both routes (JSON and CSV)', async () => {
       for (const url of routes('999')) {

@@ -41,7 +41,8 @@ describe('classifyDbError on real errors', () => {
     return e;
   }
 
-  const expectKind = (e: unknown, kind: DbFailure) => expect({ error: String(e), kind: classifyDbError(e) }).toEqual({ error: String(e), kind });
+  const expectKind = (e: unknown, kind: DbFailure) =>
+    expect({ error: String(e), kind: classifyDbError(e) }).toEqual({ error: String(e), kind });
 
   beforeAll(async () => {
     db = await createTestDatabase('dh_dberr');
@@ -103,7 +104,14 @@ describe('classifyDbError on real errors', () => {
       await adm.query(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS true`);
       await adm.end();
     }
-    await waitFor(async () => (await ds.query('SELECT 1').then(() => true).catch(() => false)), 'TypeORM to reconnect');
+    await waitFor(
+      async () =>
+        await ds
+          .query('SELECT 1')
+          .then(() => true)
+          .catch(() => false),
+      'TypeORM to reconnect',
+    );
   });
 
   it('backend terminated mid-query (57P01), then queries on the dead connection through TypeORM: store', async () => {
@@ -114,7 +122,10 @@ describe('classifyDbError on real errors', () => {
     const sleeping = failure(c.query('SELECT pg_sleep(30)'));
     const adm = new Client({ connectionString: DATABASE_URL });
     await adm.connect();
-    await waitFor(async () => (await adm.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [pid])).rowCount === 1, 'the query to run');
+    await waitFor(
+      async () => (await adm.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [pid])).rowCount === 1,
+      'the query to run',
+    );
     await adm.query('SELECT pg_terminate_backend($1)', [pid]);
     await adm.end();
     const e = await sleeping;
@@ -156,8 +167,16 @@ describe('classifyDbError on real errors', () => {
   });
 
   it('statement cancelled (57014), read-only transaction (25006): store', async () => {
-    expectKind(await failure(ds.transaction(async (m) => (await m.query(`SET LOCAL statement_timeout = 50`), m.query('SELECT pg_sleep(2)')))), 'store');
-    expectKind(await failure(ds.transaction(async (m) => (await m.query('SET TRANSACTION READ ONLY'), m.query(`UPDATE t SET name = 'c' WHERE id = 1`)))), 'store');
+    expectKind(
+      await failure(ds.transaction(async (m) => (await m.query(`SET LOCAL statement_timeout = 50`), m.query('SELECT pg_sleep(2)')))),
+      'store',
+    );
+    expectKind(
+      await failure(
+        ds.transaction(async (m) => (await m.query('SET TRANSACTION READ ONLY'), m.query(`UPDATE t SET name = 'c' WHERE id = 1`))),
+      ),
+      'store',
+    );
   });
 
   it('deadlock (40P01) and serialization failure (40001): store', async () => {
@@ -169,7 +188,10 @@ describe('classifyDbError on real errors', () => {
       await b.query('BEGIN');
       await a.query('UPDATE t SET name = $1 WHERE id = 1', ['a1']);
       await b.query('UPDATE t SET name = $1 WHERE id = 2', ['b2']);
-      const results = await Promise.allSettled([a.query('UPDATE t SET name = $1 WHERE id = 2', ['a2']), b.query('UPDATE t SET name = $1 WHERE id = 1', ['b1'])]);
+      const results = await Promise.allSettled([
+        a.query('UPDATE t SET name = $1 WHERE id = 2', ['a2']),
+        b.query('UPDATE t SET name = $1 WHERE id = 1', ['b1']),
+      ]);
       const dead = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
       expect(dead.reason.code).toBe('40P01');
       expectKind(dead.reason, 'store');

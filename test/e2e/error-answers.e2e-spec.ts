@@ -110,7 +110,10 @@ describe.each([
       try {
         await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> $2`, [db, mine]);
         const answers = [
-          await t.http().post('/api/v1/casts').send(start('outage-1', args.cluster, args.tasks_graph)),
+          await t
+            .http()
+            .post('/api/v1/casts')
+            .send(start('outage-1', args.cluster, args.tasks_graph)),
           await t.http().post('/api/v1/transactions').send(args),
         ];
         for (const res of answers) {

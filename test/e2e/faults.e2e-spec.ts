@@ -65,14 +65,20 @@ describe('faults: nothing lost, nothing doubled', () => {
       `the expected state on ${s.name}`,
       timeoutMs,
     ).catch(() => undefined);
-    const dead = (await pub.drain(s.dlq)).map((m) => `${m.properties.headers?.['x-dead-letter-reason']}: ${m.content.toString().slice(0, 160)}`);
+    const dead = (await pub.drain(s.dlq)).map(
+      (m) => `${m.properties.headers?.['x-dead-letter-reason']}: ${m.content.toString().slice(0, 160)}`,
+    );
     expect(dead.length > 10 ? [...dead.slice(0, 10), `... ${dead.length} dead letters in all`] : dead).toEqual([]);
     expect(problems).toEqual([]);
   }
 
   /** The queue and its dead-letter queue hold nothing: every cast applied and acked, none parked. */
   async function expectQueuesEmpty(s: Setup): Promise<void> {
-    await waitFor(async () => (await queueCounts(s.queue))?.unacked === 0 && (await pub.ready(s.queue)) === 0, `${s.queue} to be empty`, 15_000);
+    await waitFor(
+      async () => (await queueCounts(s.queue))?.unacked === 0 && (await pub.ready(s.queue)) === 0,
+      `${s.queue} to be empty`,
+      15_000,
+    );
     expect(await pub.ready(s.dlq)).toBe(0);
   }
 
@@ -161,7 +167,10 @@ describe('faults: nothing lost, nothing doubled', () => {
     expect(left.filter((m) => m.fields.redelivered).length).toBe(0);
 
     // The rest, published again, completes the state with a new instance.
-    await pub.publish(s.exchange, left.map((m) => m.content));
+    await pub.publish(
+      s.exchange,
+      left.map((m) => m.content),
+    );
     const second = await start(s, SLOW, 'second instance');
     await expectFinalState(s, w);
     await expectQueuesEmpty(s);
@@ -184,7 +193,11 @@ describe('faults: nothing lost, nothing doubled', () => {
     // Their backends have exited, so their statistics are flushed.
     await waitFor(
       async () =>
-        (await s.sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'deployment-history'`)).rows[0].n === 0,
+        (
+          await s.sql.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'deployment-history'`,
+          )
+        ).rows[0].n === 0,
       'the service backends to exit',
     );
     expect(await deadlocks(s.db.name)).toBe(0);
@@ -196,9 +209,15 @@ describe('faults: nothing lost, nothing doubled', () => {
     const starts = w.casts.filter((c) => c.method === 'transaction_start');
     await twoInstances(s, w, async () => {
       await pub.publish(s.exchange, starts);
-      await waitFor(async () => (await s.sql.query('SELECT count(*)::int AS n FROM transactions')).rows[0].n === starts.length, 'the runs to start');
+      await waitFor(
+        async () => (await s.sql.query('SELECT count(*)::int AS n FROM transactions')).rows[0].n === starts.length,
+        'the runs to start',
+      );
       // Every report of the interleaved runs, shared by both instances: they write the same runs at once.
-      await pub.publish(s.exchange, w.casts.filter((c) => c.method !== 'transaction_start'));
+      await pub.publish(
+        s.exchange,
+        w.casts.filter((c) => c.method !== 'transaction_start'),
+      );
     });
   });
 
@@ -265,7 +284,11 @@ describe('faults: nothing lost, nothing doubled', () => {
       // Mid-ingestion: with the broker away, the service can write at most what it had received.
       expect((await svc.stats()).batched_casts).toBeLessThan(half - 10);
       // The service notices: not ready while the broker is away.
-      await waitFor(async () => (await fetch(`${svc.url}/health/ready`).catch(() => null))?.status === 503, 'readiness to report the broker down', 20_000);
+      await waitFor(
+        async () => (await fetch(`${svc.url}/health/ready`).catch(() => null))?.status === 503,
+        'readiness to report the broker down',
+        20_000,
+      );
     } finally {
       await startBrokerApp();
     }

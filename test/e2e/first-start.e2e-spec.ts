@@ -155,11 +155,15 @@ describe('the first start, in a folder closed to other users', () => {
 
   // Only root's PostgreSQL runs as another user: for anyone else, every folder they can reach is reachable.
   const asRoot = isRoot ? it : it.skip;
-  asRoot('keeps an explicit EMBEDDED_PG_DIR: one that user postgres cannot reach is refused, naming the folder', async () => {
-    const ports = { PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()) };
-    const p = run({ ...ports, EMBEDDED_PG_STATE_DIR: state, EMBEDDED_PG_DIR: join(clone, 'pg') });
-    expect(await p.exited).toBe(1);
-    expect(p.output()).toMatch(new RegExp(`cannot reach its data folder ${join(clone, 'pg')}: ${home} is closed to other users`));
-    expect(existsSync(join(clone, 'pg'))).toBe(false);
-  }, 60000);
+  asRoot(
+    'keeps an explicit EMBEDDED_PG_DIR: one that user postgres cannot reach is refused, naming the folder',
+    async () => {
+      const ports = { PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()) };
+      const p = run({ ...ports, EMBEDDED_PG_STATE_DIR: state, EMBEDDED_PG_DIR: join(clone, 'pg') });
+      expect(await p.exited).toBe(1);
+      expect(p.output()).toMatch(new RegExp(`cannot reach its data folder ${join(clone, 'pg')}: ${home} is closed to other users`));
+      expect(existsSync(join(clone, 'pg'))).toBe(false);
+    },
+    60000,
+  );
 });

@@ -89,7 +89,12 @@ function clip(s: string, n: number): string {
 }
 
 function show(r: Req): string {
-  const body = r.body === undefined ? '' : typeof r.body === 'string' ? ` body=${JSON.stringify(clip(r.body, 300))}` : ` body=<${r.body.length} bytes>`;
+  const body =
+    r.body === undefined
+      ? ''
+      : typeof r.body === 'string'
+        ? ` body=${JSON.stringify(clip(r.body, 300))}`
+        : ` body=<${r.body.length} bytes>`;
   const headers = Object.keys(r.headers).length ? ` headers=${JSON.stringify(r.headers)}` : '';
   return `${r.method.toUpperCase()} ${clip(r.url, 300)}${headers}${body}${r.note ? ` [${r.note}]` : ''}`;
 }
@@ -112,7 +117,10 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
 
   // --- the data the fuzzer aims at ------------------------------------------------------------
   const GRAPH = {
-    '1': [{ id: 'netconfig', type: 'puppet' }, { id: 'hiera', type: 'puppet' }],
+    '1': [
+      { id: 'netconfig', type: 'puppet' },
+      { id: 'hiera', type: 'puppet' },
+    ],
     '2': [{ id: 'netconfig', type: 'puppet', requires: ['hiera'] }],
     master: [{ id: 'upload_configuration', type: 'upload_file' }],
     null: [{ id: 'post_deployment_start', type: 'stage' }],
@@ -130,9 +138,16 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
     ]),
     finish('fuzz-1', 'error', { time: '2026-01-01T10:03:00Z', error: 'Deployment failed' }),
     start('fuzz-2', { id: 1, name: 'fuzz-east', release: 'mitaka-9.0' }, GRAPH, { time: '2026-01-02T10:00:00Z' }),
-    resp('fuzz-2', [task('master', 'upload_configuration', 'ready', { time: '2026-01-02T10:00:05Z' }), task('1', 'hiera', 'running', { time: '2026-01-02T10:00:06Z' })]),
+    resp('fuzz-2', [
+      task('master', 'upload_configuration', 'ready', { time: '2026-01-02T10:00:05Z' }),
+      task('1', 'hiera', 'running', { time: '2026-01-02T10:00:06Z' }),
+    ]),
     start('fuzz-old', { id: 2, name: 'legacy', release: 'liberty-8.0' }, GRAPH, { time: '2026-01-03T10:00:00Z' }),
-    start('fuzz-3', { id: 3, name: 'west', release: 'newton-10.0' }, GRAPH, { time: '2026-01-04T10:00:00Z', dry_run: true, name: 'dry_run_deployment' }),
+    start('fuzz-3', { id: 3, name: 'west', release: 'newton-10.0' }, GRAPH, {
+      time: '2026-01-04T10:00:00Z',
+      dry_run: true,
+      name: 'dry_run_deployment',
+    }),
     finish('fuzz-3', 'ready', { time: '2026-01-04T10:10:00Z' }),
   ];
   /** Bodies this service accepts, per operation (`method template`); others come from the Swagger schema. */
@@ -191,7 +206,8 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
         const queryParams = params.filter((p) => p.in === 'query');
         const fromHandler = handlerParams.get(`${m} ${template.replace(/^\/api\/v1(?=\/)/, '')}`) ?? [];
         const headerParams = params.filter((p) => p.in === 'header');
-        for (const h of fromHandler.filter((p) => p.in === 'header')) if (!headerParams.some((d) => d.name.toLowerCase() === h.name.toLowerCase())) headerParams.push(h);
+        for (const h of fromHandler.filter((p) => p.in === 'header'))
+          if (!headerParams.some((d) => d.name.toLowerCase() === h.name.toLowerCase())) headerParams.push(h);
         ops.push({
           id: `${m.toUpperCase()} ${template}`,
           method: m as Method,
@@ -220,7 +236,13 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
    */
   function paramsOfHandlers(): Map<string, Param[]> {
     const out = new Map<string, Param[]>();
-    const join = (...parts: unknown[]) => `/${parts.flat().filter((x) => typeof x === 'string' && x !== '' && x !== '/').join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
+    const join = (...parts: unknown[]) =>
+      `/${parts
+        .flat()
+        .filter((x) => typeof x === 'string' && x !== '' && x !== '/')
+        .join('/')}`
+        .replace(/\/+/g, '/')
+        .replace(/(.)\/$/, '$1');
     for (const module of t.app.get(ModulesContainer).values()) {
       for (const wrapper of module.controllers.values()) {
         const ctrl = wrapper.metatype as (new (...a: unknown[]) => object) | null;
@@ -254,7 +276,8 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
               if (m.name === 'isIso8601') p.schema = { ...p.schema, type: 'string', format: 'date-time' };
               if (m.name === 'isInt') p.schema = { ...p.schema, type: 'integer' };
               if (m.name === 'isBoolean') p.schema = { ...p.schema, type: 'boolean' };
-              if (m.name === 'matches' && m.constraints?.[0] instanceof RegExp && m.constraints[0].test('1')) p.schema = { ...p.schema, type: 'integer' };
+              if (m.name === 'matches' && m.constraints?.[0] instanceof RegExp && m.constraints[0].test('1'))
+                p.schema = { ...p.schema, type: 'integer' };
               byName.set(m.propertyName, p);
             }
             params.push(...byName.values());
@@ -341,14 +364,19 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
       const type = String(res.headers['content-type'] ?? '');
       const message = (res.json as { message?: unknown } | undefined)?.message;
       if (typeof message !== 'string' || message.trim() === '') {
-        throw new Error(`answered ${res.status} without a JSON message (content-type '${type}', body ${JSON.stringify(clip(res.text, 200))}) to ${show(r)}`);
+        throw new Error(
+          `answered ${res.status} without a JSON message (content-type '${type}', body ${JSON.stringify(clip(res.text, 200))}) to ${show(r)}`,
+        );
       }
     }
     return res;
   }
 
   /** Runs one property per operation, so every operation is fuzzed; reports every failing one. */
-  async function forEachOperation(select: (op: Operation) => number, property: (op: Operation, runIds: string[]) => fc.IAsyncProperty<[Req]> | Promise<fc.IAsyncProperty<[Req]>>) {
+  async function forEachOperation(
+    select: (op: Operation) => number,
+    property: (op: Operation, runIds: string[]) => fc.IAsyncProperty<[Req]> | Promise<fc.IAsyncProperty<[Req]>>,
+  ) {
     const failures: string[] = [];
     let fuzzed = 0;
     for (const op of ops) {
@@ -373,20 +401,68 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
   /** Code units that PostgreSQL, JSON or URL decoding find hard: NUL, lone surrogates, RTL override... */
   const nastyUnit = fc.oneof(
     { weight: 6, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
-    { weight: 1, arbitrary: fc.constantFrom('\u0000', '\ud800', '\udfff', '\u202e', '\ufeff', '%', '/', '\\', '"', "'", ',', '&', '=', '?', '#', ' ', '\n', '\r') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '\u0000',
+        '\ud800',
+        '\udfff',
+        '\u202e',
+        '\ufeff',
+        '%',
+        '/',
+        '\\',
+        '"',
+        "'",
+        ',',
+        '&',
+        '=',
+        '?',
+        '#',
+        ' ',
+        '\n',
+        '\r',
+      ),
+    },
   );
-  const nastyString = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: nastyUnit, maxLength: 20 }), fc.string({ unit: 'grapheme', maxLength: 10 }));
+  const nastyString = fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.string({ unit: nastyUnit, maxLength: 20 }),
+    fc.string({ unit: 'grapheme', maxLength: 10 }),
+  );
   const numberish = fc.oneof(
     fc.integer().map(String),
     fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }).map(String),
     fc.double().map(String),
-    fc.constantFrom('0', '-0', '+1', '1.0', '1e3', '1e308', '1e-7', '0x10', '0b1', '0o7', '01', '2147483647', '2147483648', '-2147483649', '4294967296', '9007199254740993', 'NaN', 'Infinity', '-Infinity'),
+    fc.constantFrom(
+      '0',
+      '-0',
+      '+1',
+      '1.0',
+      '1e3',
+      '1e308',
+      '1e-7',
+      '0x10',
+      '0b1',
+      '0o7',
+      '01',
+      '2147483647',
+      '2147483648',
+      '-2147483649',
+      '4294967296',
+      '9007199254740993',
+      'NaN',
+      'Infinity',
+      '-Infinity',
+    ),
     // Around the 64-bit edge (19 digits: what /^\d{1,19}$/ lets through).
     fc.constantFrom('9223372036854775807', '9223372036854775808', '9999999999999999999', '18446744073709551616', '-9223372036854775809'),
     fc.bigInt({ min: 2n ** 63n - 4n, max: 10n ** 19n - 1n }).map(String),
   );
   /** Long values, at most 6,000 characters once percent-encoded: two of them stay under Node's 16 KB request head (see the long-URL property). */
-  const longString = fc.tuple(fc.constantFrom('a', '9', 'é', '💥', ','), fc.integer({ min: 256, max: 6_000 })).map(([c, n]) => c.repeat(Math.max(1, Math.floor(n / enc(c).length))));
+  const longString = fc
+    .tuple(fc.constantFrom('a', '9', 'é', '💥', ','), fc.integer({ min: 256, max: 6_000 }))
+    .map(([c, n]) => c.repeat(Math.max(1, Math.floor(n / enc(c).length))));
 
   /** A path segment, already encoded for the URL. */
   function segment(valid: string[]): fc.Arbitrary<string> {
@@ -395,9 +471,45 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
       {
         weight: 4,
         arbitrary: fc.constantFrom(
-          '', '%00', '1%00', '%0A', '%0D%0A', '..', '.', '%2e%2e', '%2F', '..%2F..%2Fetc%2Fpasswd', '%5C', '%ZZ', '%', '%E0%A4%A', '%FF', '%C0%AF',
-          '%ED%A0%80', '%F0%9F%92%A5', '%C3%A9', 'null', 'master', 'undefined', 'true', '*', '$', "'", '%22', '%3Cscript%3E', '__proto__',
-          'constructor', 'toString', 'a;b', 'a,b', 'a+b', '%20', '424242', '1e3', '-1', '99999999999999999999',
+          '',
+          '%00',
+          '1%00',
+          '%0A',
+          '%0D%0A',
+          '..',
+          '.',
+          '%2e%2e',
+          '%2F',
+          '..%2F..%2Fetc%2Fpasswd',
+          '%5C',
+          '%ZZ',
+          '%',
+          '%E0%A4%A',
+          '%FF',
+          '%C0%AF',
+          '%ED%A0%80',
+          '%F0%9F%92%A5',
+          '%C3%A9',
+          'null',
+          'master',
+          'undefined',
+          'true',
+          '*',
+          '$',
+          "'",
+          '%22',
+          '%3Cscript%3E',
+          '__proto__',
+          'constructor',
+          'toString',
+          'a;b',
+          'a,b',
+          'a+b',
+          '%20',
+          '424242',
+          '1e3',
+          '-1',
+          '99999999999999999999',
         ),
       },
       { weight: 3, arbitrary: numberish.map(enc) },
@@ -431,10 +543,23 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
   }
   const prefix = fc.constantFrom('/api/v1/', '/api/', '/api/v1/', '/API/v1/');
   const acceptHeader = fc.option(
-    fc.constantFrom('application/json', 'text/csv', 'text/csv;q=0.9, application/json;q=0.1', '*/*', 'text/html', 'application/xml', 'garbage/;;;', 'text/csv;q=0', ''),
+    fc.constantFrom(
+      'application/json',
+      'text/csv',
+      'text/csv;q=0.9, application/json;q=0.1',
+      '*/*',
+      'text/html',
+      'application/xml',
+      'garbage/;;;',
+      'text/csv;q=0',
+      '',
+    ),
     { nil: undefined },
   );
-  const requestId = fc.option(fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 150 }), { nil: undefined });
+  const requestId = fc.option(
+    fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 150 }),
+    { nil: undefined },
+  );
   const headersArb = fc.record({ accept: acceptHeader, rid: requestId }).map(({ accept, rid }) => {
     const h: Record<string, string> = {};
     if (accept !== undefined) h.Accept = accept;
@@ -477,16 +602,103 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
         }
       });
     return fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom(...known, 'ready', 'error', 'pending,running,ready,error,skipped,stopped', 'ready,banana', 'master,null,1', '1', 'netconfig', 'deployment', '-time_start', 'time_start', 'all', 'current').map(enc) },
-      { weight: 2 + more('boolean'), arbitrary: fc.constantFrom('true', 'TRUE', 'True', ' true ', 'yes', 'YES', 'on', 'On', '1', '0', 'false', 'no', 'off', 't', 'f', 'y', 'n', 'tru', 'oui', '1.0', '01', 'null', 'undefined', 'true,false').map(enc) },
+      {
+        weight: 3,
+        arbitrary: fc
+          .constantFrom(
+            ...known,
+            'ready',
+            'error',
+            'pending,running,ready,error,skipped,stopped',
+            'ready,banana',
+            'master,null,1',
+            '1',
+            'netconfig',
+            'deployment',
+            '-time_start',
+            'time_start',
+            'all',
+            'current',
+          )
+          .map(enc),
+      },
+      {
+        weight: 2 + more('boolean'),
+        arbitrary: fc
+          .constantFrom(
+            'true',
+            'TRUE',
+            'True',
+            ' true ',
+            'yes',
+            'YES',
+            'on',
+            'On',
+            '1',
+            '0',
+            'false',
+            'no',
+            'off',
+            't',
+            'f',
+            'y',
+            'n',
+            'tru',
+            'oui',
+            '1.0',
+            '01',
+            'null',
+            'undefined',
+            'true,false',
+          )
+          .map(enc),
+      },
       { weight: 2 + more('time'), arbitrary: isoish.map(enc) },
       {
         weight: 2 + more('time'),
-        arbitrary: fc.constantFrom('2026-02-30', '2026-13-01T00:00:00Z', '2026-01-01T24:00:00Z', '0000-01-01T00:00:00Z', '0001-01-01', '9999-12-31T23:59:59.999999999Z', '2026-W01', '2026-W01-1', '2026-001', '20260101T000000Z', '2026', '2026-01', 'today', 'now', '1767225600', '').map(enc),
+        arbitrary: fc
+          .constantFrom(
+            '2026-02-30',
+            '2026-13-01T00:00:00Z',
+            '2026-01-01T24:00:00Z',
+            '0000-01-01T00:00:00Z',
+            '0001-01-01',
+            '9999-12-31T23:59:59.999999999Z',
+            '2026-W01',
+            '2026-W01-1',
+            '2026-001',
+            '20260101T000000Z',
+            '2026',
+            '2026-01',
+            'today',
+            'now',
+            '1767225600',
+            '',
+          )
+          .map(enc),
       },
       { weight: 2 + more('integer') + more('number'), arbitrary: numberish.map(enc) },
       { weight: 3, arbitrary: nastyString.map(enc) },
-      { weight: 1, arbitrary: fc.constantFrom('', ',', ',,,', '%00', '%ZZ', '%', '%E0%A4%A', '%ED%A0%80', '%FF', '+', '%2B', '=', '&', 'a%00b', '%0D%0AX-Injected:%201') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          '',
+          ',',
+          ',,,',
+          '%00',
+          '%ZZ',
+          '%',
+          '%E0%A4%A',
+          '%ED%A0%80',
+          '%FF',
+          '+',
+          '%2B',
+          '=',
+          '&',
+          'a%00b',
+          '%0D%0AX-Injected:%201',
+        ),
+      },
       { weight: 1, arbitrary: longString.map(enc) },
     );
   }
@@ -495,7 +707,30 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
   function queryString(op: Operation): fc.Arbitrary<string> {
     const names = op.queryParams.map((p) => p.name);
     const pairs: Array<fc.WeightedArbitrary<string>> = [
-      { weight: 2, arbitrary: fc.tuple(fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'x', 'limit', 'cursor', 'statuses', 'a[b]', '__proto__[x]', 'constructor[prototype][x]'), nastyString.map(enc)), queryValue()).map(([k, v]) => `${k}=${v}`) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(
+            fc.oneof(
+              fc.constantFrom(
+                '__proto__',
+                'constructor',
+                'toString',
+                'hasOwnProperty',
+                'x',
+                'limit',
+                'cursor',
+                'statuses',
+                'a[b]',
+                '__proto__[x]',
+                'constructor[prototype][x]',
+              ),
+              nastyString.map(enc),
+            ),
+            queryValue(),
+          )
+          .map(([k, v]) => `${k}=${v}`),
+      },
       { weight: 1, arbitrary: fc.constantFrom(...(names.length ? names : ['x'])) },
       { weight: 1, arbitrary: fc.constantFrom('', '=', '=x', '&', ';', '%', '%ZZ=1', '%00=%00') },
     ];
@@ -528,13 +763,21 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
   function headerParams(op: Operation): fc.Arbitrary<Record<string, string>> {
     const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 60 });
     return fc
-      .tuple(...op.headerParams.map((h) => fc.option(fc.oneof(numberish, printable, fc.constantFrom('', '0', '1', 'null')), { nil: undefined }).map((v) => [h.name, v] as const)))
+      .tuple(
+        ...op.headerParams.map((h) =>
+          fc
+            .option(fc.oneof(numberish, printable, fc.constantFrom('', '0', '1', 'null')), { nil: undefined })
+            .map((v) => [h.name, v] as const),
+        ),
+      )
       .map((pairs) => Object.fromEntries(pairs.filter(([, v]) => v !== undefined)) as Record<string, string>);
   }
 
   /** The path parameters of an operation: valid ones mostly, hostile ones sometimes. */
   function pathValues(op: Operation, runIds: string[], hostile: boolean): fc.Arbitrary<string[]> {
-    return fc.tuple(...op.pathParams.map((p) => (hostile ? segment(validPathValues(p, runIds)) : fc.constantFrom(...validPathValues(p, runIds))))).map((v) => [...v]);
+    return fc
+      .tuple(...op.pathParams.map((p) => (hostile ? segment(validPathValues(p, runIds)) : fc.constantFrom(...validPathValues(p, runIds)))))
+      .map((v) => [...v]);
   }
 
   // --- bodies ---------------------------------------------------------------------------------
@@ -581,14 +824,16 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
   function nodePaths(v: unknown, at: Path = [], out: Path[] = []): Path[] {
     out.push(at);
     if (Array.isArray(v)) v.forEach((x, i) => nodePaths(x, [...at, i], out));
-    else if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) nodePaths((v as Record<string, unknown>)[k], [...at, k], out);
+    else if (v !== null && typeof v === 'object')
+      for (const k of Object.keys(v)) nodePaths((v as Record<string, unknown>)[k], [...at, k], out);
     return out;
   }
   const DELETE = Symbol('delete');
   /** A copy of root with the value at path replaced (or deleted, or, with key, a key added to the object there). */
   function mutate(root: unknown, path: Path, value: unknown, key?: string): unknown {
     const copy = structuredClone(root) as unknown;
-    const own = (o: object, k: string | number, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+    const own = (o: object, k: string | number, v: unknown) =>
+      Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
     if (path.length === 0 && key === undefined) return value === DELETE ? undefined : value;
     let parent = copy as Record<string | number, unknown>;
     for (const k of path.slice(0, key === undefined ? -1 : undefined)) parent = parent[k] as Record<string | number, unknown>;
@@ -604,14 +849,72 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
     }
     return copy;
   }
-  const nested = (depth: number, kind: 'object' | 'array', leaf: string) => (kind === 'object' ? '{"o":'.repeat(depth) + leaf + '}'.repeat(depth) : '['.repeat(depth) + leaf + ']'.repeat(depth));
+  const nested = (depth: number, kind: 'object' | 'array', leaf: string) =>
+    kind === 'object' ? '{"o":'.repeat(depth) + leaf + '}'.repeat(depth) : '['.repeat(depth) + leaf + ']'.repeat(depth);
   const HOSTILE_VALUES: unknown[] = [
-    null, true, false, 0, -1, -0.5, 1.5, 100.0000001, 2 ** 31, 2 ** 31 - 1, -(2 ** 31), 2 ** 53, 2 ** 53 + 2, 1e308, -1e308, 5e-324,
-    '', ' ', '\t', 'null', 'undefined', '0', '-1', '1e3', '0x10', '\u0000', 'a\u0000b', '\ud800', 'x\udfff', '\u202e', '💥', 'x'.repeat(255), 'x'.repeat(256),
-    '2026-01-01T00:00:00Z', '2026-13-01T00:00:00Z', '2026-02-30T00:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T00:00:00+99:00', '0001-01-01T00:00:00Z',
-    '0000-01-01T00:00:00Z', '0099-01-01T00:00:00Z', '9999-12-31T23:59:59.999999999Z', '+275760-09-13T00:00:00Z', 'mitaka-9.0', 'liberty-8.0', '9.0', '-', 'a-b-c',
-    'successful', 'failed', 'stopped', 'pending', 'master', 'fuzz-1', 'fuzz-old', [], {}, [[]], [null], { '': null },
-    JSON.parse('{"__proto__": {"polluted": true}}'), { constructor: { prototype: { polluted: true } } }, { toString: 'x', valueOf: 1 },
+    null,
+    true,
+    false,
+    0,
+    -1,
+    -0.5,
+    1.5,
+    100.0000001,
+    2 ** 31,
+    2 ** 31 - 1,
+    -(2 ** 31),
+    2 ** 53,
+    2 ** 53 + 2,
+    1e308,
+    -1e308,
+    5e-324,
+    '',
+    ' ',
+    '\t',
+    'null',
+    'undefined',
+    '0',
+    '-1',
+    '1e3',
+    '0x10',
+    '\u0000',
+    'a\u0000b',
+    '\ud800',
+    'x\udfff',
+    '\u202e',
+    '💥',
+    'x'.repeat(255),
+    'x'.repeat(256),
+    '2026-01-01T00:00:00Z',
+    '2026-13-01T00:00:00Z',
+    '2026-02-30T00:00:00Z',
+    '2026-01-01T24:00:00Z',
+    '2026-01-01T00:00:00+99:00',
+    '0001-01-01T00:00:00Z',
+    '0000-01-01T00:00:00Z',
+    '0099-01-01T00:00:00Z',
+    '9999-12-31T23:59:59.999999999Z',
+    '+275760-09-13T00:00:00Z',
+    'mitaka-9.0',
+    'liberty-8.0',
+    '9.0',
+    '-',
+    'a-b-c',
+    'successful',
+    'failed',
+    'stopped',
+    'pending',
+    'master',
+    'fuzz-1',
+    'fuzz-old',
+    [],
+    {},
+    [[]],
+    [null],
+    { '': null },
+    JSON.parse('{"__proto__": {"polluted": true}}'),
+    { constructor: { prototype: { polluted: true } } },
+    { toString: 'x', valueOf: 1 },
   ];
   const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_VALUES) },
@@ -619,9 +922,31 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2, stringUnit: 'binary' }) },
     { weight: 1, arbitrary: nastyString },
   );
-  const hostileKey = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', '', ' ', '\u0000', '\ud800', 'id', 'uid', 'time', 'nodes', 'null', 'master', 'x'.repeat(300)), nastyString);
+  const hostileKey = fc.oneof(
+    fc.constantFrom(
+      '__proto__',
+      'constructor',
+      'prototype',
+      'toString',
+      '',
+      ' ',
+      '\u0000',
+      '\ud800',
+      'id',
+      'uid',
+      'time',
+      'nodes',
+      'null',
+      'master',
+      'x'.repeat(300),
+    ),
+    nastyString,
+  );
   /** Depths of the main body property: up to a few hundred levels (deeper: the property of its own below). */
-  const depthArb = fc.oneof({ weight: 1, arbitrary: fc.integer({ min: 1, max: 64 }) }, { weight: 1, arbitrary: fc.integer({ min: 64, max: 600 }) });
+  const depthArb = fc.oneof(
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 64 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 64, max: 600 }) },
+  );
   const PLACEHOLDER = '@@fuzz-placeholder-7f3a@@';
   const json = (ct = 'application/json') => ({ 'Content-Type': ct });
 
@@ -629,12 +954,23 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
   /** A body nested `depth` levels deep (objects or arrays), at the root or at some node of a near-valid body. */
   function deepBody(base: fc.Arbitrary<unknown>, depth: fc.Arbitrary<number>): fc.Arbitrary<BodySpec> {
     return fc
-      .record({ b: base, pick: fc.nat(), depth, kind: fc.constantFrom('object' as const, 'array' as const), leaf: fc.constantFrom('null', '{}', '"x"', '1'), root: fc.boolean() })
+      .record({
+        b: base,
+        pick: fc.nat(),
+        depth,
+        kind: fc.constantFrom('object' as const, 'array' as const),
+        leaf: fc.constantFrom('null', '{}', '"x"', '1'),
+        root: fc.boolean(),
+      })
       .map(({ b, pick, depth: n, kind, leaf, root }) => {
         const paths = nodePaths(b);
         const path = root ? [] : paths[pick % paths.length];
         const text = JSON.stringify(mutate(b, path, PLACEHOLDER)) ?? `"${PLACEHOLDER}"`;
-        return { headers: json(), body: text.replace(`"${PLACEHOLDER}"`, nested(n, kind, leaf)), note: `${kind} nested ${n} levels at ${JSON.stringify(path)}` };
+        return {
+          headers: json(),
+          body: text.replace(`"${PLACEHOLDER}"`, nested(n, kind, leaf)),
+          note: `${kind} nested ${n} levels at ${JSON.stringify(path)}`,
+        };
       });
   }
 
@@ -650,30 +986,65 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
       const paths = nodePaths(b);
       return paths[pick % paths.length];
     };
-    const jsonType = fc.constantFrom('application/json', 'application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/json; charset=UTF-8; x=y');
+    const jsonType = fc.constantFrom(
+      'application/json',
+      'application/json',
+      'application/json; charset=utf-8',
+      'APPLICATION/JSON',
+      'application/json; charset=UTF-8; x=y',
+    );
     return fc.oneof(
-      { weight: 2, arbitrary: fc.tuple(fc.jsonValue({ maxDepth: 4 }), jsonType).map(([v, ct]) => ({ headers: json(ct), body: JSON.stringify(v), note: 'random JSON' })) },
-      { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }).map((v) => ({ headers: json(), body: JSON.stringify(v), note: 'random JSON, any code point' })) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(fc.jsonValue({ maxDepth: 4 }), jsonType)
+          .map(([v, ct]) => ({ headers: json(ct), body: JSON.stringify(v), note: 'random JSON' })),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .jsonValue({ maxDepth: 3, stringUnit: 'binary' })
+          .map((v) => ({ headers: json(), body: JSON.stringify(v), note: 'random JSON, any code point' })),
+      },
       { weight: 1, arbitrary: base.map((b) => ({ headers: json(), body: JSON.stringify(b), note: 'a valid body' })) },
       {
         weight: 5,
         arbitrary: fc
-          .record({ b: base, pick: fc.nat(), kind: fc.constantFrom('replace', 'replace', 'delete', 'add'), value: hostileJson, key: hostileKey })
+          .record({
+            b: base,
+            pick: fc.nat(),
+            kind: fc.constantFrom('replace', 'replace', 'delete', 'add'),
+            value: hostileJson,
+            key: hostileKey,
+          })
           .map(({ b, pick, kind, value, key }) => {
             const path = at(b, pick);
             const mutated = kind === 'add' ? mutate(b, path, value, key) : mutate(b, path, kind === 'delete' ? DELETE : value);
             const body = JSON.stringify(mutated) ?? '';
-            return { headers: json(), body, note: `near-valid: ${kind} at ${JSON.stringify(path)}${kind === 'add' ? ` key ${JSON.stringify(key)}` : ''}` };
+            return {
+              headers: json(),
+              body,
+              note: `near-valid: ${kind} at ${JSON.stringify(path)}${kind === 'add' ? ` key ${JSON.stringify(key)}` : ''}`,
+            };
           }),
       },
       { weight: 3, arbitrary: deepBody(base, depthArb) },
       {
         weight: 1,
         arbitrary: fc
-          .record({ b: base, pick: fc.nat(), n: fc.integer({ min: 256, max: 1_000_000 }), c: fc.constantFrom('x', 'é', '💥', '"\\', '\u0000') })
+          .record({
+            b: base,
+            pick: fc.nat(),
+            n: fc.integer({ min: 256, max: 1_000_000 }),
+            c: fc.constantFrom('x', 'é', '💥', '"\\', '\u0000'),
+          })
           .map(({ b, pick, n, c }) => {
             const path = at(b, pick);
-            return { headers: json(), body: JSON.stringify(mutate(b, path, c.repeat(Math.ceil(n / (c === '\u0000' ? 6 : c.length))))) ?? '', note: `big string (${n}) at ${JSON.stringify(path)}` };
+            return {
+              headers: json(),
+              body: JSON.stringify(mutate(b, path, c.repeat(Math.ceil(n / (c === '\u0000' ? 6 : c.length))))) ?? '',
+              note: `big string (${n}) at ${JSON.stringify(path)}`,
+            };
           }),
       },
       {
@@ -681,7 +1052,31 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
         arbitrary: fc
           .tuple(
             fc.oneof(
-              fc.constantFrom('', ' ', '{', '[', '{"a":', '[1,', 'NaN', 'undefined', "{'a':1}", '\ufeff{}', '{"a":1}{"b":2}', '1', '"x"', 'null', 'true', '[]', '{}', '\u0000', '{"a":"\\ud800"}', '{"a":"\\u0000"}', '{"a":1,"a":2}', '['.repeat(100_000), '{"__proto__":{"x":1}}'),
+              fc.constantFrom(
+                '',
+                ' ',
+                '{',
+                '[',
+                '{"a":',
+                '[1,',
+                'NaN',
+                'undefined',
+                "{'a':1}",
+                '\ufeff{}',
+                '{"a":1}{"b":2}',
+                '1',
+                '"x"',
+                'null',
+                'true',
+                '[]',
+                '{}',
+                '\u0000',
+                '{"a":"\\ud800"}',
+                '{"a":"\\u0000"}',
+                '{"a":1,"a":2}',
+                '['.repeat(100_000),
+                '{"__proto__":{"x":1}}',
+              ),
               fc.string({ unit: nastyUnit, maxLength: 50 }),
             ),
             jsonType,
@@ -693,13 +1088,34 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
         arbitrary: fc
           .tuple(
             fc.constantFrom(
-              'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=xyz', 'multipart/form-data', 'application/xml', 'text/csv',
-              'application/octet-stream', 'application/json; charset=utf-16', 'application/json; charset=latin1', 'application/json; charset=nonsense',
-              'application/merge-patch+json', 'application/vnd.api+json', 'application/*', '*/*', 'application', 'json', ';;;', 'application/json, text/plain',
+              'text/plain',
+              'application/x-www-form-urlencoded',
+              'multipart/form-data; boundary=xyz',
+              'multipart/form-data',
+              'application/xml',
+              'text/csv',
+              'application/octet-stream',
+              'application/json; charset=utf-16',
+              'application/json; charset=latin1',
+              'application/json; charset=nonsense',
+              'application/merge-patch+json',
+              'application/vnd.api+json',
+              'application/*',
+              '*/*',
+              'application',
+              'json',
+              ';;;',
+              'application/json, text/plain',
             ),
             fc.oneof(
               base.map((b) => JSON.stringify(b)),
-              fc.constantFrom('release=mitaka-9.0&name=x', 'a[b][c][d][e][f][g]=1&release[]=mitaka-9.0', 'method=transaction_start&args[task_uuid]=x&args[cluster][id]=1', '--xyz\r\nContent-Disposition: form-data; name="release"\r\n\r\nmitaka-9.0\r\n--xyz--\r\n', '<cast/>'),
+              fc.constantFrom(
+                'release=mitaka-9.0&name=x',
+                'a[b][c][d][e][f][g]=1&release[]=mitaka-9.0',
+                'method=transaction_start&args[task_uuid]=x&args[cluster][id]=1',
+                '--xyz\r\nContent-Disposition: form-data; name="release"\r\n\r\nmitaka-9.0\r\n--xyz--\r\n',
+                '<cast/>',
+              ),
               nastyString,
             ),
           )
@@ -713,7 +1129,11 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
             const text = JSON.stringify(b);
             if (how === 'none') return { headers: {}, body: Buffer.from(text), note: 'no content type' };
             const body = how === 'gzip' ? gzipSync(text) : how === 'deflate' ? deflateSync(text) : Buffer.from(text);
-            return { headers: { 'Content-Type': 'application/json', 'Content-Encoding': how === 'gzip-garbage' ? 'gzip' : how }, body, note: `content encoding ${how}` };
+            return {
+              headers: { 'Content-Type': 'application/json', 'Content-Encoding': how === 'gzip-garbage' ? 'gzip' : how },
+              body,
+              note: `content encoding ${how}`,
+            };
           }),
       },
       { weight: 1, arbitrary: fc.constant({ headers: {}, body: undefined, note: 'no body' }) },
@@ -724,7 +1144,12 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
 
   it('finds the routes in the Swagger document (the fuzzing is not vacuous)', () => {
     const ids = ops.map((o) => o.id);
-    for (const known of ['GET /api/v1/transactions/{transaction_id}/deployment_history', 'POST /api/v1/casts', 'PUT /api/v1/clusters/{cluster_id}', 'GET /health']) {
+    for (const known of [
+      'GET /api/v1/transactions/{transaction_id}/deployment_history',
+      'POST /api/v1/casts',
+      'PUT /api/v1/clusters/{cluster_id}',
+      'GET /health',
+    ]) {
       expect(ids).toContain(known);
     }
   });
@@ -747,7 +1172,12 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
               })
               .map(({ values, prefix: p, slash, method, headers, withBody }) => {
                 const body = withBody && bodiesOf(op).length ? JSON.stringify(bodiesOf(op)[0]) : undefined;
-                return new Req(method, urlOf(op, { prefix: p, slash, values }), body === undefined ? headers : { ...headers, ...json() }, body);
+                return new Req(
+                  method,
+                  urlOf(op, { prefix: p, slash, values }),
+                  body === undefined ? headers : { ...headers, ...json() },
+                  body,
+                );
               }),
             async (r) => {
               await sendAndCheck('paths', r);
@@ -778,11 +1208,23 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
         (op, runIds) =>
           fc.asyncProperty(
             fc
-              .record({ values: pathValues(op, runIds, false), prefix, slash: fc.boolean(), query: queryString(op), headers: headersArb, read: headerParams(op) })
+              .record({
+                values: pathValues(op, runIds, false),
+                prefix,
+                slash: fc.boolean(),
+                query: queryString(op),
+                headers: headersArb,
+                read: headerParams(op),
+              })
               .map(({ values, prefix: p, slash, query, headers, read }) => {
                 const body = bodiesOf(op)[0];
                 const all = { ...headers, ...read, ...(body === undefined ? {} : json()) };
-                return new Req(op.method, urlOf(op, { prefix: p, slash, values, query }), all, body === undefined ? undefined : JSON.stringify(body));
+                return new Req(
+                  op.method,
+                  urlOf(op, { prefix: p, slash, values, query }),
+                  all,
+                  body === undefined ? undefined : JSON.stringify(body),
+                );
               }),
             async (r) => {
               await sendAndCheck('query', r);
@@ -856,7 +1298,7 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
                 return new Req(op.method, url, sent === undefined ? {} : json(), sent, note);
               }),
             async (r) => {
-              const key = (JSON.parse(r.note.replace(/^must name /, '')) as string);
+              const key = JSON.parse(r.note.replace(/^must name /, '')) as string;
               const before = await fingerprint();
               const res = await sendAndCheck('query rule', r);
               const named = (res.json as { details?: { parameters?: unknown } } | undefined)?.details?.parameters;
@@ -883,7 +1325,10 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
           fc.asyncProperty(
             fc
               .record({ values: pathValues(op, runIds, false), prefix, body: bodyArb(op) })
-              .map(({ values, prefix: p, body }) => new Req(op.method, urlOf(op, { prefix: p, slash: false, values }), body.headers, body.body, body.note)),
+              .map(
+                ({ values, prefix: p, body }) =>
+                  new Req(op.method, urlOf(op, { prefix: p, slash: false, values }), body.headers, body.body, body.note),
+              ),
             async (r) => {
               await sendAndCheck('bodies', r);
             },
@@ -913,8 +1358,17 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
         (op, runIds) =>
           fc.asyncProperty(
             fc
-              .record({ values: pathValues(op, runIds, false), body: deepBody(bodiesOf(op).length ? fc.constantFrom(...bodiesOf(op)) : fc.constant<unknown>({}), fc.integer({ min: 1, max: 10_000 })) })
-              .map(({ values, body }) => new Req(op.method, urlOf(op, { prefix: '/api/v1/', slash: false, values }), body.headers, body.body, body.note)),
+              .record({
+                values: pathValues(op, runIds, false),
+                body: deepBody(
+                  bodiesOf(op).length ? fc.constantFrom(...bodiesOf(op)) : fc.constant<unknown>({}),
+                  fc.integer({ min: 1, max: 10_000 }),
+                ),
+              })
+              .map(
+                ({ values, body }) =>
+                  new Req(op.method, urlOf(op, { prefix: '/api/v1/', slash: false, values }), body.headers, body.body, body.note),
+              ),
             async (r) => {
               await sendAndCheck('deep nesting', r);
             },
@@ -937,14 +1391,30 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
           const first = await send(new Req('get', `${base}?limit=1`));
           const link = /<[^?>]*\?([^>]*)>/.exec(String(first.headers.link ?? ''));
           const realCursor = link ? new URLSearchParams(link[1]).get('cursor') : null;
-          if (!realCursor) throw new Error(`no Link: rel="next" from GET ${base}?limit=1 (${first.status} ${clip(first.text, 200)}): the seed gives each paged list two rows or more`);
+          if (!realCursor)
+            throw new Error(
+              `no Link: rel="next" from GET ${base}?limit=1 (${first.status} ${clip(first.text, 200)}): the seed gives each paged list two rows or more`,
+            );
           const real = JSON.parse(Buffer.from(realCursor, 'base64url').toString('utf8')) as { k: unknown[]; q: unknown };
           const keyPart = fc.oneof(
             {
               weight: 4,
               arbitrary: fc.constantFrom(
-                '-62135596800000000', '-62135596800000001', '253402300799999999', '253402300800000000', '9223372036854775807', '9223372036854775808',
-                '-9223372036854775808', '99999999999999999999', '-99999999999999999999', '0', '-0', '1', '-1', '00000000000000000000', '1767225600000000',
+                '-62135596800000000',
+                '-62135596800000001',
+                '253402300799999999',
+                '253402300800000000',
+                '9223372036854775807',
+                '9223372036854775808',
+                '-9223372036854775808',
+                '99999999999999999999',
+                '-99999999999999999999',
+                '0',
+                '-0',
+                '1',
+                '-1',
+                '00000000000000000000',
+                '1767225600000000',
               ),
             },
             { weight: 3, arbitrary: fc.bigInt({ min: -(10n ** 20n) + 1n, max: 10n ** 20n - 1n }).map(String) },
@@ -952,37 +1422,64 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
             { weight: 1, arbitrary: hostileJson },
           );
           return fc.asyncProperty(
-              fc
-                .oneof(
-                  // The cursor of this very query (its real digest), with a key at or beyond the edges: reaches the SQL.
-                  {
-                    weight: 6,
-                    arbitrary: fc.record({ us: keyPart, id: keyPart }).map(({ us, id }) => ({ cursor: { k: [us, id] as unknown[], q: null as unknown }, order: undefined, limit: '1' })),
-                  },
-                  {
-                    weight: 4,
-                    arbitrary: fc.record({
-                      cursor: fc.oneof(
-                        { weight: 3, arbitrary: fc.record({ us: keyPart, id: keyPart, q: fc.oneof(fc.constant<unknown>(null), hostileJson) }).map(({ us, id, q }) => ({ k: [us, id] as unknown[], q })) },
-                        { weight: 1, arbitrary: hostileJson.map((v) => ({ raw: b64(v) })) },
-                        { weight: 1, arbitrary: fc.oneof(nastyString, longString.map((s) => s.slice(0, 600))).map((s) => ({ raw: s })) },
-                        { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map((s) => ({ raw: Buffer.from(s).toString('base64url') })) },
-                      ),
-                      order: fc.constantFrom(undefined, 'time_start', '-time_start'),
-                      limit: fc.constantFrom('1', '1000', '0'),
-                    }),
-                  },
-                )
-                .map(({ cursor, order, limit }) => {
-                  // q: null stands for the real digest (of this very query), so the key reaches the SQL.
-                  const raw = 'raw' in cursor ? cursor.raw : b64({ k: cursor.k, q: cursor.q === null ? real.q : cursor.q });
-                  const text = 'raw' in cursor ? raw : `k=${JSON.stringify(cursor.k)} q=${cursor.q === null ? '(real digest)' : JSON.stringify(cursor.q)}`;
-                  return new Req('get', `${base}?limit=${limit}&cursor=${enc(raw)}${order ? `&order=${order}` : ''}`, {}, undefined, `cursor ${clip(text, 200)}`);
-                }),
-              async (r) => {
-                await sendAndCheck('cursors', r);
-              },
-            );
+            fc
+              .oneof(
+                // The cursor of this very query (its real digest), with a key at or beyond the edges: reaches the SQL.
+                {
+                  weight: 6,
+                  arbitrary: fc
+                    .record({ us: keyPart, id: keyPart })
+                    .map(({ us, id }) => ({ cursor: { k: [us, id] as unknown[], q: null as unknown }, order: undefined, limit: '1' })),
+                },
+                {
+                  weight: 4,
+                  arbitrary: fc.record({
+                    cursor: fc.oneof(
+                      {
+                        weight: 3,
+                        arbitrary: fc
+                          .record({ us: keyPart, id: keyPart, q: fc.oneof(fc.constant<unknown>(null), hostileJson) })
+                          .map(({ us, id, q }) => ({ k: [us, id] as unknown[], q })),
+                      },
+                      { weight: 1, arbitrary: hostileJson.map((v) => ({ raw: b64(v) })) },
+                      {
+                        weight: 1,
+                        arbitrary: fc
+                          .oneof(
+                            nastyString,
+                            longString.map((s) => s.slice(0, 600)),
+                          )
+                          .map((s) => ({ raw: s })),
+                      },
+                      {
+                        weight: 1,
+                        arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map((s) => ({ raw: Buffer.from(s).toString('base64url') })),
+                      },
+                    ),
+                    order: fc.constantFrom(undefined, 'time_start', '-time_start'),
+                    limit: fc.constantFrom('1', '1000', '0'),
+                  }),
+                },
+              )
+              .map(({ cursor, order, limit }) => {
+                // q: null stands for the real digest (of this very query), so the key reaches the SQL.
+                const raw = 'raw' in cursor ? cursor.raw : b64({ k: cursor.k, q: cursor.q === null ? real.q : cursor.q });
+                const text =
+                  'raw' in cursor
+                    ? raw
+                    : `k=${JSON.stringify(cursor.k)} q=${cursor.q === null ? '(real digest)' : JSON.stringify(cursor.q)}`;
+                return new Req(
+                  'get',
+                  `${base}?limit=${limit}&cursor=${enc(raw)}${order ? `&order=${order}` : ''}`,
+                  {},
+                  undefined,
+                  `cursor ${clip(text, 200)}`,
+                );
+              }),
+            async (r) => {
+              await sendAndCheck('cursors', r);
+            },
+          );
         },
       );
     },
@@ -999,11 +1496,28 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
       await fc.assert(
         fc.asyncProperty(
           fc
-            .record({ op: fc.constantFrom(...ops.filter((o) => o.method === 'get')), n: fc.integer({ min: 1_000, max: 15_500 }), where: fc.constantFrom('query', 'path') })
+            .record({
+              op: fc.constantFrom(...ops.filter((o) => o.method === 'get')),
+              n: fc.integer({ min: 1_000, max: 15_500 }),
+              where: fc.constantFrom('query', 'path'),
+            })
             .map(({ op, n, where }) => {
               const long = 'a'.repeat(n);
-              const values = op.pathParams.map((p, i) => (where === 'path' && i === op.pathParams.length - 1 ? long : validPathValues(p, ['1'])[0]));
-              return new Req('get', urlOf(op, { prefix: '/api/v1/', slash: false, values, query: where === 'query' || !op.pathParams.length ? `x=${long}` : undefined }), {}, undefined, `${n}-character value in the ${where}`);
+              const values = op.pathParams.map((p, i) =>
+                where === 'path' && i === op.pathParams.length - 1 ? long : validPathValues(p, ['1'])[0],
+              );
+              return new Req(
+                'get',
+                urlOf(op, {
+                  prefix: '/api/v1/',
+                  slash: false,
+                  values,
+                  query: where === 'query' || !op.pathParams.length ? `x=${long}` : undefined,
+                }),
+                {},
+                undefined,
+                `${n}-character value in the ${where}`,
+              );
             }),
           async (r) => {
             await sendAndCheck('long URLs', r);

@@ -63,7 +63,11 @@ describe('history rows carry their task definition, per node (fuel2 task history
         resp('def-1', [
           task('1', 'hiera', 'ready', { time: '2020-02-01T10:01:00Z', summary: { resources: { changed: 2 } } }),
           task('2', 'hiera', 'ready', { time: '2020-02-01T10:01:30Z' }),
-          task('1', 'netconfig', 'error', { time: '2020-02-01T10:02:00Z', error_msg: 'netconfig failed', custom: { attempt: 2, parameters: 'reported' } }),
+          task('1', 'netconfig', 'error', {
+            time: '2020-02-01T10:02:00Z',
+            error_msg: 'netconfig failed',
+            custom: { attempt: 2, parameters: 'reported' },
+          }),
           // A task the run did not announce: recorded, with no definition.
           task('2', 'unannounced', 'ready', { time: '2020-02-01T10:03:00Z' }),
         ]),
@@ -103,9 +107,18 @@ describe('history rows carry their task definition, per node (fuel2 task history
       error_message: null,
       closed_reason: null,
     });
-    expect(rows.get('1/hiera')).toMatchObject({ parameters: manifest('hiera'), requires: [], required_for: [{ name: 'netconfig', node_id: '1' }], roles: ['/.*/'], version: '2.1.0' });
+    expect(rows.get('1/hiera')).toMatchObject({
+      parameters: manifest('hiera'),
+      requires: [],
+      required_for: [{ name: 'netconfig', node_id: '1' }],
+      roles: ['/.*/'],
+      version: '2.1.0',
+    });
     expect(rows.get('2/hiera')).toMatchObject({ required_for: [{ name: 'netconfig', node_id: '2' }] });
-    expect(rows.get('master/upload_configuration')).toMatchObject({ parameters: { path: '/etc/fuel/cluster/astute.yaml', timeout: 180 }, type: 'upload_file' });
+    expect(rows.get('master/upload_configuration')).toMatchObject({
+      parameters: { path: '/etc/fuel/cluster/astute.yaml', timeout: 180 },
+      type: 'upload_file',
+    });
     expect(rows.get('null/post_deployment_start')).toEqual(expect.objectContaining({ type: 'stage', status: 'pending' }));
     expect(rows.get('2/unannounced')).toEqual({
       task_name: 'unannounced',
@@ -125,8 +138,16 @@ describe('history rows carry their task definition, per node (fuel2 task history
 
   it('with the filters fuel2 sends (nodes=1%2C2&statuses=...&tasks_names=...&include_summary=1)', async () => {
     const res = await history('?nodes=1%2C2&statuses=ready%2Cerror&tasks_names=hiera%2Cnetconfig&include_summary=1').expect(200);
-    expect(res.body.map((r: { node_id: string; task_name: string }) => `${r.node_id}/${r.task_name}`)).toEqual(['1/hiera', '1/netconfig', '2/hiera']);
-    expect(res.body[0]).toMatchObject({ summary: { resources: { changed: 2 } }, parameters: manifest('hiera'), required_for: [{ name: 'netconfig', node_id: '1' }] });
+    expect(res.body.map((r: { node_id: string; task_name: string }) => `${r.node_id}/${r.task_name}`)).toEqual([
+      '1/hiera',
+      '1/netconfig',
+      '2/hiera',
+    ]);
+    expect(res.body[0]).toMatchObject({
+      summary: { resources: { changed: 2 } },
+      parameters: manifest('hiera'),
+      required_for: [{ name: 'netconfig', node_id: '1' }],
+    });
     expect(res.body[1]).toMatchObject({ summary: null, roles: ['primary-controller'], requires: [{ name: 'hiera', node_id: '1' }] });
   });
 
@@ -170,7 +191,9 @@ describe('history rows carry their task definition, per node (fuel2 task history
 
   it('cross-run lists carry no definition and refuse include_definition', async () => {
     const rows = (await t.http().get('/api/v1/clusters/1/deployment_history').expect(200)).body;
-    expect(rows.find((r: { task_name: string; node_id: string }) => r.task_name === 'netconfig' && r.node_id === '1')).not.toHaveProperty('requires');
+    expect(rows.find((r: { task_name: string; node_id: string }) => r.task_name === 'netconfig' && r.node_id === '1')).not.toHaveProperty(
+      'requires',
+    );
     const node = (await t.http().get('/api/v1/clusters/1/nodes/1/deployment_history').expect(200)).body;
     expect(node[0]).not.toHaveProperty('requires');
     const refused = await t.http().get('/api/v1/clusters/1/deployment_history?include_definition=0').expect(400);
@@ -183,19 +206,29 @@ describe('history rows carry their task definition, per node (fuel2 task history
     const two = (await t.http().get(`/api/v1/transactions/${id}/deployment_history/task?node_id=2&task_name=netconfig`).expect(200)).body;
     expect(two.definition).toEqual(netconfig('2', 'compute'));
     expect((await history('2/unannounced').expect(200)).body.definition).toBeNull();
-    expect((await history('null/post_deployment_start').expect(200)).body.definition).toEqual({ id: 'post_deployment_start', type: 'stage' });
+    expect((await history('null/post_deployment_start').expect(200)).body.definition).toEqual({
+      id: 'post_deployment_start',
+      type: 'stage',
+    });
   });
 
   it('the live stream sends the light rows (its clients show statuses; the definition is one request away)', async () => {
     const events: string[] = [];
-    const req = httpRequest({ host: '127.0.0.1', port, path: `/api/v1/transactions/${id}/deployment_history/stream`, headers: { Accept: 'text/event-stream' } }, (r) => {
-      r.setEncoding('utf8');
-      r.on('data', (chunk: string) => events.push(chunk));
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path: `/api/v1/transactions/${id}/deployment_history/stream`, headers: { Accept: 'text/event-stream' } },
+      (r) => {
+        r.setEncoding('utf8');
+        r.on('data', (chunk: string) => events.push(chunk));
+      },
+    );
     req.end();
     try {
       await waitFor(() => events.join('').includes('event: rows'), 'the first rows');
-      const data = events.join('').split('event: rows\n')[1].split('\n').find((l) => l.startsWith('data: '))!;
+      const data = events
+        .join('')
+        .split('event: rows\n')[1]
+        .split('\n')
+        .find((l) => l.startsWith('data: '))!;
       const rows = JSON.parse(data.slice(6));
       expect(rows).toHaveLength(7);
       expect(byKey(rows).get('2/netconfig')).not.toHaveProperty('requires');
@@ -208,25 +241,44 @@ describe('history rows carry their task definition, per node (fuel2 task history
     let big: number;
     beforeAll(async () => {
       const g: Graph = {};
-      for (let n = 1; n <= 15; n++) g[String(n)] = Array.from({ length: 100 }, (_, k) => ({ id: `t-${k}`, type: 'puppet', requires: [{ name: `t-${k - 1}`, node_id: String(n) }] }));
-      big = (await t.http().post('/api/v1/casts').send([start('def-big', { id: 2, release: 'mitaka-9.0' }, g), finish('def-big', 'ready')]).expect(200)).body[0].transaction_id;
+      for (let n = 1; n <= 15; n++)
+        g[String(n)] = Array.from({ length: 100 }, (_, k) => ({
+          id: `t-${k}`,
+          type: 'puppet',
+          requires: [{ name: `t-${k - 1}`, node_id: String(n) }],
+        }));
+      big = (
+        await t
+          .http()
+          .post('/api/v1/casts')
+          .send([start('def-big', { id: 2, release: 'mitaka-9.0' }, g), finish('def-big', 'ready')])
+          .expect(200)
+      ).body[0].transaction_id;
     });
 
     it('is kept with definitions, in the current row shape, and served whole from there', async () => {
       const first = (await t.http().get(`/api/v1/transactions/${big}/deployment_history/?include_summary=0`).expect(200)).body;
       expect(first).toHaveLength(1500);
-      expect(first.find((r: { node_id: string; task_name: string }) => r.node_id === '7' && r.task_name === 't-3')).toMatchObject({ requires: [{ name: 't-2', node_id: '7' }] });
-      const [kept] = (await t.sql.query('SELECT list_cache IS NOT NULL AS kept, list_cache_shape FROM transactions WHERE id = $1', [big])).rows;
+      expect(first.find((r: { node_id: string; task_name: string }) => r.node_id === '7' && r.task_name === 't-3')).toMatchObject({
+        requires: [{ name: 't-2', node_id: '7' }],
+      });
+      const [kept] = (await t.sql.query('SELECT list_cache IS NOT NULL AS kept, list_cache_shape FROM transactions WHERE id = $1', [big]))
+        .rows;
       expect(kept).toEqual({ kept: true, list_cache_shape: expect.any(Number) });
       // What is kept is what is served (marked to tell it apart)...
       await t.sql.query(`UPDATE transactions SET list_cache = '[{"kept": true}]' WHERE id = $1`, [big]);
       expect((await t.http().get(`/api/v1/transactions/${big}/deployment_history`).expect(200)).body).toEqual([{ kept: true }]);
       // ...but never for light rows,
-      expect((await t.http().get(`/api/v1/transactions/${big}/deployment_history?include_definition=0`).expect(200)).body).toHaveLength(1500);
+      expect((await t.http().get(`/api/v1/transactions/${big}/deployment_history?include_definition=0`).expect(200)).body).toHaveLength(
+        1500,
+      );
       // ...and never when kept in another shape (before this version, or by an older instance): built afresh.
       await t.sql.query(`UPDATE transactions SET list_cache_shape = NULL WHERE id = $1`, [big]);
       expect((await t.http().get(`/api/v1/transactions/${big}/deployment_history`).expect(200)).body).toEqual(first);
-      await t.sql.query(`UPDATE transactions SET list_cache = '[{"kept": true}]', list_cache_shape = list_cache_shape - 1 WHERE id = $1 AND list_cache_shape IS NOT NULL`, [big]);
+      await t.sql.query(
+        `UPDATE transactions SET list_cache = '[{"kept": true}]', list_cache_shape = list_cache_shape - 1 WHERE id = $1 AND list_cache_shape IS NOT NULL`,
+        [big],
+      );
       expect((await t.http().get(`/api/v1/transactions/${big}/deployment_history`).expect(200)).body).toEqual(first);
     });
   });

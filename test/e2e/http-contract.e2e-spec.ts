@@ -5,7 +5,10 @@ import { startApp, TestApp } from '../support/app';
 describe('HTTP contract', () => {
   let t: TestApp;
   const graph = {
-    '1': [{ id: 'netconfig', type: 'puppet' }, { id: 'hiera', type: 'puppet' }],
+    '1': [
+      { id: 'netconfig', type: 'puppet' },
+      { id: 'hiera', type: 'puppet' },
+    ],
     '2': [{ id: 'netconfig', type: 'puppet' }],
     master: [{ id: 'upload_configuration', type: 'upload_file' }],
     null: [{ id: 'post_deployment_start', type: 'stage' }],
@@ -61,12 +64,33 @@ describe('HTTP contract', () => {
 
   describe('transactions', () => {
     /** Every key of Nailgun 10's TransactionSerializer (nailgun/objects/serializers/transaction.py), in its order. */
-    const NAILGUN_KEYS = ['id', 'cluster', 'uuid', 'name', 'result', 'message', 'status', 'progress', 'dry_run', 'graph_type', 'time_start', 'time_end'];
+    const NAILGUN_KEYS = [
+      'id',
+      'cluster',
+      'uuid',
+      'name',
+      'result',
+      'message',
+      'status',
+      'progress',
+      'dry_run',
+      'graph_type',
+      'time_start',
+      'time_end',
+    ];
     it("lists runs with every key of Nailgun 10's transaction serializer, plus parent_id and epoch", async () => {
       const res = await t.http().get('/api/v1/transactions/?cluster_id=10').expect(200);
       expect(res.body).toHaveLength(1);
       expect(Object.keys(res.body[0]).sort()).toEqual([...NAILGUN_KEYS, 'parent_id', 'epoch'].sort());
-      expect(res.body[0]).toMatchObject({ id: txId, cluster: 10, uuid: 'http-1', name: 'deployment', status: 'running', dry_run: false, graph_type: 'default' });
+      expect(res.body[0]).toMatchObject({
+        id: txId,
+        cluster: 10,
+        uuid: 'http-1',
+        name: 'deployment',
+        status: 'running',
+        dry_run: false,
+        graph_type: 'default',
+      });
       expect(res.body[0].time_start).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     });
     it("result is Nailgun's default, {}, in the list and in one run (fuel2's task list and task show columns)", async () => {
@@ -92,7 +116,7 @@ describe('HTTP contract', () => {
       const badCluster = await t.http().get('/api/v1/transactions?cluster_id=abc').expect(400);
       expect(badCluster.body.message).toMatch(/cluster_id must be an integer/);
     });
-    it('GET one; 404 with Fuel\'s message; 400 for an id that is not one', async () => {
+    it("GET one; 404 with Fuel's message; 400 for an id that is not one", async () => {
       expect((await t.http().get(`/api/v1/transactions/${txId}`).expect(200)).body.uuid).toBe('http-1');
       expect((await t.http().get('/api/v1/transactions/999999').expect(404)).body.message).toBe('Transaction not found');
       expect((await t.http().get('/api/v1/transactions/abc').expect(400)).body.message).toMatch(/transaction id/);
@@ -138,7 +162,9 @@ describe('HTTP contract', () => {
     it('adds summary only with include_summary; include_summary=banana is a 400, not a 500', async () => {
       const plain = (await t.http().get(`/api/v1/transactions/${txId}/deployment_history?tasks_names=netconfig&nodes=1`).expect(200)).body;
       expect(plain[0]).not.toHaveProperty('summary');
-      const withSummary = (await t.http().get(`/api/v1/transactions/${txId}/deployment_history?tasks_names=netconfig&nodes=1&include_summary=1`).expect(200)).body;
+      const withSummary = (
+        await t.http().get(`/api/v1/transactions/${txId}/deployment_history?tasks_names=netconfig&nodes=1&include_summary=1`).expect(200)
+      ).body;
       expect(withSummary[0].summary).toEqual({ resources: { changed: 3 } });
       const bad = await t.http().get(`/api/v1/transactions/${txId}/deployment_history?include_summary=banana`).expect(400);
       expect(bad.body.message).toMatch(/include_summary must be one of/);
@@ -150,7 +176,9 @@ describe('HTTP contract', () => {
     });
 
     it('404 for an unknown transaction', async () => {
-      expect((await t.http().get('/api/v1/transactions/424242/deployment_history').expect(404)).body).toMatchObject({ message: 'Transaction not found' });
+      expect((await t.http().get('/api/v1/transactions/424242/deployment_history').expect(404)).body).toMatchObject({
+        message: 'Transaction not found',
+      });
     });
 
     it("Accept: text/csv gives Fuel's columns, text/csv and a filename", async () => {
@@ -196,16 +224,26 @@ describe('HTTP contract', () => {
       expect(hiera.rows.map((r) => r.status)).toEqual(['pending']);
     });
     it('400 for an unknown method, a non-object, an empty list and malformed JSON', async () => {
-      expect((await t.http().post('/api/v1/casts').send({ method: 'reboot', args: {} }).expect(400)).body.message).toMatch(/unknown method "reboot"/);
+      expect((await t.http().post('/api/v1/casts').send({ method: 'reboot', args: {} }).expect(400)).body.message).toMatch(
+        /unknown method "reboot"/,
+      );
       expect((await t.http().post('/api/v1/casts').send([]).expect(400)).body.message).toMatch(/non-empty list/);
       await t.http().post('/api/v1/casts').set('Content-Type', 'application/json').send('{"method": ').expect(400);
-      expect((await t.http().post('/api/v1/casts').send([42]).expect(400)).body.message).toMatch(/casts\[0\]: a cast must be a JSON object/);
+      expect((await t.http().post('/api/v1/casts').send([42]).expect(400)).body.message).toMatch(
+        /casts\[0\]: a cast must be a JSON object/,
+      );
     });
     it('reports skipped entries and applies the rest of the cast', async () => {
       const res = await t
         .http()
         .post('/api/v1/casts')
-        .send(resp('http-1', [task('1', 'hiera', 'bogus'), { uid: '1', task_status: 'ready' }, task('master', 'upload_configuration', 'ready')]))
+        .send(
+          resp('http-1', [
+            task('1', 'hiera', 'bogus'),
+            { uid: '1', task_status: 'ready' },
+            task('master', 'upload_configuration', 'ready'),
+          ]),
+        )
         .expect(200);
       expect(res.body[0].skipped).toEqual([
         { entry: 'nodes[0]', reason: expect.stringMatching(/unknown task_status "bogus"/) },
@@ -219,12 +257,22 @@ describe('HTTP contract', () => {
 
   describe('large runs', () => {
     it('accepts a 200-node × 150-task run (30,000 rows, ~2 MB of JSON) and closes it out', async () => {
-      const tasks = Array.from({ length: 150 }, (_, i) => ({ id: `openstack-task-${i}`, type: 'puppet', requires: [`openstack-task-${i - 1}`] }));
+      const tasks = Array.from({ length: 150 }, (_, i) => ({
+        id: `openstack-task-${i}`,
+        type: 'puppet',
+        requires: [`openstack-task-${i - 1}`],
+      }));
       const graph = Object.fromEntries(Array.from({ length: 200 }, (_, n) => [String(n + 1), tasks]));
-      const res = await t.http().post('/api/v1/casts').send(start('http-large', { id: 14, release: 'mitaka-9.0' }, graph)).expect(200);
+      const res = await t
+        .http()
+        .post('/api/v1/casts')
+        .send(start('http-large', { id: 14, release: 'mitaka-9.0' }, graph))
+        .expect(200);
       expect(res.body[0]).toMatchObject({ outcome: 'started', rows_created: 30000 });
       await t.http().post('/api/v1/casts').send(finish('http-large', 'stopped')).expect(200);
-      const rows = (await t.http().get(`/api/v1/transactions/${res.body[0].transaction_id}/deployment_history?statuses=skipped`).expect(200)).body;
+      const rows = (
+        await t.http().get(`/api/v1/transactions/${res.body[0].transaction_id}/deployment_history?statuses=skipped`).expect(200)
+      ).body;
       expect(rows).toHaveLength(30000);
       expect(rows[0].closed_reason).toBe('not reached: transaction ended with stopped');
     });
@@ -232,14 +280,24 @@ describe('HTTP contract', () => {
 
   describe('POST /transactions', () => {
     it('starts a run like transaction_start (201), and a second start changes nothing (200)', async () => {
-      const args = { task_uuid: 'http-post', cluster: { id: 13, name: 'west', release: 'mitaka-9.0' }, tasks_graph: { '3': [{ id: 'globals', type: 'puppet' }] } };
+      const args = {
+        task_uuid: 'http-post',
+        cluster: { id: 13, name: 'west', release: 'mitaka-9.0' },
+        tasks_graph: { '3': [{ id: 'globals', type: 'puppet' }] },
+      };
       const created = await t.http().post('/api/v1/transactions/').send(args).expect(201);
       expect(created.body).toMatchObject({ uuid: 'http-post', cluster: 13, status: 'running' });
-      const again = await t.http().post('/api/v1/transactions').send({ ...args, name: 'renamed', tasks_graph: { '4': [{ id: 'x' }] } }).expect(200);
+      const again = await t
+        .http()
+        .post('/api/v1/transactions')
+        .send({ ...args, name: 'renamed', tasks_graph: { '4': [{ id: 'x' }] } })
+        .expect(200);
       expect(again.body).toEqual(created.body);
       const rows = await t.http().get(`/api/v1/transactions/${created.body.id}/deployment_history`).expect(200);
       expect(rows.body).toEqual([expect.objectContaining({ node_id: '3', task_name: 'globals', status: 'pending', type: 'puppet' })]);
-      expect((await t.http().post('/api/v1/transactions').send({ task_uuid: 'x' }).expect(400)).body.message).toMatch(/args.cluster must be an object/);
+      expect((await t.http().post('/api/v1/transactions').send({ task_uuid: 'x' }).expect(400)).body.message).toMatch(
+        /args.cluster must be an object/,
+      );
     });
   });
 

@@ -107,7 +107,9 @@ describe('Keystone v2.0 login for fuel2 (tokens configured)', () => {
     const version = await t.http().get('/api/v1/version').set({ 'User-Agent': 'python-requests/2.28.1', Accept: '*/*' }).expect(200);
     expect(version.body.auth_required).toBe(true);
 
-    const first = await passwordLogin(t, ADMIN).expect(200).expect('Content-Type', /^application\/json/);
+    const first = await passwordLogin(t, ADMIN)
+      .expect(200)
+      .expect('Content-Type', /^application\/json/);
     expectTokenDocument(first.body, ADMIN, 'admin', 'admin');
 
     const tenantId = first.body.access.token.tenant.id;
@@ -134,7 +136,12 @@ describe('Keystone v2.0 login for fuel2 (tokens configured)', () => {
     await t.http().get('/api/v1/transactions/').set(fuelHeaders(id)).expect(200);
     const deletion = await t.http().delete('/api/v1/clusters/7/deployment_history/').set(fuelHeaders(id)).expect(403);
     expect(deletion.body.message).toMatch(/needs an admin token; the token sent is a read token/);
-    await t.http().post('/api/v1/casts/').set(fuelHeaders(id)).send(JSON.stringify([finish('ks-x', 'ready')])).expect(403);
+    await t
+      .http()
+      .post('/api/v1/casts/')
+      .set(fuelHeaders(id))
+      .send(JSON.stringify([finish('ks-x', 'ready')]))
+      .expect(403);
     const rename = JSON.stringify({ name: 'renamed', release: 'mitaka-9.0' });
     await t.http().put('/api/v1/clusters/7/').set(fuelHeaders(id)).send(rename).expect(403);
     expect((await t.http().get('/api/v1/clusters/7/').set(fuelHeaders(id)).expect(200)).body.name).toBe('secure');
@@ -150,7 +157,7 @@ describe('Keystone v2.0 login for fuel2 (tokens configured)', () => {
     for (const secret of [READ, ADMIN, WRONG]) expect(logged.filter((l) => l.includes(secret))).toEqual([]);
   });
 
-  it('a wrong password: 401 in Keystone\'s shape, which keystoneclient prints; the password is never echoed', async () => {
+  it("a wrong password: 401 in Keystone's shape, which keystoneclient prints; the password is never echoed", async () => {
     const res = await passwordLogin(t, WRONG).expect(401);
     expectKeystoneError(res, 401, 'Unauthorized', /^The password is not a configured read or admin token of this service/);
     expect(res.headers['www-authenticate']).toBe('Keystone realm="deployment-history"');
@@ -169,7 +176,7 @@ describe('Keystone v2.0 login for fuel2 (tokens configured)', () => {
     expect(res.body.access.token).not.toHaveProperty('tenant');
   });
 
-  it('a malformed login: 400 in Keystone\'s shape, saying what is missing', async () => {
+  it("a malformed login: 400 in Keystone's shape, saying what is missing", async () => {
     const post = (body: unknown) => t.http().post(TOKENS).set(KEYSTONE_HEADERS).send(JSON.stringify(body));
     expectKeystoneError(await post({}).expect(400), 400, 'Bad Request', /^auth must be an object: a Keystone v2.0 login is/);
     // Said once, though two constraints say it.

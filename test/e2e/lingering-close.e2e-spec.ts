@@ -68,7 +68,11 @@ describe('an answer given before the body was read reaches the client (lingering
     }
     let flushed = false;
     if (!closed && !errors.length) socket.write(Buffer.alloc(0), () => (flushed = true));
-    await waitFor(() => flushed || closed || errors.length > 0 || serverEnded, 'what was sent to be flushed, or the connection to be cut', 10_000);
+    await waitFor(
+      () => flushed || closed || errors.length > 0 || serverEnded,
+      'what was sent to be flushed, or the connection to be cut',
+      10_000,
+    );
     expect({ errors, serverEnded }).toEqual({ errors: [], serverEnded: false });
     socket.destroy();
   });

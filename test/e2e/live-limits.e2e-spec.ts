@@ -41,7 +41,12 @@ class Client {
   private res?: IncomingMessage;
   private readonly req: ClientRequest;
 
-  constructor(port: number, path: string, headers: Record<string, string>, readonly mode: Mode) {
+  constructor(
+    port: number,
+    path: string,
+    headers: Record<string, string>,
+    readonly mode: Mode,
+  ) {
     this.req = httpRequest({ host: '127.0.0.1', port, path, agent: false, headers: { Accept: 'text/event-stream', ...headers } }, (r) => {
       this.res = r;
       this.status = r.statusCode;
@@ -253,7 +258,12 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
     const near = async () => (after = await collectedRssKb(svc)) <= before * 1.2;
     await waitFor(near, 'the RSS to come back near its start level', 20_000).catch(() => undefined);
 
-    console.log(svc.output().match(/full gc \d+ done.*/g)!.join('\n'));
+    console.log(
+      svc
+        .output()
+        .match(/full gc \d+ done.*/g)!
+        .join('\n'),
+    );
     console.log(
       `300 streams (150 never reading): GET /clusters p95 ${Math.round(p95(latencies))} ms over ${latencies.length} requests; ` +
         `RSS before ${mb(before)} MB, peak ${mb(peak)} MB, after the clients left ${mb(left)} MB, after a full GC ${mb(after)} MB`,
@@ -309,7 +319,12 @@ describe('live stream limits', () => {
     port = (t.app.getHttpServer().address() as { port: number }).port;
     const graph = { '1': [{ id: 'a' }] };
     const cluster = { id: 81, release: 'mitaka-9.0' };
-    const started = await t.http().post('/api/v1/casts').set(auth(ADMIN_TOKEN)).send(start('limits-1', cluster, graph)).expect(200);
+    const started = await t
+      .http()
+      .post('/api/v1/casts')
+      .set(auth(ADMIN_TOKEN))
+      .send(start('limits-1', cluster, graph))
+      .expect(200);
     runId = started.body[0].transaction_id;
   });
   afterAll(async () => {
@@ -359,7 +374,11 @@ describe('dhist --watch across a restart of the service', () => {
     const graph: Graph = {};
     for (let n = 1; n <= 25; n++) graph[String(n)] = Array.from({ length: 100 }, (_, i) => ({ id: `t${i}` }));
     const cluster = { id: 90, release: 'mitaka-9.0' };
-    const started = await first.http().post('/api/v1/casts').send(start('cli-restart', cluster, graph)).expect(200);
+    const started = await first
+      .http()
+      .post('/api/v1/casts')
+      .send(start('cli-restart', cluster, graph))
+      .expect(200);
     const id = started.body[0].transaction_id;
 
     const args = ['--url', `http://127.0.0.1:${port}`, 'task', 'history', 'show', String(id), '--watch', '--interval', '1'];
@@ -372,7 +391,11 @@ describe('dhist --watch across a restart of the service', () => {
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     try {
       await waitFor(() => /watching transaction \d+ \(running/.test(stderr), 'the watcher to follow the run');
-      await first.http().post('/api/v1/casts').send(resp('cli-restart', [task('1', 't0', 'ready')])).expect(200);
+      await first
+        .http()
+        .post('/api/v1/casts')
+        .send(resp('cli-restart', [task('1', 't0', 'ready')]))
+        .expect(200);
 
       // The service stops (its streams get `shutdown`) and comes back on the same port and database.
       await first.close();

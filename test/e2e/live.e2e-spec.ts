@@ -16,28 +16,44 @@ describe('live run view (Server-Sent Events)', () => {
 
   it('sends the rows, then only the changed rows as casts commit, then ends with the run', async () => {
     const graph = { '1': [{ id: 'a' }, { id: 'b' }], '2': [{ id: 'a' }] };
-    const id = (await t.http().post('/api/v1/casts').send(start('live-1', { id: 80, release: 'mitaka-9.0' }, graph)).expect(200)).body[0].transaction_id;
+    const id = (
+      await t
+        .http()
+        .post('/api/v1/casts')
+        .send(start('live-1', { id: 80, release: 'mitaka-9.0' }, graph))
+        .expect(200)
+    ).body[0].transaction_id;
     const s = open(port, `/api/v1/transactions/${id}/deployment_history/stream`);
     await waitFor(() => s.events.some((e) => e.type === 'rows'), 'the first rows');
     const first = s.events.find((e) => e.type === 'rows')!;
     expect(first.data).toHaveLength(3);
     expect(s.events.find((e) => e.type === 'transaction')!.data).toMatchObject({ id, status: 'running' });
 
-    await t.http().post('/api/v1/casts').send(resp('live-1', [task('2', 'a', 'running')])).expect(200);
+    await t
+      .http()
+      .post('/api/v1/casts')
+      .send(resp('live-1', [task('2', 'a', 'running')]))
+      .expect(200);
     await waitFor(() => s.events.filter((e) => e.type === 'rows').length === 2, 'the change');
     const change = s.events.filter((e) => e.type === 'rows')[1];
     expect(change.data).toEqual([expect.objectContaining({ node_id: '2', task_name: 'a', status: 'running' })]);
     expect(BigInt(change.id!)).toBeGreaterThan(BigInt(first.id!));
 
-    await t.http().post('/api/v1/casts').send([resp('live-1', [task('2', 'a', 'ready'), task('1', 'a', 'error')]), finish('live-1', 'error')]).expect(200);
+    await t
+      .http()
+      .post('/api/v1/casts')
+      .send([resp('live-1', [task('2', 'a', 'ready'), task('1', 'a', 'error')]), finish('live-1', 'error')])
+      .expect(200);
     await waitFor(() => s.ended(), 'the stream to end with the run');
     const last = s.events.filter((e) => e.type === 'rows').pop()!;
     // The final commit changed every row (two reports, one close-out): nothing else, nothing twice.
-    expect(last.data.map((r: { node_id: string; task_name: string; status: string }) => [r.node_id, r.task_name, r.status]).sort()).toEqual([
-      ['1', 'a', 'error'],
-      ['1', 'b', 'skipped'],
-      ['2', 'a', 'ready'],
-    ]);
+    expect(last.data.map((r: { node_id: string; task_name: string; status: string }) => [r.node_id, r.task_name, r.status]).sort()).toEqual(
+      [
+        ['1', 'a', 'error'],
+        ['1', 'b', 'skipped'],
+        ['2', 'a', 'ready'],
+      ],
+    );
     expect(s.events.pop()).toMatchObject({ type: 'end', data: { status: 'error' } });
 
     // Resuming from an id sends only what came after it.

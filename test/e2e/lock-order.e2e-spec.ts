@@ -24,9 +24,8 @@ describe('locks: reset, deletions and retention alongside ingestion', () => {
 
   /** True once a backend of the app's database waits for a lock. */
   const someoneWaitsForALock = async () =>
-    (
-      await t.sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
-    ).rows[0].n > 0;
+    (await t.sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))
+      .rows[0].n > 0;
 
   it('a run started while a reset holds the cluster belongs to the epoch the reset starts', async () => {
     await t.http().put('/api/v1/clusters/91').send({ release: RELEASE }).expect(201);
@@ -34,7 +33,11 @@ describe('locks: reset, deletions and retention alongside ingestion', () => {
     // looked up and stopped); the start arrives; the reset moves the epoch on and commits.
     await t.sql.query('BEGIN');
     await t.sql.query('SELECT id FROM clusters WHERE id = 91 FOR UPDATE');
-    const started = t.http().post('/api/v1/casts').send(start('epoch-race', { id: 91, release: RELEASE }, graph)).then((r) => r);
+    const started = t
+      .http()
+      .post('/api/v1/casts')
+      .send(start('epoch-race', { id: 91, release: RELEASE }, graph))
+      .then((r) => r);
     try {
       await waitFor(someoneWaitsForALock, 'the start to wait for the reset');
       await t.sql.query('UPDATE clusters SET epoch = epoch + 1 WHERE id = 91');
@@ -70,14 +73,24 @@ describe('locks: reset, deletions and retention alongside ingestion', () => {
     // A report on a run that a reset stopped and a deletion then removed is refused as for any unknown run (404).
     const castOk = (r: Response) => r.status === 200 || (r.status === 404 && /unknown transaction/.test(r.body?.message));
     const post = (kind: string, body: object) =>
-      t.http().post('/api/v1/casts').send(body).then((r) => answer(kind, r, kind === 'start' ? (x) => x.status === 200 : castOk));
+      t
+        .http()
+        .post('/api/v1/casts')
+        .send(body)
+        .then((r) => answer(kind, r, kind === 'start' ? (x) => x.status === 200 : castOk));
 
     const ingest = async (loop: number) => {
       for (let i = 0; Date.now() < until; i++) {
         const uuid = `ingest-${loop}-${i}`;
         const now = () => new Date().toISOString();
         await post('start', start(uuid, { id: CLUSTER, release: RELEASE }, graph));
-        await post('report', resp(uuid, ['1', '2', '3'].map((n) => task(n, 'netconfig', 'running', { time: now() }))));
+        await post(
+          'report',
+          resp(
+            uuid,
+            ['1', '2', '3'].map((n) => task(n, 'netconfig', 'running', { time: now() })),
+          ),
+        );
         const time = now();
         const nodeTasks = ['1', '2', '3'].flatMap((n) => ['netconfig', 'hiera', 'ceph'].map((x) => task(n, x, 'ready', { time })));
         await post('report', resp(uuid, [...nodeTasks, task(null, 'post_deployment_start', 'ready', { time })]));
@@ -116,7 +129,11 @@ describe('locks: reset, deletions and retention alongside ingestion', () => {
         if (!runs.length) continue;
         const force = i % 3 === 2 ? 1 : 0;
         const res = await t.http().delete(`/api/v1/transactions/${runs[i % runs.length].id}/?force=${force}`);
-        answer('task-delete', res, (r) => r.status === 204 || r.status === 404 || (!force && r.status === 400 && /running task/.test(r.body?.message)));
+        answer(
+          'task-delete',
+          res,
+          (r) => r.status === 204 || r.status === 404 || (!force && r.status === 400 && /running task/.test(r.body?.message)),
+        );
       }
     };
 

@@ -89,11 +89,18 @@ describe('the log', () => {
     const run = await startService(db.url, { tty: false });
     await requestWithSecrets(run);
     const line = await waitFor(
-      () => run.output().split('\n').find((l) => l.includes('"url":"/api/v1/transactions/?')),
+      () =>
+        run
+          .output()
+          .split('\n')
+          .find((l) => l.includes('"url":"/api/v1/transactions/?')),
       'the request to be logged',
     );
     expect(await run.stop()).toBe(0);
-    const lines = run.output().split('\n').filter((l) => l.trim());
+    const lines = run
+      .output()
+      .split('\n')
+      .filter((l) => l.trim());
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
     const { req } = JSON.parse(line) as { req: { url: string; query: Record<string, string>; headers: Record<string, string> } };
     expect(req.url).toBe('/api/v1/transactions/?token=[redacted]&access_token=[redacted]');
@@ -107,9 +114,20 @@ describe('the log', () => {
     await requestWithSecrets(run);
     await fetch(`${run.url}/api/v1/transactions/987654`);
     const request = /^\d\d:\d\d:\d\d\.\d{3} WARN +GET \/api\/v1\/transactions\/987654 404 \d+ms req=[\w-]+$/;
-    await waitFor(() => run.output().replace(ANSI, '').split(/\r?\n/).some((l) => request.test(l)), 'the request to be logged');
+    await waitFor(
+      () =>
+        run
+          .output()
+          .replace(ANSI, '')
+          .split(/\r?\n/)
+          .some((l) => request.test(l)),
+      'the request to be logged',
+    );
     expect(await run.stop()).toBe(0);
-    const lines = run.output().split(/\r?\n/).filter((l) => l.trim());
+    const lines = run
+      .output()
+      .split(/\r?\n/)
+      .filter((l) => l.trim());
     expect(run.output()).toMatch(ANSI);
     const plain = lines.map((l) => l.replace(ANSI, ''));
     expect(plain.filter((l) => l.startsWith('{'))).toEqual([]);
@@ -128,7 +146,10 @@ describe('the log', () => {
     await requestWithSecrets(run);
     await waitFor(() => run.output().includes('"url":"/api/v1/transactions/?'), 'the request to be logged');
     expect(await run.stop()).toBe(0);
-    const lines = run.output().split(/\r?\n/).filter((l) => l.trim());
+    const lines = run
+      .output()
+      .split(/\r?\n/)
+      .filter((l) => l.trim());
     expect(lines.length).toBeGreaterThan(5);
     for (const l of lines) expect(JSON.parse(l)).toEqual(expect.objectContaining({ level: expect.any(Number), time: expect.any(Number) }));
     for (const secret of SECRETS) expect(run.output()).not.toContain(secret);

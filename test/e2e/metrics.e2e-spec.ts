@@ -9,7 +9,9 @@ describe('metrics and request ids', () => {
   let bus: Bus;
   const metric = async (name: string, labels = ''): Promise<number> => {
     const text = (await t.http().get('/metrics').expect(200)).text;
-    const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (labels && l.startsWith(`${name}{`) && l.includes(labels)));
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (labels && l.startsWith(`${name}{`) && l.includes(labels)));
     return line ? Number(line.split(' ').pop()) : 0;
   };
 
@@ -36,8 +38,14 @@ describe('metrics and request ids', () => {
     await bus.publish(ex, 'nailgun', resp('m-1', [task('1', 'a', 'ready'), task('1', 'b', 'bogus')]));
     await bus.publish(ex, 'nailgun', finish('nope', 'ready'));
     await bus.publish(ex, 'nailgun', { method: 'reboot', args: {} });
-    await waitFor(async () => (await metric('dh_casts_dead_lettered_total', 'reason="unknown_method"')) === 1, 'the unknown method to be counted');
-    await waitFor(async () => (await metric('dh_casts_dead_lettered_total', 'reason="unknown_transaction"')) === 1, 'the unknown run to be counted');
+    await waitFor(
+      async () => (await metric('dh_casts_dead_lettered_total', 'reason="unknown_method"')) === 1,
+      'the unknown method to be counted',
+    );
+    await waitFor(
+      async () => (await metric('dh_casts_dead_lettered_total', 'reason="unknown_transaction"')) === 1,
+      'the unknown run to be counted',
+    );
     expect(await metric('dh_casts_received_total', 'method="transaction_resp",source="bus"')).toBe(2);
     expect(await metric('dh_casts_applied_total', 'outcome="started"')).toBe(1);
     expect(await metric('dh_casts_applied_total', 'outcome="applied"')).toBe(1);
@@ -51,8 +59,12 @@ describe('metrics and request ids', () => {
     await t.http().get('/api/v1/transactions/1').expect(200);
     await t.http().get('/api/v1/transactions/99999').expect(404);
     const text = (await t.http().get('/metrics').expect(200)).text;
-    expect(text).toMatch(/dh_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/transactions\/:transaction_id",status="200"\} 1/);
-    expect(text).toMatch(/dh_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/transactions\/:transaction_id",status="404"\} 1/);
+    expect(text).toMatch(
+      /dh_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/transactions\/:transaction_id",status="200"\} 1/,
+    );
+    expect(text).toMatch(
+      /dh_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/transactions\/:transaction_id",status="404"\} 1/,
+    );
     expect(text).not.toMatch(/transactions\/99999/);
   });
 

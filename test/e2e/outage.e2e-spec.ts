@@ -107,7 +107,12 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
 
     await outage.begin();
     const began = Date.now();
-    const seen = { notReady: false, paused: false, storeDown: false, http: null as null | { status: number; retryAfter: string | null; body: unknown } };
+    const seen = {
+      notReady: false,
+      paused: false,
+      storeDown: false,
+      http: null as null | { status: number; retryAfter: string | null; body: unknown },
+    };
     try {
       // The outage lasts OUTAGE_MS: meanwhile, what the service says about itself.
       await waitFor(
@@ -119,7 +124,11 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
           if ((await metric(svc, 'dh_store_available')) === 0) seen.storeDown = true;
           if (outage.total && !seen.http && seen.storeDown) {
             // A cast over HTTP (a duplicate start: it would change nothing) is refused for now, not failed.
-            const r = await fetch(`${svc.url}/api/v1/casts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(w.casts[0]) });
+            const r = await fetch(`${svc.url}/api/v1/casts`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(w.casts[0]),
+            });
             seen.http = { status: r.status, retryAfter: r.headers.get('retry-after'), body: await r.json().catch(() => 'not JSON') };
           }
           return Date.now() - began >= OUTAGE_MS;
@@ -148,7 +157,11 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
     const stats = await svc.stats();
     expect(stats.dead_lettered).toBe(0);
     expect(stats.batch_retries).toBeGreaterThan(0);
-    await waitFor(async () => (await queueCounts(s.queue))?.unacked === 0 && (await pub.ready(s.queue)) === 0, `${s.queue} to be empty`, 15_000);
+    await waitFor(
+      async () => (await queueCounts(s.queue))?.unacked === 0 && (await pub.ready(s.queue)) === 0,
+      `${s.queue} to be empty`,
+      15_000,
+    );
 
     // What the service said while the database was away, and that it is back.
     if (outage.total) {
@@ -166,7 +179,10 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
     expect(await metric(svc, 'dh_store_available')).toBe(1);
     expect(await metric(svc, 'dh_store_outages_total')).toBeGreaterThanOrEqual(1);
     // Logged once per interval, not once per failed batch or query; every line JSON.
-    const lines = svc.output().split('\n').filter((l) => l.trim());
+    const lines = svc
+      .output()
+      .split('\n')
+      .filter((l) => l.trim());
     expect(lines.filter((l) => /cast\(s\) held, unacked/.test(l)).length).toBeLessThan(10);
     expect(lines.filter((l) => !l.startsWith('{'))).toEqual([]);
     expect(lines.length).toBeLessThan(200);
@@ -221,7 +237,12 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
       }
       await terminateService(s.db.name);
     };
-    await throughOutage(s, workload('killed', 320), { total: false, begin: killMidBatch, during: killMidBatch, end: async () => undefined });
+    await throughOutage(s, workload('killed', 320), {
+      total: false,
+      begin: killMidBatch,
+      during: killMidBatch,
+      end: async () => undefined,
+    });
     expect(midBatch).toBeGreaterThanOrEqual(3);
   });
 
@@ -250,7 +271,10 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
         await admin(async (c) => {
           await c.query(`ALTER DATABASE ${s.db.name} ALLOW_CONNECTIONS false`);
           await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [s.db.name]);
-          await waitFor(async () => (await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1`, [s.db.name])).rows[0].n === 0, 'no session');
+          await waitFor(
+            async () => (await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1`, [s.db.name])).rows[0].n === 0,
+            'no session',
+          );
           await c.query(`ALTER DATABASE ${s.db.name} RENAME TO ${away}`);
         });
       },

@@ -72,7 +72,8 @@ const issueHeaders = (id: string) => fillWithString({ 'x-case': id }, 'x-big', 6
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 const T = '2026-06-01T10:00:00Z';
 const GRAPH = { '1': [{ id: 'a', type: 'puppet' }] };
-const startOf = (uuid: string, cluster: number) => json(start(uuid, { id: cluster, name: 'poison', release: 'mitaka-9.0' }, GRAPH, { time: T }));
+const startOf = (uuid: string, cluster: number) =>
+  json(start(uuid, { id: cluster, name: 'poison', release: 'mitaka-9.0' }, GRAPH, { time: T }));
 
 /** The service's resident memory, from /proc (MB). */
 function rssMb(pid: number): number {
@@ -242,10 +243,28 @@ describe('messages whose headers fill the frame (issue #11)', () => {
     const mark = h.svc.mark();
     // Each table at the limit, 65,536 bytes; `cut`: headers the copy must name as shortened or dropped.
     const poisons = [
-      { id: 'at-limit', body: Buffer.from('not json'), reason: /not a JSON object/, cut: ['x-big'], headers: fillWithString({ 'x-case': 'at-limit' }, 'x-big', LIMIT) },
+      {
+        id: 'at-limit',
+        body: Buffer.from('not json'),
+        reason: /not a JSON object/,
+        cut: ['x-big'],
+        headers: fillWithString({ 'x-case': 'at-limit' }, 'x-big', LIMIT),
+      },
       { id: 'many', body: Buffer.from(''), reason: /not a JSON object/, cut: [], headers: fillWithMany({ 'x-case': 'many' }, LIMIT) },
-      { id: 'nested', body: json({ method: 'reboot_node', args: {} }), reason: /unknown method/, cut: [], headers: fillWithNested({ 'x-case': 'nested' }, LIMIT) },
-      { id: 'bytes', body: json([1, 2, 3]), reason: /not a JSON object/, cut: ['x-bin'], headers: fillWithBytes({ 'x-case': 'bytes' }, LIMIT) },
+      {
+        id: 'nested',
+        body: json({ method: 'reboot_node', args: {} }),
+        reason: /unknown method/,
+        cut: [],
+        headers: fillWithNested({ 'x-case': 'nested' }, LIMIT),
+      },
+      {
+        id: 'bytes',
+        body: json([1, 2, 3]),
+        reason: /not a JSON object/,
+        cut: ['x-bin'],
+        headers: fillWithBytes({ 'x-case': 'bytes' }, LIMIT),
+      },
       // Multi-byte text (cut at a character boundary), in an invalid cast.
       {
         id: 'utf8',
@@ -290,9 +309,15 @@ describe('messages whose headers fill the frame (issue #11)', () => {
       for (const name of p.cut) expect({ id: p.id, said }).toEqual({ id: p.id, said: expect.stringContaining(name) });
       // Every original header is in the copy, the same or a prefix of it, or said to be cut.
       for (const [k, v] of Object.entries(p.headers)) {
-        if (!Object.hasOwn(copy, k)) expect({ id: p.id, dropped: k, said }).toEqual({ id: p.id, dropped: k, said: expect.stringMatching(/./) });
+        if (!Object.hasOwn(copy, k))
+          expect({ id: p.id, dropped: k, said }).toEqual({ id: p.id, dropped: k, said: expect.stringMatching(/./) });
         else if (typeof v === 'string' && copy[k] !== v) {
-          expect({ id: p.id, k, prefix: v.startsWith(String(copy[k])), said: said.includes(k) }).toEqual({ id: p.id, k, prefix: true, said: true });
+          expect({ id: p.id, k, prefix: v.startsWith(String(copy[k])), said: said.includes(k) }).toEqual({
+            id: p.id,
+            k,
+            prefix: true,
+            said: true,
+          });
         }
       }
       expect(tableBytes(copy)).toBeLessThanOrEqual(LIMIT);
@@ -301,7 +326,9 @@ describe('messages whose headers fill the frame (issue #11)', () => {
     expect(h.arrived.has('valid-report')).toBe(false);
     const logLines = h.svc.output().slice(mark).split('\n').filter(Boolean);
     const times = poisons.map((p) => ({ id: p.id, ms: h.arrived.get(p.id)!.at - sent.get(p.id)! }));
-    console.log(`dead-lettered: ${times.map((t) => `${t.id} ${t.ms} ms`).join(', ')}; max RSS ${h.maxRss.toFixed(0)} MB; ${logLines.length} log lines`);
+    console.log(
+      `dead-lettered: ${times.map((t) => `${t.id} ${t.ms} ms`).join(', ')}; max RSS ${h.maxRss.toFixed(0)} MB; ${logLines.length} log lines`,
+    );
     expect(times.filter((t) => t.ms >= 1000)).toEqual([]);
     expect(logLines.length).toBeLessThan(40);
     expect(h.maxRss).toBeLessThan(300);
@@ -370,7 +397,11 @@ describe('a queue declared without x-dead-letter-exchange (an installation befor
   });
   const policy = () => `${h.names}-dead-letter`;
   /** The warning's text (logs are JSON lines). */
-  const policyLines = () => h.svc.problems().filter((l) => l.includes('set_policy')).map((l) => String(JSON.parse(l).msg));
+  const policyLines = () =>
+    h.svc
+      .problems()
+      .filter((l) => l.includes('set_policy'))
+      .map((l) => String(JSON.parse(l).msg));
   afterAll(() => rabbitmqctl('clear_policy', policy()).catch(() => undefined));
 
   it("starts on it as it is, says once how to add a dead-letter exchange with a policy, dead-letters the issue's message within a second", async () => {
@@ -400,9 +431,13 @@ describe('a queue declared without x-dead-letter-exchange (an installation befor
     const gaveUpAfter = Date.now() - sent;
     await queueSettled(h.names);
     expect(await metric(h.svc, 'dh_dead_letter_copy_failures_total')).toBe(6);
-    expect(h.svc.problems(mark).filter((l) => /gave up a message .* after 6 failed copies .* dropped unless a policy/.test(l))).toHaveLength(1);
+    expect(
+      h.svc.problems(mark).filter((l) => /gave up a message .* after 6 failed copies .* dropped unless a policy/.test(l)),
+    ).toHaveLength(1);
     const lines = h.svc.output().slice(mark).split('\n').filter(Boolean);
-    console.log(`legacy queue, refused copies: held, given up after ${gaveUpAfter} ms; ${lines.length} log lines; max RSS ${h.maxRss.toFixed(0)} MB`);
+    console.log(
+      `legacy queue, refused copies: held, given up after ${gaveUpAfter} ms; ${lines.length} log lines; max RSS ${h.maxRss.toFixed(0)} MB`,
+    );
     // 0.5 + 1 + 2 + 4 + 8 s of back-off between the 6 attempts.
     expect(gaveUpAfter).toBeGreaterThanOrEqual(15_000);
     expect(lines.length).toBeLessThan(10);

@@ -172,7 +172,10 @@ describe('query parameters: unknown, bracketed or repeated ones are refused', ()
   });
 
   it('the web page and the API docs are static files: a query string is not theirs to refuse', async () => {
-    await t.http().get('/ui/?x=1').expect((r) => expect([200, 503]).toContain(r.status));
+    await t
+      .http()
+      .get('/ui/?x=1')
+      .expect((r) => expect([200, 503]).toContain(r.status));
     await t.http().get('/api/docs-json?x=1').expect(200);
   });
 });

@@ -124,7 +124,9 @@ describe('release changes never switch history off', () => {
     const res = await t.http().put('/api/v1/clusters/80').send({ release: 'liberty-8.0' }).expect(409);
     expect(res.body).toEqual({
       statusCode: 409,
-      message: expect.stringMatching(/^Cluster 80 \('[^']*'\): release 'liberty-8\.0' \(version 8\.0\) is older than 'mitaka-9\.0' \(version 9\.0\)/),
+      message: expect.stringMatching(
+        /^Cluster 80 \('[^']*'\): release 'liberty-8\.0' \(version 8\.0\) is older than 'mitaka-9\.0' \(version 9\.0\)/,
+      ),
     });
     expect(res.body.message).toMatch(/a Fuel cluster cannot be downgraded; its release stays 'mitaka-9\.0'$/);
     expect((await get('/clusters/80').expect(200)).body).toMatchObject({ release: 'mitaka-9.0', history_enabled: true });
@@ -194,7 +196,12 @@ describe('release changes never switch history off', () => {
       await t.http().put(`/api/v1/clusters/${id}`).send({ release: 'mitaka-9.0' }).expect(201);
       const order = [...releases].sort(() => Math.random() - 0.5);
       const answers = await Promise.all(
-        order.map((release, k) => t.http().post('/api/v1/casts').send(start(`r${id}-${k}`, { id, release }, graph))),
+        order.map((release, k) =>
+          t
+            .http()
+            .post('/api/v1/casts')
+            .send(start(`r${id}-${k}`, { id, release }, graph)),
+        ),
       );
       expect(answers.map((a) => a.status)).toEqual(order.map(() => 200));
       // Whatever the order they committed in, the cluster ends on the newest release announced.

@@ -9,8 +9,17 @@ describe('retention', () => {
   /** A run on `cluster` that ended `daysAgo` days ago (null: still running). */
   async function run(uuid: string, cluster: number, daysAgo: number | null) {
     const time = new Date(Date.now() - (daysAgo ?? 0) * 86_400_000).toISOString();
-    await t.http().post('/api/v1/casts').send([start(uuid, { id: cluster, release: 'mitaka-9.0' }, graph, { time }), resp(uuid, [task('1', 'a', 'ready', { time })])]).expect(200);
-    if (daysAgo !== null) await t.http().post('/api/v1/casts').send(finish(uuid, 'ready', { time })).expect(200);
+    await t
+      .http()
+      .post('/api/v1/casts')
+      .send([start(uuid, { id: cluster, release: 'mitaka-9.0' }, graph, { time }), resp(uuid, [task('1', 'a', 'ready', { time })])])
+      .expect(200);
+    if (daysAgo !== null)
+      await t
+        .http()
+        .post('/api/v1/casts')
+        .send(finish(uuid, 'ready', { time }))
+        .expect(200);
   }
   const uuids = async () => (await t.sql.query('SELECT uuid FROM transactions ORDER BY id')).rows.map((r) => r.uuid);
 
@@ -49,7 +58,9 @@ describe('retention', () => {
     expect(res.disk_before_bytes).toBeGreaterThan(0);
     expect(res.disk_after_bytes).toBeGreaterThan(0);
     expect(await uuids()).toEqual(['running-old', 'recent-1', 'recent-2', 'other-2']);
-    const orphans = await t.sql.query('SELECT count(*)::int AS n FROM deployment_history WHERE transaction_id NOT IN (SELECT id FROM transactions)');
+    const orphans = await t.sql.query(
+      'SELECT count(*)::int AS n FROM deployment_history WHERE transaction_id NOT IN (SELECT id FROM transactions)',
+    );
     expect(orphans.rows[0].n).toBe(0);
   });
 

@@ -20,7 +20,9 @@ describe('run snapshots: deployment info, settings, network configuration (fuel2
   };
   const node2 = { uid: '2', fqdn: 'node-2.test.domain.local', roles: ['compute'], nova: { state_path: '/var/lib/nova' } };
   const common = { openstack_version: 'mitaka-9.0', deployment_mode: 'ha_compact', management_vip: '192.168.0.2' };
-  const settings = { editable: { common: { debug: { value: false, label: 'Debug logging' } }, storage: { volumes_ceph: { value: true } } } };
+  const settings = {
+    editable: { common: { debug: { value: false, label: 'Debug logging' } }, storage: { volumes_ceph: { value: true } } },
+  };
   const network = {
     networking_parameters: { segmentation_type: 'vlan', vlan_range: [1000, 1030], dns_nameservers: ['8.8.4.4', '8.8.8.8'] },
     networks: [{ id: 1, name: 'management', cidr: '192.168.0.0/24', vlan_start: 101, ip_ranges: [['192.168.0.1', '192.168.0.254']] }],
@@ -40,7 +42,9 @@ describe('run snapshots: deployment info, settings, network configuration (fuel2
           settings,
           network_configuration: network,
         }),
-        start('snap-nailgun', { id: 1, name: 'east', release: 'mitaka-9.0' }, graph, { deployment_info: { common, nodes: { '2': node2, '1': node1 } } }),
+        start('snap-nailgun', { id: 1, name: 'east', release: 'mitaka-9.0' }, graph, {
+          deployment_info: { common, nodes: { '2': node2, '1': node1 } },
+        }),
         start('snap-none', { id: 1, name: 'east', release: 'mitaka-9.0' }, graph),
         start('snap-old', { id: 2, name: 'legacy', release: 'liberty-8.0' }, graph, { settings, deployment_info: { '1': node1 } }),
       ])
@@ -106,7 +110,13 @@ describe('run snapshots: deployment info, settings, network configuration (fuel2
   });
 
   it('POST /transactions takes them too (they are the start args); a second start changes nothing', async () => {
-    const args = { task_uuid: 'snap-post', cluster: { id: 3, release: 'mitaka-9.0' }, tasks_graph: graph, settings, network_configuration: network };
+    const args = {
+      task_uuid: 'snap-post',
+      cluster: { id: 3, release: 'mitaka-9.0' },
+      tasks_graph: graph,
+      settings,
+      network_configuration: network,
+    };
     const created = await t.http().post('/api/v1/transactions').send(args).expect(201);
     expect(created.body).not.toHaveProperty('warnings');
     await t
@@ -124,7 +134,13 @@ describe('run snapshots: deployment info, settings, network configuration (fuel2
     const res = await t
       .http()
       .post('/api/v1/casts')
-      .send(start('snap-big', { id: 1, release: 'mitaka-9.0' }, graph, { settings: big, network_configuration: network, deployment_info: { '1': 'node-1' } }))
+      .send(
+        start('snap-big', { id: 1, release: 'mitaka-9.0' }, graph, {
+          settings: big,
+          network_configuration: network,
+          deployment_info: { '1': 'node-1' },
+        }),
+      )
       .expect(200);
     expect(res.body[0]).toMatchObject({ outcome: 'started', rows_created: 2 });
     expect(res.body[0].skipped).toEqual([

@@ -106,7 +106,17 @@ describe('run views, clusters and reset', () => {
     );
 
     runLate = await run(
-      start('sum-late', summaries, { '1': [{ id: 'a', type: 'shell' }, { id: 'b', type: 'shell' }] }, { time: '2025-03-03T11:00:00Z' }),
+      start(
+        'sum-late',
+        summaries,
+        {
+          '1': [
+            { id: 'a', type: 'shell' },
+            { id: 'b', type: 'shell' },
+          ],
+        },
+        { time: '2025-03-03T11:00:00Z' },
+      ),
       resp('sum-late', [task('1', 'a', 'running', { time: '2025-03-03T11:00:10Z' })]),
       finish('sum-late', 'error', { time: '2025-03-03T11:01:00Z' }),
     );
@@ -186,7 +196,11 @@ describe('run views, clusters and reset', () => {
       expect(ids).toEqual(expect.arrayContaining([101, 102, 107]));
       expect(res.body.find((c: { id: number }) => c.id === 101)).toEqual(cluster101());
       expect(res.body.find((c: { id: number }) => c.id === 102)).toEqual(cluster102());
-      expect(res.body.find((c: { id: number }) => c.id === 107)).toMatchObject({ transactions: 1, running_transactions: 1, history_rows: 1 });
+      expect(res.body.find((c: { id: number }) => c.id === 107)).toMatchObject({
+        transactions: 1,
+        running_transactions: 1,
+        history_rows: 1,
+      });
     });
 
     it('shows one cluster; 404 naming an unknown one; 400 for an id that is not one', async () => {
@@ -251,7 +265,9 @@ describe('run views, clusters and reset', () => {
       expect(started).toMatchObject({ outcome: 'started', history_recorded: false, rows_created: 0 });
       before = started.transaction_id as number;
       expect((await get('/clusters/106').expect(200)).body).toMatchObject({ history_enabled: false, version: '8.0' });
-      expect((await get(`/transactions/${before}/deployment_history`).expect(409)).body.message).toMatch(/[Cc]luster 106\b.*liberty-8\.0.*9\.0/);
+      expect((await get(`/transactions/${before}/deployment_history`).expect(409)).body.message).toMatch(
+        /[Cc]luster 106\b.*liberty-8\.0.*9\.0/,
+      );
 
       const put = await t.http().put('/api/v1/clusters/106').send({ release: 'mitaka-9.0' }).expect(200);
       expect(put.body).toMatchObject({ id: 106, name: 'upgraded', release: 'mitaka-9.0', version: '9.0', history_enabled: true });
@@ -321,12 +337,47 @@ describe('run views, clusters and reset', () => {
       });
       // Longest first; closed-out rows (2/netconfig, 90 s) and never-started rows are not "finished".
       expect(s.slowest).toEqual([
-        { node_id: '1', task_name: 'netconfig', status: 'error', time_start: at('10:02:50.000'), time_end: at('10:05:00.000'), duration_s: 130 },
-        { node_id: '2', task_name: 'hiera', status: 'error', time_start: at('10:02:00.000'), time_end: at('10:04:00.000'), duration_s: 120 },
-        { node_id: 'master', task_name: 'upload_configuration', status: 'ready', time_start: at('10:00:10.000'), time_end: at('10:01:10.000'), duration_s: 60 },
+        {
+          node_id: '1',
+          task_name: 'netconfig',
+          status: 'error',
+          time_start: at('10:02:50.000'),
+          time_end: at('10:05:00.000'),
+          duration_s: 130,
+        },
+        {
+          node_id: '2',
+          task_name: 'hiera',
+          status: 'error',
+          time_start: at('10:02:00.000'),
+          time_end: at('10:04:00.000'),
+          duration_s: 120,
+        },
+        {
+          node_id: 'master',
+          task_name: 'upload_configuration',
+          status: 'ready',
+          time_start: at('10:00:10.000'),
+          time_end: at('10:01:10.000'),
+          duration_s: 60,
+        },
         { node_id: '1', task_name: 'hiera', status: 'ready', time_start: at('10:02:00.000'), time_end: at('10:02:30.000'), duration_s: 30 },
-        { node_id: null, task_name: 'post_deployment_start', status: 'ready', time_start: at('10:00:00.000'), time_end: at('10:00:05.000'), duration_s: 5 },
-        { node_id: '1', task_name: 'globals', status: 'skipped', time_start: at('10:05:30.000'), time_end: at('10:05:30.000'), duration_s: 0 },
+        {
+          node_id: null,
+          task_name: 'post_deployment_start',
+          status: 'ready',
+          time_start: at('10:00:00.000'),
+          time_end: at('10:00:05.000'),
+          duration_s: 5,
+        },
+        {
+          node_id: '1',
+          task_name: 'globals',
+          status: 'skipped',
+          time_start: at('10:05:30.000'),
+          time_end: at('10:05:30.000'),
+          duration_s: 0,
+        },
       ]);
     });
 
@@ -389,7 +440,10 @@ describe('run views, clusters and reset', () => {
       const graph: Graph = {};
       for (let n = 1; n <= 15; n++) graph[String(n)] = Array.from({ length: 100 }, (_, k) => ({ id: `t-${k}` }));
       const id = await run(start('big-list', elsewhere, graph, { time: '2025-03-07T10:00:00Z' }));
-      await cast(resp('big-list', [task('1', 't-0', 'ready', { time: '2025-03-07T10:00:10Z' })]), finish('big-list', 'ready', { time: '2025-03-07T10:05:00Z' }));
+      await cast(
+        resp('big-list', [task('1', 't-0', 'ready', { time: '2025-03-07T10:00:10Z' })]),
+        finish('big-list', 'ready', { time: '2025-03-07T10:05:00Z' }),
+      );
       const kept = () => rowCount('id = $1 AND list_cache IS NOT NULL', [id], 'transactions');
       const first = (await get(`/transactions/${id}/deployment_history`).expect(200)).body;
       expect(first).toHaveLength(1500);
@@ -402,15 +456,23 @@ describe('run views, clusters and reset', () => {
       await cast(resp('big-list', [task('2', 't-1', 'error', { time: '2025-03-07T10:06:00Z', error_msg: 'late' })]));
       expect(await kept()).toBe(0);
       const after = (await get(`/transactions/${id}/deployment_history`).expect(200)).body;
-      expect(after.find((r: { node_id: string; task_name: string }) => r.node_id === '2' && r.task_name === 't-1')).toMatchObject({ status: 'error', error_message: 'late' });
-      expect(after).toEqual((await get(`/transactions/${id}/deployment_history?statuses=pending,running,ready,error,skipped`).expect(200)).body);
+      expect(after.find((r: { node_id: string; task_name: string }) => r.node_id === '2' && r.task_name === 't-1')).toMatchObject({
+        status: 'error',
+        error_message: 'late',
+      });
+      expect(after).toEqual(
+        (await get(`/transactions/${id}/deployment_history?statuses=pending,running,ready,error,skipped`).expect(200)).body,
+      );
       // A small run's list is not worth keeping.
       await get(`/transactions/${runLate}/deployment_history`).expect(200);
       expect(await rowCount('id = $1 AND list_cache IS NOT NULL', [runLate], 'transactions')).toBe(0);
     });
 
     it('a run without tasks: zero counts for all five statuses, no nodes, no failure, nothing slow', async () => {
-      const empty = await run(start('empty-1', elsewhere, {}, { time: '2025-03-06T10:00:00Z' }), finish('empty-1', 'ready', { time: '2025-03-06T10:00:30Z' }));
+      const empty = await run(
+        start('empty-1', elsewhere, {}, { time: '2025-03-06T10:00:00Z' }),
+        finish('empty-1', 'ready', { time: '2025-03-06T10:00:30Z' }),
+      );
       const s = (await get(`/transactions/${empty}/deployment_history/summary`).expect(200)).body;
       expect(s).toMatchObject({ total: 0, nodes: {}, duration_s: 30, first_failure: null, slowest: [] });
       expect(s.statuses).toEqual({ pending: 0, running: 0, ready: 0, error: 0, skipped: 0 });
@@ -467,7 +529,11 @@ describe('run views, clusters and reset', () => {
         closed_reason: 'not reached: transaction ended with error (Deployment failed)',
       });
       const cut = (await get(`/transactions/${runA}/deployment_history/2/netconfig`).expect(200)).body;
-      expect(cut).toMatchObject({ status: 'error', error_message: null, closed_reason: 'did not finish: transaction ended with error (Deployment failed)' });
+      expect(cut).toMatchObject({
+        status: 'error',
+        error_message: null,
+        closed_reason: 'did not finish: transaction ended with error (Deployment failed)',
+      });
     });
 
     it('404 naming the task, the node and the run when absent; 404 for an unknown run; 409 pre-9.0', async () => {
@@ -533,9 +599,14 @@ describe('run views, clusters and reset', () => {
 
     beforeAll(async () => {
       s1 = await run(
-        start('state-1', stateCluster, { null: [{ id: 'post_deployment_start', type: 'stage' }], '1': [netconfigDef, hieraDef, { id: 'globals', type: 'puppet' }] }, {
-          time: '2025-04-01T10:00:00Z',
-        }),
+        start(
+          'state-1',
+          stateCluster,
+          { null: [{ id: 'post_deployment_start', type: 'stage' }], '1': [netconfigDef, hieraDef, { id: 'globals', type: 'puppet' }] },
+          {
+            time: '2025-04-01T10:00:00Z',
+          },
+        ),
         resp('state-1', [
           task(null, 'post_deployment_start', 'ready', { time: '2025-04-01T10:00:30Z' }),
           task('1', 'netconfig', 'running', { time: '2025-04-01T10:00:40Z' }),
@@ -546,7 +617,12 @@ describe('run views, clusters and reset', () => {
         finish('state-1', 'error', { time: '2025-04-01T10:05:00Z' }),
       );
       s2 = await run(
-        start('state-2', stateCluster, { '1': [netconfigDef, hieraDef, { id: 'globals', type: 'puppet' }], '2': [netconfigDef] }, { time: '2025-04-02T10:00:00Z' }),
+        start(
+          'state-2',
+          stateCluster,
+          { '1': [netconfigDef, hieraDef, { id: 'globals', type: 'puppet' }], '2': [netconfigDef] },
+          { time: '2025-04-02T10:00:00Z' },
+        ),
         resp('state-2', [
           task('1', 'netconfig', 'ready', { time: '2025-04-02T10:01:00Z' }),
           task('1', 'hiera', 'error', { time: '2025-04-02T10:02:00Z', error_msg: 'hiera failed' }),
@@ -557,7 +633,12 @@ describe('run views, clusters and reset', () => {
       );
       // A later dry run: its ready results do not count.
       s3 = await run(
-        start('state-3', stateCluster, { '1': [hieraDef], '2': [hieraDef] }, { time: '2025-04-03T10:00:00Z', dry_run: true, name: 'dry_run_deployment' }),
+        start(
+          'state-3',
+          stateCluster,
+          { '1': [hieraDef], '2': [hieraDef] },
+          { time: '2025-04-03T10:00:00Z', dry_run: true, name: 'dry_run_deployment' },
+        ),
         resp('state-3', [
           task('1', 'hiera', 'ready', { time: '2025-04-03T10:01:00Z' }),
           task('2', 'hiera', 'ready', { time: '2025-04-03T10:02:00Z' }),
@@ -595,7 +676,9 @@ describe('run views, clusters and reset', () => {
 
     it('filters by nodes (null = cluster-level, master) and tasks_names; an empty value is no filter', async () => {
       const names = async (q: string) =>
-        (await get(`/clusters/103/state?${q}`).expect(200)).body.map((r: { node_id: string | null; task_name: string }) => `${r.node_id}/${r.task_name}`);
+        (await get(`/clusters/103/state?${q}`).expect(200)).body.map(
+          (r: { node_id: string | null; task_name: string }) => `${r.node_id}/${r.task_name}`,
+        );
       expect(await names('nodes=1')).toEqual(['1/globals', '1/hiera', '1/netconfig']);
       expect(await names('nodes=null')).toEqual(['null/post_deployment_start']);
       expect(await names('nodes=null,2')).toEqual(['null/post_deployment_start', '2/netconfig']);
@@ -641,7 +724,10 @@ describe('run views, clusters and reset', () => {
       // Each reset starts a new epoch (once the new run has ended).
       await t.http().post('/api/v1/clusters/103/reset').expect(409);
       await cast(finish('state-4', 'ready', { time: '2025-04-10T10:02:00Z' }));
-      expect((await t.http().post('/api/v1/clusters/103/reset?force=false').expect(200)).body).toMatchObject({ previous_epoch: 2, epoch: 3 });
+      expect((await t.http().post('/api/v1/clusters/103/reset?force=false').expect(200)).body).toMatchObject({
+        previous_epoch: 2,
+        epoch: 3,
+      });
       expect((await get('/clusters/103/state').expect(200)).body).toEqual([]);
     });
   });
@@ -652,7 +738,12 @@ describe('run views, clusters and reset', () => {
 
     beforeAll(async () => {
       r1 = await run(
-        start('reset-1', resetCluster, { '1': ['a', 'b', 'c', 'd'].map((id) => ({ id, type: 'puppet' })) }, { time: '2025-05-01T10:00:00Z' }),
+        start(
+          'reset-1',
+          resetCluster,
+          { '1': ['a', 'b', 'c', 'd'].map((id) => ({ id, type: 'puppet' })) },
+          { time: '2025-05-01T10:00:00Z' },
+        ),
         resp('reset-1', [
           task('1', 'a', 'running', { time: '2025-05-01T10:00:30Z' }),
           task('1', 'a', 'ready', { time: '2025-05-01T10:01:00Z' }),
@@ -688,7 +779,12 @@ describe('run views, clusters and reset', () => {
       expect(Date.parse(stopped.time_end)).toBeGreaterThanOrEqual(t0 - 1000);
 
       const r = await rows();
-      expect(r.a).toMatchObject({ status: 'ready', time_start: '2025-05-01T10:00:30.000Z', time_end: '2025-05-01T10:01:00.000Z', closed_reason: null });
+      expect(r.a).toMatchObject({
+        status: 'ready',
+        time_start: '2025-05-01T10:00:30.000Z',
+        time_end: '2025-05-01T10:01:00.000Z',
+        closed_reason: null,
+      });
       expect(r.d).toMatchObject({ status: 'error', time_end: '2025-05-01T10:03:00.000Z', error_message: 'd failed', closed_reason: null });
       expect(r.b).toMatchObject({ status: 'error', time_start: '2025-05-01T10:02:00.000Z', error_message: null });
       expect(r.b.closed_reason).toMatch(/^did not finish: transaction ended with stopped.*reset/);
@@ -700,7 +796,12 @@ describe('run views, clusters and reset', () => {
       // The orchestrator's real report, arriving after the forced reset, wins on that row.
       await cast(resp('reset-1', [task('1', 'b', 'ready', { time: '2025-05-01T10:04:00Z' })]));
       const late = await rows();
-      expect(late.b).toMatchObject({ status: 'ready', time_start: '2025-05-01T10:02:00.000Z', time_end: '2025-05-01T10:04:00.000Z', closed_reason: null });
+      expect(late.b).toMatchObject({
+        status: 'ready',
+        time_start: '2025-05-01T10:02:00.000Z',
+        time_end: '2025-05-01T10:04:00.000Z',
+        closed_reason: null,
+      });
       expect(late.c.status).toBe('skipped');
       // The stopped run belongs to the epoch before the reset: its late ready does not enter the current state.
       expect((await get('/clusters/104/state').expect(200)).body).toEqual([]);
@@ -716,14 +817,26 @@ describe('run views, clusters and reset', () => {
     const ids: Record<string, number> = {};
 
     beforeAll(async () => {
-      ids.d1 = await run(start('del-1', delCluster, graph(2), { time: '2025-06-01T10:00:00Z' }), finish('del-1', 'ready', { time: '2025-06-01T11:00:00Z' }));
-      ids.d2 = await run(start('del-2', delCluster, graph(3), { time: '2025-06-02T10:00:00Z' }), finish('del-2', 'error', { time: '2025-06-02T11:00:00Z' }));
+      ids.d1 = await run(
+        start('del-1', delCluster, graph(2), { time: '2025-06-01T10:00:00Z' }),
+        finish('del-1', 'ready', { time: '2025-06-01T11:00:00Z' }),
+      );
+      ids.d2 = await run(
+        start('del-2', delCluster, graph(3), { time: '2025-06-02T10:00:00Z' }),
+        finish('del-2', 'error', { time: '2025-06-02T11:00:00Z' }),
+      );
       ids.d3 = await run(
         start('del-3', delCluster, graph(2), { time: '2025-06-03T10:00:00Z' }),
         resp('del-3', [task('1', 'task-0', 'running', { time: '2025-06-03T10:01:00Z' })]),
       );
-      ids.d4 = await run(start('del-4', delCluster, graph(1), { time: '2025-06-05T10:00:00Z' }), finish('del-4', 'ready', { time: '2025-06-05T11:00:00Z' }));
-      ids.d5 = await run(start('del-5', delCluster, graph(4), { time: '2025-06-04T10:00:00Z' }), finish('del-5', 'stopped', { time: '2025-06-06T10:00:00Z' }));
+      ids.d4 = await run(
+        start('del-4', delCluster, graph(1), { time: '2025-06-05T10:00:00Z' }),
+        finish('del-4', 'ready', { time: '2025-06-05T11:00:00Z' }),
+      );
+      ids.d5 = await run(
+        start('del-5', delCluster, graph(4), { time: '2025-06-04T10:00:00Z' }),
+        finish('del-5', 'stopped', { time: '2025-06-06T10:00:00Z' }),
+      );
     });
 
     it('400 for a missing or invalid before; 404 unknown cluster; 409 pre-9.0; nothing removed', async () => {

@@ -39,15 +39,15 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      if (c === '"' && text[i + 1] === '"') ((cell += '"'), i++);
       else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(cell), (cell = '');
-    else if (c === '\r' && text[i + 1] === '\n') row.push(cell), records.push(row), (row = []), (cell = ''), i++;
+    else if (c === ',') (row.push(cell), (cell = ''));
+    else if (c === '\r' && text[i + 1] === '\n') (row.push(cell), records.push(row), (row = []), (cell = ''), i++);
     else cell += c;
   }
-  if (cell || row.length) row.push(cell), records.push(row);
+  if (cell || row.length) (row.push(cell), records.push(row));
   return records;
 }
 
@@ -87,13 +87,21 @@ describe('hostile names in exports and on the terminal', () => {
       start('formulas', { id: 91, name: HYPERLINK, release: 'mitaka-9.0' }, FORMULA_GRAPH, { name: RUN_NAME, time }),
       resp('formulas', [task(NODE, CMD, 'ready', { time }), task('2', 'netconfig', 'error', { time, error_msg: '-1 is not a formula' })]),
       finish('formulas', 'error', { time }),
-      start('terminal', { id: 92, name: CLEAR, release: 'mitaka-9.0' }, {
-        '1': [{ id: CLEAR, type: COLOUR }, { id: BIDI, type: 'puppet' }, { id: LINK, type: C1 }],
-        null: [
-          { id: '..', type: 'stage', marker: 'the task named ..' },
-          { id: '.', type: 'stage', marker: 'the task named .' },
-        ],
-      }),
+      start(
+        'terminal',
+        { id: 92, name: CLEAR, release: 'mitaka-9.0' },
+        {
+          '1': [
+            { id: CLEAR, type: COLOUR },
+            { id: BIDI, type: 'puppet' },
+            { id: LINK, type: C1 },
+          ],
+          null: [
+            { id: '..', type: 'stage', marker: 'the task named ..' },
+            { id: '.', type: 'stage', marker: 'the task named .' },
+          ],
+        },
+      ),
       resp('terminal', [task('1', CLEAR, 'error', { error_msg: `${LINK} failed\nsecond line` }), task(null, '..', 'ready')]),
     ];
     const applied = await t.http().post('/api/v1/casts').send(casts).expect(200);
@@ -189,7 +197,7 @@ describe('hostile names in exports and on the terminal', () => {
       expect(parseYaml(yaml)).toEqual(rows);
     });
 
-    it("an error line from the server shows the name it quotes escaped", async () => {
+    it('an error line from the server shows the name it quotes escaped', async () => {
       const r = await cli(['task', 'history', 'detail', String(termId), '1', `${CLEAR}-missing`]);
       expect(r.code).toBe(1);
       expect(r.stderr).not.toMatch(UNSAFE);

@@ -41,7 +41,10 @@ describe('schema and migrations', () => {
       `INSERT INTO transactions (uuid, cluster_id, name, history_recorded, release, time_start) VALUES ('u', 1, 'deployment', true, 'mitaka-9.0', now()) RETURNING id`,
     );
     const insert = (node: string | null) =>
-      sql.query(`INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name) VALUES ($1, 1, $2, 'deploy_start')`, [rows[0].id, node]);
+      sql.query(`INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name) VALUES ($1, 1, $2, 'deploy_start')`, [
+        rows[0].id,
+        node,
+      ]);
     await insert(null);
     await expect(insert(null)).rejects.toThrow(/deployment_history_row_uq/);
     await insert('1');
@@ -58,7 +61,7 @@ describe('schema and migrations', () => {
     expect(rows).toEqual([]);
   });
 
-  it("RunSnapshots on data: old runs keep everything but their kept lists (built in the old row shape); snapshots and per-node definitions go with their run", async () => {
+  it('RunSnapshots on data: old runs keep everything but their kept lists (built in the old row shape); snapshots and per-node definitions go with their run', async () => {
     const own = await createTestDatabase('dh_schema_snap');
     const at = (migrations: typeof MIGRATIONS) => new DataSource({ type: 'postgres', url: own.url, migrations, logging: false });
     const c = new Client({ connectionString: own.url });
@@ -91,7 +94,9 @@ describe('schema and migrations', () => {
       } finally {
         await after.destroy();
       }
-      const [run] = (await c.query(`SELECT tasks_snapshot, summary_cache, list_cache, list_cache_shape FROM transactions WHERE id = $1`, [id])).rows;
+      const [run] = (
+        await c.query(`SELECT tasks_snapshot, summary_cache, list_cache, list_cache_shape FROM transactions WHERE id = $1`, [id])
+      ).rows;
       expect(run).toEqual({ tasks_snapshot: snapshot, summary_cache: { total: 2 }, list_cache: null, list_cache_shape: null });
       expect((await c.query(`SELECT count(*)::int AS n FROM deployment_history WHERE transaction_id = $1`, [id])).rows[0].n).toBe(2);
 
@@ -105,17 +110,24 @@ describe('schema and migrations', () => {
       await expect(snap('deployment_info', '1', '{}')).rejects.toThrow(/run_snapshots_key/);
       await expect(snap('astute_yaml', null, '{}')).rejects.toThrow(/check constraint/);
       await expect(snap('network_configuration', null, '{"a": ')).rejects.toThrow(/invalid input syntax for type json/);
-      expect((await c.query(`SELECT data::text FROM run_snapshots WHERE kind = 'settings'`)).rows[0].data).toBe('{"editable": {"b": 1, "a": 2}}');
+      expect((await c.query(`SELECT data::text FROM run_snapshots WHERE kind = 'settings'`)).rows[0].data).toBe(
+        '{"editable": {"b": 1, "a": 2}}',
+      );
       // Per-node definitions: one per (node, task); cluster-level (NULL) ones too.
       const def = (node: string | null) =>
-        c.query(`INSERT INTO node_task_definitions (transaction_id, node_id, task_name, definition) VALUES ($1, $2, 'netconfig', '{"type": "puppet"}')`, [id, node]);
+        c.query(
+          `INSERT INTO node_task_definitions (transaction_id, node_id, task_name, definition) VALUES ($1, $2, 'netconfig', '{"type": "puppet"}')`,
+          [id, node],
+        );
       await def('2');
       await expect(def('2')).rejects.toThrow(/node_task_definitions_key/);
       await def(null);
       await expect(def(null)).rejects.toThrow(/node_task_definitions_key/);
       // Deleting the run (retention, history deletion) takes them with it.
       await c.query(`DELETE FROM transactions WHERE id = $1`, [id]);
-      expect((await c.query(`SELECT (SELECT count(*) FROM run_snapshots) + (SELECT count(*) FROM node_task_definitions) AS n`)).rows[0].n).toBe('0');
+      expect(
+        (await c.query(`SELECT (SELECT count(*) FROM run_snapshots) + (SELECT count(*) FROM node_task_definitions) AS n`)).rows[0].n,
+      ).toBe('0');
 
       // And it can be undone.
       const undo = at(MIGRATIONS);
@@ -146,8 +158,16 @@ describe('schema and migrations', () => {
       ['a cluster, first page', sql(''), [cluster]],
       ['a cluster, a later page', sql(after), [cluster]],
       ['a cluster, oldest first', sql('', 'ASC'), [cluster]],
-      ['a cluster, by status and time range', sql(`AND h.status = ANY('{error}'::history_status[]) AND h.sort_time >= now() - interval '1 day' AND h.sort_time < now()`), [cluster]],
-      ['a cluster, by run type, current epoch', sql(`AND t.name = ANY('{deployment}') AND t.epoch = (SELECT c.epoch FROM clusters c WHERE c.id = $1)`), [cluster]],
+      [
+        'a cluster, by status and time range',
+        sql(`AND h.status = ANY('{error}'::history_status[]) AND h.sort_time >= now() - interval '1 day' AND h.sort_time < now()`),
+        [cluster],
+      ],
+      [
+        'a cluster, by run type, current epoch',
+        sql(`AND t.name = ANY('{deployment}') AND t.epoch = (SELECT c.epoch FROM clusters c WHERE c.id = $1)`),
+        [cluster],
+      ],
       ['a node, first page', sql(`AND h.node_id = '3'`), [cluster]],
       ['a node, a later page', sql(`AND h.node_id = '3' ${after}`), [cluster]],
       [
@@ -190,7 +210,11 @@ describe('schema and migrations', () => {
       ['one run, by status', `SELECT * FROM deployment_history WHERE transaction_id = $1 AND status IN ('error')`, [tx[0].id]],
       ['one run, by node', `SELECT * FROM deployment_history WHERE transaction_id = $1 AND node_id IN ('3', '4')`, [tx[0].id]],
       ['one run, by task', `SELECT * FROM deployment_history WHERE transaction_id = $1 AND task_name IN ('task-7')`, [tx[0].id]],
-      ['one row (the write path)', `SELECT * FROM deployment_history WHERE transaction_id = $1 AND task_name = 'task-7' AND node_id IS NOT DISTINCT FROM '3'`, [tx[0].id]],
+      [
+        'one row (the write path)',
+        `SELECT * FROM deployment_history WHERE transaction_id = $1 AND task_name = 'task-7' AND node_id IS NOT DISTINCT FROM '3'`,
+        [tx[0].id],
+      ],
       ['runs of a cluster', 'SELECT * FROM transactions WHERE cluster_id = $1 ORDER BY id', [tx[0].cluster_id]],
       ...crossRun(tx[0].cluster_id, pageKey[0]),
       ['a run by uuid', 'SELECT * FROM transactions WHERE uuid = ANY($1)', [['scale-7', 'scale-8']]],

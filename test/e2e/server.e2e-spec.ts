@@ -90,14 +90,29 @@ describe('the built service', () => {
       const posted = await fetch(`${base}/api/v1/casts`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(start('kept-uuid', { id: 5, name: 'kept', release: 'mitaka-9.0' }, { '1': [{ id: 'netconfig', type: 'puppet' }] })),
+        body: JSON.stringify(
+          start('kept-uuid', { id: 5, name: 'kept', release: 'mitaka-9.0' }, { '1': [{ id: 'netconfig', type: 'puppet' }] }),
+        ),
       });
       expect(posted.status).toBe(200);
 
       const doc = (await (await fetch(`${base}/api/docs-json`)).json()) as any;
       // Properties come from the Swagger CLI plugin, which runs in the build.
       expect(Object.keys(doc.components.schemas.TransactionDto.properties)).toEqual(
-        expect.arrayContaining(['id', 'cluster', 'uuid', 'name', 'status', 'progress', 'message', 'dry_run', 'graph_type', 'time_start', 'time_end', 'parent_id']),
+        expect.arrayContaining([
+          'id',
+          'cluster',
+          'uuid',
+          'name',
+          'status',
+          'progress',
+          'message',
+          'dry_run',
+          'graph_type',
+          'time_start',
+          'time_end',
+          'parent_id',
+        ]),
       );
       expect(Object.keys(doc.components.schemas.HistoryRowDto.properties)).toEqual(
         expect.arrayContaining(['task_name', 'node_id', 'status', 'type', 'time_start', 'time_end']),
@@ -107,10 +122,22 @@ describe('the built service', () => {
       expect(doc.components.schemas.KeystoneTokensRequestDto.properties.auth).toBeDefined();
       expect(doc.components.schemas.KeystoneTenantDto.properties.description).toMatchObject({ nullable: true });
       expect(Object.keys(doc.components.schemas.ClusterDto.properties)).toEqual(
-        expect.arrayContaining(['id', 'name', 'status', 'release_id', 'fuel_version', 'is_customized', 'changes', 'release', 'history_enabled']),
+        expect.arrayContaining([
+          'id',
+          'name',
+          'status',
+          'release_id',
+          'fuel_version',
+          'is_customized',
+          'changes',
+          'release',
+          'history_enabled',
+        ]),
       );
       expect(Object.keys(doc.components.schemas.ReleaseDto.properties)).toEqual(expect.arrayContaining(['id', 'name', 'version', 'state']));
-      const params = doc.paths['/api/v1/transactions/{transaction_id}/deployment_history'].get.parameters.map((p: { name: string }) => p.name);
+      const params = doc.paths['/api/v1/transactions/{transaction_id}/deployment_history'].get.parameters.map(
+        (p: { name: string }) => p.name,
+      );
       expect(params).toEqual(expect.arrayContaining(['transaction_id', 'nodes', 'statuses', 'tasks_names', 'include_summary']));
       const txParams = doc.paths['/api/v1/transactions'].get.parameters.map((p: { name: string }) => p.name);
       expect(txParams).toEqual(expect.arrayContaining(['cluster_id', 'statuses', 'transaction_types']));

@@ -37,7 +37,14 @@ interface Expected {
   casts: number;
   duplicates: number;
   out_of_order: number;
-  runs: Array<{ uuid: string; cluster: number; status: string; counts: Record<string, number>; total: number; failure: { node: string; task: string } | null }>;
+  runs: Array<{
+    uuid: string;
+    cluster: number;
+    status: string;
+    counts: Record<string, number>;
+    total: number;
+    failure: { node: string; task: string } | null;
+  }>;
 }
 
 /** What the service holds for each simulated run: its status, its rows per status, its total. */
@@ -55,7 +62,25 @@ async function holdings(t: TestApp, uuids: string[]) {
 
 const announced = (e: Expected) => Object.fromEntries(e.runs.map((r) => [r.uuid, { status: r.status, counts: r.counts, total: r.total }]));
 
-const WORKLOAD = ['--clusters', '2', '--nodes', '3', '--tasks', '8', '--runs', '5', '--speed', '0', '--failure-rate', '0.5', '--duplicates', '0.2', '--out-of-order', '0.2', '--json'];
+const WORKLOAD = [
+  '--clusters',
+  '2',
+  '--nodes',
+  '3',
+  '--tasks',
+  '8',
+  '--runs',
+  '5',
+  '--speed',
+  '0',
+  '--failure-rate',
+  '0.5',
+  '--duplicates',
+  '0.2',
+  '--out-of-order',
+  '0.2',
+  '--json',
+];
 
 describe('the simulator', () => {
   describe('over HTTP', () => {
@@ -85,7 +110,12 @@ describe('the simulator', () => {
         expect(x.counts.pending + x.counts.running).toBe(0);
         if (x.status === 'error') expect(x.counts.error).toBeGreaterThan(0);
       }
-      expect(await holdings(t, expected.runs.map((x) => x.uuid))).toEqual(announced(expected));
+      expect(
+        await holdings(
+          t,
+          expected.runs.map((x) => x.uuid),
+        ),
+      ).toEqual(announced(expected));
 
       // What the runs look like: stages at cluster level, master tasks, a node's chain in order.
       const [first] = (await t.http().get('/api/v1/transactions').expect(200)).body;
@@ -108,8 +138,14 @@ describe('the simulator', () => {
       // What each run was deployed with (fuel2 task deployment-info|settings|network-configuration download).
       const info = (await t.http().get(`/api/v1/transactions/${first.id}/deployment_info`).expect(200)).body;
       expect(Object.keys(info.nodes)).toEqual(['1', '2', '3']);
-      expect(info.nodes['1']).toMatchObject({ uid: '1', roles: ['primary-controller'], network_scheme: { roles: { management: 'br-mgmt' } } });
-      expect((await t.http().get(`/api/v1/transactions/${first.id}/settings`).expect(200)).body.editable.common.debug).toMatchObject({ value: false });
+      expect(info.nodes['1']).toMatchObject({
+        uid: '1',
+        roles: ['primary-controller'],
+        network_scheme: { roles: { management: 'br-mgmt' } },
+      });
+      expect((await t.http().get(`/api/v1/transactions/${first.id}/settings`).expect(200)).body.editable.common.debug).toMatchObject({
+        value: false,
+      });
       const network = (await t.http().get(`/api/v1/transactions/${first.id}/network_configuration`).expect(200)).body;
       expect(network.networks.map((n: { name: string }) => n.name)).toEqual(['public', 'management', 'storage', 'fuelweb_admin']);
     });
@@ -129,7 +165,21 @@ describe('the simulator', () => {
     });
 
     it('is reachable as `dhist simulate`, with the global --url', async () => {
-      const r = await run(CLI, ['--url', url, 'simulate', '--seed', 'cli', '--nodes', '2', '--tasks', '3', '--first-cluster', '9', '--prefix', 'via-cli']);
+      const r = await run(CLI, [
+        '--url',
+        url,
+        'simulate',
+        '--seed',
+        'cli',
+        '--nodes',
+        '2',
+        '--tasks',
+        '3',
+        '--first-cluster',
+        '9',
+        '--prefix',
+        'via-cli',
+      ]);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/The service should now hold:/);
       expect(r.stdout).toMatch(/via-cli-c9-r1/);
@@ -159,7 +209,17 @@ describe('the simulator', () => {
     });
 
     it("publishes Astute's casts to the exchange; the runs end as announced", async () => {
-      const r = await run(SIM, ['--amqp', AMQP_URL, '--exchange', t.config.amqpExchange, '--routing-key', t.config.amqpRoutingKey, '--seed', 'bus-2', ...WORKLOAD]);
+      const r = await run(SIM, [
+        '--amqp',
+        AMQP_URL,
+        '--exchange',
+        t.config.amqpExchange,
+        '--routing-key',
+        t.config.amqpRoutingKey,
+        '--seed',
+        'bus-2',
+        ...WORKLOAD,
+      ]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const expected: Expected = JSON.parse(r.stdout);
@@ -167,7 +227,11 @@ describe('the simulator', () => {
       const want = announced(expected);
       const uuids = Object.keys(want);
       // The consumer applies the casts in batches after the publisher is done: wait until it caught up.
-      await waitFor(async () => JSON.stringify(await holdings(t, uuids)) === JSON.stringify(want), 'the simulated runs to be applied', 20000).catch(async (e) => {
+      await waitFor(
+        async () => JSON.stringify(await holdings(t, uuids)) === JSON.stringify(want),
+        'the simulated runs to be applied',
+        20000,
+      ).catch(async (e) => {
         expect(await holdings(t, uuids)).toEqual(want); // shows the difference
         throw e;
       });
@@ -179,7 +243,11 @@ describe('the simulator', () => {
       try {
         const r = await run(SIM, ['--amqp', AMQP_URL, '--exchange', exchange, '--nodes', '1', '--tasks', '1', '-q']);
         expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(new RegExp(`^error: \\d+ cast\\(s\\) reached no queue: is the service consuming exchange '${exchange}' with routing key 'nailgun'`));
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `^error: \\d+ cast\\(s\\) reached no queue: is the service consuming exchange '${exchange}' with routing key 'nailgun'`,
+          ),
+        );
       } finally {
         await bus.channel.deleteExchange(exchange).catch(() => undefined);
       }

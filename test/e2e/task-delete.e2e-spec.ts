@@ -14,7 +14,13 @@ import { openStream } from '../support/sse';
  */
 
 const RUNNING = 'You cannot delete running task manually';
-const GRAPH = { '1': [{ id: 'netconfig', type: 'puppet' }, { id: 'hiera', type: 'puppet' }], null: [{ id: 'deploy_start', type: 'stage' }] };
+const GRAPH = {
+  '1': [
+    { id: 'netconfig', type: 'puppet' },
+    { id: 'hiera', type: 'puppet' },
+  ],
+  null: [{ id: 'deploy_start', type: 'stage' }],
+};
 const at = (hm: string, day = '01') => `2026-03-${day}T${hm}:00.000Z`;
 
 async function metric(t: TestApp, series: string): Promise<number> {
@@ -34,7 +40,8 @@ describe('DELETE /transactions/:id (fuel2 task delete)', () => {
   const post = (casts: unknown[]) => t.http().post('/api/v1/casts').send(casts).expect(200);
   const idOf = async (uuid: string): Promise<number> =>
     (await t.http().get('/api/v1/transactions').expect(200)).body.find((x: { uuid: string }) => x.uuid === uuid).id;
-  const count = async (sql: string, params: unknown[]) => (await t.sql.query(`SELECT count(*)::int AS n FROM ${sql}`, params)).rows[0].n as number;
+  const count = async (sql: string, params: unknown[]) =>
+    (await t.sql.query(`SELECT count(*)::int AS n FROM ${sql}`, params)).rows[0].n as number;
   type StateRow = { node_id: string | null; task_name: string; transaction_id: number; time_end: string };
   /** GET /clusters/:id/state, as [node, task, run, end] per entry. */
   const state = async (cluster: number) =>
@@ -100,7 +107,7 @@ describe('DELETE /transactions/:id (fuel2 task delete)', () => {
     expect((await t.http().get('/api/v1/clusters/40').expect(200)).body).toMatchObject({ transactions: 0, history_rows: 0 });
   });
 
-  it('400 with Nailgun\'s message for a run in progress without force; nothing removed', async () => {
+  it("400 with Nailgun's message for a run in progress without force; nothing removed", async () => {
     await post([start('del-run', { id: 41, release: 'mitaka-9.0' }, GRAPH), resp('del-run', [task('1', 'netconfig', 'running')])]);
     const id = await idOf('del-run');
     for (const path of [`/api/v1/transactions/${id}/?force=0`, `/api/v1/transactions/${id}/`, `/api/v1/transactions/${id}?force=false`]) {
@@ -134,7 +141,11 @@ describe('DELETE /transactions/:id (fuel2 task delete)', () => {
     }
     expect((await t.http().delete('/api/v1/transactions/abc/?force=0').expect(400)).body.message).toMatch(/transaction id/);
     // A report for the deleted run over HTTP: refused as for any run never started.
-    const late = await t.http().post('/api/v1/casts').send(resp('del-force', [task('1', 'netconfig', 'ready')])).expect(404);
+    const late = await t
+      .http()
+      .post('/api/v1/casts')
+      .send(resp('del-force', [task('1', 'netconfig', 'ready')]))
+      .expect(404);
     expect(late.body.message).toMatch(/unknown transaction/);
   });
 
@@ -143,7 +154,10 @@ describe('DELETE /transactions/:id (fuel2 task delete)', () => {
     const id = await idOf('del-live');
     const path = `/api/v1/transactions/${id}/deployment_history/stream`;
     const [s1, s2] = [openStream(port, path), openStream(port, path)];
-    await waitFor(() => s1.events.some((e) => e.type === 'transaction') && s2.events.some((e) => e.type === 'transaction'), 'both streams to start');
+    await waitFor(
+      () => s1.events.some((e) => e.type === 'transaction') && s2.events.some((e) => e.type === 'transaction'),
+      'both streams to start',
+    );
 
     await t.http().delete(`/api/v1/transactions/${id}/?force=1`).expect(204);
     await waitFor(() => s1.ended() && s2.ended(), 'both streams to end');
@@ -178,7 +192,12 @@ describe('DELETE /transactions/:id (fuel2 task delete)', () => {
       ['1', 'netconfig', h2, at('10:30')],
     ]);
     // Runs that ended before 11:00: h2 only; its entries go back to h1's rows.
-    const res = (await t.http().delete(`/api/v1/clusters/45/deployment_history?before=${at('11:00')}`).expect(200)).body;
+    const res = (
+      await t
+        .http()
+        .delete(`/api/v1/clusters/45/deployment_history?before=${at('11:00')}`)
+        .expect(200)
+    ).body;
     expect(res.removed.map((r: { id: number }) => r.id)).toEqual([h2]);
     expect(await state(45)).toEqual([
       [null, 'deploy_start', h1, at('09:00')],

@@ -17,10 +17,15 @@ const COLORS = { pending: '#94a3b8', running: '#2563eb', ready: '#16a34a', error
 jest.setTimeout(60_000);
 
 const at = (base: number, s: number) => new Date(base + s * 1000).toISOString();
-const ran = (node: string | null, name: string, base: number, from: number, to: number, status = 'ready', extra: Record<string, unknown> = {}) => [
-  task(node, name, 'running', { time: at(base, from) }),
-  task(node, name, status, { time: at(base, to), ...extra }),
-];
+const ran = (
+  node: string | null,
+  name: string,
+  base: number,
+  from: number,
+  to: number,
+  status = 'ready',
+  extra: Record<string, unknown> = {},
+) => [task(node, name, 'running', { time: at(base, from) }), task(node, name, status, { time: at(base, to), ...extra })];
 
 // In-page helpers (the page exposes window.__timeline for tests).
 type Stats = { total: number; byStatus: Record<string, number>; firstDrawMs: number | null };
@@ -63,7 +68,14 @@ describe('web page (/ui/) in Chromium', () => {
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
       viewport: { width: 1400, height: 900 },
       acceptDownloads: true,
     });
@@ -78,8 +90,14 @@ describe('web page (/ui/) in Chromium', () => {
     // Two runs of one cluster: a finished one that failed, and one in progress.
     const graph: Graph = {
       master: [{ id: 'upload_repos', type: 'shell' }],
-      '1': [{ id: 'netconfig', type: 'puppet' }, { id: 'ceph', type: 'puppet', requires: ['netconfig'] }],
-      '2': [{ id: 'netconfig', type: 'puppet' }, { id: 'ceph', type: 'puppet' }],
+      '1': [
+        { id: 'netconfig', type: 'puppet' },
+        { id: 'ceph', type: 'puppet', requires: ['netconfig'] },
+      ],
+      '2': [
+        { id: 'netconfig', type: 'puppet' },
+        { id: 'ceph', type: 'puppet' },
+      ],
       null: [{ id: 'post_deploy', type: 'shell' }],
     };
     const cluster = { id: 70, name: 'ui-cluster', release: 'mitaka-9.0' };
@@ -96,7 +114,13 @@ describe('web page (/ui/) in Chromium', () => {
     );
     const t2 = Date.now() - 60_000;
     [{ transaction_id: runs.live }] = await cast(start('ui-live', cluster, graph, { time: at(t2, 0) }));
-    await cast(resp('ui-live', [...ran('master', 'upload_repos', t2, 1, 10), ...ran('1', 'netconfig', t2, 10, 30), task('1', 'ceph', 'running', { time: at(t2, 30) })]));
+    await cast(
+      resp('ui-live', [
+        ...ran('master', 'upload_repos', t2, 1, 10),
+        ...ran('1', 'netconfig', t2, 10, 30),
+        task('1', 'ceph', 'running', { time: at(t2, 30) }),
+      ]),
+    );
   });
 
   afterAll(async () => {
@@ -110,7 +134,9 @@ describe('web page (/ui/) in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/ui/');
     await page.locator('#clusters a', { hasText: 'ui-cluster' }).click();
     await page.locator('#runs tbody tr').first().waitFor();
-    const rows = await page.locator('#runs tbody tr').evaluateAll((trs) => trs.map((tr: any) => [Number(tr.dataset.run), tr.dataset.status]));
+    const rows = await page
+      .locator('#runs tbody tr')
+      .evaluateAll((trs) => trs.map((tr: any) => [Number(tr.dataset.run), tr.dataset.status]));
     expect(rows).toEqual([
       [runs.live, 'running'],
       [runs.failed, 'error'],
@@ -126,7 +152,12 @@ describe('web page (/ui/) in Chromium', () => {
     await page.waitForFunction(() => (globalThis as any).__timeline?.stats.total === 6);
     const s = await stats(page);
     expect(s.byStatus).toEqual({ pending: 0, running: 0, ready: 3, error: 1, skipped: 2 });
-    expect(JSON.parse((await page.locator('#timeline').getAttribute('data-bars'))!)).toMatchObject({ total: 6, ready: 3, error: 1, skipped: 2 });
+    expect(JSON.parse((await page.locator('#timeline').getAttribute('data-bars'))!)).toMatchObject({
+      total: 6,
+      ready: 3,
+      error: 1,
+      skipped: 2,
+    });
     for (const [node, name, status] of [
       ['master', 'upload_repos', 'ready'],
       ['1', 'ceph', 'error'],
@@ -163,7 +194,14 @@ describe('web page (/ui/) in Chromium', () => {
     await page.locator('.filters input[name="task"]').fill('');
     await page.locator('.filters select[name="node"]').selectOption('');
     await page.locator('.thead [data-col="status"]').click();
-    expect(await page.locator('.tbody .trow').evaluateAll((rs) => rs.map((r: any) => r.dataset.status))).toEqual(['error', 'ready', 'ready', 'ready', 'skipped', 'skipped']);
+    expect(await page.locator('.tbody .trow').evaluateAll((rs) => rs.map((r: any) => r.dataset.status))).toEqual([
+      'error',
+      'ready',
+      'ready',
+      'ready',
+      'skipped',
+      'skipped',
+    ]);
     await shot('table');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-csv').click()]);
@@ -184,14 +222,11 @@ describe('web page (/ui/) in Chromium', () => {
 
     const now = Date.now();
     await cast(resp('ui-live', ran('2', 'netconfig', now - 40_000, 0, 15)));
-    await page.waitForFunction(
-      (green) => {
-        const tl = (globalThis as any).__timeline;
-        const b = tl.bar('2', 'netconfig');
-        return b.status === 'ready' && tl.pixel(b.x + b.w / 2, b.y + b.h / 2) === green;
-      },
-      COLORS.ready,
-    );
+    await page.waitForFunction((green) => {
+      const tl = (globalThis as any).__timeline;
+      const b = tl.bar('2', 'netconfig');
+      return b.status === 'ready' && tl.pixel(b.x + b.w / 2, b.y + b.h / 2) === green;
+    }, COLORS.ready);
     expect((await stats(page)).byStatus).toEqual({ pending: 2, running: 1, ready: 3, error: 0, skipped: 0 });
     expect(await page.evaluate(() => (globalThis as any).__timeline.streamEvents as number)).toBeGreaterThan(events);
     await shot('live');
@@ -206,9 +241,13 @@ describe('web page (/ui/) in Chromium', () => {
     const graph: Graph = {};
     for (let n = 1; n <= 200; n++) graph[String(n)] = Array.from({ length: 150 }, (_, i) => ({ id: `task_${i}`, type: 'puppet' }));
     const t0 = Date.now() - 7200_000;
-    const [{ transaction_id: id }] = await cast(start('ui-big', { id: 71, name: 'big', release: 'mitaka-9.0' }, graph, { time: at(t0, 0) }));
+    const [{ transaction_id: id }] = await cast(
+      start('ui-big', { id: 71, name: 'big', release: 'mitaka-9.0' }, graph, { time: at(t0, 0) }),
+    );
     const nodes = [];
-    for (let n = 1; n <= 200; n++) for (let i = 0; i < 150; i++) nodes.push(...ran(String(n), `task_${i}`, t0, i * 20 + (n % 7), i * 20 + 15 + (n % 5), n === 13 && i === 7 ? 'error' : 'ready'));
+    for (let n = 1; n <= 200; n++)
+      for (let i = 0; i < 150; i++)
+        nodes.push(...ran(String(n), `task_${i}`, t0, i * 20 + (n % 7), i * 20 + 15 + (n % 5), n === 13 && i === 7 ? 'error' : 'ready'));
     await cast(resp('ui-big', nodes), finish('ui-big', 'error', { time: at(t0, 3100) }));
 
     await page.goto(`${base}/ui/#/runs/${id}`);
@@ -217,7 +256,9 @@ describe('web page (/ui/) in Chromium', () => {
     expect(s.byStatus).toEqual({ pending: 0, running: 0, ready: 29999, error: 1, skipped: 0 });
     const loadMs = await page.evaluate(() => (globalThis as any).__timeline.loadMs as number);
     // Timing is reported, not asserted (timed assertions belong in the benchmarks).
-    console.log(`30,000-task run: first draw ${s.firstDrawMs?.toFixed(1)} ms (model + canvas), ${loadMs.toFixed(0)} ms from opening the run (fetch included)`);
+    console.log(
+      `30,000-task run: first draw ${s.firstDrawMs?.toFixed(1)} ms (model + canvas), ${loadMs.toFixed(0)} ms from opening the run (fetch included)`,
+    );
     await shot('30k');
   });
 
@@ -243,8 +284,16 @@ describe('web page (/ui/) in Chromium', () => {
 
   it('says so when the live run it shows is deleted, and stops following it', async () => {
     const t0 = Date.now() - 60_000;
-    const graph: Graph = { '1': [{ id: 'netconfig', type: 'puppet' }, { id: 'ceph', type: 'puppet' }, { id: 'hiera', type: 'puppet' }] };
-    const [{ transaction_id: id }] = await cast(start('ui-doomed', { id: 79, name: 'doomed', release: 'mitaka-9.0' }, graph, { time: at(t0, 0) }));
+    const graph: Graph = {
+      '1': [
+        { id: 'netconfig', type: 'puppet' },
+        { id: 'ceph', type: 'puppet' },
+        { id: 'hiera', type: 'puppet' },
+      ],
+    };
+    const [{ transaction_id: id }] = await cast(
+      start('ui-doomed', { id: 79, name: 'doomed', release: 'mitaka-9.0' }, graph, { time: at(t0, 0) }),
+    );
     await cast(resp('ui-doomed', [task('1', 'netconfig', 'running', { time: at(t0, 1) })]));
     await page.goto(`${base}/ui/#/runs/${id}`);
     await page.waitForFunction(() => (globalThis as any).__timeline?.stats.total === 3 && (globalThis as any).__timeline.live);

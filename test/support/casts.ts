@@ -1,7 +1,12 @@
 /** Builders for Astute-format casts, as the orchestrator sends them (shared/fuel-reference.md §1). */
 export type Graph = Record<string, Array<{ id: string; type?: string; [k: string]: unknown }>>;
 
-export function start(uuid: string, cluster: { id: number; name?: string; release: string }, graph: Graph, extra: Record<string, unknown> = {}) {
+export function start(
+  uuid: string,
+  cluster: { id: number; name?: string; release: string },
+  graph: Graph,
+  extra: Record<string, unknown> = {},
+) {
   return {
     method: 'transaction_start',
     args: { task_uuid: uuid, name: 'deployment', graph_type: 'default', dry_run: false, cluster, tasks_graph: graph, ...extra },

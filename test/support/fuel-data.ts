@@ -17,7 +17,10 @@ export function fuelTasks(): Map<string, FuelTask> {
 }
 
 /** The 6-node environment's per-node task lists (keys '1'..'6', 'master', 'null'), as a tasks_graph. */
-export function fuelEnvironmentGraph(): Record<string, Array<{ id: string; type: string; requires: string[]; parameters: Record<string, unknown> }>> {
+export function fuelEnvironmentGraph(): Record<
+  string,
+  Array<{ id: string; type: string; requires: string[]; parameters: Record<string, unknown> }>
+> {
   const env = JSON.parse(readFileSync(join(DIR, 'example-environment.json'), 'utf8')) as { tasks_by_node: Record<string, string[]> };
   const tasks = fuelTasks();
   return Object.fromEntries(

@@ -8,7 +8,11 @@ export const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127
 export const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
 
 /** Polls `check` until it returns a truthy value or the deadline passes; no fixed sleeps. */
-export async function waitFor<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 15000): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  what: string,
+  timeoutMs = 15000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
@@ -23,7 +27,8 @@ export async function waitFor<T>(check: () => Promise<T | undefined | null | fal
   }
 }
 
-export const uniqueName = (prefix: string) => `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
+export const uniqueName = (prefix: string) =>
+  `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
 
 /** A port nothing listens on (it was free a moment ago). */
 export function freePort(): Promise<number> {

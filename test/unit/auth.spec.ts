@@ -73,7 +73,9 @@ describe('auth tokens: loading', () => {
 
   it('rejects a token shorter than 16 characters, naming where it is but not the token', () => {
     const { problems } = load({ AUTH_READ_TOKENS: `${READ},short-secret` });
-    expect(problems).toEqual(["token 2 of AUTH_READ_TOKENS is 12 characters long; a token must have at least 16 (e.g. from 'openssl rand -hex 32')"]);
+    expect(problems).toEqual([
+      "token 2 of AUTH_READ_TOKENS is 12 characters long; a token must have at least 16 (e.g. from 'openssl rand -hex 32')",
+    ]);
     expect(problems.join()).not.toContain('short-secret');
   });
 
@@ -123,9 +125,14 @@ describe('auth tokens: loading', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const e = error as ConfigError;
-    expect(e.problems).toEqual([expect.stringMatching(/^PORT must be/), expect.stringMatching(/^token 1 of AUTH_ADMIN_TOKENS is 5 characters long/)]);
+    expect(e.problems).toEqual([
+      expect.stringMatching(/^PORT must be/),
+      expect.stringMatching(/^token 1 of AUTH_ADMIN_TOKENS is 5 characters long/),
+    ]);
     expect(e.message).toContain('AUTH_ADMIN_TOKENS');
-    expect(() => loadConfig({ AUTH_TOKENS_FILE: '/definitely/not/here' })).toThrow(/AUTH_TOKENS_FILE: cannot read '\/definitely\/not\/here' \(ENOENT\)/);
+    expect(() => loadConfig({ AUTH_TOKENS_FILE: '/definitely/not/here' })).toThrow(
+      /AUTH_TOKENS_FILE: cannot read '\/definitely\/not\/here' \(ENOENT\)/,
+    );
   });
 
   it('keeps digests only: printing or serialising the config shows counts, never a token', () => {
@@ -134,7 +141,12 @@ describe('auth tokens: loading', () => {
       expect(text).not.toContain(READ2);
       expect(text).not.toContain(ADMIN);
     }
-    expect(JSON.parse(JSON.stringify(config)).auth).toEqual({ required: true, read: 1, admin: 1, sources: ['AUTH_READ_TOKENS', 'AUTH_ADMIN_TOKENS'] });
+    expect(JSON.parse(JSON.stringify(config)).auth).toEqual({
+      required: true,
+      read: 1,
+      admin: 1,
+      sources: ['AUTH_READ_TOKENS', 'AUTH_ADMIN_TOKENS'],
+    });
   });
 });
 
@@ -178,15 +190,21 @@ describe('auth: the presented token', () => {
 
   it('takes both when they carry the same token; refuses different ones', () => {
     expect(h({ authorization: `Bearer ${READ}`, 'x-auth-token': READ })).toEqual({ token: READ });
-    expect(h({ authorization: `Bearer ${READ}`, 'x-auth-token': ADMIN })).toEqual({ problem: expect.stringMatching(/carry different tokens/) });
+    expect(h({ authorization: `Bearer ${READ}`, 'x-auth-token': ADMIN })).toEqual({
+      problem: expect.stringMatching(/carry different tokens/),
+    });
   });
 
   it('no token: missing; another Authorization scheme: refused, unless X-Auth-Token is given', () => {
     expect(h({})).toEqual({ problem: expect.stringMatching(/^Authentication required/), missing: true });
     expect(h({ authorization: '  ', 'x-auth-token': '' })).toMatchObject({ missing: true });
-    expect(h({ authorization: 'Basic dXNlcjpwYXNz' })).toEqual({ problem: expect.stringMatching(/^Authorization scheme 'Basic' is not supported/) });
+    expect(h({ authorization: 'Basic dXNlcjpwYXNz' })).toEqual({
+      problem: expect.stringMatching(/^Authorization scheme 'Basic' is not supported/),
+    });
     expect(h({ authorization: 'Bearer' })).toEqual({ problem: expect.stringMatching(/^Authorization: Bearer carries no token/) });
-    expect(h({ authorization: `Bearer ${READ} ${READ}` })).toEqual({ problem: expect.stringMatching(/^Authorization: Bearer carries no token \(or more than one\)/) });
+    expect(h({ authorization: `Bearer ${READ} ${READ}` })).toEqual({
+      problem: expect.stringMatching(/^Authorization: Bearer carries no token \(or more than one\)/),
+    });
     expect(h({ authorization: 'Basic dXNlcjpwYXNz', 'x-auth-token': READ })).toEqual({ token: READ });
   });
 
@@ -230,7 +248,12 @@ describe('AuthGuard', () => {
   const guard = new AuthGuard(new Reflector(), config({ AUTH_READ_TOKENS: READ, AUTH_ADMIN_TOKENS: ADMIN }));
 
   it('lets RabbitMQ handlers (rpc) through without looking at anything', () => {
-    const ctx = { getType: () => 'rpc', switchToHttp: () => { throw new Error('must not be called'); } } as unknown as ExecutionContext;
+    const ctx = {
+      getType: () => 'rpc',
+      switchToHttp: () => {
+        throw new Error('must not be called');
+      },
+    } as unknown as ExecutionContext;
     expect(guard.canActivate(ctx)).toBe(true);
   });
 
@@ -258,6 +281,8 @@ describe('AuthGuard', () => {
     expect(() => guard.canActivate(wrong.ctx)).toThrow(/^Invalid token/);
     expect(wrong.res.setHeader).toHaveBeenCalledWith('WWW-Authenticate', 'Bearer realm="deployment-history", error="invalid_token"');
     const write = context('http', 'PUT', { 'x-auth-token': READ }, 'admin');
-    expect(() => guard.canActivate(write.ctx)).toThrow('Forbidden: PUT /api/v1/x changes data and needs an admin token; the token sent is a read token');
+    expect(() => guard.canActivate(write.ctx)).toThrow(
+      'Forbidden: PUT /api/v1/x changes data and needs an admin token; the token sent is a read token',
+    );
   });
 });

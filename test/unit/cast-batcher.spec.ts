@@ -114,7 +114,13 @@ function cast(n: number): ParsedCast {
 /** The uuid a report command is about (all commands here are reports). */
 const commandUuid = (c: StoreCommand) => (c.kind === 'report' ? c.uuid : c.start.uuid);
 
-const applied = (n: number): CommandOutcome => ({ outcome: 'applied', transactionId: n, historyRecorded: true, tasks: 0, runStatus: 'running' });
+const applied = (n: number): CommandOutcome => ({
+  outcome: 'applied',
+  transactionId: n,
+  historyRecorded: true,
+  tasks: 0,
+  runStatus: 'running',
+});
 /** Outcome per command: applied, keyed by the uuid's number. */
 const allApplied = (commands: StoreCommand[]): CommandOutcome[] => commands.map((c) => applied(Number(commandUuid(c).slice(-12))));
 
@@ -234,7 +240,10 @@ describe('CastBatcher', () => {
   it('holds a report whose run is unknown until its start commits (another instance), then acks it', async () => {
     let known = false;
     const h = harness(
-      async (commands) => commands.map((c, i) => (commandUuid(c) === uuidOf(2) && !known ? { outcome: 'unknown_transaction' as const, reason: 'unknown' } : applied(i + 1))),
+      async (commands) =>
+        commands.map((c, i) =>
+          commandUuid(c) === uuidOf(2) && !known ? { outcome: 'unknown_transaction' as const, reason: 'unknown' } : applied(i + 1),
+        ),
       { unknownRunGraceMs: 5000 },
     );
     h.push(3);
@@ -251,7 +260,9 @@ describe('CastBatcher', () => {
   });
 
   it('dead-letters a report whose run stays unknown past the grace period', async () => {
-    const h = harness(async (commands) => commands.map(() => ({ outcome: 'unknown_transaction' as const, reason: 'no such run' })), { unknownRunGraceMs: 300 });
+    const h = harness(async (commands) => commands.map(() => ({ outcome: 'unknown_transaction' as const, reason: 'no such run' })), {
+      unknownRunGraceMs: 300,
+    });
     h.push(1);
     await waitFor(() => h.stats.deadLettered === 1, 'the dead letter', 5000);
     expect(h.apply.mock.calls.length).toBeGreaterThan(1);
@@ -261,7 +272,9 @@ describe('CastBatcher', () => {
   });
 
   it('returns held reports to the queue on shutdown', async () => {
-    const h = harness(async (commands) => commands.map(() => ({ outcome: 'unknown_transaction' as const, reason: 'no such run' })), { unknownRunGraceMs: 60000 });
+    const h = harness(async (commands) => commands.map(() => ({ outcome: 'unknown_transaction' as const, reason: 'no such run' })), {
+      unknownRunGraceMs: 60000,
+    });
     h.push(1);
     await waitFor(() => h.apply.mock.calls.length >= 1, 'the first attempt');
     await new Promise((r) => setImmediate(r));
@@ -273,7 +286,9 @@ describe('CastBatcher', () => {
   it('never lets a multiple ack cover a message still being dead-lettered', async () => {
     // Cast 2 is rejected (dead-lettered, slowly); 1 and 3 commit: their ack must not settle 2 early.
     const h = harness(async (commands) =>
-      commands.map((c, i) => (commandUuid(c) === uuidOf(2) ? { outcome: 'unknown_transaction' as const, reason: 'unknown' } : applied(i + 1))),
+      commands.map((c, i) =>
+        commandUuid(c) === uuidOf(2) ? { outcome: 'unknown_transaction' as const, reason: 'unknown' } : applied(i + 1),
+      ),
     );
     h.push(3);
     await h.batcher.onModuleDestroy();
@@ -418,7 +433,7 @@ describe('CastBatcher', () => {
     expectEachSettledOnce(h);
   });
 
-  it('treats an unknown error as the store\'s while the database does not answer: held, never dead-lettered', async () => {
+  it("treats an unknown error as the store's while the database does not answer: held, never dead-lettered", async () => {
     let failing = true;
     const h = harness(async (commands) => {
       if (failing) throw new TypeError('Cannot read properties of undefined');
@@ -438,38 +453,50 @@ describe('CastBatcher', () => {
 
   // Every failure on the store's side the issue lists, as the pg driver and TypeORM raise them.
   const storeFailures: Array<[string, () => Error]> = [
-    ['connection refused', () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect', errno: -111 })],
+    [
+      'connection refused',
+      () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect', errno: -111 }),
+    ],
     ['connection reset', () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read', errno: -104 })],
     ['connect timeout (the pool given to TypeORM)', () => new DatabaseConnectionError('timeout exceeded when trying to connect')],
     ['terminated unexpectedly', () => new QueryFailedError('SELECT 1', [], new Error('Connection terminated unexpectedly'))],
     ...['57P01', '57P02', '57P03', '55000', '3D000', '53300', '28000', '28P01', '25006', '40001', '40P01', '08006', '08001'].map(
-      (code): [string, () => Error] => [`SQLSTATE ${code}`, () => new QueryFailedError('UPDATE x', [], Object.assign(new Error(`pg says ${code}`), { code }))],
+      (code): [string, () => Error] => [
+        `SQLSTATE ${code}`,
+        () => new QueryFailedError('UPDATE x', [], Object.assign(new Error(`pg says ${code}`), { code })),
+      ],
     ),
-    ['SQLSTATE 55000 at connect (not wrapped)', () => Object.assign(new Error('database "x" is not currently accepting connections'), { code: '55000', severity: 'FATAL' })],
+    [
+      'SQLSTATE 55000 at connect (not wrapped)',
+      () => Object.assign(new Error('database "x" is not currently accepting connections'), { code: '55000', severity: 'FATAL' }),
+    ],
     ['a write that lost a race', () => new RetryableWriteError('a transaction was created concurrently')],
   ];
 
-  it.each(storeFailures)('holds the batch while the database is away (%s), writes it when it answers; nothing dead-lettered', async (_, error) => {
-    let down = 1;
-    const h = harness(async (commands) => {
-      if (down > 0) {
-        down--;
-        throw error();
-      }
-      return allApplied(commands);
-    });
-    h.push(4);
-    await waitFor(() => h.ch.acked().length === 4, 'every cast to be written', 10_000);
-    expect(h.stats.deadLettered).toBe(0);
-    expect(h.ch.sendToQueue).not.toHaveBeenCalled();
-    expect(h.ch.nack).not.toHaveBeenCalled();
-    // Never split: the same batches, in order.
-    expect(h.apply.mock.calls.flatMap(([cs]) => cs.map(commandUuid)).slice(-4)).toEqual([1, 2, 3, 4].map(uuidOf));
-    expect(h.store.consumer[0]).toBe('pause');
-    expect(h.store.consumer.at(-1)).toBe('resume');
-    await h.batcher.onModuleDestroy();
-    expectEachSettledOnce(h);
-  });
+  it.each(storeFailures)(
+    'holds the batch while the database is away (%s), writes it when it answers; nothing dead-lettered',
+    async (_, error) => {
+      let down = 1;
+      const h = harness(async (commands) => {
+        if (down > 0) {
+          down--;
+          throw error();
+        }
+        return allApplied(commands);
+      });
+      h.push(4);
+      await waitFor(() => h.ch.acked().length === 4, 'every cast to be written', 10_000);
+      expect(h.stats.deadLettered).toBe(0);
+      expect(h.ch.sendToQueue).not.toHaveBeenCalled();
+      expect(h.ch.nack).not.toHaveBeenCalled();
+      // Never split: the same batches, in order.
+      expect(h.apply.mock.calls.flatMap(([cs]) => cs.map(commandUuid)).slice(-4)).toEqual([1, 2, 3, 4].map(uuidOf));
+      expect(h.store.consumer[0]).toBe('pause');
+      expect(h.store.consumer.at(-1)).toBe('resume');
+      await h.batcher.onModuleDestroy();
+      expectEachSettledOnce(h);
+    },
+  );
 
   it('backs off exponentially up to the cap while the database is away, and says not ready meanwhile', async () => {
     const h = harness(async () => {

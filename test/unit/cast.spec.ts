@@ -30,7 +30,8 @@ const reportOf = (p: ParsedCast): { run: RunReport | null; tasks: NodeTaskReport
   if (p.command.kind !== 'report') throw new Error(`expected a report command, got ${p.command.kind}`);
   return { run: p.command.run, tasks: p.command.tasks };
 };
-const resp = (args: Record<string, unknown>, method = 'transaction_resp') => parseCast({ method, args: { task_uuid: UUID, ...args } }, RECEIVED);
+const resp = (args: Record<string, unknown>, method = 'transaction_resp') =>
+  parseCast({ method, args: { task_uuid: UUID, ...args } }, RECEIVED);
 const nodes = (...entries: unknown[]) => reportOf(resp({ nodes: entries }));
 
 /** Asserts that parsing throws CastRejected whose message matches every pattern. */
@@ -75,7 +76,9 @@ describe('parseCast: transaction_start', () => {
   });
 
   it('fills defaults: name, graph type, cluster name, dry_run, no tasks, receipt time', () => {
-    const s = startOf(parseCast({ method: 'transaction_start', args: { task_uuid: UUID, cluster: { id: '7', release: 'mitaka-9.0' } } }, RECEIVED));
+    const s = startOf(
+      parseCast({ method: 'transaction_start', args: { task_uuid: UUID, cluster: { id: '7', release: 'mitaka-9.0' } } }, RECEIVED),
+    );
     expect(s.name).toBe('deployment');
     expect(s.graphType).toBe('default');
     expect(s.dryRun).toBe(false);
@@ -85,7 +88,9 @@ describe('parseCast: transaction_start', () => {
   });
 
   it('keeps dry_run true and a parent uuid', () => {
-    const s = startOf(parseCast({ method: 'transaction_start', args: startArgs({ dry_run: true, parent_task_uuid: 'parent-1' }) }, RECEIVED));
+    const s = startOf(
+      parseCast({ method: 'transaction_start', args: startArgs({ dry_run: true, parent_task_uuid: 'parent-1' }) }, RECEIVED),
+    );
     expect(s.dryRun).toBe(true);
     expect(s.parentUuid).toBe('parent-1');
   });
@@ -111,8 +116,14 @@ describe('parseCast: transaction_start', () => {
 
   it('rejects a tasks_graph that is not an object, or whose entries are not lists of tasks with ids', () => {
     expectRejected({ method: 'transaction_start', args: startArgs({ tasks_graph: [] }) }, /args\.tasks_graph must be an object/);
-    expectRejected({ method: 'transaction_start', args: startArgs({ tasks_graph: { '1': 'netconfig' } }) }, /tasks_graph\["1"\] must be a list/);
-    expectRejected({ method: 'transaction_start', args: startArgs({ tasks_graph: { '1': [{ type: 'puppet' }] } }) }, /tasks_graph\["1"\]\[0\]\.id/);
+    expectRejected(
+      { method: 'transaction_start', args: startArgs({ tasks_graph: { '1': 'netconfig' } }) },
+      /tasks_graph\["1"\] must be a list/,
+    );
+    expectRejected(
+      { method: 'transaction_start', args: startArgs({ tasks_graph: { '1': [{ type: 'puppet' }] } }) },
+      /tasks_graph\["1"\]\[0\]\.id/,
+    );
   });
 });
 
@@ -135,7 +146,10 @@ describe('parseCast: envelope', () => {
   });
 
   it.each([undefined, '', '   ', 42])('rejects task_uuid %j', (uuid) => {
-    expectRejected({ method: 'transaction_resp', args: { task_uuid: uuid } }, /transaction_resp: args\.task_uuid must be a non-empty string/);
+    expectRejected(
+      { method: 'transaction_resp', args: { task_uuid: uuid } },
+      /transaction_resp: args\.task_uuid must be a non-empty string/,
+    );
   });
 
   it('rejects a task_uuid longer than 255 characters', () => {
@@ -145,17 +159,25 @@ describe('parseCast: envelope', () => {
 
 describe('parseCast: times', () => {
   it('a time with a zone is read in that zone', () => {
-    expect(reportOf(resp({ time: '2016-03-25T17:22:10+03:00', status: 'running' })).run?.time.toISOString()).toBe('2016-03-25T14:22:10.000Z');
-    expect(reportOf(resp({ time: '2016-03-25T17:22:10.687Z', status: 'running' })).run?.time.toISOString()).toBe('2016-03-25T17:22:10.687Z');
+    expect(reportOf(resp({ time: '2016-03-25T17:22:10+03:00', status: 'running' })).run?.time.toISOString()).toBe(
+      '2016-03-25T14:22:10.000Z',
+    );
+    expect(reportOf(resp({ time: '2016-03-25T17:22:10.687Z', status: 'running' })).run?.time.toISOString()).toBe(
+      '2016-03-25T17:22:10.687Z',
+    );
   });
 
   it('a time without a zone is UTC (Fuel style, microseconds, space separator)', () => {
-    expect(reportOf(resp({ time: '2016-03-25T17:22:10.687135', status: 'running' })).run?.time.toISOString()).toBe('2016-03-25T17:22:10.687Z');
+    expect(reportOf(resp({ time: '2016-03-25T17:22:10.687135', status: 'running' })).run?.time.toISOString()).toBe(
+      '2016-03-25T17:22:10.687Z',
+    );
     expect(reportOf(resp({ time: '2016-03-25 17:22:10', status: 'running' })).run?.time.toISOString()).toBe('2016-03-25T17:22:10.000Z');
   });
 
   it('the receipt time is used when no time is given', () => {
-    const { run, tasks } = reportOf(resp({ status: 'running', nodes: [{ uid: '1', deployment_graph_task_name: 'a', task_status: 'running' }] }));
+    const { run, tasks } = reportOf(
+      resp({ status: 'running', nodes: [{ uid: '1', deployment_graph_task_name: 'a', task_status: 'running' }] }),
+    );
     expect(run?.time).toEqual(RECEIVED);
     expect(tasks[0].time).toEqual(RECEIVED);
   });
@@ -194,7 +216,10 @@ describe('parseCast: times', () => {
   });
 
   it('rejects an impossible calendar date (Feb 30) instead of rolling it over', () => {
-    expectRejected({ method: 'transaction_resp', args: { task_uuid: UUID, time: '2016-02-30T10:00:00Z', status: 'running' } }, /args\.time/);
+    expectRejected(
+      { method: 'transaction_resp', args: { task_uuid: UUID, time: '2016-02-30T10:00:00Z', status: 'running' } },
+      /args\.time/,
+    );
   });
 });
 
@@ -280,7 +305,16 @@ describe('parseCast: task reports (transaction_resp / deploy_resp)', () => {
       ],
     });
     expect(reportOf(p).tasks.map((t) => t.taskName)).toEqual(['good1', 'good2']);
-    expect(p.skipped.map((s) => s.entry)).toEqual(['nodes[0]', 'nodes[2]', 'nodes[3]', 'nodes[4]', 'nodes[5]', 'nodes[6]', 'nodes[7]', 'nodes[8]']);
+    expect(p.skipped.map((s) => s.entry)).toEqual([
+      'nodes[0]',
+      'nodes[2]',
+      'nodes[3]',
+      'nodes[4]',
+      'nodes[5]',
+      'nodes[6]',
+      'nodes[7]',
+      'nodes[8]',
+    ]);
     const reason = (entry: string) => p.skipped.find((s) => s.entry === entry)?.reason;
     expect(reason('nodes[0]')).toMatch(/task "a": unknown task_status "done"/);
     expect(reason('nodes[2]')).toMatch(/missing deployment_graph_task_name/);
@@ -356,7 +390,12 @@ describe('parseCast: run report (top-level status / progress / error)', () => {
 
 describe('parseCast: what a run was deployed with (deployment_info, settings, network_configuration)', () => {
   const parseStartWith = (over: Record<string, unknown>) => parseCast({ method: 'transaction_start', args: startArgs(over) }, RECEIVED);
-  const node1 = { uid: '1', fqdn: 'node-1.domain.tld', roles: ['controller'], network_scheme: { endpoints: { 'br-mgmt': { IP: ['192.168.0.3/24'] } } } };
+  const node1 = {
+    uid: '1',
+    fqdn: 'node-1.domain.tld',
+    roles: ['controller'],
+    network_scheme: { endpoints: { 'br-mgmt': { IP: ['192.168.0.3/24'] } } },
+  };
   const node2 = { uid: '2', fqdn: 'node-2.domain.tld', roles: ['compute'] };
 
   it('takes none: no snapshot, nothing skipped', () => {
@@ -371,7 +410,13 @@ describe('parseCast: what a run was deployed with (deployment_info, settings, ne
     const p = parseStartWith({ deployment_info: { '1': node1, '2': node2 }, settings, network_configuration: network });
     expect(p.skipped).toEqual([]);
     const s = startOf(p).snapshots;
-    expect(s.deploymentInfo).toEqual({ common: '{}', nodes: [{ uid: '1', json: JSON.stringify(node1) }, { uid: '2', json: JSON.stringify(node2) }] });
+    expect(s.deploymentInfo).toEqual({
+      common: '{}',
+      nodes: [
+        { uid: '1', json: JSON.stringify(node1) },
+        { uid: '2', json: JSON.stringify(node2) },
+      ],
+    });
     expect(JSON.parse(s.settings!)).toEqual(settings);
     expect(JSON.parse(s.networkConfiguration!)).toEqual(network);
   });
@@ -380,7 +425,10 @@ describe('parseCast: what a run was deployed with (deployment_info, settings, ne
     const common = { openstack_version: 'mitaka-9.0', deployment_mode: 'ha_compact' };
     const s = startOf(parseStartWith({ deployment_info: { common, nodes: { '1': node1 } } })).snapshots;
     expect(s.deploymentInfo).toEqual({ common: JSON.stringify(common), nodes: [{ uid: '1', json: JSON.stringify(node1) }] });
-    expect(startOf(parseStartWith({ deployment_info: { common } })).snapshots.deploymentInfo).toEqual({ common: JSON.stringify(common), nodes: [] });
+    expect(startOf(parseStartWith({ deployment_info: { common } })).snapshots.deploymentInfo).toEqual({
+      common: JSON.stringify(common),
+      nodes: [],
+    });
   });
 
   it('an empty deployment_info is recorded as such (the run said it had none per node)', () => {
@@ -405,7 +453,9 @@ describe('parseCast: what a run was deployed with (deployment_info, settings, ne
     expect(p.skipped).toEqual([{ entry: key, reason: expect.stringMatching(reason) }]);
     const s = startOf(p);
     expect(s.tasks).toHaveLength(4);
-    expect(s.snapshots).not.toHaveProperty(key === 'deployment_info' ? 'deploymentInfo' : key === 'settings' ? 'settings' : 'networkConfiguration');
+    expect(s.snapshots).not.toHaveProperty(
+      key === 'deployment_info' ? 'deploymentInfo' : key === 'settings' ? 'settings' : 'networkConfiguration',
+    );
   });
 
   it(`skips a snapshot over ${MAX_SNAPSHOT_BYTES} bytes of JSON (per node for deployment_info), naming its size and the limit`, () => {
@@ -474,15 +524,30 @@ describe('parseCast: task definitions per node', () => {
   });
 
   it('the same definition with its keys in another order is the same (it is stored as jsonb, which keeps no order)', () => {
-    const graph = { '1': [{ id: 'netconfig', type: 'puppet', parameters: { a: 1, b: [1, { c: 2 }] } }], '2': [{ parameters: { b: [1, { c: 2 }], a: 1 }, type: 'puppet', id: 'netconfig' }] };
+    const graph = {
+      '1': [{ id: 'netconfig', type: 'puppet', parameters: { a: 1, b: [1, { c: 2 }] } }],
+      '2': [{ parameters: { b: [1, { c: 2 }], a: 1 }, type: 'puppet', id: 'netconfig' }],
+    };
     const s = startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: graph }) }, RECEIVED));
     expect(s.nodeDefinitions).toEqual([]);
-    const other = { '1': graph['1'], '2': [{ id: 'netconfig', type: 'puppet', parameters: { a: 1, b: [{ c: 2 }, 1] } }], '3': [{ id: 'netconfig', type: 'puppet', parameters: { a: 1 } }] };
-    expect(startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: other }) }, RECEIVED)).nodeDefinitions.map((d) => d.nodeId)).toEqual(['2', '3']);
+    const other = {
+      '1': graph['1'],
+      '2': [{ id: 'netconfig', type: 'puppet', parameters: { a: 1, b: [{ c: 2 }, 1] } }],
+      '3': [{ id: 'netconfig', type: 'puppet', parameters: { a: 1 } }],
+    };
+    expect(
+      startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: other }) }, RECEIVED)).nodeDefinitions.map(
+        (d) => d.nodeId,
+      ),
+    ).toEqual(['2', '3']);
   });
 
   it('a task listed twice on a node keeps its first definition, as its row does', () => {
-    const graph = { '1': [puppet('netconfig', ['a']), puppet('netconfig', ['b'])], '2': [puppet('netconfig', ['b'])], '3': [puppet('netconfig', ['b'])] };
+    const graph = {
+      '1': [puppet('netconfig', ['a']), puppet('netconfig', ['b'])],
+      '2': [puppet('netconfig', ['b'])],
+      '3': [puppet('netconfig', ['b'])],
+    };
     const s = startOf(parseCast({ method: 'transaction_start', args: startArgs({ tasks_graph: graph }) }, RECEIVED));
     expect(s.snapshot.netconfig).toEqual(puppet('netconfig', ['b']));
     expect(s.nodeDefinitions).toEqual([{ nodeId: '1', taskName: 'netconfig', json: JSON.stringify(puppet('netconfig', ['a'])) }]);

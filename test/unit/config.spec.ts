@@ -136,12 +136,16 @@ describe('loadConfig', () => {
   });
 
   it('rejects an AMQP_URL with the wrong scheme', () => {
-    expect(configError({ AMQP_URL: 'http://rabbit:15672' }).problems).toEqual([expect.stringMatching(/^AMQP_URL must be a amqp or amqps URL/)]);
+    expect(configError({ AMQP_URL: 'http://rabbit:15672' }).problems).toEqual([
+      expect.stringMatching(/^AMQP_URL must be a amqp or amqps URL/),
+    ]);
   });
 
   it('rejects bad names and an unknown LOG_LEVEL', () => {
     expect(configError({ AMQP_QUEUE: 'my queue' }).problems).toEqual([expect.stringMatching(/^AMQP_QUEUE must be a name/)]);
-    expect(configError({ LOG_LEVEL: 'loud' }).problems).toEqual([expect.stringMatching(/^LOG_LEVEL must be one of fatal, error, warn, log, debug, verbose \(got 'loud'\)/)]);
+    expect(configError({ LOG_LEVEL: 'loud' }).problems).toEqual([
+      expect.stringMatching(/^LOG_LEVEL must be one of fatal, error, warn, log, debug, verbose \(got 'loud'\)/),
+    ]);
   });
 
   it.each([

@@ -12,7 +12,7 @@ const HOSTILE = {
   node_id: '=1+1',
   status: 'ready',
   type: '+SUM(1,1)',
-  time_start: '@SUM(1+1)*cmd|\' /C calc\'!A0',
+  time_start: "@SUM(1+1)*cmd|' /C calc'!A0",
   time_end: '-2+3',
 };
 

@@ -23,9 +23,17 @@ import {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const codec = require('amqplib/lib/codec') as { encodeTable(buffer: Buffer, table: object, offset: number): number };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const defs = require('amqplib/lib/defs') as { encodeProperties(id: number, channel: number, size: number, fields: object): Buffer; BasicProperties: number };
+const defs = require('amqplib/lib/defs') as {
+  encodeProperties(id: number, channel: number, size: number, fields: object): Buffer;
+  BasicProperties: number;
+};
 
-const ADDED = { 'x-dead-letter-reason': 'message body is not a JSON object', 'x-original-exchange': 'nailgun', 'x-original-routing-key': 'nailgun', 'x-dead-lettered-at': '2026-01-01T00:00:00.000Z' };
+const ADDED = {
+  'x-dead-letter-reason': 'message body is not a JSON object',
+  'x-original-exchange': 'nailgun',
+  'x-original-routing-key': 'nailgun',
+  'x-dead-lettered-at': '2026-01-01T00:00:00.000Z',
+};
 const size = (h: object) => codec.encodeTable(Buffer.alloc(1 << 20), h, 0);
 
 /** Throws as `channel.publish` would if amqplib could not encode these headers. */
@@ -135,7 +143,10 @@ describe('dead-letter headers', () => {
   });
 
   it('cuts the reason to 4000 bytes and lets its own headers win over originals of the same name', () => {
-    const r = deadLetterHeaders({ 'x-dead-letter-reason': 'old', [DROPPED_HEADER]: 'old' }, { ...ADDED, 'x-dead-letter-reason': 'ü'.repeat(5000) });
+    const r = deadLetterHeaders(
+      { 'x-dead-letter-reason': 'old', [DROPPED_HEADER]: 'old' },
+      { ...ADDED, 'x-dead-letter-reason': 'ü'.repeat(5000) },
+    );
     expect(Buffer.byteLength(r.headers['x-dead-letter-reason'] as string)).toBe(ADDED_VALUE_BYTES);
     expect(r.headers[DROPPED_HEADER]).toBeUndefined();
     expect(r.dropped).toEqual([]);
@@ -186,7 +197,11 @@ describe('dead-letter headers', () => {
 
 describe('recognising a message that comes back', () => {
   const msg = (content: string, tag: number, redelivered: boolean, props: Record<string, unknown> = {}) =>
-    ({ content: Buffer.from(content), fields: { deliveryTag: tag, redelivered, exchange: 'nailgun', routingKey: 'nailgun' }, properties: { headers: {}, ...props } }) as unknown as ConsumeMessage;
+    ({
+      content: Buffer.from(content),
+      fields: { deliveryTag: tag, redelivered, exchange: 'nailgun', routingKey: 'nailgun' },
+      properties: { headers: {}, ...props },
+    }) as unknown as ConsumeMessage;
 
   it('keys a message by its content and what its publisher set, not by its delivery', () => {
     expect(messageKey(msg('a', 1, false))).toBe(messageKey(msg('a', 7, true)));

@@ -13,7 +13,12 @@ import { DeadLetterTopology, policyCommand } from '../../src/receiver/rmq/dead-l
  */
 
 const QUEUE = 'q';
-const WITH_EXCHANGE: DeadLetterTopology = { exchange: 'q.dead-letter', dlqAssertable: true, queueOptions: { durable: true }, noAssert: false };
+const WITH_EXCHANGE: DeadLetterTopology = {
+  exchange: 'q.dead-letter',
+  dlqAssertable: true,
+  queueOptions: { durable: true },
+  noAssert: false,
+};
 const WITHOUT: DeadLetterTopology = { ...WITH_EXCHANGE, exchange: null };
 
 type Outcome = 'accept' | 'refuse' | 'throw' | 'close';
@@ -79,14 +84,21 @@ function setup(topology: DeadLetterTopology, outcomes: Outcome[]) {
   dl.retry = { attempts: 4, firstDelayMs: 20, maxDelayMs: 80 };
   const ch = new FakeChannel(outcomes);
   let settled = 0;
-  const send = (m: ConsumeMessage, channel = ch) => dl.send(channel as unknown as ConfirmChannel, m, 'message body is not a JSON object', () => settled++);
+  const send = (m: ConsumeMessage, channel = ch) =>
+    dl.send(channel as unknown as ConfirmChannel, m, 'message body is not a JSON object', () => settled++);
   return { dl, ch, stats, send, settled: () => settled };
 }
 
 let lines: string[] = [];
 beforeEach(() => {
   lines = [];
-  Logger.overrideLogger({ log: () => undefined, warn: (m: string) => lines.push(`warn ${m}`), error: (m: string) => lines.push(`error ${m}`), debug: () => undefined, verbose: () => undefined });
+  Logger.overrideLogger({
+    log: () => undefined,
+    warn: (m: string) => lines.push(`warn ${m}`),
+    error: (m: string) => lines.push(`error ${m}`),
+    debug: () => undefined,
+    verbose: () => undefined,
+  });
 });
 
 describe('DeadLetterer', () => {

@@ -44,20 +44,24 @@ const key = fc.oneof(
   fc.string({ maxLength: 6 }),
   fc.constantFrom('__proto__', 'constructor', '0', '1', '10', 'a', 'a', 'é', '\u2028', '"', '\\'),
 );
-const jsonText: fc.Arbitrary<string> = fc.letrec<{ value: string; object: string; array: string }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fc.jsonValue({ maxDepth: 0 }).map((v) => JSON.stringify(v)),
-    fc.string({ unit: 'binary', maxLength: 8 }).map((s) => JSON.stringify(s)),
-    fc.constantFrom('-0', '1e400', '0.1e-2', '"\\ud800"', '"\\u0041\\n"', 'true', 'null'),
-    tie('object'),
-    tie('array'),
-  ),
-  object: fc
-    .array(fc.tuple(key, tie('value'), spaced, spaced), { maxLength: 6 })
-    .map((members) => `{${members.map(([k, v, a, b]) => `${a}${JSON.stringify(k)}${b}:${a}${v}${b}`).join(',')}}`),
-  array: fc.array(fc.tuple(tie('value'), spaced), { maxLength: 6 }).map((items) => `[${items.map(([v, s]) => `${s}${v}${s}`).join(',')}]`),
-})).value.filter((t) => t.startsWith('{') || t.startsWith('['));
+const jsonText: fc.Arbitrary<string> = fc
+  .letrec<{ value: string; object: string; array: string }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.jsonValue({ maxDepth: 0 }).map((v) => JSON.stringify(v)),
+      fc.string({ unit: 'binary', maxLength: 8 }).map((s) => JSON.stringify(s)),
+      fc.constantFrom('-0', '1e400', '0.1e-2', '"\\ud800"', '"\\u0041\\n"', 'true', 'null'),
+      tie('object'),
+      tie('array'),
+    ),
+    object: fc
+      .array(fc.tuple(key, tie('value'), spaced, spaced), { maxLength: 6 })
+      .map((members) => `{${members.map(([k, v, a, b]) => `${a}${JSON.stringify(k)}${b}:${a}${v}${b}`).join(',')}}`),
+    array: fc
+      .array(fc.tuple(tie('value'), spaced), { maxLength: 6 })
+      .map((items) => `[${items.map(([v, s]) => `${s}${v}${s}`).join(',')}]`),
+  }))
+  .value.filter((t) => t.startsWith('{') || t.startsWith('['));
 
 const leafArb = fc.integer({ min: 1, max: 32 });
 

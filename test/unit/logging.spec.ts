@@ -98,12 +98,14 @@ describe('redaction of credentials in logged URLs', () => {
   });
 
   it('replaces the values of secret parameters, keeping the rest as written', () => {
-    expect(redactUrl('/api/v1/transactions/?token=secret&nodes=1,2&access_token=s2&statuses=error%2Cready'))
-      .toBe('/api/v1/transactions/?token=[redacted]&nodes=1,2&access_token=[redacted]&statuses=error%2Cready');
+    expect(redactUrl('/api/v1/transactions/?token=secret&nodes=1,2&access_token=s2&statuses=error%2Cready')).toBe(
+      '/api/v1/transactions/?token=[redacted]&nodes=1,2&access_token=[redacted]&statuses=error%2Cready',
+    );
     expect(redactUrl('/a?token[]=x&token[]=y&t=1#token=z')).toBe('/a?token[]=[redacted]&token[]=[redacted]&t=1#token=z');
     expect(redactUrl('/api/v1/transactions/3/deployment_history')).toBe('/api/v1/transactions/3/deployment_history');
-    expect(redactUrl('</api/v1/clusters/1/deployment_history?cursor=abc&api_key=k>; rel="next"'))
-      .toBe('</api/v1/clusters/1/deployment_history?cursor=abc&api_key=[redacted]>; rel="next"');
+    expect(redactUrl('</api/v1/clusters/1/deployment_history?cursor=abc&api_key=k>; rel="next"')).toBe(
+      '</api/v1/clusters/1/deployment_history?cursor=abc&api_key=[redacted]>; rel="next"',
+    );
   });
 
   it('replaces them in a parsed query without changing it', () => {

@@ -45,8 +45,18 @@ describe('the query rule (query-parameters.ts)', () => {
     }
     const s = querySpecOf(Lists, 'list');
     expect(s.names).toEqual([
-      'cursor', 'dry_run', 'epoch', 'include_summary', 'limit', 'nodes',
-      'order', 'since', 'statuses', 'tasks_names', 'transaction_types', 'until',
+      'cursor',
+      'dry_run',
+      'epoch',
+      'include_summary',
+      'limit',
+      'nodes',
+      'order',
+      'since',
+      'statuses',
+      'tasks_names',
+      'transaction_types',
+      'until',
     ]);
     expect([...s.lists].sort()).toEqual(['nodes', 'statuses', 'tasks_names', 'transaction_types']);
     expect(querySpecOf(Lists, 'retention').lists.size).toBe(0);
@@ -85,6 +95,13 @@ describe('the query rule (query-parameters.ts)', () => {
 
   it(`refuses more than ${MAX_QUERY_PAIRS} pairs (Express's parser would drop the rest)`, () => {
     expect(queryProblems(Array(MAX_QUERY_PAIRS).fill('nodes=1').join('&'), spec)).toBeUndefined();
-    expect(queryProblems(Array(MAX_QUERY_PAIRS + 1).fill('nodes=1').join('&'), spec)?.message).toMatch(/1001 parameters: at most 1000/);
+    expect(
+      queryProblems(
+        Array(MAX_QUERY_PAIRS + 1)
+          .fill('nodes=1')
+          .join('&'),
+        spec,
+      )?.message,
+    ).toMatch(/1001 parameters: at most 1000/);
   });
 });

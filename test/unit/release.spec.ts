@@ -16,18 +16,18 @@ describe('parseReleaseVersion', () => {
     expect(parseReleaseVersion(release)).toEqual({ major, minor, text });
   });
 
-  it.each(['foo', 'mitaka-', '', '   ', 'mitaka', '-', 'mitaka-nine', 'mitaka-9.x'])(
-    '%j → null (no version can be read)',
-    (release) => {
-      expect(parseReleaseVersion(release)).toBeNull();
-    },
-  );
+  it.each(['foo', 'mitaka-', '', '   ', 'mitaka', '-', 'mitaka-nine', 'mitaka-9.x'])('%j → null (no version can be read)', (release) => {
+    expect(parseReleaseVersion(release)).toBeNull();
+  });
 });
 
 describe('releaseSupportsHistory (9.0 and later)', () => {
-  it.each(['mitaka-9.0', 'mitaka-9.0.1', 'mitaka-9.1', 'newton-10.0', '9.0', '10', 'ocata-11.0', '2016.1-9.0'])('%j is supported', (release) => {
-    expect(releaseSupportsHistory(release)).toBe(true);
-  });
+  it.each(['mitaka-9.0', 'mitaka-9.0.1', 'mitaka-9.1', 'newton-10.0', '9.0', '10', 'ocata-11.0', '2016.1-9.0'])(
+    '%j is supported',
+    (release) => {
+      expect(releaseSupportsHistory(release)).toBe(true);
+    },
+  );
 
   it.each(['liberty-8.0', 'kilo-7.0', '2014.1', '2014.2.2-6.1', '8.99', '2016.1'])('%j is not supported', (release) => {
     expect(releaseSupportsHistory(release)).toBe(false);

@@ -177,7 +177,11 @@ describe('RunFeed', () => {
     // It reads again: every row as it is now, each changed row once, and the latest id.
     await until(() => (slow.read(), slow.events().pop()!.id === run.version()), 'the catch-up');
     expect(slow.rows()).toEqual(new Map(run.rows.map((r) => [r.name, r.status])));
-    const names = [...Buffer.concat(slow.chunks.slice(written)).toString().matchAll(/"task_name":"(t\d+)"/g)].map((m) => m[1]);
+    const names = [
+      ...Buffer.concat(slow.chunks.slice(written))
+        .toString()
+        .matchAll(/"task_name":"(t\d+)"/g),
+    ].map((m) => m[1]);
     expect(names.length).toBeGreaterThan(0);
     expect(new Set(names).size).toBe(names.length);
   });
@@ -201,7 +205,12 @@ describe('RunFeed', () => {
   it('tells every client, live or behind, that the run was deleted, ends them and stops', async () => {
     const run = memoryRun(500);
     const disposed: RunFeed[] = [];
-    const feed = new RunFeed(1, run.source, { maxBufferBytes: 16_384, pageRows: 100 }, { empty: () => undefined, disposed: (f) => disposed.push(f) });
+    const feed = new RunFeed(
+      1,
+      run.source,
+      { maxBufferBytes: 16_384, pageRows: 100 },
+      { empty: () => undefined, disposed: (f) => disposed.push(f) },
+    );
     feeds.push(feed);
     await feed.ready;
     const live = client(feed);
@@ -227,7 +236,12 @@ describe('RunFeed', () => {
   it('a run already gone when the feed loads: ready rejects with Not Found (the stream is then a 404)', async () => {
     const run = memoryRun(3);
     run.remove();
-    const feed = new RunFeed(1, run.source, { maxBufferBytes: 16_384, pageRows: 100 }, { empty: () => undefined, disposed: () => undefined });
+    const feed = new RunFeed(
+      1,
+      run.source,
+      { maxBufferBytes: 16_384, pageRows: 100 },
+      { empty: () => undefined, disposed: () => undefined },
+    );
     feeds.push(feed);
     await expect(feed.ready).rejects.toMatchObject({ name: 'NotFoundError', message: 'Transaction not found' });
     expect(feed.disposed).toBe(true);

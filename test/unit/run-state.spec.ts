@@ -41,7 +41,13 @@ describe('reconcileRun: examples', () => {
 
   it('final is sticky across calls too (stored state in, late pending/running out)', () => {
     const stored = apply([{ status: 'error', message: 'Deployment failed', time: T2 }]);
-    const s = apply([{ status: 'pending', time: T3 }, { status: 'running', time: T3 }], stored);
+    const s = apply(
+      [
+        { status: 'pending', time: T3 },
+        { status: 'running', time: T3 },
+      ],
+      stored,
+    );
     expect(view(s)).toEqual(view(stored));
   });
 
@@ -144,7 +150,11 @@ const finalReportArb: fc.Arbitrary<RunReport> = fc
   });
 /** Non-final reports without a message (messages of non-final reports are order dependent, see above). */
 const nonFinalReportArb: fc.Arbitrary<RunReport> = fc
-  .record({ status: fc.constantFrom<RunStatus | undefined>('pending', 'running', undefined), time: fc.constantFrom(...TIMES), progress: fc.nat(100) })
+  .record({
+    status: fc.constantFrom<RunStatus | undefined>('pending', 'running', undefined),
+    time: fc.constantFrom(...TIMES),
+    progress: fc.nat(100),
+  })
   .map(({ status, time, progress }) => (status ? { status, time: new Date(time), progress } : { time: new Date(time), progress }));
 
 describe('reconcileRun: order independence once a final report is in (property)', () => {

@@ -105,8 +105,18 @@ describe('reconcileTask: examples', () => {
   });
 
   it('ready beats skipped at the same time', () => {
-    expect(apply([{ status: 'ready', time: T2 }, { status: 'skipped', time: T2 }]).status).toBe('ready');
-    expect(apply([{ status: 'skipped', time: T2 }, { status: 'ready', time: T2 }]).status).toBe('ready');
+    expect(
+      apply([
+        { status: 'ready', time: T2 },
+        { status: 'skipped', time: T2 },
+      ]).status,
+    ).toBe('ready');
+    expect(
+      apply([
+        { status: 'skipped', time: T2 },
+        { status: 'ready', time: T2 },
+      ]).status,
+    ).toBe('ready');
   });
 
   it('the later terminal report wins whatever the arrival order', () => {

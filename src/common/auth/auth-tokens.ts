@@ -89,7 +89,11 @@ interface Given {
  * Reads the tokens from `env` (and the file it names). Problems are appended to `problems` (the
  * caller throws one ConfigError for all); the result is then meaningless.
  */
-export function loadAuthTokens(env: Env, problems: string[], readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): AuthTokens {
+export function loadAuthTokens(
+  env: Env,
+  problems: string[],
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): AuthTokens {
   const given: Given[] = [];
   const sources: string[] = [];
 
@@ -132,7 +136,9 @@ export function loadAuthTokens(env: Env, problems: string[], readFile: (path: st
         given.push({ role, token: line.slice(colon + 1).trim(), where });
       });
       if (given.length === before && !problems.some((p) => p.startsWith('AUTH_TOKENS_FILE'))) {
-        problems.push(`AUTH_TOKENS_FILE: '${file}' defines no token; write lines 'read:<token>' or 'admin:<token>', or unset AUTH_TOKENS_FILE to run without authentication`);
+        problems.push(
+          `AUTH_TOKENS_FILE: '${file}' defines no token; write lines 'read:<token>' or 'admin:<token>', or unset AUTH_TOKENS_FILE to run without authentication`,
+        );
       }
     }
   }
@@ -141,7 +147,9 @@ export function loadAuthTokens(env: Env, problems: string[], readFile: (path: st
   const tokens: Array<{ role: AuthRole; token: string }> = [];
   for (const g of given) {
     if (g.token.length < MIN_TOKEN_LENGTH) {
-      problems.push(`${g.where} is ${g.token.length} characters long; a token must have at least ${MIN_TOKEN_LENGTH} (e.g. from 'openssl rand -hex 32')`);
+      problems.push(
+        `${g.where} is ${g.token.length} characters long; a token must have at least ${MIN_TOKEN_LENGTH} (e.g. from 'openssl rand -hex 32')`,
+      );
       continue;
     }
     if (g.token.length > MAX_TOKEN_LENGTH) {
@@ -157,7 +165,9 @@ export function loadAuthTokens(env: Env, problems: string[], readFile: (path: st
       seen.set(g.token, g);
       tokens.push({ role: g.role, token: g.token });
     } else if (first.role !== g.role) {
-      problems.push(`${first.where} (${first.role}) and ${g.where} (${g.role}) are the same token; give each token one role (admin tokens can also read)`);
+      problems.push(
+        `${first.where} (${first.role}) and ${g.where} (${g.role}) are the same token; give each token one role (admin tokens can also read)`,
+      );
     }
   }
   return new AuthTokens(tokens, sources);

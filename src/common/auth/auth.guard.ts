@@ -1,4 +1,13 @@
-import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, Logger, OnModuleInit, UnauthorizedException } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  Logger,
+  OnModuleInit,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -59,7 +68,11 @@ export class AuthGuard implements CanActivate, OnModuleInit {
     const role = tokens.match(presented.token);
     if (!role) {
       res.setHeader('WWW-Authenticate', `${REALM}, error="invalid_token"`);
-      throw new UnauthorizedException({ statusCode: 401, message: `Invalid token: it is not a configured read or admin token; ${HOW}`, error: 'Unauthorized' });
+      throw new UnauthorizedException({
+        statusCode: 401,
+        message: `Invalid token: it is not a configured read or admin token; ${HOW}`,
+        error: 'Unauthorized',
+      });
     }
     if (needs === 'admin' && role !== 'admin') {
       res.setHeader('WWW-Authenticate', `${REALM}, error="insufficient_scope"`);

@@ -79,7 +79,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const str = (name: string, fallback: string): string => {
     const v = env[name];
     if (v === undefined || v === '') return fallback;
-    if (!/^[\w.\-:/#*]+$/.test(v)) problems.push(`${name} must be a name made of letters, digits, '.', '-', '_', ':', '/' (and '#', '*' in a routing key) (got '${v}')`);
+    if (!/^[\w.\-:/#*]+$/.test(v))
+      problems.push(`${name} must be a name made of letters, digits, '.', '-', '_', ':', '/' (and '#', '*' in a routing key) (got '${v}')`);
     return v;
   };
   const int = (name: string, fallback: number, min: number, max: number): number => {

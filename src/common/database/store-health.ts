@@ -63,7 +63,9 @@ export class StoreHealth {
     try {
       await Promise.race([
         this.db.query('SELECT 1'),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS))),
+        new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS)),
+        ),
       ]);
       this.markUp();
       return true;

@@ -18,7 +18,11 @@ class AppValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const dto = metadata.metatype && metadata.metatype !== Object;
     if (metadata.type === 'body' && dto && jsonDepth(value, MAX_DTO_DEPTH) > MAX_DTO_DEPTH) {
-      throw new BadRequestException({ statusCode: 400, message: `the body is nested deeper than ${MAX_DTO_DEPTH} levels`, error: 'Bad Request' });
+      throw new BadRequestException({
+        statusCode: 400,
+        message: `the body is nested deeper than ${MAX_DTO_DEPTH} levels`,
+        error: 'Bad Request',
+      });
     }
     return super.transform(value, metadata);
   }

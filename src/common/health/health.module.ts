@@ -6,5 +6,10 @@ import { VersionController } from './version.controller';
 
 /** Liveness, readiness (the database, the broker, and what feature modules register) and the version. */
 @Global()
-@Module({ imports: [TerminusModule.forRoot({ logger: false })], controllers: [HealthController, VersionController], providers: [Readiness], exports: [Readiness] })
+@Module({
+  imports: [TerminusModule.forRoot({ logger: false })],
+  controllers: [HealthController, VersionController],
+  providers: [Readiness],
+  exports: [Readiness],
+})
 export class HealthModule {}

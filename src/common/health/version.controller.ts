@@ -25,6 +25,13 @@ export class VersionController {
   /** Service version, shaped like Fuel's `/api/v1/version`; no token needed. `auth_required`: whether the other routes need one. */
   @Get()
   version(): VersionDto {
-    return { auth_required: this.config.auth.required, release: '9.0', api: '1', service: pkg.name, service_version: pkg.version, feature_groups: [] };
+    return {
+      auth_required: this.config.auth.required,
+      release: '9.0',
+      api: '1',
+      service: pkg.name,
+      service_version: pkg.version,
+      feature_groups: [],
+    };
   }
 }

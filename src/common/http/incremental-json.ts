@@ -174,7 +174,7 @@ class Parser {
   /** The end of the string whose opening quote is at `i`. */
   private skipString(i: number, end: number): number {
     const buf = this.buf;
-    for (let from = i + 1; ; ) {
+    for (let from = i + 1; ;) {
       const q = buf.indexOf(QUOTE, from);
       if (q < 0 || q >= end) throw this.error('unexpected end of the body: a string is not closed', i);
       let k = q - 1;

@@ -122,7 +122,8 @@ export class Admission {
       if (ended) return;
       ended = true;
       const next = this.line.shift();
-      if (next) next(); // the turn passes on: as many active as before
+      if (next)
+        next(); // the turn passes on: as many active as before
       else this.active--;
       this.report();
     };
@@ -281,7 +282,10 @@ function readBody(
     const onClose = () => {
       if (!req.complete) onCut();
     };
-    source.on('data', onData).on('end', onEnd).on('error', decoder ? onError : onCut);
+    source
+      .on('data', onData)
+      .on('end', onEnd)
+      .on('error', decoder ? onError : onCut);
     req.on('close', onClose);
     if (decoder) req.on('error', onCut);
   });

@@ -60,7 +60,9 @@ export class LogThrottle {
     this.entries.delete(key);
     if (entry.suppressed > 0) {
       const secs = Math.round(this.intervalMs / 100) / 10;
-      this.logger[entry.level](`${entry.message} (repeated ${entry.suppressed} more time${entry.suppressed > 1 ? 's' : ''} in the last ${secs} s)`);
+      this.logger[entry.level](
+        `${entry.message} (repeated ${entry.suppressed} more time${entry.suppressed > 1 ? 's' : ''} in the last ${secs} s)`,
+      );
     }
   }
 }

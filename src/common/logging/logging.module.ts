@@ -7,7 +7,14 @@ import { APP_CONFIG, AppConfig, LogLevelName } from '../config/app-config';
 import { logColours, prettyDestination, prettyLogs } from './pretty-log';
 import { REDACTED, SECRET_HEADERS, redactQuery, redactUrl } from './redact';
 
-const PINO_LEVEL: Record<LogLevelName, string> = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
+const PINO_LEVEL: Record<LogLevelName, string> = {
+  fatal: 'fatal',
+  error: 'error',
+  warn: 'warn',
+  log: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
 
 /** Response headers that repeat the request's URL (the next page's link, a redirect). */
 const URL_HEADERS = ['link', 'location'];
@@ -41,7 +48,8 @@ const URL_HEADERS = ['link', 'location'];
             },
             res: (res: { headers?: Record<string, unknown> }) => {
               if (res.headers) {
-                const redacted = (k: string, v: unknown) => (URL_HEADERS.includes(k.toLowerCase()) && typeof v === 'string' ? redactUrl(v) : v);
+                const redacted = (k: string, v: unknown) =>
+                  URL_HEADERS.includes(k.toLowerCase()) && typeof v === 'string' ? redactUrl(v) : v;
                 res.headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, redacted(k, v)]));
               }
               return res;

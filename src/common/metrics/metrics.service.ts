@@ -9,9 +9,24 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class Metrics {
   readonly registry = new Registry();
 
-  private readonly castsReceived = new Counter({ name: 'dh_casts_received_total', help: 'Casts received, by method and source', labelNames: ['method', 'source'], registers: [this.registry] });
-  private readonly castsApplied = new Counter({ name: 'dh_casts_applied_total', help: 'Casts applied to the store, by outcome', labelNames: ['outcome'], registers: [this.registry] });
-  private readonly deadLettered = new Counter({ name: 'dh_casts_dead_lettered_total', help: 'Messages sent to the dead-letter queue, by reason', labelNames: ['reason'], registers: [this.registry] });
+  private readonly castsReceived = new Counter({
+    name: 'dh_casts_received_total',
+    help: 'Casts received, by method and source',
+    labelNames: ['method', 'source'],
+    registers: [this.registry],
+  });
+  private readonly castsApplied = new Counter({
+    name: 'dh_casts_applied_total',
+    help: 'Casts applied to the store, by outcome',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private readonly deadLettered = new Counter({
+    name: 'dh_casts_dead_lettered_total',
+    help: 'Messages sent to the dead-letter queue, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   private readonly deadLetterFailures = new Counter({
     name: 'dh_dead_letter_copy_failures_total',
     help: 'Attempts to copy a message to the dead-letter queue that failed',
@@ -31,7 +46,12 @@ export class Metrics {
     labelNames: ['how'],
     registers: [this.registry],
   });
-  private readonly entriesSkipped = new Counter({ name: 'dh_cast_entries_skipped_total', help: 'Parts of casts skipped (the rest applied), by reason', labelNames: ['reason'], registers: [this.registry] });
+  private readonly entriesSkipped = new Counter({
+    name: 'dh_cast_entries_skipped_total',
+    help: 'Parts of casts skipped (the rest applied), by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   private readonly castWarnings = new Counter({
     name: 'dh_cast_warnings_total',
     help:
@@ -54,14 +74,48 @@ export class Metrics {
     labelNames: ['cause'],
     registers: [this.registry],
   });
-  private readonly preHistory = new Counter({ name: 'dh_pre_history_task_reports_total', help: 'Task reports for runs of pre-9.0 clusters (not recorded)', registers: [this.registry] });
-  private readonly batchSize = new Histogram({ name: 'dh_batch_casts', help: 'Casts per database transaction of the bus consumer', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers: [this.registry] });
-  private readonly commitSeconds = new Histogram({ name: 'dh_batch_commit_seconds', help: 'Time to write and commit one batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
-  private readonly batchRetries = new Counter({ name: 'dh_batch_retries_total', help: 'Batches retried after a passing database failure', registers: [this.registry] });
-  readonly storeAvailable = new Gauge({ name: 'dh_store_available', help: '1 while the database answers, 0 during an outage', registers: [this.registry] });
-  private readonly storeOutages = new Counter({ name: 'dh_store_outages_total', help: 'Times the database became unavailable', registers: [this.registry] });
-  readonly consumerPaused = new Gauge({ name: 'dh_consumer_paused', help: '1 while the bus consumer takes no deliveries (the database is unavailable)', registers: [this.registry] });
-  readonly consumerLag = new Gauge({ name: 'dh_consumer_queue_messages', help: 'Messages waiting in the consumed queue (consumer lag), when the bus is on', registers: [this.registry] });
+  private readonly preHistory = new Counter({
+    name: 'dh_pre_history_task_reports_total',
+    help: 'Task reports for runs of pre-9.0 clusters (not recorded)',
+    registers: [this.registry],
+  });
+  private readonly batchSize = new Histogram({
+    name: 'dh_batch_casts',
+    help: 'Casts per database transaction of the bus consumer',
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+    registers: [this.registry],
+  });
+  private readonly commitSeconds = new Histogram({
+    name: 'dh_batch_commit_seconds',
+    help: 'Time to write and commit one batch',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  private readonly batchRetries = new Counter({
+    name: 'dh_batch_retries_total',
+    help: 'Batches retried after a passing database failure',
+    registers: [this.registry],
+  });
+  readonly storeAvailable = new Gauge({
+    name: 'dh_store_available',
+    help: '1 while the database answers, 0 during an outage',
+    registers: [this.registry],
+  });
+  private readonly storeOutages = new Counter({
+    name: 'dh_store_outages_total',
+    help: 'Times the database became unavailable',
+    registers: [this.registry],
+  });
+  readonly consumerPaused = new Gauge({
+    name: 'dh_consumer_paused',
+    help: '1 while the bus consumer takes no deliveries (the database is unavailable)',
+    registers: [this.registry],
+  });
+  readonly consumerLag = new Gauge({
+    name: 'dh_consumer_queue_messages',
+    help: 'Messages waiting in the consumed queue (consumer lag), when the bus is on',
+    registers: [this.registry],
+  });
   private readonly httpDuration = new Histogram({
     name: 'dh_http_request_duration_seconds',
     help: 'HTTP request durations, by method, route template and status',

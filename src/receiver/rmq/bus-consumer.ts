@@ -38,10 +38,14 @@ export class PausableRmqServer extends ServerRMQ {
     if (!channel) return;
     // As Nest's setupChannel consumes (server-rmq.js); without `noAssert`, the queue is this.queue.
     await channel
-      .consume(this.queue, (msg) => this.handleMessage(msg as unknown as Record<string, unknown>, channel).catch((err) => this.handleError(err)), {
-        noAck: this.noAck,
-        consumerTag: this.consumerTag(),
-      })
+      .consume(
+        this.queue,
+        (msg) => this.handleMessage(msg as unknown as Record<string, unknown>, channel).catch((err) => this.handleError(err)),
+        {
+          noAck: this.noAck,
+          consumerTag: this.consumerTag(),
+        },
+      )
       .catch(() => undefined); // a closed channel: the next connection's setup consumes
   }
 

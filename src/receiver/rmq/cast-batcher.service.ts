@@ -173,7 +173,7 @@ export class CastBatcher implements OnModuleDestroy {
   }
 
   private async flush(batch: Item[]): Promise<void> {
-    for (let unknownFailures = 0; ; ) {
+    for (let unknownFailures = 0; ;) {
       try {
         const started = performance.now();
         const outcomes = await this.writer.apply(batch.map((i) => i.cast.command));

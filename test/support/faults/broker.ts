@@ -62,7 +62,15 @@ export interface QueueCounts {
 
 /** Ready and unacknowledged messages of a queue, and its consumers (`rabbitmqctl list_queues`). */
 export async function queueCounts(queue: string): Promise<QueueCounts | null> {
-  const out = await rabbitmqctl('-q', 'list_queues', '--no-table-headers', 'name', 'messages_ready', 'messages_unacknowledged', 'consumers');
+  const out = await rabbitmqctl(
+    '-q',
+    'list_queues',
+    '--no-table-headers',
+    'name',
+    'messages_ready',
+    'messages_unacknowledged',
+    'consumers',
+  );
   for (const line of out.split('\n')) {
     const [name, ready, unacked, consumers] = line.trim().split(/\s+/);
     if (name === queue) return { ready: Number(ready), unacked: Number(unacked), consumers: Number(consumers) };
@@ -94,7 +102,10 @@ export class Publisher {
     for (let i = 0; i < bodies.length; i += chunk) {
       for (const b of bodies.slice(i, i + chunk)) {
         const content = Buffer.isBuffer(b) ? b : Buffer.from(JSON.stringify(b));
-        const ok = this.channel.publish(exchange, opts.routingKey ?? 'nailgun', content, { contentType: 'application/json', persistent: opts.persistent ?? false });
+        const ok = this.channel.publish(exchange, opts.routingKey ?? 'nailgun', content, {
+          contentType: 'application/json',
+          persistent: opts.persistent ?? false,
+        });
         if (!ok) await new Promise((r) => this.channel.once('drain', r));
       }
       await this.channel.waitForConfirms();

@@ -16,7 +16,6 @@ export interface Dump {
 // canonical: key-order-free JSON, the same function the state machine compares payloads with.
 const value = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : v !== null && typeof v === 'object' ? canonical(v) : v);
 
-
 function plain(row: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, value(v)]));
 }
@@ -54,7 +53,12 @@ export function differences(a: Dump, b: Dump, max = 30): string[] {
   return out.length > max ? [...out.slice(0, max), `... and ${out.length - max} more`] : out;
 }
 
-function diffMaps(table: string, a: Record<string, Record<string, unknown>>, b: Record<string, Record<string, unknown>>, out: string[]): void {
+function diffMaps(
+  table: string,
+  a: Record<string, Record<string, unknown>>,
+  b: Record<string, Record<string, unknown>>,
+  out: string[],
+): void {
   for (const k of Object.keys(a)) {
     if (!(k in b)) {
       out.push(`${table} ${k}: only in the first`);
@@ -75,11 +79,23 @@ export function checkWorkload(d: Dump, w: Workload, max = 30): string[] {
   const out: string[] = [];
   const runs: Record<string, Record<string, unknown>> = {};
   for (const [u, t] of Object.entries(d.transactions)) {
-    runs[u] = { status: t.status, progress: t.progress, message: t.message, time_start: t.time_start, time_end: t.time_end } satisfies Record<keyof ExpectedRun, unknown>;
+    runs[u] = {
+      status: t.status,
+      progress: t.progress,
+      message: t.message,
+      time_start: t.time_start,
+      time_end: t.time_end,
+    } satisfies Record<keyof ExpectedRun, unknown>;
   }
   const rows: Record<string, Record<string, unknown>> = {};
   for (const [k, r] of Object.entries(d.rows)) {
-    rows[k] = { status: r.status, time_start: r.time_start, time_end: r.time_end, error_message: r.error_message, closed_reason: r.closed_reason } satisfies Record<keyof ExpectedRow, unknown>;
+    rows[k] = {
+      status: r.status,
+      time_start: r.time_start,
+      time_end: r.time_end,
+      error_message: r.error_message,
+      closed_reason: r.closed_reason,
+    } satisfies Record<keyof ExpectedRow, unknown>;
   }
   diffMaps('transactions', w.runs as unknown as Record<string, Record<string, unknown>>, runs, out);
   diffMaps('rows', w.rows as unknown as Record<string, Record<string, unknown>>, rows, out);

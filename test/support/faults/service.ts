@@ -36,7 +36,10 @@ export function builtService(): Promise<string> {
         cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
         symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
         const main = join(dir, 'dist/src/main.js');
-        await promisify(execFile)(process.execPath, ['-e', `require(${JSON.stringify(join(dir, 'dist/src/app.module.js'))})`], { cwd: dir, timeout: 30_000 });
+        await promisify(execFile)(process.execPath, ['-e', `require(${JSON.stringify(join(dir, 'dist/src/app.module.js'))})`], {
+          cwd: dir,
+          timeout: 30_000,
+        });
         snapshotDir = dir;
         return main;
       } catch (e) {
@@ -55,7 +58,6 @@ export function removeBuiltService(): void {
   snapshotDir = null;
   snapshot = null;
 }
-
 
 export interface ServiceOptions {
   databaseUrl: string;
@@ -135,17 +137,20 @@ export class ServiceProcess {
 
   /** Output lines logged at warn level or above (JSON logs, or Nest's console format), for assertions. */
   problems(since = 0): string[] {
-    return this.out.slice(since).split('\n').filter((l) => {
-      if (l.startsWith('{')) {
-        try {
-          const level = (JSON.parse(l) as { level?: unknown }).level;
-          return typeof level === 'number' ? level >= 40 : /^(warn|error|fatal)$/i.test(String(level));
-        } catch {
-          // not a JSON line
+    return this.out
+      .slice(since)
+      .split('\n')
+      .filter((l) => {
+        if (l.startsWith('{')) {
+          try {
+            const level = (JSON.parse(l) as { level?: unknown }).level;
+            return typeof level === 'number' ? level >= 40 : /^(warn|error|fatal)$/i.test(String(level));
+          } catch {
+            // not a JSON line
+          }
         }
-      }
-      return /\b(WARN|ERROR|FATAL)\b/.test(l);
-    });
+        return /\b(WARN|ERROR|FATAL)\b/.test(l);
+      });
   }
 
   /** Waits until /health/ready answers 200 and the consumer is set up; fails fast if the process exits. */
@@ -155,7 +160,9 @@ export class ServiceProcess {
       `${this.name} to be ready`,
       timeoutMs,
     );
-    const died = this.exited.then((e) => Promise.reject(new Error(`${this.name} exited (${e.code ?? e.signal}) while starting:\n${this.out.slice(-4000)}`)));
+    const died = this.exited.then((e) =>
+      Promise.reject(new Error(`${this.name} exited (${e.code ?? e.signal}) while starting:\n${this.out.slice(-4000)}`)),
+    );
     await Promise.race([ok, died]);
     died.catch(() => undefined);
   }
@@ -166,7 +173,15 @@ export class ServiceProcess {
     return r.json();
   }
 
-  stats(): Promise<{ casts: number; applied: number; duplicates: number; dead_lettered: number; batched_casts: number; batch_retries: number; batches: number }> {
+  stats(): Promise<{
+    casts: number;
+    applied: number;
+    duplicates: number;
+    dead_lettered: number;
+    batched_casts: number;
+    batch_retries: number;
+    batches: number;
+  }> {
     return this.get('/api/v1/receiver/stats');
   }
 

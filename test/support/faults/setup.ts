@@ -23,7 +23,10 @@ export async function faultSetup(prefix: string, name: string): Promise<FaultSet
 }
 
 /** Removes what the setups made: their clients, queues, exchanges and databases (for afterAll). */
-export async function removeFaultSetups(setups: FaultSetup[], dropDatabase: (s: FaultSetup) => Promise<void> = (s) => s.db.drop()): Promise<void> {
+export async function removeFaultSetups(
+  setups: FaultSetup[],
+  dropDatabase: (s: FaultSetup) => Promise<void> = (s) => s.db.drop(),
+): Promise<void> {
   const cleaner = await Publisher.connect();
   try {
     for (const s of setups) {

@@ -66,20 +66,40 @@ export function faultWorkload(prefix: string, o: { runs: number; nodes: number; 
     const graph: Graph = {};
     const nodes = Array.from({ length: o.nodes }, (_, i) => String(i + 1));
     for (const n of nodes) graph[n] = Array.from({ length: o.tasks }, (_, j) => ({ id: `task-${j}`, type: 'puppet' }));
-    graph.master = [{ id: 'upload_configuration', type: 'upload_file' }, { id: 'generate_keys', type: 'shell' }];
+    graph.master = [
+      { id: 'upload_configuration', type: 'upload_file' },
+      { id: 'generate_keys', type: 'shell' },
+    ];
     graph.null = [{ id: 'deploy_start', type: 'stage' }];
-    w.casts.push(start(uuid, { id: o.clusterBase + (r % 3), name: `${prefix}-c${r % 3}`, release: 'mitaka-9.0' }, graph, { time: iso(t0) }));
+    w.casts.push(
+      start(uuid, { id: o.clusterBase + (r % 3), name: `${prefix}-c${r % 3}`, release: 'mitaka-9.0' }, graph, { time: iso(t0) }),
+    );
 
     const reports: Cast[] = [];
     let failed = false;
     // Cluster-level and master tasks first, running, then done together in one cast.
-    const pre: Array<[string | null, string]> = [[null, 'deploy_start'], ['master', 'upload_configuration'], ['master', 'generate_keys']];
+    const pre: Array<[string | null, string]> = [
+      [null, 'deploy_start'],
+      ['master', 'upload_configuration'],
+      ['master', 'generate_keys'],
+    ];
     pre.forEach(([node, name], k) => {
       const ts = t0 + 1000 + k * 100;
       reports.push(resp(uuid, [task(node, name, 'running', { time: iso(ts) })]));
-      w.rows[rowKey(uuid, node, name)] = { status: 'ready', time_start: iso(ts), time_end: iso(t0 + 5000), error_message: null, closed_reason: null };
+      w.rows[rowKey(uuid, node, name)] = {
+        status: 'ready',
+        time_start: iso(ts),
+        time_end: iso(t0 + 5000),
+        error_message: null,
+        closed_reason: null,
+      };
     });
-    reports.push(resp(uuid, pre.map(([node, name]) => task(node, name, 'ready', { time: iso(t0 + 5000) }))));
+    reports.push(
+      resp(
+        uuid,
+        pre.map(([node, name]) => task(node, name, 'ready', { time: iso(t0 + 5000) })),
+      ),
+    );
     for (let j = 0; j < o.tasks; j++) {
       for (const [i, n] of nodes.entries()) {
         const ts = t0 + (10 + j * 20) * 1000 + i * 10;
@@ -90,7 +110,13 @@ export function faultWorkload(prefix: string, o: { runs: number; nodes: number; 
         reports.push(
           resp(
             uuid,
-            [task(n, `task-${j}`, fails ? 'error' : 'ready', { time: iso(te), ...(fails ? { error_msg: `task-${j} failed on node ${n}` } : {}), summary: { resources: { changed: j } } })],
+            [
+              task(n, `task-${j}`, fails ? 'error' : 'ready', {
+                time: iso(te),
+                ...(fails ? { error_msg: `task-${j} failed on node ${n}` } : {}),
+                summary: { resources: { changed: j } },
+              }),
+            ],
             {},
             j % 2 ? 'deploy_resp' : 'transaction_resp',
           ),
@@ -141,7 +167,11 @@ export function replayWorkload(prefix: string, target: number, seed: number): { 
     const d = new Date(ms);
     const k = rnd();
     if (k < 0.7) return d.toISOString();
-    if (k < 0.85) return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ''); // no zone: UTC, whole seconds
+    if (k < 0.85)
+      return d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ''); // no zone: UTC, whole seconds
     const local = new Date(ms + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
     return local;
   };
@@ -156,8 +186,14 @@ export function replayWorkload(prefix: string, target: number, seed: number): { 
     const taskNames = Array.from({ length: 10 + Math.floor(rnd() * 10) }, (_, j) => `t${j}`);
     const graph: Graph = {};
     for (const n of nodes) graph[n] = taskNames.map((id) => ({ id, type: pick(['puppet', 'shell', 'upload_file']) }));
-    graph.master = [{ id: 'generate_keys', type: 'shell' }, { id: 'upload_configuration', type: 'upload_file' }];
-    graph.null = [{ id: 'pre_deployment_start', type: 'stage' }, { id: 'post_deployment_end', type: 'stage' }];
+    graph.master = [
+      { id: 'generate_keys', type: 'shell' },
+      { id: 'upload_configuration', type: 'upload_file' },
+    ];
+    graph.null = [
+      { id: 'pre_deployment_start', type: 'stage' },
+      { id: 'post_deployment_end', type: 'stage' },
+    ];
     const extra: Record<string, unknown> = { time: stamp(whole(t0)), name: r % 5 === 0 ? 'provision' : 'deployment' };
     if (r % 11 === 3) extra.dry_run = true;
     const previous = runsByCluster.get(cluster.id);
@@ -180,7 +216,8 @@ export function replayWorkload(prefix: string, target: number, seed: number): { 
       const uid = node === null ? pick([null, 'null']) : node !== 'master' && rnd() < 0.3 ? Number(node) : node;
       const ts = whole(t0 + 1000 + Math.floor(rnd() * 3_000_000));
       const te = ts + 1000 * (1 + Math.floor(rnd() * 600));
-      const add = (status: string, t: number, more: Record<string, unknown> = {}) => entries.push({ t, entry: task(uid as string, name, status, { time: stamp(t), ...more }) });
+      const add = (status: string, t: number, more: Record<string, unknown> = {}) =>
+        entries.push({ t, entry: task(uid as string, name, status, { time: stamp(t), ...more }) });
       const k = rnd();
       if (k < 0.3) {
         add('running', ts, { custom: { pid: Math.floor(rnd() * 1000) } });
@@ -215,10 +252,17 @@ export function replayWorkload(prefix: string, target: number, seed: number): { 
     }
     entries.sort((a, b) => a.t - b.t);
     // One to three entries per cast; some as Fuel 9.x deploy_resp; progress now and then.
-    for (let i = 0; i < entries.length; ) {
+    for (let i = 0; i < entries.length;) {
       const n = Math.min(entries.length - i, pick([1, 1, 1, 2, 3]));
       const extraArgs: Record<string, unknown> = rnd() < 0.2 ? { progress: Math.min(99, Math.floor((100 * i) / entries.length)) } : {};
-      casts.push(resp(uuid, entries.slice(i, i + n).map((e) => e.entry), extraArgs, rnd() < 0.3 ? 'deploy_resp' : 'transaction_resp'));
+      casts.push(
+        resp(
+          uuid,
+          entries.slice(i, i + n).map((e) => e.entry),
+          extraArgs,
+          rnd() < 0.3 ? 'deploy_resp' : 'transaction_resp',
+        ),
+      );
       i += n;
     }
     const tEnd = whole(t0 + 3_700_000);
