@@ -1,5 +1,6 @@
 import { finish, resp, start, task } from '../support/casts';
-import { startApp, TestApp } from '../support/app';
+import type { TestApp } from '../support/app';
+import { useAppWithBus } from '../support/app-with-bus';
 import { Bus } from '../support/bus';
 import { waitFor } from '../support/services';
 
@@ -15,15 +16,7 @@ describe('metrics and request ids', () => {
     return line ? Number(line.split(' ').pop()) : 0;
   };
 
-  beforeAll(async () => {
-    t = await startApp({ amqp: true });
-    bus = await Bus.connect();
-  });
-  afterAll(async () => {
-    if (t) await bus?.removeDeclared(t.config);
-    await bus?.close();
-    await t?.close();
-  });
+  useAppWithBus((started) => ({ t, bus } = started));
 
   it('serves Prometheus text at /metrics, outside /api, public', async () => {
     const res = await t.http().get('/metrics').expect(200);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startApp, TestApp } from '../support/app';
+import { useAppWithBus } from '../support/app-with-bus';
 import { Bus } from '../support/bus';
 import { AMQP_URL, freePort, uniqueName, waitFor } from '../support/services';
 
@@ -198,15 +199,7 @@ describe('the simulator', () => {
   describe('over RabbitMQ', () => {
     let t: TestApp;
     let bus: Bus;
-    beforeAll(async () => {
-      t = await startApp({ amqp: true });
-      bus = await Bus.connect();
-    });
-    afterAll(async () => {
-      if (t) await bus?.removeDeclared(t.config);
-      await bus?.close();
-      await t?.close();
-    });
+    useAppWithBus((started) => ({ t, bus } = started));
 
     it("publishes Astute's casts to the exchange; the runs end as announced", async () => {
       const r = await run(SIM, [

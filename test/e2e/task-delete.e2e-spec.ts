@@ -1,5 +1,6 @@
 import { finish, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
+import { useAppWithBus } from '../support/app-with-bus';
 import { Bus } from '../support/bus';
 import { waitFor } from '../support/services';
 import { sampleOf } from '../support/metrics';
@@ -242,15 +243,7 @@ describe('DELETE /transactions/:id with auth on', () => {
 describe('DELETE /transactions/:id?force=1, then a late report over the bus', () => {
   let t: TestApp;
   let bus: Bus;
-  beforeAll(async () => {
-    t = await startApp({ amqp: true });
-    bus = await Bus.connect();
-  });
-  afterAll(async () => {
-    if (t) await bus?.removeDeclared(t.config);
-    await bus?.close();
-    await t?.close();
-  });
+  useAppWithBus((started) => ({ t, bus } = started));
 
   it('the late report for the deleted run is dead-lettered as an unknown transaction', async () => {
     const publish = (body: unknown) => bus.publish(t.config.amqpExchange, 'nailgun', body);
