@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { finish, Graph, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
+import { listen } from '../support/app-hooks';
 import { waitFor } from '../support/services';
 
 /**
@@ -53,8 +54,7 @@ describe('history rows carry their task definition, per node (fuel2 task history
 
   beforeAll(async () => {
     t = await startApp();
-    await t.app.listen(0, '127.0.0.1');
-    port = (t.app.getHttpServer().address() as { port: number }).port;
+    port = await listen(t);
     const res = await t
       .http()
       .post('/api/v1/casts')
@@ -77,7 +77,7 @@ describe('history rows carry their task definition, per node (fuel2 task history
   });
   afterAll(() => t?.close());
 
-  const byKey = (rows: Array<Record<string, unknown>>) => new Map(rows.map((r) => [`${r.node_id}/${r.task_name}`, r]));
+  const byKey = (rows: Array<Record<string, unknown>>) => new Map(rows.map((r) => [`${String(r.node_id)}/${String(r.task_name)}`, r]));
 
   it("fuel2's exact request: every row carries its node's definition (no id); the row's own fields and custom keys win", async () => {
     const res = await history('?include_summary=0').expect(200);
@@ -138,7 +138,7 @@ describe('history rows carry their task definition, per node (fuel2 task history
 
   it('with the filters fuel2 sends (nodes=1%2C2&statuses=...&tasks_names=...&include_summary=1)', async () => {
     const res = await history('?nodes=1%2C2&statuses=ready%2Cerror&tasks_names=hiera%2Cnetconfig&include_summary=1').expect(200);
-    expect(res.body.map((r: { node_id: string; task_name: string }) => `${r.node_id}/${r.task_name}`)).toEqual([
+    expect(res.body.map((r: { node_id: string; task_name: string }) => `${String(r.node_id)}/${String(r.task_name)}`)).toEqual([
       '1/hiera',
       '1/netconfig',
       '2/hiera',
@@ -172,7 +172,10 @@ describe('history rows carry their task definition, per node (fuel2 task history
 
   it('a page of the run carries definitions too (unless include_definition=0), and the cursor goes on', async () => {
     const first = await history('?limit=2&order=time_start').expect(200);
-    expect(first.body.map((r: { node_id: string; task_name: string }) => `${r.node_id}/${r.task_name}`)).toEqual(['1/hiera', '2/hiera']);
+    expect(first.body.map((r: { node_id: string; task_name: string }) => `${String(r.node_id)}/${String(r.task_name)}`)).toEqual([
+      '1/hiera',
+      '2/hiera',
+    ]);
     expect(first.body[1]).toMatchObject({ required_for: [{ name: 'netconfig', node_id: '2' }] });
     const next = first.headers.link.match(/<([^>]+)>/)![1];
     const second = await t.http().get(next).expect(200);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientRequest, IncomingMessage, request as httpRequest } from 'node:http';
 import { startApp, TestApp } from '../support/app';
+import { listen } from '../support/app-hooks';
 import { finish, Graph, resp, start, task } from '../support/casts';
 import { createTestDatabase } from '../support/database';
 import { Publisher } from '../support/faults/broker';
@@ -315,8 +316,7 @@ describe('live stream limits', () => {
     t = await startApp({
       env: { AUTH_READ_TOKENS: `${A},${B}`, AUTH_ADMIN_TOKENS: ADMIN_TOKEN, STREAM_MAX_CLIENTS: '3', STREAM_MAX_PER_TOKEN: '2' },
     });
-    await t.app.listen(0, '127.0.0.1');
-    port = (t.app.getHttpServer().address() as { port: number }).port;
+    port = await listen(t);
     const graph = { '1': [{ id: 'a' }] };
     const cluster = { id: 81, release: 'mitaka-9.0' };
     const started = await t

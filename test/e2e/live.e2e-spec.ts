@@ -1,5 +1,6 @@
 import { finish, resp, start, task } from '../support/casts';
-import { startApp, TestApp } from '../support/app';
+import type { TestApp } from '../support/app';
+import { useListeningApp } from '../support/app-hooks';
 import { openStream as open } from '../support/sse';
 import { waitFor } from '../support/services';
 
@@ -7,12 +8,7 @@ import { waitFor } from '../support/services';
 describe('live run view (Server-Sent Events)', () => {
   let t: TestApp;
   let port: number;
-  beforeAll(async () => {
-    t = await startApp();
-    await t.app.listen(0, '127.0.0.1');
-    port = (t.app.getHttpServer().address() as { port: number }).port;
-  });
-  afterAll(() => t?.close());
+  useListeningApp((started) => ({ t, port } = started));
 
   it('sends the rows, then only the changed rows as casts commit, then ends with the run', async () => {
     const graph = { '1': [{ id: 'a' }, { id: 'b' }], '2': [{ id: 'a' }] };

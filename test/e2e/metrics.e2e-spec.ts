@@ -1,6 +1,6 @@
 import { finish, resp, start, task } from '../support/casts';
 import type { TestApp } from '../support/app';
-import { useAppWithBus } from '../support/app-with-bus';
+import { useAppWithBus } from '../support/app-hooks';
 import { Bus } from '../support/bus';
 import { waitFor } from '../support/services';
 

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { finish, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
+import { listen } from '../support/app-hooks';
 
 /**
  * Issue #12, part 3 and part 5 (the terminal): names chosen by whoever sends casts, exported and shown.
@@ -39,15 +39,27 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') ((cell += '"'), i++);
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') (row.push(cell), (cell = ''));
-    else if (c === '\r' && text[i + 1] === '\n') (row.push(cell), records.push(row), (row = []), (cell = ''), i++);
-    else cell += c;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      records.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else cell += c;
   }
-  if (cell || row.length) (row.push(cell), records.push(row));
+  if (cell || row.length) {
+    row.push(cell);
+    records.push(row);
+  }
   return records;
 }
 
@@ -79,8 +91,7 @@ describe('hostile names in exports and on the terminal', () => {
 
   beforeAll(async () => {
     t = await startApp();
-    await t.app.listen(0, '127.0.0.1');
-    url = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
+    url = `http://127.0.0.1:${await listen(t)}`;
     const time = '2026-02-01T10:00:00.000Z';
     const FORMULA_GRAPH = { [NODE]: [{ id: CMD, type: SUM }], '2': [{ id: 'netconfig', type: SUM }] };
     const casts = [

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startApp, TestApp } from '../support/app';
-import { useAppWithBus } from '../support/app-with-bus';
+import { useAppWithBus } from '../support/app-hooks';
 import { Bus } from '../support/bus';
 import { AMQP_URL, freePort, uniqueName, waitFor } from '../support/services';
 

@@ -1,6 +1,6 @@
 import { finish, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
-import { useAppWithBus } from '../support/app-with-bus';
+import { useAppWithBus, useListeningApp } from '../support/app-hooks';
 import { Bus } from '../support/bus';
 import { waitFor } from '../support/services';
 import { sampleOf } from '../support/metrics';
@@ -31,12 +31,7 @@ async function metric(t: TestApp, series: string): Promise<number> {
 describe('DELETE /transactions/:id (fuel2 task delete)', () => {
   let t: TestApp;
   let port: number;
-  beforeAll(async () => {
-    t = await startApp();
-    await t.app.listen(0, '127.0.0.1');
-    port = (t.app.getHttpServer().address() as { port: number }).port;
-  });
-  afterAll(() => t?.close());
+  useListeningApp((started) => ({ t, port } = started));
 
   const post = (casts: unknown[]) => t.http().post('/api/v1/casts').send(casts).expect(200);
   const idOf = async (uuid: string): Promise<number> =>

@@ -20,3 +20,19 @@ export function useAppWithBus(use: (started: { t: TestApp; bus: Bus }) => void, 
     await t?.close();
   });
 }
+
+/** Registers the hooks of a suite that needs the real app listening on a port of the loopback (for clients other than supertest). */
+export function useListeningApp(use: (started: { t: TestApp; port: number }) => void, opts: Parameters<typeof startApp>[0] = {}): void {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    t = await startApp(opts);
+    use({ t, port: await listen(t) });
+  });
+  afterAll(() => t?.close());
+}
+
+/** Makes the app listen on a free port of the loopback; the port. */
+export async function listen(t: TestApp): Promise<number> {
+  await t.app.listen(0, '127.0.0.1');
+  return (t.app.getHttpServer().address() as { port: number }).port;
+}
