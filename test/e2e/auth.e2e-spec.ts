@@ -372,7 +372,7 @@ describe('auth: a bad token configuration stops the boot', () => {
     ],
     [{ AUTH_TOKENS_FILE: '/nonexistent/dh-tokens' }, /AUTH_TOKENS_FILE: cannot read '\/nonexistent\/dh-tokens' \(ENOENT\)/],
   ])('%j', async (env, message) => {
-    const boot = startApp({ env: env as Record<string, string> });
+    const boot = startApp({ env: env });
     await expect(boot).rejects.toThrow(message);
     await expect(boot).rejects.toThrow(/^Invalid configuration:/);
     await boot.catch((e: Error) => expect(e.message).not.toContain(ADMIN));

@@ -72,8 +72,8 @@ describe('the first start, in a folder closed to other users', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => (running.delete(p), resolve(code))));
     const p: Proc = { child, output: () => out, exited };
     running.add(p);

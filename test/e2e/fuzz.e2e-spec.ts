@@ -258,7 +258,7 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
           const types = (Reflect.getMetadata('design:paramtypes', ctrl.prototype, name) ?? []) as Array<(new () => object) | undefined>;
           const params: Param[] = [];
           for (const [key, arg] of Object.entries(args)) {
-            const kind = Number(key.split(':')[0]);
+            const kind = Number(key.split(':')[0]) as RouteParamtypes;
             if (kind === RouteParamtypes.HEADERS && typeof arg.data === 'string') params.push({ name: arg.data, in: 'header' });
             if (kind !== RouteParamtypes.QUERY) continue;
             if (typeof arg.data === 'string') {
@@ -333,8 +333,8 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
     } catch (e) {
       const err = e as { timeout?: number; code?: string; message?: string; response?: Response };
       if (!err.response) {
-        if (err.timeout) throw new Error(`no answer within ${ANSWER_MS / 1000} s to ${show(r)}`);
-        throw new Error(`no answer (${err.code ?? err.message}) to ${show(r)}`);
+        if (err.timeout) throw new Error(`no answer within ${ANSWER_MS / 1000} s to ${show(r)}`, { cause: e });
+        throw new Error(`no answer (${err.code ?? err.message}) to ${show(r)}`, { cause: e });
       }
       res = err.response;
     }
@@ -347,7 +347,7 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
         json = undefined;
       }
     }
-    return { status: res.status, headers: res.headers as Answer['headers'], text, json };
+    return { status: res.status, headers: res.headers, text, json };
   }
 
   /** The properties: an answer, no 5xx, every 4xx a JSON object with a non-empty string `message`. */
@@ -831,7 +831,7 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
   const DELETE = Symbol('delete');
   /** A copy of root with the value at path replaced (or deleted, or, with key, a key added to the object there). */
   function mutate(root: unknown, path: Path, value: unknown, key?: string): unknown {
-    const copy = structuredClone(root) as unknown;
+    const copy = structuredClone<unknown>(root);
     const own = (o: object, k: string | number, v: unknown) =>
       Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
     if (path.length === 0 && key === undefined) return value === DELETE ? undefined : value;
@@ -1429,7 +1429,7 @@ describe('HTTP fuzzing (fast-check): no 5xx, every 4xx has a message, every requ
                   weight: 6,
                   arbitrary: fc
                     .record({ us: keyPart, id: keyPart })
-                    .map(({ us, id }) => ({ cursor: { k: [us, id] as unknown[], q: null as unknown }, order: undefined, limit: '1' })),
+                    .map(({ us, id }) => ({ cursor: { k: [us, id] as unknown[], q: null }, order: undefined, limit: '1' })),
                 },
                 {
                   weight: 4,

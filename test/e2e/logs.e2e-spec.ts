@@ -37,8 +37,8 @@ async function startService(databaseUrl: string, o: { tty: boolean; env?: Record
       spawn('script', ['-qfec', `exec '${process.execPath}' '${main}'`, '/dev/null'], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(process.execPath, [main], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const scriptChild = () => Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
   const servicePid = () => (o.tty ? scriptChild() : child.pid!);

@@ -287,7 +287,7 @@ describe('messages whose headers fill the frame (issue #11)', () => {
     await h.publish(json(finish(run, 'ready')), {});
 
     const missing = () => poisons.filter((p) => !h.arrived.has(p.id)).map((p) => p.id);
-    await waitFor(() => missing().length === 0, `every poison in the dead-letter queue (missing: ${missing()})`, 15_000);
+    await waitFor(() => missing().length === 0, `every poison in the dead-letter queue (missing: ${missing().join(', ')})`, 15_000);
     await waitFor(async () => (await h.runStatus(run)) === 'ready', 'the run to be ready', 10_000);
     const rows = await h.sql.query(
       "SELECT h.status FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id WHERE t.uuid = $1 AND h.task_name = 'a'",

@@ -25,8 +25,8 @@ function run(env: Record<string, string>): Proc {
   for (const k of ['DATABASE_URL', 'AMQP_URL', 'AMQP_EXCHANGE', 'AMQP_QUEUE', 'AMQP_ROUTING_KEY', 'PORT']) delete clean[k];
   const child = spawn(process.execPath, [MAIN], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   running.add(child);
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code) => {

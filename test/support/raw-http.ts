@@ -56,7 +56,7 @@ export function rawRequest(
 
 /** A process's resident memory, from /proc (MB). */
 export function rssMb(pid: number): number {
-  let status = '';
+  let status: string;
   try {
     status = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch {

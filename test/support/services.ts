@@ -18,11 +18,14 @@ export async function waitFor<T>(
   for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
     try {
       const v = await check();
-      if (v) return v as T;
+      if (v) return v;
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`);
+    if (Date.now() > deadline) {
+      const why = last instanceof Error ? `: ${last.message}` : last ? `: ${JSON.stringify(last)}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`, { cause: last });
+    }
     await new Promise((r) => setTimeout(r, delay));
   }
 }

@@ -43,7 +43,7 @@ export function builtService(): Promise<string> {
         snapshotDir = dir;
         return main;
       } catch (e) {
-        last = `the build in ${DIST} does not load (being rebuilt?): ${e instanceof Error ? e.message.slice(0, 500) : e}`;
+        last = `the build in ${DIST} does not load (being rebuilt?): ${e instanceof Error ? e.message.slice(0, 500) : String(e)}`;
         rmSync(dir, { recursive: true, force: true });
       }
     }
