@@ -31,7 +31,7 @@ describe('web page API types (web/generated/api.d.ts)', () => {
     db = await createTestDatabase('dh_openapi');
     dir = mkdtempSync(join(tmpdir(), 'dh-openapi-'));
     const port = await freePort();
-    const env = { ...process.env, DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'error' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'error' };
     delete env.AMQP_URL;
     let output = '';
     service = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
