@@ -1,3 +1,5 @@
+import type { components } from './generated/api';
+
 /** The service's REST API, with the session's token when one is set. */
 const TOKEN_KEY = 'deployment-history.token';
 export const API = '/api/v1';
@@ -27,7 +29,7 @@ export async function request(path: string, init: RequestInit & { accept?: strin
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`;
     try {
-      const body = await res.json();
+      const body = (await res.json()) as { message?: unknown } | null;
       if (body && typeof body.message === 'string') message = body.message;
       else if (body && Array.isArray(body.message)) message = body.message.join('; ');
     } catch {
@@ -42,76 +44,17 @@ export async function getJson<T>(path: string, init?: RequestInit): Promise<T> {
   return (await request(path, init)).json() as Promise<T>;
 }
 
-export type TaskStatus = 'pending' | 'running' | 'ready' | 'error' | 'skipped';
-export const TASK_STATUSES: TaskStatus[] = ['pending', 'running', 'ready', 'error', 'skipped'];
+/** The answers' shapes, generated from the service's OpenAPI document (`npm run gen:api`), never copied by hand. */
+type Schemas = components['schemas'];
+export type Cluster = Schemas['ClusterDto'];
+export type Transaction = Schemas['TransactionDto'];
+export type Row = Schemas['HistoryRowDto'];
+export type Summary = Schemas['SummaryDto'];
+export type TaskDetail = Schemas['TaskDetailDto'];
+export type Diff = Schemas['DiffDto'];
+export type TaskStatus = Row['status'];
 
-export interface Cluster {
-  id: number;
-  name: string;
-  release: string;
-  version: string | null;
-  history_enabled: boolean;
-  epoch: number;
-  transactions: number;
-  running_transactions: number;
-  history_rows: number;
-  last_transaction_id: number | null;
-}
-
-export interface Transaction {
-  id: number;
-  cluster: number;
-  uuid: string;
-  name: string;
-  /** Nailgun's `result`: always `{}` for a deployment. */
-  result: Record<string, unknown>;
-  status: 'pending' | 'running' | 'ready' | 'error' | 'stopped';
-  progress: number;
-  message: string | null;
-  dry_run: boolean;
-  graph_type: string;
-  time_start: string;
-  time_end: string | null;
-  parent_id: number | null;
-  epoch: number;
-}
-
-export interface Row {
-  task_name: string;
-  node_id: string | null;
-  status: TaskStatus;
-  type: string | null;
-  time_start: string | null;
-  time_end: string | null;
-  error_message: string | null;
-  closed_reason: string | null;
-  summary?: Record<string, unknown> | null;
-  [custom: string]: unknown;
-}
-
-export interface Summary {
-  transaction: Transaction;
-  total: number;
-  statuses: Record<string, number>;
-  nodes: Record<string, Record<string, number>>;
-  duration_s: number;
-  first_failure: { node_id: string | null; task_name: string; error_message: string | null } | null;
-}
-
-export interface TaskDetail extends Row {
-  custom: Record<string, unknown>;
-  duration_s: number | null;
-  definition: Record<string, unknown> | null;
-}
-
-export interface Diff {
-  transaction: Transaction;
-  other: Transaction;
-  changed: Array<{ node_id: string | null; task_name: string; status: string; other_status: string }>;
-  only_in_transaction: Array<{ node_id: string | null; task_name: string; status: string }>;
-  only_in_other: Array<{ node_id: string | null; task_name: string; status: string }>;
-}
-
+/** A run still in progress (its stream goes on): not yet in a final status. */
 export const isLive = (t: Transaction) => t.status === 'running' || t.status === 'pending';
 
 /**

@@ -1,5 +1,8 @@
 /** A tiny DOM builder: text is always set as text, never parsed as HTML. */
 type Child = Node | string | number | null | undefined | false;
+/** An attribute's text: attributes are given as strings, numbers or booleans (anything else as JSON, never `[object Object]`). */
+const attrText = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attrs: Record<string, unknown> = {},
@@ -9,10 +12,10 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on') && typeof v === 'function') e.addEventListener(k.slice(2), v as EventListener);
-    else if (k === 'class') e.className = String(v);
+    else if (k === 'class') e.className = attrText(v);
     else if (k === 'style' && typeof v === 'object') Object.assign(e.style, v);
     else if (k in e && typeof v !== 'string') (e as unknown as Record<string, unknown>)[k] = v;
-    else e.setAttribute(k, v === true ? '' : String(v));
+    else e.setAttribute(k, v === true ? '' : attrText(v));
   }
   append(e, ...children);
   return e;

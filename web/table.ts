@@ -1,6 +1,7 @@
-import { TASK_STATUSES, type Row } from './api';
+import { compareNodes } from '../src/common/node-order';
+import type { Row } from './api';
 import { durationMs, fmtDuration, fmtTime, h } from './dom';
-import { COLORS } from './timeline';
+import { COLORS, TASK_STATUSES } from './status';
 
 const ROW_H = 26;
 type Col = 'node_id' | 'task_name' | 'status' | 'type' | 'time_start' | 'time_end' | 'duration' | 'error_message';
@@ -15,12 +16,8 @@ const COLS: Array<{ id: Col; label: string }> = [
   { id: 'error_message', label: 'Error' },
 ];
 
-const nodeRank = (n: string | null) => (n === null ? '3' : n === 'master' ? '0' : /^\d+$/.test(n) ? `1${n.padStart(12, '0')}` : `2${n}`);
-
-function sortValue(r: Row, col: Col): string | number {
+function sortValue(r: Row, col: Exclude<Col, 'node_id'>): string | number {
   switch (col) {
-    case 'node_id':
-      return nodeRank(r.node_id);
     case 'duration':
       return durationMs(r.time_start, r.time_end) ?? -1;
     case 'time_start':
@@ -29,6 +26,14 @@ function sortValue(r: Row, col: Col): string | number {
     default:
       return String(r[col] ?? '');
   }
+}
+
+/** Rows sorted by a column: nodes in the API's node order, the other columns by value. */
+function sortRows(rows: Row[], col: Col, dir: 1 | -1): Row[] {
+  if (col === 'node_id') return rows.sort((a, b) => dir * compareNodes(a.node_id, b.node_id));
+  const keyed = rows.map((r) => [sortValue(r, col), r] as const);
+  keyed.sort((a, b) => (a[0] < b[0] ? -dir : a[0] > b[0] ? dir : 0));
+  return keyed.map((k) => k[1]);
 }
 
 /**
@@ -76,7 +81,7 @@ export class RowTable {
 
   setRows(rows: Row[]): void {
     this.rows = rows;
-    const nodes = [...new Set(rows.map((r) => r.node_id))].sort((a, b) => nodeRank(a).localeCompare(nodeRank(b)));
+    const nodes = [...new Set(rows.map((r) => r.node_id))].sort(compareNodes);
     const current = this.nodeSel.value;
     this.nodeSel.replaceChildren(
       h('option', { value: '' }, 'all nodes'),
@@ -101,12 +106,7 @@ export class RowTable {
         (!status || r.status === status) &&
         (!task || r.task_name.toLowerCase().includes(task)),
     );
-    if (this.sort) {
-      const { col, dir } = this.sort;
-      const keyed = this.view.map((r) => [sortValue(r, col), r] as const);
-      keyed.sort((a, b) => (a[0] < b[0] ? -dir : a[0] > b[0] ? dir : 0));
-      this.view = keyed.map((k) => k[1]);
-    }
+    if (this.sort) this.view = sortRows(this.view, this.sort.col, this.sort.dir);
     this.countEl.textContent = `${this.view.length} of ${this.rows.length} rows`;
     this.el.dataset.rows = String(this.view.length);
     this.spacer.style.height = `${this.view.length * ROW_H}px`;

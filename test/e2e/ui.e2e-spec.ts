@@ -166,8 +166,8 @@ describe('web page (/ui/) in Chromium', () => {
     ] as const) {
       expect(await barColour(page, node, name)).toEqual({ status, pixel: COLORS[status] });
     }
-    // Lanes: master first, the cluster-level row last.
-    expect(await page.evaluate(() => (globalThis as any).__timeline.stats.lanes)).toEqual(['master', 'node 1', 'node 2', 'cluster']);
+    // Lanes in the API's node order (src/common/node-order.ts): the cluster-level row first, then master, then nodes by number.
+    expect(await page.evaluate(() => (globalThis as any).__timeline.stats.lanes)).toEqual(['cluster', 'master', 'node 1', 'node 2']);
 
     const box = (await page.evaluate(() => (globalThis as any).__timeline.bar('1', 'ceph')))!;
     const canvas = (await page.locator('#timeline canvas').boundingBox())!;
@@ -193,6 +193,16 @@ describe('web page (/ui/) in Chromium', () => {
     await page.waitForFunction(() => (globalThis as any).document.querySelector('.rowtable').dataset.rows === '1');
     await page.locator('.filters input[name="task"]').fill('');
     await page.locator('.filters select[name="node"]').selectOption('');
+    // Nodes in the API's order too: in the node filter, and sorted by the Node column (cluster-level rows first).
+    expect(await page.locator('.filters select[name="node"] option').evaluateAll((os) => os.map((o: any) => o.value))).toEqual([
+      '',
+      'null',
+      'master',
+      '1',
+      '2',
+    ]);
+    await page.locator('.thead [data-col="node_id"]').click();
+    expect(await page.locator('.tbody .trow .col-node_id').allTextContents()).toEqual(['cluster', 'master', '1', '1', '2', '2']);
     await page.locator('.thead [data-col="status"]').click();
     expect(await page.locator('.tbody .trow').evaluateAll((rs) => rs.map((r: any) => r.dataset.status))).toEqual([
       'error',
@@ -206,7 +216,7 @@ describe('web page (/ui/) in Chromium', () => {
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-csv').click()]);
     expect(download.suggestedFilename()).toBe(`transaction-${runs.failed}-deployment-history.csv`);
-    const csv = readFileSync((await download.path())!, 'utf8');
+    const csv = readFileSync(await download.path(), 'utf8');
     const lines = csv.trim().split(/\r?\n/);
     expect(lines[0]).toBe('task_name,node_id,status,type,time_start,time_end');
     expect(lines).toHaveLength(7);

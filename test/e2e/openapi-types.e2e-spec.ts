@@ -1,0 +1,71 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase } from '../support/database';
+import { freePort, waitFor } from '../support/services';
+
+/**
+ * The web page's API types (web/generated/api.d.ts) are generated from the OpenAPI document the service
+ * serves, never written by hand: this test starts the built service (dist/, built by `pretest`: the
+ * Swagger CLI plugin that describes the DTOs runs in the build only, so an app compiled by ts-jest would
+ * serve empty schemas), fetches its live document, runs openapi-typescript on it and fails when the
+ * result differs from the committed file (a DTO changed without regenerating). `npm run gen:api` builds,
+ * then runs this test with UPDATE_API_TYPES=1, which writes the file instead: the one way it is made.
+ */
+const ROOT = join(__dirname, '..', '..');
+const MAIN = join(ROOT, 'dist', 'src', 'main.js');
+const COMMITTED = join(ROOT, 'web', 'generated', 'api.d.ts');
+// openapi-typescript is an ES module with its own CLI: run as a developer would, in a child process.
+const CLI = join(ROOT, 'node_modules', 'openapi-typescript', 'bin', 'cli.js');
+
+describe('web page API types (web/generated/api.d.ts)', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let service: ChildProcess | undefined;
+  let dir: string;
+  /** What openapi-typescript makes of the live document now. */
+  let fresh: string;
+
+  beforeAll(async () => {
+    expect(existsSync(MAIN)).toBe(true);
+    db = await createTestDatabase('dh_openapi');
+    dir = mkdtempSync(join(tmpdir(), 'dh-openapi-'));
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'error' };
+    delete env.AMQP_URL;
+    let output = '';
+    service = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    service.stdout!.on('data', (d) => (output += d));
+    service.stderr!.on('data', (d) => (output += d));
+    const url = `http://127.0.0.1:${port}/api/docs-json`;
+    const doc = await waitFor(async () => {
+      if (service!.exitCode !== null) throw new Error(`the service exited (${service!.exitCode}): ${output}`);
+      const res = await fetch(url);
+      return res.ok ? res.text() : null;
+    }, `the service's OpenAPI document at ${url}`);
+    writeFileSync(join(dir, 'openapi.json'), doc);
+    execFileSync(process.execPath, [CLI, join(dir, 'openapi.json'), '--output', join(dir, 'api.d.ts')], { stdio: 'pipe' });
+    fresh = readFileSync(join(dir, 'api.d.ts'), 'utf8');
+  });
+  afterAll(async () => {
+    if (service && service.exitCode === null) {
+      const exited = new Promise((resolve) => service!.once('exit', resolve));
+      service.kill('SIGTERM');
+      await exited;
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await db?.drop();
+  });
+
+  it('are what openapi-typescript makes of the served OpenAPI document (run `npm run gen:api` after a DTO change)', () => {
+    if (process.env.UPDATE_API_TYPES === '1') writeFileSync(COMMITTED, fresh);
+    expect(readFileSync(COMMITTED, 'utf8')).toBe(fresh);
+  });
+
+  it('describe the answers the page reads, field by field (not empty schemas)', () => {
+    for (const schema of ['ClusterDto', 'TransactionDto', 'HistoryRowDto', 'SummaryDto', 'TaskDetailDto', 'DiffDto']) {
+      expect(fresh).toMatch(new RegExp(`^ {8}${schema}: \\{$`, 'm'));
+      expect(fresh).not.toMatch(new RegExp(`^ {8}${schema}: Record<string, never>;$`, 'm'));
+    }
+  });
+});

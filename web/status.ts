@@ -1,0 +1,16 @@
+import type { TaskStatus } from './api';
+
+/** Each task status's colour (bars, dots, badges); typed by the API's statuses, so none is missing or extra. */
+export const COLORS: Record<TaskStatus, string> = {
+  pending: '#94a3b8',
+  running: '#2563eb',
+  ready: '#16a34a',
+  error: '#dc2626',
+  skipped: '#f59e0b',
+};
+
+/** The task statuses, in the order the filters list them (the API's set, as COLORS holds it). */
+export const TASK_STATUSES = Object.keys(COLORS) as TaskStatus[];
+
+/** The colour of any status (a run's too), grey for one that has none. */
+export const statusColor = (status: string): string => (COLORS as Record<string, string | undefined>)[status] ?? '#64748b';
