@@ -6,23 +6,27 @@ import { createTestDatabase } from '../support/database';
 import { freePort, waitFor } from '../support/services';
 
 /**
- * The web page's API types (web/generated/api.d.ts) are generated from the OpenAPI document the service
- * serves, never written by hand: this test starts the built service (dist/, built by `pretest`: the
- * Swagger CLI plugin that describes the DTOs runs in the build only, so an app compiled by ts-jest would
- * serve empty schemas), fetches its live document, runs openapi-typescript on it and fails when the
- * result differs from the committed file (a DTO changed without regenerating). `npm run gen:api` builds,
- * then runs this test with UPDATE_API_TYPES=1, which writes the file instead: the one way it is made.
+ * The web page's API types are generated from the OpenAPI document the service serves, never written by
+ * hand: the document is committed (web/generated/openapi.json) and `npm run build` turns it into
+ * web/generated/api.d.ts with openapi-typescript (not committed: the page's type check reads it). This
+ * test starts the built service (dist/, built by `pretest`: the Swagger CLI plugin that describes the
+ * DTOs runs in the build only, so an app compiled by ts-jest would serve empty schemas), fetches its live
+ * document and fails when it differs from the committed one (a DTO changed without regenerating).
+ * `npm run gen:api` builds, then runs this test with UPDATE_API_TYPES=1, which writes the document
+ * instead: the one way it is made.
  */
 const ROOT = join(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'src', 'main.js');
-const COMMITTED = join(ROOT, 'web', 'generated', 'api.d.ts');
+const COMMITTED = join(ROOT, 'web', 'generated', 'openapi.json');
 // openapi-typescript is an ES module with its own CLI: run as a developer would, in a child process.
 const CLI = join(ROOT, 'node_modules', 'openapi-typescript', 'bin', 'cli.js');
 
-describe('web page API types (web/generated/api.d.ts)', () => {
+describe('web page API types (web/generated/openapi.json → api.d.ts)', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let service: ChildProcess | undefined;
   let dir: string;
+  /** The live document, as committed (two-space JSON, a final newline). */
+  let live: string;
   /** What openapi-typescript makes of the live document now. */
   let fresh: string;
 
@@ -43,7 +47,8 @@ describe('web page API types (web/generated/api.d.ts)', () => {
       const res = await fetch(url);
       return res.ok ? res.text() : null;
     }, `the service's OpenAPI document at ${url}`);
-    writeFileSync(join(dir, 'openapi.json'), doc);
+    live = `${JSON.stringify(JSON.parse(doc), null, 2)}\n`;
+    writeFileSync(join(dir, 'openapi.json'), live);
     execFileSync(process.execPath, [CLI, join(dir, 'openapi.json'), '--output', join(dir, 'api.d.ts')], { stdio: 'pipe' });
     fresh = readFileSync(join(dir, 'api.d.ts'), 'utf8');
   });
@@ -57,9 +62,13 @@ describe('web page API types (web/generated/api.d.ts)', () => {
     await db?.drop();
   });
 
-  it('are what openapi-typescript makes of the served OpenAPI document (run `npm run gen:api` after a DTO change)', () => {
-    if (process.env.UPDATE_API_TYPES === '1') writeFileSync(COMMITTED, fresh);
-    expect(readFileSync(COMMITTED, 'utf8')).toBe(fresh);
+  it('come from the served OpenAPI document, as committed (run `npm run gen:api` after a DTO change)', () => {
+    if (process.env.UPDATE_API_TYPES === '1') writeFileSync(COMMITTED, live);
+    expect(JSON.parse(readFileSync(COMMITTED, 'utf8'))).toEqual(JSON.parse(live));
+  });
+
+  it('are built from the committed document by the build (web/generated/api.d.ts is what openapi-typescript makes of it)', () => {
+    expect(readFileSync(join(ROOT, 'web', 'generated', 'api.d.ts'), 'utf8')).toBe(fresh);
   });
 
   it('describe the answers the page reads, field by field (not empty schemas)', () => {
