@@ -143,7 +143,9 @@ export function renderOne(record: Row, o: OutputOptions): string {
 export function text(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'string') return v;
+  // What is left of a JSON value: a number or a boolean.
+  return `${v as number | boolean}`;
 }
 
 /** A table cell, escaped for the terminal; `multiline` (a Field/Value table) keeps the value's own lines and shows objects as YAML. */

@@ -1,3 +1,4 @@
+import { compareNodes } from '../common/node-order';
 import { ANY_COLUMN, duration, Row } from './output';
 
 /** Columns of task-history rows, shared by a run's history and the cross-run lists. */
@@ -7,11 +8,10 @@ export const HISTORY_KNOWN = ['type', 'error_message', 'closed_reason', 'summary
 
 export const withDuration = (r: Row): Row => ({ ...r, duration: duration(r.time_start, r.time_end) });
 
-export const nodeName = (n: unknown) => (n === null ? 'cluster' : n === 'master' ? 'master' : `node ${n}`);
+/** A row's node, as the API sends it: an id (`master`, `4`), null for a cluster-level row. */
+export const nodeOf = (r: Row): string | null => r.node_id as string | null;
 
-const NODE_ORDER = (n: unknown) => (n === null ? 0 : n === 'master' ? 1 : 2);
+/** In node order, as the API lists them (src/common/node-order.ts), then by task name. */
 export function byNodeThenTask(a: Row, b: Row): number {
-  const [x, y] = [a.node_id as string | null, b.node_id as string | null];
-  const nodes = NODE_ORDER(x) - NODE_ORDER(y) || (x && y ? x.length - y.length || (x < y ? -1 : x > y ? 1 : 0) : 0);
-  return nodes || String(a.task_name).localeCompare(String(b.task_name));
+  return compareNodes(nodeOf(a), nodeOf(b)) || String(a.task_name).localeCompare(String(b.task_name));
 }

@@ -1,9 +1,10 @@
+import { nodeLabel } from '../../common/node-order';
 import { Command } from 'commander';
 import { decimal, list } from '../args';
 import { act, Context } from '../context';
 import { id, includeSummaryOption, nodesOption, taskStatusesOption, TaskFilterOptions, tasksNamesOption, withOutput } from '../options';
 import { renderList, renderOne, Row } from '../output';
-import { byNodeThenTask, HISTORY_COLUMNS, HISTORY_KNOWN, nodeName, withDuration } from '../rows';
+import { byNodeThenTask, HISTORY_COLUMNS, HISTORY_KNOWN, withDuration } from '../rows';
 import { watchHistory } from '../watch';
 
 /** `task history ...`: a run's task history, like fuel2 task history show, plus its summary and one task's record. */
@@ -110,19 +111,19 @@ function summaryLines(s: Summary): Row {
   const failure = s.first_failure;
   return {
     first_failure: failure
-      ? `${nodeName(failure.node_id)} ${failure.task_name}${failure.error_message ? `: ${failure.error_message}` : ''}`
+      ? `${nodeLabel(failure.node_id)} ${failure.task_name}${failure.error_message ? `: ${failure.error_message}` : ''}`
       : null,
     nodes: Object.entries(s.nodes)
       .map(([n, counts]) => ({ node_id: n === 'null' ? null : n, task_name: '', counts }))
       .sort(byNodeThenTask)
       .map(
         ({ node_id: n, counts }) =>
-          `${nodeName(n)}: ${Object.entries(counts)
+          `${nodeLabel(n)}: ${Object.entries(counts)
             .map(([st, k]) => `${k} ${st}`)
             .join(', ')}`,
       )
       .join('\n'),
-    slowest: s.slowest.map((t) => `${t.duration_s} s  ${t.task_name} (${nodeName(t.node_id)})`).join('\n'),
+    slowest: s.slowest.map((t) => `${t.duration_s} s  ${t.task_name} (${nodeLabel(t.node_id)})`).join('\n'),
   };
 }
 
