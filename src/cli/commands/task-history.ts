@@ -1,5 +1,7 @@
-import { nodeLabel } from '../../common/node-order';
 import { Command } from 'commander';
+import { nodeLabel } from '../../common/node-order';
+// Types only: the answers' shapes, as the service declares them (erased at run time; the CLI speaks HTTP only).
+import type { SummaryDto, TaskDetailDto } from '../../history/dto/run-views.dto';
 import { decimal, list } from '../args';
 import { act, Context } from '../context';
 import { id, includeSummaryOption, nodesOption, taskStatusesOption, TaskFilterOptions, tasksNamesOption, withOutput } from '../options';
@@ -12,17 +14,6 @@ import { watchHistory } from '../watch';
 interface ShowOptions extends TaskFilterOptions {
   watch?: boolean;
   interval: number;
-}
-
-/** The service's answer to `.../deployment_history/summary`. */
-interface Summary {
-  transaction: Row;
-  total: number;
-  statuses: Record<string, number>;
-  nodes: Record<string, Record<string, number>>;
-  duration_s: number;
-  first_failure: { node_id: string | null; task_name: string; error_message: string | null } | null;
-  slowest: Array<{ node_id: string | null; task_name: string; duration_s: number }>;
 }
 
 /** Adds `history` and its commands to the `task` command. */
@@ -49,7 +40,7 @@ export function register(task: Command): void {
       .addArgument(id('id', 'transaction id')),
   ).action(
     act<[number]>(async (ctx, [txId]) => {
-      const s = await ctx.api.get<Summary>(`transactions/${txId}/deployment_history/summary`);
+      const s = await ctx.api.get<SummaryDto>(`transactions/${txId}/deployment_history/summary`);
       ctx.print(renderOne(summaryRecord(s, ctx.out.format === 'table'), ctx.out));
     }),
   );
@@ -89,7 +80,7 @@ async function show(ctx: Context, [txId]: [number], o: ShowOptions): Promise<num
 }
 
 /** The summary as one record; in a table, one line per node and per slow task; the structures as they are elsewhere. */
-function summaryRecord(s: Summary, table: boolean): Row {
+function summaryRecord(s: SummaryDto, table: boolean): Row {
   const tx = s.transaction;
   return {
     transaction_id: tx.id,
@@ -107,7 +98,7 @@ function summaryRecord(s: Summary, table: boolean): Row {
   };
 }
 
-function summaryLines(s: Summary): Row {
+function summaryLines(s: SummaryDto): Row {
   const failure = s.first_failure;
   return {
     first_failure: failure
@@ -129,8 +120,7 @@ function summaryLines(s: Summary): Row {
 
 async function detail(ctx: Context, [txId, node, taskName]: [number, string, string]): Promise<void> {
   // Named in the query: a path segment `.` or `..` would be resolved away, even percent-encoded.
-  type Detail = Row & { custom?: Record<string, unknown>; transaction: Row; cluster: Row };
-  const d = await ctx.api.get<Detail>(`transactions/${txId}/deployment_history/task`, { node_id: node, task_name: taskName });
+  const d = await ctx.api.get<TaskDetailDto>(`transactions/${txId}/deployment_history/task`, { node_id: node, task_name: taskName });
   const { transaction, cluster, ...rest } = d;
   // Custom keys are served at the root too (Fuel's shape); here they stay under `custom`.
   const custom = Object.keys(d.custom ?? {});

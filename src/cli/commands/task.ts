@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+// Types only: the answer's shape, as the service declares it (erased at run time; the CLI speaks HTTP only).
+import type { DiffDto } from '../../history/dto/run-views.dto';
 import { integer, list } from '../args';
 import { act } from '../context';
 import { id, withOutput } from '../options';
@@ -16,13 +18,6 @@ interface ListOptions {
   env?: number;
   statuses?: string[];
   names?: string[];
-}
-
-type DiffRow = { node_id: string | null; task_name: string; status: string; other_status?: string };
-interface Diff {
-  changed: DiffRow[];
-  only_in_transaction: DiffRow[];
-  only_in_other: DiffRow[];
 }
 
 /** Adds `task` and its run commands to the program; returns it, for `task history`. */
@@ -82,7 +77,7 @@ export function register(program: Command): Command {
       .addArgument(id('other', 'other transaction id')),
   ).action(
     act<[number, number]>(async (ctx, [a, b]) => {
-      const d = await ctx.api.get<Diff>(`transactions/${a}/diff/${b}`);
+      const d = await ctx.api.get<DiffDto>(`transactions/${a}/diff/${b}`);
       ctx.print(renderList(diffRows(d, a, b), DIFF_COLUMNS, [], ctx.out));
     }),
   );
@@ -91,7 +86,7 @@ export function register(program: Command): Command {
 }
 
 /** One list of what differs between runs `a` and `b`, in node order. */
-function diffRows(d: Diff, a: number, b: number): Row[] {
+function diffRows(d: DiffDto, a: number, b: number): Row[] {
   return [
     ...d.changed.map((r) => ({ ...r, change: 'changed' })),
     ...d.only_in_transaction.map((r) => ({ ...r, other_status: null, change: `only_in_${a}` })),
