@@ -144,6 +144,26 @@ describe('dhist --watch', () => {
     expect((await flush(o)).text()).toBe('null/c master/m\n');
     expect(o.errors()).toBe('watching transaction 7 (running, 50%) until it ends...\ntransaction 7 ended ready\n');
   });
+  it('on a terminal, redraws in place: the header and the rows, the cursor moved up over the last drawing', async () => {
+    // The first answer is the stream's (which the service does not have), then the polls'.
+    const states = [run('running'), run('running'), run('ready')];
+    const api = {
+      get: (path: string) =>
+        Promise.resolve(path === 'transactions/7' ? states.shift() : [row('master', 'm'), row('1', 'a', null, 'running')]),
+      // eslint-disable-next-line require-yield -- a service without the route answers before any event
+      events: async function* (): AsyncGenerator<Event> {
+        await Promise.resolve();
+        throw new CliError('Cannot GET /api/v1/transactions/7/deployment_history/stream', 1, 404);
+      },
+    } as unknown as ApiClient;
+    const o = { ...options(), tty: true };
+    await expect(watchHistory(api, 7, {}, (r) => r, o)).resolves.toBe(0);
+    const drawings = (await flush(o)).text().split('\u001b[2A\u001b[0J');
+    expect(drawings).toHaveLength(2);
+    for (const d of drawings)
+      expect(d).toMatch(/^transaction 7 \(deployment, cluster 1\): (running|ready) 50%, 1 of 2 tasks finished \[.+Z\]\nmaster\/m 1\/a\n$/);
+    expect(o.errors()).toBe('');
+  });
 });
 
 describe('dhist row order (task diff, history summary)', () => {
