@@ -156,7 +156,9 @@ describe('dhist --watch', () => {
         throw new CliError('Cannot GET /api/v1/transactions/7/deployment_history/stream', 1, 404);
       },
     } as unknown as ApiClient;
+    // 200 columns: the header (some 85 characters) takes one line; at 80 it would wrap and count two.
     const o = { ...options(), tty: true };
+    Object.assign(o.out, { columns: 200 });
     await expect(watchHistory(api, 7, {}, (r) => r, o)).resolves.toBe(0);
     const drawings = (await flush(o)).text().split('\u001b[2A\u001b[0J');
     expect(drawings).toHaveLength(2);
