@@ -19,7 +19,7 @@ export function withOutput(cmd: Command): Command {
 /** An id argument (a run, a cluster): an integer, or a usage error naming `what`. */
 export const id = (name: string, what: string): Argument => new Argument(`<${name}>`, what).argParser(integer(what));
 
-/** Filters of the task-history lists (a new Option each time: commander keeps its parsed values per command). */
+/** Filters of the task-history lists (functions: each command gets an Option object of its own). */
 export const nodesOption = (): Option => new Option('--nodes <node...>', 'only these nodes (ids, master; null for cluster-level tasks)');
 export const taskStatusesOption = (): Option =>
   new Option('--statuses <status...>', `only tasks in these statuses (${TASK_STATUS_NAMES.join(' ')})`);

@@ -14,8 +14,6 @@ import { packageVersion } from './version';
  * (cliff's formats and `-c` columns), plus the cross-run views. It speaks HTTP only.
  * Each command group has its file in commands/; this one holds the global options and puts them together.
  */
-export { DEFAULT_URL, packageVersion };
-
 export function buildProgram(): Command {
   const program = new Command('dhist')
     .description('Command-line client of the deployment-history service (shaped like fuel2 task ...)')
