@@ -242,7 +242,7 @@ export function describeFetchError(e: unknown, origin: string, timeoutMs?: numbe
   }
   const causes: Array<{ code?: string; message?: string }> = [];
   for (let c: unknown = err?.cause; c && causes.length < 5; c = (c as { cause?: unknown }).cause) {
-    causes.push(c as { code?: string; message?: string });
+    causes.push(c);
     const inner = (c as { errors?: unknown[] }).errors;
     if (Array.isArray(inner)) causes.push(...(inner as Array<{ code?: string; message?: string }>));
   }

@@ -1,6 +1,8 @@
 import Table from 'cli-table3';
 import { Document, isScalar, visit } from 'yaml';
 import { csvCell, csvQuote } from '../common/csv';
+import type { TaskStatus } from '../history/entities/deployment-history.entity';
+import type { RunStatus } from '../history/entities/transaction.entity';
 import { UsageError } from './errors';
 import { escapeChar, TERMINAL_UNSAFE_BUT_LF, terminalText } from '../common/terminal-text';
 
@@ -48,7 +50,8 @@ const TABLE_STYLE = {
 
 /** Columns whose values are statuses, coloured in tables. */
 const STATUS_COLUMNS = new Set(['status', 'other_status']);
-const ANSI: Record<string, string> = {
+/** Every task and run status has its colour (the types are the entities'; imported as types only). */
+const ANSI: Record<TaskStatus | RunStatus, string> = {
   ready: '32', // green
   error: '31', // red
   running: '33', // yellow
@@ -56,7 +59,10 @@ const ANSI: Record<string, string> = {
   skipped: '90', // grey
   stopped: '35', // magenta
 };
-export const paint = (status: string, on: boolean): string => (on && ANSI[status] ? `\u001b[${ANSI[status]}m${status}\u001b[39m` : status);
+export const paint = (status: string, on: boolean): string => {
+  const code = (ANSI as Record<string, string | undefined>)[status];
+  return on && code ? `\u001b[${code}m${status}\u001b[39m` : status;
+};
 
 /** In `known`: any column may be asked for (history rows carry the orchestrator's custom keys). */
 export const ANY_COLUMN = '*';
@@ -143,7 +149,9 @@ export function renderOne(record: Row, o: OutputOptions): string {
 export function text(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'string') return v;
+  // What is left of a JSON value: a number or a boolean.
+  return `${v as number | boolean}`;
 }
 
 /** A table cell, escaped for the terminal; `multiline` (a Field/Value table) keeps the value's own lines and shows objects as YAML. */

@@ -1,9 +1,16 @@
+import { compareNodes } from '../common/node-order';
+import { terminalText } from '../common/terminal-text';
+import type { TaskStatus } from '../history/entities/deployment-history.entity';
+import type { RunStatus } from '../history/entities/transaction.entity';
+// Pure: the task-state machine imports types only, so the CLI stays free of Nest and TypeORM.
+import { isFinalRun, isTerminal } from '../history/task-state';
 import { ApiClient, Query } from './client';
 import { CliError, EXIT } from './errors';
 import { paint, Row } from './output';
-import { terminalText } from '../common/terminal-text';
+import { nodeOf } from './rows';
 
-const FINAL = ['ready', 'error', 'stopped'];
+type StreamEvent = { type: string; id?: string; data: unknown };
+
 /** Consecutive failed polls (server restarting, network blip) tolerated before giving up. */
 const MAX_FAILED_POLLS = 10;
 /** After a 429 (too many streams open), the stream is asked for again this much later at the soonest. */
@@ -23,7 +30,7 @@ interface Run {
   id: number;
   cluster: number;
   name: string;
-  status: string;
+  status: RunStatus;
   progress: number;
   message: string | null;
 }
@@ -51,51 +58,83 @@ export async function watchHistory(
 }
 
 async function watchStream(api: ApiClient, id: number, query: Query, rowsOf: (raw: Row[]) => Row[], o: WatchOptions): Promise<number> {
-  const rows = new Map<string, Row>();
-  let run = await api.get<Run>(`transactions/${id}`);
-  let lastId: string | undefined;
+  const followed = new Followed(await api.get<Run>(`transactions/${id}`), query);
   let failed = 0;
-  let deleted = false;
   const screen = new Screen(o);
   const wanted = rowFilter(query);
   for (;;) {
     let pause = o.intervalMs;
+    let step: Step = 'wait';
+    followed.retryMs = 0;
     try {
-      for await (const e of api.events(`transactions/${id}/deployment_history/stream`, lastId)) {
+      for await (const e of api.events(`transactions/${id}/deployment_history/stream`, followed.lastId)) {
         failed = 0;
-        if (e.id) lastId = e.id;
-        if (e.type === 'rows') {
-          for (const r of e.data as Row[]) {
-            // The stream always carries the summary; show it only when asked, as the list does.
-            if (!query.include_summary) delete r.summary;
-            rows.set(`${r.node_id ?? ''}\u0000${r.task_name}`, r);
-          }
-          // Many rows come in several events, only the last with an id: draw once they are all in.
-          if (!e.id) continue;
-        } else if (e.type === 'transaction' || e.type === 'end') run = e.data as Run;
-        else if (e.type === 'deleted') {
-          // The service's last event: the run is gone with its history, there is nothing left to follow.
-          deleted = true;
-          break;
-        } else if (e.type === 'shutdown') {
-          // The service is stopping and ends the stream: resume from the last id once it is back.
-          pause = Math.max(pause, Number((e.data as { retry_ms?: number } | undefined)?.retry_ms) || 0);
-          continue;
-        } else continue;
-        const shown = rowsOf(order([...rows.values()].filter(wanted)));
-        if (e.type === 'end') return screen.finish(id, run, shown);
-        screen.draw(id, run, shown);
+        step = followed.take(e);
+        if (step === 'deleted') break;
+        if (step === 'wait') continue;
+        const shown = rowsOf(order([...followed.rows.values()].filter(wanted)));
+        if (step === 'end') return screen.finish(id, followed.run, shown);
+        screen.draw(id, followed.run, shown);
       }
     } catch (e) {
       // 429: too many streams open on the service (or for this token); ask again later.
       const busy = e instanceof CliError && e.httpStatus === 429;
-      if (!(e instanceof CliError) || (e.httpStatus !== undefined && e.httpStatus < 500 && !busy) || ++failed >= MAX_FAILED_POLLS) throw e;
+      if ((lasting(e) && !busy) || ++failed >= MAX_FAILED_POLLS) throw e;
       if (busy) pause = Math.max(pause, BUSY_RETRY_MS);
     }
-    if (deleted) throw new CliError(`transaction ${id} was deleted while it was watched`, EXIT.failed);
+    if (step === 'deleted') throw new CliError(`transaction ${id} was deleted while it was watched`, EXIT.failed);
     // The stream ended without `end` (the connection dropped, the service stopped): resume from the last event.
-    await sleep(pause);
+    await sleep(Math.max(pause, followed.retryMs));
   }
+}
+
+/** What to do after an event: draw the rows, finish (the run ended), stop (the run is gone), or wait for more. */
+type Step = 'draw' | 'end' | 'deleted' | 'wait';
+
+/** The run and its rows, as the stream's events have told them so far. */
+class Followed {
+  readonly rows = new Map<string, Row>();
+  /** The last event's id, to resume from. */
+  lastId: string | undefined;
+  /** How long the service asked to wait before resuming (its `shutdown` event). */
+  retryMs = 0;
+
+  constructor(
+    public run: Run,
+    private readonly query: Query,
+  ) {}
+
+  take(e: StreamEvent): Step {
+    if (e.id) this.lastId = e.id;
+    switch (e.type) {
+      case 'rows':
+        for (const r of e.data as Row[]) {
+          // The stream always carries the summary; show it only when asked, as the list does.
+          if (!this.query.include_summary) delete r.summary;
+          this.rows.set(`${nodeOf(r) ?? ''}\u0000${String(r.task_name)}`, r);
+        }
+        // Many rows come in several events, only the last with an id: draw once they are all in.
+        return e.id ? 'draw' : 'wait';
+      case 'transaction':
+      case 'end':
+        this.run = e.data as Run;
+        return e.type === 'end' ? 'end' : 'draw';
+      case 'deleted':
+        // The service's last event: the run is gone with its history, there is nothing left to follow.
+        return 'deleted';
+      case 'shutdown':
+        // The service is stopping and ends the stream: resume from the last id once it is back.
+        this.retryMs = Math.max(this.retryMs, Number((e.data as { retry_ms?: number } | undefined)?.retry_ms) || 0);
+        return 'wait';
+      default:
+        return 'wait';
+    }
+  }
+}
+
+/** An answer from the server (404, 409, 400) will not change; a lost connection or a server error (5xx) may pass. */
+function lasting(e: unknown): boolean {
+  return !(e instanceof CliError) || (e.httpStatus !== undefined && e.httpStatus < 500);
 }
 
 /** The query's filters, applied to streamed rows (the stream sends every row of the run). */
@@ -108,22 +147,17 @@ function rowFilter(query: Query): (r: Row) => boolean {
   const statuses = set('statuses');
   const names = set('tasks_names');
   return (r) =>
-    (!nodes || nodes.has(r.node_id === null ? 'null' : String(r.node_id))) &&
+    (!nodes || nodes.has(nodeOf(r) ?? 'null')) &&
     (!statuses || statuses.has(String(r.status))) &&
     (!names || names.has(String(r.task_name)));
 }
 
-/** Fuel's order: cluster-level rows, then master, then nodes in numeric order; then start time and name. */
+/** Fuel's order, as the API lists them (src/common/node-order.ts); then start time and name. */
 function order(rows: Row[]): Row[] {
-  const rank = (n: unknown) => (n === null ? 0 : n === 'master' ? 1 : 2);
-  const key = (r: Row) => String(r.node_id ?? '');
+  const started = (r: Row) => (r.time_start as string | null) ?? '\uffff';
   return rows.sort(
     (a, b) =>
-      rank(a.node_id) - rank(b.node_id) ||
-      key(a).length - key(b).length ||
-      key(a).localeCompare(key(b)) ||
-      String(a.time_start ?? '\uffff').localeCompare(String(b.time_start ?? '\uffff')) ||
-      String(a.task_name).localeCompare(String(b.task_name)),
+      compareNodes(nodeOf(a), nodeOf(b)) || started(a).localeCompare(started(b)) || String(a.task_name).localeCompare(String(b.task_name)),
   );
 }
 
@@ -139,6 +173,7 @@ class Screen {
       const text = `${header(run, rows, o.color)}\n${o.render(rows)}`;
       o.out.write(`${this.drawn ? `\u001b[${this.drawn}A\u001b[0J` : ''}${text}`);
       this.drawn = visualLines(text, o.out.columns || 80);
+      // Taller than the terminal: moving up cannot reach the top, so start afresh next time.
       if (o.out.rows && this.drawn >= o.out.rows) this.drawn = 0;
     } else if (!this.announced) {
       o.err.write(`watching transaction ${id} (${run.status}, ${run.progress}%) until it ends...\n`);
@@ -160,8 +195,7 @@ class Screen {
 
 async function watchByPolling(api: ApiClient, id: number, query: Query, rowsOf: (raw: Row[]) => Row[], o: WatchOptions): Promise<number> {
   let failed = 0;
-  let drawn = 0;
-  let announced = false;
+  const screen = new Screen(o);
   for (;;) {
     let run: Run;
     let rows: Row[];
@@ -171,37 +205,18 @@ async function watchByPolling(api: ApiClient, id: number, query: Query, rowsOf: 
       failed = 0;
     } catch (e) {
       // An answer from the server (404, 409, 400) will not change: stop. A lost connection may come back.
-      if (!(e instanceof CliError) || (e.httpStatus !== undefined && e.httpStatus < 500) || ++failed >= MAX_FAILED_POLLS) throw e;
+      if (lasting(e) || ++failed >= MAX_FAILED_POLLS) throw e;
       await sleep(o.intervalMs);
       continue;
     }
-    const done = FINAL.includes(run.status);
-    if (o.tty) {
-      const screen = `${header(run, rows, o.color)}\n${o.render(rows)}`;
-      o.out.write(`${drawn ? `\u001b[${drawn}A\u001b[0J` : ''}${screen}`);
-      drawn = visualLines(screen, o.out.columns || 80);
-      // Taller than the terminal: moving up cannot reach the top, so start afresh next time.
-      if (o.out.rows && drawn >= o.out.rows) drawn = 0;
-    } else if (done) {
-      o.out.write(o.render(rows));
-    } else if (!announced) {
-      o.err.write(`watching transaction ${id} (${run.status}, ${run.progress}%) until it ends...\n`);
-      announced = true;
-    }
-    if (done) {
-      if (run.status !== 'ready') {
-        o.err.write(`transaction ${id} ended with ${run.status}${run.message ? `: ${terminalText(run.message)}` : ''}\n`);
-        return EXIT.runFailed;
-      }
-      if (!o.tty) o.err.write(`transaction ${id} ended ready\n`);
-      return EXIT.ok;
-    }
+    if (isFinalRun(run.status)) return screen.finish(id, run, rows);
+    screen.draw(id, run, rows);
     await sleep(o.intervalMs);
   }
 }
 
 function header(run: Run, rows: Row[], color: boolean): string {
-  const finished = rows.filter((r) => ['ready', 'error', 'skipped'].includes(String(r.status))).length;
+  const finished = rows.filter((r) => isTerminal(r.status as TaskStatus)).length;
   const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   return (
     `transaction ${run.id} (${terminalText(run.name)}, cluster ${run.cluster}): ` +
@@ -212,7 +227,6 @@ function header(run: Run, rows: Row[], color: boolean): string {
 
 /** Terminal lines a text takes, wrapped lines counted. */
 function visualLines(text: string, columns: number): number {
-  // eslint-disable-next-line no-control-regex
   const plain = text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
   const lines = plain.endsWith('\n') ? plain.slice(0, -1).split('\n') : plain.split('\n');
   return lines.reduce((n, l) => n + Math.max(1, Math.ceil(l.length / Math.max(1, columns))), 0);

@@ -31,8 +31,8 @@ function spawnCli(
   children.add(child);
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
   const result = new Promise<Result>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
