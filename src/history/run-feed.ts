@@ -4,7 +4,7 @@ import { Observable, Subscription, throttleTime } from 'rxjs';
 import { NotFoundError } from '../common/errors/domain-errors';
 import { sseFrame } from '../common/http/server-sent-events';
 import type { TransactionDto } from './dto/transaction.dto';
-import type { RowJson } from './history-rows';
+import type { RowJson } from './persistence/history-rows.sql';
 import { isFinalRun } from './task-state';
 
 /** Where a feed reads its run, and when the run changes. */

@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { ClusterLocator } from '../clusters/history-available.guard';
-import { lockRuns } from '../common/database/lock-order';
+import { ClusterLocator } from '../clusters/cluster-locator.port';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { parseId } from '../common/http/id.pipe';
-import { ClusterRunsAdapter } from './cluster-runs.adapter';
 import { ListTransactionsQueryDto } from './dto/list-transactions-query.dto';
 import { TransactionDto } from './dto/transaction.dto';
-import { RunStatus, Transaction } from './entities/transaction.entity';
+import { Transaction } from './entities/transaction.entity';
+import { HistoryWriter } from './history-writer.service';
+import { RunsRepository } from './persistence/runs.repository';
 import { RunDeletion } from './run-deletion.service';
 import { isFinalRun } from './task-state';
 
@@ -20,7 +20,8 @@ export class TransactionsService implements ClusterLocator {
   constructor(
     @InjectRepository(Transaction) private readonly transactions: Repository<Transaction>,
     private readonly deletion: RunDeletion,
-    private readonly runs: ClusterRunsAdapter,
+    private readonly runs: RunsRepository,
+    private readonly writer: HistoryWriter,
   ) {}
 
   async list(q: ListTransactionsQueryDto): Promise<TransactionDto[]> {
@@ -48,14 +49,11 @@ export class TransactionsService implements ClusterLocator {
    */
   async delete(id: number, force: boolean): Promise<void> {
     // Its cluster first, unlocked (a run never changes cluster): the lock order takes the cluster before the run.
-    const [run]: Array<{ cluster_id: number }> = await this.transactions.query(`SELECT cluster_id FROM transactions WHERE id = $1`, [id]);
-    if (!run) throw new NotFoundError('Transaction not found');
+    const clusterId = await this.runs.clusterOf(id);
+    if (clusterId === undefined) throw new NotFoundError('Transaction not found');
     const why = `DELETE /transactions/${id}${force ? '?force=1' : ''}`;
-    await this.deletion.inCluster(run.cluster_id, 'request', why, async (m, remove) => {
-      const [held] = await lockRuns<{ id: number; uuid: string; status: RunStatus }>(m, 'id, uuid, status', `id = $1 AND cluster_id = $2`, [
-        id,
-        run.cluster_id,
-      ]);
+    await this.deletion.inCluster(clusterId, 'request', why, async (m, remove) => {
+      const held = await this.runs.lockOne(m, id, clusterId);
       // Deleted by someone else meanwhile.
       if (!held) throw new NotFoundError('Transaction not found');
       if (isFinalRun(held.status)) return remove([held.id]);
@@ -65,7 +63,7 @@ export class TransactionsService implements ClusterLocator {
           hint: 'force=1 (fuel2 task delete -f) stops the run, then deletes it',
         });
       }
-      await this.runs.stop(m, [held.uuid], 'stopped by a forced deletion of the run', new Date());
+      await this.writer.stop(m, [held.uuid], 'stopped by a forced deletion of the run', new Date());
       return remove([held.id], `it was ${held.status}: stopped first`);
     });
   }
