@@ -26,9 +26,7 @@ export class ClusterHistoryService {
     const rows = await this.clusterState.current(clusterId, q);
     return rows
       .map((r) => ({ ...r, time_start: r.time_start?.toISOString() ?? null, time_end: r.time_end?.toISOString() ?? null }))
-      .sort(
-        (a, b) => compareNodes(a.node_id, b.node_id) || a.task_name.localeCompare(b.task_name),
-      );
+      .sort((a, b) => compareNodes(a.node_id, b.node_id) || a.task_name.localeCompare(b.task_name));
   }
 
   /** Removes whole runs of the cluster that ended before `before`; runs in progress are never touched. */

@@ -64,7 +64,7 @@ export class HistoryEvents implements OnModuleDestroy {
       await listenForChanges(client);
       this.client = client;
     } catch (e) {
-      this.throttle.warn('connect', `cannot listen for changes (${e instanceof Error ? e.message : e}); retrying`);
+      this.throttle.warn('connect', `cannot listen for changes (${e instanceof Error ? e.message : String(e)}); retrying`);
       await client.end().catch(() => undefined);
       if (!this.closed) setTimeout(() => void this.listen(), 1000).unref();
     }

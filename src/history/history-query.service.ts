@@ -8,7 +8,7 @@ import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { TransactionDto } from './dto/transaction.dto';
 import { TASK_STATUSES } from './entities/deployment-history.entity';
 import { decodeCursor, encodeCursor, queryDigest } from './keyset';
-import { HistoryRowsRepository, RowsScan } from './persistence/history-rows.repository';
+import { HistoryRowsRepository } from './persistence/history-rows.repository';
 import type { RowScope } from './persistence/history-rows.sql';
 import { isKeptList, RunCache } from './persistence/run-cache';
 import { isFinalRun } from './task-state';
@@ -183,7 +183,7 @@ export class HistoryQueryService {
       summary: row.summary ?? null,
       custom: row.custom ?? {},
       duration_s: duration,
-      definition: row.node_definition ?? (tx.tasksSnapshot?.[taskName] as Record<string, unknown> | undefined) ?? null,
+      definition: row.node_definition ?? tx.tasksSnapshot?.[taskName] ?? null,
       transaction: TransactionDto.from(tx),
       cluster: { id: row.cluster_id, name: row.cluster_name, release: row.cluster_release },
     };
@@ -227,4 +227,3 @@ export class HistoryQueryService {
 function iso(t: string | null): string | null {
   return t === null ? null : new Date(t).toISOString();
 }
-

@@ -136,10 +136,13 @@ export class LiveHistoryService implements BeforeApplicationShutdown {
             rowsAbove: (version) => this.rows.rowJsonAbove(transactionId, version),
             // Gone: deleted (the feed then ends its streams with `deleted`).
             run: () =>
-              this.transactions.find(transactionId).then(TransactionDto.from, (e) => {
-                if (e instanceof NotFoundError) return null;
-                throw e;
-              }),
+              this.transactions.find(transactionId).then(
+                (t) => TransactionDto.from(t),
+                (e) => {
+                  if (e instanceof NotFoundError) return null;
+                  throw e;
+                },
+              ),
             changes: this.events.runChanged(transactionId),
           },
           { maxBufferBytes: this.config.streamMaxBufferBytes, pageRows: PAGE_ROWS },

@@ -92,7 +92,12 @@ export class RunStarts {
   private async linkParents(m: EntityManager, runs: RunStart[], created: Map<string, Created>): Promise<void> {
     const withParent = runs.filter((r) => r.parentUuid);
     if (!withParent.length) return;
-    const found = new Set(await this.runs.linkParents(m, withParent.map((r) => ({ uuid: r.uuid, parent: r.parentUuid! }))));
+    const found = new Set(
+      await this.runs.linkParents(
+        m,
+        withParent.map((r) => ({ uuid: r.uuid, parent: r.parentUuid! })),
+      ),
+    );
     for (const r of withParent) {
       if (!found.has(r.uuid)) {
         const message = `parent transaction '${r.parentUuid}' is unknown; recorded without a parent`;

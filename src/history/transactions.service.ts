@@ -29,7 +29,7 @@ export class TransactionsService implements ClusterLocator {
     if (q.cluster_id !== undefined) qb.andWhere('t.cluster_id = :cluster', { cluster: q.cluster_id });
     if (q.statuses) qb.andWhere('t.status IN (:...statuses)', { statuses: q.statuses });
     if (q.transaction_types) qb.andWhere('t.name IN (:...names)', { names: q.transaction_types });
-    return (await qb.getMany()).map(TransactionDto.from);
+    return (await qb.getMany()).map((t) => TransactionDto.from(t));
   }
 
   async get(id: number): Promise<TransactionDto> {

@@ -4,7 +4,18 @@ describe('ClusterStateRepository on real PostgreSQL', () => {
   let store: Store;
   beforeAll(async () => {
     store = await openStore();
-    await store.writer.apply([start('s1', 1, [['1', 'a'], ['2', 'a'], [null, 'sync']], { time: new Date('2026-01-01T10:00:00Z') })]);
+    await store.writer.apply([
+      start(
+        's1',
+        1,
+        [
+          ['1', 'a'],
+          ['2', 'a'],
+          [null, 'sync'],
+        ],
+        { time: new Date('2026-01-01T10:00:00Z') },
+      ),
+    ]);
     await store.writer.apply([
       report('s1', [
         { nodeId: '1', taskName: 'a', status: 'ready', time: new Date('2026-01-01T10:01:00Z') },

@@ -8,10 +8,25 @@ describe('HistoryRowsRepository on real PostgreSQL', () => {
   beforeAll(async () => {
     store = await openStore();
     // Announced out of order: the lists put them in node order (cluster-level, master, nodes by number).
-    await store.writer.apply([start('rows', 1, [['11', 'b'], ['2', 'a'], ['master', 'm'], [null, 'sync'], ['2', 'c']])]);
+    await store.writer.apply([
+      start('rows', 1, [
+        ['11', 'b'],
+        ['2', 'a'],
+        ['master', 'm'],
+        [null, 'sync'],
+        ['2', 'c'],
+      ]),
+    ]);
     await store.writer.apply([
       report('rows', [
-        { nodeId: '2', taskName: 'a', status: 'ready', time: new Date('2026-01-01T10:01:00Z'), custom: { attempt: 2 }, summary: { ok: true } },
+        {
+          nodeId: '2',
+          taskName: 'a',
+          status: 'ready',
+          time: new Date('2026-01-01T10:01:00Z'),
+          custom: { attempt: 2 },
+          summary: { ok: true },
+        },
         { nodeId: '11', taskName: 'b', status: 'error', time: new Date('2026-01-01T10:02:00Z'), errorMessage: 'failed' },
       ]),
     ]);
@@ -28,7 +43,11 @@ describe('HistoryRowsRepository on real PostgreSQL', () => {
       ['2', 'c'],
       ['11', 'b'],
     ]);
-    const page = await store.rows.list({ clusterId: 1 }, { statuses: ['ready', 'error'] }, { order: '-time_start', limit: 1, includeSummary: true });
+    const page = await store.rows.list(
+      { clusterId: 1 },
+      { statuses: ['ready', 'error'] },
+      { order: '-time_start', limit: 1, includeSummary: true },
+    );
     expect(page).toEqual([expect.objectContaining({ node_id: '11', task_name: 'b', transaction_uuid: 'rows', epoch: 1 })]);
     expect(await store.rows.list({ clusterId: 1 }, { nodes: ['null'] }, { order: 'time_start', includeSummary: false })).toHaveLength(1);
   });
@@ -38,7 +57,11 @@ describe('HistoryRowsRepository on real PostgreSQL', () => {
       { includeSummary: false, definitions: true },
       { includeSummary: true, definitions: false },
     ]) {
-      const rows = await store.rows.list({ transactionId: run }, {}, { order: 'run', includeSummary: shape.includeSummary, definitions: shape.definitions });
+      const rows = await store.rows.list(
+        { transactionId: run },
+        {},
+        { order: 'run', includeSummary: shape.includeSummary, definitions: shape.definitions },
+      );
       const { body, version } = await store.rows.runJson(run, {}, shape, true);
       expect(JSON.parse(body)).toEqual(rows.map((r) => HistoryRowDto.from(r, shape.includeSummary)));
       expect(version).toEqual(expect.any(String));
@@ -65,7 +88,14 @@ describe('HistoryRowsRepository on real PostgreSQL', () => {
   });
 
   it('reads the rows reports name and the open rows of runs that end', async () => {
-    const rows = await store.rows.forReports(store.ds, [{ txId: run, nodeId: '2', taskName: 'a' }, { txId: run, nodeId: null, taskName: 'sync' }], [run]);
+    const rows = await store.rows.forReports(
+      store.ds,
+      [
+        { txId: run, nodeId: '2', taskName: 'a' },
+        { txId: run, nodeId: null, taskName: 'sync' },
+      ],
+      [run],
+    );
     const keys = rows.map((r) => `${r.node_id}/${r.task_name}/${r.status}`).sort();
     // The two named, then the open ones again (pending), as the writer merges them by key.
     expect(keys).toEqual(['2/a/ready', '2/c/pending', 'master/m/pending', 'null/sync/pending', 'null/sync/pending']);

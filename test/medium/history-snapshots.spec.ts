@@ -6,7 +6,9 @@ describe('RunSnapshotsRepository on real PostgreSQL', () => {
   beforeAll(async () => {
     store = await openStore();
     const nodes = ['11', 'master', '2'].map((uid) => ({ uid, json: `{"uid":"${uid}"}` }));
-    await store.writer.apply([start('snap', 1, [['1', 'a']], { snapshots: { deploymentInfo: { common: '{"a":1}', nodes }, settings: '{"s": 1}' } })]);
+    await store.writer.apply([
+      start('snap', 1, [['1', 'a']], { snapshots: { deploymentInfo: { common: '{"a":1}', nodes }, settings: '{"s": 1}' } }),
+    ]);
     [{ id: run }] = await store.ds.query(`SELECT id FROM transactions WHERE uuid = 'snap'`);
   });
   afterAll(() => store?.close());

@@ -29,7 +29,12 @@ export const RELEASE = 'mitaka-9.0';
  */
 export async function openStore() {
   const database = await createTestDatabase('dh_medium');
-  const ds = new DataSource({ type: 'postgres', url: database.url, entities: [Cluster, Transaction, DeploymentHistory], migrations: MIGRATIONS });
+  const ds = new DataSource({
+    type: 'postgres',
+    url: database.url,
+    entities: [Cluster, Transaction, DeploymentHistory],
+    migrations: MIGRATIONS,
+  });
   await ds.initialize();
   const quiet = new Logger('medium');
   quiet.log = () => undefined;
@@ -85,7 +90,11 @@ export function start(
 }
 
 /** Reports on run `uuid`: task reports, and the run's own when given. */
-export function report(uuid: string, tasks: Array<Partial<NodeTaskReport> & Pick<NodeTaskReport, 'nodeId' | 'taskName' | 'status'>>, run?: RunReport): StoreCommand {
+export function report(
+  uuid: string,
+  tasks: Array<Partial<NodeTaskReport> & Pick<NodeTaskReport, 'nodeId' | 'taskName' | 'status'>>,
+  run?: RunReport,
+): StoreCommand {
   return {
     kind: 'report',
     uuid,

@@ -14,11 +14,13 @@ describe('RunCache: what a finished run keeps', () => {
 
   const run = async (uuid: string, finished: boolean): Promise<number> => {
     await store.writer.apply([start(uuid, ++cluster, [['1', 'a']])]);
-    if (finished) await store.writer.apply([report(uuid, [{ nodeId: '1', taskName: 'a', status: 'ready' }], { status: 'ready', time: new Date() })]);
+    if (finished)
+      await store.writer.apply([report(uuid, [{ nodeId: '1', taskName: 'a', status: 'ready' }], { status: 'ready', time: new Date() })]);
     const [{ id }] = await store.ds.query(`SELECT id FROM transactions WHERE uuid = $1`, [uuid]);
     return id as number;
   };
-  const version = async (id: number): Promise<string> => (await store.rows.runJson(id, {}, { includeSummary: false, definitions: true }, true)).version!;
+  const version = async (id: number): Promise<string> =>
+    (await store.rows.runJson(id, {}, { includeSummary: false, definitions: true }, true)).version!;
 
   it('keeps a finished run’s list and summary when no row changed since they were built', async () => {
     const id = await run('kept', true);

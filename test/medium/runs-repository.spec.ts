@@ -8,10 +8,20 @@ describe('RunsRepository on real PostgreSQL', () => {
     await store.writer.apply([
       start('r-old', 1, [['1', 'a']], { time: new Date('2026-01-01T00:00:00Z') }),
       start('r-dry', 1, [['1', 'a']], { dryRun: true, time: new Date('2026-01-02T00:00:00Z') }),
-      start('r-live', 1, [['1', 'a'], ['2', 'a']], { time: new Date('2026-01-03T00:00:00Z') }),
+      start(
+        'r-live',
+        1,
+        [
+          ['1', 'a'],
+          ['2', 'a'],
+        ],
+        { time: new Date('2026-01-03T00:00:00Z') },
+      ),
       start('r-other', 2, [['1', 'a']]),
     ]);
-    await store.writer.apply([report('r-old', [{ nodeId: '1', taskName: 'a', status: 'ready' }], { status: 'ready', time: new Date('2026-01-01T01:00:00Z') })]);
+    await store.writer.apply([
+      report('r-old', [{ nodeId: '1', taskName: 'a', status: 'ready' }], { status: 'ready', time: new Date('2026-01-01T01:00:00Z') }),
+    ]);
     await store.writer.apply([report('r-dry', [], { status: 'error', time: new Date('2026-01-02T01:00:00Z') })]);
   });
   afterAll(() => store?.close());
@@ -43,7 +53,9 @@ describe('RunsRepository on real PostgreSQL', () => {
       expect(await store.runs.lockOne(m, await id('r-old'), 2)).toBeUndefined();
       expect(await store.runs.lockOne(m, await id('r-old'), 1)).toEqual({ id: await id('r-old'), uuid: 'r-old', status: 'ready' });
       const [live] = await store.runs.lockForReports(m, ['r-live']);
-      expect(live).toEqual(expect.objectContaining({ uuid: 'r-live', cluster_id: 1, status: 'running', history_recorded: true, dry_run: false, epoch: 1 }));
+      expect(live).toEqual(
+        expect.objectContaining({ uuid: 'r-live', cluster_id: 1, status: 'running', history_recorded: true, dry_run: false, epoch: 1 }),
+      );
     });
   });
 

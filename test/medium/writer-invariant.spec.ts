@@ -22,7 +22,14 @@ describe('every path that changes a run’s rows keeps the invariant', () => {
   /** A finished run of its own cluster (one of its tasks never reported: closed out); its id. */
   const finishedRun = async (uuid: string): Promise<number> => {
     const cluster = ++n;
-    await store.writer.apply([start(uuid, cluster, [[null, 'sync'], ['master', 'hiera'], ['1', 'netconfig'], ['2', 'never']])]);
+    await store.writer.apply([
+      start(uuid, cluster, [
+        [null, 'sync'],
+        ['master', 'hiera'],
+        ['1', 'netconfig'],
+        ['2', 'never'],
+      ]),
+    ]);
     await store.writer.apply([
       report(uuid, [
         { nodeId: null, taskName: 'sync', status: 'ready' },
@@ -62,12 +69,16 @@ describe('every path that changes a run’s rows keeps the invariant', () => {
 
   it('a late task report (the writer’s final statement)', async () => {
     await keepsInvariant('late-report', () =>
-      store.writer.apply([report('late-report', [{ nodeId: '1', taskName: 'netconfig', status: 'error', time: new Date('2026-01-01T10:09:00Z') }])]),
+      store.writer.apply([
+        report('late-report', [{ nodeId: '1', taskName: 'netconfig', status: 'error', time: new Date('2026-01-01T10:09:00Z') }]),
+      ]),
     );
   });
 
   it('a report on a (node, task) the run did not announce (a row created)', async () => {
-    await keepsInvariant('unannounced', () => store.writer.apply([report('unannounced', [{ nodeId: '2', taskName: 'extra', status: 'ready' }])]));
+    await keepsInvariant('unannounced', () =>
+      store.writer.apply([report('unannounced', [{ nodeId: '2', taskName: 'extra', status: 'ready' }])]),
+    );
   });
 
   it('a later failure over a success (the row leaves the cluster state, which is handed back)', async () => {
@@ -83,14 +94,21 @@ describe('every path that changes a run’s rows keeps the invariant', () => {
   it('a later final run report (the open rows closed out again)', async () => {
     await keepsInvariant('late-end', async (id) => {
       await store.writer.apply([report('late-end', [], { status: 'error', message: 'boom', time: new Date('2026-01-01T10:20:00Z') })]);
-      const [row] = await store.ds.query(`SELECT closed_reason FROM deployment_history WHERE transaction_id = $1 AND task_name = 'never'`, [id]);
+      const [row] = await store.ds.query(`SELECT closed_reason FROM deployment_history WHERE transaction_id = $1 AND task_name = 'never'`, [
+        id,
+      ]);
       expect(row.closed_reason).toContain('boom');
     });
   });
 
   it('a stop (reset and forced deletion stop runs through the writer)', async () => {
     const uuid = 'stopped';
-    await store.writer.apply([start(uuid, ++n, [['1', 'a'], ['2', 'b']])]);
+    await store.writer.apply([
+      start(uuid, ++n, [
+        ['1', 'a'],
+        ['2', 'b'],
+      ]),
+    ]);
     const [{ id }] = await store.ds.query(`SELECT id FROM transactions WHERE uuid = $1`, [uuid]);
     await fillCaches(id);
     const before = await observe(id);
@@ -99,7 +117,10 @@ describe('every path that changes a run’s rows keeps the invariant', () => {
     const after = await observe(id);
     expect(after!.cleared).toBe(true);
     expect(BigInt(after!.version!)).toBeGreaterThan(BigInt(before!.version!));
-    const open: unknown[] = await store.ds.query(`SELECT 1 FROM deployment_history WHERE transaction_id = $1 AND status IN ('pending', 'running')`, [id]);
+    const open: unknown[] = await store.ds.query(
+      `SELECT 1 FROM deployment_history WHERE transaction_id = $1 AND status IN ('pending', 'running')`,
+      [id],
+    );
     expect(open).toEqual([]);
     await waitFor(() => bus.heard.has(id as number), 'stopped run announced');
   });

@@ -48,7 +48,7 @@ export class ClusterRunsService {
         // validation already refuses) is refused, never applied, so that it cannot switch history off.
         const change = nextRelease(existing?.release ?? null, body.release);
         if (change.kept) {
-          throw new ConflictError(`Cluster ${id} ('${existing!.name}'): ${change.reason}; its release stays '${change.release}'`);
+          throw new ConflictError(`Cluster ${id} ('${existing.name}'): ${change.reason}; its release stays '${change.release}'`);
         }
         const name = body.name ?? existing?.name ?? `cluster-${id}`;
         await this.registry.register(m, { id, name, release: body.release }, existing ? [existing] : []);

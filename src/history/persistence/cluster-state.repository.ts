@@ -95,9 +95,11 @@ export class ClusterStateRepository {
 
   /** Empties the entries that point at rows of these runs (they are being deleted); returns their keys. */
   removeOfRuns(m: Queryable, runIds: number[]): Promise<StateKey[]> {
-    return selectRows(m, `DELETE FROM cluster_state WHERE transaction_id = ANY($1::int[]) RETURNING cluster_id, epoch, node_id, task_name`, [
-      runIds,
-    ]);
+    return selectRows(
+      m,
+      `DELETE FROM cluster_state WHERE transaction_id = ANY($1::int[]) RETURNING cluster_id, epoch, node_id, task_name`,
+      [runIds],
+    );
   }
 
   /**

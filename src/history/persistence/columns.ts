@@ -17,7 +17,13 @@ export interface Column<T> {
  * `unnest($1::int[], $2::text[], ...) AS alias(a, b, ...)` over `rows`, one array parameter per column
  * appended to `params`; with `ordinality`, that name is the rows' position (1, 2, ...).
  */
-export function unnestRows<T>(alias: string, columns: readonly Column<T>[], rows: readonly T[], params: unknown[], ordinality?: string): string {
+export function unnestRows<T>(
+  alias: string,
+  columns: readonly Column<T>[],
+  rows: readonly T[],
+  params: unknown[],
+  ordinality?: string,
+): string {
   const arrays = columns.map((c) => `$${params.push(rows.map(c.value))}::${c.type}[]`).join(', ');
   const names = [...columns.map((c) => c.name), ...(ordinality ? [ordinality] : [])].join(', ');
   return `unnest(${arrays})${ordinality ? ' WITH ORDINALITY' : ''} AS ${alias}(${names})`;

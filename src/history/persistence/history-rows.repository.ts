@@ -138,13 +138,20 @@ export class HistoryRowsRepository {
    * and back. With `withVersion`, also the highest row version of the run as of the same snapshot (every
    * write of a row gives it a higher one): what a cache of the list compares to know that no row changed since.
    */
-  async runJson(transactionId: number, f: RowFilters, shape: RunJsonShape, withVersion = false): Promise<{ body: string; version: string | null }> {
+  async runJson(
+    transactionId: number,
+    f: RowFilters,
+    shape: RunJsonShape,
+    withVersion = false,
+  ): Promise<{ body: string; version: string | null }> {
     const params: unknown[] = [];
     // The run as a parameter of its own where the definitions or the version use it (an unused one has no type).
     let param: string | undefined;
     const run = () => (param ??= `$${params.push(transactionId)}`);
     const where = whereOf({ transactionId }, f, params);
-    const version = withVersion ? `, (SELECT max(v.row_version) FROM deployment_history v WHERE v.transaction_id = ${run()})::text AS version` : '';
+    const version = withVersion
+      ? `, (SELECT max(v.row_version) FROM deployment_history v WHERE v.transaction_id = ${run()})::text AS version`
+      : '';
     const row = await selectOne<{ body: string; version?: string | null }>(
       this.db,
       `${shape.definitions ? `WITH ${definitionsOf(run())}` : ''}

@@ -26,12 +26,16 @@ export interface RowFilters {
 export type RowOrder = 'run' | '-time_start' | 'time_start';
 
 /** A run's rows in Fuel's order: by node (common/node-order.ts), then start time, then task name. */
-export const runOrder = (alias: string): string => `${nodeOrderSql(`${alias}.node_id`)}, ${alias}.time_start NULLS LAST, ${alias}.task_name`;
+export const runOrder = (alias: string): string =>
+  `${nodeOrderSql(`${alias}.node_id`)}, ${alias}.time_start NULLS LAST, ${alias}.task_name`;
 
 /** `column` among `nodes` (ids, `null` for cluster-level rows), as a condition, the ids a parameter appended to `params`. */
 export function nodesCondition(column: string, nodes: string[], params: unknown[]): string {
   const ids = nodes.filter((n) => n !== 'null');
-  const alts = [...(ids.length ? [`${column} = ANY($${params.push(ids)})`] : []), ...(ids.length < nodes.length ? [`${column} IS NULL`] : [])];
+  const alts = [
+    ...(ids.length ? [`${column} = ANY($${params.push(ids)})`] : []),
+    ...(ids.length < nodes.length ? [`${column} IS NULL`] : []),
+  ];
   return `(${alts.join(' OR ')})`;
 }
 
@@ -107,7 +111,10 @@ const OWN_FIELDS = ROW_FIELDS.map(
  * One row `h` as the JSON of HistoryRowDto.from: its definition (with definitionsOf and DEFINITION_JOIN on
  * `run`), its custom keys over it, the row's fields over both; summary when asked.
  */
-export const rowJson = (shape: RunJsonShape, run?: string): string => `${shape.definitions ? `coalesce(${definitionOf(run!)}, '{}'::jsonb) || ` : ''}
+export const rowJson = (
+  shape: RunJsonShape,
+  run?: string,
+): string => `${shape.definitions ? `coalesce(${definitionOf(run!)}, '{}'::jsonb) || ` : ''}
                   (coalesce(h.custom, '{}'::jsonb) - 'summary')
                   || jsonb_build_object(${OWN_FIELDS})
                   ${shape.includeSummary ? `|| jsonb_build_object('summary', h.summary)` : ''}`;

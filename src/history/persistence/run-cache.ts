@@ -61,7 +61,9 @@ export class RunCache {
 
   /** The run's kept summary, or null. */
   async summary<T>(transactionId: number): Promise<T | null> {
-    const kept = await selectOne<{ summary_cache: T | null }>(this.db, `SELECT summary_cache FROM transactions WHERE id = $1`, [transactionId]);
+    const kept = await selectOne<{ summary_cache: T | null }>(this.db, `SELECT summary_cache FROM transactions WHERE id = $1`, [
+      transactionId,
+    ]);
     return kept?.summary_cache ?? null;
   }
 
@@ -75,9 +77,11 @@ export class RunCache {
   async keepIfUnchanged(transactionId: number, column: RunCacheColumn, value: string, version: string | null): Promise<void> {
     await this.db.transaction(async (m) => {
       const run = await selectOne<{ status: RunStatus }>(m, `SELECT status FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
-      const now = await selectOne<{ v: string | null }>(m, `SELECT max(row_version)::text AS v FROM deployment_history WHERE transaction_id = $1`, [
-        transactionId,
-      ]);
+      const now = await selectOne<{ v: string | null }>(
+        m,
+        `SELECT max(row_version)::text AS v FROM deployment_history WHERE transaction_id = $1`,
+        [transactionId],
+      );
       if (!run || !isFinalRun(run.status) || now?.v !== version) return;
       if (column === 'summary_cache') await m.query(`UPDATE transactions SET summary_cache = $2 WHERE id = $1`, [transactionId, value]);
       else await m.query(`UPDATE transactions SET list_cache = $2, list_cache_shape = $3 WHERE id = $1`, [transactionId, value, ROW_SHAPE]);

@@ -226,9 +226,11 @@ export class RunChanges {
     const keys = await this.state.removeOfRuns(m, ids);
     // A child's parent_id is set to NULL by the foreign key; a parent is always older (it existed when the
     // child started), so these are runs of later ids, of the same cluster in practice (held exclusively).
-    const children = await selectRows<{ id: number }>(m, `SELECT id FROM transactions WHERE parent_id = ANY($1::int[]) AND NOT id = ANY($1::int[])`, [
-      ids,
-    ]);
+    const children = await selectRows<{ id: number }>(
+      m,
+      `SELECT id FROM transactions WHERE parent_id = ANY($1::int[]) AND NOT id = ANY($1::int[])`,
+      [ids],
+    );
     const removed = await selectRows<RemovedRun>(
       m,
       `WITH counted AS (
