@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { ClusterLocator } from '../clusters/cluster-locator.port';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { parseId } from '../common/http/id.pipe';
@@ -18,18 +16,13 @@ export const RUNNING_RUN_MESSAGE = 'You cannot delete running task manually';
 @Injectable()
 export class TransactionsService implements ClusterLocator {
   constructor(
-    @InjectRepository(Transaction) private readonly transactions: Repository<Transaction>,
     private readonly deletion: RunDeletion,
     private readonly runs: RunsRepository,
     private readonly writer: HistoryWriter,
   ) {}
 
   async list(q: ListTransactionsQueryDto): Promise<TransactionDto[]> {
-    const qb = this.transactions.createQueryBuilder('t').orderBy('t.id', 'ASC');
-    if (q.cluster_id !== undefined) qb.andWhere('t.cluster_id = :cluster', { cluster: q.cluster_id });
-    if (q.statuses) qb.andWhere('t.status IN (:...statuses)', { statuses: q.statuses });
-    if (q.transaction_types) qb.andWhere('t.name IN (:...names)', { names: q.transaction_types });
-    return (await qb.getMany()).map((t) => TransactionDto.from(t));
+    return (await this.runs.list(q)).map((t) => TransactionDto.from(t));
   }
 
   async get(id: number): Promise<TransactionDto> {
@@ -37,7 +30,7 @@ export class TransactionsService implements ClusterLocator {
   }
 
   async getByUuid(uuid: string): Promise<TransactionDto> {
-    const t = await this.transactions.findOneBy({ uuid });
+    const t = await this.runs.find({ uuid });
     if (!t) throw new NotFoundError('Transaction not found');
     return TransactionDto.from(t);
   }
@@ -70,7 +63,7 @@ export class TransactionsService implements ClusterLocator {
 
   /** The run, or NotFoundError with Fuel's message. */
   async find(id: number): Promise<Transaction> {
-    const t = await this.transactions.findOneBy({ id });
+    const t = await this.runs.find({ id });
     if (!t) throw new NotFoundError('Transaction not found');
     return t;
   }
@@ -83,15 +76,12 @@ export class TransactionsService implements ClusterLocator {
     }
     const id = parseId(params.transaction_id);
     if (id === null) return null;
-    const t = await this.transactions.findOne({
-      where: { id },
-      select: { id: true, clusterId: true, historyRecorded: true, release: true },
-    });
+    const t = await this.runs.located(id);
     return t ? { clusterId: t.clusterId, run: { id: t.id, historyRecorded: t.historyRecorded, release: t.release } } : null;
   }
 
   /** ClusterLocator: whether any run of the cluster had its tasks recorded. */
   async hasRecordedHistory(clusterId: number): Promise<boolean> {
-    return this.transactions.exists({ where: { clusterId, historyRecorded: true } });
+    return this.runs.hasRecordedHistory(clusterId);
   }
 }

@@ -41,7 +41,7 @@ export async function openStore() {
   await runMigrationsLocked(ds, quiet);
   const registry = new ClusterRegistry(ds.getRepository(Cluster));
   const state = new ClusterStateRepository(ds);
-  const runs = new RunsRepository(ds);
+  const runs = new RunsRepository(ds, ds.getRepository(Transaction));
   const rows = new HistoryRowsRepository(ds);
   const changes = new RunChanges(state);
   const writer = new HistoryWriter(ds, new RunStarts(registry, runs, changes), runs, rows, state, changes);

@@ -59,6 +59,21 @@ describe('RunsRepository on real PostgreSQL', () => {
     });
   });
 
+  it('reads runs as entities: a list by cluster, status and name, one run, what the upgrade guard needs', async () => {
+    expect((await store.runs.list({ cluster_id: 1, statuses: ['ready', 'error'] })).map((t) => t.uuid)).toEqual(['r-old', 'r-dry']);
+    expect((await store.runs.list({ transaction_types: ['dry_run_deployment'] })).map((t) => t.uuid)).toEqual(['r-dry']);
+    expect((await store.runs.find({ uuid: 'r-live' }))?.id).toBe(await id('r-live'));
+    expect(await store.runs.find({ id: 999_999 })).toBeNull();
+    expect(await store.runs.located(await id('r-other'))).toEqual({
+      id: await id('r-other'),
+      clusterId: 2,
+      historyRecorded: true,
+      release: 'mitaka-9.0',
+    });
+    expect(await store.runs.hasRecordedHistory(2)).toBe(true);
+    expect(await store.runs.hasRecordedHistory(3)).toBe(false);
+  });
+
   it('links parents that exist', async () => {
     await store.writer.apply([start('r-child', 1, [])]);
     const linked = await store.ds.transaction((m) =>

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 import type { ClusterRunCounts } from '../../clusters/cluster-run-counts';
 import { lockRuns } from '../../common/database/lock-order';
 import { Queryable, selectOne, selectRows } from '../../common/database/sql';
-import type { RunStatus } from '../entities/transaction.entity';
+import { RunStatus, Transaction } from '../entities/transaction.entity';
 import { FINAL_RUN_SQL, OPEN_RUN_SQL } from '../task-state';
 import { unnestRows } from './columns';
 
@@ -39,7 +39,34 @@ export const HISTORY_TABLES = ['deployment_history', 'transactions', 'run_snapsh
  */
 @Injectable()
 export class RunsRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(Transaction) private readonly entities: Repository<Transaction>,
+  ) {}
+
+  /** The runs, by id, of a cluster, of statuses and of names when asked. */
+  list(q: { cluster_id?: number; statuses?: RunStatus[]; transaction_types?: string[] }): Promise<Transaction[]> {
+    const qb = this.entities.createQueryBuilder('t').orderBy('t.id', 'ASC');
+    if (q.cluster_id !== undefined) qb.andWhere('t.cluster_id = :cluster', { cluster: q.cluster_id });
+    if (q.statuses) qb.andWhere('t.status IN (:...statuses)', { statuses: q.statuses });
+    if (q.transaction_types) qb.andWhere('t.name IN (:...names)', { names: q.transaction_types });
+    return qb.getMany();
+  }
+
+  /** The run of that id or uuid, or null. */
+  find(by: { id: number } | { uuid: string }): Promise<Transaction | null> {
+    return this.entities.findOneBy(by);
+  }
+
+  /** What the upgrade guard needs of a run: its cluster, whether its tasks were recorded, its release; null when there is no such run. */
+  located(id: number): Promise<Pick<Transaction, 'id' | 'clusterId' | 'historyRecorded' | 'release'> | null> {
+    return this.entities.findOne({ where: { id }, select: { id: true, clusterId: true, historyRecorded: true, release: true } });
+  }
+
+  /** True when at least one run of the cluster had its tasks recorded. */
+  hasRecordedHistory(clusterId: number): Promise<boolean> {
+    return this.entities.exists({ where: { clusterId, historyRecorded: true } });
+  }
 
   /** The ids of the runs of these uuids that exist. */
   async idsOf(m: Queryable, uuids: string[]): Promise<Map<string, number>> {
