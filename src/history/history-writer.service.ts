@@ -12,9 +12,6 @@ import { reconcileRun, RunReport, RunState, sameRunState } from './run-state';
 import type { CommandOutcome, StoreCommand } from './store-commands';
 import { isFinalRun, pendingState, reconcileTask, RunOutcome, sameState, TaskReport, TaskState } from './task-state';
 
-// Thrown when a batch lost a race with another writer; its home is the retry that runs the batch again.
-export { RetryableWriteError };
-
 /** A row that became ready in a batch: a candidate for the cluster state. */
 interface ReadyRow extends RowKey {
   historyId: string;
