@@ -1,4 +1,4 @@
-import type { ClusterRunCounts } from './cluster-runs.port';
+import type { ClusterRunCounts } from './cluster-run-counts';
 
 /** The statuses of Nailgun's clusters (consts.CLUSTER_STATUSES) that this service can tell from the runs it records. */
 export type NailgunClusterStatus = 'new' | 'deployment' | 'operational' | 'error' | 'stopped';

@@ -1,40 +1,15 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { lockClusters } from '../common/database/lock-order';
-import { retryingTransaction } from '../common/database/retrying-transaction';
-import { ConflictError, NotFoundError } from '../common/errors/domain-errors';
+import { Injectable } from '@nestjs/common';
+import { NotFoundError } from '../common/errors/domain-errors';
 import { ClusterRegistry } from './cluster-registry';
-import { ClusterRuns } from './cluster-runs.port';
-import { ClusterDto, ReleaseDto, ResetResultDto } from './dto/cluster.dto';
-import { PutClusterDto } from './dto/put-cluster.dto';
-import { nextRelease } from './release';
+import { ReleaseDto } from './dto/cluster.dto';
 
-/** The clusters API: list, show, register or re-release, reset; and the releases clusters run. */
+/**
+ * The releases clusters run. The clusters routes that answer with run counts or stop runs (list, show,
+ * register, reset) are the history module's (src/history/clusters/), which owns runs.
+ */
 @Injectable()
 export class ClustersService {
-  private readonly logger = new Logger('Clusters');
-
-  constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    private readonly registry: ClusterRegistry,
-    private readonly runs: ClusterRuns,
-  ) {}
-
-  async list(): Promise<ClusterDto[]> {
-    const clusters = await this.registry.list();
-    const [counts, releaseIds] = await Promise.all([
-      this.runs.counts(clusters.map((c) => c.id)),
-      this.registry.releaseIds(clusters.map((c) => c.release)),
-    ]);
-    return clusters.map((c) => ClusterDto.from(c, counts.get(c.id), releaseIds.get(c.release)));
-  }
-
-  async get(id: number): Promise<ClusterDto> {
-    const c = await this.registry.get(id);
-    const [counts, releaseIds] = await Promise.all([this.runs.counts([id]), this.registry.releaseIds([c.release])]);
-    return ClusterDto.from(c, counts.get(id), releaseIds.get(c.release));
-  }
+  constructor(private readonly registry: ClusterRegistry) {}
 
   async releases(): Promise<ReleaseDto[]> {
     return (await this.registry.releases()).map((r) => ReleaseDto.from(r));
@@ -44,57 +19,5 @@ export class ClustersService {
     const [r] = await this.registry.releases(id);
     if (!r) throw new NotFoundError(`Release ${id} not found`);
     return ReleaseDto.from(r);
-  }
-
-  /** Registers the cluster or changes its name/release (never to an older version: 409); returns it and whether it was created. */
-  async put(id: number, body: PutClusterDto): Promise<{ created: boolean; cluster: ClusterDto }> {
-    const created = await retryingTransaction(
-      this.db,
-      async (m) => {
-        const [existing] = await lockClusters(m, 'exclusive', { clusters: [id] });
-        // Fuel cannot downgrade an environment: an older release (or an unreadable one, which the body's
-        // validation already refuses) is refused, never applied, so that it cannot switch history off.
-        const change = nextRelease(existing?.release ?? null, body.release);
-        if (change.kept) {
-          throw new ConflictError(`Cluster ${id} ('${existing!.name}'): ${change.reason}; its release stays '${change.release}'`);
-        }
-        const name = body.name ?? existing?.name ?? `cluster-${id}`;
-        await this.registry.register(m, { id, name, release: body.release }, existing ? [existing] : []);
-        return !existing;
-      },
-      { logger: this.logger, what: `PUT cluster ${id}` },
-    );
-    return { created, cluster: await this.get(id) };
-  }
-
-  /**
-   * Starts a new epoch: the cluster's current state becomes empty, its history stays. Refused while a
-   * run is in progress unless forced; forced, those runs end `stopped` with their open tasks closed out.
-   */
-  async reset(id: number, force: boolean): Promise<ResetResultDto> {
-    // In the lock order (lock-order.ts): the cluster, exclusively (its writers wait), then its runs in progress.
-    return retryingTransaction(
-      this.db,
-      async (m) => {
-        const cluster = await this.registry.lock(m, id);
-        const running = await this.runs.inProgress(m, id);
-        if (running.length && !force) {
-          throw new ConflictError(
-            `Cluster ${id} has ${running.length} run(s) in progress (transaction ${running.map((r) => r.id).join(', ')}); ` +
-              `wait for them to end, or reset with force=true to stop them`,
-          );
-        }
-        if (running.length)
-          await this.runs.stop(
-            m,
-            running.map((r) => r.uuid),
-            'stopped by a forced reset of the cluster',
-            new Date(),
-          );
-        const epoch = await this.registry.nextEpoch(m, id);
-        return { cluster_id: id, previous_epoch: cluster.epoch, epoch, stopped_transactions: running.map((r) => r.id) };
-      },
-      { logger: this.logger, what: `reset of cluster ${id}` },
-    );
   }
 }

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { filter, Observable, Subject } from 'rxjs';
 import { DatabaseServer } from '../common/database/database-server';
 import { LogThrottle } from '../common/logging/log-throttle';
-import { HISTORY_CHANNEL } from './history-writer.service';
+import { listenForChanges } from './persistence/history-channel';
 
 /**
  * Which runs changed, as every writer announces it at commit (PostgreSQL NOTIFY), so a live view on
@@ -61,10 +61,10 @@ export class HistoryEvents implements OnModuleDestroy {
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${HISTORY_CHANNEL}`);
+      await listenForChanges(client);
       this.client = client;
     } catch (e) {
-      this.throttle.warn('connect', `cannot listen for changes (${e instanceof Error ? e.message : e}); retrying`);
+      this.throttle.warn('connect', `cannot listen for changes (${e instanceof Error ? e.message : String(e)}); retrying`);
       await client.end().catch(() => undefined);
       if (!this.closed) setTimeout(() => void this.listen(), 1000).unref();
     }

@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { ClusterRegistry } from '../clusters/cluster-registry';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
+import { compareNodes } from '../common/node-order';
 import { CrossRunRowDto, HistoryRecord, HistoryRowDto } from './dto/history-row.dto';
 import { CrossRunQueryDto, PagedHistoryQueryDto, RunHistoryQueryDto } from './dto/page-query.dto';
 import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { TransactionDto } from './dto/transaction.dto';
-import type { RunStatus } from './entities/transaction.entity';
-import { ROW_SHAPE, RowScope, selectRows, selectRunJson, selectRunJsonVersioned } from './history-rows';
+import { TASK_STATUSES } from './entities/deployment-history.entity';
 import { decodeCursor, encodeCursor, queryDigest } from './keyset';
+import { HistoryRowsRepository } from './persistence/history-rows.repository';
+import type { RowScope } from './persistence/history-rows.sql';
+import { isKeptList, RunCache } from './persistence/run-cache';
 import { isFinalRun } from './task-state';
 import { TransactionsService } from './transactions.service';
 
@@ -30,8 +32,10 @@ export interface Page<T> {
 @Injectable()
 export class HistoryQueryService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
     private readonly transactions: TransactionsService,
+    private readonly rows: HistoryRowsRepository,
+    private readonly cache: RunCache,
+    private readonly clusters: ClusterRegistry,
   ) {}
 
   /**
@@ -44,7 +48,7 @@ export class HistoryQueryService {
     const include = q.include_summary === true;
     const definitions = opts.definitions && q.include_definition !== false;
     if (this.isWholeRun(q)) {
-      const rows = await selectRows(this.db.manager, { transactionId }, q, { order: 'run', includeSummary: include, definitions });
+      const rows = await this.rows.list({ transactionId }, q, { order: 'run', includeSummary: include, definitions });
       return { rows: rows.map((r) => HistoryRowDto.from(r, include)), next: null };
     }
     const page = await this.page({ transactionId }, q, definitions);
@@ -62,49 +66,21 @@ export class HistoryQueryService {
    * list is built each time, at the cost of one query more than before lists were kept, not more.
    */
   async runJson(transactionId: number, q: RunHistoryQueryDto): Promise<string> {
-    // A list kept in another row shape (by a version before this one) is not served, only replaced.
-    const [run]: Array<{ status: RunStatus; list_cache: string | null }> = await this.db.query(
-      `SELECT status, CASE WHEN list_cache_shape = $2 THEN list_cache END AS list_cache FROM transactions WHERE id = $1`,
-      [transactionId, ROW_SHAPE],
-    );
+    const run = await this.cache.list(transactionId);
     if (!run) throw new NotFoundError('Transaction not found'); // as TransactionsService.find says it
     const { include_definition: definitions = true, ...filters } = q;
     const shape = { includeSummary: q.include_summary === true, definitions };
-    // Only the default list is kept (what fuel2 and the page ask): the light rows are built each time.
-    const unfiltered = definitions && Object.values(filters).every((v) => v === undefined || v === false);
-    if (!unfiltered || !isFinalRun(run.status)) return selectRunJson(this.db.manager, transactionId, filters, shape);
+    // Only the lists RunCache names are kept (the default one, what fuel2 and the page ask).
+    if (!isKeptList(q) || !isFinalRun(run.status)) return (await this.rows.runJson(transactionId, filters, shape)).body;
     if (run.list_cache !== null) return run.list_cache;
-    const { body, version } = await selectRunJsonVersioned(this.db.manager, transactionId, filters, shape);
-    if (body.length >= LIST_CACHE_MIN_BYTES) await this.keepIfUnchanged(transactionId, 'list_cache', body, version);
+    const { body, version } = await this.rows.runJson(transactionId, filters, shape, true);
+    if (body.length >= LIST_CACHE_MIN_BYTES) await this.cache.keepIfUnchanged(transactionId, 'list_cache', body, version);
     return body;
-  }
-
-  /**
-   * Keeps what a read built from all of a finished run's rows in the run's own row (`summary_cache`,
-   * `list_cache`); the writer clears both whenever it writes the run's rows again (a late report).
-   * Built without holding the run, it is kept only if no row of the run changed since (every write of a
-   * row gives it a higher row_version than any before), checked under the run's row lock, which every
-   * writer of the run's rows takes first: no write can fall between the check and the store.
-   */
-  private async keepIfUnchanged(
-    transactionId: number,
-    column: 'summary_cache' | 'list_cache',
-    value: string,
-    version: string | null,
-  ): Promise<void> {
-    await this.db.transaction(async (m) => {
-      const [run] = await m.query(`SELECT status FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
-      const [now] = await m.query(`SELECT max(row_version)::text AS v FROM deployment_history WHERE transaction_id = $1`, [transactionId]);
-      if (!run || !isFinalRun(run.status) || now.v !== version) return;
-      if (column === 'summary_cache') await m.query(`UPDATE transactions SET summary_cache = $2 WHERE id = $1`, [transactionId, value]);
-      else await m.query(`UPDATE transactions SET list_cache = $2, list_cache_shape = $3 WHERE id = $1`, [transactionId, value, ROW_SHAPE]);
-    });
   }
 
   /** A cluster's rows across runs, or one node's (`nodeId` given: an id, `master`, null for cluster-level). */
   async listAcrossRuns(clusterId: number, nodeId: string | null | undefined, q: CrossRunQueryDto): Promise<Page<CrossRunRowDto>> {
-    const [cluster] = await this.db.query('SELECT id FROM clusters WHERE id = $1', [clusterId]);
-    if (!cluster) throw new NotFoundError(`Cluster ${clusterId} not found`);
+    await this.clusters.get(clusterId);
     const page = await this.page({ clusterId, nodeId }, q);
     return { rows: page.rows.map((r) => CrossRunRowDto.fromRun(r, q.include_summary === true)), next: page.next };
   }
@@ -121,7 +97,7 @@ export class HistoryQueryService {
     const digest = queryDigest({ scope, order, filters });
     const after = q.cursor ? decodeCursor(q.cursor, digest) : undefined;
     const includeSummary = q.include_summary === true;
-    const rows = await selectRows(this.db.manager, scope, q, { order, limit: limit + 1, after, includeSummary, definitions });
+    const rows = await this.rows.list(scope, q, { order, limit: limit + 1, after, includeSummary, definitions });
     const more = rows.length > limit;
     const shown = more ? rows.slice(0, limit) : rows;
     const last = shown[shown.length - 1];
@@ -144,62 +120,24 @@ export class HistoryQueryService {
     };
   }
 
-  /** A finished run's summary: kept once computed (see keepIfUnchanged). */
+  /** A finished run's summary: kept once computed (RunCache.keepIfUnchanged). */
   private async finishedRunSummary(transactionId: number): Promise<RowsSummary> {
-    const [kept] = await this.db.query(`SELECT summary_cache FROM transactions WHERE id = $1`, [transactionId]);
-    if (kept?.summary_cache) return kept.summary_cache as RowsSummary;
+    const kept = await this.cache.summary<RowsSummary>(transactionId);
+    if (kept) return kept;
     const { summary, version } = await this.rowsSummary(transactionId);
-    await this.keepIfUnchanged(transactionId, 'summary_cache', JSON.stringify(summary), version);
+    await this.cache.keepIfUnchanged(transactionId, 'summary_cache', JSON.stringify(summary), version);
     return summary;
   }
 
   /** What the summary says of the run's rows, from one scan of them, and the run's highest row version then. */
   private async rowsSummary(transactionId: number): Promise<{ summary: RowsSummary; version: string | null }> {
-    // One scan of the run's rows answers all three questions (one round trip, one read of the rows).
-    const [{ counts, failure, slowest, version }]: Array<{
-      version: string | null;
-      counts: Array<{ node_id: string | null; status: string; n: number }>;
-      failure: {
-        node_id: string | null;
-        task_name: string;
-        time_start: string | null;
-        time_end: string | null;
-        error_message: string | null;
-        closed_reason: string | null;
-      } | null;
-      slowest: Array<{
-        node_id: string | null;
-        task_name: string;
-        status: string;
-        time_start: string;
-        time_end: string;
-        ms: number;
-      }> | null;
-    }> = await this.db.query(
-      `WITH r AS MATERIALIZED (
-         SELECT id, node_id, task_name, status, time_start, time_end, error_message, closed_reason, row_version
-         FROM deployment_history WHERE transaction_id = $1)
-       SELECT
-         (SELECT max(row_version) FROM r)::text AS version,
-         (SELECT coalesce(json_agg(c), '[]') FROM (SELECT node_id, status, count(*)::int AS n FROM r GROUP BY node_id, status) c) AS counts,
-         (SELECT row_to_json(f) FROM (
-            SELECT node_id, task_name, time_start, time_end, error_message, closed_reason FROM r WHERE status = 'error'
-            ORDER BY (closed_reason IS NOT NULL), COALESCE(time_end, time_start) NULLS LAST, id LIMIT 1) f) AS failure,
-         (SELECT json_agg(s) FROM (
-            SELECT node_id, task_name, status, time_start, time_end, (extract(epoch FROM time_end - time_start) * 1000)::float8 AS ms
-            FROM r WHERE time_start IS NOT NULL AND time_end IS NOT NULL AND closed_reason IS NULL
-            ORDER BY time_end - time_start DESC, id LIMIT 10) s) AS slowest`,
-      [transactionId],
-    );
-    const statuses: Record<string, number> = { pending: 0, running: 0, ready: 0, error: 0, skipped: 0 };
+    const { counts, failure, slowest, version } = await this.rows.scan(transactionId);
+    const statuses: Record<string, number> = Object.fromEntries(TASK_STATUSES.map((st) => [st, 0]));
     const nodes: Record<string, Record<string, number>> = {};
     let total = 0;
     // A stable order: nodes as lists show them, statuses in their life order.
-    const life = ['pending', 'running', 'ready', 'error', 'skipped'];
-    counts.sort(
-      (a, b) =>
-        nodeRank(a.node_id) - nodeRank(b.node_id) || compareNodes(a.node_id, b.node_id) || life.indexOf(a.status) - life.indexOf(b.status),
-    );
+    const life: readonly string[] = TASK_STATUSES;
+    counts.sort((a, b) => compareNodes(a.node_id, b.node_id) || life.indexOf(a.status) - life.indexOf(b.status));
     for (const c of counts) {
       statuses[c.status] += c.n;
       const node = c.node_id ?? 'null';
@@ -235,16 +173,7 @@ export class HistoryQueryService {
   async detail(transactionId: number, node: string, taskName: string): Promise<TaskDetailDto> {
     const tx = await this.transactions.find(transactionId);
     const nodeId = node === 'null' ? null : node;
-    // The node's own definition where it differs from the one most of the task's nodes share (tasks_snapshot).
-    const [row] = await this.db.query(
-      `SELECT h.*, c.name AS cluster_name, c.release AS cluster_release,
-              (SELECT d.definition FROM node_task_definitions d
-               WHERE d.transaction_id = h.transaction_id AND d.task_name = h.task_name
-                 AND d.node_id IS NOT DISTINCT FROM h.node_id) AS node_definition
-       FROM deployment_history h JOIN clusters c ON c.id = h.cluster_id
-       WHERE h.transaction_id = $1 AND h.task_name = $2 AND h.node_id IS NOT DISTINCT FROM $3`,
-      [transactionId, taskName, nodeId],
-    );
+    const row = await this.rows.detail(transactionId, nodeId, taskName);
     if (!row) {
       throw new NotFoundError(`No task '${taskName}' on node '${node}' in transaction ${transactionId}`);
     }
@@ -254,7 +183,7 @@ export class HistoryQueryService {
       summary: row.summary ?? null,
       custom: row.custom ?? {},
       duration_s: duration,
-      definition: row.node_definition ?? (tx.tasksSnapshot?.[taskName] as Record<string, unknown> | undefined) ?? null,
+      definition: row.node_definition ?? tx.tasksSnapshot?.[taskName] ?? null,
       transaction: TransactionDto.from(tx),
       cluster: { id: row.cluster_id, name: row.cluster_name, release: row.cluster_release },
     };
@@ -269,10 +198,7 @@ export class HistoryQueryService {
       );
     }
     const load = async (id: number) => {
-      const rows: Array<{ node_id: string | null; task_name: string; status: string }> = await this.db.query(
-        'SELECT node_id, task_name, status FROM deployment_history WHERE transaction_id = $1',
-        [id],
-      );
+      const rows = await this.rows.statuses(id);
       return new Map(rows.map((r) => [`${r.node_id ?? '\u0000'}\u0001${r.task_name}`, r]));
     };
     const [ra, rb] = [await load(a.id), await load(b.id)];
@@ -286,7 +212,7 @@ export class HistoryQueryService {
     }
     const onlyB = [...rb].filter(([k]) => !ra.has(k)).map(([, r]) => r);
     const byNodeTask = (x: { node_id: string | null; task_name: string }, y: { node_id: string | null; task_name: string }) =>
-      nodeRank(x.node_id) - nodeRank(y.node_id) || compareNodes(x.node_id, y.node_id) || x.task_name.localeCompare(y.task_name);
+      compareNodes(x.node_id, y.node_id) || x.task_name.localeCompare(y.task_name);
     return {
       transaction: TransactionDto.from(a),
       other: TransactionDto.from(b),
@@ -300,14 +226,4 @@ export class HistoryQueryService {
 /** A time as PostgreSQL's JSON writes it (`2026-01-01T10:00:00+00:00`), in the API's form (`...Z`, ms). */
 function iso(t: string | null): string | null {
   return t === null ? null : new Date(t).toISOString();
-}
-
-/** Cluster-level rows first, then `master`, then node ids in numeric order. */
-export function nodeRank(n: string | null): number {
-  return n === null ? 0 : n === 'master' ? 1 : 2;
-}
-export function compareNodes(a: string | null, b: string | null): number {
-  if (a === b) return 0;
-  if (a === null || b === null) return a === null ? -1 : 1;
-  return a.length - b.length || (a < b ? -1 : 1);
 }

@@ -1,34 +1,46 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClusterLocator } from '../clusters/cluster-locator.port';
 import { ClustersModule } from '../clusters/clusters.module';
-import { ClusterRuns } from '../clusters/cluster-runs.port';
-import { ClusterLocator, HistoryAvailableGuard } from '../clusters/history-available.guard';
-import { ClusterRunsAdapter } from './cluster-runs.adapter';
+import { HistoryAvailableGuard } from '../clusters/history-available.guard';
 import { ClusterHistoryController } from './cluster-history.controller';
 import { ClusterHistoryService } from './cluster-history.service';
+import { ClusterRunsService } from './clusters/cluster-runs.service';
+import { ClustersController } from './clusters/clusters.controller';
 import { DeploymentHistoryController, RunDiffController } from './deployment-history.controller';
 import { DeploymentHistory } from './entities/deployment-history.entity';
 import { Transaction } from './entities/transaction.entity';
-import { HistoryQueryService } from './history-query.service';
 import { HistoryEvents } from './history-events.service';
+import { HistoryQueryService } from './history-query.service';
 import { HistoryWriter } from './history-writer.service';
 import { LiveHistoryService } from './live-history.service';
+import { ClusterStateRepository } from './persistence/cluster-state.repository';
+import { HistoryRowsRepository } from './persistence/history-rows.repository';
+import { RunCache } from './persistence/run-cache';
+import { RunChanges } from './persistence/run-changes';
+import { RunSnapshotsRepository } from './persistence/run-snapshots.repository';
+import { RunsRepository } from './persistence/runs.repository';
 import { RetentionController } from './retention.controller';
 import { RetentionService } from './retention.service';
 import { RunDeletion } from './run-deletion.service';
 import { RunSnapshotsController } from './run-snapshots.controller';
 import { RunSnapshotsService } from './run-snapshots.service';
+import { RunStarts } from './run-starts';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsService } from './transactions.service';
 
+/** The repositories of the store: every SQL statement on runs, their rows, the cluster state and snapshots. */
+const PERSISTENCE = [RunsRepository, HistoryRowsRepository, ClusterStateRepository, RunSnapshotsRepository, RunCache, RunChanges];
+
 /**
- * The store (runs and their task rows), its write path and its REST API. Global only to hand the
- * ClusterRuns port to the clusters module, which declares it but cannot import this module.
+ * The store (runs and their task rows), its write path and its REST API, with the clusters routes that
+ * answer with run counts or stop runs (clusters/). It imports the clusters module (history → clusters)
+ * and provides the ClusterLocator port that module's guard declares.
  */
-@Global()
 @Module({
   imports: [ClustersModule, TypeOrmModule.forFeature([Transaction, DeploymentHistory])],
   controllers: [
+    ClustersController,
     TransactionsController,
     RunSnapshotsController,
     DeploymentHistoryController,
@@ -37,20 +49,21 @@ import { TransactionsService } from './transactions.service';
     RetentionController,
   ],
   providers: [
+    ...PERSISTENCE,
     TransactionsService,
     HistoryQueryService,
     ClusterHistoryService,
+    ClusterRunsService,
     RetentionService,
     RunDeletion,
     RunSnapshotsService,
     HistoryEvents,
     LiveHistoryService,
+    RunStarts,
     HistoryWriter,
     HistoryAvailableGuard,
-    ClusterRunsAdapter,
     { provide: ClusterLocator, useExisting: TransactionsService },
-    { provide: ClusterRuns, useExisting: ClusterRunsAdapter },
   ],
-  exports: [HistoryWriter, TransactionsService, TypeOrmModule, ClusterRuns],
+  exports: [HistoryWriter, TransactionsService, TypeOrmModule],
 })
 export class HistoryModule {}

@@ -27,19 +27,16 @@ export function decodeCursor(cursor: string, digest: string): Key {
   } catch {
     throw new InvalidInputError('cursor is not valid: use the one given in the Link header of the previous page');
   }
-  const p = parsed as { k?: unknown; q?: unknown };
-  if (
-    !Array.isArray(p?.k) ||
-    p.k.length !== 2 ||
-    !p.k.every((x) => typeof x === 'string' && /^-?\d{1,20}$/.test(x)) ||
-    !inRange(p.k[0], p.k[1])
-  ) {
+  const p = parsed as { k?: unknown; q?: unknown } | null;
+  const k: unknown[] | null = Array.isArray(p?.k) ? (p.k as unknown[]) : null;
+  const key = k?.length === 2 && k.every((x) => typeof x === 'string' && /^-?\d{1,20}$/.test(x)) ? (k as [string, string]) : null;
+  if (!p || !key || !inRange(key[0], key[1])) {
     throw new InvalidInputError('cursor is not valid: use the one given in the Link header of the previous page');
   }
   if (p.q !== digest) {
     throw new InvalidInputError('cursor belongs to a different query: keep the filters and order of the page it came from');
   }
-  return { us: p.k[0], id: p.k[1] };
+  return { us: key[0], id: key[1] };
 }
 
 // Microseconds of years 1 to 9999, and PostgreSQL's bigserial ids.

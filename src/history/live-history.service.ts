@@ -1,14 +1,12 @@
 import { BeforeApplicationShutdown, HttpException, Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request, Response } from 'express';
-import { DataSource } from 'typeorm';
 import { callerKey } from '../common/auth';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { NotFoundError } from '../common/errors/domain-errors';
 import { openEventStream, sseFrame } from '../common/http/server-sent-events';
 import { TransactionDto } from './dto/transaction.dto';
 import { HistoryEvents } from './history-events.service';
-import { selectRowJsonAbove } from './history-rows';
+import { HistoryRowsRepository } from './persistence/history-rows.repository';
 import { RunFeed } from './run-feed';
 import { TransactionsService } from './transactions.service';
 
@@ -42,7 +40,7 @@ export class LiveHistoryService implements BeforeApplicationShutdown {
   private closing = false;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly rows: HistoryRowsRepository,
     private readonly transactions: TransactionsService,
     private readonly events: HistoryEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -135,13 +133,16 @@ export class LiveHistoryService implements BeforeApplicationShutdown {
         feed = new RunFeed(
           transactionId,
           {
-            rowsAbove: (version) => selectRowJsonAbove(this.db.manager, transactionId, version),
+            rowsAbove: (version) => this.rows.rowJsonAbove(transactionId, version),
             // Gone: deleted (the feed then ends its streams with `deleted`).
             run: () =>
-              this.transactions.find(transactionId).then(TransactionDto.from, (e) => {
-                if (e instanceof NotFoundError) return null;
-                throw e;
-              }),
+              this.transactions.find(transactionId).then(
+                (t) => TransactionDto.from(t),
+                (e) => {
+                  if (e instanceof NotFoundError) return null;
+                  throw e;
+                },
+              ),
             changes: this.events.runChanged(transactionId),
           },
           { maxBufferBytes: this.config.streamMaxBufferBytes, pageRows: PAGE_ROWS },

@@ -1,10 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { lockRuns } from '../common/database/lock-order';
 import { InvalidInputError } from '../common/errors/domain-errors';
 import { RetentionResultDto } from './dto/retention.dto';
+import { RunsRepository } from './persistence/runs.repository';
 import { RunDeletion } from './run-deletion.service';
 
 export interface RetentionPolicy {
@@ -13,8 +11,6 @@ export interface RetentionPolicy {
 }
 
 const CHUNK = 500;
-/** The tables a run's removal frees space in (its snapshots and per-node definitions go with it). */
-const HISTORY_TABLES = ['deployment_history', 'transactions', 'run_snapshots', 'node_task_definitions'] as const;
 
 /**
  * Retention: deletes whole finished runs (never one in progress) that ended more than D days ago
@@ -28,7 +24,7 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
   private running: Promise<RetentionResultDto> | null = null;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly runs: RunsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly deletion: RunDeletion,
   ) {}
@@ -72,25 +68,12 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
   private async pass(policy: RetentionPolicy, opts: { dryRun: boolean; compact: boolean }): Promise<RetentionResultDto> {
     const started = performance.now();
     const diskBefore = await this.diskBytes();
-    const doomed: Array<{ id: number; cluster_id: number; rows: number }> = await this.db.query(
-      `SELECT t.id, t.cluster_id, (SELECT count(*)::int FROM deployment_history h WHERE h.transaction_id = t.id) AS rows
-       FROM (SELECT id, cluster_id, status, time_end, row_number() OVER (PARTITION BY cluster_id ORDER BY id DESC) AS recent
-             FROM transactions) t
-       WHERE t.status IN ('ready', 'error', 'stopped')
-         AND (($1::int IS NOT NULL AND t.time_end < now() - make_interval(days => $1::int))
-              OR ($2::int IS NOT NULL AND t.recent > $2::int))
-       ORDER BY t.id`,
-      [policy.olderThanDays ?? null, policy.keepRuns ?? null],
-    );
+    const doomed = await this.runs.retentionCandidates(policy.olderThanDays ?? null, policy.keepRuns ?? null);
     let removed = doomed;
     if (!opts.dryRun) {
       const gone = await this.remove(doomed);
       removed = doomed.filter((d) => gone.has(d.id));
-      if (removed.length) {
-        for (const table of HISTORY_TABLES) {
-          await this.db.query(opts.compact ? `VACUUM (FULL, ANALYZE) ${table}` : `VACUUM (ANALYZE) ${table}`);
-        }
-      }
+      if (removed.length) await this.runs.vacuum(opts.compact);
     }
     const byCluster = new Map<number, { cluster_id: number; transactions: number; rows: number }>();
     for (const d of removed) {
@@ -136,7 +119,7 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
       for (let i = 0; i < ids.length; i += CHUNK) {
         const chunk = ids.slice(i, i + CHUNK);
         const removed = await this.deletion.inCluster(clusterId, 'retention', 'retention', async (m, removeRuns) => {
-          const held = await lockRuns<{ id: number }>(m, 'id', `id = ANY($1) AND status IN ('ready', 'error', 'stopped')`, [chunk]);
+          const held = await this.runs.lockFinished(m, chunk);
           return removeRuns(held.map((r) => r.id));
         });
         for (const r of removed) gone.add(r.id);
@@ -145,10 +128,8 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
     return gone;
   }
 
-  private async diskBytes(): Promise<number> {
-    const sizes = HISTORY_TABLES.map((t) => `pg_total_relation_size('${t}')`).join(' + ');
-    const [r] = await this.db.query(`SELECT (${sizes})::bigint::text AS b`);
-    return Number(r.b);
+  private diskBytes(): Promise<number> {
+    return this.runs.diskBytes();
   }
 }
 

@@ -5,24 +5,10 @@ import { ClusterRegistry } from '../clusters/cluster-registry';
 import { LockedCluster } from '../common/database/lock-order';
 import { retryingTransaction } from '../common/database/retrying-transaction';
 import { Metrics } from '../common/metrics/metrics.service';
-import { handBackState, StateKey } from './cluster-state';
-import { RunStatus } from './entities/transaction.entity';
-import { HISTORY_CHANNEL, notifyPayloads } from './history-writer.service';
+import { RemovedRun, RunChanges } from './persistence/run-changes';
 
 /** Why runs were deleted (a bounded metric label): DELETE /transactions/:id, the history deletion, retention. */
 export type DeletionCause = Parameters<Metrics['runsDeletedBy']>[0];
-
-/** A run as it was deleted. */
-export interface RemovedRun {
-  id: number;
-  uuid: string;
-  cluster_id: number;
-  name: string;
-  status: RunStatus;
-  time_end: Date | null;
-  /** Its task rows, deleted with it. */
-  rows: number;
-}
 
 /**
  * Deletes runs the caller holds (locked with lockRuns), inside RunDeletion.inCluster's transaction;
@@ -48,6 +34,7 @@ export class RunDeletion {
     @InjectDataSource() private readonly db: DataSource,
     private readonly clusters: ClusterRegistry,
     private readonly metrics: Metrics,
+    private readonly changes: RunChanges,
   ) {}
 
   /**
@@ -72,7 +59,7 @@ export class RunDeletion {
         notes = [];
         const cluster = await this.clusters.lock(m, clusterId);
         const remove: RemoveRuns = async (ids, note) => {
-          const gone = await removeRuns(m, ids);
+          const gone = await this.changes.remove(m, ids);
           removed.push(...gone);
           if (note && gone.length) notes.push(note);
           return gone;
@@ -103,38 +90,4 @@ export class RunDeletion {
     const what = `${removed.length} runs of cluster ${clusterId} (transactions ${named}${more})`;
     this.logger.log(`${why}: deleted ${what} with their ${rows} rows${noted}`);
   }
-}
-
-/**
- * Deletes the runs (held by the caller) with their rows, hands their cluster state entries back, and
- * announces them, and the runs that named them as parent (their parent_id goes), as changed.
- */
-async function removeRuns(m: EntityManager, ids: number[]): Promise<RemovedRun[]> {
-  if (!ids.length) return [];
-  // The entries these runs hold, emptied first so that they can be filled again from the rows that remain.
-  const [keys]: [StateKey[], number] = await m.query(
-    `DELETE FROM cluster_state WHERE transaction_id = ANY($1::int[]) RETURNING cluster_id, epoch, node_id, task_name`,
-    [ids],
-  );
-  // A child's parent_id is set to NULL by the foreign key; a parent is always older (it existed when the
-  // child started), so these are runs of later ids, of the same cluster in practice (held exclusively).
-  const children: Array<{ id: number }> = await m.query(
-    `SELECT id FROM transactions WHERE parent_id = ANY($1::int[]) AND NOT id = ANY($1::int[])`,
-    [ids],
-  );
-  const removed: RemovedRun[] = await m.query(
-    `WITH counted AS (
-       SELECT d.id, (SELECT count(*)::int FROM deployment_history h WHERE h.transaction_id = d.id) AS rows
-       FROM unnest($1::int[]) AS d(id)),
-     gone AS (
-       DELETE FROM transactions t USING counted c WHERE t.id = c.id
-       RETURNING t.id, t.uuid, t.cluster_id, t.name, t.status, t.time_end, c.rows)
-     SELECT * FROM gone ORDER BY id`,
-    [ids],
-  );
-  // The rows went with their runs (ON DELETE CASCADE, done by the end of the statement above).
-  await handBackState(m, keys);
-  const changed = [...removed.map((r) => r.id), ...children.map((c) => c.id)];
-  if (changed.length) await m.query(`SELECT pg_notify('${HISTORY_CHANNEL}', c) FROM unnest($1::text[]) AS c`, [notifyPayloads(changed)]);
-  return removed;
 }

@@ -4,7 +4,8 @@ import { Observable, Subscription, throttleTime } from 'rxjs';
 import { NotFoundError } from '../common/errors/domain-errors';
 import { sseFrame } from '../common/http/server-sent-events';
 import type { TransactionDto } from './dto/transaction.dto';
-import type { RowJson } from './history-rows';
+import type { RowJson } from './persistence/history-rows.sql';
+import { Frame, rowsFrame } from './run-feed-frames';
 import { isFinalRun } from './task-state';
 
 /** Where a feed reads its run, and when the run changes. */
@@ -38,34 +39,6 @@ const STALLED_MS = 120_000;
 const HEARTBEAT = sseFrame('heartbeat', '{}');
 /** Versions whose whole-run pages are kept (clients joining while rows change start at different ones). */
 const KEPT_PASS_PAGES = 2;
-
-/**
- * One `rows` event: rows as their JSON texts; the id only on the last event of a batch (see RunFeed).
- * Written straight into one buffer: a page is never a large string, which would stay on the
- * JavaScript heap until a full collection (hundreds of clients' pages made the heap grow for minutes).
- */
-function rowsFrame(rows: string[], id?: bigint): Buffer {
-  const head = `event: rows\n${id !== undefined ? `id: ${id}\n` : ''}data: [`;
-  let size = head.length + Math.max(0, rows.length - 1) + 3;
-  for (const r of rows) size += Buffer.byteLength(r);
-  const frame = Buffer.allocUnsafe(size);
-  let at = frame.write(head);
-  rows.forEach((r, i) => {
-    if (i) frame[at++] = 0x2c; // ,
-    at += frame.write(r, at);
-  });
-  frame.write(']\n\n', at);
-  return frame;
-}
-
-/** An event made once for every live client, with what the client has once it is written. */
-interface Frame {
-  data: Buffer;
-  /** Its id: written, the client has every row up to this version. */
-  version?: bigint;
-  run?: string;
-  end?: boolean;
-}
 
 /** Rows a client is sent to catch up (its first rows, or what changed while it was behind), a page at a time. */
 interface Pass {
@@ -341,7 +314,7 @@ export class RunFeed {
     if (!p.whole) return build();
     let pages = this.pages.get(p.target);
     if (!pages) {
-      this.pages.set(p.target, (pages = new Map()));
+      this.pages.set(p.target, (pages = new Map<number, Buffer>()));
       // The oldest go: what a slow client keeps is the page in its socket, not every page of its pass.
       for (const v of [...this.pages.keys()].sort((a, b) => (a < b ? -1 : 1)).slice(0, -KEPT_PASS_PAGES)) this.pages.delete(v);
     }

@@ -4,7 +4,8 @@ import type { Response } from 'express';
 import { ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
 import { IdPipe } from '../common/http/id.pipe';
-import { RunSnapshotsService, SnapshotKind } from './run-snapshots.service';
+import type { SnapshotKind } from './persistence/run-snapshots.repository';
+import { RunSnapshotsService } from './run-snapshots.service';
 
 const RUN_ID = new IdPipe('transaction id');
 const DEPLOYMENT_INFO = {

@@ -137,3 +137,20 @@ export function canonical(v: unknown): string {
     .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
     .join(',')}}`;
 }
+
+/** Run statuses of a run not yet ended (RUN_STATUSES less the final ones). */
+export const OPEN_RUN_STATUSES: readonly RunStatus[] = ['pending', 'running'];
+/** Task statuses of a row still open: closed out when its run ends. */
+export const OPEN_TASK_STATUSES: readonly TaskStatus[] = ['pending', 'running'];
+
+/**
+ * Statuses as an SQL list of literals, for `status IN ${...}`: the state machine's own fixed values (never
+ * input), so that SQL names the same statuses as the code, from here.
+ */
+const sqlList = (statuses: readonly string[]): string => `(${statuses.map((s) => `'${s}'`).join(', ')})`;
+/** `('ready', 'error', 'stopped')`: a run that ended. */
+export const FINAL_RUN_SQL = sqlList(FINAL_RUN_STATUSES);
+/** `('pending', 'running')`: a run in progress. */
+export const OPEN_RUN_SQL = sqlList(OPEN_RUN_STATUSES);
+/** `('pending', 'running')`: a task row still open. */
+export const OPEN_TASK_SQL = sqlList(OPEN_TASK_STATUSES);

@@ -1,14 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
-import { ClusterLocator } from '../clusters/history-available.guard';
-import { lockRuns } from '../common/database/lock-order';
+import { ClusterLocator } from '../clusters/cluster-locator.port';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { parseId } from '../common/http/id.pipe';
-import { ClusterRunsAdapter } from './cluster-runs.adapter';
 import { ListTransactionsQueryDto } from './dto/list-transactions-query.dto';
 import { TransactionDto } from './dto/transaction.dto';
-import { RunStatus, Transaction } from './entities/transaction.entity';
+import { Transaction } from './entities/transaction.entity';
+import { HistoryWriter } from './history-writer.service';
+import { RunsRepository } from './persistence/runs.repository';
 import { RunDeletion } from './run-deletion.service';
 import { isFinalRun } from './task-state';
 
@@ -18,17 +16,13 @@ export const RUNNING_RUN_MESSAGE = 'You cannot delete running task manually';
 @Injectable()
 export class TransactionsService implements ClusterLocator {
   constructor(
-    @InjectRepository(Transaction) private readonly transactions: Repository<Transaction>,
     private readonly deletion: RunDeletion,
-    private readonly runs: ClusterRunsAdapter,
+    private readonly runs: RunsRepository,
+    private readonly writer: HistoryWriter,
   ) {}
 
   async list(q: ListTransactionsQueryDto): Promise<TransactionDto[]> {
-    const qb = this.transactions.createQueryBuilder('t').orderBy('t.id', 'ASC');
-    if (q.cluster_id !== undefined) qb.andWhere('t.cluster_id = :cluster', { cluster: q.cluster_id });
-    if (q.statuses) qb.andWhere('t.status IN (:...statuses)', { statuses: q.statuses });
-    if (q.transaction_types) qb.andWhere('t.name IN (:...names)', { names: q.transaction_types });
-    return (await qb.getMany()).map(TransactionDto.from);
+    return (await this.runs.list(q)).map((t) => TransactionDto.from(t));
   }
 
   async get(id: number): Promise<TransactionDto> {
@@ -36,7 +30,7 @@ export class TransactionsService implements ClusterLocator {
   }
 
   async getByUuid(uuid: string): Promise<TransactionDto> {
-    const t = await this.transactions.findOneBy({ uuid });
+    const t = await this.runs.find({ uuid });
     if (!t) throw new NotFoundError('Transaction not found');
     return TransactionDto.from(t);
   }
@@ -48,14 +42,11 @@ export class TransactionsService implements ClusterLocator {
    */
   async delete(id: number, force: boolean): Promise<void> {
     // Its cluster first, unlocked (a run never changes cluster): the lock order takes the cluster before the run.
-    const [run]: Array<{ cluster_id: number }> = await this.transactions.query(`SELECT cluster_id FROM transactions WHERE id = $1`, [id]);
-    if (!run) throw new NotFoundError('Transaction not found');
+    const clusterId = await this.runs.clusterOf(id);
+    if (clusterId === undefined) throw new NotFoundError('Transaction not found');
     const why = `DELETE /transactions/${id}${force ? '?force=1' : ''}`;
-    await this.deletion.inCluster(run.cluster_id, 'request', why, async (m, remove) => {
-      const [held] = await lockRuns<{ id: number; uuid: string; status: RunStatus }>(m, 'id, uuid, status', `id = $1 AND cluster_id = $2`, [
-        id,
-        run.cluster_id,
-      ]);
+    await this.deletion.inCluster(clusterId, 'request', why, async (m, remove) => {
+      const held = await this.runs.lockOne(m, id, clusterId);
       // Deleted by someone else meanwhile.
       if (!held) throw new NotFoundError('Transaction not found');
       if (isFinalRun(held.status)) return remove([held.id]);
@@ -65,14 +56,14 @@ export class TransactionsService implements ClusterLocator {
           hint: 'force=1 (fuel2 task delete -f) stops the run, then deletes it',
         });
       }
-      await this.runs.stop(m, [held.uuid], 'stopped by a forced deletion of the run', new Date());
+      await this.writer.stop(m, [held.uuid], 'stopped by a forced deletion of the run', new Date());
       return remove([held.id], `it was ${held.status}: stopped first`);
     });
   }
 
   /** The run, or NotFoundError with Fuel's message. */
   async find(id: number): Promise<Transaction> {
-    const t = await this.transactions.findOneBy({ id });
+    const t = await this.runs.find({ id });
     if (!t) throw new NotFoundError('Transaction not found');
     return t;
   }
@@ -85,15 +76,12 @@ export class TransactionsService implements ClusterLocator {
     }
     const id = parseId(params.transaction_id);
     if (id === null) return null;
-    const t = await this.transactions.findOne({
-      where: { id },
-      select: { id: true, clusterId: true, historyRecorded: true, release: true },
-    });
+    const t = await this.runs.located(id);
     return t ? { clusterId: t.clusterId, run: { id: t.id, historyRecorded: t.historyRecorded, release: t.release } } : null;
   }
 
   /** ClusterLocator: whether any run of the cluster had its tasks recorded. */
   async hasRecordedHistory(clusterId: number): Promise<boolean> {
-    return this.transactions.exists({ where: { clusterId, historyRecorded: true } });
+    return this.runs.hasRecordedHistory(clusterId);
   }
 }

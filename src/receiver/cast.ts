@@ -1,6 +1,6 @@
 import type { RunStatus } from '../history/entities/transaction.entity';
 import { RUN_STATUSES } from '../history/entities/transaction.entity';
-import type { NodeTaskReport, RunSnapshots, RunStart, StoreCommand } from '../history/history-writer.service';
+import type { NodeTaskReport, RunSnapshots, RunStart, StoreCommand } from '../history/store-commands';
 import type { RunReport } from '../history/run-state';
 import type { ReportedStatus } from '../history/task-state';
 

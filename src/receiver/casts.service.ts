@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { LogThrottle } from '../common/logging/log-throttle';
-import { CommandOutcome, HistoryWriter } from '../history/history-writer.service';
+import { HistoryWriter } from '../history/history-writer.service';
+import type { CommandOutcome } from '../history/store-commands';
 import { CastRejected, ParsedCast, parseCast } from './cast';
 import { CastResultDto } from './dto/cast-result.dto';
 import { ReceiverStats } from './receiver-stats';

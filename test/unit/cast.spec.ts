@@ -1,5 +1,5 @@
 import { CastRejected, MAX_SNAPSHOT_BYTES, parseCast, ParsedCast } from '../../src/receiver/cast';
-import type { NodeTaskReport, RunStart } from '../../src/history/history-writer.service';
+import type { NodeTaskReport, RunStart } from '../../src/history/store-commands';
 import type { RunReport } from '../../src/history/run-state';
 
 const RECEIVED = new Date('2020-01-02T03:04:05.000Z');

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { QueryFailedError } from 'typeorm';
 import { isConcurrencyFailure } from '../../src/common/database/db-errors';
 import { retryingTransaction, TRANSACTION_ATTEMPTS } from '../../src/common/database/retrying-transaction';
-import { RetryableWriteError } from '../../src/history/history-writer.service';
+import { RetryableWriteError } from '../../src/common/database/retrying-transaction';
 
 const pgError = (code: string, message: string) => new QueryFailedError('SELECT 1', [], Object.assign(new Error(message), { code }));
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Response } from 'express';
 import { Subject } from 'rxjs';
 import type { TransactionDto } from '../../src/history/dto/transaction.dto';
-import type { RowJson } from '../../src/history/history-rows';
+import type { RowJson } from '../../src/history/persistence/history-rows.sql';
 import { FeedSource, RunFeed } from '../../src/history/run-feed';
 
 /**

@@ -1,5 +1,5 @@
 import { Cluster } from '../cluster.entity';
-import type { ClusterRunCounts } from '../cluster-runs.port';
+import type { ClusterRunCounts } from '../cluster-run-counts';
 import { isLocked, nailgunStatus, NailgunClusterStatus } from '../cluster-status';
 import { parseReleaseVersion, releaseSupportsHistory } from '../release';
 

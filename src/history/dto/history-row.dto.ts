@@ -22,6 +22,22 @@ export interface HistoryRecord {
 }
 
 /**
+ * The run row's own fields, in order, each with the column it comes from (times as ISO 8601, UTC, ms):
+ * HistoryRowDto.from and the SQL that builds a run's list as JSON (persistence/history-rows.sql.ts)
+ * both build the row from this one list.
+ */
+export const ROW_FIELDS = [
+  { field: 'task_name', column: 'task_name' },
+  { field: 'node_id', column: 'node_id' },
+  { field: 'status', column: 'status' },
+  { field: 'type', column: 'task_type' },
+  { field: 'time_start', column: 'time_start', time: true },
+  { field: 'time_end', column: 'time_end', time: true },
+  { field: 'error_message', column: 'error_message' },
+  { field: 'closed_reason', column: 'closed_reason' },
+] as const satisfies ReadonlyArray<{ field: keyof HistoryRowDto; column: keyof HistoryRecord; time?: true }>;
+
+/**
  * One task on one node in a run, as Fuel served it: in a run's list, the task's definition on that node
  * (`parameters`, `requires`, `roles`, `version`... as the run's graph gave it, without `id`) and the
  * task's `custom` keys are merged at the root; the fields below win over both, custom keys over the
@@ -46,20 +62,13 @@ export class HistoryRowDto {
 
   static from(h: HistoryRecord, includeSummary: boolean): HistoryRowDto {
     const { summary: _hidden, ...custom } = h.custom ?? {};
-    const row: HistoryRowDto = {
-      ...h.definition,
-      ...custom,
-      task_name: h.task_name,
-      node_id: h.node_id,
-      status: h.status,
-      type: h.task_type,
-      time_start: h.time_start?.toISOString() ?? null,
-      time_end: h.time_end?.toISOString() ?? null,
-      error_message: h.error_message,
-      closed_reason: h.closed_reason,
-    };
+    const row: Record<string, unknown> = { ...h.definition, ...custom };
+    for (const f of ROW_FIELDS) {
+      const v = h[f.column];
+      row[f.field] = 'time' in f ? ((v as Date | null)?.toISOString() ?? null) : v;
+    }
     if (includeSummary) row.summary = h.summary ?? null;
-    return row;
+    return row as unknown as HistoryRowDto;
   }
 }
 

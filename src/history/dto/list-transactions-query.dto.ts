@@ -6,7 +6,9 @@ import { RUN_STATUSES, RunStatus } from '../entities/transaction.entity';
 export class ListTransactionsQueryDto {
   /** Only the runs of this cluster. */
   @IsOptional()
-  @Transform(({ value }) => (value === '' ? undefined : typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value))
+  @Transform(({ value }: { value: unknown }) =>
+    value === '' ? undefined : typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value,
+  )
   @IsInt({ message: 'cluster_id must be an integer' })
   @Min(0, { message: 'cluster_id must be an integer' })
   @Max(2 ** 31 - 1, { message: 'cluster_id must be an integer below 2^31' })

@@ -8,19 +8,23 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AdminOnly, ApiAuth } from '../common/auth';
-import { ErrorDto } from '../common/errors/error.dto';
-import { IdPipe } from '../common/http/id.pipe';
-import { ClustersService } from './clusters.service';
-import { ClusterDto, ResetResultDto } from './dto/cluster.dto';
-import { PutClusterDto, ResetQueryDto } from './dto/put-cluster.dto';
+import { ClusterDto, ResetResultDto } from '../../clusters/dto/cluster.dto';
+import { PutClusterDto, ResetQueryDto } from '../../clusters/dto/put-cluster.dto';
+import { AdminOnly, ApiAuth } from '../../common/auth';
+import { ErrorDto } from '../../common/errors/error.dto';
+import { IdPipe } from '../../common/http/id.pipe';
+import { ClusterRunsService } from './cluster-runs.service';
 
 @ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('clusters')
 @ApiAuth()
+/**
+ * The clusters API that answers with run counts and resets (stopping runs): in the history module,
+ * which owns runs; the clusters module keeps what needs no run (releases, the Nailgun answers).
+ */
 @Controller('clusters')
 export class ClustersController {
-  constructor(private readonly clusters: ClustersService) {}
+  constructor(private readonly clusters: ClusterRunsService) {}
 
   /** Every cluster, with its release, whether history is enabled, and counts. */
   @Get()

@@ -1,0 +1,57 @@
+import type { TaskState } from '../task-state';
+
+/**
+ * One column of a multi-row statement (unnest of one array per column): its name (the table's column
+ * where it is written), its PostgreSQL type, how a row gives its value, and the cast its value takes
+ * where it is written (an enum column). The arrays and the column list of a statement both come from
+ * one list of these, so they cannot fall out of step.
+ */
+export interface Column<T> {
+  name: string;
+  type: string;
+  value: (row: T) => unknown;
+  cast?: string;
+}
+
+/**
+ * `unnest($1::int[], $2::text[], ...) AS alias(a, b, ...)` over `rows`, one array parameter per column
+ * appended to `params`; with `ordinality`, that name is the rows' position (1, 2, ...).
+ */
+export function unnestRows<T>(
+  alias: string,
+  columns: readonly Column<T>[],
+  rows: readonly T[],
+  params: unknown[],
+  ordinality?: string,
+): string {
+  const arrays = columns.map((c) => `$${params.push(rows.map(c.value))}::${c.type}[]`).join(', ');
+  const names = [...columns.map((c) => c.name), ...(ordinality ? [ordinality] : [])].join(', ');
+  return `unnest(${arrays})${ordinality ? ' WITH ORDINALITY' : ''} AS ${alias}(${names})`;
+}
+
+/** The columns' names, comma-separated: the column list of an INSERT. */
+export const namesOf = <T>(columns: readonly Column<T>[]): string => columns.map((c) => c.name).join(', ');
+
+/** The columns' values as read from `alias` (unnestRows' alias), each with its cast: the select list of an INSERT. */
+export const valuesOf = <T>(alias: string, columns: readonly Column<T>[]): string =>
+  columns.map((c) => `${alias}.${c.name}${c.cast ?? ''}`).join(', ');
+
+/** `name = alias.name` for each column: the SET list of an UPDATE from unnestRows. */
+export const assignmentsOf = <T>(alias: string, columns: readonly Column<T>[]): string =>
+  columns.map((c) => `${c.name} = ${alias}.${c.name}${c.cast ?? ''}`).join(', ');
+
+/** A history row's state (the task state machine's) as the columns of deployment_history. */
+export const TASK_STATE_COLUMNS: ReadonlyArray<Column<TaskState>> = [
+  { name: 'status', type: 'text', value: (s) => s.status, cast: '::history_status' },
+  { name: 'time_start', type: 'timestamptz', value: (s) => s.timeStart },
+  { name: 'time_end', type: 'timestamptz', value: (s) => s.timeEnd },
+  { name: 'error_message', type: 'text', value: (s) => s.errorMessage },
+  { name: 'closed_reason', type: 'text', value: (s) => s.closedReason },
+  { name: 'summary', type: 'jsonb', value: (s) => (s.summary === null ? null : JSON.stringify(s.summary)) },
+  { name: 'custom', type: 'jsonb', value: (s) => JSON.stringify(s.custom) },
+];
+
+/** The same columns over a row that carries its state in `s`. */
+export function stateColumnsOf<T extends { s: TaskState }>(): Array<Column<T>> {
+  return TASK_STATE_COLUMNS.map((c) => ({ ...c, value: (r: T) => c.value(r.s) }));
+}

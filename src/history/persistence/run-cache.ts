@@ -1,0 +1,90 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { selectOne } from '../../common/database/sql';
+import type { RunHistoryQueryDto } from '../dto/page-query.dto';
+import type { RunStatus } from '../entities/transaction.entity';
+import { isFinalRun } from '../task-state';
+import { ROW_SHAPE } from './history-rows.sql';
+
+/** The SET list that forgets what was kept of a run (run-changes.ts applies it wherever a run's rows change). */
+export const CLEAR_RUN_CACHES = 'summary_cache = NULL, list_cache = NULL';
+/** True for a run that keeps something (a condition on `transactions`). */
+export const HAS_RUN_CACHE = '(summary_cache IS NOT NULL OR list_cache IS NOT NULL)';
+
+type ListParameters = Required<RunHistoryQueryDto>;
+
+/**
+ * Which whole-run lists may be kept, decided for each parameter of the list: only the default list
+ * (what fuel2 and the page ask: definitions included, no filter, no summary) is kept; the light rows
+ * are built each time. Every parameter must be named here (a new one does not compile until it is),
+ * so that adding one with a default never changes silently which lists are kept.
+ */
+const KEPT_LIST: { [K in keyof ListParameters]: (v: RunHistoryQueryDto[K]) => boolean } = {
+  include_definition: (v) => v !== false,
+  include_summary: (v) => v !== true,
+  nodes: (v) => v === undefined,
+  statuses: (v) => v === undefined,
+  tasks_names: (v) => v === undefined,
+  limit: (v) => v === undefined,
+  cursor: (v) => v === undefined,
+  order: (v) => v === undefined,
+};
+
+/** True when the list asked with `q` is the one a finished run keeps (KEPT_LIST); a parameter it does not name is never kept. */
+export function isKeptList(q: RunHistoryQueryDto): boolean {
+  const rules = KEPT_LIST as Record<string, (v: unknown) => boolean>;
+  return Object.entries(q).every(([k, v]) => (rules[k] ? rules[k](v) : v === undefined));
+}
+
+/** What is kept in a run's own row. */
+export type RunCacheColumn = 'summary_cache' | 'list_cache';
+
+/**
+ * What a read built from all of a finished run's rows, kept in the run's own row (`summary_cache`,
+ * `list_cache`): read here, kept here, forgotten by the one function that changes a run's rows
+ * (run-changes.ts, with CLEAR_RUN_CACHES).
+ */
+@Injectable()
+export class RunCache {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** The run's status and its kept list (null when none is kept, or one in another row shape: built afresh, then replaced); undefined: no such run. */
+  list(transactionId: number): Promise<{ status: RunStatus; list_cache: string | null } | undefined> {
+    // A list kept in another row shape (by a version before this one) is not served, only replaced.
+    return selectOne(
+      this.db,
+      `SELECT status, CASE WHEN list_cache_shape = $2 THEN list_cache END AS list_cache FROM transactions WHERE id = $1`,
+      [transactionId, ROW_SHAPE],
+    );
+  }
+
+  /** The run's kept summary, or null. */
+  async summary<T>(transactionId: number): Promise<T | null> {
+    const kept = await selectOne<{ summary_cache: T | null }>(this.db, `SELECT summary_cache FROM transactions WHERE id = $1`, [
+      transactionId,
+    ]);
+    return kept?.summary_cache ?? null;
+  }
+
+  /**
+   * Keeps what a read built from all of a finished run's rows in the run's own row; the writer clears
+   * both whenever it writes the run's rows again (a late report). Built without holding the run, it is
+   * kept only if no row of the run changed since (every write of a row gives it a higher row_version
+   * than any before), checked under the run's row lock, which every writer of the run's rows takes
+   * first: no write can fall between the check and the store.
+   */
+  async keepIfUnchanged(transactionId: number, column: RunCacheColumn, value: string, version: string | null): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const run = await selectOne<{ status: RunStatus }>(m, `SELECT status FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
+      const now = await selectOne<{ v: string | null }>(
+        m,
+        `SELECT max(row_version)::text AS v FROM deployment_history WHERE transaction_id = $1`,
+        [transactionId],
+      );
+      if (!run || !isFinalRun(run.status) || now?.v !== version) return;
+      if (column === 'summary_cache') await m.query(`UPDATE transactions SET summary_cache = $2 WHERE id = $1`, [transactionId, value]);
+      else await m.query(`UPDATE transactions SET list_cache = $2, list_cache_shape = $3 WHERE id = $1`, [transactionId, value, ROW_SHAPE]);
+    });
+  }
+}

@@ -1,0 +1,154 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { ClusterInfo, ClusterRegistry, RegisteredCluster } from '../clusters/cluster-registry';
+import { describeRelease, MIN_HISTORY_VERSION } from '../clusters/release';
+import { RetryableWriteError } from '../common/database/retrying-transaction';
+import { PendingRow, RunChanges, RunCreation } from './persistence/run-changes';
+import { RunsRepository } from './persistence/runs.repository';
+import type { CommandOutcome, RunStart, StartWarning } from './store-commands';
+
+interface Created {
+  id: number;
+  rows: number;
+  recorded: boolean;
+  warnings: StartWarning[];
+}
+
+/** The writer's starts: creates the runs announced in a batch, one statement for the runs and all their pending rows. */
+@Injectable()
+export class RunStarts {
+  private readonly logger = new Logger('HistoryWriter');
+
+  constructor(
+    private readonly clusters: ClusterRegistry,
+    private readonly runs: RunsRepository,
+    private readonly changes: RunChanges,
+  ) {}
+
+  /** Applies the starts (their index in the batch, `i`), one outcome each in `out`; `held`: the clusters the batch locked. */
+  async apply(m: EntityManager, starts: Array<{ i: number; start: RunStart }>, out: CommandOutcome[], held: ClusterInfo[]): Promise<void> {
+    const existing = await this.runs.idsOf(
+      m,
+      starts.map((s) => s.start.uuid),
+    );
+    const fresh = new Map<string, RunStart>();
+    for (const { start } of starts) if (!existing.has(start.uuid) && !fresh.has(start.uuid)) fresh.set(start.uuid, start);
+    const created = fresh.size ? await this.create(m, [...fresh.values()], held) : new Map<string, Created>();
+    const seen = new Set<string>();
+    for (const { i, start } of starts) {
+      const made = created.get(start.uuid);
+      if (made && !seen.has(start.uuid)) {
+        seen.add(start.uuid);
+        out[i] = {
+          outcome: 'started',
+          transactionId: made.id,
+          clusterId: start.cluster.id,
+          historyRecorded: made.recorded,
+          rows: made.rows,
+          warnings: made.warnings,
+        };
+      } else {
+        out[i] = { outcome: 'duplicate', transactionId: existing.get(start.uuid) ?? made!.id };
+      }
+    }
+  }
+
+  private async create(m: EntityManager, runs: RunStart[], held: ClusterInfo[]): Promise<Map<string, Created>> {
+    // Register clusters first (one statement, in id order, so concurrent batches lock them in the same order).
+    // A release the cluster does not take (older than its own: Fuel cannot downgrade) is not applied: the
+    // run is recorded on the release its cluster runs, and what the start claimed is kept beside it.
+    const registered = await this.clusters.registerAll(
+      m,
+      runs.map((r) => r.cluster),
+      held,
+    );
+    const recorded = registered.map((c) => this.clusters.historySupported(c.release));
+    const warnings = registered.map((c, k): StartWarning[] => {
+      if (!c.warning) return [];
+      const tasks = recorded[k] ? 'with its tasks' : `without its tasks (before ${MIN_HISTORY_VERSION})`;
+      return [{ kind: c.warning.kind, message: `${c.warning.message}; the run is recorded on ${describeRelease(c.release)}, ${tasks}` }];
+    });
+    for (const [k, r] of runs.entries()) {
+      if (recorded[k]) continue;
+      this.logger.log(
+        `transaction ${r.uuid}: cluster ${r.cluster.id} runs release '${registered[k].release}' (before ${MIN_HISTORY_VERSION}); ` +
+          `the run is recorded, its ${r.tasks.length} tasks are not`,
+      );
+    }
+    // The runs and their pending rows in one statement (a round trip per statement is what a batch pays most).
+    const inserted = await this.changes.create(m, creationOf(runs, registered, recorded));
+    if (inserted.length !== runs.length) throw new RetryableWriteError('a transaction was created concurrently');
+    const index = new Map(runs.map((r, k) => [r.uuid, k]));
+    const created = new Map<string, Created>();
+    for (const r of inserted) {
+      const k = index.get(r.uuid)!;
+      created.set(r.uuid, { id: r.id, rows: r.rows, recorded: recorded[k], warnings: warnings[k] });
+    }
+    await this.linkParents(m, runs, created);
+    return created;
+  }
+
+  /** Links each new run to its parent; a parent that is unknown is a warning, the run is recorded without one. */
+  private async linkParents(m: EntityManager, runs: RunStart[], created: Map<string, Created>): Promise<void> {
+    const withParent = runs.filter((r) => r.parentUuid);
+    if (!withParent.length) return;
+    const found = new Set(
+      await this.runs.linkParents(
+        m,
+        withParent.map((r) => ({ uuid: r.uuid, parent: r.parentUuid! })),
+      ),
+    );
+    for (const r of withParent) {
+      if (!found.has(r.uuid)) {
+        const message = `parent transaction '${r.parentUuid}' is unknown; recorded without a parent`;
+        created.get(r.uuid)!.warnings.push({ kind: 'unknown_parent', message });
+      }
+    }
+  }
+}
+
+/** What the runs' creation writes: the runs, the pending rows of those recorded, their definitions and snapshots. */
+function creationOf(runs: RunStart[], registered: RegisteredCluster[], recorded: boolean[]): RunCreation {
+  const pending: PendingRow[] = [];
+  // Per-node definitions and snapshots as one JSON list each (jsonb_/json_to_recordset): their texts go as
+  // they are, where arrays of text parameters would have every quote of them escaped (a large deployment
+  // info). The definitions are parsed once as jsonb (~20 % faster than json with jsonb fields); the
+  // snapshots are kept as json, their text as sent.
+  const nodeDefinitions: string[] = [];
+  const snapshots: string[] = [];
+  const snapshot = (uuid: string, kind: string, nodeUid: string | null, json: string) =>
+    snapshots.push(`{"u":${JSON.stringify(uuid)},"k":"${kind}","n":${JSON.stringify(nodeUid)},"d":${json}}`);
+  runs.forEach((r, k) => {
+    // Snapshots are the run's own, kept whatever its release (unlike its tasks).
+    const s = r.snapshots;
+    if (s.deploymentInfo) {
+      snapshot(r.uuid, 'deployment_info', null, s.deploymentInfo.common);
+      for (const n of s.deploymentInfo.nodes) snapshot(r.uuid, 'deployment_info', n.uid, n.json);
+    }
+    if (s.settings !== undefined) snapshot(r.uuid, 'settings', null, s.settings);
+    if (s.networkConfiguration !== undefined) snapshot(r.uuid, 'network_configuration', null, s.networkConfiguration);
+    if (!recorded[k]) return;
+    for (const t of r.tasks) pending.push({ uuid: r.uuid, node_id: t.nodeId, task_name: t.taskName, task_type: t.type });
+    const u = JSON.stringify(r.uuid);
+    for (const d of r.nodeDefinitions) {
+      nodeDefinitions.push(`{"u":${u},"n":${JSON.stringify(d.nodeId)},"t":${JSON.stringify(d.taskName)},"d":${d.json}}`);
+    }
+  });
+  return {
+    runs: runs.map((r, k) => ({
+      uuid: r.uuid,
+      cluster_id: r.cluster.id,
+      name: r.name,
+      graph_type: r.graphType,
+      dry_run: r.dryRun,
+      history_recorded: recorded[k],
+      tasks_snapshot: JSON.stringify(r.snapshot),
+      time: r.time,
+      release: registered[k].release,
+      announced_release: registered[k].announced,
+    })),
+    pending,
+    nodeDefinitions: `[${nodeDefinitions.join(',')}]`,
+    snapshots: `[${snapshots.join(',')}]`,
+  };
+}
