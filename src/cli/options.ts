@@ -1,7 +1,7 @@
 import { Argument, Command, Option } from 'commander';
 import { collect, integer } from './args';
 import { FORMATS, QUOTE_MODES } from './output';
-import { TASK_STATUS_NAMES } from './statuses';
+import { TASK_STATUSES } from '../history/task-state';
 
 /** The options and arguments several commands share, each written once. */
 
@@ -22,7 +22,7 @@ export const id = (name: string, what: string): Argument => new Argument(`<${nam
 /** Filters of the task-history lists (functions: each command gets an Option object of its own). */
 export const nodesOption = (): Option => new Option('--nodes <node...>', 'only these nodes (ids, master; null for cluster-level tasks)');
 export const taskStatusesOption = (): Option =>
-  new Option('--statuses <status...>', `only tasks in these statuses (${TASK_STATUS_NAMES.join(' ')})`);
+  new Option('--statuses <status...>', `only tasks in these statuses (${TASK_STATUSES.join(' ')})`);
 export const tasksNamesOption = (): Option => new Option('--tasks-names <name...>', 'only these tasks');
 export const includeSummaryOption = (): Option => new Option('--include-summary', "add each task's summary");
 

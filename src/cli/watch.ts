@@ -1,7 +1,7 @@
 import { compareNodes } from '../common/node-order';
 import { terminalText } from '../common/terminal-text';
-import type { TaskStatus } from '../history/entities/deployment-history.entity';
-import type { RunStatus } from '../history/entities/transaction.entity';
+import type { TaskStatus } from '../history/task-state';
+import type { RunStatus } from '../history/task-state';
 // Pure: the task-state machine imports types only, so the CLI stays free of Nest and TypeORM.
 import { isFinalRun, isTerminal } from '../history/task-state';
 import { ApiClient, Query } from './client';

@@ -6,7 +6,7 @@ import { CrossRunRowDto, HistoryRecord, HistoryRowDto } from './dto/history-row.
 import { CrossRunQueryDto, PagedHistoryQueryDto, RunHistoryQueryDto } from './dto/page-query.dto';
 import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { TransactionDto } from './dto/transaction.dto';
-import { TASK_STATUSES } from './entities/deployment-history.entity';
+import { TASK_STATUSES } from './task-state';
 import { decodeCursor, encodeCursor, queryDigest } from './keyset';
 import { HistoryRowsRepository } from './persistence/history-rows.repository';
 import type { RowScope } from './persistence/history-rows.sql';

@@ -1,4 +1,4 @@
-import type { RunStatus } from './entities/transaction.entity';
+import type { RunStatus } from './task-state';
 import { isFinalRun } from './task-state';
 
 /**

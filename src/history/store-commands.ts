@@ -1,5 +1,5 @@
 import type { ClusterInfo, ReleaseWarningKind } from '../clusters/cluster-registry';
-import type { RunStatus } from './entities/transaction.entity';
+import type { RunStatus } from './task-state';
 import type { RunReport } from './run-state';
 import type { TaskReport } from './task-state';
 

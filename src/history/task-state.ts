@@ -1,5 +1,9 @@
-import type { TaskStatus } from './entities/deployment-history.entity';
-import type { RunStatus } from './entities/transaction.entity';
+/** A task's status on a node, in its life order (the `history_status` enum of the database). */
+export const TASK_STATUSES = ['pending', 'running', 'ready', 'error', 'skipped'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+/** A run's status, in its life order (the `transaction_status` enum of the database). */
+export const RUN_STATUSES = ['pending', 'running', 'ready', 'error', 'stopped'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /**
  * The task-status state machine. Every change to a history row goes through `reconcileTask`.

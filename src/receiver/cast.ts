@@ -1,5 +1,5 @@
-import type { RunStatus } from '../history/entities/transaction.entity';
-import { RUN_STATUSES } from '../history/entities/transaction.entity';
+import type { RunStatus } from '../history/task-state';
+import { RUN_STATUSES } from '../history/task-state';
 import type { NodeTaskReport, RunSnapshots, RunStart, StoreCommand } from '../history/store-commands';
 import type { RunReport } from '../history/run-state';
 import type { ReportedStatus } from '../history/task-state';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { RunStatus } from '../../src/history/entities/transaction.entity';
+import type { RunStatus } from '../../src/history/task-state';
 import { reconcileRun, RunReport, RunState, sameRunState } from '../../src/history/run-state';
 
 const at = (sec: number): Date => new Date(Date.UTC(2016, 2, 25, 17, 22, sec));

@@ -6,7 +6,7 @@ import { act } from '../context';
 import { id, withOutput } from '../options';
 import { duration, renderList, renderOne, Row } from '../output';
 import { byNodeThenTask, withDuration } from '../rows';
-import { RUN_STATUS_NAMES } from '../statuses';
+import { RUN_STATUSES } from '../../history/task-state';
 
 /** `task ...`: runs (transactions), like fuel2 task ...; their history is in task-history.ts. */
 
@@ -29,7 +29,7 @@ export function register(program: Command): Command {
       .command('list')
       .description("runs, oldest first (columns as fuel2 task list; result is the run's message)")
       .option('-e, --env <cluster>', 'only the runs of this cluster (environment)', integer('--env'))
-      .option('-t, --statuses <status...>', `only runs in these statuses (${RUN_STATUS_NAMES.join(' ')})`)
+      .option('-t, --statuses <status...>', `only runs in these statuses (${RUN_STATUSES.join(' ')})`)
       .option('-n, --names <name...>', 'only runs with these names (deployment, provision, dry_run_deployment, ...)'),
   ).action(
     act<[], ListOptions>(async (ctx, _args, o) => {

@@ -2,7 +2,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional } from 'class-validator';
 import { FLAG_MESSAGE, parseFlag } from '../../common/http/query';
 import { ListParam } from '../../common/http/validators';
-import { TASK_STATUSES, TaskStatus } from '../entities/deployment-history.entity';
+import { TASK_STATUSES, TaskStatus } from '../task-state';
 
 export class HistoryQueryDto {
   /** Comma-separated node ids; `master` for the master node, `null` for cluster-level tasks. */

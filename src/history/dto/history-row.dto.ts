@@ -1,4 +1,4 @@
-import type { TaskStatus } from '../entities/deployment-history.entity';
+import type { TaskStatus } from '../task-state';
 
 /** A history row as read from the database (snake_case columns, joined run fields when asked). */
 export interface HistoryRecord {

@@ -1,7 +1,7 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { ListParam } from '../../common/http/validators';
-import { RUN_STATUSES, RunStatus } from '../entities/transaction.entity';
+import { RUN_STATUSES, RunStatus } from '../task-state';
 
 export class ListTransactionsQueryDto {
   /** Only the runs of this cluster. */

@@ -1,7 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-
-export const TASK_STATUSES = ['pending', 'running', 'ready', 'error', 'skipped'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+import { TASK_STATUSES, TaskStatus } from '../task-state';
 
 /** One task on one node (or `master`, or the cluster itself when nodeId is null) within one run. */
 @Entity('deployment_history')

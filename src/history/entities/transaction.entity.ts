@@ -1,7 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-
-export const RUN_STATUSES = ['pending', 'running', 'ready', 'error', 'stopped'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+import { RUN_STATUSES, RunStatus } from '../task-state';
 
 /** One run (Fuel "transaction", Astute "task") against a cluster. */
 @Entity('transactions')

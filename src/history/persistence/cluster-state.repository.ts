@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Queryable, selectRows } from '../../common/database/sql';
-import type { TaskStatus } from '../entities/deployment-history.entity';
+import type { TaskStatus } from '../task-state';
 import { Column, namesOf, unnestRows } from './columns';
 import { nodesCondition } from './history-rows.sql';
 

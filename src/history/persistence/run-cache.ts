@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { selectOne } from '../../common/database/sql';
 import type { RunHistoryQueryDto } from '../dto/page-query.dto';
-import type { RunStatus } from '../entities/transaction.entity';
+import type { RunStatus } from '../task-state';
 import { isFinalRun } from '../task-state';
 import { ROW_SHAPE } from './history-rows.sql';
 

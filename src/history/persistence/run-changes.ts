@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Queryable, selectRows } from '../../common/database/sql';
-import type { TaskStatus } from '../entities/deployment-history.entity';
-import type { RunStatus } from '../entities/transaction.entity';
+import type { TaskStatus } from '../task-state';
+import type { RunStatus } from '../task-state';
 import type { RunState } from '../run-state';
 import type { TaskState } from '../task-state';
 import { ClusterStateRepository, StateEntry } from './cluster-state.repository';

@@ -4,7 +4,8 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import type { ClusterRunCounts } from '../../clusters/cluster-run-counts';
 import { lockRuns } from '../../common/database/lock-order';
 import { Queryable, selectOne, selectRows } from '../../common/database/sql';
-import { RunStatus, Transaction } from '../entities/transaction.entity';
+import { Transaction } from '../entities/transaction.entity';
+import { RunStatus } from '../task-state';
 import { FINAL_RUN_SQL, OPEN_RUN_SQL } from '../task-state';
 import { unnestRows } from './columns';
 
