@@ -118,7 +118,7 @@ export async function simulate(o: SimulateOptions, log: (line: string) => void):
       ) {
         batch.push(plan.deliveries[i++]);
       }
-      await transport.send(batch.map((d) => stamp(d.cast, iso)));
+      await transport.send(batch.map((d) => stamp(d, iso)));
       for (const d of batch) {
         const run = byUuid.get(d.run)!;
         if (d.kind === 'start') log(`${run.uuid}: started on cluster ${run.clusterId} (${run.clusterName}), ${run.total} tasks`);
