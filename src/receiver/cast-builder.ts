@@ -104,7 +104,7 @@ export function reportCast(
   nodes: NodeEntry[],
   extra: Partial<Omit<ReportArgs, 'task_uuid' | 'nodes'>> = {},
   method: ReportMethod = 'transaction_resp',
-): ReportCast {
+): ReportCast & { args: { nodes: NodeEntry[] } } {
   return { method, args: { task_uuid: uuid, nodes, ...extra } };
 }
 
