@@ -1,6 +1,14 @@
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { RUN_STATUSES } from '../history/task-state';
+import { MAX_PROGRESS, MAX_SNAPSHOT_BYTES, REPORT_METHODS, START_DEFAULTS, START_METHOD, WIRE_TASK_STATUSES } from './cast-format';
+import { MAX_CASTS_PER_REQUEST } from './casts.service';
 
-/** OpenAPI description of the wire format (the validation itself is in cast.ts). */
+/**
+ * OpenAPI description of the wire format (the validation itself is in cast.ts), built from the parser's
+ * own methods, statuses, defaults and limits (cast-format.ts) so that the two cannot drift apart.
+ */
+const snapshotLimit = `up to ${MAX_SNAPSHOT_BYTES / 1_048_576} MB of JSON`;
+
 const nodeEntry: SchemaObject = {
   type: 'object',
   properties: {
@@ -11,7 +19,7 @@ const nodeEntry: SchemaObject = {
       example: '1',
     },
     deployment_graph_task_name: { type: 'string', example: 'netconfig' },
-    task_status: { type: 'string', enum: ['running', 'ready', 'error', 'skipped', 'successful', 'failed'] },
+    task_status: { type: 'string', enum: [...WIRE_TASK_STATUSES] },
     error_msg: { type: 'string' },
     summary: { type: 'object' },
     custom: { type: 'object' },
@@ -24,9 +32,9 @@ export const TRANSACTION_START_ARGS: SchemaObject = {
   required: ['task_uuid', 'cluster'],
   properties: {
     task_uuid: { type: 'string', example: '6a5c1c2e-6bd3-4f3e-9d4e-6f1f8a0b1c2d' },
-    name: { type: 'string', default: 'deployment' },
-    graph_type: { type: 'string', default: 'default' },
-    dry_run: { type: 'boolean', default: false },
+    name: { type: 'string', default: START_DEFAULTS.name },
+    graph_type: { type: 'string', default: START_DEFAULTS.graph_type },
+    dry_run: { type: 'boolean', default: START_DEFAULTS.dry_run },
     parent_task_uuid: { type: 'string', nullable: true },
     time: { type: 'string', format: 'date-time' },
     cluster: {
@@ -60,19 +68,19 @@ export const TRANSACTION_START_ARGS: SchemaObject = {
       type: 'object',
       description:
         'what each node was deployed with, by node uid (or as Nailgun 10 kept it: {"common": {...}, "nodes": {uid: {...}}}); ' +
-        'served at GET /transactions/{id}/deployment_info; up to 4 MB of JSON per node, else skipped (named in the answer)',
+        `served at GET /transactions/{id}/deployment_info; ${snapshotLimit} per node, else skipped (named in the answer)`,
       additionalProperties: { type: 'object' },
       example: { '1': { uid: '1', fqdn: 'node-1.domain.tld', roles: ['primary-controller'] } },
     },
     settings: {
       type: 'object',
-      description: 'the cluster settings, e.g. {"editable": {...}}; served at GET /transactions/{id}/settings; up to 4 MB of JSON',
+      description: `the cluster settings, e.g. {"editable": {...}}; served at GET /transactions/{id}/settings; ${snapshotLimit}`,
     },
     network_configuration: {
       type: 'object',
       description:
         'the network configuration, e.g. {"networks": [...], "networking_parameters": {...}}; ' +
-        'served at GET /transactions/{id}/network_configuration; up to 4 MB of JSON',
+        `served at GET /transactions/{id}/network_configuration; ${snapshotLimit}`,
     },
   },
 };
@@ -82,8 +90,8 @@ const respArgs: SchemaObject = {
   required: ['task_uuid'],
   properties: {
     task_uuid: { type: 'string' },
-    status: { type: 'string', enum: ['pending', 'running', 'ready', 'error', 'stopped'] },
-    progress: { type: 'number', minimum: 0, maximum: 100 },
+    status: { type: 'string', enum: [...RUN_STATUSES] },
+    progress: { type: 'number', minimum: 0, maximum: MAX_PROGRESS },
     error: { type: 'string' },
     time: { type: 'string', format: 'date-time' },
     nodes: { type: 'array', items: nodeEntry },
@@ -95,14 +103,14 @@ const cast: SchemaObject = {
     {
       type: 'object',
       required: ['method', 'args'],
-      properties: { method: { type: 'string', enum: ['transaction_start'] }, args: TRANSACTION_START_ARGS },
+      properties: { method: { type: 'string', enum: [START_METHOD] }, args: TRANSACTION_START_ARGS },
     },
     {
       type: 'object',
       required: ['method', 'args'],
-      properties: { method: { type: 'string', enum: ['transaction_resp', 'deploy_resp'] }, args: respArgs },
+      properties: { method: { type: 'string', enum: [...REPORT_METHODS] }, args: respArgs },
     },
   ],
 };
 
-export const CASTS_BODY: SchemaObject = { oneOf: [cast, { type: 'array', items: cast, maxItems: 10000 }] };
+export const CASTS_BODY: SchemaObject = { oneOf: [cast, { type: 'array', items: cast, maxItems: MAX_CASTS_PER_REQUEST }] };

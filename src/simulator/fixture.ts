@@ -1,3 +1,4 @@
+import type { GraphTask } from '../receiver/cast-builder';
 /**
  * The simulator's deployment graph: task names, types, stages and typical durations shaped like an
  * OpenStack deployment driven by an Astute-style orchestrator (written for this project; the names are
@@ -108,7 +109,7 @@ export const FAILURE_REASONS: readonly string[] = [
 export const CLUSTER_NAMES: readonly string[] = ['prod-east', 'prod-west', 'staging', 'lab', 'edge-north', 'edge-south'];
 
 /** The task as announced in `transaction_start`'s `tasks_graph`: type, roles, what it requires, its parameters. */
-export function definition(t: TaskTemplate, requires: string[], roles: readonly string[] = t.roles): Record<string, unknown> {
+export function definition(t: TaskTemplate, requires: string[], roles: readonly string[] = t.roles): GraphTask {
   const parameters: Record<string, unknown> = (() => {
     switch (t.type) {
       case 'puppet':

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { decimal, integer } from '../cli/args';
 import { renderList } from '../cli/output';
-import { makePlan, Plan, SimOptions, stamp, TASK_STATUSES } from './plan';
+import { TASK_STATUSES } from '../history/task-state';
+import { makePlan, Plan, SimOptions, stamp } from './plan';
 import { AmqpTransport, HttpTransport, Transport } from './transport';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8000';
@@ -118,7 +119,7 @@ export async function simulate(o: SimulateOptions, log: (line: string) => void):
       ) {
         batch.push(plan.deliveries[i++]);
       }
-      await transport.send(batch.map((d) => stamp(d.cast, iso)));
+      await transport.send(batch.map((d) => stamp(d, iso)));
       for (const d of batch) {
         const run = byUuid.get(d.run)!;
         if (d.kind === 'start') log(`${run.uuid}: started on cluster ${run.clusterId} (${run.clusterName}), ${run.total} tasks`);

@@ -1,11 +1,12 @@
 import * as amqp from 'amqplib';
 import { ApiClient, describeFetchError } from '../cli/client';
 import { CliError } from '../cli/errors';
+import { Cast, encodeCast } from '../receiver/cast-builder';
 
 /** Where the simulated orchestrator sends its casts. */
 export interface Transport {
   /** Sends casts in order; resolves once they were accepted (HTTP 200, or broker confirms). */
-  send(casts: Array<Record<string, unknown>>): Promise<void>;
+  send(casts: Cast[]): Promise<void>;
   close(): Promise<void>;
   describe(): string;
   /** Largest batch to hand to `send` at once. */
@@ -21,7 +22,7 @@ export class HttpTransport implements Transport {
     this.api = new ApiClient({ url, token, timeoutMs: 120_000, userAgent: 'dhist-simulator' });
   }
 
-  async send(casts: Array<Record<string, unknown>>): Promise<void> {
+  async send(casts: Cast[]): Promise<void> {
     if (casts.length) await this.api.post('casts', undefined, casts);
   }
 
@@ -63,9 +64,9 @@ export class AmqpTransport implements Transport {
     return new AmqpTransport(url, conn, channel, exchange, routingKey);
   }
 
-  async send(casts: Array<Record<string, unknown>>): Promise<void> {
+  async send(casts: Cast[]): Promise<void> {
     for (const c of casts) {
-      const ok = this.channel.publish(this.exchange, this.routingKey, Buffer.from(JSON.stringify(c)), {
+      const ok = this.channel.publish(this.exchange, this.routingKey, encodeCast(c), {
         contentType: 'application/json',
         mandatory: true,
       });

@@ -1,26 +1,34 @@
-/** Builders for Astute-format casts, as the orchestrator sends them (shared/fuel-reference.md §1). */
-export type Graph = Record<string, Array<{ id: string; type?: string; [k: string]: unknown }>>;
+import {
+  finishCast,
+  NodeEntry,
+  reportCast,
+  runStatusCast,
+  startCast,
+  taskEntry,
+  TasksGraph,
+  WireCluster,
+} from '../../src/receiver/cast-builder';
+import type { ReportMethod } from '../../src/receiver/cast-format';
 
-export function start(
-  uuid: string,
-  cluster: { id: number; name?: string; release: string },
-  graph: Graph,
-  extra: Record<string, unknown> = {},
-) {
-  return {
-    method: 'transaction_start',
-    args: { task_uuid: uuid, name: 'deployment', graph_type: 'default', dry_run: false, cluster, tasks_graph: graph, ...extra },
-  };
-}
+/**
+ * The tests' names for the cast builder (src/receiver/cast-builder.ts), which writes casts as the
+ * orchestrator sends them. Their extras take any value: a test may pass one the parser must refuse or
+ * skip (hostile input) through them; the cast itself is still the builder's. A test that sends a cast
+ * malformed in its shape writes it out by hand instead.
+ */
+export type Graph = TasksGraph;
+export type { Cast, NodeEntry } from '../../src/receiver/cast-builder';
+export { encodeCast } from '../../src/receiver/cast-builder';
 
-export function task(uid: string | number | null, name: string, status: string, extra: Record<string, unknown> = {}) {
-  return { uid, deployment_graph_task_name: name, task_status: status, progress: status === 'running' ? 0 : 100, ...extra };
-}
+type Extra = Record<string, unknown>;
 
-export function resp(uuid: string, nodes: unknown[], extra: Record<string, unknown> = {}, method = 'transaction_resp') {
-  return { method, args: { task_uuid: uuid, nodes, ...extra } };
-}
+export const start = (uuid: string, cluster: WireCluster, graph: Graph, extra: Extra = {}) => startCast(uuid, cluster, graph, extra);
 
-export function finish(uuid: string, status: 'ready' | 'error' | 'stopped', extra: Record<string, unknown> = {}) {
-  return { method: 'transaction_resp', args: { task_uuid: uuid, status, progress: 100, ...extra } };
-}
+export const task = (uid: string | number | null, name: string, status: string, extra: Extra = {}) => taskEntry(uid, name, status, extra);
+
+export const resp = (uuid: string, nodes: unknown[], extra: Extra = {}, method: ReportMethod = 'transaction_resp') =>
+  reportCast(uuid, nodes as NodeEntry[], extra, method);
+
+export const finish = (uuid: string, status: 'ready' | 'error' | 'stopped', extra: Extra = {}) => finishCast(uuid, status, extra);
+
+export const runStatus = runStatusCast;

@@ -10,6 +10,7 @@ import type { HistoryWriter } from '../../src/history/history-writer.service';
 import type { CommandOutcome, StoreCommand } from '../../src/history/store-commands';
 import { RetryableWriteError } from '../../src/common/database/retrying-transaction';
 import { parseCast, ParsedCast } from '../../src/receiver/cast';
+import { encodeCast, runStatusCast } from '../../src/receiver/cast-builder';
 import { CastsService } from '../../src/receiver/casts.service';
 import { ReceiverStats } from '../../src/receiver/receiver-stats';
 import { BusConsumer, PausableRmqServer } from '../../src/receiver/rmq/bus-consumer';
@@ -102,14 +103,14 @@ function message(tag: number, uuid: string): ConsumeMessage {
   return {
     fields: { deliveryTag: tag, redelivered: false, exchange: 'nailgun', routingKey: 'nailgun', consumerTag: 'c1' },
     properties: { headers: { 'x-test-tag': tag }, contentType: 'application/json' },
-    content: Buffer.from(JSON.stringify({ method: 'transaction_resp', args: { task_uuid: uuid, status: 'running' } })),
+    content: encodeCast(runStatusCast(uuid, 'running')),
   } as unknown as ConsumeMessage;
 }
 
 const uuidOf = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 function cast(n: number): ParsedCast {
-  return parseCast({ method: 'transaction_resp', args: { task_uuid: uuidOf(n), status: 'running', progress: n } }, RECEIVED);
+  return parseCast(runStatusCast(uuidOf(n), 'running', { progress: n }), RECEIVED);
 }
 
 /** The uuid a report command is about (all commands here are reports). */

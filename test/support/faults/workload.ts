@@ -1,4 +1,4 @@
-import { finish, Graph, resp, start, task } from '../casts';
+import { Cast, finish, Graph, NodeEntry, resp, runStatus, start, task } from '../casts';
 
 /**
  * Known sets of casts for the fault tests, with the database state they must end in. Every report
@@ -17,7 +17,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-export type Cast = { method: string; args: Record<string, unknown> };
+export type { Cast } from '../casts';
 
 export interface ExpectedRun {
   status: string;
@@ -203,9 +203,9 @@ export function replayWorkload(prefix: string, target: number, seed: number): { 
     }
     runsByCluster.set(cluster.id, uuid);
     casts.push(start(uuid, cluster, graph, extra));
-    casts.push({ method: 'transaction_resp', args: { task_uuid: uuid, status: 'running', progress: 0, time: stamp(whole(t0 + 500)) } });
+    casts.push(runStatus(uuid, 'running', { progress: 0, time: stamp(whole(t0 + 500)) }));
 
-    const entries: Array<{ t: number; entry: Record<string, unknown> }> = [];
+    const entries: Array<{ t: number; entry: NodeEntry }> = [];
     const rows: Array<[string | null, string]> = [
       ...graph.null.map((x) => [null, x.id] as [null, string]),
       ...graph.master.map((x) => ['master', x.id] as [string, string]),
@@ -217,7 +217,7 @@ export function replayWorkload(prefix: string, target: number, seed: number): { 
       const ts = whole(t0 + 1000 + Math.floor(rnd() * 3_000_000));
       const te = ts + 1000 * (1 + Math.floor(rnd() * 600));
       const add = (status: string, t: number, more: Record<string, unknown> = {}) =>
-        entries.push({ t, entry: task(uid as string, name, status, { time: stamp(t), ...more }) });
+        entries.push({ t, entry: task(uid, name, status, { time: stamp(t), ...more }) });
       const k = rnd();
       if (k < 0.3) {
         add('running', ts, { custom: { pid: Math.floor(rnd() * 1000) } });

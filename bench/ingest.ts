@@ -1,0 +1,147 @@
+import type * as amqp from 'amqplib';
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import type { BenchService } from './service';
+import { log, sleep, waitFor } from './util';
+import type { Options, Run } from './workload';
+
+/** The ingest: the runs' casts published to RabbitMQ as Astute would, timed until the service has committed them all. */
+
+export type CpuSample = Record<'service' | 'postgres' | 'rabbitmq' | 'publisher' | 'machine', number>;
+
+/**
+ * CPU seconds used so far by the service, by every PostgreSQL and RabbitMQ process of the machine, by
+ * this publisher, and by the whole machine (busy time over all cores), read from /proc (Linux).
+ */
+export function cpuSample(servicePid: number | undefined): CpuSample | null {
+  const hz = 100; // USER_HZ: 100 on Linux
+  const ticks = (pid: string) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / hz;
+  };
+  try {
+    const s: CpuSample = { service: 0, postgres: 0, rabbitmq: 0, publisher: 0, machine: 0 };
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+        if (Number(pid) === servicePid) s.service += ticks(pid);
+        else if (comm === 'postgres') s.postgres += ticks(pid);
+        else if (comm === 'beam.smp') s.rabbitmq += ticks(pid);
+      } catch {
+        /* the process ended meanwhile */
+      }
+    }
+    const u = process.cpuUsage();
+    s.publisher = (u.user + u.system) / 1e6;
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+    s.machine = (cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + cpu[7]) / hz; // user nice system irq softirq steal
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+/** The service's receiver counters. */
+type ReceiverStats = {
+  applied: number;
+  duplicates: number;
+  dead_lettered: number;
+  batches: number;
+  batched_casts: number;
+  commit_ms: number;
+};
+
+/**
+ * The service's receiver counters. Asked again once if the request fails: a keep-alive connection
+ * the server closed after idling (while this process prepares the casts) fails the first request on it.
+ */
+function receiverStats(base: string): Promise<ReceiverStats> {
+  const get = async () => (await (await fetch(`${base}/api/v1/receiver/stats`)).json()) as ReceiverStats;
+  return get().catch(get);
+}
+
+/** Casts the service has settled (applied, found duplicate or dead-lettered) since `before`. */
+const settledSince = (st: ReceiverStats, before: ReceiverStats) =>
+  st.applied + st.duplicates + st.dead_lettered - (before.applied + before.duplicates + before.dead_lettered);
+
+export interface IngestResult {
+  casts: number;
+  updates: number;
+  seconds: number;
+  cpu: Record<string, number> | null;
+}
+
+/** Publishes the runs, a few clusters' runs interleaved as concurrent deployments would be. */
+export async function ingest(o: Options, service: BenchService, ch: amqp.Channel, set: Run[]): Promise<IngestResult> {
+  const before = await receiverStats(service.base);
+  let updates = 0;
+  for (const run of set) updates += run.updates;
+  const cpuBefore = cpuSample(service.process.pid);
+  const started = process.hrtime.bigint();
+  const casts = await publish(o, service, ch, set, before);
+  const published = process.hrtime.bigint();
+  await waitFor(async () => settledSince(await receiverStats(service.base), before) >= casts, 'every cast to be committed', 30 * 60_000);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = cpuPerCast(cpuBefore, cpuSample(service.process.pid), casts, seconds);
+  if (cpu)
+    log(
+      `CPU per cast: ${Object.entries(cpu)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+  const st = await receiverStats(service.base);
+  log(
+    `service: ${st.batches} batches, ${Math.round(st.batched_casts / st.batches)} casts each on average, ${(st.commit_ms / st.batches).toFixed(1)} ms per commit`,
+  );
+  log(`published ${casts} casts in ${(Number(published - started) / 1e9).toFixed(1)} s; all committed after ${seconds.toFixed(1)} s`);
+  return { casts, updates, seconds, cpu };
+}
+
+/** Publishes every cast of the runs, one run per lane at a time; answers how many were published. */
+async function publish(o: Options, service: BenchService, ch: amqp.Channel, set: Run[], before: ReceiverStats): Promise<number> {
+  let casts = 0;
+  const lanes = Math.min(o.clusters, set.length);
+  const queues = Array.from({ length: lanes }, (_, l) => set.filter((_, i) => i % lanes === l));
+  /** Casts of each run published so far (the casts are kept: the broker's baseline sends them again). */
+  const sentOf = new Map<Run, number>();
+  // Like an orchestrator, the publisher does not run arbitrarily far ahead of the consumer: at most
+  // `window` casts in flight, so the broker relays messages instead of storing a backlog. It asks
+  // the service how far it got every 20 ms at most: asking in a tight loop loads the service measured.
+  let done = 0;
+  while (queues.some((q) => q.length)) {
+    while (o.window > 0 && casts - done > o.window) {
+      done = settledSince(await receiverStats(service.base), before);
+      if (casts - done > o.window) await sleep(20);
+    }
+    for (const q of queues) {
+      const run = q[0];
+      if (!run) continue;
+      const next = sentOf.get(run) ?? 0;
+      const cast = run.casts[next];
+      if (!cast) {
+        q.shift();
+        continue;
+      }
+      sentOf.set(run, next + 1);
+      casts++;
+      if (!ch.publish(service.names, 'nailgun', cast, { contentType: 'application/json' })) await new Promise((r) => ch.once('drain', r));
+    }
+  }
+  return casts;
+}
+
+/** Microseconds of CPU per cast, by process, and the share of the machine's cores that was busy. */
+function cpuPerCast(before: CpuSample | null, after: CpuSample | null, casts: number, seconds: number): Record<string, number> | null {
+  if (!before || !after) return null;
+  return {
+    ...Object.fromEntries(
+      (['service', 'postgres', 'rabbitmq', 'publisher'] as const).map((k) => [
+        `${k}_us_per_cast`,
+        Math.round(((after[k] - before[k]) / casts) * 1e6),
+      ]),
+    ),
+    machine_busy_percent: Math.round(((after.machine - before.machine) / seconds / cpus().length) * 100),
+  };
+}

@@ -1,0 +1,74 @@
+import type * as amqp from 'amqplib';
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import type { Options } from './workload';
+
+/** The service under test, as `npm start` runs it, on its own database, exchange and queue. */
+export interface BenchService {
+  process: ChildProcess;
+  /** Its HTTP base URL. */
+  base: string;
+  /** Its database's URL. */
+  dbUrl: string;
+  /** Its exchange and queue. */
+  names: string;
+  /** The largest resident memory seen so far, MB. */
+  rssPeak(): number;
+}
+
+export async function startService(o: Options): Promise<BenchService> {
+  const dbName = `dh_bench_${Date.now().toString(36)}`;
+  const names = `dh_bench_${process.pid}`;
+  const admin = new Client({ connectionString: o.databaseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+  const dbUrl = new URL(o.databaseUrl);
+  dbUrl.pathname = `/${dbName}`;
+  // BENCH_SERVICE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the service.
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const service: ChildProcess = spawn(process.execPath, [...nodeArgs, join(__dirname, '../dist/src/main.js')], {
+    env: {
+      ...process.env,
+      DATABASE_URL: dbUrl.toString(),
+      AMQP_URL: o.amqpUrl,
+      AMQP_EXCHANGE: names,
+      AMQP_QUEUE: names,
+      AMQP_ROUTING_KEY: 'nailgun',
+      PORT: String(o.port),
+      LOG_LEVEL: 'warn',
+      BATCH_MAX_SIZE: String(o.batch),
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  let rssPeak = 0;
+  const rssTimer = setInterval(() => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0);
+      rssPeak = Math.max(rssPeak, kb / 1024);
+    } catch {
+      /* the service has not started or has ended */
+    }
+  }, 100);
+  service.once('exit', () => clearInterval(rssTimer));
+  return { process: service, base: `http://127.0.0.1:${o.port}`, dbUrl: dbUrl.toString(), names, rssPeak: () => rssPeak };
+}
+
+/** Stops the service and removes its exchange, queues and database. */
+export async function stopService(s: BenchService, o: Options, conn: amqp.ChannelModel): Promise<void> {
+  const service = s.process;
+  service.kill('SIGTERM');
+  await new Promise((r) => (service.exitCode !== null ? r(null) : service.once('exit', r)));
+  const ch = await conn.createChannel();
+  await ch.deleteQueue(s.names).catch(() => undefined);
+  await ch.deleteQueue(`${s.names}.dead-letter`).catch(() => undefined);
+  await ch.deleteExchange(s.names).catch(() => undefined);
+  await ch.deleteExchange(`${s.names}.dead-letter`).catch(() => undefined);
+  await conn.close().catch(() => undefined);
+  const drop = new Client({ connectionString: o.databaseUrl });
+  await drop.connect();
+  await drop.query(`DROP DATABASE IF EXISTS ${new URL(s.dbUrl).pathname.slice(1)} WITH (FORCE)`);
+  await drop.end();
+}
