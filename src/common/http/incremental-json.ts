@@ -81,6 +81,16 @@ function parseText(buf: Buffer, from: number, to: number, wrap = ''): unknown {
   }
 }
 
+/** Where a container's member lies in the body: [start, keyEnd) its key (objects), [value, valueEnd) its value. */
+interface Member {
+  start: number;
+  keyEnd: number;
+  value: number;
+  valueEnd: number;
+  /** The comma after it, or the container's closing bracket. */
+  next: number;
+}
+
 class Parser {
   private last = performance.now();
 
@@ -113,39 +123,50 @@ class Parser {
     let i = this.space(a + 1, last);
     if (i === last) return out;
     for (;;) {
-      const member = i;
-      let keyEnd = i;
-      if (isObject) {
-        if (buf[i] !== QUOTE) throw this.error('expected a property name in double quotes', i);
-        keyEnd = this.skipString(i, last);
-        const colon = this.space(keyEnd, last);
-        if (buf[colon] !== COLON) throw this.error("expected ':' after a property name", colon);
-        i = this.space(colon + 1, last);
-      }
-      if (i === last || buf[i] === COMMA || buf[i] === COLON || buf[i] === CLOSE_BRACE || buf[i] === CLOSE_BRACKET) {
-        throw this.error('expected a value', i);
-      }
-      const valueEnd = await this.skip(i, last);
-      const next = this.space(valueEnd, last);
-      if (next !== last && buf[next] !== COMMA) throw this.error(`expected ',' or '${String.fromCharCode(close)}'`, next);
-      const large = valueEnd - i > this.leaf && (buf[i] === OPEN_BRACE || buf[i] === OPEN_BRACKET) && depth < MAX_SPLIT_DEPTH;
+      const m = await this.member(i, last, isObject, close);
+      const large =
+        m.valueEnd - m.value > this.leaf && (buf[m.value] === OPEN_BRACE || buf[m.value] === OPEN_BRACKET) && depth < MAX_SPLIT_DEPTH;
       if (large) {
         await flush();
-        const key = isObject ? (parseText(buf, member, keyEnd) as string) : '';
-        const value = await this.container(i, valueEnd, depth + 1);
+        const key = isObject ? (parseText(buf, m.start, m.keyEnd) as string) : '';
+        const value = await this.container(m.value, m.valueEnd, depth + 1);
         if (isObject) define(out, key, value);
         else (out as unknown[]).push(value);
       } else {
-        if (batchStart < 0) batchStart = member;
-        batchEnd = valueEnd;
+        if (batchStart < 0) batchStart = m.start;
+        batchEnd = m.valueEnd;
         if (batchEnd - batchStart >= this.leaf) await flush();
       }
-      if (next === last) break;
-      i = this.space(next + 1, last);
+      if (m.next === last) break;
+      i = this.space(m.next + 1, last);
       if (i === last) throw this.error('expected a value after a comma', i);
     }
     await flush();
     return out;
+  }
+
+  /**
+   * The member of a container starting at `i` (up to `last`, the closing bracket): where it starts, where
+   * its key ends (objects), where its value lies, and where the comma or closing bracket after it is.
+   */
+  private async member(i: number, last: number, isObject: boolean, close: number): Promise<Member> {
+    const buf = this.buf;
+    const start = i;
+    let keyEnd = i;
+    if (isObject) {
+      if (buf[i] !== QUOTE) throw this.error('expected a property name in double quotes', i);
+      keyEnd = this.skipString(i, last);
+      const colon = this.space(keyEnd, last);
+      if (buf[colon] !== COLON) throw this.error("expected ':' after a property name", colon);
+      i = this.space(colon + 1, last);
+    }
+    if (i === last || buf[i] === COMMA || buf[i] === COLON || buf[i] === CLOSE_BRACE || buf[i] === CLOSE_BRACKET) {
+      throw this.error('expected a value', i);
+    }
+    const valueEnd = await this.skip(i, last);
+    const next = this.space(valueEnd, last);
+    if (next !== last && buf[next] !== COMMA) throw this.error(`expected ',' or '${String.fromCharCode(close)}'`, next);
+    return { start, keyEnd, value: i, valueEnd, next };
   }
 
   /** The end of the value starting at `i` (not whitespace), found by scanning, not parsing, up to `end`. */
