@@ -142,6 +142,11 @@ export class ClusterRegistry {
     );
   }
 
+  /** Whether the cluster is registered (for a reader that answers 404 for an unknown one). */
+  async exists(id: number): Promise<boolean> {
+    return (await selectOne<{ id: number }>(this.db, `SELECT id FROM clusters WHERE id = $1`, [id])) !== undefined;
+  }
+
   async get(id: number, manager?: EntityManager): Promise<Cluster> {
     const c = await selectOne<Cluster>(manager ?? this.db, `SELECT ${CLUSTER_COLUMNS} FROM clusters WHERE id = $1`, [id]);
     if (!c) throw new NotFoundError(`Cluster ${id} not found`);

@@ -49,6 +49,7 @@ describe('ClusterRegistry on real PostgreSQL', () => {
     });
     expect(c.createdAt).toBeInstanceOf(Date);
     expect(c.updatedAt).toBeInstanceOf(Date);
+    expect([await registry.exists(7), await registry.exists(8)]).toEqual([true, false]);
   });
 
   it('renames a cluster and moves its release forward, never back', async () => {
