@@ -81,14 +81,11 @@ function parseText(buf: Buffer, from: number, to: number, wrap = ''): unknown {
   }
 }
 
-/** Where a container's member lies in the body: [start, keyEnd) its key (objects), [value, valueEnd) its value. */
+/** Where a container's member lies in the body: [start, keyEnd) its key (objects), its value from `value`. */
 interface Member {
   start: number;
   keyEnd: number;
   value: number;
-  valueEnd: number;
-  /** The comma after it, or the container's closing bracket. */
-  next: number;
 }
 
 class Parser {
@@ -123,22 +120,25 @@ class Parser {
     let i = this.space(a + 1, last);
     if (i === last) return out;
     for (;;) {
-      const m = await this.member(i, last, isObject, close);
+      const m = this.member(i, last, isObject);
+      const valueEnd = await this.skip(m.value, last);
+      const next = this.space(valueEnd, last);
+      if (next !== last && buf[next] !== COMMA) throw this.error(`expected ',' or '${String.fromCharCode(close)}'`, next);
       const large =
-        m.valueEnd - m.value > this.leaf && (buf[m.value] === OPEN_BRACE || buf[m.value] === OPEN_BRACKET) && depth < MAX_SPLIT_DEPTH;
+        valueEnd - m.value > this.leaf && (buf[m.value] === OPEN_BRACE || buf[m.value] === OPEN_BRACKET) && depth < MAX_SPLIT_DEPTH;
       if (large) {
         await flush();
         const key = isObject ? (parseText(buf, m.start, m.keyEnd) as string) : '';
-        const value = await this.container(m.value, m.valueEnd, depth + 1);
+        const value = await this.container(m.value, valueEnd, depth + 1);
         if (isObject) define(out, key, value);
         else (out as unknown[]).push(value);
       } else {
         if (batchStart < 0) batchStart = m.start;
-        batchEnd = m.valueEnd;
+        batchEnd = valueEnd;
         if (batchEnd - batchStart >= this.leaf) await flush();
       }
-      if (m.next === last) break;
-      i = this.space(m.next + 1, last);
+      if (next === last) break;
+      i = this.space(next + 1, last);
       if (i === last) throw this.error('expected a value after a comma', i);
     }
     await flush();
@@ -147,9 +147,9 @@ class Parser {
 
   /**
    * The member of a container starting at `i` (up to `last`, the closing bracket): where it starts, where
-   * its key ends (objects), where its value lies, and where the comma or closing bracket after it is.
+   * its key ends (objects), and where its value starts. Not async: one await per member is the scan's.
    */
-  private async member(i: number, last: number, isObject: boolean, close: number): Promise<Member> {
+  private member(i: number, last: number, isObject: boolean): Member {
     const buf = this.buf;
     const start = i;
     let keyEnd = i;
@@ -163,10 +163,7 @@ class Parser {
     if (i === last || buf[i] === COMMA || buf[i] === COLON || buf[i] === CLOSE_BRACE || buf[i] === CLOSE_BRACKET) {
       throw this.error('expected a value', i);
     }
-    const valueEnd = await this.skip(i, last);
-    const next = this.space(valueEnd, last);
-    if (next !== last && buf[next] !== COMMA) throw this.error(`expected ',' or '${String.fromCharCode(close)}'`, next);
-    return { start, keyEnd, value: i, valueEnd, next };
+    return { start, keyEnd, value: i };
   }
 
   /** The end of the value starting at `i` (not whitespace), found by scanning, not parsing, up to `end`. */
