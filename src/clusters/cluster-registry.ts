@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { LockedCluster, lockClusters } from '../common/database/lock-order';
 import { RetryableWriteError } from '../common/database/retrying-transaction';
+import { selectOne, selectRows } from '../common/database/sql';
 import { NotFoundError } from '../common/errors/domain-errors';
 import { Cluster } from './cluster.entity';
-import { describeRelease, MIN_HISTORY_VERSION, nextRelease, parseReleaseVersion, releaseSupportsHistory } from './release';
+import { describeRelease, MIN_HISTORY_VERSION, nextRelease, parseReleaseVersion, ReleaseChange, releaseSupportsHistory } from './release';
 
 export interface ClusterInfo {
   id: number;
@@ -26,10 +27,25 @@ export interface RegisteredCluster {
   warning?: { kind: ReleaseWarningKind; message: string };
 }
 
-/** The clusters table: registration, release gate and epochs. Depends on nothing but its table. */
+/** A release and the clusters running it now, by id. */
+export interface ReleaseRow {
+  id: number;
+  name: string;
+  clusters: number[];
+}
+
+/** The columns of a cluster as the entity names them (timestamps come back as Dates). */
+const CLUSTER_COLUMNS = `id, name, release, epoch, created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/**
+ * The clusters aggregate's repository: every statement on `clusters` and `releases` (registration,
+ * release gate, epochs, the releases list, the cluster's exclusive lock). Depends on nothing but its tables.
+ * Step 1 of the lock order for many clusters at once (the writer's shared lock) is `lockClusters` in
+ * lock-order.ts, beside the rest of the order.
+ */
 @Injectable()
 export class ClusterRegistry {
-  constructor(@InjectRepository(Cluster) private readonly clusters: Repository<Cluster>) {}
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /** Registers a cluster or updates its name and release (by the rule of nextRelease), inside the caller's transaction. */
   async register(manager: EntityManager, c: ClusterInfo, held: ClusterInfo[] = []): Promise<RegisteredCluster> {
@@ -50,7 +66,7 @@ export class ClusterRegistry {
     const seen = new Map<number, ClusterInfo>(held.map((c) => [c.id, c]));
     const unread = ids.filter((id) => !seen.has(id));
     if (unread.length) {
-      const rows: ClusterInfo[] = await manager.query(`SELECT id, name, release FROM clusters WHERE id = ANY($1::int[])`, [unread]);
+      const rows = await selectRows<ClusterInfo>(manager, `SELECT id, name, release FROM clusters WHERE id = ANY($1::int[])`, [unread]);
       for (const r of rows) seen.set(r.id, r);
     }
     // The writer holds its clusters shared, so another writer may change one after it was read: the update
@@ -59,31 +75,23 @@ export class ClusterRegistry {
     const out = clusters.map((c): RegisteredCluster => {
       const change = nextRelease((now.get(c.id) ?? seen.get(c.id))?.release ?? null, c.release);
       now.set(c.id, { id: c.id, name: c.name, release: change.release });
-      const done: RegisteredCluster = { release: change.release, announced: change.release === c.release ? null : c.release };
-      const cluster = `cluster ${c.id} ('${c.name}')`;
-      if (change.kept) {
-        const kind = change.kept === 'older' ? 'older_release' : 'unreadable_release';
-        done.warning = { kind, message: `${cluster}: ${change.reason}; the cluster keeps ${describeRelease(change.release)}` };
-      } else if (!parseReleaseVersion(change.release)) {
-        done.warning = {
-          kind: 'unreadable_release',
-          message: `${cluster}: release '${change.release}' carries no readable version; it is not taken as before ${MIN_HISTORY_VERSION}`,
-        };
-      }
-      return done;
+      return registration(c, change);
     });
+    const writes = ids.map((id) => now.get(id)!).filter((c) => isChanged(seen.get(c.id), c));
+    await this.write(manager, writes, seen);
+    return out;
+  }
 
-    const writes = ids
-      .map((id) => now.get(id)!)
-      .filter((c) => {
-        const before = seen.get(c.id);
-        return !before || before.name !== c.name || before.release !== c.release;
-      });
-    if (!writes.length) return out;
-    // New clusters are inserted, known ones updated where their name or release changed, and only over the
-    // release read above (compare and set). Unlike ON CONFLICT DO UPDATE, this takes no row lock on a cluster
-    // that is unchanged, so batches written at the same time for runs of the same cluster do not wait for each other.
-    const [{ n }]: [{ n: number }] = await manager.query(
+  /**
+   * Writes the clusters registered or changed, over the releases `seen` (compare and set). New clusters
+   * are inserted, known ones updated where their name or release changed, and only over the release read.
+   * Unlike ON CONFLICT DO UPDATE, this takes no row lock on a cluster that is unchanged, so batches written
+   * at the same time for runs of the same cluster do not wait for each other.
+   */
+  private async write(manager: EntityManager, writes: ClusterInfo[], seen: Map<number, ClusterInfo>): Promise<void> {
+    if (!writes.length) return;
+    const row = await selectOne<{ n: number }>(
+      manager,
       `WITH u AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(id, name, release, seen, n)),
        added AS (
          INSERT INTO clusters (id, name, release) SELECT u.id, u.name, u.release FROM u WHERE u.seen IS NULL ORDER BY u.n
@@ -100,8 +108,7 @@ export class ClusterRegistry {
       ],
     );
     // A cluster registered, or re-released, by another writer since it was read: decided again on its release.
-    if (n !== writes.length) throw new RetryableWriteError('a cluster was registered or its release changed concurrently');
-    return out;
+    if (row?.n !== writes.length) throw new RetryableWriteError('a cluster was registered or its release changed concurrently');
   }
 
   historySupported(release: string): boolean {
@@ -109,7 +116,7 @@ export class ClusterRegistry {
   }
 
   list(): Promise<Cluster[]> {
-    return this.clusters.find({ order: { id: 'ASC' } });
+    return selectRows<Cluster>(this.db, `SELECT ${CLUSTER_COLUMNS} FROM clusters ORDER BY id`);
   }
 
   /**
@@ -118,16 +125,16 @@ export class ClusterRegistry {
    */
   async releaseIds(names: string[]): Promise<Map<string, number>> {
     if (!names.length) return new Map();
-    const rows: Array<{ id: number; name: string }> = await this.clusters.query(
-      `SELECT id, name FROM releases WHERE name = ANY($1::text[])`,
-      [[...new Set(names)]],
-    );
+    const rows = await selectRows<{ id: number; name: string }>(this.db, `SELECT id, name FROM releases WHERE name = ANY($1::text[])`, [
+      [...new Set(names)],
+    ]);
     return new Map(rows.map((r) => [r.name, r.id]));
   }
 
   /** Every release a cluster ever ran (or only the one of that id), with the clusters on it now, by id. */
-  releases(id?: number): Promise<Array<{ id: number; name: string; clusters: number[] }>> {
-    return this.clusters.query(
+  releases(id?: number): Promise<ReleaseRow[]> {
+    return selectRows<ReleaseRow>(
+      this.db,
       `SELECT r.id, r.name, coalesce(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL), '{}') AS clusters
        FROM releases r LEFT JOIN clusters c ON c.release = r.name
        WHERE $1::int IS NULL OR r.id = $1 GROUP BY r.id ORDER BY r.id`,
@@ -135,9 +142,13 @@ export class ClusterRegistry {
     );
   }
 
+  /** Whether the cluster is registered (for a reader that answers 404 for an unknown one). */
+  async exists(id: number): Promise<boolean> {
+    return (await selectOne<{ id: number }>(this.db, `SELECT id FROM clusters WHERE id = $1`, [id])) !== undefined;
+  }
+
   async get(id: number, manager?: EntityManager): Promise<Cluster> {
-    const repo = manager ? manager.getRepository(Cluster) : this.clusters;
-    const c = await repo.findOneBy({ id });
+    const c = await selectOne<Cluster>(manager ?? this.db, `SELECT ${CLUSTER_COLUMNS} FROM clusters WHERE id = $1`, [id]);
     if (!c) throw new NotFoundError(`Cluster ${id} not found`);
     return c;
   }
@@ -147,16 +158,26 @@ export class ClusterRegistry {
    * lock of the lock order, so no writer of the cluster runs meanwhile.
    */
   async lock(manager: EntityManager, id: number): Promise<LockedCluster> {
-    const [c] = await lockClusters(manager, 'exclusive', { clusters: [id] });
+    const c = await this.lockIfExists(manager, id);
     if (!c) throw new NotFoundError(`Cluster ${id} not found`);
+    return c;
+  }
+
+  /** As `lock`, for a caller that may create the cluster (PUT): undefined when there is none yet. */
+  async lockIfExists(manager: EntityManager, id: number): Promise<LockedCluster | undefined> {
+    const [c] = await lockClusters(manager, 'exclusive', { clusters: [id] });
     return c;
   }
 
   /** Starts a new epoch (a reset); returns it. */
   async nextEpoch(manager: EntityManager, id: number): Promise<number> {
-    // An UPDATE ... RETURNING answers [rows, count] through TypeORM.
-    const [rows] = await manager.query(`UPDATE clusters SET epoch = epoch + 1, updated_at = now() WHERE id = $1 RETURNING epoch`, [id]);
-    return rows[0].epoch;
+    const row = await selectOne<{ epoch: number }>(
+      manager,
+      `UPDATE clusters SET epoch = epoch + 1, updated_at = now() WHERE id = $1 RETURNING epoch`,
+      [id],
+    );
+    if (!row) throw new NotFoundError(`Cluster ${id} not found`);
+    return row.epoch;
   }
 
   /**
@@ -164,7 +185,7 @@ export class ClusterRegistry {
    * release is known to predate 9.0; else null. Unknown clusters: null (the caller answers 404 itself).
    */
   async preHistoryReason(clusterId: number): Promise<string | null> {
-    const cluster = await this.clusters.findOneBy({ id: clusterId });
+    const cluster = await selectOne<ClusterInfo>(this.db, `SELECT id, name, release FROM clusters WHERE id = $1`, [clusterId]);
     if (!cluster || releaseSupportsHistory(cluster.release)) return null;
     const version = parseReleaseVersion(cluster.release)?.text ?? 'unknown';
     return (
@@ -172,4 +193,25 @@ export class ClusterRegistry {
       `deployment history requires release ${MIN_HISTORY_VERSION} or later`
     );
   }
+}
+
+/** What one announcement came to, given the release change nextRelease decided for it. */
+function registration(c: ClusterInfo, change: ReleaseChange): RegisteredCluster {
+  const done: RegisteredCluster = { release: change.release, announced: change.release === c.release ? null : c.release };
+  const cluster = `cluster ${c.id} ('${c.name}')`;
+  if (change.kept) {
+    const kind = change.kept === 'older' ? 'older_release' : 'unreadable_release';
+    done.warning = { kind, message: `${cluster}: ${change.reason}; the cluster keeps ${describeRelease(change.release)}` };
+  } else if (!parseReleaseVersion(change.release)) {
+    done.warning = {
+      kind: 'unreadable_release',
+      message: `${cluster}: release '${change.release}' carries no readable version; it is not taken as before ${MIN_HISTORY_VERSION}`,
+    };
+  }
+  return done;
+}
+
+/** True when the cluster is new or its name or release differ from those read. */
+function isChanged(before: ClusterInfo | undefined, after: ClusterInfo): boolean {
+  return !before || before.name !== after.name || before.release !== after.release;
 }

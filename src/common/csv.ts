@@ -14,6 +14,7 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 /** A value as the text of a CSV cell (before quoting): nothing for null, the prefix where a spreadsheet would see a formula. */
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- every value's cell is its String(), by design (a list reads a,b)
   const text = String(value);
   return FORMULA_START.test(text) ? FORMULA_PREFIX + text : text;
 }

@@ -28,6 +28,8 @@ const DLQ = 'q.dead-letter';
 const RECEIVED = new Date('2020-01-02T03:04:05.000Z');
 
 type ApplyFn = (commands: StoreCommand[]) => Promise<CommandOutcome[]>;
+/** A test's writer: answers at once or later; throwing is failing (as an async function's body). */
+type WorkFn = (commands: StoreCommand[]) => CommandOutcome[] | Promise<CommandOutcome[]>;
 
 interface FakeChannel {
   channel: ConfirmChannel;
@@ -70,7 +72,7 @@ function fakeChannel(confirmError: Error | null = null): FakeChannel {
     settle(tagOf(m));
     events.push(`nack:${tagOf(m)}:${requeue}`);
   });
-  const assertQueue = jest.fn(async (queue: string) => ({ queue, messageCount: 0, consumerCount: 0 }));
+  const assertQueue = jest.fn((queue: string) => Promise.resolve({ queue, messageCount: 0, consumerCount: 0 }));
   const sendToQueue = jest.fn(
     (queue: string, content: Buffer, options: { headers?: Record<string, unknown> }, cb: (err: unknown, ok?: unknown) => void) => {
       const tag = String(options.headers?.['x-test-tag']);
@@ -148,7 +150,7 @@ interface Harness {
   push(count: number, from?: number): void;
 }
 
-function harness(apply: ApplyFn, opts: { batchMaxSize?: number; confirmError?: Error | null; unknownRunGraceMs?: number } = {}): Harness {
+function harness(work: WorkFn, opts: { batchMaxSize?: number; confirmError?: Error | null; unknownRunGraceMs?: number } = {}): Harness {
   const config = {
     batchMaxSize: opts.batchMaxSize ?? 3,
     batchMaxWaitMs: 5,
@@ -156,17 +158,21 @@ function harness(apply: ApplyFn, opts: { batchMaxSize?: number; confirmError?: E
     unknownRunGraceMs: opts.unknownRunGraceMs ?? 0,
     storeRetryMaxMs: 400,
   } as AppConfig;
-  const applyMock = jest.fn(apply);
+  const applyMock = jest.fn<ReturnType<ApplyFn>, Parameters<ApplyFn>>((commands) => new Promise((resolve) => resolve(work(commands))));
   const writer = { apply: applyMock } as unknown as HistoryWriter;
   const stats = new ReceiverStats();
   const casts = new CastsService(writer, stats);
   // The real StoreHealth over a fake database whose `SELECT 1` answers while `store.up`.
   const store: Store = { up: true, probes: 0, cancelling: null, consumer: [] };
   const db = {
-    query: async () => {
+    query: () => {
       store.probes++;
-      if (!store.up) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect' });
-      return [{ '?column?': 1 }];
+      if (!store.up) {
+        return Promise.reject(
+          Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect' }),
+        );
+      }
+      return Promise.resolve([{ '?column?': 1 }]);
     },
   };
   const metrics = new Metrics();
@@ -178,9 +184,10 @@ function harness(apply: ApplyFn, opts: { batchMaxSize?: number; confirmError?: E
       store.consumer.push('pause');
       await store.cancelling;
     },
-    async resume() {
+    resume() {
       this.paused = false;
       store.consumer.push('resume');
+      return Promise.resolve();
     },
   };
   const consumer = new BusConsumer(metrics);
@@ -242,7 +249,7 @@ describe('CastBatcher', () => {
   it('holds a report whose run is unknown until its start commits (another instance), then acks it', async () => {
     let known = false;
     const h = harness(
-      async (commands) =>
+      (commands) =>
         commands.map((c, i) =>
           commandUuid(c) === uuidOf(2) && !known ? { outcome: 'unknown_transaction' as const, reason: 'unknown' } : applied(i + 1),
         ),
@@ -262,7 +269,7 @@ describe('CastBatcher', () => {
   });
 
   it('dead-letters a report whose run stays unknown past the grace period', async () => {
-    const h = harness(async (commands) => commands.map(() => ({ outcome: 'unknown_transaction' as const, reason: 'no such run' })), {
+    const h = harness((commands) => commands.map(() => ({ outcome: 'unknown_transaction' as const, reason: 'no such run' })), {
       unknownRunGraceMs: 300,
     });
     h.push(1);
@@ -274,7 +281,7 @@ describe('CastBatcher', () => {
   });
 
   it('returns held reports to the queue on shutdown', async () => {
-    const h = harness(async (commands) => commands.map(() => ({ outcome: 'unknown_transaction' as const, reason: 'no such run' })), {
+    const h = harness((commands) => commands.map(() => ({ outcome: 'unknown_transaction' as const, reason: 'no such run' })), {
       unknownRunGraceMs: 60000,
     });
     h.push(1);
@@ -287,7 +294,7 @@ describe('CastBatcher', () => {
 
   it('never lets a multiple ack cover a message still being dead-lettered', async () => {
     // Cast 2 is rejected (dead-lettered, slowly); 1 and 3 commit: their ack must not settle 2 early.
-    const h = harness(async (commands) =>
+    const h = harness((commands) =>
       commands.map((c, i) =>
         commandUuid(c) === uuidOf(2) ? { outcome: 'unknown_transaction' as const, reason: 'unknown' } : applied(i + 1),
       ),
@@ -321,7 +328,7 @@ describe('CastBatcher', () => {
   });
 
   it('writes 7 casts in batches of at most batchMaxSize (3), in order', async () => {
-    const h = harness(async (commands) => allApplied(commands));
+    const h = harness((commands) => allApplied(commands));
     h.push(7);
     await h.batcher.onModuleDestroy();
 
@@ -345,7 +352,7 @@ describe('CastBatcher', () => {
 
   it("dead-letters a message whose outcome is 'unknown_transaction', then acks it; the others are acked", async () => {
     const reason = `transaction_resp for unknown transaction ${uuidOf(2)}`;
-    const h = harness(async (commands) =>
+    const h = harness((commands) =>
       commands.map((c, i) => (commandUuid(c) === uuidOf(2) ? { outcome: 'unknown_transaction' as const, reason } : applied(i + 1))),
     );
     h.push(3);
@@ -371,7 +378,7 @@ describe('CastBatcher', () => {
   });
 
   it('retries a batch after a store failure (the consumer paused meanwhile) and acks everything', async () => {
-    const h = harness(async (commands) => allApplied(commands));
+    const h = harness((commands) => allApplied(commands));
     h.apply.mockRejectedValueOnce(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }));
     h.push(2);
     await waitFor(() => h.ch.acked().length === 2, 'the batch to be written again and acked');
@@ -389,7 +396,7 @@ describe('CastBatcher', () => {
   it('splits a batch failing with a permanent data error and dead-letters only the poisonous cast', async () => {
     const poison = uuidOf(2);
     const pgMessage = 'invalid input syntax for type integer: "abc"';
-    const h = harness(async (commands) => {
+    const h = harness((commands) => {
       if (commands.some((c) => commandUuid(c) === poison)) throw Object.assign(new Error(pgMessage), { code: '22P02' });
       return allApplied(commands);
     });
@@ -417,7 +424,7 @@ describe('CastBatcher', () => {
   });
 
   it('dead-letters a cast that keeps failing for an unknown reason while the database answers, instead of looping on it', async () => {
-    const h = harness(async () => {
+    const h = harness(() => {
       throw new RangeError('Maximum call stack size exceeded');
     });
     h.push(1);
@@ -437,7 +444,7 @@ describe('CastBatcher', () => {
 
   it("treats an unknown error as the store's while the database does not answer: held, never dead-lettered", async () => {
     let failing = true;
-    const h = harness(async (commands) => {
+    const h = harness((commands) => {
       if (failing) throw new TypeError('Cannot read properties of undefined');
       return allApplied(commands);
     });
@@ -479,7 +486,7 @@ describe('CastBatcher', () => {
     'holds the batch while the database is away (%s), writes it when it answers; nothing dead-lettered',
     async (_, error) => {
       let down = 1;
-      const h = harness(async (commands) => {
+      const h = harness((commands) => {
         if (down > 0) {
           down--;
           throw error();
@@ -501,7 +508,7 @@ describe('CastBatcher', () => {
   );
 
   it('backs off exponentially up to the cap while the database is away, and says not ready meanwhile', async () => {
-    const h = harness(async () => {
+    const h = harness(() => {
       throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
     });
     h.store.up = false;
@@ -542,7 +549,7 @@ describe('CastBatcher', () => {
   });
 
   it('returns every held cast to the queue in delivery order when stopped during an outage', async () => {
-    const h = harness(async () => {
+    const h = harness(() => {
       throw Object.assign(new Error('the database system is shutting down'), { code: '57P03' });
     });
     h.store.up = false;
@@ -556,7 +563,7 @@ describe('CastBatcher', () => {
 
   it('never returns a message to the queue when the broker refuses its dead-letter copy: holds it, copies it again after a back-off', async () => {
     // No dead-letter exchange known here (as on a queue declared before x-dead-letter-exchange).
-    const h = harness(async () => [{ outcome: 'unknown_transaction', reason: 'no such transaction' }], {
+    const h = harness(() => [{ outcome: 'unknown_transaction', reason: 'no such transaction' }], {
       confirmError: new Error('message nacked'),
     });
     h.push(1);

@@ -124,7 +124,7 @@ describe('dead-letter headers', () => {
     expect(d.headers.ok).toBe(1);
     const b = deadLetterHeaders({ bin: Buffer.alloc(70_000, 7) }, ADDED);
     expect(b.truncated).toEqual(['bin']);
-    expect(Buffer.isBuffer(b.headers.bin) && (b.headers.bin as Buffer).every((x) => x === 7)).toBe(true);
+    expect(Buffer.isBuffer(b.headers.bin) && b.headers.bin.every((x) => x === 7)).toBe(true);
     expect(b.bytes).toBeLessThanOrEqual(DEAD_LETTER_HEADERS_BYTES);
   });
 

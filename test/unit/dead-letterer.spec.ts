@@ -31,8 +31,8 @@ class FakeChannel extends EventEmitter {
   constructor(private readonly outcomes: Outcome[]) {
     super();
   }
-  async assertQueue(queue: string) {
-    return { queue, messageCount: 0, consumerCount: 0 };
+  assertQueue(queue: string) {
+    return Promise.resolve({ queue, messageCount: 0, consumerCount: 0 });
   }
   sendToQueue(_queue: string, _content: Buffer, _opts: unknown, cb: (err: unknown) => void): boolean {
     if (this.isClosed) throw new Error('Channel closed');

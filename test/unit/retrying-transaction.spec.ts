@@ -7,7 +7,7 @@ import { RetryableWriteError } from '../../src/common/database/retrying-transact
 const pgError = (code: string, message: string) => new QueryFailedError('SELECT 1', [], Object.assign(new Error(message), { code }));
 
 /** A DataSource whose transactions fail with the given errors, in turn, then succeed. */
-function failingDb(failures: unknown[]) {
+function failingDb(failures: Error[]) {
   let calls = 0;
   const db = {
     transaction: async <T>(work: (m: EntityManager) => Promise<T>): Promise<T> => {
@@ -39,7 +39,7 @@ describe('retryingTransaction', () => {
   it('runs the work again after a deadlock or a serialization failure, and returns its result', async () => {
     const { db, calls } = failingDb([pgError('40P01', 'deadlock detected'), pgError('40001', 'could not serialize access')]);
     const debug = jest.fn();
-    await expect(retryingTransaction(db, async () => 'done', { logger: { debug }, what: 'reset' })).resolves.toBe('done');
+    await expect(retryingTransaction(db, () => Promise.resolve('done'), { logger: { debug }, what: 'reset' })).resolves.toBe('done');
     expect(calls()).toBe(3);
     expect(debug).toHaveBeenCalledTimes(2);
     expect(debug.mock.calls[0][0]).toMatch(/^reset: attempt 1 lost a race \(deadlock detected\); retrying$/);
@@ -48,13 +48,13 @@ describe('retryingTransaction', () => {
   it(`gives up after ${TRANSACTION_ATTEMPTS} attempts with the last failure`, async () => {
     const failures = Array.from({ length: TRANSACTION_ATTEMPTS }, (_, i) => pgError('40P01', `deadlock ${i + 1}`));
     const { db, calls } = failingDb(failures);
-    await expect(retryingTransaction(db, async () => 'done')).rejects.toThrow(`deadlock ${TRANSACTION_ATTEMPTS}`);
+    await expect(retryingTransaction(db, () => Promise.resolve('done'))).rejects.toThrow(`deadlock ${TRANSACTION_ATTEMPTS}`);
     expect(calls()).toBe(TRANSACTION_ATTEMPTS);
   });
 
   it('does not retry any other failure', async () => {
     const { db, calls } = failingDb([pgError('23505', 'duplicate key')]);
-    await expect(retryingTransaction(db, async () => 'done')).rejects.toThrow('duplicate key');
+    await expect(retryingTransaction(db, () => Promise.resolve('done'))).rejects.toThrow('duplicate key');
     expect(calls()).toBe(1);
   });
 });

@@ -74,8 +74,8 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-export function loadConfig(env: Env = process.env): AppConfig {
-  const problems: string[] = [];
+/** The readers of environment variables, each noting in `problems` what it refused (and falling back). */
+function envReaders(env: Env, problems: string[]) {
   const str = (name: string, fallback: string): string => {
     const v = env[name];
     if (v === undefined || v === '') return fallback;
@@ -130,6 +130,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     return 'auto';
   };
 
+  return { str, int, optionalInt, url, absolutePath, logLevel, logFormat };
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const { str, int, optionalInt, url, absolutePath, logLevel, logFormat } = envReaders(env, problems);
   const config: AppConfig = {
     port: int('PORT', 8000, 0, 65535),
     host: str('HOST', '0.0.0.0'),

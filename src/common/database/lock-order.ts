@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { selectRows } from './sql';
 
 /**
  * THE LOCK ORDER. Every database transaction that locks, writes or deletes clusters or runs takes its
@@ -59,7 +60,8 @@ export async function lockClusters(
   const uuids = of.runUuids ?? [];
   if (!ids.length && !uuids.length) return [];
   // ORDER BY is applied before the rows are locked: they are locked in id order.
-  return m.query(
+  return selectRows<LockedCluster>(
+    m,
     `SELECT id, name, release, epoch FROM clusters
      WHERE id = ANY($1::int[]) OR id IN (SELECT cluster_id FROM transactions WHERE uuid = ANY($2::varchar[]))
      ORDER BY id ${CLUSTER_LOCK[mode]}`,
@@ -77,5 +79,5 @@ export function lockedRunsSql(columns: string, where: string): string {
 
 /** Step 2: locks the runs matching `where`, in ascending id, and returns their `columns`. After step 1. */
 export function lockRuns<T>(m: EntityManager, columns: string, where: string, params: unknown[]): Promise<T[]> {
-  return m.query(lockedRunsSql(columns, where), params);
+  return selectRows<T>(m, lockedRunsSql(columns, where), params);
 }

@@ -26,7 +26,11 @@ class ClassifyingPool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: Callback): void;
   override connect(callback?: Callback): Promise<pg.PoolClient> | void {
-    if (!callback) return super.connect().catch((e: unknown) => Promise.reject(classified(e)));
+    if (!callback) {
+      return super.connect().catch((e: unknown) => {
+        throw classified(e);
+      });
+    }
     super.connect((err, client, done) => callback(err ? (classified(err) as Error) : undefined, client, done as Done));
   }
 }

@@ -44,26 +44,8 @@ const storeLog = new LogThrottle(logger);
  * - anything else, a bug of ours: 500 "internal error" with the request id; the stack goes to the log.
  */
 export function errorAnswer(e: unknown, requestId?: string): ErrorAnswer {
-  const answer = (status: number, message: string, details?: unknown, headers: Record<string, string> = {}): ErrorAnswer => ({
-    status,
-    body: details === undefined ? { statusCode: status, message } : { statusCode: status, message, details },
-    headers,
-  });
-  if (e instanceof DomainError) {
-    logger.debug(`${DOMAIN_STATUS[e.kind]} ${e.message}`);
-    // RFC 9110 §15.5.6: a 405 lists the methods the resource does serve (an empty list when none).
-    const headers: Record<string, string> = e instanceof NotServedError ? { Allow: e.allowed.join(', ') } : {};
-    return answer(DOMAIN_STATUS[e.kind], e.message, e.details, headers);
-  }
-  if (e instanceof HttpException && e.getStatus() !== HttpStatus.INTERNAL_SERVER_ERROR) {
-    const status = e.getStatus();
-    const body = e.getResponse();
-    if (typeof body === 'string') return answer(status, body);
-    const { message, details } = body as { message?: unknown; details?: unknown };
-    if (typeof message === 'string') return answer(status, message, details);
-    if (Array.isArray(message)) return answer(status, message.map(String).join('; '), details);
-    return answer(status, statusText(status), body);
-  }
+  if (e instanceof DomainError) return domainAnswer(e);
+  if (e instanceof HttpException && e.getStatus() !== (HttpStatus.INTERNAL_SERVER_ERROR as number)) return httpExceptionAnswer(e);
   const clientStatus = clientErrorStatus(e);
   if (clientStatus !== undefined) {
     const { type, expose, message } = e as { type?: unknown; expose?: unknown; message?: unknown };
@@ -77,7 +59,7 @@ export function errorAnswer(e: unknown, requestId?: string): ErrorAnswer {
     return answer(HttpStatus.BAD_REQUEST, `invalid value: ${e.message}`);
   }
   if (isStoreFailure(e)) {
-    const what = (e as { code?: unknown }).code ?? (e as Error).name;
+    const what: unknown = (e as { code?: unknown }).code ?? (e as Error).name;
     storeLog.warn(`store:${String(what)}`, `503: the database is unavailable: ${(e as Error).message}`);
     return answer(HttpStatus.SERVICE_UNAVAILABLE, `the database is unavailable: retry in ${STORE_RETRY_AFTER_S} s`, undefined, {
       'Retry-After': String(STORE_RETRY_AFTER_S),
@@ -92,14 +74,41 @@ export function errorAnswer(e: unknown, requestId?: string): ErrorAnswer {
   );
 }
 
+function answer(status: number, message: string, details?: unknown, headers: Record<string, string> = {}): ErrorAnswer {
+  return {
+    status,
+    body: details === undefined ? { statusCode: status, message } : { statusCode: status, message, details },
+    headers,
+  };
+}
+
+function domainAnswer(e: DomainError): ErrorAnswer {
+  logger.debug(`${DOMAIN_STATUS[e.kind]} ${e.message}`);
+  // RFC 9110 §15.5.6: a 405 lists the methods the resource does serve (an empty list when none).
+  const headers: Record<string, string> = e instanceof NotServedError ? { Allow: e.allowed.join(', ') } : {};
+  return answer(DOMAIN_STATUS[e.kind], e.message, e.details, headers);
+}
+
+function httpExceptionAnswer(e: HttpException): ErrorAnswer {
+  const status = e.getStatus();
+  const body = e.getResponse();
+  if (typeof body === 'string') return answer(status, body);
+  const { message, details } = body as { message?: unknown; details?: unknown };
+  if (typeof message === 'string') return answer(status, message, details);
+  if (Array.isArray(message)) return answer(status, message.map(String).join('; '), details);
+  return answer(status, statusText(status), body);
+}
+
 /**
  * Answers the request with the error's answer; a response already under way can only be cut short.
  * Under /keystone/ (Keystone's login, for fuel2) the answer also carries OpenStack's error object,
  * `"error": {"message", "code", "title"}`: OpenStack clients read the message only from there.
  */
 export function answerError(e: unknown, req: Request, res: Response): void {
-  const requestId = (req as { id?: unknown }).id ?? res.getHeader('X-Request-Id');
-  const { status, body: ours, headers } = errorAnswer(e, requestId === undefined ? undefined : String(requestId));
+  // pino-http's id (genReqId: always a string), else the header it set.
+  const requestId: unknown = (req as { id?: unknown }).id ?? res.getHeader('X-Request-Id');
+  const id = typeof requestId === 'string' || typeof requestId === 'number' ? String(requestId) : undefined;
+  const { status, body: ours, headers } = errorAnswer(e, id);
   const body = isKeystonePath(req.path) ? { ...ours, error: { message: ours.message, code: status, title: statusText(status) } } : ours;
   if (res.headersSent) {
     logger.warn(`${req.method} ${redactUrl(req.originalUrl)}: failed after the answer began (${status} ${body.message}); cut short`);

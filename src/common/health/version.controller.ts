@@ -10,7 +10,7 @@ import { VersionDto } from './version.dto';
 function readPackage(dir = __dirname): { name: string; version: string } {
   for (let d = dir; ; d = dirname(d)) {
     const candidate = join(d, 'package.json');
-    if (existsSync(candidate)) return JSON.parse(readFileSync(candidate, 'utf8'));
+    if (existsSync(candidate)) return JSON.parse(readFileSync(candidate, 'utf8')) as { name: string; version: string };
     if (dirname(d) === d) return { name: 'deployment-history', version: 'unknown' };
   }
 }

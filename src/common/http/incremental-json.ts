@@ -81,6 +81,13 @@ function parseText(buf: Buffer, from: number, to: number, wrap = ''): unknown {
   }
 }
 
+/** Where a container's member lies in the body: [start, keyEnd) its key (objects), its value from `value`. */
+interface Member {
+  start: number;
+  keyEnd: number;
+  value: number;
+}
+
 class Parser {
   private last = performance.now();
 
@@ -113,30 +120,20 @@ class Parser {
     let i = this.space(a + 1, last);
     if (i === last) return out;
     for (;;) {
-      const member = i;
-      let keyEnd = i;
-      if (isObject) {
-        if (buf[i] !== QUOTE) throw this.error('expected a property name in double quotes', i);
-        keyEnd = this.skipString(i, last);
-        const colon = this.space(keyEnd, last);
-        if (buf[colon] !== COLON) throw this.error("expected ':' after a property name", colon);
-        i = this.space(colon + 1, last);
-      }
-      if (i === last || buf[i] === COMMA || buf[i] === COLON || buf[i] === CLOSE_BRACE || buf[i] === CLOSE_BRACKET) {
-        throw this.error('expected a value', i);
-      }
-      const valueEnd = await this.skip(i, last);
+      const m = this.member(i, last, isObject);
+      const valueEnd = await this.skip(m.value, last);
       const next = this.space(valueEnd, last);
       if (next !== last && buf[next] !== COMMA) throw this.error(`expected ',' or '${String.fromCharCode(close)}'`, next);
-      const large = valueEnd - i > this.leaf && (buf[i] === OPEN_BRACE || buf[i] === OPEN_BRACKET) && depth < MAX_SPLIT_DEPTH;
+      const large =
+        valueEnd - m.value > this.leaf && (buf[m.value] === OPEN_BRACE || buf[m.value] === OPEN_BRACKET) && depth < MAX_SPLIT_DEPTH;
       if (large) {
         await flush();
-        const key = isObject ? (parseText(buf, member, keyEnd) as string) : '';
-        const value = await this.container(i, valueEnd, depth + 1);
+        const key = isObject ? (parseText(buf, m.start, m.keyEnd) as string) : '';
+        const value = await this.container(m.value, valueEnd, depth + 1);
         if (isObject) define(out, key, value);
         else (out as unknown[]).push(value);
       } else {
-        if (batchStart < 0) batchStart = member;
+        if (batchStart < 0) batchStart = m.start;
         batchEnd = valueEnd;
         if (batchEnd - batchStart >= this.leaf) await flush();
       }
@@ -146,6 +143,27 @@ class Parser {
     }
     await flush();
     return out;
+  }
+
+  /**
+   * The member of a container starting at `i` (up to `last`, the closing bracket): where it starts, where
+   * its key ends (objects), and where its value starts. Not async: one await per member is the scan's.
+   */
+  private member(i: number, last: number, isObject: boolean): Member {
+    const buf = this.buf;
+    const start = i;
+    let keyEnd = i;
+    if (isObject) {
+      if (buf[i] !== QUOTE) throw this.error('expected a property name in double quotes', i);
+      keyEnd = this.skipString(i, last);
+      const colon = this.space(keyEnd, last);
+      if (buf[colon] !== COLON) throw this.error("expected ':' after a property name", colon);
+      i = this.space(colon + 1, last);
+    }
+    if (i === last || buf[i] === COMMA || buf[i] === COLON || buf[i] === CLOSE_BRACE || buf[i] === CLOSE_BRACKET) {
+      throw this.error('expected a value', i);
+    }
+    return { start, keyEnd, value: i };
   }
 
   /** The end of the value starting at `i` (not whitespace), found by scanning, not parsing, up to `end`. */

@@ -13,10 +13,10 @@ import type { NextFunction, Request, Response } from 'express';
 export function lingeringClose(req: Request, res: Response, next: NextFunction): void {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   if (hasBody) {
-    const writeHead = res.writeHead;
+    const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => Response;
     res.writeHead = function (this: Response, ...args: unknown[]) {
       if (!req.complete) this.shouldKeepAlive = true;
-      return (writeHead as (...a: unknown[]) => Response).apply(this, args);
+      return writeHead(...args);
     } as Response['writeHead'];
   }
   next();

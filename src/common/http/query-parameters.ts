@@ -39,11 +39,13 @@ export const MAX_QUERY_PAIRS = 1000;
 /** What a handler's query may hold, from its metadata (see above). */
 export function querySpecOf(controller: Type<unknown>, method: string): QuerySpec {
   const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, method) ?? {}) as Record<string, { index: number; data?: unknown }>;
-  const types = (Reflect.getMetadata('design:paramtypes', controller.prototype as object, method) ?? []) as Array<Function | undefined>;
+  const types = (Reflect.getMetadata('design:paramtypes', controller.prototype as object, method) ?? []) as Array<
+    Type<unknown> | undefined
+  >;
   const names = new Set<string>();
   const lists = new Set<string>();
   for (const [key, arg] of Object.entries(args)) {
-    if (Number(key.split(':')[0]) !== RouteParamtypes.QUERY) continue;
+    if (Number(key.split(':')[0]) !== (RouteParamtypes.QUERY as number)) continue;
     if (typeof arg.data === 'string') {
       names.add(arg.data);
       continue;
@@ -120,7 +122,7 @@ function shown(key: string): string {
  */
 @Injectable()
 export class QueryParametersInterceptor implements NestInterceptor {
-  private readonly specs = new WeakMap<Function, QuerySpec>();
+  private readonly specs = new WeakMap<object, QuerySpec>();
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle(); // the RabbitMQ consumer's handlers have no query

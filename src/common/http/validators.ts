@@ -1,4 +1,4 @@
-import { applyDecorators } from '@nestjs/common';
+import { applyDecorators, Type } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsOptional, ValidateBy, ValidationOptions } from 'class-validator';
 import { isIsoTime, splitList } from './query';
@@ -24,6 +24,6 @@ export function ListParam(): PropertyDecorator {
 }
 
 /** True when `name` of this query DTO (or of a class it extends) is declared with ListParam(). */
-export function isListParam(dto: Function, name: string): boolean {
+export function isListParam(dto: Type<unknown>, name: string): boolean {
   return Reflect.getMetadata(LIST_PARAMETER, dto.prototype as object, name) === true;
 }

@@ -15,7 +15,7 @@ export class HttpMetricsMiddleware implements NestMiddleware {
   use(req: Request, res: Response, next: NextFunction): void {
     const started = performance.now();
     res.once('finish', () => {
-      const route = (req.route?.path as string | undefined) ?? 'unmatched';
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
       this.metrics.httpRequest(req.method, route, res.statusCode, (performance.now() - started) / 1000);
     });
     next();

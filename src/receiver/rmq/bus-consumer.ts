@@ -40,7 +40,11 @@ export class PausableRmqServer extends ServerRMQ {
     await channel
       .consume(
         this.queue,
-        (msg) => this.handleMessage(msg as unknown as Record<string, unknown>, channel).catch((err) => this.handleError(err)),
+        // Nest's handleError logs whatever it is given, as its own setupChannel passes it (typed string).
+        (msg) =>
+          void this.handleMessage(msg as unknown as Record<string, unknown>, channel).catch((err: unknown) =>
+            this.handleError(err as string),
+          ),
         {
           noAck: this.noAck,
           consumerTag: this.consumerTag(),
@@ -50,7 +54,7 @@ export class PausableRmqServer extends ServerRMQ {
   }
 
   private consumerTag(): string {
-    return this.getOptionsProp(this.options, 'consumerTag', undefined) as unknown as string;
+    return this.getOptionsProp(this.options, 'consumerTag', undefined);
   }
 }
 

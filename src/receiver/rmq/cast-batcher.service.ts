@@ -137,7 +137,7 @@ export class CastBatcher implements OnModuleDestroy {
    */
   async onModuleDestroy(): Promise<void> {
     this.destroyed = true;
-    await this.consumer.stop().catch((e: unknown) => this.logger.debug(`cancelling the consumer: ${e}`));
+    await this.consumer.stop().catch((e: unknown) => this.logger.debug(`cancelling the consumer: ${String(e)}`));
     // A wait for the database ends now: what is held goes back to the queue, in order.
     this.stopping.abort();
     // Reports still waiting for their run go back to the queue, for this or another instance.

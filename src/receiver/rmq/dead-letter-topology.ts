@@ -99,7 +99,10 @@ async function connect(url: string, logger: Logger): Promise<amqp.ChannelModel> 
       log.flush();
       return conn;
     } catch (e) {
-      log.warn('connect', `RabbitMQ does not answer (${e instanceof Error ? e.message : e}); dead-lettering is set up once it does`);
+      log.warn(
+        'connect',
+        `RabbitMQ does not answer (${e instanceof Error ? e.message : String(e)}); dead-lettering is set up once it does`,
+      );
       await new Promise((r) => setTimeout(r, delay));
     }
   }

@@ -176,7 +176,8 @@ export function deadLetterHeaders(
  */
 export function messageKey(message: Pick<ConsumeMessage, 'content' | 'fields' | 'properties'>): string {
   const { exchange, routingKey } = message.fields;
-  const { messageId, correlationId, timestamp } = message.properties;
+  // As AMQP carries them: short strings, and a timestamp in seconds.
+  const { messageId, correlationId, timestamp } = message.properties as { messageId?: string; correlationId?: string; timestamp?: number };
   return createHash('sha1')
     .update(`${exchange}\u0000${routingKey}\u0000${messageId ?? ''}\u0000${correlationId ?? ''}\u0000${timestamp ?? ''}\u0000`)
     .update(message.content)

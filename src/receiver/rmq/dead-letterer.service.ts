@@ -136,13 +136,13 @@ export class DeadLetterer implements OnModuleDestroy {
       'x-dead-lettered-at': new Date().toISOString(),
     });
     await new Promise<void>((resolve, reject) => {
-      const confirmed = (err: unknown) => (err ? reject(err) : resolve());
+      const confirmed = (err: unknown) => (err ? reject(asError(err)) : resolve());
       try {
-        const contentType = message.properties.contentType ?? 'application/json';
+        const contentType = (message.properties.contentType as string | undefined) ?? 'application/json';
         channel.sendToQueue(queue, message.content, { headers: copy.headers, contentType, persistent: true }, confirmed);
       } catch (e) {
         forgetConfirmCallback(channel, confirmed);
-        reject(e);
+        reject(asError(e));
       }
     });
     return copy;
@@ -205,6 +205,11 @@ export class DeadLetterer implements OnModuleDestroy {
 function forgetConfirmCallback(channel: Channel, cb: unknown): void {
   const pending = (channel as unknown as { unconfirmed?: unknown[] }).unconfirmed;
   if (Array.isArray(pending) && pending[pending.length - 1] === cb) pending.pop();
+}
+
+/** amqplib fails with Errors (a nack, a closed channel, a message it cannot encode); anything else is wrapped in one. */
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
 }
 
 /** Runs a channel operation; false when the channel is gone (the broker then settles the message itself). */

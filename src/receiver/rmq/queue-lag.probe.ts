@@ -50,7 +50,7 @@ export class QueueLagProbe implements OnModuleInit, OnModuleDestroy {
         await ch.close().catch(() => undefined);
       }
     } catch (e) {
-      this.logger.debug(`queue lag probe: ${e instanceof Error ? e.message : e}`);
+      this.logger.debug(`queue lag probe: ${e instanceof Error ? e.message : String(e)}`);
       await this.conn?.close().catch(() => undefined);
       this.conn = null;
     }
