@@ -281,7 +281,7 @@ const clone = (r: TaskReport): TaskReport => ({
 const reportsArb = fc.array(reportArb, { maxLength: 10 });
 const finalRunArb: fc.Arbitrary<RunOutcome> = fc
   .constantFrom('error', 'stopped', 'ready')
-  .map((status) => ({ status: status as RunOutcome['status'], timeEnd: RUN_END }));
+  .map((status) => ({ status: status, timeEnd: RUN_END }));
 const runArb: fc.Arbitrary<RunOutcome> = fc.oneof(fc.constant(RUNNING), finalRunArb);
 
 /** The reports with copies of some of them inserted at arbitrary places. */
