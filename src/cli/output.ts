@@ -1,8 +1,7 @@
 import Table from 'cli-table3';
 import { Document, isScalar, visit } from 'yaml';
 import { csvCell, csvQuote } from '../common/csv';
-import type { TaskStatus } from '../history/task-state';
-import type { RunStatus } from '../history/task-state';
+import type { TaskStatus, RunStatus } from '../history/task-state';
 import { UsageError } from './errors';
 import { escapeChar, TERMINAL_UNSAFE_BUT_LF, terminalText } from '../common/terminal-text';
 

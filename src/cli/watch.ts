@@ -1,9 +1,7 @@
 import { compareNodes } from '../common/node-order';
 import { terminalText } from '../common/terminal-text';
-import type { TaskStatus } from '../history/task-state';
-import type { RunStatus } from '../history/task-state';
+import { isFinalRun, isTerminal, type TaskStatus, type RunStatus } from '../history/task-state';
 // Pure: the task-state machine imports types only, so the CLI stays free of Nest and TypeORM.
-import { isFinalRun, isTerminal } from '../history/task-state';
 import { ApiClient, Query } from './client';
 import { CliError, EXIT } from './errors';
 import { paint, Row } from './output';

@@ -6,12 +6,11 @@ import { CrossRunRowDto, HistoryRecord, HistoryRowDto } from './dto/history-row.
 import { CrossRunQueryDto, PagedHistoryQueryDto, RunHistoryQueryDto } from './dto/page-query.dto';
 import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { TransactionDto } from './dto/transaction.dto';
-import { TASK_STATUSES } from './task-state';
+import { TASK_STATUSES, isFinalRun } from './task-state';
 import { decodeCursor, encodeCursor, queryDigest } from './keyset';
 import { HistoryRowsRepository } from './persistence/history-rows.repository';
 import type { RowScope } from './persistence/history-rows.sql';
 import { isKeptList, RunCache } from './persistence/run-cache';
-import { isFinalRun } from './task-state';
 import { TransactionsService } from './transactions.service';
 
 /** A whole-run list is kept once its run ended only from this size (smaller ones take a few ms to build). */

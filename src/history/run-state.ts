@@ -1,5 +1,4 @@
-import type { RunStatus } from './task-state';
-import { isFinalRun } from './task-state';
+import { isFinalRun, type RunStatus } from './task-state';
 
 /**
  * The run (transaction) status rule. A final status (`ready`, `error`, `stopped`) is never left for

@@ -1,7 +1,6 @@
 import type { ClusterInfo, ReleaseWarningKind } from '../clusters/cluster-registry';
-import type { RunStatus } from './task-state';
+import type { RunStatus, TaskReport } from './task-state';
 import type { RunReport } from './run-state';
-import type { TaskReport } from './task-state';
 
 /**
  * What the store is asked to do, and what it answers: the commands the receiver builds from the wire

@@ -39,7 +39,7 @@ export async function openStore() {
   const quiet = new Logger('medium');
   quiet.log = () => undefined;
   await runMigrationsLocked(ds, quiet);
-  const registry = new ClusterRegistry(ds.getRepository(Cluster));
+  const registry = new ClusterRegistry(ds);
   const state = new ClusterStateRepository(ds);
   const runs = new RunsRepository(ds, ds.getRepository(Transaction));
   const rows = new HistoryRowsRepository(ds);

@@ -3,9 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Queryable, selectOne, selectRows } from '../../common/database/sql';
 import type { HistoryRecord } from '../dto/history-row.dto';
-import type { TaskStatus } from '../task-state';
+import { OPEN_TASK_SQL, type TaskStatus } from '../task-state';
 import type { Key } from '../keyset';
-import { OPEN_TASK_SQL } from '../task-state';
 import { Column, unnestRows } from './columns';
 import {
   DEFINITION_JOIN,

@@ -3,8 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { selectOne } from '../../common/database/sql';
 import type { RunHistoryQueryDto } from '../dto/page-query.dto';
-import type { RunStatus } from '../task-state';
-import { isFinalRun } from '../task-state';
+import { isFinalRun, type RunStatus } from '../task-state';
 import { ROW_SHAPE } from './history-rows.sql';
 
 /** The SET list that forgets what was kept of a run (run-changes.ts applies it wherever a run's rows change). */

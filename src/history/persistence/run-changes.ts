@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Queryable, selectRows } from '../../common/database/sql';
-import type { TaskStatus } from '../task-state';
-import type { RunStatus } from '../task-state';
+import type { TaskStatus, RunStatus, TaskState } from '../task-state';
 import type { RunState } from '../run-state';
-import type { TaskState } from '../task-state';
 import { ClusterStateRepository, StateEntry } from './cluster-state.repository';
 import { assignmentsOf, Column, namesOf, stateColumnsOf, unnestRows, valuesOf } from './columns';
 import { HISTORY_CHANNEL, notifyPayloads } from './history-channel';
@@ -116,7 +114,7 @@ const RUN_STATE_COLUMNS: ReadonlyArray<Column<{ id: number; s: RunState }>> = [
  * writes a higher row_version than any before (what the live view and RunCache compare), forgets the
  * run's kept summary and list (RunCache), and announces the run on HISTORY_CHANNEL (live views on every
  * instance). Every statement that writes deployment_history or deletes a run is here, and every change
- * ends in `commit`, which keeps the invariant; test/unit/run-changes-home.spec.ts checks that no other
+ * ends in `commit`, which keeps the invariant; test/medium/writer-statements.spec.ts checks that no other
  * file writes them, test/medium/writer-invariant.spec.ts that every writing path keeps it.
  */
 @Injectable()

@@ -5,8 +5,7 @@ import type { ClusterRunCounts } from '../../clusters/cluster-run-counts';
 import { lockRuns } from '../../common/database/lock-order';
 import { Queryable, selectOne, selectRows } from '../../common/database/sql';
 import { Transaction } from '../entities/transaction.entity';
-import { RunStatus } from '../task-state';
-import { FINAL_RUN_SQL, OPEN_RUN_SQL } from '../task-state';
+import { RunStatus, FINAL_RUN_SQL, OPEN_RUN_SQL } from '../task-state';
 import { unnestRows } from './columns';
 
 /** A run as the writer reads it (locked) before merging reports into it. */
