@@ -2,7 +2,7 @@ import { Publisher } from '../support/faults/broker';
 import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
 import { createTestDatabase } from '../support/database';
 import { start } from '../support/casts';
-import { postThenGetOnOneConnection, rawRequest, watchService } from '../support/raw-http';
+import { percentile, postThenGetOnOneConnection, rawRequest, watchService } from '../support/raw-http';
 import { uniqueName } from '../support/services';
 
 /**
@@ -16,6 +16,10 @@ import { uniqueName } from '../support/services';
  * does) or send their whole body anyway (then read and thrown away, their connections usable after).
  * An authenticated 60 MB `POST /casts` is still accepted, and `/health` is answered meanwhile (its
  * latencies are printed).
+ *
+ * The machine is shared and noisy: the times are bounds on a quiet machine, scaled by how slow `/health`
+ * is here, idle, just before (`slowness`: its p95 over 20 requests against 5 ms, never below 1). The
+ * faults these tests guard against cost 100 times more (seconds, not milliseconds).
  */
 jest.setTimeout(180_000);
 
@@ -51,6 +55,16 @@ function largeStart(uuid: string, clusterId: number, mb: number): Buffer {
   return Buffer.from(JSON.stringify([start(uuid, { id: clusterId, name: 'large', release: 'mitaka-9.0' }, graph)]));
 }
 
+/** How much slower than a quiet machine this one answers `/health` now, idle: ≥ 1. */
+async function slowness(port: number): Promise<number> {
+  const ms: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const a = await rawRequest(port, '/health', { timeoutMs: 5000 });
+    ms.push(a.status === 200 ? a.ms : 5000);
+  }
+  return Math.max(1, percentile(ms, 0.95) / 5);
+}
+
 describe('request bodies are read after authentication (service process, tokens on)', () => {
   let db: { url: string; drop: () => Promise<void> };
   let svc: ServiceProcess;
@@ -82,6 +96,7 @@ describe('request bodies are read after authentication (service process, tokens 
   });
 
   it('20 unauthenticated 60 MB posts at once: all 401 within 2 s; /health p95 under 100 ms; RSS under 400 MB', async () => {
+    const k = await slowness(svc.port);
     const watch = await watchService(svc.port, svc.child.pid!);
     const paths = ['/api/v1/casts', '/api/casts', '/api/v1/transactions', '/api/v1/casts/'];
     // No token, a wrong one, a read token (403), a token without its scheme.
@@ -98,7 +113,9 @@ describe('request bodies are read after authentication (service process, tokens 
     const answers = await Promise.all(posts).finally(() => watch.stop());
     const seen = await watch.stop();
     const slowest = Math.max(...answers.map((a) => a.ms));
-    console.log(`20 unauthenticated 60 MB posts: answered in ${answers.map((a) => a.ms.toFixed(0)).join(', ')} ms; ${seen.summary}`);
+    console.log(
+      `20 unauthenticated 60 MB posts: answered in ${answers.map((a) => a.ms.toFixed(0)).join(', ')} ms; ${seen.summary}; slowness ${k.toFixed(1)}`,
+    );
 
     // A read token on a write is a 403; anything else a 401. Both JSON in the one shape.
     expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 20 }, (_, i) => (i % 5 === 2 ? 403 : 401)));
@@ -106,26 +123,30 @@ describe('request bodies are read after authentication (service process, tokens 
       expect(a.headers['content-type']).toMatch(/^application\/json/);
       expect(JSON.parse(a.text)).toEqual({ statusCode: a.status, message: expect.any(String) });
     }
-    expect(slowest).toBeLessThan(2000);
-    expect(seen.p95).toBeLessThan(100);
+    expect(slowest).toBeLessThan(2000 * k);
+    expect(seen.p95).toBeLessThan(100 * k);
     expect(seen.peakRssMb).toBeLessThan(400);
   });
 
   it('20 clients that send their 60 MB anyway: all 401 within 2 s; /health p95 under 100 ms; RSS under 400 MB', async () => {
     // The service reads what they send and throws it away (1.2 GB here); each connection then serves the next request.
+    const k = await slowness(svc.port);
     const watch = await watchService(svc.port, svc.child.pid!);
     const posts = Array.from({ length: 20 }, () => postThenGetOnOneConnection(svc.port, '/api/v1/casts', body, '/health'));
     const answers = await Promise.all(posts).finally(() => watch.stop());
     const seen = await watch.stop();
     const shown = answers.map(([a, b]) => `${a.status} in ${a.ms.toFixed(0)} ms, then ${b.status} in ${b.ms.toFixed(0)} ms`);
-    console.log(`20 × 60 MB sent whole on their connections, then GET /health on each: ${shown.join('; ')}; ${seen.summary}`);
+    console.log(
+      `20 × 60 MB sent whole on their connections, then GET /health on each: ${shown.join('; ')}; ${seen.summary}; slowness ${k.toFixed(1)}`,
+    );
     expect(answers.map(([a, b]) => [a.status, b.status])).toEqual(Array(20).fill([401, 200]));
-    expect(Math.max(...answers.map(([a]) => a.ms))).toBeLessThan(2000);
-    expect(seen.p95).toBeLessThan(100);
+    expect(Math.max(...answers.map(([a]) => a.ms))).toBeLessThan(2000 * k);
+    expect(seen.p95).toBeLessThan(100 * k);
     expect(seen.peakRssMb).toBeLessThan(400);
   });
 
   it('an authenticated 60 MB POST /casts is accepted, and /health is answered meanwhile', async () => {
+    const k = await slowness(svc.port);
     const watch = await watchService(svc.port, svc.child.pid!);
     const post = rawRequest(svc.port, '/api/v1/casts', { body, headers: { authorization: `Bearer ${ADMIN}` }, timeoutMs: 120_000 });
     const answer = await post.finally(() => watch.stop());
@@ -134,6 +155,6 @@ describe('request bodies are read after authentication (service process, tokens 
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.text)).toEqual([expect.objectContaining({ outcome: 'started', rows_created: 30_000 })]);
     // Not stalled for seconds (issue #12: up to 15.7 s). The writer's own work on 30,000 rows runs meanwhile.
-    expect(seen.max).toBeLessThan(1000);
+    expect(seen.max).toBeLessThan(1000 * k);
   });
 });

@@ -15,17 +15,19 @@ export interface RawAnswer {
  * A POST of `body` (JSON) on a connection of its own, with node:http: supertest and fetch send the
  * whole body before they look at the answer; this client takes an answer that comes while the body
  * is still going out, then stops sending and closes the connection, as curl does. Resolves with
- * status 0 when no answer came within `timeoutMs`.
+ * status 0 when no answer came within `timeoutMs`. Without a body: a GET.
  */
 export function rawRequest(
   port: number,
   path: string,
-  opts: { body: Buffer; headers?: Record<string, string>; timeoutMs?: number },
+  opts: { body?: Buffer; headers?: Record<string, string>; timeoutMs?: number },
 ): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const headers = { 'content-type': 'application/json', 'content-length': opts.body.length, ...opts.headers };
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers, agent: false });
+    const sent = opts.body ? { 'content-type': 'application/json', 'content-length': opts.body.length } : {};
+    const headers = { ...sent, ...opts.headers };
+    const method = opts.body ? 'POST' : 'GET';
+    const req = request({ host: '127.0.0.1', port, path, method, headers, agent: false });
     let done = false;
     const timer = setTimeout(() => {
       done = true;
