@@ -1,3 +1,4 @@
+import { isFinalRun } from '../src/history/task-state';
 import type { components } from './generated/api';
 
 /** The service's REST API, with the session's token when one is set. */
@@ -55,7 +56,7 @@ export type Diff = Schemas['DiffDto'];
 export type TaskStatus = Row['status'];
 
 /** A run still in progress (its stream goes on): not yet in a final status. */
-export const isLive = (t: Transaction) => t.status === 'running' || t.status === 'pending';
+export const isLive = (t: Transaction) => !isFinalRun(t.status);
 
 /**
  * One task's detail, named in the query (`null`: a cluster-level task). In a path, a task or node named

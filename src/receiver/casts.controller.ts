@@ -10,6 +10,7 @@ import { CastsService } from './casts.service';
 import { CastResultDto } from './dto/cast-result.dto';
 import { ReceiverStatsDto } from './dto/receiver-stats.dto';
 import { StartedTransactionDto } from './dto/started-transaction.dto';
+import { START_METHOD } from './cast-format';
 
 @ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
 @ApiTags('receiver')
@@ -49,7 +50,7 @@ export class CastsController {
   @ApiCreatedResponse({ type: StartedTransactionDto })
   @ApiOkResponse({ type: StartedTransactionDto, description: 'The run was already started: nothing changed.' })
   async start(@Body() args: unknown, @Res({ passthrough: true }) res: Response): Promise<StartedTransactionDto> {
-    const [result] = await this.casts.applyHttp({ method: 'transaction_start', args });
+    const [result] = await this.casts.applyHttp({ method: START_METHOD, args });
     if (result.outcome === 'duplicate') res.status(HttpStatus.OK);
     const run = await this.transactions.get(result.transaction_id!);
     // What was not applied (a snapshot that cannot be stored) is said as POST /casts says it in `skipped`.
