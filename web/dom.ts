@@ -21,6 +21,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
+/** A list table (class `list`): one header row of `headers`, then `rows`. */
+export function listTable(id: string, headers: string[], rows: HTMLTableRowElement[]): HTMLTableElement {
+  return h('table', { class: 'list', id }, h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', {}, t)))), h('tbody', {}, ...rows));
+}
+
 export function append(parent: Node, ...children: Child[]): void {
   for (const c of children)
     if (c !== null && c !== undefined && c !== false) parent.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));

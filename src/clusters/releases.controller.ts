@@ -1,15 +1,12 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
-import { ApiAuth } from '../common/auth';
+import { Get, Param } from '@nestjs/common';
+import { ApiNotFoundResponse } from '@nestjs/swagger';
 import { ErrorDto } from '../common/errors/error.dto';
+import { ApiController } from '../common/http/api-controller';
 import { IdPipe } from '../common/http/id.pipe';
 import { ClustersService } from './clusters.service';
 import { ReleaseDto } from './dto/cluster.dto';
 
-@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter is invalid: the message says which and why' })
-@ApiTags('clusters')
-@ApiAuth()
-@Controller('releases')
+@ApiController('clusters', 'releases', { body: false })
 export class ReleasesController {
   constructor(private readonly clusters: ClustersService) {}
 

@@ -1,17 +1,10 @@
-import { Controller, Delete, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiHeader,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiProduces,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Delete, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiConflictResponse, ApiNotFoundResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
-import { AdminOnly, ApiAuth } from '../common/auth';
+import { AdminOnly } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
+import { ApiController, ApiListResponse } from '../common/http/api-controller';
 import { IdPipe } from '../common/http/id.pipe';
 import { listResponse } from '../common/http/list-response';
 import { ClusterHistoryService } from './cluster-history.service';
@@ -20,13 +13,8 @@ import { CROSS_RUN_CSV_COLUMNS, CrossRunRowDto } from './dto/history-row.dto';
 import { CrossRunQueryDto } from './dto/page-query.dto';
 import { HistoryQueryService } from './history-query.service';
 
-const LINK = { name: 'Link', required: false, description: 'rel="next": the next page, while more rows exist' };
-
 /** A cluster's history across its runs, its current state, and the deletion of old runs. */
-@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
-@ApiTags('cluster history')
-@ApiAuth()
-@Controller('clusters/:cluster_id')
+@ApiController('cluster history', 'clusters/:cluster_id')
 @UseGuards(HistoryAvailableGuard)
 @ApiConflictResponse({
   type: ErrorDto,
@@ -41,9 +29,7 @@ export class ClusterHistoryController {
 
   /** Every task row of every run of the cluster, newest first, paged (`Link: rel="next"`); CSV with `Accept: text/csv`. */
   @Get('deployment_history')
-  @ApiProduces('application/json', 'text/csv')
-  @ApiOkResponse({ type: [CrossRunRowDto] })
-  @ApiHeader(LINK)
+  @ApiListResponse(CrossRunRowDto)
   async cluster(
     @Param('cluster_id', new IdPipe('cluster id')) id: number,
     @Query() q: CrossRunQueryDto,
@@ -58,9 +44,7 @@ export class ClusterHistoryController {
 
   /** One node's history across the cluster's runs (`master`, and `null` for cluster-level tasks, too). */
   @Get('nodes/:node_id/deployment_history')
-  @ApiProduces('application/json', 'text/csv')
-  @ApiOkResponse({ type: [CrossRunRowDto] })
-  @ApiHeader(LINK)
+  @ApiListResponse(CrossRunRowDto)
   async node(
     @Param('cluster_id', new IdPipe('cluster id')) id: number,
     @Param('node_id') node: string,

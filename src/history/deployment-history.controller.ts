@@ -1,18 +1,9 @@
-import { Controller, Get, Headers, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiHeader,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiProduces,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
+import { applyDecorators, Get, Headers, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiConflictResponse, ApiNotFoundResponse, ApiProduces, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
-import { ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
+import { ApiController, ApiListResponse } from '../common/http/api-controller';
 import { IdPipe } from '../common/http/id.pipe';
 import { listResponse } from '../common/http/list-response';
 import { isBigintText } from '../common/http/query';
@@ -24,14 +15,18 @@ import { LiveHistoryService } from './live-history.service';
 import { StreamQueryDto } from './dto/stream-query.dto';
 import { TaskQueryDto } from './dto/task-query.dto';
 
-const PRE_90 = { description: "The run's cluster predates release 9.0, or the run was recorded before its upgrade: no task history" };
+/** The run's task history exists (HistoryAvailableGuard): 409 for a run of a pre-9.0 cluster. */
+const RecordedHistoryOnly = () =>
+  applyDecorators(
+    UseGuards(HistoryAvailableGuard),
+    ApiConflictResponse({
+      type: ErrorDto,
+      description: "The run's cluster predates release 9.0, or the run was recorded before its upgrade: no task history",
+    }),
+  );
 
-@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
-@ApiTags('deployment history')
-@ApiAuth()
-@Controller('transactions/:transaction_id/deployment_history')
-@UseGuards(HistoryAvailableGuard)
-@ApiConflictResponse({ type: ErrorDto, ...PRE_90 })
+@ApiController('deployment history', 'transactions/:transaction_id/deployment_history')
+@RecordedHistoryOnly()
 @ApiNotFoundResponse({ type: ErrorDto, description: '{"message": "Transaction not found"}' })
 export class DeploymentHistoryController {
   constructor(
@@ -46,9 +41,7 @@ export class DeploymentHistoryController {
    * what `fuel2 task history show -p` prints), unless `include_definition=0`; CSV keeps Fuel's columns.
    */
   @Get()
-  @ApiProduces('application/json', 'text/csv')
-  @ApiOkResponse({ type: [HistoryRowDto] })
-  @ApiHeader({ name: 'Link', required: false, description: 'rel="next": the next page, while more rows exist (paged requests)' })
+  @ApiListResponse(HistoryRowDto, 'rel="next": the next page, while more rows exist (paged requests)')
   async list(
     @Param('transaction_id', new IdPipe('transaction id')) id: number,
     @Query() q: RunHistoryQueryDto,
@@ -111,12 +104,8 @@ export class DeploymentHistoryController {
   }
 }
 
-@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
-@ApiTags('deployment history')
-@ApiAuth()
-@Controller('transactions/:transaction_id/diff')
-@UseGuards(HistoryAvailableGuard)
-@ApiConflictResponse({ type: ErrorDto, ...PRE_90 })
+@ApiController('deployment history', 'transactions/:transaction_id/diff')
+@RecordedHistoryOnly()
 export class RunDiffController {
   constructor(private readonly history: HistoryQueryService) {}
 

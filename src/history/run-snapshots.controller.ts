@@ -1,8 +1,8 @@
-import { Controller, Get, Param, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Get, Param, Res } from '@nestjs/common';
+import { ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ApiAuth } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
+import { ApiController } from '../common/http/api-controller';
 import { IdPipe } from '../common/http/id.pipe';
 import type { SnapshotKind } from './persistence/run-snapshots.repository';
 import { RunSnapshotsService } from './run-snapshots.service';
@@ -23,10 +23,7 @@ const ABSENT = '"Transaction not found", or the run did not record it (its start
  * whatever its release: they are the run's own records, as the run itself is (not its task history,
  * which needs 9.0).
  */
-@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter is invalid: the message says which and why' })
-@ApiTags('transactions')
-@ApiAuth()
-@Controller('transactions/:transaction_id')
+@ApiController('transactions', 'transactions/:transaction_id', { body: false })
 @ApiNotFoundResponse({ type: ErrorDto, description: ABSENT })
 export class RunSnapshotsController {
   constructor(private readonly snapshots: RunSnapshotsService) {}

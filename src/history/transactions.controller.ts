@@ -1,17 +1,15 @@
-import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
-import { AdminOnly, ApiAuth } from '../common/auth';
+import { Delete, Get, HttpCode, HttpStatus, Param, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiNoContentResponse, ApiNotFoundResponse } from '@nestjs/swagger';
+import { AdminOnly } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
+import { ApiController } from '../common/http/api-controller';
 import { IdPipe } from '../common/http/id.pipe';
 import { DeleteTransactionQueryDto } from './dto/delete-transaction-query.dto';
 import { ListTransactionsQueryDto } from './dto/list-transactions-query.dto';
 import { TransactionDto } from './dto/transaction.dto';
 import { RUNNING_RUN_MESSAGE, TransactionsService } from './transactions.service';
 
-@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
-@ApiTags('transactions')
-@ApiAuth()
-@Controller('transactions')
+@ApiController('transactions', 'transactions')
 export class TransactionsController {
   constructor(private readonly transactions: TransactionsService) {}
 

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBody, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBody, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AdminOnly, ApiAuth } from '../common/auth';
+import { AdminOnly } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
+import { ApiController } from '../common/http/api-controller';
 import { LargeBody } from '../common/http/request-body';
 import { TransactionsService } from '../history/transactions.service';
 import { CASTS_BODY, TRANSACTION_START_ARGS } from './cast.schema';
@@ -12,10 +13,7 @@ import { ReceiverStatsDto } from './dto/receiver-stats.dto';
 import { StartedTransactionDto } from './dto/started-transaction.dto';
 import { START_METHOD } from './cast-format';
 
-@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
-@ApiTags('receiver')
-@ApiAuth()
-@Controller()
+@ApiController('receiver')
 export class CastsController {
   constructor(
     private readonly casts: CastsService,

@@ -7,25 +7,16 @@ import { AmqpTransport, HttpTransport, Transport } from './transport';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8000';
 
-export interface SimulateOptions {
+/** The plan's options as the command line gives them (`runs` and `prefix` have defaults worked out later), and how to send. */
+export interface SimulateOptions extends Omit<SimOptions, 'runs' | 'prefix'> {
   url: string;
   token?: string;
   amqp?: string;
   exchange: string;
   routingKey: string;
-  clusters: number;
-  nodes: number;
-  tasks: number;
   runs?: number;
   speed: number;
-  seed: string;
-  failureRate: number;
-  duplicates: number;
-  outOfOrder: number;
-  release: string;
-  firstCluster: number;
   prefix?: string;
-  method: 'transaction_resp' | 'deploy_resp';
   json?: boolean;
   quiet?: boolean;
 }

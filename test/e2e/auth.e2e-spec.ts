@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Test } from 'supertest';
 import { startApp, TestApp } from '../support/app';
 import { Bus } from '../support/bus';
-import { finish, start, task, resp } from '../support/casts';
+import { finish, oneTaskRun, resp, start, task } from '../support/casts';
 import { waitFor } from '../support/services';
 
 /**
@@ -18,6 +18,12 @@ const READ = 'read-0123456789abcdef';
 const READ_2 = 'read-fedcba9876543210';
 const ADMIN = 'admin-0123456789abcdef0123456789';
 const WRONG = 'wrong-0123456789abcdef';
+
+/** A token in both header forms fuel2 and other clients send: `Authorization: Bearer` and `X-Auth-Token` (another token there, if given). */
+const headerForms = (bearer: string, xAuthToken = bearer): Array<[string, string]> => [
+  ['Authorization', `Bearer ${bearer}`],
+  ['X-Auth-Token', xAuthToken],
+];
 
 /** Routes anyone may call. Anything else needs a token: add a route here only on purpose. */
 const PUBLIC = new Set(['GET /api/v1/version', 'GET /health', 'GET /health/ready', 'POST /keystone/v2.0/tokens']);
@@ -184,10 +190,7 @@ describe('auth: tokens configured', () => {
   it('a wrong token: 401 invalid_token on every non-public route, in both header forms', async () => {
     const wrong: string[] = [];
     for (const op of ops.filter((o) => !o.isPublic)) {
-      for (const [name, value] of [
-        ['Authorization', `Bearer ${WRONG}`],
-        ['X-Auth-Token', WRONG],
-      ]) {
+      for (const [name, value] of headerForms(WRONG)) {
         const res = await send(t, op).set(name, value);
         if (
           res.status !== 401 ||
@@ -204,10 +207,7 @@ describe('auth: tokens configured', () => {
   it('a read token (either of them, in both header forms): every read allowed, every write 403 naming the route', async () => {
     const wrong: string[] = [];
     for (const op of ops.filter((o) => !o.isPublic)) {
-      for (const [name, value] of [
-        ['Authorization', `Bearer ${READ}`],
-        ['X-Auth-Token', READ_2],
-      ]) {
+      for (const [name, value] of headerForms(READ, READ_2)) {
         const res = await send(t, op).set(name, value);
         if (op.isWrite) {
           const message = `Forbidden: ${op.method} ${op.url} changes data and needs an admin token; the token sent is a read token`;
@@ -223,10 +223,7 @@ describe('auth: tokens configured', () => {
   it('an admin token (in both header forms): every route allowed', async () => {
     const wrong: string[] = [];
     for (const op of ops) {
-      for (const [name, value] of [
-        ['Authorization', `Bearer ${ADMIN}`],
-        ['X-Auth-Token', ADMIN],
-      ]) {
+      for (const [name, value] of headerForms(ADMIN)) {
         const res = await send(t, op).set(name, value);
         if (res.status === 401 || res.status === 403 || res.status >= 500)
           wrong.push(`${op.key} with ${name}: ${res.status} ${res.body.message}`);
@@ -236,12 +233,7 @@ describe('auth: tokens configured', () => {
   });
 
   it('writes really apply with an admin token, never with a read token; reads see them with a read token', async () => {
-    const graph = { '1': [{ id: 'netconfig', type: 'puppet' }] };
-    const casts = [
-      start('auth-1', { id: 31, name: 'secure', release: 'mitaka-9.0' }, graph),
-      resp('auth-1', [task('1', 'netconfig', 'ready')]),
-      finish('auth-1', 'ready'),
-    ];
+    const casts = oneTaskRun('auth-1', { id: 31, name: 'secure', release: 'mitaka-9.0' });
     await t.http().post('/api/v1/casts').set('X-Auth-Token', READ).send(casts).expect(403);
     expect((await t.sql.query('SELECT count(*)::int AS n FROM transactions')).rows[0].n).toBe(0);
     await t.http().post('/api/v1/casts').set('Authorization', `Bearer ${ADMIN}`).send(casts).expect(200);

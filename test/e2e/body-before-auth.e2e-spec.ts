@@ -1,9 +1,7 @@
-import { Publisher } from '../support/faults/broker';
-import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
-import { createTestDatabase } from '../support/database';
+import { OwnService, startOwnService } from '../support/faults/own-service';
+import type { ServiceProcess } from '../support/faults/service';
 import { start } from '../support/casts';
 import { percentile, postThenGetOnOneConnection, rawRequest, watchService } from '../support/raw-http';
-import { uniqueName } from '../support/services';
 
 /**
  * Issue #12, part 1: request bodies were read and parsed before authentication. With tokens on and no
@@ -66,33 +64,20 @@ async function slowness(port: number): Promise<number> {
 }
 
 describe('request bodies are read after authentication (service process, tokens on)', () => {
-  let db: { url: string; drop: () => Promise<void> };
+  let own: OwnService | undefined;
   let svc: ServiceProcess;
-  let names: string;
   let body: Buffer;
 
   beforeAll(async () => {
-    await builtService();
-    db = await createTestDatabase('dh_bodies');
-    names = uniqueName('dh_bodies');
-    svc = await ServiceProcess.start({
-      databaseUrl: db.url,
-      exchange: names,
-      queue: names,
-      name: 'service with tokens',
-      env: { AUTH_READ_TOKENS: READ, AUTH_ADMIN_TOKENS: ADMIN },
-    });
+    own = await startOwnService('dh_bodies', { name: 'service with tokens', env: { AUTH_READ_TOKENS: READ, AUTH_ADMIN_TOKENS: ADMIN } });
+    svc = own.svc;
     body = largeStart('large-1', 71, 60);
     expect(body.length).toBeGreaterThan(58 * MB);
     expect(body.length).toBeLessThan(62 * MB);
   }, 120_000);
 
   afterAll(async () => {
-    await killAllServices();
-    removeBuiltService();
-    const pub = await Publisher.connect();
-    await pub.remove([names, `${names}.dead-letter`], [names]).finally(() => pub.close());
-    await db?.drop();
+    await own?.remove();
   });
 
   it('20 unauthenticated 60 MB posts at once: all 401 within 2 s; /health p95 under 100 ms; RSS under 400 MB', async () => {

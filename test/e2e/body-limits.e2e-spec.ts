@@ -69,6 +69,8 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
   afterAll(async () => {
     await t?.close();
   });
+  /** A POST with the admin token: every write route takes one here. */
+  const adminPost = (path: string) => t.http().post(path).set(admin);
 
   const largeBodies = async () => {
     const metric = t.app.get(Metrics).registry.getSingleMetric('dh_http_large_bodies')!;
@@ -83,10 +85,7 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
     const limits =
       /too large: this route takes up to 1 MB \(1048576 bytes\); only POST \/casts and POST \/transactions take more \(up to 4 MB\)$/;
     expect(res.body).toEqual({ statusCode: 413, message: expect.stringMatching(limits) });
-    await t
-      .http()
-      .post('/api/v1/retention?older_than_days=1')
-      .set(admin)
+    await adminPost('/api/v1/retention?older_than_days=1')
       .send({ x: 'x'.repeat(2 * MB) })
       .expect(413);
     // Authentication first: a stranger learns nothing of the limits.
@@ -105,25 +104,14 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
     const cast = startOfSize('limits-1', 11, 2 * MB);
     expect(JSON.stringify(cast).length).toBeGreaterThan(2 * MB);
     const started = [expect.objectContaining({ outcome: 'started' })];
-    expect((await t.http().post('/api/v1/casts').set(admin).send(cast).expect(200)).body).toEqual(started);
-    await t
-      .http()
-      .post('/api/casts/')
-      .set(admin)
-      .send(startOfSize('limits-2', 11, 2 * MB))
-      .expect(200);
-    await t
-      .http()
-      .post('/api/v1/transactions')
-      .set(admin)
-      .send(startOfSize('limits-3', 11, 3 * MB).args)
-      .expect(201);
-    await t
-      .http()
-      .post('/api/transactions/')
-      .set(admin)
-      .send(startOfSize('limits-4', 11, 3 * MB).args)
-      .expect(201);
+    expect((await adminPost('/api/v1/casts').send(cast).expect(200)).body).toEqual(started);
+    // The /api/ alias, and POST /transactions (whose body is a start's args).
+    const more: Array<[string, () => object, number]> = [
+      ['/api/casts/', () => startOfSize('limits-2', 11, 2 * MB), 200],
+      ['/api/v1/transactions', () => startOfSize('limits-3', 11, 3 * MB).args, 201],
+      ['/api/transactions/', () => startOfSize('limits-4', 11, 3 * MB).args, 201],
+    ];
+    for (const [path, body, status] of more) await adminPost(path).send(body()).expect(status);
     // gzip: the limit is on the body as decoded.
     const zipped = gzipSync(JSON.stringify(startOfSize('limits-5', 11, 3 * MB)));
     expect(zipped.length).toBeLessThan(MB);
@@ -132,10 +120,7 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
   });
 
   it('over BODY_MAX_CASTS_BYTES: 413 naming it; at once, unread, when Content-Length says so', async () => {
-    const res = await t
-      .http()
-      .post('/api/v1/casts')
-      .set(admin)
+    const res = await adminPost('/api/v1/casts')
       .send(startOfSize('limits-6', 11, 5 * MB))
       .expect(413);
     expect(res.body.message).toMatch(/too large: this route takes up to 4 MB \(4194304 bytes\)$/);
@@ -200,13 +185,13 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
   it('a large body that is not JSON: 400 saying where', async () => {
     const text = JSON.stringify(startOfSize('limits-7', 11, 2 * MB));
     const broken = `${text.slice(0, MB)}}${text.slice(MB)}`;
-    const res = await t.http().post('/api/v1/casts').set(admin).set('Content-Type', 'application/json').send(broken).expect(400);
+    const res = await adminPost('/api/v1/casts').set('Content-Type', 'application/json').send(broken).expect(400);
     expect(res.body.message).toMatch(/^the body is not valid JSON: .*byte/);
   });
 
   it('only UTF-8: another charset is 415', async () => {
     const utf16 = 'application/json; charset=utf-16';
-    const res = await t.http().post('/api/v1/casts').set(admin).set('Content-Type', utf16).send('{}').expect(415);
+    const res = await adminPost('/api/v1/casts').set('Content-Type', utf16).send('{}').expect(415);
     expect(res.body.message).toMatch(/unsupported charset "utf-16"/);
   });
 
@@ -229,10 +214,7 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
       expect(JSON.parse(refused.body)).toEqual({ statusCode: 503, message: busy });
       expect(await t.app.get(Metrics).registry.getSingleMetricAsString('dh_http_large_bodies_refused_total')).toMatch(/ 1$/m);
       // Small bodies do not wait in that line; strangers are still told 401 at once.
-      await t
-        .http()
-        .post('/api/v1/casts')
-        .set(admin)
+      await adminPost('/api/v1/casts')
         .send(startOfSize('limits-8', 12, 100_000))
         .expect(200);
       const stranger = startUpload(port, '/api/v1/casts', 2 * MB, 0, {});
@@ -245,10 +227,7 @@ describe('request body limits and the line of large bodies (BODY_MAX_CASTS_BYTES
       const n = await largeBodies();
       return n.active === 0 && n.waiting === 0;
     }, 'the turns of closed connections to end');
-    await t
-      .http()
-      .post('/api/v1/casts')
-      .set(admin)
+    await adminPost('/api/v1/casts')
       .send(startOfSize('limits-9', 12, 2 * MB))
       .expect(200);
   });

@@ -104,6 +104,8 @@ describe('dhist, the command-line client', () => {
     expect(r).toMatchObject({ code: 0, stderr: '' });
     return JSON.parse(r.stdout);
   };
+  /** `-c NAME` once per column, as fuel2's (cliff's) column option is given. */
+  const columns = (...names: string[]) => names.flatMap((name) => ['-c', name]);
   const post = async (casts: unknown[]) => t.http().post('/api/v1/casts').send(casts).expect(200);
 
   beforeAll(async () => {
@@ -242,40 +244,11 @@ describe('dhist, the command-line client', () => {
 
     it('history show: filters, any column with -c (custom keys too), --include-summary', async () => {
       const id = String(ids['cli-a']);
+      const show = (...args: string[]) => json(['task', 'history', 'show', id, ...args]);
       const [hiera, custom, summary] = await Promise.all([
-        json([
-          'task',
-          'history',
-          'show',
-          id,
-          '--nodes',
-          '1',
-          '--tasks-names',
-          'hiera',
-          '-c',
-          'task_name',
-          '-c',
-          'closed_reason',
-          '-c',
-          'type',
-        ]),
-        json([
-          'task',
-          'history',
-          'show',
-          id,
-          '--nodes',
-          '1,2',
-          '--tasks-names',
-          'netconfig',
-          '-c',
-          'node_id',
-          '-c',
-          'attempt',
-          '-c',
-          'error_message',
-        ]),
-        json(['task', 'history', 'show', id, '--nodes', '1', '--statuses', 'ready', '--include-summary']),
+        show('--nodes', '1', '--tasks-names', 'hiera', ...columns('task_name', 'closed_reason', 'type')),
+        show('--nodes', '1,2', '--tasks-names', 'netconfig', ...columns('node_id', 'attempt', 'error_message')),
+        show('--nodes', '1', '--statuses', 'ready', '--include-summary'),
       ]);
       expect(hiera).toEqual([
         { task_name: 'hiera', closed_reason: 'did not finish: transaction ended with error (Deployment failed)', type: 'puppet' },
@@ -351,21 +324,8 @@ describe('dhist, the command-line client', () => {
       expect(await json(['env', 'history', '1', '--limit', '3'])).toEqual(full.slice(0, 3));
       // Filters, oldest first.
       const since = await json([
-        'env',
-        'history',
-        '1',
-        '--page-size',
-        '1',
-        '--statuses',
-        'error',
-        'skipped',
-        '--oldest-first',
-        '-c',
-        'task_name',
-        '-c',
-        'node_id',
-        '-c',
-        'status',
+        ...['env', 'history', '1', '--page-size', '1', '--statuses', 'error', 'skipped', '--oldest-first'],
+        ...columns('task_name', 'node_id', 'status'),
       ]);
       expect(since).toEqual([
         { task_name: 'netconfig', node_id: '2', status: 'error' },

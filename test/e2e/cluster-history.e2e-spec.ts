@@ -1,5 +1,5 @@
 import type { Response } from 'supertest';
-import { finish, resp, start, task } from '../support/casts';
+import { finish, resp, SMALL_GRAPH, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
 
 /**
@@ -36,15 +36,6 @@ interface ModelRow {
 }
 
 const RELEASE = 'mitaka-9.0';
-const GRAPH = {
-  '1': [
-    { id: 'netconfig', type: 'puppet' },
-    { id: 'hiera', type: 'puppet' },
-  ],
-  '2': [{ id: 'netconfig', type: 'puppet' }],
-  master: [{ id: 'upload_configuration', type: 'upload_file' }],
-  null: [{ id: 'post_deployment_start', type: 'stage' }],
-};
 const TYPES: Record<string, string> = {
   netconfig: 'puppet',
   hiera: 'puppet',
@@ -263,7 +254,7 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
           ],
     );
     const out = await cast([
-      start(uuid, cluster, GRAPH, { time: rows[0].ts, ...extra }),
+      start(uuid, cluster, SMALL_GRAPH, { time: rows[0].ts, ...extra }),
       resp(uuid, reports),
       ...(end ? [finish(uuid, end.status, { time: end.time })] : []),
     ]);
@@ -281,7 +272,7 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
     const other = rowsOf('c21-b').map((m, i) => ({ ...m, uuid: 'c22-a', ts: at('02', `12:0${i}`), te: at('02', `12:0${i}`) }));
     await run('c22-a', { id: 22, name: 'west', release: RELEASE }, other, {}, { status: 'ready', time: at('02', '12:09') });
     // A pre-9.0 cluster.
-    await cast(start('c23-a', { id: 23, name: 'legacy', release: 'liberty-8.0' }, GRAPH));
+    await cast(start('c23-a', { id: 23, name: 'legacy', release: 'liberty-8.0' }, SMALL_GRAPH));
 
     // The 5,000-row history of cluster 30 (5 runs × 1,000 rows), inserted behind the API's back, in
     // random id order, with big groups of identical sort times (21 distinct start times, some only a
@@ -515,27 +506,23 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
     it('after a reset, earlier runs are listed by default and with epoch=all, not with epoch=current', async () => {
       const c = { id: 24, name: 'resettable', release: RELEASE };
       const graph = { '1': [{ id: 'netconfig', type: 'puppet' }], null: [{ id: 'post_deployment_start', type: 'stage' }] };
-      await cast([
-        start('c24-a', c, graph, { time: '2026-02-01T10:00:00Z' }),
-        resp('c24-a', [
-          task('1', 'netconfig', 'ready', { time: '2026-02-01T10:01:00Z' }),
-          task(null, 'post_deployment_start', 'ready', { time: '2026-02-01T10:02:00Z' }),
-        ]),
-        finish('c24-a', 'ready', { time: '2026-02-01T10:03:00Z' }),
-      ]);
+      /** A run of the cluster on February `day`: both its tasks ready, a minute apart. */
+      const runOn = (uuid: string, day: string) =>
+        cast([
+          start(uuid, c, graph, { time: `2026-02-${day}T10:00:00Z` }),
+          resp(uuid, [
+            task('1', 'netconfig', 'ready', { time: `2026-02-${day}T10:01:00Z` }),
+            task(null, 'post_deployment_start', 'ready', { time: `2026-02-${day}T10:02:00Z` }),
+          ]),
+          finish(uuid, 'ready', { time: `2026-02-${day}T10:03:00Z` }),
+        ]);
+      await runOn('c24-a', '01');
       const before = await list('/api/v1/clusters/24/deployment_history?epoch=current');
       expect(before.map((r) => r.transaction_uuid)).toEqual(['c24-a', 'c24-a']);
 
       const reset = await t.http().post('/api/v1/clusters/24/reset').expect(200);
       expect(reset.body).toMatchObject({ previous_epoch: 1, epoch: 2 });
-      await cast([
-        start('c24-b', c, graph, { time: '2026-02-02T10:00:00Z' }),
-        resp('c24-b', [
-          task('1', 'netconfig', 'ready', { time: '2026-02-02T10:01:00Z' }),
-          task(null, 'post_deployment_start', 'ready', { time: '2026-02-02T10:02:00Z' }),
-        ]),
-        finish('c24-b', 'ready', { time: '2026-02-02T10:03:00Z' }),
-      ]);
+      await runOn('c24-b', '02');
 
       const all = await list('/api/v1/clusters/24/deployment_history');
       expect(all.map((r) => [r.transaction_uuid, r.node_id, r.epoch])).toEqual([
@@ -839,16 +826,19 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
 
   describe('CSV', () => {
     const HEADER = 'transaction_id,transaction_uuid,transaction_name,task_name,node_id,status,type,time_start,time_end';
+    /** A CSV answer: text/csv, an attachment named `filename`, the header line then `rows` (CRLF after each). */
+    const csvAttachment = async (url: string, filename: string, rows: string[]) => {
+      const res = await get(url, 'text/csv').expect(200);
+      expect(res.headers['content-type']).toMatch(/^text\/csv/);
+      expect(res.headers['content-disposition']).toBe(`attachment; filename="${filename}"`);
+      expect(res.text.split('\r\n')).toEqual([HEADER, ...rows, '']);
+      return res;
+    };
 
     it('Accept: text/csv on the cluster route: text/csv, attachment filename, header line, rows; Link kept when paged', async () => {
-      const res = await get('/api/v1/clusters/21/deployment_history?limit=2', 'text/csv').expect(200);
-      expect(res.headers['content-type']).toMatch(/^text\/csv/);
-      expect(res.headers['content-disposition']).toMatch(/^attachment; filename="cluster-21-deployment-history\.csv"$/);
-      expect(res.text.split('\r\n')).toEqual([
-        HEADER,
+      const res = await csvAttachment('/api/v1/clusters/21/deployment_history?limit=2', 'cluster-21-deployment-history.csv', [
         `${txIds['c21-c']},c21-c,provision,netconfig,2,error,puppet,2026-01-03T10:04:00.000Z,2026-01-03T10:04:00.000Z`,
         `${txIds['c21-c']},c21-c,provision,hiera,1,ready,puppet,2026-01-03T10:03:00.000Z,2026-01-03T10:03:00.000Z`,
-        '',
       ]);
       const link = nextLink(res);
       expect(link).toMatch(/cursor=/);
@@ -876,15 +866,14 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
     });
 
     it('Accept: text/csv on the node route, with filters; Link kept when paged', async () => {
-      const res = await get('/api/v1/clusters/21/nodes/master/deployment_history?limit=2&order=time_start', 'text/csv').expect(200);
-      expect(res.headers['content-type']).toMatch(/^text\/csv/);
-      expect(res.headers['content-disposition']).toMatch(/^attachment; filename="cluster-21-node-master-deployment-history\.csv"$/);
-      expect(res.text.split('\r\n')).toEqual([
-        HEADER,
-        `${txIds['c21-a']},c21-a,deployment,upload_configuration,master,ready,upload_file,2026-01-01T10:01:00.000Z,2026-01-01T10:01:00.000Z`,
-        `${txIds['c21-b']},c21-b,deployment,upload_configuration,master,ready,upload_file,2026-01-02T10:01:00.000Z,2026-01-02T10:01:00.000Z`,
-        '',
-      ]);
+      const res = await csvAttachment(
+        '/api/v1/clusters/21/nodes/master/deployment_history?limit=2&order=time_start',
+        'cluster-21-node-master-deployment-history.csv',
+        [
+          `${txIds['c21-a']},c21-a,deployment,upload_configuration,master,ready,upload_file,2026-01-01T10:01:00.000Z,2026-01-01T10:01:00.000Z`,
+          `${txIds['c21-b']},c21-b,deployment,upload_configuration,master,ready,upload_file,2026-01-02T10:01:00.000Z,2026-01-02T10:01:00.000Z`,
+        ],
+      );
       expect(nextLink(res)).toMatch(/^\/api\/v1\/clusters\/21\/nodes\/master\/deployment_history\?.*cursor=/);
       const cl = await get('/api/v1/clusters/21/nodes/null/deployment_history?statuses=ready', 'text/csv').expect(200);
       expect(cl.headers['content-disposition']).toMatch(/filename="cluster-21-node-null-deployment-history\.csv"/);

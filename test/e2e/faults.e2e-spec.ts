@@ -1,8 +1,8 @@
 import { waitFor } from '../support/services';
 import { ensureBrokerRunning, Publisher, queueCounts, startBrokerApp, stopBrokerApp } from '../support/faults/broker';
 import { checkWorkload, deadlocks, differences, dump, statusCounts, terminateServiceBackends } from '../support/faults/dump';
-import { faultSetup, FaultSetup, removeFaultSetups } from '../support/faults/setup';
-import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
+import { FaultSetup, useFaultSuite } from '../support/faults/setup';
+import { ServiceProcess } from '../support/faults/service';
 import { Cast, faultWorkload, replayWorkload, shuffleWithDuplicates, Workload } from '../support/faults/workload';
 
 /**
@@ -22,28 +22,8 @@ jest.setTimeout(120_000);
 type Setup = FaultSetup;
 
 describe('faults: nothing lost, nothing doubled', () => {
-  const setups: Setup[] = [];
-  let pub: Publisher;
-
-  beforeAll(async () => {
-    await builtService();
-    await ensureBrokerRunning();
-    pub = await Publisher.connect();
-  }, 120_000);
-
-  afterAll(async () => {
-    await killAllServices();
-    removeBuiltService();
-    await ensureBrokerRunning();
-    await pub?.close();
-    await removeFaultSetups(setups);
-  });
-
-  async function setup(name: string): Promise<Setup> {
-    const s = await faultSetup('dh_fault', name);
-    setups.push(s);
-    return s;
-  }
+  // The broker may be left stopped by a test that failed while it was.
+  const suite = useFaultSuite('dh_fault', { repair: ensureBrokerRunning });
 
   const start = (s: Setup, env: Record<string, string> = {}, label = s.name) =>
     ServiceProcess.start({ databaseUrl: s.db.url, exchange: s.exchange, queue: s.queue, env, name: label });
@@ -59,13 +39,13 @@ describe('faults: nothing lost, nothing doubled', () => {
       async () => {
         problems = checkWorkload(await dump(s.sql), w);
         if (problems.length === 0) return true;
-        if ((await pub.ready(s.dlq)) === 0 || (await pub.ready(s.queue)) > 0) return false;
+        if ((await suite.pub.ready(s.dlq)) === 0 || (await suite.pub.ready(s.queue)) > 0) return false;
         return (await queueCounts(s.queue))?.unacked === 0; // settled: waiting longer changes nothing
       },
       `the expected state on ${s.name}`,
       timeoutMs,
     ).catch(() => undefined);
-    const dead = (await pub.drain(s.dlq)).map(
+    const dead = (await suite.pub.drain(s.dlq)).map(
       (m) => `${m.properties.headers?.['x-dead-letter-reason']}: ${m.content.toString().slice(0, 160)}`,
     );
     expect(dead.length > 10 ? [...dead.slice(0, 10), `... ${dead.length} dead letters in all`] : dead).toEqual([]);
@@ -75,11 +55,11 @@ describe('faults: nothing lost, nothing doubled', () => {
   /** The queue and its dead-letter queue hold nothing: every cast applied and acked, none parked. */
   async function expectQueuesEmpty(s: Setup): Promise<void> {
     await waitFor(
-      async () => (await queueCounts(s.queue))?.unacked === 0 && (await pub.ready(s.queue)) === 0,
+      async () => (await queueCounts(s.queue))?.unacked === 0 && (await suite.pub.ready(s.queue)) === 0,
       `${s.queue} to be empty`,
       15_000,
     );
-    expect(await pub.ready(s.dlq)).toBe(0);
+    expect(await suite.pub.ready(s.dlq)).toBe(0);
   }
 
   /** Waits until the service has written at least `n` casts (committed batches). */
@@ -91,10 +71,10 @@ describe('faults: nothing lost, nothing doubled', () => {
   const workload = (prefix: string, clusterBase: number) => faultWorkload(prefix, { runs: 6, nodes: 8, tasks: 30, clusterBase });
 
   async function killPostgresConnections(name: string, clusterBase: number, batchSize: string, kills: number): Promise<void> {
-    const s = await setup(name);
+    const s = await suite.setup(name);
     const w = workload(name, clusterBase);
     const svc = await start(s, { BATCH_MAX_SIZE: batchSize, AMQP_PREFETCH: '100' });
-    await pub.publish(s.exchange, w.casts);
+    await suite.pub.publish(s.exchange, w.casts);
     let killed = 0;
     const step = Math.floor((w.casts.length * 0.9) / kills);
     for (let k = 1; k <= kills; k++) {
@@ -124,16 +104,16 @@ describe('faults: nothing lost, nothing doubled', () => {
   });
 
   it('the service killed with SIGKILL mid-ingestion and started again: unacked casts are redelivered and applied', async () => {
-    const s = await setup('sigkill');
+    const s = await suite.setup('sigkill');
     const w = workload('sigkill', 120);
     const first = await start(s, SLOW, 'first instance');
-    await pub.publish(s.exchange, w.casts);
+    await suite.pub.publish(s.exchange, w.casts);
     await progressed(first, 800, 'before the kill');
     first.kill('SIGKILL');
     await first.exited;
     // Mid-ingestion: casts are left, among them the ones the killed process held unacked.
     await waitFor(async () => (await queueCounts(s.queue))?.consumers === 0, 'the dead consumer to be gone');
-    const left = await pub.ready(s.queue);
+    const left = await suite.pub.ready(s.queue);
     expect(left).toBeGreaterThan(0);
     expect(left).toBeLessThan(w.casts.length);
 
@@ -144,10 +124,10 @@ describe('faults: nothing lost, nothing doubled', () => {
   });
 
   it('SIGTERM: stops consuming, finishes and acks the batch in flight, exits cleanly within 10 s', async () => {
-    const s = await setup('sigterm');
+    const s = await suite.setup('sigterm');
     const w = workload('sigterm', 130);
     const first = await start(s, { ...SLOW, AMQP_PREFETCH: '200' }, 'first instance');
-    await pub.publish(s.exchange, w.casts);
+    await suite.pub.publish(s.exchange, w.casts);
     await progressed(first, 600, 'before SIGTERM');
     const t0 = Date.now();
     const mark = first.mark();
@@ -162,12 +142,12 @@ describe('faults: nothing lost, nothing doubled', () => {
     // Mid-ingestion: casts are left in the queue. None of them was delivered to the stopped instance
     // (redelivered): everything it had received, it wrote and acked before exiting.
     expect((await queueCounts(s.queue))?.unacked).toBe(0);
-    const left = await pub.drain(s.queue);
+    const left = await suite.pub.drain(s.queue);
     expect(left.length).toBeGreaterThan(0);
     expect(left.filter((m) => m.fields.redelivered).length).toBe(0);
 
     // The rest, published again, completes the state with a new instance.
-    await pub.publish(
+    await suite.pub.publish(
       s.exchange,
       left.map((m) => m.content),
     );
@@ -204,17 +184,17 @@ describe('faults: nothing lost, nothing doubled', () => {
   }
 
   it('two instances consuming one queue, runs started first: the same final state as one, no deadlock', async () => {
-    const s = await setup('two');
+    const s = await suite.setup('two');
     const w = workload('two', 140);
     const starts = w.casts.filter((c) => c.method === 'transaction_start');
     await twoInstances(s, w, async () => {
-      await pub.publish(s.exchange, starts);
+      await suite.pub.publish(s.exchange, starts);
       await waitFor(
         async () => (await s.sql.query('SELECT count(*)::int AS n FROM transactions')).rows[0].n === starts.length,
         'the runs to start',
       );
       // Every report of the interleaved runs, shared by both instances: they write the same runs at once.
-      await pub.publish(
+      await suite.pub.publish(
         s.exchange,
         w.casts.filter((c) => c.method !== 'transaction_start'),
       );
@@ -225,14 +205,14 @@ describe('faults: nothing lost, nothing doubled', () => {
     // What a queue holds after an outage: run after run, each start right before its reports. The
     // broker deals the messages to both instances in turn, so a run's start and its first reports go
     // to different instances, in batches committed in either order.
-    const s = await setup('backlog');
+    const s = await suite.setup('backlog');
     const w = workload('backlog', 160);
     const byRun = w.uuids.flatMap((u) => w.casts.filter((c) => c.args.task_uuid === u));
-    await twoInstances(s, w, () => pub.publish(s.exchange, byRun));
+    await twoInstances(s, w, () => suite.pub.publish(s.exchange, byRun));
   });
 
   it('10,000 casts replayed shuffled with 20% duplicates: the same database as the ordered replay', async () => {
-    const [ordered, shuffled] = await Promise.all([setup('ordered'), setup('shuffled')]);
+    const [ordered, shuffled] = await Promise.all([suite.setup('ordered'), suite.setup('shuffled')]);
     const { casts, parents } = replayWorkload('replay', 10_000, 6);
     const mixed = shuffleWithDuplicates(casts, 0.2, 7, parents);
     expect(casts).toHaveLength(10_000);
@@ -243,12 +223,12 @@ describe('faults: nothing lost, nothing doubled', () => {
       waitFor(
         async () => {
           const st = await p.stats();
-          return st.casts >= sent.length && st.batched_casts + st.dead_lettered >= st.casts && (await pub.ready(s.queue)) === 0;
+          return st.casts >= sent.length && st.batched_casts + st.dead_lettered >= st.casts && (await suite.pub.ready(s.queue)) === 0;
         },
         `${p.name} to take all ${sent.length} casts`,
         90_000,
       );
-    await Promise.all([pub.publish(ordered.exchange, casts), pub.publish(shuffled.exchange, mixed)]);
+    await Promise.all([suite.pub.publish(ordered.exchange, casts), suite.pub.publish(shuffled.exchange, mixed)]);
     await Promise.all([done(sa, ordered, casts), done(sb, shuffled, mixed)]);
     expect((await sa.stats()).dead_lettered).toBe(0);
     expect((await sb.stats()).dead_lettered).toBe(0);
@@ -268,18 +248,18 @@ describe('faults: nothing lost, nothing doubled', () => {
 
   // Last: restarting the broker disturbs every other client of it (other test files running at the same time).
   it('RabbitMQ restarted mid-ingestion: the consumer reconnects by itself and every cast is applied', async () => {
-    const s = await setup('broker');
+    const s = await suite.setup('broker');
     const w = workload('broker', 100);
     // Tiny batches: the restart must come while most of the published casts are still to be written.
     const svc = await start(s, { BATCH_MAX_SIZE: '2', AMQP_PREFETCH: '10' });
     const half = Math.floor(w.casts.length * 0.6);
     // Persistent, so that the broker keeps the queued casts across its restart (Astute's are transient:
     // a broker restart would lose those itself, whatever the service does).
-    await pub.publish(s.exchange, w.casts.slice(0, half), { persistent: true });
+    await suite.pub.publish(s.exchange, w.casts.slice(0, half), { persistent: true });
     await progressed(svc, 50, 'before the restart');
 
     try {
-      await pub.close();
+      await suite.pub.close();
       await stopBrokerApp();
       // Mid-ingestion: with the broker away, the service can write at most what it had received.
       expect((await svc.stats()).batched_casts).toBeLessThan(half - 10);
@@ -292,9 +272,9 @@ describe('faults: nothing lost, nothing doubled', () => {
     } finally {
       await startBrokerApp();
     }
-    pub = await Publisher.connect();
+    suite.pub = await Publisher.connect();
     await waitFor(async () => (await queueCounts(s.queue))?.consumers === 1, 'the consumer to come back by itself', 60_000);
-    await pub.publish(s.exchange, w.casts.slice(half), { persistent: true });
+    await suite.pub.publish(s.exchange, w.casts.slice(half), { persistent: true });
 
     await expectFinalState(s, w);
     await expectQueuesEmpty(s);

@@ -125,32 +125,31 @@ describe('the first start, in a folder closed to other users', () => {
       expect(readdirSync(join(state, 'embedded-postgres'))).toHaveLength(1);
     }
 
-    const second = run(env);
-    try {
-      await ready(second, base);
-      const list = (await (await fetch(`${base}/api/v1/transactions/`)).json()) as Array<{ uuid: string }>;
-      expect(list.map((x) => x.uuid)).toEqual(['first-start']);
-    } finally {
-      await stop(second);
-    }
-    expect(await second.exited).toBe(0);
-    expect(second.output()).toContain(`data in ${data}`);
+    /** Starts the service again: it serves the run of the first start from the same data, and stops cleanly. */
+    const startAgain = async (): Promise<Proc> => {
+      const again = run(env);
+      try {
+        await ready(again, base);
+        const list = (await (await fetch(`${base}/api/v1/transactions/`)).json()) as Array<{ uuid: string }>;
+        expect(list.map((x) => x.uuid)).toEqual(['first-start']);
+      } finally {
+        await stop(again);
+      }
+      expect(await again.exited).toBe(0);
+      expect(again.output()).toContain(`data in ${data}`);
+      return again;
+    };
+    const second = await startAgain();
     expect(second.output()).not.toMatch(/copying the PostgreSQL binaries/);
     if (!isRoot) return;
 
     // The folder opened later: the history stays where it is, not replaced by an empty .data/postgres.
     chmodSync(home, 0o755);
-    const third = run(env);
     try {
-      await ready(third, base);
-      const list = (await (await fetch(`${base}/api/v1/transactions/`)).json()) as Array<{ uuid: string }>;
-      expect(list.map((x) => x.uuid)).toEqual(['first-start']);
+      await startAgain();
     } finally {
-      await stop(third);
       chmodSync(home, 0o700);
     }
-    expect(await third.exited).toBe(0);
-    expect(third.output()).toContain(`data in ${data}`);
   }, 240000);
 
   // Only root's PostgreSQL runs as another user: for anyone else, every folder they can reach is reachable.

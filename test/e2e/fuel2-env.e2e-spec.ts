@@ -1,6 +1,7 @@
 import type { Test } from 'supertest';
 import { finish, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
+import { ADMIN, READ, TOKENS_ENV } from '../support/tokens';
 
 /**
  * Issue 13, part 6: `fuel2 env list|show|delete` and `fuel2 graph list` against the service, pinned by
@@ -267,12 +268,10 @@ describe('fuel2 env list|show|delete, graph list', () => {
 });
 
 describe('fuel2 env: with tokens configured', () => {
-  const READ = 'read-0123456789abcdef';
-  const ADMIN = 'admin-0123456789abcdef0123456789';
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startApp({ env: { AUTH_READ_TOKENS: READ, AUTH_ADMIN_TOKENS: ADMIN } });
+    t = await startApp({ env: TOKENS_ENV });
     await t.http().put('/api/v1/clusters/1').set('X-Auth-Token', ADMIN).send({ name: 'env-1', release: 'mitaka-9.0' }).expect(201);
   });
   afterAll(async () => {

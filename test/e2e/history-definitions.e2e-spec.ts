@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { finish, Graph, resp, start, task } from '../support/casts';
-import { startApp, TestApp } from '../support/app';
+import { castRunId, startApp, TestApp } from '../support/app';
 import { listen } from '../support/app-hooks';
 import { waitFor } from '../support/services';
 
@@ -49,6 +49,17 @@ describe('history rows carry their task definition, per node (fuel2 task history
     const { id: _id, ...rest } = def;
     return rest;
   };
+  /** The history columns of node 2's netconfig, never reported: its light row (include_definition=0). */
+  const NETCONFIG_2_COLUMNS = {
+    task_name: 'netconfig',
+    node_id: '2',
+    status: 'pending',
+    type: 'puppet',
+    time_start: null,
+    time_end: null,
+    error_message: null,
+    closed_reason: null,
+  };
   let id: number;
   const history = (q = '') => t.http().get(`/api/v1/transactions/${id}/deployment_history/${q}`);
 
@@ -96,17 +107,7 @@ describe('history rows carry their task definition, per node (fuel2 task history
       error_message: 'netconfig failed',
       closed_reason: null,
     });
-    expect(rows.get('2/netconfig')).toEqual({
-      ...definitionOf(netconfig('2', 'compute')),
-      task_name: 'netconfig',
-      node_id: '2',
-      status: 'pending',
-      type: 'puppet',
-      time_start: null,
-      time_end: null,
-      error_message: null,
-      closed_reason: null,
-    });
+    expect(rows.get('2/netconfig')).toEqual({ ...definitionOf(netconfig('2', 'compute')), ...NETCONFIG_2_COLUMNS });
     expect(rows.get('1/hiera')).toMatchObject({
       parameters: manifest('hiera'),
       requires: [],
@@ -153,16 +154,7 @@ describe('history rows carry their task definition, per node (fuel2 task history
 
   it('include_definition=0 gives the light rows (the columns alone); a bad value is a 400', async () => {
     const light = (await history('?include_definition=0').expect(200)).body;
-    expect(byKey(light).get('2/netconfig')).toEqual({
-      task_name: 'netconfig',
-      node_id: '2',
-      status: 'pending',
-      type: 'puppet',
-      time_start: null,
-      time_end: null,
-      error_message: null,
-      closed_reason: null,
-    });
+    expect(byKey(light).get('2/netconfig')).toEqual(NETCONFIG_2_COLUMNS);
     expect(byKey(light).get('1/netconfig')).toMatchObject({ attempt: 2, parameters: 'reported' });
     expect(byKey(light).get('1/hiera')).not.toHaveProperty('requires');
     expect((await history('?include_definition=1').expect(200)).body).toEqual((await history().expect(200)).body);
@@ -250,13 +242,7 @@ describe('history rows carry their task definition, per node (fuel2 task history
           type: 'puppet',
           requires: [{ name: `t-${k - 1}`, node_id: String(n) }],
         }));
-      big = (
-        await t
-          .http()
-          .post('/api/v1/casts')
-          .send([start('def-big', { id: 2, release: 'mitaka-9.0' }, g), finish('def-big', 'ready')])
-          .expect(200)
-      ).body[0].transaction_id;
+      big = await castRunId(t, [start('def-big', { id: 2, release: 'mitaka-9.0' }, g), finish('def-big', 'ready')]);
     });
 
     it('is kept with definitions, in the current row shape, and served whole from there', async () => {

@@ -1,5 +1,5 @@
 import { finish, resp, start, task } from '../support/casts';
-import { startApp, TestApp } from '../support/app';
+import { castRunId, startApp, TestApp } from '../support/app';
 
 /** Hostile and odd input: a clear 4xx or a reported skip, never a 500, nothing half-applied. */
 describe('hostile input', () => {
@@ -14,13 +14,7 @@ describe('hostile input', () => {
 
   beforeAll(async () => {
     t = await startApp();
-    txId = (
-      await t
-        .http()
-        .post('/api/v1/casts')
-        .send(start('hostile-1', { id: 40, release: 'mitaka-9.0' }, graph))
-        .expect(200)
-    ).body[0].transaction_id;
+    txId = await castRunId(t, start('hostile-1', { id: 40, release: 'mitaka-9.0' }, graph));
   });
   afterAll(() => t?.close());
 
@@ -133,13 +127,7 @@ describe('hostile input', () => {
       ['error', 'ready'],
     ]) {
       const uuid = `hostile-final-${order.join('-')}`;
-      const id = (
-        await t
-          .http()
-          .post('/api/v1/casts')
-          .send(start(uuid, { id: 43, release: 'mitaka-9.0' }, graph))
-          .expect(200)
-      ).body[0].transaction_id;
+      const id = await castRunId(t, start(uuid, { id: 43, release: 'mitaka-9.0' }, graph));
       const times: Record<string, string> = { ready: '2026-05-01T00:10:00Z', error: '2026-05-01T00:20:00Z' };
       for (const status of order)
         await t
@@ -160,22 +148,11 @@ describe('hostile input', () => {
   });
 
   it('judges a run by the release it ran on, not the cluster release of today', async () => {
-    const on80 = (
-      await t
-        .http()
-        .post('/api/v1/casts')
-        .send(start('hostile-g2', { id: 44, release: 'liberty-8.0' }, graph))
-        .expect(200)
-    ).body[0].transaction_id;
+    const on80 = await castRunId(t, start('hostile-g2', { id: 44, release: 'liberty-8.0' }, graph));
     const refused = await t.http().get(`/api/v1/transactions/${on80}/deployment_history`).expect(409);
     expect(refused.body.message).toMatch(/ran on release 'liberty-8.0' \(version 8\.0\)/);
     await t.http().put('/api/v1/clusters/44').send({ release: 'mitaka-9.0' }).expect(200);
-    const started = await t
-      .http()
-      .post('/api/v1/casts')
-      .send(start('hostile-g1', { id: 44, release: 'mitaka-9.0' }, graph))
-      .expect(200);
-    const on90 = started.body[0].transaction_id;
+    const on90 = await castRunId(t, start('hostile-g1', { id: 44, release: 'mitaka-9.0' }, graph));
     await t.http().get(`/api/v1/transactions/${on90}/deployment_history`).expect(200);
     // Upgraded since: the run of 8.0 days still has no history, and says so instead of an empty list.
     await t.http().get(`/api/v1/transactions/${on80}/deployment_history`).expect(409);
@@ -207,18 +184,11 @@ describe('hostile input', () => {
     expect(withSummary.summary).toEqual({ real: 1 });
   });
 
-  it('honours Accept quality values: JSON preferred over CSV stays JSON', async () => {
-    const res = await t
-      .http()
-      .get(`/api/v1/transactions/${txId}/deployment_history`)
-      .set('Accept', 'application/json, text/csv;q=0.1')
-      .expect(200);
-    expect(res.headers['content-type']).toMatch(/application\/json/);
-    const csv = await t
-      .http()
-      .get(`/api/v1/transactions/${txId}/deployment_history`)
-      .set('Accept', 'text/csv, application/json;q=0.5')
-      .expect(200);
-    expect(csv.headers['content-type']).toMatch(/text\/csv/);
+  it.each([
+    ['application/json, text/csv;q=0.1', /application\/json/],
+    ['text/csv, application/json;q=0.5', /text\/csv/],
+  ])('honours Accept quality values: %s', async (accept, type) => {
+    const res = await t.http().get(`/api/v1/transactions/${txId}/deployment_history`).set('Accept', accept).expect(200);
+    expect(res.headers['content-type']).toMatch(type);
   });
 });

@@ -1,39 +1,26 @@
-import { finish, resp, start, task } from '../support/casts';
-import { startApp, TestApp } from '../support/app';
+import { finish, resp, SMALL_GRAPH, start, task } from '../support/casts';
+import { postCasts, startApp, TestApp } from '../support/app';
 
 /** The HTTP contract: Fuel's shapes and every error answer, on the real app and database. */
 describe('HTTP contract', () => {
   let t: TestApp;
-  const graph = {
-    '1': [
-      { id: 'netconfig', type: 'puppet' },
-      { id: 'hiera', type: 'puppet' },
-    ],
-    '2': [{ id: 'netconfig', type: 'puppet' }],
-    master: [{ id: 'upload_configuration', type: 'upload_file' }],
-    null: [{ id: 'post_deployment_start', type: 'stage' }],
-  };
   let txId: number;
   let oldTxId: number;
 
   beforeAll(async () => {
     t = await startApp();
-    const res = await t
-      .http()
-      .post('/api/v1/casts')
-      .send([
-        start('http-1', { id: 10, name: 'east', release: 'mitaka-9.0' }, graph),
-        resp('http-1', [
-          task('1', 'netconfig', 'running', { time: '2026-01-01T10:00:00Z' }),
-          task('1', 'netconfig', 'ready', { time: '2026-01-01T10:01:00Z', summary: { resources: { changed: 3 } }, custom: { attempt: 1 } }),
-          task('2', 'netconfig', 'error', { time: '2026-01-01T10:02:00Z', error_msg: 'Task netconfig failed on node node-2' }),
-          task(null, 'post_deployment_start', 'ready', { time: '2026-01-01T09:59:00Z' }),
-        ]),
-        start('http-old', { id: 11, name: 'legacy', release: 'liberty-8.0' }, graph),
-      ])
-      .expect(200);
-    txId = res.body[0].transaction_id;
-    oldTxId = res.body[2].transaction_id;
+    const started = await postCasts(t, [
+      start('http-1', { id: 10, name: 'east', release: 'mitaka-9.0' }, SMALL_GRAPH),
+      resp('http-1', [
+        task('1', 'netconfig', 'running', { time: '2026-01-01T10:00:00Z' }),
+        task('1', 'netconfig', 'ready', { time: '2026-01-01T10:01:00Z', summary: { resources: { changed: 3 } }, custom: { attempt: 1 } }),
+        task('2', 'netconfig', 'error', { time: '2026-01-01T10:02:00Z', error_msg: 'Task netconfig failed on node node-2' }),
+        task(null, 'post_deployment_start', 'ready', { time: '2026-01-01T09:59:00Z' }),
+      ]),
+      start('http-old', { id: 11, name: 'legacy', release: 'liberty-8.0' }, SMALL_GRAPH),
+    ]);
+    txId = started[0].transaction_id!;
+    oldTxId = started[2].transaction_id!;
   });
   afterAll(() => t?.close());
 

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Test } from 'supertest';
-import { finish, resp, start, task } from '../support/casts';
+import { finish, oneTaskRun } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
 
 /**
@@ -90,12 +90,7 @@ describe('Keystone v2.0 login for fuel2 (tokens configured)', () => {
       });
     }
     t = await startApp({ env: { AUTH_READ_TOKENS: READ, AUTH_ADMIN_TOKENS: ADMIN } });
-    const graph = { '1': [{ id: 'netconfig', type: 'puppet' }] };
-    const casts = [
-      start('ks-1', { id: 7, name: 'secure', release: 'mitaka-9.0' }, graph),
-      resp('ks-1', [task('1', 'netconfig', 'ready')]),
-      finish('ks-1', 'ready'),
-    ];
+    const casts = oneTaskRun('ks-1', { id: 7, name: 'secure', release: 'mitaka-9.0' });
     await t.http().post('/api/v1/casts').set('X-Auth-Token', ADMIN).send(casts).expect(200);
   });
   afterAll(async () => {

@@ -6,9 +6,9 @@ import { startApp, TestApp } from '../support/app';
 import { listen } from '../support/app-hooks';
 import { finish, Graph, resp, start, task } from '../support/casts';
 import { createTestDatabase } from '../support/database';
-import { Publisher } from '../support/faults/broker';
-import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
-import { freePort, uniqueName, waitFor } from '../support/services';
+import { OwnService, startOwnService } from '../support/faults/own-service';
+import type { ServiceProcess } from '../support/faults/service';
+import { freePort, waitFor } from '../support/services';
 import { parseEvents, SseEvent } from '../support/sse';
 
 /**
@@ -110,9 +110,8 @@ function bigGraph(): Graph {
 }
 
 describe('live stream: load, back-pressure, limits, shutdown (service process)', () => {
-  let db: { url: string; drop: () => Promise<void> };
+  let own: OwnService | undefined;
   let svc: ServiceProcess;
-  let names: string;
   let runId: number;
   const clients: Client[] = [];
 
@@ -140,13 +139,7 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
   };
 
   beforeAll(async () => {
-    await builtService();
-    db = await createTestDatabase('dh_live');
-    names = uniqueName('dh_live');
-    svc = await ServiceProcess.start({
-      databaseUrl: db.url,
-      exchange: names,
-      queue: names,
+    own = await startOwnService('dh_live', {
       name: 'live service',
       env: {
         AUTH_READ_TOKENS: READ_TOKENS.join(','),
@@ -154,6 +147,7 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
         NODE_OPTIONS: `--expose-gc --require ${join(__dirname, '../support/gc-trigger.js')}`,
       },
     });
+    svc = own.svc;
     const started = Date.now();
     [{ transaction_id: runId }] = await post(start('live-30k', { id: 30, name: 'big', release: 'mitaka-9.0' }, bigGraph()));
     console.log(`30,000-row run ${runId} started in ${Date.now() - started} ms`);
@@ -161,11 +155,7 @@ describe('live stream: load, back-pressure, limits, shutdown (service process)',
 
   afterAll(async () => {
     clients.forEach((c) => c.close());
-    await killAllServices();
-    removeBuiltService();
-    const pub = await Publisher.connect();
-    await pub.remove([names, `${names}.dead-letter`], [names]).finally(() => pub.close());
-    await db?.drop();
+    await own?.remove();
   });
 
   it('300 clients on a running 30,000-row run, half never reading, while rows change: others answered, memory bounded', async () => {

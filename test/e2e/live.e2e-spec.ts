@@ -1,5 +1,5 @@
 import { finish, resp, start, task } from '../support/casts';
-import type { TestApp } from '../support/app';
+import { castRunId, type TestApp } from '../support/app';
 import { useListeningApp } from '../support/app-hooks';
 import { openStream as open } from '../support/sse';
 import { waitFor } from '../support/services';
@@ -12,13 +12,7 @@ describe('live run view (Server-Sent Events)', () => {
 
   it('sends the rows, then only the changed rows as casts commit, then ends with the run', async () => {
     const graph = { '1': [{ id: 'a' }, { id: 'b' }], '2': [{ id: 'a' }] };
-    const id = (
-      await t
-        .http()
-        .post('/api/v1/casts')
-        .send(start('live-1', { id: 80, release: 'mitaka-9.0' }, graph))
-        .expect(200)
-    ).body[0].transaction_id;
+    const id = await castRunId(t, start('live-1', { id: 80, release: 'mitaka-9.0' }, graph));
     const s = open(port, `/api/v1/transactions/${id}/deployment_history/stream`);
     await waitFor(() => s.events.some((e) => e.type === 'rows'), 'the first rows');
     const first = s.events.find((e) => e.type === 'rows')!;

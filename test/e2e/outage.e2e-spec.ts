@@ -1,9 +1,9 @@
 import { Client } from 'pg';
 import { DATABASE_URL, waitFor } from '../support/services';
-import { ensureBrokerRunning, Publisher, queueCounts } from '../support/faults/broker';
+import { queueCounts } from '../support/faults/broker';
 import { checkWorkload, dump, terminateServiceBackends } from '../support/faults/dump';
-import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
-import { faultSetup, FaultSetup, removeFaultSetups } from '../support/faults/setup';
+import { ServiceProcess } from '../support/faults/service';
+import { FaultSetup, useFaultSuite } from '../support/faults/setup';
 import { sampleOf } from '../support/metrics';
 import { TcpProxy } from '../support/faults/tcp-proxy';
 import { faultWorkload, Workload } from '../support/faults/workload';
@@ -38,34 +38,17 @@ async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
 const terminateService = (database: string) => terminateServiceBackends(database, { listener: true });
 
 describe('database outages: the consumer pauses, nothing is dead-lettered, every cast is recorded', () => {
-  const setups: Setup[] = [];
   const proxies: TcpProxy[] = [];
-  let pub: Publisher;
-
-  beforeAll(async () => {
-    await builtService();
-    await ensureBrokerRunning();
-    pub = await Publisher.connect();
-  }, 120_000);
-
-  afterAll(async () => {
-    await killAllServices();
-    removeBuiltService();
-    for (const p of proxies) await p.close();
-    await pub?.close();
+  const suite = useFaultSuite('dh_outage', {
+    repair: async () => {
+      for (const p of proxies) await p.close();
+    },
     // A test that failed mid-outage may have left its database renamed or closed.
-    await removeFaultSetups(setups, (s) =>
+    dropDatabase: (s) =>
       admin(async (c) => {
         for (const n of [s.db.name, `${s.db.name}_away`]) await c.query(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
       }),
-    );
   });
-
-  async function setup(name: string): Promise<Setup> {
-    const s = await faultSetup('dh_outage', name);
-    setups.push(s);
-    return s;
-  }
 
   /** Publishes the casts at about `perSecond`, in order, in the background. */
   async function publishPaced(exchange: string, casts: unknown[], perSecond: number): Promise<void> {
@@ -74,7 +57,7 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
     for (let i = 0; i < casts.length; i += step) {
       const due = t0 + (i / perSecond) * 1000;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-      await pub.publish(exchange, casts.slice(i, i + step));
+      await suite.pub.publish(exchange, casts.slice(i, i + step));
     }
   }
 
@@ -146,19 +129,19 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
     await waitFor(
       async () => {
         problems = checkWorkload(await dump(s.sql), w);
-        return problems.length === 0 || (await pub.ready(s.dlq)) > 0;
+        return problems.length === 0 || (await suite.pub.ready(s.dlq)) > 0;
       },
       `the expected state on ${s.name}`,
       60_000,
     ).catch(() => undefined);
-    const dead = (await pub.drain(s.dlq)).map((m) => `${m.properties.headers?.['x-dead-letter-reason']}`);
+    const dead = (await suite.pub.drain(s.dlq)).map((m) => `${m.properties.headers?.['x-dead-letter-reason']}`);
     expect({ deadLettered: dead.length, reasons: [...new Set(dead)] }).toEqual({ deadLettered: 0, reasons: [] });
     expect(problems).toEqual([]);
     const stats = await svc.stats();
     expect(stats.dead_lettered).toBe(0);
     expect(stats.batch_retries).toBeGreaterThan(0);
     await waitFor(
-      async () => (await queueCounts(s.queue))?.unacked === 0 && (await pub.ready(s.queue)) === 0,
+      async () => (await queueCounts(s.queue))?.unacked === 0 && (await suite.pub.ready(s.queue)) === 0,
       `${s.queue} to be empty`,
       15_000,
     );
@@ -193,7 +176,7 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
   const workload = (name: string, clusterBase: number) => faultWorkload(name, { runs: 2, nodes: 5, tasks: 25, clusterBase });
 
   it('connections refused by the database (ALLOW_CONNECTIONS false, sessions terminated) for 6 s', async () => {
-    const s = await setup('refused');
+    const s = await suite.setup('refused');
     await throughOutage(s, workload('refused', 310), {
       total: true,
       begin: async () => {
@@ -205,7 +188,7 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
   });
 
   it('backends killed again and again, mid-batch, for 6 s', async () => {
-    const s = await setup('killed');
+    const s = await suite.setup('killed');
     let midBatch = 0;
     /**
      * Kills a batch in the middle of its transaction: the runs table is held (EXCLUSIVE: reads pass,
@@ -247,7 +230,7 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
   });
 
   it('the database unreachable at its URL (port closed, open connections cut) for 6 s, then back on the same port', async () => {
-    const s = await setup('unreachable');
+    const s = await suite.setup('unreachable');
     const target = new URL(DATABASE_URL);
     const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
     proxies.push(proxy);
@@ -262,7 +245,7 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
   });
 
   it('the database missing (renamed away: 3D000) for 6 s, then back', async () => {
-    const s = await setup('missing');
+    const s = await suite.setup('missing');
     const away = `${s.db.name}_away`;
     await throughOutage(s, workload('missing', 340), {
       total: true,

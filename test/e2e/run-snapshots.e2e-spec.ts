@@ -1,5 +1,5 @@
 import { start } from '../support/casts';
-import { startApp, TestApp } from '../support/app';
+import { postCasts, startApp, TestApp } from '../support/app';
 
 /**
  * What a run was deployed with (issue #13, part 2): `transaction_start` (and `POST /transactions`) take
@@ -33,24 +33,20 @@ describe('run snapshots: deployment info, settings, network configuration (fuel2
 
   beforeAll(async () => {
     t = await startApp();
-    const res = await t
-      .http()
-      .post('/api/v1/casts')
-      .send([
-        start('snap-all', { id: 1, name: 'east', release: 'mitaka-9.0' }, graph, {
-          deployment_info: { '1': node1, '2': node2 },
-          settings,
-          network_configuration: network,
-        }),
-        start('snap-nailgun', { id: 1, name: 'east', release: 'mitaka-9.0' }, graph, {
-          deployment_info: { common, nodes: { '2': node2, '1': node1 } },
-        }),
-        start('snap-none', { id: 1, name: 'east', release: 'mitaka-9.0' }, graph),
-        start('snap-old', { id: 2, name: 'legacy', release: 'liberty-8.0' }, graph, { settings, deployment_info: { '1': node1 } }),
-      ])
-      .expect(200);
-    for (const r of res.body) ids[r.task_uuid] = r.transaction_id;
-    expect(res.body.map((r: { skipped: unknown[] }) => r.skipped)).toEqual([[], [], [], []]);
+    const started = await postCasts(t, [
+      start('snap-all', { id: 1, name: 'east', release: 'mitaka-9.0' }, graph, {
+        deployment_info: { '1': node1, '2': node2 },
+        settings,
+        network_configuration: network,
+      }),
+      start('snap-nailgun', { id: 1, name: 'east', release: 'mitaka-9.0' }, graph, {
+        deployment_info: { common, nodes: { '2': node2, '1': node1 } },
+      }),
+      start('snap-none', { id: 1, name: 'east', release: 'mitaka-9.0' }, graph),
+      start('snap-old', { id: 2, name: 'legacy', release: 'liberty-8.0' }, graph, { settings, deployment_info: { '1': node1 } }),
+    ]);
+    for (const r of started) ids[r.task_uuid] = r.transaction_id!;
+    expect(started.map((r) => r.skipped)).toEqual([[], [], [], []]);
   });
   afterAll(() => t?.close());
 

@@ -1,5 +1,6 @@
 import { finish, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
+import { ADMIN, READ, TOKENS_ENV } from '../support/tokens';
 import { useAppWithBus, useListeningApp } from '../support/app-hooks';
 import { Bus } from '../support/bus';
 import { waitFor } from '../support/services';
@@ -214,11 +215,9 @@ describe('DELETE /transactions/:id (fuel2 task delete)', () => {
 });
 
 describe('DELETE /transactions/:id with auth on', () => {
-  const READ = 'read-0123456789abcdef';
-  const ADMIN = 'admin-0123456789abcdef0123456789';
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp({ env: { AUTH_READ_TOKENS: READ, AUTH_ADMIN_TOKENS: ADMIN } });
+    t = await startApp({ env: TOKENS_ENV });
   });
   afterAll(() => t?.close());
 

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/bootstrap';
 import { AppConfig } from '../../src/common/config/app-config';
+import type { CastResultDto } from '../../src/receiver/dto/cast-result.dto';
 import { createTestDatabase } from './database';
 import { AMQP_URL, uniqueName } from './services';
 
@@ -70,4 +71,14 @@ export async function startApp(opts: { amqp?: boolean; env?: Record<string, stri
   } finally {
     process.env = saved;
   }
+}
+
+/** Posts casts (one or a list) to /api/v1/casts, expecting 200: what happened to each. */
+export async function postCasts(t: TestApp, casts: object): Promise<CastResultDto[]> {
+  return (await t.http().post('/api/v1/casts').send(casts).expect(200)).body as CastResultDto[];
+}
+
+/** Posts casts as postCasts does: the id of the run the first cast is about. */
+export async function castRunId(t: TestApp, casts: object): Promise<number> {
+  return (await postCasts(t, casts))[0].transaction_id!;
 }

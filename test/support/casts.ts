@@ -22,6 +22,20 @@ export { encodeCast } from '../../src/receiver/cast-builder';
 
 type Extra = Record<string, unknown>;
 
+/**
+ * A small run of every kind of row: two tasks on node 1, one on node 2, one on the master and a
+ * cluster-level (null node) stage.
+ */
+export const SMALL_GRAPH: Graph = {
+  '1': [
+    { id: 'netconfig', type: 'puppet' },
+    { id: 'hiera', type: 'puppet' },
+  ],
+  '2': [{ id: 'netconfig', type: 'puppet' }],
+  master: [{ id: 'upload_configuration', type: 'upload_file' }],
+  null: [{ id: 'post_deployment_start', type: 'stage' }],
+};
+
 export const start = (uuid: string, cluster: WireCluster, graph: Graph, extra: Extra = {}) => startCast(uuid, cluster, graph, extra);
 
 export const task = (uid: string | number | null, name: string, status: string, extra: Extra = {}) => taskEntry(uid, name, status, extra);
@@ -32,3 +46,10 @@ export const resp = (uuid: string, nodes: unknown[], extra: Extra = {}, method: 
 export const finish = (uuid: string, status: 'ready' | 'error' | 'stopped', extra: Extra = {}) => finishCast(uuid, status, extra);
 
 export const runStatus = runStatusCast;
+
+/** A whole run of one task: started on `cluster`, node 1's netconfig ready, the run ended ready. */
+export const oneTaskRun = (uuid: string, cluster: WireCluster) => [
+  start(uuid, cluster, { '1': [{ id: 'netconfig', type: 'puppet' }] }),
+  resp(uuid, [task('1', 'netconfig', 'ready')]),
+  finish(uuid, 'ready'),
+];

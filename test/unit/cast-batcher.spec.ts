@@ -128,6 +128,12 @@ const applied = (n: number): CommandOutcome => ({
 /** Outcome per command: applied, keyed by the uuid's number. */
 const allApplied = (commands: StoreCommand[]): CommandOutcome[] => commands.map((c) => applied(Number(commandUuid(c).slice(-12))));
 
+/** An error as the pg driver raises it: its message, and its fields (`code`: the SQLSTATE, or the socket's error code). */
+const driverError = (message: string, fields: Record<string, unknown>): Error => Object.assign(new Error(message), fields);
+
+/** A writer to which every cast's run is unknown. */
+const noSuchRun: WorkFn = (commands) => commands.map(() => ({ outcome: 'unknown_transaction', reason: 'no such run' }));
+
 /** The database as the probe sees it, and the consumer's pauses and resumptions. */
 interface Store {
   up: boolean;
@@ -168,9 +174,7 @@ function harness(work: WorkFn, opts: { batchMaxSize?: number; confirmError?: Err
     query: () => {
       store.probes++;
       if (!store.up) {
-        return Promise.reject(
-          Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect' }),
-        );
+        return Promise.reject(driverError('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED', syscall: 'connect' }));
       }
       return Promise.resolve([{ '?column?': 1 }]);
     },
@@ -214,6 +218,16 @@ function harness(work: WorkFn, opts: { batchMaxSize?: number; confirmError?: Err
       }
     },
   };
+}
+
+/** A harness whose database is away (every write fails with `error()`, every probe too), `count` casts pushed. */
+function databaseAway(error: () => Error, count: number): Harness {
+  const h = harness(() => {
+    throw error();
+  });
+  h.store.up = false;
+  h.push(count);
+  return h;
 }
 
 /** Polls a condition until it holds, failing after a deadline. */
@@ -269,9 +283,7 @@ describe('CastBatcher', () => {
   });
 
   it('dead-letters a report whose run stays unknown past the grace period', async () => {
-    const h = harness((commands) => commands.map(() => ({ outcome: 'unknown_transaction' as const, reason: 'no such run' })), {
-      unknownRunGraceMs: 300,
-    });
+    const h = harness(noSuchRun, { unknownRunGraceMs: 300 });
     h.push(1);
     await waitFor(() => h.stats.deadLettered === 1, 'the dead letter', 5000);
     expect(h.apply.mock.calls.length).toBeGreaterThan(1);
@@ -281,9 +293,7 @@ describe('CastBatcher', () => {
   });
 
   it('returns held reports to the queue on shutdown', async () => {
-    const h = harness((commands) => commands.map(() => ({ outcome: 'unknown_transaction' as const, reason: 'no such run' })), {
-      unknownRunGraceMs: 60000,
-    });
+    const h = harness(noSuchRun, { unknownRunGraceMs: 60000 });
     h.push(1);
     await waitFor(() => h.apply.mock.calls.length >= 1, 'the first attempt');
     await new Promise((r) => setImmediate(r));
@@ -379,7 +389,7 @@ describe('CastBatcher', () => {
 
   it('retries a batch after a store failure (the consumer paused meanwhile) and acks everything', async () => {
     const h = harness((commands) => allApplied(commands));
-    h.apply.mockRejectedValueOnce(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }));
+    h.apply.mockRejectedValueOnce(driverError('read ECONNRESET', { code: 'ECONNRESET', syscall: 'read' }));
     h.push(2);
     await waitFor(() => h.ch.acked().length === 2, 'the batch to be written again and acked');
 
@@ -397,7 +407,7 @@ describe('CastBatcher', () => {
     const poison = uuidOf(2);
     const pgMessage = 'invalid input syntax for type integer: "abc"';
     const h = harness((commands) => {
-      if (commands.some((c) => commandUuid(c) === poison)) throw Object.assign(new Error(pgMessage), { code: '22P02' });
+      if (commands.some((c) => commandUuid(c) === poison)) throw driverError(pgMessage, { code: '22P02' });
       return allApplied(commands);
     });
     h.push(3);
@@ -464,20 +474,20 @@ describe('CastBatcher', () => {
   const storeFailures: Array<[string, () => Error]> = [
     [
       'connection refused',
-      () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect', errno: -111 }),
+      () => driverError('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED', syscall: 'connect', errno: -111 }),
     ],
-    ['connection reset', () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read', errno: -104 })],
+    ['connection reset', () => driverError('read ECONNRESET', { code: 'ECONNRESET', syscall: 'read', errno: -104 })],
     ['connect timeout (the pool given to TypeORM)', () => new DatabaseConnectionError('timeout exceeded when trying to connect')],
     ['terminated unexpectedly', () => new QueryFailedError('SELECT 1', [], new Error('Connection terminated unexpectedly'))],
     ...['57P01', '57P02', '57P03', '55000', '3D000', '53300', '28000', '28P01', '25006', '40001', '40P01', '08006', '08001'].map(
       (code): [string, () => Error] => [
         `SQLSTATE ${code}`,
-        () => new QueryFailedError('UPDATE x', [], Object.assign(new Error(`pg says ${code}`), { code })),
+        () => new QueryFailedError('UPDATE x', [], driverError(`pg says ${code}`, { code })),
       ],
     ),
     [
       'SQLSTATE 55000 at connect (not wrapped)',
-      () => Object.assign(new Error('database "x" is not currently accepting connections'), { code: '55000', severity: 'FATAL' }),
+      () => driverError('database "x" is not currently accepting connections', { code: '55000', severity: 'FATAL' }),
     ],
     ['a write that lost a race', () => new RetryableWriteError('a transaction was created concurrently')],
   ];
@@ -508,11 +518,7 @@ describe('CastBatcher', () => {
   );
 
   it('backs off exponentially up to the cap while the database is away, and says not ready meanwhile', async () => {
-    const h = harness(() => {
-      throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
-    });
-    h.store.up = false;
-    h.push(1);
+    const h = databaseAway(() => driverError('terminating connection due to administrator command', { code: '57P01' }), 1);
     await waitFor(() => h.store.probes >= 4, 'four probes', 5000);
     const ready = Object.fromEntries(h.readiness.all().map(([name, state]) => [name, state()]));
     expect(ready.consumer).toEqual(expect.objectContaining({ up: false }));
@@ -549,11 +555,7 @@ describe('CastBatcher', () => {
   });
 
   it('returns every held cast to the queue in delivery order when stopped during an outage', async () => {
-    const h = harness(() => {
-      throw Object.assign(new Error('the database system is shutting down'), { code: '57P03' });
-    });
-    h.store.up = false;
-    h.push(7);
+    const h = databaseAway(() => driverError('the database system is shutting down', { code: '57P03' }), 7);
     await waitFor(() => h.store.probes >= 1, 'a probe');
     await h.batcher.onModuleDestroy();
     expect(h.ch.events.filter((e) => e.startsWith('nack:'))).toEqual([1, 2, 3, 4, 5, 6, 7].map((t) => `nack:${t}:true`));

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/common/config/app-config';
+import { AppConfig, ConfigError, loadConfig } from '../../src/common/config/app-config';
 
 /** Returns the ConfigError thrown by loadConfig(env), failing the test if none is thrown. */
 function configError(env: Record<string, string | undefined>): ConfigError {
@@ -51,20 +51,30 @@ describe('loadConfig', () => {
     expect(small).toMatch(/BODY_MAX_CASTS_BYTES must be an integer between 1048576 and 536870912/);
   });
 
-  it('reads the retention policy and rejects a bad one', () => {
-    const c = loadConfig({ RETENTION_DAYS: '90', RETENTION_KEEP_RUNS: '100', RETENTION_INTERVAL_MINUTES: '15' });
-    expect([c.retentionDays, c.retentionKeepRuns, c.retentionIntervalMinutes]).toEqual([90, 100, 15]);
-    const e = configError({ RETENTION_KEEP_RUNS: '0', RETENTION_DAYS: 'soon' });
-    expect(e.problems.join('\n')).toMatch(/RETENTION_KEEP_RUNS must be an integer between 1 and 1000000/);
-    expect(e.problems.join('\n')).toMatch(/RETENTION_DAYS must be an integer between 0 and 36500/);
-  });
-
-  it('reads the live stream limits and rejects bad ones', () => {
-    const c = loadConfig({ STREAM_MAX_CLIENTS: '50', STREAM_MAX_PER_TOKEN: '5', STREAM_MAX_BUFFER_BYTES: '4194304' });
-    expect([c.streamMaxClients, c.streamMaxPerToken, c.streamMaxBufferBytes]).toEqual([50, 5, 4194304]);
-    const e = configError({ STREAM_MAX_CLIENTS: '0', STREAM_MAX_BUFFER_BYTES: '1000' });
-    expect(e.problems.join('\n')).toMatch(/STREAM_MAX_CLIENTS must be an integer between 1 and 100000/);
-    expect(e.problems.join('\n')).toMatch(/STREAM_MAX_BUFFER_BYTES must be an integer between 65536 and 1073741824/);
+  it.each([
+    {
+      what: 'the retention policy',
+      env: { RETENTION_DAYS: '90', RETENTION_KEEP_RUNS: '100', RETENTION_INTERVAL_MINUTES: '15' },
+      read: (c: AppConfig) => [c.retentionDays, c.retentionKeepRuns, c.retentionIntervalMinutes],
+      values: [90, 100, 15],
+      bad: { RETENTION_KEEP_RUNS: '0', RETENTION_DAYS: 'soon' },
+      problems: [/RETENTION_KEEP_RUNS must be an integer between 1 and 1000000/, /RETENTION_DAYS must be an integer between 0 and 36500/],
+    },
+    {
+      what: 'the live stream limits',
+      env: { STREAM_MAX_CLIENTS: '50', STREAM_MAX_PER_TOKEN: '5', STREAM_MAX_BUFFER_BYTES: '4194304' },
+      read: (c: AppConfig) => [c.streamMaxClients, c.streamMaxPerToken, c.streamMaxBufferBytes],
+      values: [50, 5, 4194304],
+      bad: { STREAM_MAX_CLIENTS: '0', STREAM_MAX_BUFFER_BYTES: '1000' },
+      problems: [
+        /STREAM_MAX_CLIENTS must be an integer between 1 and 100000/,
+        /STREAM_MAX_BUFFER_BYTES must be an integer between 65536 and 1073741824/,
+      ],
+    },
+  ])('reads $what and rejects bad values', ({ env, read, values, bad, problems }) => {
+    expect(read(loadConfig(env))).toEqual(values);
+    const e = configError(bad);
+    for (const problem of problems) expect(e.problems.join('\n')).toMatch(problem);
   });
 
   it('reads where the embedded PostgreSQL goes as root, and the log format; rejects bad ones', () => {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import type { RunStatus } from '../../src/history/task-state';
 import { reconcileRun, RunReport, RunState, sameRunState } from '../../src/history/run-state';
+import { at, bothOrders } from '../support/arrival';
 
-const at = (sec: number): Date => new Date(Date.UTC(2016, 2, 25, 17, 22, sec));
 const T1 = at(1);
 const T2 = at(2);
 const T3 = at(3);
@@ -70,10 +70,7 @@ describe('reconcileRun: examples', () => {
   it('between two final reports the later one wins, whatever the order', () => {
     const early: RunReport = { status: 'error', message: 'first try failed', time: T1 };
     const late: RunReport = { status: 'ready', time: T3 };
-    for (const order of [
-      [early, late],
-      [late, early],
-    ]) {
+    for (const order of bothOrders(early, late)) {
       const s = apply(order);
       expect(s.status).toBe('ready');
       expect(s.message).toBeNull();

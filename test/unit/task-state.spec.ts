@@ -9,8 +9,8 @@ import {
   TaskReport,
   TaskState,
 } from '../../src/history/task-state';
+import { at, bothOrders } from '../support/arrival';
 
-const at = (sec: number): Date => new Date(Date.UTC(2016, 2, 25, 17, 22, sec));
 const T0 = at(0);
 const T1 = at(1);
 const T2 = at(2);
@@ -93,10 +93,7 @@ describe('reconcileTask: examples', () => {
   it('error and ready at the same time: error wins whatever the order', () => {
     const ready: TaskReport = { status: 'ready', time: T2 };
     const error: TaskReport = { status: 'error', time: T2, errorMessage: 'Task failed on node-1' };
-    for (const order of [
-      [ready, error],
-      [error, ready],
-    ]) {
+    for (const order of bothOrders(ready, error)) {
       const s = apply(order);
       expect(s.status).toBe('error');
       expect(s.errorMessage).toBe('Task failed on node-1');
@@ -105,27 +102,15 @@ describe('reconcileTask: examples', () => {
   });
 
   it('ready beats skipped at the same time', () => {
-    expect(
-      apply([
-        { status: 'ready', time: T2 },
-        { status: 'skipped', time: T2 },
-      ]).status,
-    ).toBe('ready');
-    expect(
-      apply([
-        { status: 'skipped', time: T2 },
-        { status: 'ready', time: T2 },
-      ]).status,
-    ).toBe('ready');
+    const ready: TaskReport = { status: 'ready', time: T2 };
+    const skipped: TaskReport = { status: 'skipped', time: T2 };
+    for (const order of bothOrders(ready, skipped)) expect(apply(order).status).toBe('ready');
   });
 
   it('the later terminal report wins whatever the arrival order', () => {
     const early: TaskReport = { status: 'error', time: T1, errorMessage: 'first attempt failed' };
     const late: TaskReport = { status: 'ready', time: T3, custom: { attempt: 2 } };
-    for (const order of [
-      [early, late],
-      [late, early],
-    ]) {
+    for (const order of bothOrders(early, late)) {
       const s = apply(order);
       expect(s.status).toBe('ready');
       expect(s.errorMessage).toBeNull();
@@ -185,23 +170,22 @@ describe('reconcileTask: examples', () => {
       expect(view(s)).toEqual(view(stored));
     });
 
-    it('a real ready arriving after a closed-out skipped row wins and clears closed_reason', () => {
-      const closed = apply([], RUN_ERROR);
-      expect(closed.status).toBe('skipped');
+    it.each<{ row: string; reports: TaskReport[]; closedAs: string; timeStart: Date; how: string }>([
+      { row: 'skipped', reports: [], closedAs: 'skipped', timeStart: T2, how: 'and clears closed_reason' },
+      {
+        row: 'running',
+        reports: [{ status: 'running', time: T1 }],
+        closedAs: 'error',
+        timeStart: T1,
+        how: 'even though it is earlier than the run end',
+      },
+    ])('a real ready arriving after a closed-out $row row wins $how', ({ reports, closedAs, timeStart }) => {
+      const closed = apply(reports, RUN_ERROR);
+      expect(closed.status).toBe(closedAs);
       const s = apply([{ status: 'ready', time: T2 }], RUN_ERROR, closed);
       expect(s.status).toBe('ready');
       expect(s.closedReason).toBeNull();
-      expect(s.timeStart).toEqual(T2);
-      expect(s.timeEnd).toEqual(T2);
-    });
-
-    it('a real ready arriving after a closed-out running row wins even though it is earlier than the run end', () => {
-      const closed = apply([{ status: 'running', time: T1 }], RUN_ERROR);
-      expect(closed.status).toBe('error');
-      const s = apply([{ status: 'ready', time: T2 }], RUN_ERROR, closed);
-      expect(s.status).toBe('ready');
-      expect(s.closedReason).toBeNull();
-      expect(s.timeStart).toEqual(T1);
+      expect(s.timeStart).toEqual(timeStart);
       expect(s.timeEnd).toEqual(T2);
     });
 

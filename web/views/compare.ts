@@ -1,5 +1,5 @@
 import { getJson, HttpError, type Diff, type Transaction } from '../api';
-import { h } from '../dom';
+import { h, listTable } from '../dom';
 import { badge, showError } from './page';
 
 type DiffOnlyRow = Diff['only_in_other'][number];
@@ -35,26 +35,21 @@ function changedIn(d: Diff, prev: Transaction, run: Transaction): HTMLElement {
     { class: 'changed' },
     h('h3', {}, `Status changed (${d.changed.length})`),
     d.changed.length
-      ? h(
-          'table',
-          { class: 'list', id: 'diff-changed' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'Node'), h('th', {}, 'Task'), h('th', {}, `#${prev.id}`), h('th', {}, `#${run.id}`))),
-          h(
-            'tbody',
-            {},
-            ...d.changed
-              .slice(0, 1000)
-              .map((c) =>
-                h(
-                  'tr',
-                  {},
-                  h('td', {}, node(c.node_id)),
-                  h('td', {}, c.task_name),
-                  h('td', {}, badge(c.status)),
-                  h('td', {}, badge(c.other_status)),
-                ),
+      ? listTable(
+          'diff-changed',
+          ['Node', 'Task', `#${prev.id}`, `#${run.id}`],
+          d.changed
+            .slice(0, 1000)
+            .map((c) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, node(c.node_id)),
+                h('td', {}, c.task_name),
+                h('td', {}, badge(c.status)),
+                h('td', {}, badge(c.other_status)),
               ),
-          ),
+            ),
         )
       : h('p', { class: 'muted' }, 'No task changed status.'),
   );

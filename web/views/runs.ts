@@ -1,5 +1,5 @@
 import { getJson, type Cluster, type Summary, type Transaction } from '../api';
-import { durationMs, fmtDuration, fmtTime, h } from '../dom';
+import { durationMs, fmtDuration, fmtTime, h, listTable } from '../dom';
 import { statusColor } from '../status';
 import { app, badge, setCrumbs } from './page';
 
@@ -35,15 +35,10 @@ export async function clusterView(id: number): Promise<void> {
   app.replaceChildren(
     h('h1', {}, cluster.name || `Cluster ${id}`, ' ', h('span', { class: 'muted small' }, `${cluster.release} · epoch ${cluster.epoch}`)),
     runs.length
-      ? h(
-          'table',
-          { class: 'list', id: 'runs' },
-          h(
-            'thead',
-            {},
-            h('tr', {}, ...['Run', 'Name', 'Status', 'Started (UTC)', 'Duration', 'Tasks', 'Epoch'].map((x) => h('th', {}, x))),
-          ),
-          h('tbody', {}, ...rows.map((r) => r.tr)),
+      ? listTable(
+          'runs',
+          ['Run', 'Name', 'Status', 'Started (UTC)', 'Duration', 'Tasks', 'Epoch'],
+          rows.map((r) => r.tr),
         )
       : h('p', { class: 'muted' }, 'No run yet.'),
   );

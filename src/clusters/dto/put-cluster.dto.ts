@@ -1,6 +1,5 @@
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
-import { FLAG_MESSAGE, parseFlag } from '../../common/http/query';
+import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { FlagParam } from '../../common/http/validators';
 
 export class PutClusterDto {
   /** Display name; defaults to `cluster-<id>` for a new cluster, unchanged for an existing one. */
@@ -18,8 +17,6 @@ export class PutClusterDto {
 
 export class ResetQueryDto {
   /** Stop the runs in progress (they end `stopped`, their open tasks closed out) instead of refusing. */
-  @IsOptional()
-  @Transform(({ value }) => parseFlag(value))
-  @IsBoolean({ message: FLAG_MESSAGE('force') })
+  @FlagParam('force')
   force?: boolean;
 }

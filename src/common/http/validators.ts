@@ -1,7 +1,7 @@
 import { applyDecorators, Type } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsOptional, ValidateBy, ValidationOptions } from 'class-validator';
-import { isIsoTime, splitList } from './query';
+import { IsBoolean, IsOptional, ValidateBy, ValidationOptions } from 'class-validator';
+import { FLAG_MESSAGE, isIsoTime, parseFlag, splitList } from './query';
 
 /** An ISO 8601 time in its extended form (2026-03-01T00:00:00Z), read alike by JavaScript and PostgreSQL. */
 export function IsTime(options?: ValidationOptions): PropertyDecorator {
@@ -20,6 +20,15 @@ export function ListParam(): PropertyDecorator {
     IsOptional(),
     Transform(({ value }) => splitList(value)),
     (target: object, key: string | symbol) => Reflect.defineMetadata(LIST_PARAMETER, true, target, key),
+  );
+}
+
+/** An optional yes/no parameter of a query DTO, in any of the forms parseFlag reads (1/0, true/false, ...). */
+export function FlagParam(name: string): PropertyDecorator {
+  return applyDecorators(
+    IsOptional(),
+    Transform(({ value }) => parseFlag(value)),
+    IsBoolean({ message: FLAG_MESSAGE(name) }),
   );
 }
 

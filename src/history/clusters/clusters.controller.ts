@@ -1,28 +1,19 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Put, Query, Res } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Get, HttpCode, HttpStatus, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ClusterDto, ResetResultDto } from '../../clusters/dto/cluster.dto';
 import { PutClusterDto, ResetQueryDto } from '../../clusters/dto/put-cluster.dto';
-import { AdminOnly, ApiAuth } from '../../common/auth';
+import { AdminOnly } from '../../common/auth';
 import { ErrorDto } from '../../common/errors/error.dto';
+import { ApiController } from '../../common/http/api-controller';
 import { IdPipe } from '../../common/http/id.pipe';
 import { ClusterRunsService } from './cluster-runs.service';
 
-@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter or the body is invalid: the message says which and why' })
-@ApiTags('clusters')
-@ApiAuth()
 /**
  * The clusters API that answers with run counts and resets (stopping runs): in the history module,
  * which owns runs; the clusters module keeps what needs no run (releases, the Nailgun answers).
  */
-@Controller('clusters')
+@ApiController('clusters', 'clusters')
 export class ClustersController {
   constructor(private readonly clusters: ClusterRunsService) {}
 

@@ -1,12 +1,8 @@
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional } from 'class-validator';
-import { FLAG_MESSAGE, parseFlag } from '../../common/http/query';
+import { FlagParam } from '../../common/http/validators';
 
 /** `DELETE /transactions/:id?force=0|1`, as fuel2 task delete [-f] sends it. */
 export class DeleteTransactionQueryDto {
   /** Delete a run in progress too (it is stopped first, its open tasks closed out); without it, only a finished run. */
-  @IsOptional()
-  @Transform(({ value }) => parseFlag(value))
-  @IsBoolean({ message: FLAG_MESSAGE('force') })
+  @FlagParam('force')
   force?: boolean;
 }

@@ -1,7 +1,5 @@
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsOptional } from 'class-validator';
-import { FLAG_MESSAGE, parseFlag } from '../../common/http/query';
-import { ListParam } from '../../common/http/validators';
+import { IsIn } from 'class-validator';
+import { FlagParam, ListParam } from '../../common/http/validators';
 import { TASK_STATUSES, TaskStatus } from '../task-state';
 
 export class HistoryQueryDto {
@@ -19,8 +17,6 @@ export class HistoryQueryDto {
   tasks_names?: string[];
 
   /** Add each task's `summary` to the rows (1/0, true/false). */
-  @IsOptional()
-  @Transform(({ value }) => parseFlag(value))
-  @IsBoolean({ message: FLAG_MESSAGE('include_summary') })
+  @FlagParam('include_summary')
   include_summary?: boolean;
 }

@@ -1,7 +1,6 @@
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { IsTime, ListParam } from '../../common/http/validators';
-import { FLAG_MESSAGE, parseFlag } from '../../common/http/query';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { FlagParam, IsTime, ListParam } from '../../common/http/validators';
 import { HistoryQueryDto } from './history-query.dto';
 
 export const MAX_PAGE = 1000;
@@ -37,9 +36,7 @@ export class RunHistoryQueryDto extends PagedHistoryQueryDto {
    * Merge each task's definition on its node (`parameters`, `requires`, `roles`...) into its row, as Fuel
    * 10 did (1/0, true/false; default 1). 0 gives the light rows: the columns, custom keys, summary if asked.
    */
-  @IsOptional()
-  @Transform(({ value }) => parseFlag(value))
-  @IsBoolean({ message: FLAG_MESSAGE('include_definition') })
+  @FlagParam('include_definition')
   include_definition?: boolean;
 }
 
@@ -60,9 +57,7 @@ export class CrossRunQueryDto extends PagedHistoryQueryDto {
   until?: string;
 
   /** Only dry runs (true) or only real runs (false). */
-  @IsOptional()
-  @Transform(({ value }) => parseFlag(value))
-  @IsBoolean({ message: FLAG_MESSAGE('dry_run') })
+  @FlagParam('dry_run')
   dry_run?: boolean;
 
   /** `all` (default): every run; `current`: only runs since the cluster's last reset. */

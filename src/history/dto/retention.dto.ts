@@ -1,6 +1,6 @@
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { FLAG_MESSAGE, parseFlag } from '../../common/http/query';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { FlagParam } from '../../common/http/validators';
 
 export class RetentionQueryDto {
   /** Delete finished runs that ended more than this many days ago. */
@@ -20,18 +20,14 @@ export class RetentionQueryDto {
   keep_runs?: number;
 
   /** Report what would be removed, remove nothing. */
-  @IsOptional()
-  @Transform(({ value }) => parseFlag(value))
-  @IsBoolean({ message: FLAG_MESSAGE('dry_run') })
+  @FlagParam('dry_run')
   dry_run?: boolean;
 
   /**
    * Also give the freed disk space back to the system (VACUUM FULL: rewrites the history table and
    * holds writes back while it runs). Without it, the space is freed for reuse by new history.
    */
-  @IsOptional()
-  @Transform(({ value }) => parseFlag(value))
-  @IsBoolean({ message: FLAG_MESSAGE('compact') })
+  @FlagParam('compact')
   compact?: boolean;
 }
 
