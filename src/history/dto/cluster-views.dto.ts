@@ -1,4 +1,6 @@
 import { IsTime, ListParam } from '../../common/http/validators';
+import type { RunStatus, TaskStatus } from '../task-state';
+import { ApiRunStatus, ApiTaskStatus } from './status-property';
 
 export class StateQueryDto {
   /** Comma-separated node ids; `master`, and `null` for cluster-level tasks. */
@@ -15,7 +17,8 @@ export class StateRowDto {
   node_id: string | null;
   task_name: string;
   type: string | null;
-  status: string;
+  @ApiTaskStatus()
+  status: TaskStatus;
   time_start: string | null;
   time_end: string | null;
   transaction_id: number;
@@ -33,7 +36,8 @@ export class RemovedRunDto {
   id: number;
   uuid: string;
   name: string;
-  status: string;
+  @ApiRunStatus()
+  status: RunStatus;
   time_end: string;
   /** Task rows removed with the run. */
   rows: number;

@@ -1,4 +1,5 @@
 import type { TaskStatus } from '../task-state';
+import { ApiTaskStatus } from './status-property';
 
 /** A history row as read from the database (snake_case columns, joined run fields when asked). */
 export interface HistoryRecord {
@@ -47,6 +48,7 @@ export class HistoryRowDto {
   task_name: string;
   /** Node id, `master`, or null for a cluster-level task. */
   node_id: string | null;
+  @ApiTaskStatus()
   status: TaskStatus;
   /** Task type from the run's graph (puppet, shell, stage, ...). */
   type: string | null;

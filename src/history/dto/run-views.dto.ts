@@ -1,5 +1,7 @@
 import { HistoryRowDto } from './history-row.dto';
 import { TransactionDto } from './transaction.dto';
+import type { TaskStatus } from '../task-state';
+import { ApiTaskStatus } from './status-property';
 
 export class FirstFailureDto {
   node_id: string | null;
@@ -13,7 +15,8 @@ export class FirstFailureDto {
 export class SlowTaskDto {
   node_id: string | null;
   task_name: string;
-  status: string;
+  @ApiTaskStatus()
+  status: TaskStatus;
   time_start: string;
   time_end: string;
   duration_s: number;
@@ -57,15 +60,18 @@ export class DiffRowDto {
   node_id: string | null;
   task_name: string;
   /** Status in the first run. */
-  status: string;
+  @ApiTaskStatus()
+  status: TaskStatus;
   /** Status in the other run. */
-  other_status: string;
+  @ApiTaskStatus()
+  other_status: TaskStatus;
 }
 
 export class DiffOnlyRowDto {
   node_id: string | null;
   task_name: string;
-  status: string;
+  @ApiTaskStatus()
+  status: TaskStatus;
 }
 
 /** What changed between two runs of a cluster. */

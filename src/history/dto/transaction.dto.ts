@@ -1,5 +1,6 @@
 import type { RunStatus } from '../task-state';
 import { Transaction } from '../entities/transaction.entity';
+import { ApiRunStatus } from './status-property';
 
 /**
  * A run, with Fuel's field names: every key of Nailgun 10's TransactionSerializer (id, cluster, uuid,
@@ -18,6 +19,7 @@ export class TransactionDto {
    * stays `{}`, Nailgun's default, and the orchestrator's casts carry none: always `{}` here.
    */
   result: Record<string, unknown>;
+  @ApiRunStatus()
   status: RunStatus;
   /** 0 to 100. */
   progress: number;

@@ -44,7 +44,14 @@ export interface RowsScan {
     error_message: string | null;
     closed_reason: string | null;
   } | null;
-  slowest: Array<{ node_id: string | null; task_name: string; status: string; time_start: string; time_end: string; ms: number }> | null;
+  slowest: Array<{
+    node_id: string | null;
+    task_name: string;
+    status: TaskStatus;
+    time_start: string;
+    time_end: string;
+    ms: number;
+  }> | null;
 }
 
 /** One row with its cluster and its node's own definition (a task's detail). */
@@ -59,7 +66,7 @@ export type DetailRow = HistoryRecord & {
 export interface RowStatus {
   node_id: string | null;
   task_name: string;
-  status: string;
+  status: TaskStatus;
 }
 
 /** A row as the writer reads it to merge reports into it. */
