@@ -149,6 +149,15 @@ describe('taskStats: known histories', () => {
     expect(taskStats(rows, { trendRuns: 1 })[1].trend).toBeNull();
   });
 
+  it('copes with a task of 250,000 rows (no argument spread of the durations)', () => {
+    const rows = Array.from({ length: 250_000 }, (_, i) =>
+      row({ run: 1 + (i % 500), task: 'big', node: String(i % 500), seconds: i % 1000 }),
+    );
+    const [big] = taskStats(rows);
+    // 250 copies of each of 0..999: rank 125,000 is 499, rank 237,500 is 949.
+    expect(big).toMatchObject({ runs: 500, timed_rows: 250_000, p50: 499, p95: 949, max: 999 });
+  });
+
   it('refuses a trend window that is not a positive integer', () => {
     expect(() => taskStats([], { trendRuns: 0 })).toThrow(RangeError);
     expect(() => taskStats([], { trendRuns: 1.5 })).toThrow(RangeError);
