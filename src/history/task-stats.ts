@@ -93,6 +93,11 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
+function nonNegative(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value >= 0)) throw new RangeError(`${name} must be a finite number ≥ 0, got ${value}`);
+  return value;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // 1. task_stats
 
@@ -249,7 +254,7 @@ function timed(entries: readonly Entry[]): number[] {
  * The rule: a task of the current run is a regression when its duration is
  *   above the p95 of its baseline, AND at least `minRatio` × the baseline p50, AND at least
  *   `minExtraSeconds` longer than the baseline p50.
- * The three together: above p95 alone flags 1 run in 20 by chance; the ratio keeps a long task's ordinary
+ * The three together: above p95 alone flags about 1 run in 20 by chance; the ratio keeps a long task's ordinary
  * spread out, the extra seconds a short task's jitter (a 1 s task taking 2 s is not worth a look).
  *
  * Per task name, judged on its worst node: the current duration is the task's longest on any node, and
@@ -316,8 +321,8 @@ export interface Regressions {
 export function regressions(current: readonly StatsRow[], history: readonly StatsRow[], options: RegressionOptions = {}): Regressions {
   const opts: Required<RegressionOptions> = {
     baseline: positiveInteger('baseline', options.baseline ?? REGRESSION_DEFAULTS.baseline),
-    minRatio: options.minRatio ?? REGRESSION_DEFAULTS.minRatio,
-    minExtraSeconds: options.minExtraSeconds ?? REGRESSION_DEFAULTS.minExtraSeconds,
+    minRatio: nonNegative('minRatio', options.minRatio ?? REGRESSION_DEFAULTS.minRatio),
+    minExtraSeconds: nonNegative('minExtraSeconds', options.minExtraSeconds ?? REGRESSION_DEFAULTS.minExtraSeconds),
     minRuns: positiveInteger('minRuns', options.minRuns ?? REGRESSION_DEFAULTS.minRuns),
   };
   const answer: Regressions = { regressions: [], new_tasks: [], not_enough_history: [] };

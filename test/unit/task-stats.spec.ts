@@ -341,6 +341,9 @@ describe('regressions: the rule', () => {
     expect(answer.not_enough_history).toEqual([]);
     expect(regressions([], history)).toEqual({ regressions: [], new_tasks: [], not_enough_history: [] });
     expect(() => regressions(current, history, { baseline: 0 })).toThrow(RangeError);
+    expect(() => regressions(current, history, { minRatio: -1 })).toThrow(RangeError);
+    expect(() => regressions(current, history, { minExtraSeconds: NaN })).toThrow(RangeError);
+    expect(() => flakyTasks([], { lastRuns: 0 })).toThrow(RangeError);
   });
 });
 
