@@ -36,7 +36,7 @@ export interface StatsRow {
  * Nearest-rank percentile: the smallest value such that at least p% of the values are ≤ it, i.e. the
  * value of rank ⌈p·n/100⌉ (1-based) in ascending order. Chosen over linear interpolation because it is
  * always a duration that happened, and because scaling every duration scales it exactly. It is PostgreSQL's
- * `percentile_disc` (the first value whose position ⌈p·n/100⌉ reaches the fraction), so an SQL aggregate
+ * `percentile_disc` (the first value whose position in the order, as a fraction of n, reaches p/100), so an SQL aggregate
  * can answer the same figures if the service ever moves them into the query. p in (0, 100];
  * null for no values. p50 of [1, 2, 3, 4] is 2, p95 of 20 values is the 19th.
  */
