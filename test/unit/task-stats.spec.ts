@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TASK_STATUSES, TaskStatus } from '../../src/history/task-state';
-import { flakyTasks, percentile, regressions, StatsRow, taskStats } from '../../src/history/task-stats';
+import { flakyTasks } from '../../src/history/flaky-tasks';
+import { regressions } from '../../src/history/task-regressions';
+import { percentile, StatsRow, taskStats } from '../../src/history/task-stats';
 import { fuelEnvironmentGraph } from '../support/fuel-data';
 
 const HOUR = 3600_000;
