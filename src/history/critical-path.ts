@@ -1,5 +1,5 @@
 import { TaskStatus } from './task-state';
-import { compareTaskRefs, NodeId, requiresOf, TaskGraph, taskKey } from './task-graph';
+import { compareTaskRefs, NodeId, requiresOf, TaskGraph } from './task-graph';
 
 /**
  * The critical path of a run (issue #15 §1): the chain of (node, task) that determined the run's
@@ -66,11 +66,13 @@ export interface CriticalPath {
   running: boolean;
 }
 
+/** A row that started, with its times in ms; the walk marks it when it joins the path. */
 interface Timed {
   row: PathRow;
-  key: string;
   start: number;
   end: number;
+  onPath: boolean;
+  via: PathStep['via'];
 }
 
 export function criticalPath(rows: readonly PathRow[], graph: TaskGraph, now: Date): CriticalPath {
@@ -80,45 +82,49 @@ export function criticalPath(rows: readonly PathRow[], graph: TaskGraph, now: Da
   if (timed.length === 0) {
     return { steps: [], time_start: null, time_end: null, duration_s: 0, tasks_s: 0, waiting_s: 0, fallback, running };
   }
-  const byKey = new Map(timed.map((t) => [t.key, t]));
   const byNode = indexByNode(timed);
   const runStart = timed.reduce((min, t) => Math.min(min, t.start), Infinity);
   const last = timed.reduce((best, t) => (later(t, best) ? t : best));
 
-  const chain: Array<{ at: Timed; via: PathStep['via'] }> = [];
-  const visited = new Set<string>();
+  const chain: Timed[] = [];
   let current: Timed | undefined = last;
   while (current) {
-    visited.add(current.key);
-    const byRequires: Timed | undefined = fallback ? undefined : viaRequires(current, graph, byKey, visited);
-    const previous: Timed | undefined = byRequires ?? viaNode(current, byNode, visited);
-    chain.push({ at: current, via: previous === undefined ? null : byRequires ? 'requires' : 'node' });
+    current.onPath = true;
+    chain.push(current);
+    const byRequires: Timed | undefined = fallback ? undefined : viaRequires(current, graph, byNode);
+    const previous: Timed | undefined = byRequires ?? viaNode(current, byNode);
+    current.via = previous === undefined ? null : byRequires ? 'requires' : 'node';
     current = previous;
   }
   chain.reverse();
 
   let before = runStart;
-  const steps = chain.map(({ at, via }): PathStep => {
+  let tasksMs = 0;
+  const steps = chain.map((at): PathStep => {
     const step = {
       node: at.row.node,
       task: at.row.task,
       status: at.row.status,
-      time_start: new Date(at.start),
-      time_end: new Date(at.end),
+      // The row's own dates where they are the answer: a 30,000-step path allocates no more.
+      time_start: at.row.timeStart!,
+      time_end: at.row.timeEnd !== null && at.row.timeEnd.getTime() === at.end ? at.row.timeEnd : new Date(at.end),
       duration_s: seconds(at.end - at.start),
       wait_s: seconds(at.start - before),
-      via,
+      via: at.via,
     };
+    tasksMs += at.end - at.start;
     before = at.end;
     return step;
   });
+  const durationMs = last.end - runStart;
   return {
     steps,
     time_start: new Date(runStart),
     time_end: new Date(last.end),
-    duration_s: seconds(last.end - runStart),
-    tasks_s: seconds(chain.reduce((s, { at }) => s + at.end - at.start, 0)),
-    waiting_s: seconds(chain.reduce((s, { at }, i) => s + at.start - (i === 0 ? runStart : chain[i - 1].at.end), 0)),
+    duration_s: seconds(durationMs),
+    tasks_s: seconds(tasksMs),
+    // The chain ends at the run's last end and its steps do not overlap: the rest of the duration is waiting.
+    waiting_s: seconds(durationMs - tasksMs),
     fallback,
     running,
   };
@@ -133,7 +139,7 @@ function timeRows(rows: readonly PathRow[], now: number): Timed[] {
     if (row.timeStart === null) continue;
     const start = row.timeStart.getTime();
     const end = row.timeEnd === null ? Math.max(now, start) : Math.max(row.timeEnd.getTime(), start);
-    out.push({ row, key: taskKey(row.node, row.task), start, end });
+    out.push({ row, start, end, onPath: false, via: null });
   }
   return out;
 }
@@ -144,32 +150,49 @@ function later(a: Timed, b: Timed): boolean {
 }
 
 /** The required row that ended last by `current`'s start, not yet on the path. */
-function viaRequires(current: Timed, graph: TaskGraph, byKey: ReadonlyMap<string, Timed>, visited: ReadonlySet<string>): Timed | undefined {
+function viaRequires(current: Timed, graph: TaskGraph, byNode: ReadonlyMap<NodeId, NodeRows>): Timed | undefined {
   let best: Timed | undefined;
   for (const dep of requiresOf(graph, current.row.node, current.row.task)) {
-    const t = byKey.get(taskKey(dep.node, dep.task));
-    if (!t || t.end > current.start || visited.has(t.key)) continue;
+    const t = byNode.get(dep.node)?.byTask.get(dep.task);
+    if (!t || t.end > current.start || t.onPath) continue;
     if (!best || later(t, best)) best = t;
   }
   return best;
 }
 
-/** Per node, its rows by end ascending and, for the same end, task name descending (so the scan back meets the first name first). */
-function indexByNode(timed: readonly Timed[]): Map<NodeId, Timed[]> {
-  const byNode = new Map<NodeId, Timed[]>();
+/**
+ * Per node, its rows by end ascending and, for the same end, task name descending (so the scan back meets
+ * the first name first). A node's list is sorted the first time the walk needs it: with a graph, most never are.
+ */
+function indexByNode(timed: readonly Timed[]): Map<NodeId, NodeRows> {
+  const byNode = new Map<NodeId, NodeRows>();
   for (const t of timed) {
-    const list = byNode.get(t.row.node) ?? [];
-    byNode.set(t.row.node, list);
-    list.push(t);
+    const entry = byNode.get(t.row.node) ?? { sorted: false, rows: [], byTask: new Map() };
+    byNode.set(t.row.node, entry);
+    entry.rows.push(t);
+    // A (node, task) listed twice: the last row wins, as a map over the rows would have it.
+    entry.byTask.set(t.row.task, t);
   }
-  for (const list of byNode.values())
-    list.sort((a, b) => a.end - b.end || (a.row.task < b.row.task ? 1 : a.row.task > b.row.task ? -1 : 0));
   return byNode;
 }
 
+interface NodeRows {
+  sorted: boolean;
+  rows: Timed[];
+  byTask: Map<string, Timed>;
+}
+
+const byEndThenName = (a: Timed, b: Timed): number => a.end - b.end || (a.row.task < b.row.task ? 1 : a.row.task > b.row.task ? -1 : 0);
+
 /** The row of the same node that ended last by `current`'s start, not yet on the path. */
-function viaNode(current: Timed, byNode: ReadonlyMap<NodeId, Timed[]>, visited: ReadonlySet<string>): Timed | undefined {
-  const list = byNode.get(current.row.node) ?? [];
+function viaNode(current: Timed, byNode: ReadonlyMap<NodeId, NodeRows>): Timed | undefined {
+  const entry = byNode.get(current.row.node);
+  if (!entry) return undefined;
+  if (!entry.sorted) {
+    entry.rows.sort(byEndThenName);
+    entry.sorted = true;
+  }
+  const list = entry.rows;
   // Binary search for the last row with end ≤ current.start.
   let lo = 0;
   let hi = list.length;
@@ -178,6 +201,6 @@ function viaNode(current: Timed, byNode: ReadonlyMap<NodeId, Timed[]>, visited: 
     if (list[mid].end <= current.start) lo = mid + 1;
     else hi = mid;
   }
-  for (let i = lo - 1; i >= 0; i--) if (!visited.has(list[i].key)) return list[i];
+  for (let i = lo - 1; i >= 0; i--) if (!list[i].onPath) return list[i];
   return undefined;
 }
