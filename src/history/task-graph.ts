@@ -196,27 +196,30 @@ function resolveSelector(index: GraphIndex, from: TaskRef, sel: CrossDependency)
 
 /** Tasks named `name` (exact, or `/re/`) on the given nodes, in that order. */
 function resolveName(index: GraphIndex, name: string, nodes: readonly NodeId[]): TaskRef[] {
-  const matches = nameMatcher(name);
+  const pattern = patternOf(name);
   const found: TaskRef[] = [];
   for (const node of new Set(nodes)) {
     const names = index.byNode.get(node) ?? [];
-    // nailgun takes the exact name alone when the node has it; a pattern may match several tasks.
-    if (names.includes(name)) found.push({ node, task: name });
-    else for (const task of names) if (matches(task)) found.push({ node, task });
+    if (pattern === null) {
+      if (index.present.has(taskKey(node, name))) found.push({ node, task: name });
+    } else for (const task of names) if (pattern.test(task)) found.push({ node, task });
   }
   return found;
 }
 
-/** nailgun's NameMatchingPolicy: `/re/` is re.match (anchored at the start only), anything else an exact name. */
-function nameMatcher(pattern: string): (name: string) => boolean {
-  if (pattern.length > 2 && pattern.startsWith('/') && pattern.endsWith('/')) {
-    let re: RegExp;
-    try {
-      re = new RegExp(`^(?:${pattern.slice(1, -1)})`);
-    } catch {
-      return () => false;
-    }
-    return (name) => re.test(name);
+/** nailgun's NameMatchingPolicy: `/re/` is re.match (anchored at the start only); null for anything else, an exact name. */
+function patternOf(name: string): RegExp | null {
+  if (name.length <= 2 || !name.startsWith('/') || !name.endsWith('/')) return null;
+  try {
+    return new RegExp(`^(?:${name.slice(1, -1)})`);
+  } catch {
+    // A pattern JavaScript cannot read matches nothing (its dependencies are dropped and counted).
+    return /(?!)/;
   }
-  return (name) => name === pattern;
+}
+
+/** A role selector's test: `/re/` as for names, anything else the exact role. */
+function nameMatcher(pattern: string): (name: string) => boolean {
+  const re = patternOf(pattern);
+  return re === null ? (name) => name === pattern : (name) => re.test(name);
 }
