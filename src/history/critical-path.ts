@@ -21,8 +21,10 @@ import { compareTaskRefs, NodeId, requiresOf, TaskGraph } from './task-graph';
  *  - each step's `wait_s` is the gap between the end of the step before it and its start; the first
  *    step's is the gap since the run's first start, so `duration_s = tasks_s + waiting_s` always holds.
  *
- * Cost: O(rows · log rows) to index, then per step its requires (or one binary search on its node):
- * a 30,000-row run is a few milliseconds.
+ * Cost: O(rows) to index, then per step its requires (or one binary search on its node, whose rows are
+ * sorted the first time): a 30,000-step chain took ~22 ms at best, ~55 ms median, on the loaded 2-core CI
+ * machine; no lookup builds a string. A run has one row per (node, task) (the store's key); were a pair
+ * listed twice, the graph would see the last one.
  */
 
 /** One row of the run, as the store has it. */
@@ -170,7 +172,6 @@ function indexByNode(timed: readonly Timed[]): Map<NodeId, NodeRows> {
     const entry = byNode.get(t.row.node) ?? { sorted: false, rows: [], byTask: new Map() };
     byNode.set(t.row.node, entry);
     entry.rows.push(t);
-    // A (node, task) listed twice: the last row wins, as a map over the rows would have it.
     entry.byTask.set(t.row.task, t);
   }
   return byNode;

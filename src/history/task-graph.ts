@@ -70,7 +70,7 @@ export interface TaskGraph {
   hasDependencies: boolean;
 }
 
-/** The key of a (node, task) in the maps of this module and of critical-path.ts. */
+/** One string for a (node, task), for sets and maps of them (the edges are deduplicated with it). */
 export function taskKey(node: NodeId, task: string): string {
   // \u0000 cannot occur in a node id or a task name that came through JSON text into PostgreSQL.
   return node === null ? `\u0000${task}` : `${node}\u0000${task}`;
