@@ -133,6 +133,18 @@ describe('buildTaskGraph: a hand-made graph', () => {
     expect(g.dropped).toBe(1);
   });
 
+  it('a task named by `name` instead of `id`; `policy: any` is read as every node of the role', () => {
+    const g = buildTaskGraph(
+      {
+        '1': [{ name: 'a' }],
+        '2': [{ name: 'a' }],
+        '3': [{ name: 'b', cross_depends: [{ name: 'a', role: ['primary-controller', 'controller'], policy: 'any' }] }],
+      },
+      ROLES,
+    );
+    expect(asObject(g)).toEqual({ '3/b': ['1/a', '2/a'] });
+  });
+
   it('a task never depends on itself, in either form', () => {
     const g = buildTaskGraph({
       '1': [{ id: 'a', requires: ['a', { name: 'a', node_id: '1' }], required_for: ['a'], cross_depends: ['a'] }],
