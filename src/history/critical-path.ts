@@ -169,7 +169,7 @@ function viaRequires(current: Timed, graph: TaskGraph, byNode: ReadonlyMap<NodeI
 function indexByNode(timed: readonly Timed[]): Map<NodeId, NodeRows> {
   const byNode = new Map<NodeId, NodeRows>();
   for (const t of timed) {
-    const entry = byNode.get(t.row.node) ?? { sorted: false, rows: [], byTask: new Map() };
+    const entry: NodeRows = byNode.get(t.row.node) ?? { sorted: false, rows: [], byTask: new Map() };
     byNode.set(t.row.node, entry);
     entry.rows.push(t);
     entry.byTask.set(t.row.task, t);
