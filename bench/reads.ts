@@ -1,12 +1,9 @@
 import { Client } from 'pg';
+import { percentileOfSorted } from '../src/history/task-stats';
 import { log, round } from './util';
 import type { Options, Run } from './workload';
 
 /** Reads over HTTP at the ingested scale, and retention applied to it. */
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 export type ReadFigures = Record<string, { p50_ms: number; p95_ms: number; rows: number }>;
 
@@ -57,7 +54,8 @@ async function sample(base: string, path: string, samples: number): Promise<Read
     if (i >= 5) times.push(ms); // the first few warm the caches
   }
   times.sort((a, b) => a - b);
-  return { p50_ms: round(percentile(times, 50)), p95_ms: round(percentile(times, 95)), rows };
+  // Nearest rank, the rule of the service's own task statistics (src/history/task-stats.ts).
+  return { p50_ms: round(percentileOfSorted(times, 50) ?? NaN), p95_ms: round(percentileOfSorted(times, 95) ?? NaN), rows };
 }
 
 /**

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ClusterRegistry } from '../../clusters/cluster-registry';
+import type { Cluster } from '../../clusters/cluster.entity';
 import { ClusterDto, ResetResultDto } from '../../clusters/dto/cluster.dto';
 import { PutClusterDto } from '../../clusters/dto/put-cluster.dto';
 import { nextRelease } from '../../clusters/release';
@@ -24,18 +25,21 @@ export class ClusterRunsService {
   ) {}
 
   async list(): Promise<ClusterDto[]> {
-    const clusters = await this.registry.list();
+    return this.answers(await this.registry.list());
+  }
+
+  async get(id: number): Promise<ClusterDto> {
+    const [answer] = await this.answers([await this.registry.get(id)]);
+    return answer;
+  }
+
+  /** The clusters as answered: each with its run counts and its release's id. */
+  private async answers(clusters: Cluster[]): Promise<ClusterDto[]> {
     const [counts, releaseIds] = await Promise.all([
       this.runs.countsByCluster(clusters.map((c) => c.id)),
       this.registry.releaseIds(clusters.map((c) => c.release)),
     ]);
     return clusters.map((c) => ClusterDto.from(c, counts.get(c.id), releaseIds.get(c.release)));
-  }
-
-  async get(id: number): Promise<ClusterDto> {
-    const c = await this.registry.get(id);
-    const [counts, releaseIds] = await Promise.all([this.runs.countsByCluster([id]), this.registry.releaseIds([c.release])]);
-    return ClusterDto.from(c, counts.get(id), releaseIds.get(c.release));
   }
 
   /** Registers the cluster or changes its name/release (never to an older version: 409); returns it and whether it was created. */
