@@ -3,6 +3,7 @@ import { RunCaches1764100000000 } from './1764100000000-RunCaches';
 import { AnnouncedRelease1764200000000 } from './1764200000000-AnnouncedRelease';
 import { Releases1764306000000 } from './1764306000000-Releases';
 import { RunSnapshots1764313000000 } from './1764313000000-RunSnapshots';
+import { RunNodes1764400000000 } from './1764400000000-RunNodes';
 
 /** Every migration, in order. Listed explicitly so the same list works from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   AnnouncedRelease1764200000000,
   Releases1764306000000,
   RunSnapshots1764313000000,
+  RunNodes1764400000000,
 ];

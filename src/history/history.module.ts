@@ -18,6 +18,7 @@ import { ClusterStateRepository } from './persistence/cluster-state.repository';
 import { HistoryRowsRepository } from './persistence/history-rows.repository';
 import { RunCache } from './persistence/run-cache';
 import { RunChanges } from './persistence/run-changes';
+import { RunNodesRepository } from './persistence/run-nodes.repository';
 import { RunSnapshotsRepository } from './persistence/run-snapshots.repository';
 import { RunsRepository } from './persistence/runs.repository';
 import { RetentionController } from './retention.controller';
@@ -30,7 +31,15 @@ import { TransactionsController } from './transactions.controller';
 import { TransactionsService } from './transactions.service';
 
 /** The repositories of the store: every SQL statement on runs, their rows, the cluster state and snapshots. */
-const PERSISTENCE = [RunsRepository, HistoryRowsRepository, ClusterStateRepository, RunSnapshotsRepository, RunCache, RunChanges];
+const PERSISTENCE = [
+  RunsRepository,
+  HistoryRowsRepository,
+  ClusterStateRepository,
+  RunSnapshotsRepository,
+  RunNodesRepository,
+  RunCache,
+  RunChanges,
+];
 
 /**
  * The store (runs and their task rows), its write path and its REST API, with the clusters routes that

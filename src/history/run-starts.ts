@@ -116,6 +116,7 @@ function creationOf(runs: RunStart[], registered: RegisteredCluster[], recorded:
   // snapshots are kept as json, their text as sent.
   const nodeDefinitions: string[] = [];
   const snapshots: string[] = [];
+  const nodes: string[] = [];
   const snapshot = (uuid: string, kind: string, nodeUid: string | null, json: string) =>
     snapshots.push(`{"u":${JSON.stringify(uuid)},"k":"${kind}","n":${JSON.stringify(nodeUid)},"d":${json}}`);
   runs.forEach((r, k) => {
@@ -127,6 +128,7 @@ function creationOf(runs: RunStart[], registered: RegisteredCluster[], recorded:
     }
     if (s.settings !== undefined) snapshot(r.uuid, 'settings', null, s.settings);
     if (s.networkConfiguration !== undefined) snapshot(r.uuid, 'network_configuration', null, s.networkConfiguration);
+    for (const n of r.nodes) nodes.push(JSON.stringify({ u: r.uuid, n: n.uid, r: n.roles, h: n.hostname }));
     if (!recorded[k]) return;
     for (const t of r.tasks) pending.push({ uuid: r.uuid, node_id: t.nodeId, task_name: t.taskName, task_type: t.type });
     const u = JSON.stringify(r.uuid);
@@ -150,5 +152,6 @@ function creationOf(runs: RunStart[], registered: RegisteredCluster[], recorded:
     pending,
     nodeDefinitions: `[${nodeDefinitions.join(',')}]`,
     snapshots: `[${snapshots.join(',')}]`,
+    nodes: `[${nodes.join(',')}]`,
   };
 }

@@ -23,6 +23,15 @@ export interface RunStart {
   nodeDefinitions: Array<{ nodeId: string | null; taskName: string; json: string }>;
   /** What the run was deployed with, when its start said. */
   snapshots: RunSnapshots;
+  /** Who the run's nodes are, where its start said. */
+  nodes: RunNode[];
+}
+
+/** A node of a run: its roles (resolving a graph's role selectors, grouping statistics) and its host name. */
+export interface RunNode {
+  uid: string;
+  roles: string[];
+  hostname: string | null;
 }
 
 /** What a run was deployed with, each as JSON text (checked and size-limited where it came in), kept as given. */

@@ -64,6 +64,18 @@ export const TRANSACTION_START_ARGS: SchemaObject = {
         null: [{ id: 'post_deployment_start', type: 'stage' }],
       },
     },
+    nodes: {
+      type: 'object',
+      description:
+        "who each node is, by node uid: its roles (resolve the graph's cross_depends role selectors, group task statistics) " +
+        'and its host name; a list of {uid, roles, hostname} is read too. Nodes not named here are taken from deployment_info ' +
+        '(roles or role; fqdn or name). An unreadable entry is skipped (named in the answer)',
+      additionalProperties: {
+        type: 'object',
+        properties: { roles: { type: 'array', items: { type: 'string' }, maxItems: 64 }, hostname: { type: 'string' } },
+      },
+      example: { '1': { roles: ['primary-controller'], hostname: 'node-1.domain.tld' }, '4': { roles: ['compute'] } },
+    },
     deployment_info: {
       type: 'object',
       description:

@@ -14,6 +14,7 @@ import {
   TASK_STATUS_ALIASES,
   WIRE_TASK_STATUSES,
 } from './cast-format';
+import { parseNodes } from './cast-nodes';
 import { parseSnapshots } from './cast-snapshots';
 import { CastRejected, checkJson, describe, isObject, name, unstorable } from './cast-values';
 
@@ -113,6 +114,7 @@ function parseStart(args: Record<string, unknown>, uuid: string, time: Date, ski
     tasks,
     ...definitions(variants),
     snapshots: parseSnapshots(args, skipped),
+    nodes: parseNodes(args, skipped),
   };
 }
 

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { RunSnapshots1764313000000 } from '../../migrations/1764313000000-RunSnapshots';
+import { RunNodes1764400000000 } from '../../migrations/1764400000000-RunNodes';
 import { runMigrationsLocked } from '../../src/common/database/migrate';
 import { createTestDatabase } from '../support/database';
 
@@ -87,10 +88,17 @@ describe('schema and migrations', () => {
         [id],
       );
 
-      const after = at(MIGRATIONS);
+      const through = at(MIGRATIONS.slice(0, MIGRATIONS.indexOf(RunSnapshots1764313000000) + 1));
+      await through.initialize();
+      try {
+        expect(await runMigrationsLocked(through)).toEqual([RunSnapshots1764313000000.name]);
+      } finally {
+        await through.destroy();
+      }
+      const after = at(MIGRATIONS.slice(0, MIGRATIONS.indexOf(RunSnapshots1764313000000) + 1));
       await after.initialize();
       try {
-        expect(await runMigrationsLocked(after)).toEqual([RunSnapshots1764313000000.name]);
+        expect(await runMigrationsLocked(after)).toEqual([]);
       } finally {
         await after.destroy();
       }
@@ -130,7 +138,7 @@ describe('schema and migrations', () => {
       ).toBe('0');
 
       // And it can be undone.
-      const undo = at(MIGRATIONS);
+      const undo = at(MIGRATIONS.slice(0, MIGRATIONS.indexOf(RunSnapshots1764313000000) + 1));
       await undo.initialize();
       try {
         await undo.undoLastMigration({ transaction: 'each' });
@@ -224,4 +232,78 @@ describe('schema and migrations', () => {
       expect(/Seq Scan on (deployment_history|transactions)/.test(p) ? `${name}:\n${p}` : 'no sequential scan').toBe('no sequential scan');
     }
   }, 180000);
+  it('RunNodes on data: old runs get their nodes from the deployment info they kept; run_nodes and the kept path go with their run', async () => {
+    const own = await createTestDatabase('dh_schema_nodes');
+    const at = (migrations: typeof MIGRATIONS) => new DataSource({ type: 'postgres', url: own.url, migrations, logging: false });
+    const c = new Client({ connectionString: own.url });
+    try {
+      const before = at(MIGRATIONS.slice(0, MIGRATIONS.indexOf(RunNodes1764400000000)));
+      await before.initialize();
+      await runMigrationsLocked(before);
+      await before.destroy();
+      await c.connect();
+      await c.query(`INSERT INTO clusters (id, name, release) VALUES (1, 'c', 'mitaka-9.0')`);
+      const run = async (uuid: string) =>
+        (
+          await c.query(
+            `INSERT INTO transactions (uuid, cluster_id, name, status, history_recorded, release, time_start)
+             VALUES ($1, 1, 'deployment', 'ready', true, 'mitaka-9.0', now()) RETURNING id`,
+            [uuid],
+          )
+        ).rows[0].id as number;
+      const [a, b] = [await run('a'), await run('b')];
+      const info = (id: number, node: string | null, data: string) =>
+        c.query(`INSERT INTO run_snapshots (transaction_id, kind, node_uid, data) VALUES ($1, 'deployment_info', $2, $3)`, [
+          id,
+          node,
+          data,
+        ]);
+      await info(a, null, '{"roles": ["not-a-node"]}');
+      await info(
+        a,
+        '1',
+        '{"uid": "1", "roles": ["primary-controller", "primary-controller", ""], "fqdn": "node-1.domain.tld", "name": "node-1"}',
+      );
+      await info(a, '2', '{"role": "compute", "name": "node-2"}');
+      await info(a, '3', '{"roles": "controller", "fqdn": 7}');
+      await info(a, '4', '[1, 2]');
+      await c.query(`INSERT INTO run_snapshots (transaction_id, kind, node_uid, data) VALUES ($1, 'settings', NULL, '{"roles": ["x"]}')`, [
+        b,
+      ]);
+
+      const after = at(MIGRATIONS);
+      await after.initialize();
+      try {
+        expect(await runMigrationsLocked(after)).toEqual([RunNodes1764400000000.name]);
+      } finally {
+        await after.destroy();
+      }
+      const { rows } = await c.query(`SELECT transaction_id, node_id, roles, hostname FROM run_nodes ORDER BY transaction_id, node_id`);
+      expect(rows).toEqual([
+        { transaction_id: a, node_id: '1', roles: ['primary-controller'], hostname: 'node-1.domain.tld' },
+        { transaction_id: a, node_id: '2', roles: ['compute'], hostname: 'node-2' },
+        { transaction_id: a, node_id: '3', roles: [], hostname: null },
+      ]);
+      await c.query(`UPDATE transactions SET critical_path_cache = '{"steps": []}' WHERE id = $1`, [a]);
+      await expect(c.query(`INSERT INTO run_nodes (transaction_id, node_id) VALUES ($1, '1')`, [a])).rejects.toThrow(/run_nodes_pkey/);
+      await c.query(`DELETE FROM transactions WHERE id = $1`, [a]);
+      expect((await c.query(`SELECT count(*)::int AS n FROM run_nodes`)).rows[0].n).toBe(0);
+
+      const undo = at(MIGRATIONS);
+      await undo.initialize();
+      try {
+        await undo.undoLastMigration({ transaction: 'each' });
+      } finally {
+        await undo.destroy();
+      }
+      const { rows: left } = await c.query(
+        `SELECT to_regclass('run_nodes') AS t,
+                (SELECT count(*)::int FROM information_schema.columns WHERE table_name = 'transactions' AND column_name = 'critical_path_cache') AS col`,
+      );
+      expect(left[0]).toEqual({ t: null, col: 0 });
+    } finally {
+      await c.end().catch(() => undefined);
+      await own.drop();
+    }
+  });
 });

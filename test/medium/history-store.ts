@@ -13,11 +13,12 @@ import { HISTORY_CHANNEL } from '../../src/history/persistence/history-channel';
 import { HistoryRowsRepository } from '../../src/history/persistence/history-rows.repository';
 import { RunCache } from '../../src/history/persistence/run-cache';
 import { RunChanges } from '../../src/history/persistence/run-changes';
+import { RunNodesRepository } from '../../src/history/persistence/run-nodes.repository';
 import { RunSnapshotsRepository } from '../../src/history/persistence/run-snapshots.repository';
 import { RunsRepository } from '../../src/history/persistence/runs.repository';
 import { RunStarts } from '../../src/history/run-starts';
 import type { RunReport } from '../../src/history/run-state';
-import type { NodeTaskReport, RunSnapshots, StoreCommand } from '../../src/history/store-commands';
+import type { NodeTaskReport, RunNode, RunSnapshots, StoreCommand } from '../../src/history/store-commands';
 import { createTestDatabase } from '../support/database';
 
 /** A release that records task history. */
@@ -55,6 +56,7 @@ export async function openStore() {
     changes,
     cache: new RunCache(ds),
     snapshots: new RunSnapshotsRepository(ds),
+    runNodes: new RunNodesRepository(ds),
     writer,
     close: async () => {
       await ds.destroy();
@@ -69,7 +71,7 @@ export function start(
   uuid: string,
   clusterId: number,
   tasks: Array<[string | null, string]>,
-  more: { dryRun?: boolean; parentUuid?: string; time?: Date; snapshots?: RunSnapshots } = {},
+  more: { dryRun?: boolean; parentUuid?: string; time?: Date; snapshots?: RunSnapshots; nodes?: RunNode[] } = {},
 ): StoreCommand {
   return {
     kind: 'start',
@@ -85,6 +87,7 @@ export function start(
       snapshot: Object.fromEntries(tasks.map(([, t]) => [t, { id: t, type: 'puppet', parameters: { timeout: 60 } }])),
       nodeDefinitions: [],
       snapshots: more.snapshots ?? {},
+      nodes: more.nodes ?? [],
     },
   };
 }

@@ -127,6 +127,49 @@ describe('parseCast: transaction_start', () => {
   });
 });
 
+describe('parseCast: transaction_start nodes (roles and host names)', () => {
+  const parsed = (over: Record<string, unknown>) => parseCast({ method: 'transaction_start', args: startArgs(over) }, RECEIVED);
+
+  it('reads args.nodes keyed by uid or as a list, and the deployment info for the nodes it does not name', () => {
+    const p = parsed({
+      nodes: { '1': { roles: ['primary-controller', 'primary-controller'], hostname: 'node-1' }, master: {} },
+      deployment_info: { '1': { roles: ['compute'], fqdn: 'ignored' }, '2': { role: 'compute', fqdn: 'node-2.tld', name: 'node-2' } },
+    });
+    expect(startOf(p).nodes).toEqual([
+      { uid: '1', roles: ['primary-controller'], hostname: 'node-1' },
+      { uid: '2', roles: ['compute'], hostname: 'node-2.tld' },
+      { uid: 'master', roles: [], hostname: null },
+    ]);
+    expect(p.skipped).toEqual([]);
+    const list = parsed({ nodes: [{ uid: 3, roles: ['cinder'], fqdn: 'node-3' }] });
+    expect(startOf(list).nodes).toEqual([{ uid: '3', roles: ['cinder'], hostname: 'node-3' }]);
+    // Nailgun 10's form of the deployment info.
+    const nailgun = parsed({ deployment_info: { common: { roles: ['x'] }, nodes: { '4': { roles: ['ceph-osd'], name: 'node-4' } } } });
+    expect(startOf(nailgun).nodes).toEqual([{ uid: '4', roles: ['ceph-osd'], hostname: 'node-4' }]);
+  });
+
+  it('skips an unreadable node entry with its reason and keeps the run and the other nodes', () => {
+    const p = parsed({
+      nodes: {
+        '1': { roles: 'controller' },
+        '2': { roles: ['compute', 7] },
+        '3': { roles: Array(65).fill('r') },
+        '4': ['x'],
+        '5': { roles: ['ok'] },
+      },
+    });
+    expect(startOf(p).nodes).toEqual([{ uid: '5', roles: ['ok'], hostname: null }]);
+    expect(p.skipped.map((s) => s.entry)).toEqual(['nodes["1"]', 'nodes["2"]', 'nodes["3"]', 'nodes["4"]']);
+    expect(p.skipped[0].reason).toMatch(/roles must be a list of role names/);
+    expect(p.skipped[1].reason).toMatch(/roles\[1\] must be a non-empty string/);
+    expect(p.skipped[2].reason).toMatch(/65 roles, the limit is 64/);
+    const bad = parsed({ nodes: 'all', deployment_info: { '1': 'not an object', '2': { roles: [{}] } } });
+    expect(startOf(bad).nodes).toEqual([{ uid: '2', roles: [], hostname: null }]);
+    expect(bad.skipped.map((s) => s.entry)).toEqual(['deployment_info', 'nodes']);
+    expect(parsed({ nodes: [{ roles: ['x'] }] }).skipped[0].reason).toMatch(/must name its node/);
+  });
+});
+
 describe('parseCast: envelope', () => {
   it.each([
     [null, /JSON object/],

@@ -7,9 +7,9 @@ import { isFinalRun, type RunStatus } from '../task-state';
 import { ROW_SHAPE } from './history-rows.sql';
 
 /** The SET list that forgets what was kept of a run (run-changes.ts applies it wherever a run's rows change). */
-export const CLEAR_RUN_CACHES = 'summary_cache = NULL, list_cache = NULL';
+export const CLEAR_RUN_CACHES = 'summary_cache = NULL, list_cache = NULL, critical_path_cache = NULL';
 /** True for a run that keeps something (a condition on `transactions`). */
-export const HAS_RUN_CACHE = '(summary_cache IS NOT NULL OR list_cache IS NOT NULL)';
+export const HAS_RUN_CACHE = '(summary_cache IS NOT NULL OR list_cache IS NOT NULL OR critical_path_cache IS NOT NULL)';
 
 type ListParameters = Required<RunHistoryQueryDto>;
 

@@ -38,6 +38,8 @@ export interface RunCreation {
   pending: PendingRow[];
   nodeDefinitions: string;
   snapshots: string;
+  /** The runs' nodes, a JSON list of `{u: run uuid, n: node uid, r: roles, h: host name}`. */
+  nodes: string;
 }
 
 /** A row a report created (a (node, task) its run did not announce), with its state. */
@@ -153,6 +155,12 @@ export class RunChanges {
            INSERT INTO run_snapshots (transaction_id, kind, node_uid, data)
            SELECT r.id, s.k, s.n, s.d FROM json_to_recordset($${params.push(c.snapshots)}::json) AS s(u text, k text, n text, d json)
            JOIN runs r ON r.uuid = s.u
+           ON CONFLICT DO NOTHING),
+         nodes AS (
+           INSERT INTO run_nodes (transaction_id, node_id, roles, hostname)
+           SELECT r.id, n.n, ARRAY(SELECT jsonb_array_elements_text(n.r)), n.h
+           FROM jsonb_to_recordset($${params.push(c.nodes)}::jsonb) AS n(u text, n text, r jsonb, h text)
+           JOIN runs r ON r.uuid = n.u
            ON CONFLICT DO NOTHING)
          SELECT r.id, r.uuid, (SELECT count(*) FROM pending p WHERE p.transaction_id = r.id)::int AS rows FROM runs r`,
       params,
