@@ -32,6 +32,8 @@ export interface StartArgs {
   parent_task_uuid?: string | null;
   /** The event time, ISO 8601; receipt time when absent. */
   time?: string;
+  /** Who each node is, by uid (cast-nodes.ts); else read from deployment_info. */
+  nodes?: Record<string, { roles?: string[]; hostname?: string }> | Array<{ uid: string | number; roles?: string[]; hostname?: string }>;
   deployment_info?: Record<string, unknown>;
   settings?: Record<string, unknown>;
   network_configuration?: Record<string, unknown>;
