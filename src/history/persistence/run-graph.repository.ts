@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { selectOne, selectRows } from '../../common/database/sql';
+import type { PathRow } from '../critical-path';
+import type { TaskState } from '../task-state';
+import { taskKey, type TaskDefinition, type TasksGraph } from '../task-graph';
+
+/** A run's rows as the critical path reads them, its tasks_graph, and its highest row version when read. */
+export interface RunGraph {
+  rows: PathRow[];
+  graph: TasksGraph;
+  /** max(row_version) of the run's rows, read before them (RunCache.keepIfUnchanged). */
+  version: string | null;
+}
+
+/** The dependency fields of a definition (task-graph.ts reads no other): what is sent, not the parameters. */
+type Dependencies = Pick<TaskDefinition, 'requires' | 'required_for' | 'cross_depends' | 'cross_depended_by'>;
+
+/**
+ * Only the fields buildTaskGraph reads, built in the database: a definition carries its parameters too,
+ * 15 MB for a 30,000-row run whose nodes each have their own; its relations are a small part of it.
+ * Absent fields become JSON null (read as "none"); nested nulls (`"node_id": null`) stay as they are.
+ */
+const dependenciesOf = (def: string): string =>
+  `jsonb_build_object('requires', ${def} -> 'requires', 'required_for', ${def} -> 'required_for',
+                      'cross_depends', ${def} -> 'cross_depends', 'cross_depended_by', ${def} -> 'cross_depended_by')`;
+
+interface HeadRow {
+  version: string | null;
+  shared: Record<string, Dependencies> | null;
+}
+
+interface GraphRow {
+  node_id: string | null;
+  task_name: string;
+  status: TaskState['status'];
+  time_start: Date | null;
+  time_end: Date | null;
+}
+
+interface OwnRow {
+  node_id: string | null;
+  task_name: string;
+  deps: Dependencies;
+}
+
+/**
+ * A run's task graph as its start sent it, rebuilt from what the store keeps (no wire needed): its
+ * (node, task) pairs are its rows; each one's definition is its node's own (node_task_definitions) if it
+ * has one, else the one most nodes share (transactions.tasks_snapshot), else none (a task the run did not
+ * announce: no dependencies).
+ */
+@Injectable()
+export class RunGraphRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async load(transactionId: number): Promise<RunGraph> {
+    // The version first, then the rows: a row written in between makes the rows newer than the version
+    // (then not kept), never older. The per-node definitions are written with the run and never change.
+    const head = await selectOne<HeadRow>(
+      this.db,
+      `SELECT (SELECT max(row_version)::text FROM deployment_history WHERE transaction_id = $1) AS version,
+              (SELECT jsonb_object_agg(d.key, ${dependenciesOf('d.value')})
+               FROM transactions x, jsonb_each(x.tasks_snapshot) d WHERE x.id = $1) AS shared`,
+      [transactionId],
+    );
+    const [rows, own] = await Promise.all([
+      selectRows<GraphRow>(
+        this.db,
+        `SELECT node_id, task_name, status, time_start, time_end FROM deployment_history WHERE transaction_id = $1 ORDER BY id`,
+        [transactionId],
+      ),
+      selectRows<OwnRow>(
+        this.db,
+        `SELECT node_id, task_name, ${dependenciesOf('definition')} AS deps FROM node_task_definitions WHERE transaction_id = $1`,
+        [transactionId],
+      ),
+    ]);
+    return { ...assemble(rows, own, head?.shared ?? {}), version: head?.version ?? null };
+  }
+}
+
+/** The rows as PathRow and the graph: per node key (`"null"` for the cluster-level tasks), each row's task with its definition. */
+function assemble(rows: GraphRow[], own: OwnRow[], shared: Record<string, Dependencies>): Omit<RunGraph, 'version'> {
+  const ownByKey = new Map(own.map((o) => [taskKey(o.node_id, o.task_name), o.deps]));
+  const graph: Record<string, TaskDefinition[]> = {};
+  const pathRows = rows.map((r): PathRow => {
+    // Own properties only: a task named like an Object method (`constructor`) must not find one.
+    const deps = ownByKey.get(taskKey(r.node_id, r.task_name)) ?? (Object.hasOwn(shared, r.task_name) ? shared[r.task_name] : undefined);
+    (graph[r.node_id ?? 'null'] ??= []).push({ id: r.task_name, ...deps });
+    return { node: r.node_id, task: r.task_name, status: r.status, timeStart: r.time_start, timeEnd: r.time_end };
+  });
+  return { rows: pathRows, graph };
+}
