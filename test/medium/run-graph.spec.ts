@@ -11,6 +11,8 @@ describe('RunGraphRepository on real PostgreSQL', () => {
   let graphs: RunGraphRepository;
   let run: number;
   const T = (s: number) => new Date(Date.UTC(2026, 0, 1, 10, 0, s));
+  /** Milliseconds are kept. */
+  const T3 = new Date(T(3).getTime() + 123);
   const own = { requires: [{ name: 'stage', node_id: null }], parameters: { timeout: 9 } };
 
   beforeAll(async () => {
@@ -37,7 +39,7 @@ describe('RunGraphRepository on real PostgreSQL', () => {
       report('graph-1', [
         { nodeId: null, taskName: 'stage', status: 'running', time: T(1) },
         { nodeId: null, taskName: 'stage', status: 'ready', time: T(2) },
-        { nodeId: '1', taskName: 'a', status: 'running', time: T(3) },
+        { nodeId: '1', taskName: 'a', status: 'running', time: T3 },
         // Reported, never announced: a row without a definition.
         { nodeId: '3', taskName: 'late', status: 'error', time: T(4) },
       ]),
@@ -58,7 +60,7 @@ describe('RunGraphRepository on real PostgreSQL', () => {
     });
     expect(loaded.rows).toEqual([
       { node: null, task: 'stage', status: 'ready', timeStart: T(1), timeEnd: T(2) },
-      { node: '1', task: 'a', status: 'running', timeStart: T(3), timeEnd: null },
+      { node: '1', task: 'a', status: 'running', timeStart: T3, timeEnd: null },
       { node: '2', task: 'a', status: 'pending', timeStart: null, timeEnd: null },
       { node: '1', task: 'constructor', status: 'pending', timeStart: null, timeEnd: null },
       { node: '3', task: 'late', status: 'error', timeStart: T(4), timeEnd: T(4) },
