@@ -1,4 +1,5 @@
 import { checkInjectedTasks, flakyOption, simulatedTaskNames, slowOption } from '../../src/simulator/injections';
+import type { ReportArgs } from '../../src/receiver/cast-builder';
 import { makePlan, Plan, SimOptions } from '../../src/simulator/plan';
 
 /**
@@ -31,14 +32,14 @@ interface Row {
 function rows(plan: Plan): Map<string, Row> {
   const out = new Map<string, Row>();
   for (const d of plan.deliveries) {
-    const e = d.cast.args.nodes?.[0];
+    const e = (d.cast.args as ReportArgs).nodes?.[0];
     if (d.kind !== 'report' || e?.deployment_graph_task_name === undefined) continue;
     const k = `${d.run}|${e.uid}|${e.deployment_graph_task_name}`;
     const row = out.get(k) ?? { status: 'pending' };
     if (e.task_status === 'running') row.start = d.at;
     else row.end = d.at;
     row.status = e.task_status as string;
-    if (e.error_msg) row.error = e.error_msg as string;
+    if (e.error_msg) row.error = e.error_msg;
     out.set(k, row);
   }
   return out;
