@@ -40,7 +40,16 @@ describe('dhist task history critical-path', () => {
       'running: the run has not ended, this is the path so far (open tasks counted up to now)',
       '',
     ]);
-    const empty = { ...PATH, status: 'pending', steps: [], time_start: null, time_end: null, duration_s: 0, tasks_s: 0, waiting_s: 0 };
+    const empty = {
+      ...PATH,
+      status: 'pending' as const,
+      steps: [],
+      time_start: null,
+      time_end: null,
+      duration_s: 0,
+      tasks_s: 0,
+      waiting_s: 0,
+    };
     expect(renderCriticalPath(empty, out('table', ['task_name']))).toBe(
       lines('transaction 12 (pending): no task has started, no critical path yet', '+-----------+', '| task_name |', '+-----------+'),
     );
