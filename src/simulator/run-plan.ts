@@ -1,4 +1,4 @@
-import { NodeEntry, reportCast, runStatusCast, startCast, taskEntry, TasksGraph } from '../receiver/cast-builder';
+import { GraphTask, NodeEntry, reportCast, runStatusCast, startCast, taskEntry, TasksGraph } from '../receiver/cast-builder';
 import {
   definition,
   deploymentSnapshots,
@@ -71,6 +71,23 @@ export function nodeChain(role: Role, count: number): TaskTemplate[] {
   const more = count - chosen.size;
   for (let i = 0; i < more; i++) chosen.add(rest[Math.floor(((i + 0.5) * rest.length) / more)].id);
   return full.filter((t) => chosen.has(t.id));
+}
+
+/**
+ * A node's chain as its graph says it: each task requires the one before it; the first task of a stage
+ * also requires the stage's start and the last one is required for the stage's end (fuel-library's
+ * same-node names, which resolve to the cluster-level stage tasks), as the orchestrator runs them: a stage
+ * ends when every node's part of it has. So the critical path goes through the nodes' tasks, not only
+ * from stage to stage.
+ */
+function chainDefinitions(chain: readonly TaskTemplate[], roles?: readonly string[]): GraphTask[] {
+  return chain.map((t, i) => {
+    const [stageStart, stageEnd] = STAGES[t.stage];
+    const first = i === 0 || chain[i - 1].stage !== t.stage;
+    const last = i === chain.length - 1 || chain[i + 1].stage !== t.stage;
+    const requires = [...(i ? [chain[i - 1].id] : []), ...(first ? [stageStart] : [])];
+    return { ...definition(t, requires, roles), ...(last ? { required_for: [stageEnd] } : {}) };
+  });
 }
 
 export function planRun(
@@ -157,9 +174,8 @@ class RunPlanner {
     graph.null = stageList.map((id, i) =>
       definition({ id, type: 'stage', stage: 'deployment', roles: [], seconds: [0, 1] }, i ? [stageList[i - 1]] : []),
     );
-    graph.master = MASTER_TASKS.map((t, i) => definition(t, i ? [MASTER_TASKS[i - 1].id] : ['pre_deployment_start'], ['master']));
-    for (const n of this.nodes)
-      graph[n.uid] = this.chains.get(n.uid)!.map((t, i, all) => definition(t, i ? [all[i - 1].id] : ['pre_deployment_start']));
+    graph.master = chainDefinitions(MASTER_TASKS, ['master']);
+    for (const n of this.nodes) graph[n.uid] = chainDefinitions(this.chains.get(n.uid)!);
     return graph;
   }
 

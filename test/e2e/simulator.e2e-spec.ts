@@ -133,7 +133,7 @@ describe('the simulator', () => {
       expect(rows.find((x) => x.task_name === 'netconfig' && x.node_id === '1')).toMatchObject({
         version: '2.1.0',
         roles: ['controller', 'compute'],
-        requires: ['globals'],
+        requires: ['globals', 'deploy_start'],
         parameters: { puppet_manifest: '/etc/puppet/modules/osnailyfacter/modular/netconfig.pp', timeout: 3600 },
       });
       expect(rows.find((x) => x.task_name === 'generate_keys')).toMatchObject({ roles: ['master'], parameters: { timeout: 180 } });

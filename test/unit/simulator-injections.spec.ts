@@ -141,3 +141,33 @@ describe('--slow and --flaky on the command line', () => {
     expect(() => checkInjectedTasks({ nodes: 3, tasks: 4, slow: { hiera: 2 }, flaky: { generate_keys: 1 } })).not.toThrow();
   });
 });
+
+describe("the simulator's graph", () => {
+  it("ties each stage's part of a node's chain to the stage's start and end, so the critical path goes through the nodes' tasks", () => {
+    const startCast = makePlan(BASE).deliveries.find((d) => d.kind === 'start')!.cast;
+    const graph = (
+      startCast.args as unknown as { tasks_graph: Record<string, Array<{ id: string; requires: string[]; required_for?: string[] }>> }
+    ).tasks_graph;
+    const edges = graph['1'].map((t) => [t.id, t.requires, t.required_for ?? []]);
+    expect(edges).toEqual([
+      ['upload_configuration', ['pre_deployment_start'], []],
+      ['hiera', ['upload_configuration'], []],
+      ['globals', ['hiera'], ['pre_deployment_end']],
+      ['netconfig', ['globals', 'deploy_start'], []],
+      ['firewall', ['netconfig'], []],
+      ['openstack-haproxy-mysqld', ['firewall'], []],
+      ['database', ['openstack-haproxy-mysqld'], []],
+      ['memcached', ['database'], []],
+      ['keystone', ['memcached'], []],
+      ['openstack-controller', ['keystone'], ['deploy_end']],
+      ['update_hosts', ['openstack-controller', 'post_deployment_start'], []],
+      ['ntp-client', ['update_hosts'], ['post_deployment_end']],
+    ]);
+    expect(graph.master.map((t) => [t.id, t.requires, t.required_for ?? []])).toEqual([
+      ['generate_keys', ['pre_deployment_start'], []],
+      ['generate_haproxy_keys', ['generate_keys'], []],
+      ['prepare_symlinks', ['generate_haproxy_keys'], ['pre_deployment_end']],
+      ['refresh_master_hosts', ['prepare_symlinks', 'post_deployment_start'], ['post_deployment_end']],
+    ]);
+  });
+});
