@@ -23,7 +23,22 @@ function framed(table: string, o: OutputOptions, head: string, notes: string[] =
   return [`${terminalText(head)}\n`, table, ...notes.map((n) => `${terminalText(n)}\n`)].join('');
 }
 
-const seconds = (s: number | null): string => (s === null ? '-' : `${s} s`);
+/** Three decimals: the durations are kept to the millisecond; a ratio or a rate needs no more to be read. */
+const readable = (n: number): number => Math.round(n * 1000) / 1000;
+
+/**
+ * The rows as renderList prints them; for a person (table, value) numbers are shown to three decimals
+ * (`207.179`, not the float sum `207.17900000000003`); csv keeps them as answered, for programs.
+ */
+function list(rows: Row[], defaults: string[], known: string[], o: OutputOptions): string {
+  const shown =
+    o.format === 'table' || o.format === 'value'
+      ? rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? readable(v) : v])))
+      : rows;
+  return renderList(shown, defaults, known, o);
+}
+
+const seconds = (s: number | null): string => (s === null ? '-' : `${readable(s)} s`);
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 // ---------------------------------------------------------------------------------------------------
@@ -34,7 +49,7 @@ export const CRITICAL_PATH_COLUMNS = ['node_id', 'task_name', 'status', 'time_st
 export function renderCriticalPath(a: CriticalPathAnswer, o: OutputOptions): string {
   const all = whole(a, o);
   if (all !== null) return all;
-  const table = renderList(a.steps as unknown as Row[], CRITICAL_PATH_COLUMNS, [], o);
+  const table = list(a.steps as unknown as Row[], CRITICAL_PATH_COLUMNS, [], o);
   const head = a.steps.length
     ? `transaction ${a.transaction_id} (${a.status}): critical path of ${plural(a.steps.length, 'step')}; ` +
       `run ${seconds(a.duration_s)} from ${a.time_start} to ${a.time_end}: ${seconds(a.tasks_s)} in tasks, ${seconds(a.waiting_s)} waiting`
@@ -77,7 +92,7 @@ export function regressionRows(a: RegressionsAnswer): Row[] {
 export function renderRegressions(a: RegressionsAnswer, o: OutputOptions): string {
   const all = whole(a, o);
   if (all !== null) return all;
-  const table = renderList(regressionRows(a), REGRESSION_COLUMNS, [], o);
+  const table = list(regressionRows(a), REGRESSION_COLUMNS, [], o);
   if (o.format !== 'table') return table;
   const r = a.rule;
   const head =
@@ -93,7 +108,7 @@ export function renderRegressions(a: RegressionsAnswer, o: OutputOptions): strin
 
 function unjudged(title: string, tasks: UnjudgedTask[], o: OutputOptions): string {
   if (!tasks.length) return '';
-  return `${title}:\n${renderList(tasks as unknown as Row[], UNJUDGED_COLUMNS, [], { ...o, columns: [] })}`;
+  return `${title}:\n${list(tasks as unknown as Row[], UNJUDGED_COLUMNS, [], { ...o, columns: [] })}`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -140,7 +155,7 @@ export function renderTaskStats(a: TaskStatsAnswer, byRole: boolean, o: OutputOp
   const all = whole(a, o);
   if (all !== null) return all;
   const defaults = byRole ? ['task_name', 'role', ...TASK_STATS_COLUMNS.slice(1)] : TASK_STATS_COLUMNS;
-  const table = renderList(taskStatsRows(a, byRole), defaults, TASK_STATS_KNOWN, o);
+  const table = list(taskStatsRows(a, byRole), defaults, TASK_STATS_KNOWN, o);
   const head =
     `cluster ${a.cluster_id}, ${a.epoch === 'all' ? 'all epochs' : 'since the last reset'}: ${plural(a.runs, 'real finished run')}, ` +
     `${plural(a.tasks.length, 'task')}; durations in seconds; trend_ratio: p50 of the last ${a.trend_runs} runs / p50 of the ${a.trend_runs} before`;
@@ -167,7 +182,7 @@ export function flakyRows(a: FlakyAnswer): Row[] {
 export function renderFlaky(a: FlakyAnswer, o: OutputOptions): string {
   const all = whole(a, o);
   if (all !== null) return all;
-  const table = renderList(flakyRows(a), FLAKY_COLUMNS, ['errors'], o);
+  const table = list(flakyRows(a), FLAKY_COLUMNS, ['errors'], o);
   const span = a.runs.length ? ` (transactions ${a.runs[0]} to ${a.runs[a.runs.length - 1]})` : '';
   const head =
     `cluster ${a.cluster_id}, ${a.epoch === 'all' ? 'all epochs' : 'since the last reset'}: ` +

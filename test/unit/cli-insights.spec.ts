@@ -186,6 +186,16 @@ describe('dhist env task-stats', () => {
     expect(parseYaml(renderTaskStats(TASK_STATS, false, out('yaml')))).toEqual(TASK_STATS);
   });
 
+  it('table and value show numbers to three decimals; csv and json keep them as answered', () => {
+    const odd = { ...TASK_STATS, tasks: [{ ...TASK_STATS.tasks[1], p50: 207.17900000000003, failure_rate: 4 / 27, by_role: [] }] };
+    const cols = ['task_name', 'p50', 'failure_rate'];
+    expect(renderTaskStats(odd, false, out('value', cols))).toBe(lines('upload_configuration 207.179 0.148'));
+    expect(renderTaskStats(odd, false, out('csv', cols))).toBe(
+      csv('"task_name","p50","failure_rate"', '"upload_configuration",207.17900000000003,0.14814814814814814'),
+    );
+    expect(JSON.parse(renderTaskStats(odd, false, out('json'))).tasks[0].p50).toBe(207.17900000000003);
+  });
+
   it('an unknown column is a usage error naming the columns', () => {
     expect(() => renderTaskStats(TASK_STATS, false, out('table', ['p99']))).toThrow(
       /unknown column 'p99': choose from task_name, runs, p50/,
