@@ -13,9 +13,12 @@ import { Transaction } from './entities/transaction.entity';
 import { HistoryEvents } from './history-events.service';
 import { HistoryQueryService } from './history-query.service';
 import { HistoryWriter } from './history-writer.service';
+import { ClusterInsightsController, RunInsightsController } from './insights/insights.controller';
+import { InsightsService } from './insights/insights.service';
 import { LiveHistoryService } from './live-history.service';
 import { ClusterStateRepository } from './persistence/cluster-state.repository';
 import { HistoryRowsRepository } from './persistence/history-rows.repository';
+import { InsightsRepository } from './persistence/insights.repository';
 import { RunCache } from './persistence/run-cache';
 import { RunChanges } from './persistence/run-changes';
 import { RunNodesRepository } from './persistence/run-nodes.repository';
@@ -37,6 +40,7 @@ const PERSISTENCE = [
   ClusterStateRepository,
   RunSnapshotsRepository,
   RunNodesRepository,
+  InsightsRepository,
   RunCache,
   RunChanges,
 ];
@@ -56,6 +60,8 @@ const PERSISTENCE = [
     RunDiffController,
     ClusterHistoryController,
     RetentionController,
+    ClusterInsightsController,
+    RunInsightsController,
   ],
   providers: [
     ...PERSISTENCE,
@@ -66,6 +72,7 @@ const PERSISTENCE = [
     RetentionService,
     RunDeletion,
     RunSnapshotsService,
+    InsightsService,
     HistoryEvents,
     LiveHistoryService,
     RunStarts,
