@@ -26,7 +26,7 @@ import { byName, DEFAULT_TREND_RUNS } from '../task-stats';
  *    filter runs by their start time;
  *  - regressions judges the given run (finished or not: its terminal rows) against the `baseline` real
  *    finished runs of its cluster before it (run order) in the run's own epoch; a task with no row in
- *    those runs is new.
+ *    those runs is new. A dry run asked for is judged on its own rows like any run; it is never a baseline.
  * task_stats is aggregated by the database (test/medium/insights.spec.ts holds it equal to taskStats());
  * regressions and flaky read only the rows they judge and answer with the pure functions.
  */
