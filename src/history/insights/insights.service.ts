@@ -2,19 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { ClusterRegistry } from '../../clusters/cluster-registry';
 import { NotFoundError } from '../../common/errors/domain-errors';
 import {
-  DurationFiguresDto,
   FlakyTasksAnswerDto,
   FlakyTasksQueryDto,
   RegressionsAnswerDto,
   RegressionsQueryDto,
   TaskStatsAnswerDto,
-  TaskStatsDto,
   TaskStatsQueryDto,
 } from '../dto/insights.dto';
 import { DEFAULT_FLAKY_RUNS, flakyTasks } from '../flaky-tasks';
-import { InsightsRepository, StatsGroupRow } from '../persistence/insights.repository';
+import { InsightsRepository } from '../persistence/insights.repository';
 import { REGRESSION_DEFAULTS, regressions } from '../task-regressions';
-import { byName, DEFAULT_TREND_RUNS } from '../task-stats';
+import { DEFAULT_TREND_RUNS } from '../task-stats';
+import { statsFigures } from './stats-figures';
 
 /**
  * Issue #15's answers across runs. The rules are task-stats.ts's (terminal rows, durations, run order,
@@ -27,8 +26,9 @@ import { byName, DEFAULT_TREND_RUNS } from '../task-stats';
  *  - regressions judges the given run (finished or not: its terminal rows) against the `baseline` real
  *    finished runs of its cluster before it (run order) in the run's own epoch; a task with no row in
  *    those runs is new. A dry run asked for is judged on its own rows like any run; it is never a baseline.
- * task_stats is aggregated by the database (test/medium/insights.spec.ts holds it equal to taskStats());
- * regressions and flaky read only the rows they judge and answer with the pure functions.
+ * task_stats reads its rows aggregated per (task, node) by the database and makes its figures from those
+ * lists (stats-figures.ts; test/medium/insights.spec.ts holds the answer equal to taskStats()); regressions
+ * and flaky read only the rows they judge and answer with the pure functions.
  */
 @Injectable()
 export class InsightsService {
@@ -41,17 +41,16 @@ export class InsightsService {
     await this.clusters.get(clusterId);
     const epoch = q.epoch ?? 'current';
     const trendRuns = q.trend_runs ?? DEFAULT_TREND_RUNS;
-    const { runs, groups } = await this.insights.taskStats({
+    const read = await this.insights.taskStatsRows({
       clusterId,
       epoch,
       since: q.since,
       until: q.until,
       nodes: q.nodes,
       tasks_names: q.tasks_names,
-      roles: q.roles,
-      trendRuns,
     });
-    return { cluster_id: clusterId, epoch, runs, trend_runs: trendRuns, tasks: taskStatsOf(groups, trendRuns) };
+    const { runs, tasks } = statsFigures({ ...read, trendRuns, roles: q.roles });
+    return { cluster_id: clusterId, epoch, runs, trend_runs: trendRuns, tasks };
   }
 
   async regressions(id: number, q: RegressionsQueryDto): Promise<RegressionsAnswerDto> {
@@ -87,42 +86,4 @@ export class InsightsService {
     const rows = await this.insights.rowsOf(runs, { statuses: ['ready', 'error'] });
     return { cluster_id: clusterId, epoch, last_runs: lastRuns, runs: runs.map((r) => r.id), tasks: flakyTasks(rows, { lastRuns }) };
   }
-}
-
-/** task_stats' tasks from the database's groups (a task's: role null; a role's), as taskStats() shapes them. */
-export function taskStatsOf(groups: readonly StatsGroupRow[], trendRuns: number): TaskStatsDto[] {
-  const tasks = new Map<string, TaskStatsDto>();
-  for (const g of groups.filter((x) => x.role === null))
-    tasks.set(g.task_name, { task_name: g.task_name, ...figures(g, trendRuns), by_role: [] });
-  for (const g of groups) if (g.role !== null) tasks.get(g.task_name)?.by_role.push({ role: g.role, ...figures(g, trendRuns) });
-  const sorted = [...tasks.values()].sort((a, b) => byName(a.task_name, b.task_name));
-  for (const t of sorted) t.by_role.sort((a, b) => byName(a.role, b.role));
-  return sorted;
-}
-
-function figures(g: StatsGroupRow, trendRuns: number): DurationFiguresDto {
-  const f = g.last_failure;
-  return {
-    runs: g.runs,
-    timed_rows: g.timed_rows,
-    p50: g.p50,
-    p95: g.p95,
-    max: g.max,
-    failure_rate: g.errors / g.terminal_rows,
-    errors: g.errors,
-    terminal_rows: g.terminal_rows,
-    last_failure: f && { transaction_id: f.run_id, node_id: f.node_id, time: f.time === null ? null : new Date(f.time).toISOString() },
-    // As taskStats(): no trend until the task has runs before its last `trendRuns`, and a duration in both windows.
-    trend:
-      g.previous_runs === 0 || g.recent_p50 === null || g.previous_p50 === null
-        ? null
-        : {
-            runs: trendRuns,
-            recent_runs: g.recent_runs,
-            previous_runs: g.previous_runs,
-            recent_p50: g.recent_p50,
-            previous_p50: g.previous_p50,
-            ratio: g.previous_p50 === 0 ? null : g.recent_p50 / g.previous_p50,
-          },
-  };
 }
