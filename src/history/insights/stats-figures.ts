@@ -76,8 +76,10 @@ export function statsFigures(input: StatsInput): { runs: number; tasks: TaskStat
   for (const [task_name, t] of tasks) {
     // A (task, node) whose rows all fell outside the roles asked for leaves an empty group: not a task here.
     if (t.all.pos.length === 0) continue;
-    const by_role = [...t.byRole.entries()].sort(([a], [b]) => byName(a, b)).map(([role, g]) => ({ role, ...figures(g, input.trendRuns) }));
-    result.push({ task_name, ...figures(t.all, input.trendRuns), by_role });
+    const by_role = [...t.byRole.entries()]
+      .sort(([a], [b]) => byName(a, b))
+      .map(([role, g]) => ({ role, ...figures(g, input.runs.length, input.trendRuns) }));
+    result.push({ task_name, ...figures(t.all, input.runs.length, input.trendRuns), by_role });
   }
   return { runs: counted.size, tasks: result.sort((a, b) => byName(a.task_name, b.task_name)) };
 }
@@ -108,9 +110,14 @@ function nodeRoles(nodes: readonly NodeRoles[]): (run: number, node: string) => 
 }
 
 /** taskStats()' figures of one group (task-stats.ts `figures`). */
-function figures(g: Group, trendRuns: number): DurationFiguresDto {
-  const sorted = g.durations.filter((d): d is number => d !== null).sort((a, b) => a - b);
-  const runs = [...new Set(g.pos)].sort((a, b) => a - b);
+function figures(g: Group, runCount: number, trendRuns: number): DurationFiguresDto {
+  // A typed array sorts numbers natively (no comparator calls): most of the time of this answer is these sorts.
+  const sorted = Array.from(Float64Array.from(g.durations.filter((d): d is number => d !== null)).sort());
+  // The group's runs in run order: positions are 0..runCount-1, so a mark per run rather than a sort.
+  const seen = new Uint8Array(runCount);
+  for (const pos of g.pos) seen[pos] = 1;
+  const runs: number[] = [];
+  seen.forEach((v, pos) => v && runs.push(pos));
   const errors = g.failures.length;
   return {
     runs: runs.length,
