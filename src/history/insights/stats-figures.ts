@@ -93,7 +93,10 @@ function setGroup(groups: Map<string, Group>, key: string): Group {
   return g;
 }
 
-/** A node's roles in a run (none when the run did not list it); the master node has role `master` (task-graph.ts). */
+/**
+ * A node's distinct roles in a run (none when the run did not list it); the master node has role `master`
+ * whatever its run said (the rule of task-graph.ts' roles).
+ */
 function nodeRoles(nodes: readonly NodeRoles[]): (run: number, node: string) => readonly string[] {
   // One list object per distinct list of roles, so that the caller can remember its groups per list.
   const lists = new Map<string, readonly string[]>();
@@ -101,8 +104,9 @@ function nodeRoles(nodes: readonly NodeRoles[]): (run: number, node: string) => 
   for (const n of nodes) {
     let m = byRun.get(n.transaction_id);
     if (!m) byRun.set(n.transaction_id, (m = new Map<string, readonly string[]>()));
-    const key = JSON.stringify(n.roles);
-    if (!lists.has(key)) lists.set(key, n.roles);
+    const roles = [...new Set(n.node_id === MASTER_NODE ? [...n.roles, MASTER_NODE] : n.roles)].filter((r) => r !== null);
+    const key = JSON.stringify(roles);
+    if (!lists.has(key)) lists.set(key, roles);
     m.set(n.node_id, lists.get(key)!);
   }
   const master: readonly string[] = [MASTER_NODE];

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Queryable, selectOne, selectRows } from '../../common/database/sql';
-import { MASTER_NODE } from '../../common/node-order';
 import type { StatsRow } from '../task-stats';
 import { FINAL_RUN_SQL, OPEN_TASK_SQL, TaskStatus } from '../task-state';
 import { nodesCondition } from './history-rows.sql';
@@ -58,7 +57,7 @@ interface TaskNodeText {
 /** A comma-separated list of numbers (an empty item: null). */
 const numbers = (list: string): Array<number | null> => (list === '' ? [] : list.split(',').map((x) => (x === '' ? null : Number(x))));
 
-/** A node of a run with its roles (run_nodes; distinct, `master` for the master node). */
+/** A node of a run with its roles, as run_nodes holds them. */
 export interface NodeRoles {
   transaction_id: number;
   node_id: string;
@@ -80,10 +79,6 @@ export interface RunRef {
 const DURATION_SQL = `CASE WHEN h.status IN ('ready', 'error') THEN date_part('epoch', h.time_end - h.time_start) END`;
 /** A row that counts: terminal (not open, task-state.ts) and not closed out by the service. */
 const COUNTED_ROW = `h.status NOT IN ${OPEN_TASK_SQL} AND h.closed_reason IS NULL`;
-/** A node's distinct roles (run_nodes `rn`), `master` among them for the master node (task-graph.ts). */
-const NODE_ROLES = `ARRAY(SELECT DISTINCT x FROM unnest(rn.roles || CASE WHEN rn.node_id = '${MASTER_NODE}' THEN ARRAY['${MASTER_NODE}'] ELSE '{}'::text[] END) x
-                          WHERE x IS NOT NULL)`;
-
 @Injectable()
 export class InsightsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
@@ -94,29 +89,28 @@ export class InsightsRepository {
    * made in JavaScript from these lists (stats-figures.ts): percentiles and trend windows in SQL needed a
    * sort and a window over every row once per role (600 ms at 500 runs × 100 rows, where this is ~150 ms).
    */
-  async taskStatsRows(s: StatsScope, m: Queryable = this.db): Promise<{ runs: number[]; nodes: NodeRoles[]; rows: TaskNodeRows[] }> {
+  async taskStatsRows(s: StatsScope): Promise<{ runs: number[]; nodes: NodeRoles[]; rows: TaskNodeRows[] }> {
     const runParams: unknown[] = [];
-    const runsWhere = this.runsWhere(s, (v) => `$${runParams.push(v)}`);
-    const runs = (
-      await selectRows<{ id: number }>(
-        m,
-        `SELECT t.id FROM transactions t WHERE ${runsWhere.join(' AND ')} ORDER BY t.time_start, t.id`,
+    const runsWhere = this.runsWhere(s, (v) => `$${runParams.push(v)}`).join(' AND ');
+    const [runs, nodes] = await Promise.all([
+      selectRows<{ id: number }>(this.db, `SELECT t.id FROM transactions t WHERE ${runsWhere} ORDER BY t.time_start, t.id`, runParams),
+      // Joined to the runs (not `= ANY` of their ids, for which the planner scanned the whole table).
+      selectRows<NodeRoles>(
+        this.db,
+        `SELECT rn.transaction_id, rn.node_id, rn.roles FROM transactions t JOIN run_nodes rn ON rn.transaction_id = t.id WHERE ${runsWhere}`,
         runParams,
-      )
-    ).map((r) => r.id);
-    if (runs.length === 0) return { runs, nodes: [], rows: [] };
-    const params: unknown[] = [runs];
+      ),
+    ]);
+    if (runs.length === 0) return { runs: [], nodes: [], rows: [] };
+    const params: unknown[] = [runs.map((r) => r.id)];
     const rowsWhere = ['h.transaction_id = ANY($1::int[])', COUNTED_ROW];
     if (s.nodes) rowsWhere.push(nodesCondition('h.node_id', s.nodes, params));
     if (s.tasks_names) rowsWhere.push(`h.task_name = ANY($${params.push(s.tasks_names)}::text[])`);
     const failed = `FILTER (WHERE h.status = 'error')`;
-    const [nodes, rows] = await Promise.all([
-      selectRows<NodeRoles>(
-        m,
-        `SELECT rn.transaction_id, rn.node_id, ${NODE_ROLES} AS roles FROM run_nodes rn WHERE rn.transaction_id = ANY($1::int[])`,
-        [runs],
-      ),
-      selectRows<TaskNodeText>(
+    const rows = await this.db.transaction(async (m) => {
+      // Room to group in memory (hashing ~50,000 rows' lists): with the default, the database sorted them on disk first.
+      await m.query(`SET LOCAL work_mem = '32MB'`);
+      return selectRows<TaskNodeText>(
         m,
         // Lists as comma-separated text: splitting a string is several times faster than parsing a PostgreSQL array.
         `SELECT h.task_name, h.node_id, string_agg(h.transaction_id::text, ',') AS runs,
@@ -126,10 +120,10 @@ export class InsightsRepository {
          FROM deployment_history h WHERE ${rowsWhere.join(' AND ')}
          GROUP BY h.task_name, h.node_id`,
         params,
-      ),
-    ]);
+      );
+    });
     return {
-      runs,
+      runs: runs.map((r) => r.id),
       nodes,
       rows: rows.map((r) => ({
         task_name: r.task_name,
