@@ -92,22 +92,28 @@ export class InsightsRepository {
   async taskStatsRows(s: StatsScope): Promise<{ runs: number[]; nodes: NodeRoles[]; rows: TaskNodeRows[] }> {
     const runParams: unknown[] = [];
     const runsWhere = this.runsWhere(s, (v) => `$${runParams.push(v)}`).join(' AND ');
-    const [runs, nodes] = await Promise.all([
-      selectRows<{ id: number }>(this.db, `SELECT t.id FROM transactions t WHERE ${runsWhere} ORDER BY t.time_start, t.id`, runParams),
-      // Joined to the runs (not `= ANY` of their ids, for which the planner scanned the whole table).
-      selectRows<NodeRoles>(
-        this.db,
-        `SELECT rn.transaction_id, rn.node_id, rn.roles FROM transactions t JOIN run_nodes rn ON rn.transaction_id = t.id WHERE ${runsWhere}`,
-        runParams,
-      ),
-    ]);
-    if (runs.length === 0) return { runs: [], nodes: [], rows: [] };
+    // The nodes' roles are read while the rows are (they are only needed once both are in).
+    const nodesRead = selectRows<NodeRoles>(
+      this.db,
+      // The runs' ids as an array of a subquery: joined to the runs, or given their ids as a parameter, the planner scanned all of run_nodes.
+      `SELECT rn.transaction_id, rn.node_id, rn.roles FROM run_nodes rn
+       WHERE rn.transaction_id = ANY(ARRAY(SELECT t.id FROM transactions t WHERE ${runsWhere}))`,
+      runParams,
+    );
+    // Awaited below; this keeps a failure of it from going unobserved should the runs' read fail first.
+    nodesRead.catch(() => undefined);
+    const runs = await selectRows<{ id: number }>(
+      this.db,
+      `SELECT t.id FROM transactions t WHERE ${runsWhere} ORDER BY t.time_start, t.id`,
+      runParams,
+    );
+    if (runs.length === 0) return { runs: [], nodes: await nodesRead, rows: [] };
     const params: unknown[] = [runs.map((r) => r.id)];
     const rowsWhere = ['h.transaction_id = ANY($1::int[])', COUNTED_ROW];
     if (s.nodes) rowsWhere.push(nodesCondition('h.node_id', s.nodes, params));
     if (s.tasks_names) rowsWhere.push(`h.task_name = ANY($${params.push(s.tasks_names)}::text[])`);
     const failed = `FILTER (WHERE h.status = 'error')`;
-    const rows = await this.db.transaction(async (m) => {
+    const rowsRead = this.db.transaction(async (m) => {
       // Room to group in memory (hashing ~50,000 rows' lists): with the default, the database sorted them on disk first.
       await m.query(`SET LOCAL work_mem = '32MB'`);
       return selectRows<TaskNodeText>(
@@ -122,6 +128,7 @@ export class InsightsRepository {
         params,
       );
     });
+    const [nodes, rows] = await Promise.all([nodesRead, rowsRead]);
     return {
       runs: runs.map((r) => r.id),
       nodes,
