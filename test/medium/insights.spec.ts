@@ -6,8 +6,9 @@ import { DurationFigures, StatsRow, taskStats } from '../../src/history/task-sta
 import { openStore, RELEASE, Store } from './history-store';
 
 /**
- * task_stats is aggregated by PostgreSQL (InsightsRepository.taskStats); the pure taskStats() of
- * task-stats.ts is its specification. On a random history (seeded: a failure replays), with every kind
+ * task_stats is read aggregated per (task, node) by PostgreSQL (InsightsRepository.taskStatsRows) and its
+ * figures made from those lists (insights/stats-figures.ts); the pure taskStats() of task-stats.ts is
+ * their specification. On a random history (seeded: a failure replays), with every kind
  * of row the rules name (dry runs, runs in progress, two epochs, closed-out rows, skipped rows, rows
  * without times, nodes with several roles or none, equal run start times), the service's answer must be
  * taskStats() over the same rows, filtered as the rules say, for each set of filters below.
@@ -158,7 +159,7 @@ function dto(f: DurationFigures) {
   return { ...rest, last_failure: l && { transaction_id: l.run_id, node_id: l.node_id, time: l.time?.toISOString() ?? null } };
 }
 
-describe('task_stats in SQL equals taskStats()', () => {
+describe('task_stats as served equals taskStats()', () => {
   let store: Store;
   let service: InsightsService;
   let all: Fact[];
