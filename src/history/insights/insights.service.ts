@@ -57,11 +57,13 @@ export class InsightsService {
     const run = await this.insights.run(id);
     if (!run) throw new NotFoundError('Transaction not found');
     const baseline = q.baseline ?? REGRESSION_DEFAULTS.baseline;
-    const current = await this.insights.rowsOf([run]);
+    const [current, before] = await Promise.all([
+      this.insights.rowsOf([run]),
+      this.insights.runsBefore(run.cluster_id, run.epoch, run, baseline),
+    ]);
     const names = [...new Set(current.map((r) => r.task_name))];
-    const before = names.length ? await this.insights.runsBefore(run.cluster_id, run.epoch, run, baseline) : [];
     // Only the rows of the task names the run has: the others are never compared.
-    const history = await this.insights.rowsOf(before, { names });
+    const history = names.length ? await this.insights.rowsOf(before, { names }) : [];
     const answer = regressions(current, history, { baseline });
     return {
       transaction_id: id,
