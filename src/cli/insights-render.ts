@@ -1,6 +1,14 @@
 import { nodeLabel } from '../common/node-order';
 import { terminalText } from '../common/terminal-text';
-import type { CriticalPathAnswer, DurationFigures, FlakyAnswer, RegressionsAnswer, TaskStatsAnswer, UnjudgedTask } from './insights-types';
+// Types only: the answers' shapes, as the service declares them (erased at run time; the CLI speaks HTTP only).
+import type { CriticalPathDto as CriticalPathAnswer } from '../history/dto/critical-path.dto';
+import type {
+  DurationFiguresDto as DurationFigures,
+  FlakyTasksAnswerDto as FlakyAnswer,
+  RegressionsAnswerDto as RegressionsAnswer,
+  TaskStatsAnswerDto as TaskStatsAnswer,
+  UnjudgedTaskDto as UnjudgedTask,
+} from '../history/dto/insights.dto';
 import { OutputOptions, renderList, Row, toYaml } from './output';
 
 /**

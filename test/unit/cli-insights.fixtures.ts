@@ -1,4 +1,10 @@
-import type { CriticalPathAnswer, FlakyAnswer, RegressionsAnswer, TaskStatsAnswer } from '../../src/cli/insights-types';
+// Types only: the answers' shapes, as the service declares them (erased at run time; the CLI speaks HTTP only).
+import type { CriticalPathDto as CriticalPathAnswer } from '../../src/history/dto/critical-path.dto';
+import type {
+  FlakyTasksAnswerDto as FlakyAnswer,
+  RegressionsAnswerDto as RegressionsAnswer,
+  TaskStatsAnswerDto as TaskStatsAnswer,
+} from '../../src/history/dto/insights.dto';
 
 /** Known answers of the issue #15 routes (shaped as the contract says), for the CLI's rendering tests. */
 

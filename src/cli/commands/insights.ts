@@ -1,7 +1,13 @@
 import { Command, Option } from 'commander';
 import { integer, isoTime, list } from '../args';
 import { act } from '../context';
-import type { CriticalPathAnswer, FlakyAnswer, RegressionsAnswer, TaskStatsAnswer } from '../insights-types';
+// Types only: the answers' shapes, as the service declares them (erased at run time; the CLI speaks HTTP only).
+import type { CriticalPathDto as CriticalPathAnswer } from '../../history/dto/critical-path.dto';
+import type {
+  FlakyTasksAnswerDto as FlakyAnswer,
+  RegressionsAnswerDto as RegressionsAnswer,
+  TaskStatsAnswerDto as TaskStatsAnswer,
+} from '../../history/dto/insights.dto';
 import { renderCriticalPath, renderFlaky, renderRegressions, renderTaskStats } from '../insights-render';
 import { id, nodesOption, tasksNamesOption, withOutput } from '../options';
 
