@@ -71,7 +71,7 @@ function dto(f: DurationFigures): DurationFiguresDto {
 
 const NO_ROLES: readonly string[] = [];
 
-/** A node's distinct roles in a run (task-graph.ts' rolesOfNode of what the run listed, nothing when it did not list the node). */
+/** A node's distinct roles in a run: task-graph.ts' rolesOfNode of the roles the run listed for it (none when it did not list the node). */
 function nodeRoles(nodes: readonly NodeRoles[]): (run: number, node: string) => readonly string[] {
   // One list object per distinct list of roles, so that the caller can remember its groups per list.
   const lists = new Map<string, readonly string[]>();
