@@ -1,4 +1,4 @@
-import { compareNodes } from '../common/node-order';
+import { compareNodes, MASTER_NODE } from '../common/node-order';
 
 /**
  * A run's task dependency graph (issue #15 §1): from the run's `tasks_graph` (per node key, a list of
@@ -89,6 +89,16 @@ export function nodeIdOf(key: string | number | null | undefined): NodeId {
 export const compareTaskRefs = (a: TaskRef, b: TaskRef): number =>
   compareNodes(a.node, b.node) || (a.task < b.task ? -1 : a.task > b.task ? 1 : 0);
 
+const MASTER_ROLE = 'master';
+
+/**
+ * A node's roles: those its run gives (`given`), and the role `master` for the master node whatever the
+ * run says. The one home of that rule: the graph's role selectors and task_stats' by_role both use it.
+ */
+export function rolesOfNode(node: NodeId, given: readonly string[]): readonly string[] {
+  return node === MASTER_NODE && !given.includes(MASTER_ROLE) ? [...given, MASTER_ROLE] : given;
+}
+
 /**
  * Builds the dependency map of a run's `tasks_graph`. `roles`: node key (as in the graph, or the node id)
  * → the node's roles; the `master` node has the role `master` whatever the map says.
@@ -165,10 +175,7 @@ function indexGraph(graph: TasksGraph, roles: ReadonlyMap<string, readonly strin
       entries.push({ ref: { node, task }, def });
     }
   }
-  const rolesOf = (node: NodeId): readonly string[] => {
-    const given = roles.get(node ?? 'null') ?? [];
-    return node === 'master' && !given.includes('master') ? [...given, 'master'] : given;
-  };
+  const rolesOf = (node: NodeId): readonly string[] => rolesOfNode(node, roles.get(node ?? 'null') ?? []);
   return { entries, byNode, present, roles: rolesOf };
 }
 
