@@ -13,11 +13,14 @@ import { Transaction } from './entities/transaction.entity';
 import { HistoryEvents } from './history-events.service';
 import { HistoryQueryService } from './history-query.service';
 import { HistoryWriter } from './history-writer.service';
+import { CriticalPathController } from './insights/critical-path.controller';
+import { CriticalPathService } from './insights/critical-path.service';
 import { LiveHistoryService } from './live-history.service';
 import { ClusterStateRepository } from './persistence/cluster-state.repository';
 import { HistoryRowsRepository } from './persistence/history-rows.repository';
 import { RunCache } from './persistence/run-cache';
 import { RunChanges } from './persistence/run-changes';
+import { RunGraphRepository } from './persistence/run-graph.repository';
 import { RunNodesRepository } from './persistence/run-nodes.repository';
 import { RunSnapshotsRepository } from './persistence/run-snapshots.repository';
 import { RunsRepository } from './persistence/runs.repository';
@@ -37,6 +40,7 @@ const PERSISTENCE = [
   ClusterStateRepository,
   RunSnapshotsRepository,
   RunNodesRepository,
+  RunGraphRepository,
   RunCache,
   RunChanges,
 ];
@@ -56,6 +60,7 @@ const PERSISTENCE = [
     RunDiffController,
     ClusterHistoryController,
     RetentionController,
+    CriticalPathController,
   ],
   providers: [
     ...PERSISTENCE,
@@ -70,6 +75,7 @@ const PERSISTENCE = [
     LiveHistoryService,
     RunStarts,
     HistoryWriter,
+    CriticalPathService,
     HistoryAvailableGuard,
     { provide: ClusterLocator, useExisting: TransactionsService },
   ],

@@ -298,6 +298,7 @@ describe('HTTP contract', () => {
           '/api/v1/version',
           '/api/v1/transactions',
           '/api/v1/transactions/{transaction_id}',
+          '/api/v1/transactions/{transaction_id}/critical_path',
           '/api/v1/transactions/{transaction_id}/deployment_info',
           '/api/v1/transactions/{transaction_id}/settings',
           '/api/v1/transactions/{transaction_id}/network_configuration',

@@ -33,6 +33,16 @@ describe('RunCache: what a finished run keeps', () => {
     expect(await store.cache.summary(id)).toEqual({ total: 1 });
   });
 
+  it('keeps a critical path in its own column, forgotten when a row changes, as the others', async () => {
+    const id = await run('path', true);
+    expect(await store.cache.kept(id, 'critical_path_cache')).toBeNull();
+    await store.cache.keepIfUnchanged(id, 'critical_path_cache', '{"steps":[]}', await version(id));
+    expect(await store.cache.kept(id, 'critical_path_cache')).toEqual({ steps: [] });
+    expect(await store.cache.summary(id)).toBeNull();
+    await store.writer.apply([report('path', [{ nodeId: '1', taskName: 'a', status: 'error', time: new Date(Date.now() + 60_000) }])]);
+    expect(await store.cache.kept(id, 'critical_path_cache')).toBeNull();
+  });
+
   it('keeps nothing built before a row changed, nor for a run in progress', async () => {
     const id = await run('raced', true);
     const stale = await version(id);

@@ -37,11 +37,13 @@ export function isKeptList(q: RunHistoryQueryDto): boolean {
 }
 
 /** What is kept in a run's own row. */
-export type RunCacheColumn = 'summary_cache' | 'list_cache';
+export type RunCacheColumn = 'summary_cache' | 'list_cache' | 'critical_path_cache';
+/** The kept answers stored as JSON values (the list is kept as text, with its shape). */
+export type KeptJsonColumn = Exclude<RunCacheColumn, 'list_cache'>;
 
 /**
  * What a read built from all of a finished run's rows, kept in the run's own row (`summary_cache`,
- * `list_cache`): read here, kept here, forgotten by the one function that changes a run's rows
+ * `list_cache`, `critical_path_cache`): read here, kept here, forgotten by the one function that changes a run's rows
  * (run-changes.ts, with CLEAR_RUN_CACHES).
  */
 @Injectable()
@@ -59,16 +61,19 @@ export class RunCache {
   }
 
   /** The run's kept summary, or null. */
-  async summary<T>(transactionId: number): Promise<T | null> {
-    const kept = await selectOne<{ summary_cache: T | null }>(this.db, `SELECT summary_cache FROM transactions WHERE id = $1`, [
-      transactionId,
-    ]);
-    return kept?.summary_cache ?? null;
+  summary<T>(transactionId: number): Promise<T | null> {
+    return this.kept<T>(transactionId, 'summary_cache');
+  }
+
+  /** The run's kept answer in `column`, or null. */
+  async kept<T>(transactionId: number, column: KeptJsonColumn): Promise<T | null> {
+    const kept = await selectOne<{ kept: T | null }>(this.db, `SELECT ${column} AS kept FROM transactions WHERE id = $1`, [transactionId]);
+    return kept?.kept ?? null;
   }
 
   /**
    * Keeps what a read built from all of a finished run's rows in the run's own row; the writer clears
-   * both whenever it writes the run's rows again (a late report). Built without holding the run, it is
+   * them whenever it writes the run's rows again (a late report). Built without holding the run, it is
    * kept only if no row of the run changed since (every write of a row gives it a higher row_version
    * than any before), checked under the run's row lock, which every writer of the run's rows takes
    * first: no write can fall between the check and the store.
@@ -82,7 +87,7 @@ export class RunCache {
         [transactionId],
       );
       if (!run || !isFinalRun(run.status) || now?.v !== version) return;
-      if (column === 'summary_cache') await m.query(`UPDATE transactions SET summary_cache = $2 WHERE id = $1`, [transactionId, value]);
+      if (column !== 'list_cache') await m.query(`UPDATE transactions SET ${column} = $2 WHERE id = $1`, [transactionId, value]);
       else await m.query(`UPDATE transactions SET list_cache = $2, list_cache_shape = $3 WHERE id = $1`, [transactionId, value, ROW_SHAPE]);
     });
   }
