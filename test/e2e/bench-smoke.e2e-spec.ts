@@ -59,6 +59,7 @@ describe('benchmark smoke preset', () => {
         'large_run_critical_path',
         'cluster_task_stats',
         'cluster_flaky_tasks',
+        'cluster_flaky_tasks_all_runs',
         'run_regressions',
       ].sort(),
     );
@@ -71,6 +72,7 @@ describe('benchmark smoke preset', () => {
       empty: result.read_checks.empty,
     }).toEqual({ steps: 15, tasks: 10, regressions: 1, empty: [] });
     expect(result.reads.cluster_flaky_tasks.items).toBeGreaterThan(0);
+    expect(result.reads.cluster_flaky_tasks_all_runs.items).toBeGreaterThanOrEqual(result.reads.cluster_flaky_tasks.items);
     expect(result.reads.large_run_critical_path.first_ms).toBeGreaterThan(0);
     expect(result.retention).toHaveLength(2);
     expect(result.ingest_updates_per_s).toBeGreaterThan(0);
