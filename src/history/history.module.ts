@@ -15,9 +15,12 @@ import { HistoryQueryService } from './history-query.service';
 import { HistoryWriter } from './history-writer.service';
 import { CriticalPathController } from './insights/critical-path.controller';
 import { CriticalPathService } from './insights/critical-path.service';
+import { ClusterInsightsController, RunInsightsController } from './insights/insights.controller';
+import { InsightsService } from './insights/insights.service';
 import { LiveHistoryService } from './live-history.service';
 import { ClusterStateRepository } from './persistence/cluster-state.repository';
 import { HistoryRowsRepository } from './persistence/history-rows.repository';
+import { InsightsRepository } from './persistence/insights.repository';
 import { RunCache } from './persistence/run-cache';
 import { RunChanges } from './persistence/run-changes';
 import { RunGraphRepository } from './persistence/run-graph.repository';
@@ -41,6 +44,7 @@ const PERSISTENCE = [
   RunSnapshotsRepository,
   RunNodesRepository,
   RunGraphRepository,
+  InsightsRepository,
   RunCache,
   RunChanges,
 ];
@@ -61,6 +65,8 @@ const PERSISTENCE = [
     ClusterHistoryController,
     RetentionController,
     CriticalPathController,
+    ClusterInsightsController,
+    RunInsightsController,
   ],
   providers: [
     ...PERSISTENCE,
@@ -71,6 +77,7 @@ const PERSISTENCE = [
     RetentionService,
     RunDeletion,
     RunSnapshotsService,
+    InsightsService,
     HistoryEvents,
     LiveHistoryService,
     RunStarts,

@@ -29,6 +29,10 @@ export interface SimOptions {
   firstCluster: number;
   prefix: string;
   method: 'transaction_resp' | 'deploy_resp';
+  /** --slow: task name → factor of its duration, on every node of every run. */
+  slow?: Readonly<Record<string, number>>;
+  /** --flaky: task name → chance that it fails, per node per run. */
+  flaky?: Readonly<Record<string, number>>;
 }
 
 export type Counts = Record<TaskStatus, number>;
@@ -59,7 +63,10 @@ export interface PlannedRun {
   /** Rows per status once the run has ended and the service has closed out what was not reached. */
   expected: Counts;
   total: number;
+  /** The first failing task (by its end), or null. */
   failure: { node: string; task: string } | null;
+  /** Every failing task reached, by their end (one at most without --flaky). */
+  failures: Array<{ node: string; task: string }>;
   startAt: number;
   endAt: number;
 }
@@ -75,6 +82,7 @@ export interface Plan {
 
 export function makePlan(o: SimOptions): Plan {
   const rng = new Rng(o.seed);
+  const flakyRng = new Rng(`${o.seed}/flaky`);
   const runs: PlannedRun[] = [];
   const deliveries: Delivery[] = [];
   let seq = 0;
@@ -92,7 +100,16 @@ export function makePlan(o: SimOptions): Plan {
     perCluster.set(clusterId, number);
     const t0 = clusterClock.get(clusterId) ?? round(ci * rng.between(2, 8));
     const uuid = `${o.prefix}-c${clusterId}-r${number}`;
-    const built = planRun(rng, o, { uuid, clusterId, clusterName, clusterIndex: ci, number, t0, previous: lastStatuses.get(clusterId) });
+    const built = planRun(rng, o, {
+      uuid,
+      clusterId,
+      clusterName,
+      clusterIndex: ci,
+      number,
+      t0,
+      previous: lastStatuses.get(clusterId),
+      flakyRng,
+    });
     lastStatuses.set(clusterId, built.statuses);
     clusterClock.set(clusterId, round(built.run.endAt + rng.between(60, 300)));
     runs.push(built.run);

@@ -1,4 +1,4 @@
-import { NodeEntry, reportCast, runStatusCast, startCast, taskEntry, TasksGraph } from '../receiver/cast-builder';
+import { GraphTask, NodeEntry, reportCast, runStatusCast, startCast, taskEntry, TasksGraph } from '../receiver/cast-builder';
 import {
   definition,
   deploymentSnapshots,
@@ -25,6 +25,8 @@ export interface RunContext {
   number: number;
   t0: number;
   previous?: Map<string, TaskStatus>;
+  /** Draws whether a --flaky task fails: a stream of its own, so that --flaky changes nothing else of the plan. */
+  flakyRng: Rng;
 }
 
 interface Step {
@@ -36,6 +38,13 @@ interface Step {
   seconds: number;
   gap: number;
 }
+
+/** How many controllers a cluster of `nodes` has (the rest are computes): a third, 1 to 3. */
+export const controllerCount = (nodes: number): number => Math.min(3, Math.max(1, Math.floor(nodes / 3)));
+
+/** The roles of a cluster's deployed nodes, in node order. */
+export const nodeRoles = (nodes: number): Role[] =>
+  Array.from({ length: nodes }, (_, j): Role => (j < controllerCount(nodes) ? 'controller' : 'compute'));
 
 export const key = (node: string | null, task: string) => `${node ?? 'null'}|${task}`;
 export const round = (t: number) => Math.round(t * 1000) / 1000;
@@ -64,6 +73,23 @@ export function nodeChain(role: Role, count: number): TaskTemplate[] {
   return full.filter((t) => chosen.has(t.id));
 }
 
+/**
+ * A node's chain as its graph says it: each task requires the one before it; the first task of a stage
+ * also requires the stage's start and the last one is required for the stage's end (fuel-library's
+ * same-node names, which resolve to the cluster-level stage tasks), as the orchestrator runs them: a stage
+ * ends when every node's part of it has. So the critical path goes through the nodes' tasks, not only
+ * from stage to stage.
+ */
+function chainDefinitions(chain: readonly TaskTemplate[], roles?: readonly string[]): GraphTask[] {
+  return chain.map((t, i) => {
+    const [stageStart, stageEnd] = STAGES[t.stage];
+    const first = i === 0 || chain[i - 1].stage !== t.stage;
+    const last = i === chain.length - 1 || chain[i + 1].stage !== t.stage;
+    const requires = [...(i ? [chain[i - 1].id] : []), ...(first ? [stageStart] : [])];
+    return { ...definition(t, requires, roles), ...(last ? { required_for: [stageEnd] } : {}) };
+  });
+}
+
 export function planRun(
   rng: Rng,
   o: SimOptions,
@@ -80,8 +106,8 @@ class RunPlanner {
   private readonly reports = new Map<string, TaskStatus[]>();
   private readonly steps = new Map<string, Step[]>();
   private readonly failedNodes = new Set<string>();
-  private failure: { node: string; task: string } | null = null;
-  private failedNodeRole: Role | null = null;
+  /** The failing tasks reached, with their end. */
+  private readonly failures: Array<{ node: string; task: string; end: number }> = [];
   private halted = false;
   /** The run's clock, in virtual seconds. */
   private t: number;
@@ -92,11 +118,7 @@ class RunPlanner {
     private readonly c: RunContext,
   ) {
     // Nodes: a few controllers, the rest computes; node ids are unique across clusters, as in Fuel.
-    const controllers = Math.min(3, Math.max(1, Math.floor(o.nodes / 3)));
-    this.nodes = Array.from({ length: o.nodes }, (_, j) => ({
-      uid: String(c.clusterIndex * o.nodes + j + 1),
-      role: j < controllers ? 'controller' : 'compute',
-    }));
+    this.nodes = nodeRoles(o.nodes).map((role, j) => ({ uid: String(c.clusterIndex * o.nodes + j + 1), role }));
     this.chains = new Map(this.nodes.map((n) => [n.uid, nodeChain(n.role, o.tasks)]));
     this.t = c.t0;
   }
@@ -127,7 +149,8 @@ class RunPlanner {
     }
     this.progress(rows.length);
     const { expected, statuses } = this.outcome(rows);
-    const status = this.finish();
+    const failures = this.failures.sort((a, b) => a.end - b.end).map(({ node, task }) => ({ node, task }));
+    const status = this.finish(failures);
     const run: PlannedRun = {
       uuid: c.uuid,
       clusterId: c.clusterId,
@@ -136,7 +159,8 @@ class RunPlanner {
       status,
       expected,
       total: rows.length,
-      failure: this.failure,
+      failure: failures[0] ?? null,
+      failures,
       startAt: c.t0,
       endAt: round(this.t),
     };
@@ -150,20 +174,26 @@ class RunPlanner {
     graph.null = stageList.map((id, i) =>
       definition({ id, type: 'stage', stage: 'deployment', roles: [], seconds: [0, 1] }, i ? [stageList[i - 1]] : []),
     );
-    graph.master = MASTER_TASKS.map((t, i) => definition(t, i ? [MASTER_TASKS[i - 1].id] : ['pre_deployment_start'], ['master']));
-    for (const n of this.nodes)
-      graph[n.uid] = this.chains.get(n.uid)!.map((t, i, all) => definition(t, i ? [all[i - 1].id] : ['pre_deployment_start']));
+    graph.master = chainDefinitions(MASTER_TASKS, ['master']);
+    for (const n of this.nodes) graph[n.uid] = chainDefinitions(this.chains.get(n.uid)!);
     return graph;
   }
 
-  private newStep(node: string, task: TaskTemplate, skip: boolean): Step {
+  /**
+   * A task's step. A --flaky task always runs (a skipped run would say nothing about it) and fails with
+   * its rate, drawn from the flaky stream; a --slow task's duration is multiplied (the same draws).
+   */
+  private newStep(node: string, task: TaskTemplate, skipDrawn: boolean): Step {
     const { rng } = this;
+    const rate = this.o.flaky?.[task.id];
+    const skip = skipDrawn && rate === undefined;
+    const seconds = skip ? rng.between(0.1, 0.5) : rng.between(task.seconds[0], task.seconds[1]) * (this.o.slow?.[task.id] ?? 1);
     return {
       node,
       task,
       skip,
-      fail: false,
-      seconds: skip ? rng.between(0.1, 0.5) : rng.between(task.seconds[0], task.seconds[1]),
+      fail: rate !== undefined && this.c.flakyRng.chance(rate),
+      seconds,
       gap: rng.between(0.2, 2),
     };
   }
@@ -183,14 +213,13 @@ class RunPlanner {
     }
     if (rng.chance(this.o.failureRate)) {
       const candidates = [...this.steps.values()].flat().filter((s) => !s.skip && s.task.type !== 'upload_file');
-      if (candidates.length) {
-        const s = rng.pick(candidates);
-        s.fail = true;
-        this.failure = { node: s.node!, task: s.task.id };
-      }
+      if (candidates.length) rng.pick(candidates).fail = true;
     }
-    const failedNode = this.failure?.node;
-    this.failedNodeRole = failedNode === undefined ? null : this.nodes.find((n) => n.uid === failedNode)!.role;
+  }
+
+  /** A failure there halts the run (the master's or a controller's); elsewhere it stops only that node. */
+  private halts(node: string | null): boolean {
+    return node === 'master' || this.nodes.find((n) => n.uid === node)?.role === 'controller';
   }
 
   private cast(kind: PlannedCast['kind'], time: number, cast: PlannedCast['cast']): void {
@@ -239,12 +268,14 @@ class RunPlanner {
 
   /**
    * One stage on every node that is still going, side by side, each node running its tasks in order.
-   * A failure on a controller halts the run: tasks already started finish, nothing new starts.
-   * A failure elsewhere stops only that node.
+   * A failure on a controller (or the master) halts the run: tasks already started finish, nothing new
+   * starts. A failure elsewhere stops only that node.
    */
   private phase(name: Stage, master: readonly TaskTemplate[]): void {
     const plans: Array<{ node: string | null; steps: Step[] }> = [
-      ...(master.length ? [{ node: 'master', steps: master.map((task) => this.newStep('master', task, false)) }] : []),
+      ...(master.length && !this.failedNodes.has('master')
+        ? [{ node: 'master', steps: master.map((task) => this.newStep('master', task, false)) }]
+        : []),
       ...this.nodes
         .filter((n) => !this.failedNodes.has(n.uid))
         .map((n) => ({ node: n.uid, steps: this.steps.get(n.uid)!.filter((s) => s.task.stage === name) })),
@@ -257,7 +288,8 @@ class RunPlanner {
       phaseEnd = Math.max(phaseEnd, x.end);
       if (x.step.fail) {
         this.failedNodes.add(x.node!);
-        if (this.failedNodeRole === 'controller') this.halted = true;
+        this.failures.push({ node: x.node!, task: x.step.task.id, end: x.end });
+        if (this.halts(x.node)) this.halted = true;
       }
     }
     this.t = phaseEnd + this.rng.between(0.2, 1);
@@ -273,7 +305,7 @@ class RunPlanner {
         const end = at + step.seconds;
         timeline.push({ node: p.node, step, start: at, end });
         if (step.fail) {
-          if (this.failedNodeRole === 'controller') haltAt = Math.min(haltAt, end);
+          if (this.halts(p.node)) haltAt = Math.min(haltAt, end);
           break; // the node's later tasks are not reached
         }
         at = end + step.gap;
@@ -311,8 +343,9 @@ class RunPlanner {
   }
 
   /** The run's final status, with each node's own. */
-  private finish(): 'ready' | 'error' {
-    const { failure, halted } = this;
+  private finish(failures: PlannedRun['failures']): 'ready' | 'error' {
+    const { halted } = this;
+    const failure = failures[0];
     const status = failure ? 'error' : 'ready';
     this.t += this.rng.between(1, 5);
     const nodes: NodeEntry[] = this.nodes.map((n) => ({
@@ -322,7 +355,9 @@ class RunPlanner {
     }));
     const error = failure
       ? {
-          error: `Deployment has failed: task ${failure.task} failed on node-${failure.node}${halted ? '; the deployment was halted' : ''}`,
+          error:
+            `Deployment has failed: task ${failure.task} failed on ${failure.node === 'master' ? 'master' : `node-${failure.node}`}` +
+            `${failures.length > 1 ? ` (and ${failures.length - 1} more failed tasks)` : ''}${halted ? '; the deployment was halted' : ''}`,
         }
       : {};
     this.cast('final', this.t, reportCast(this.c.uuid, nodes, { status, progress: 100, ...error }, this.o.method));

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { decimal, integer } from '../cli/args';
 import { renderList } from '../cli/output';
 import { TASK_STATUSES } from '../history/task-state';
+import { checkInjectedTasks, flakyOption, slowOption } from './injections';
 import { makePlan, Plan, SimOptions, stamp } from './plan';
 import { AmqpTransport, HttpTransport, Transport } from './transport';
 
@@ -50,6 +51,16 @@ export function addSimulateOptions(cmd: Command, withUrl: boolean): Command {
     .option('--failure-rate <p>', 'chance that a run has a failing task', decimal('--failure-rate', 0, 1), 0.34)
     .option('--duplicates <p>', 'chance that a task report is sent twice', decimal('--duplicates', 0, 1), 0.05)
     .option('--out-of-order <p>', 'chance that a task report is delivered late', decimal('--out-of-order', 0, 1), 0.05)
+    .option(
+      '--slow <task=factor>',
+      "make a task slower on purpose: its duration × FACTOR on every node of every run (repeatable; see 'task history regressions')",
+      slowOption,
+    )
+    .option(
+      '--flaky <task=rate>',
+      "make a task fail now and then: with probability RATE (0 to 1) per node per run, the same for a seed (repeatable; see 'env flaky')",
+      flakyOption,
+    )
     .option('--release <release>', "the clusters' release", 'mitaka-9.0')
     .option('--first-cluster <id>', 'id of the first cluster', integer('--first-cluster', 0), 1)
     .option('--prefix <prefix>', 'run uuids start with it (default: sim-<seed>-<a time stamp>)')
@@ -71,6 +82,7 @@ export interface SimulationResult {
 
 /** Plays the plan: sends each cast when due (scaled by speed), stamped with its event time. */
 export async function simulate(o: SimulateOptions, log: (line: string) => void): Promise<SimulationResult> {
+  checkInjectedTasks(o);
   const sim: SimOptions = {
     clusters: o.clusters,
     nodes: o.nodes,
@@ -84,6 +96,8 @@ export async function simulate(o: SimulateOptions, log: (line: string) => void):
     firstCluster: o.firstCluster,
     prefix: o.prefix ?? `sim-${o.seed}-${Date.now().toString(36)}`,
     method: o.method,
+    slow: o.slow,
+    flaky: o.flaky,
   };
   const plan = makePlan(sim);
   const transport: Transport = o.amqp ? await AmqpTransport.connect(o.amqp, o.exchange, o.routingKey) : new HttpTransport(o.url, o.token);
@@ -114,14 +128,20 @@ export async function simulate(o: SimulateOptions, log: (line: string) => void):
       for (const d of batch) {
         const run = byUuid.get(d.run)!;
         if (d.kind === 'start') log(`${run.uuid}: started on cluster ${run.clusterId} (${run.clusterName}), ${run.total} tasks`);
-        if (d.kind === 'final')
-          log(`${run.uuid}: ended ${run.status}${run.failure ? ` (${run.failure.task} failed on node ${run.failure.node})` : ''}`);
+        if (d.kind === 'final') log(`${run.uuid}: ended ${run.status}${run.failure ? ` (${failureText(run.failures)} failed)` : ''}`);
       }
     }
   } finally {
     await transport.close();
   }
   return { plan, casts: plan.deliveries.length, seconds: (Date.now() - started) / 1000, target: transport.describe() };
+}
+
+/** The run's failing tasks, the first one named: `netconfig on node 4 (+2 more)`. */
+function failureText(failures: Plan['runs'][number]['failures']): string {
+  if (!failures.length) return '';
+  const [first] = failures;
+  return `${first.task} on node ${first.node}${failures.length > 1 ? ` (+${failures.length - 1} more)` : ''}`;
 }
 
 /** What the service should hold: per run, its status and its rows per status. */
@@ -140,6 +160,7 @@ export function expectation(result: SimulationResult) {
       counts: r.expected,
       total: r.total,
       failure: r.failure,
+      failures: r.failures,
     })),
   };
 }
@@ -168,7 +189,7 @@ export async function runSimulateCommand(
     status: r.status,
     ...r.counts,
     total: r.total,
-    failure: r.failure ? `${r.failure.task} on node ${r.failure.node}` : '',
+    failure: failureText(r.failures),
   }));
   io.out(
     renderList(rows, ['uuid', 'cluster', 'status', ...TASK_STATUSES, 'total', 'failure'], [], {

@@ -45,6 +45,7 @@ interface Expected {
     counts: Record<string, number>;
     total: number;
     failure: { node: string; task: string } | null;
+    failures: Array<{ node: string; task: string }>;
   }>;
 }
 
@@ -132,7 +133,7 @@ describe('the simulator', () => {
       expect(rows.find((x) => x.task_name === 'netconfig' && x.node_id === '1')).toMatchObject({
         version: '2.1.0',
         roles: ['controller', 'compute'],
-        requires: ['globals'],
+        requires: ['globals', 'deploy_start'],
         parameters: { puppet_manifest: '/etc/puppet/modules/osnailyfacter/modular/netconfig.pp', timeout: 3600 },
       });
       expect(rows.find((x) => x.task_name === 'generate_keys')).toMatchObject({ roles: ['master'], parameters: { timeout: 180 } });
@@ -186,6 +187,51 @@ describe('the simulator', () => {
       expect(r.stdout).toMatch(/via-cli-c9-r1/);
       expect(r.stderr).toMatch(/via-cli-c9-r1: started on cluster 9/);
       expect((await holdings(t, ['via-cli-c9-r1']))['via-cli-c9-r1'].total).toBe(6 + 4 + 2 * 3);
+    });
+
+    it('--slow makes a task slower on every node, --flaky makes it fail now and then; the runs end as announced', async () => {
+      const args = ['--url', url, '--clusters', '1', '--nodes', '3', '--tasks', '8', '--failure-rate', '0', '--seed', 'injected', '--json'];
+      const [plain, slow, flaky] = await Promise.all([
+        run(SIM, [...args, '--first-cluster', '20', '--prefix', 'plain']),
+        run(SIM, [...args, '--first-cluster', '21', '--prefix', 'slow', '--slow', 'netconfig=5']),
+        run(SIM, [...args, '--first-cluster', '22', '--prefix', 'flaky', '--runs', '6', '--flaky', 'hiera=0.5']),
+      ]);
+      expect([plain.code, slow.code, flaky.code]).toEqual([0, 0, 0]);
+      const netconfig = async (uuid: string) => {
+        const list: Array<{ id: number; uuid: string }> = (await t.http().get('/api/v1/transactions').expect(200)).body;
+        const id = list.find((x) => x.uuid === uuid)!.id;
+        const rows: Array<{ node_id: string; task_name: string; time_start: string; time_end: string }> = (
+          await t.http().get(`/api/v1/transactions/${id}/deployment_history`).query({ tasks_names: 'netconfig' }).expect(200)
+        ).body;
+        return rows.map((r) => (Date.parse(r.time_end) - Date.parse(r.time_start)) / 1000);
+      };
+      const [base, slowed] = [await netconfig('plain-c20-r1'), await netconfig('slow-c21-r1')];
+      expect(base).toHaveLength(3);
+      slowed.forEach((d, i) => expect(Math.abs(d - 5 * base[i])).toBeLessThan(0.01));
+
+      const expected: Expected = JSON.parse(flaky.stdout);
+      expect(
+        await holdings(
+          t,
+          expected.runs.map((x) => x.uuid),
+        ),
+      ).toEqual(announced(expected));
+      const failures = expected.runs.flatMap((x) => x.failures);
+      expect(failures.length).toBeGreaterThan(0);
+      expect(failures.every((f) => f.task === 'hiera')).toBe(true);
+      for (const x of expected.runs) expect([x.status, x.counts.error]).toEqual([x.failures.length ? 'error' : 'ready', x.failures.length]);
+
+      const bad = await run(SIM, ['--url', url, '--slow', 'nosuch=2', '--flaky', 'hiera=0.5']);
+      expect(bad).toMatchObject({ code: 2, stdout: '' });
+      expect(bad.stderr).toMatch(
+        /^error: --slow: no task 'nosuch' in this simulation \(--nodes 3 --tasks 12\); its tasks: upload_configuration, /,
+      );
+      const rate = await run(CLI, ['--url', url, 'simulate', '--flaky', 'hiera=2']);
+      expect(rate).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: expect.stringContaining('--flaky hiera=2: the number must be a rate from 0 to 1.'),
+      });
     });
 
     it('fails with one line when the service is not there', async () => {

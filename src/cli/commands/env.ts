@@ -5,6 +5,7 @@ import { id, nodesOption, TaskFilterOptions, tasksNamesOption, withOutput } from
 import { renderList, renderOne, Row } from '../output';
 import { withDuration } from '../rows';
 import { CROSS_RUN_COLUMNS, crossRun, CrossRunOptions, crossRunOptions } from './cross-run';
+import { registerClusterInsights } from './insights';
 
 /** `env ...`: clusters (environments). */
 
@@ -66,4 +67,6 @@ export function register(program: Command): void {
       ctx.print(renderOne(await ctx.api.post<Row>(`clusters/${cluster}/reset`, { force: o.force ? 'true' : undefined }), ctx.out)),
     ),
   );
+
+  registerClusterInsights(env);
 }

@@ -8,6 +8,7 @@ import { id, includeSummaryOption, nodesOption, taskStatusesOption, TaskFilterOp
 import { renderList, renderOne, Row } from '../output';
 import { byNodeThenTask, HISTORY_COLUMNS, HISTORY_KNOWN, withDuration } from '../rows';
 import { watchHistory } from '../watch';
+import { registerRunInsights } from './insights';
 
 /** `task history ...`: a run's task history, like fuel2 task history show, plus its summary and one task's record. */
 
@@ -53,6 +54,8 @@ export function register(task: Command): void {
       .argument('<node>', 'node id, master, or null for a cluster-level task')
       .argument('<task>', 'task name'),
   ).action(act<[number, string, string]>(detail));
+
+  registerRunInsights(history);
 }
 
 async function show(ctx: Context, [txId]: [number], o: ShowOptions): Promise<number | void> {
