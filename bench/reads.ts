@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { MAX_INSIGHT_RUNS } from '../src/history/dto/insights.dto';
 import { percentileOfSorted } from '../src/history/task-stats';
 import { log, round } from './util';
 import type { Options, Run } from './workload';
@@ -68,10 +69,10 @@ export async function measureReads(o: Options, base: string, db: Client, runs: R
       first: true,
     },
     cluster_task_stats: { path: `/api/v1/clusters/3/task_stats`, target: 200, items: (b) => b.tasks.length },
-    // Flaky tasks as asked by default (its last 20 runs), and over all the cluster's runs (at most the route's 1,000), the heaviest.
+    // Flaky tasks as asked by default (its last 20 runs), and over all the cluster's runs (at most the route's limit), the heaviest.
     cluster_flaky_tasks: { path: `/api/v1/clusters/3/flaky_tasks`, target: 200, items: (b) => b.tasks.length },
     cluster_flaky_tasks_all_runs: {
-      path: `/api/v1/clusters/3/flaky_tasks?last_runs=${Math.min(clusterRuns, 1000)}`,
+      path: `/api/v1/clusters/3/flaky_tasks?last_runs=${Math.min(clusterRuns, MAX_INSIGHT_RUNS)}`,
       target: 200,
       items: (b) => b.tasks.length,
     },
