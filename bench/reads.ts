@@ -1,11 +1,33 @@
 import { Client } from 'pg';
+import { MAX_INSIGHT_RUNS } from '../src/history/dto/insights.dto';
 import { percentileOfSorted } from '../src/history/task-stats';
 import { log, round } from './util';
 import type { Options, Run } from './workload';
 
 /** Reads over HTTP at the ingested scale, and retention applied to it. */
 
-export type ReadFigures = Record<string, { p50_ms: number; p95_ms: number; rows: number }>;
+/**
+ * One read's figures: `rows` for the history reads (rows of the list, 1 for one object), `items` for the
+ * issue #15 answers (what they list: tasks, regressions, steps); `first_ms` for the critical path, whose
+ * first computation is timed apart (the answer is kept after it for a finished run).
+ */
+export interface ReadFigure {
+  p50_ms: number;
+  p95_ms: number;
+  rows?: number;
+  items?: number;
+  first_ms?: number;
+  target_p95_ms: number;
+}
+export type ReadFigures = Record<string, ReadFigure>;
+
+/** A read: its path, its p95 target (bench/README.md), and, for the issue #15 answers, what counts as an item. */
+interface Read {
+  path: string;
+  target: number;
+  items?: (body: Record<string, unknown[]>) => number;
+  first?: boolean;
+}
 
 /**
  * Reads at that scale, on a settled database: the baseline's scratch table dropped, and the vacuum
@@ -14,48 +36,98 @@ export type ReadFigures = Record<string, { p50_ms: number; p95_ms: number; rows:
 export async function measureReads(o: Options, base: string, db: Client, runs: Run[], big: Run): Promise<ReadFigures> {
   await db.query(`DROP TABLE raw_history`);
   await db.query(`VACUUM (ANALYZE) deployment_history, transactions, cluster_state`);
+  const midRun = runs[Math.floor(runs.length / 2)];
+  const slowRun = runs.find((r) => r.slowTask !== undefined);
   const ids = new Map<string, number>(
     (
       await db.query<{ id: number; uuid: string }>(`SELECT id, uuid FROM transactions WHERE uuid = ANY($1)`, [
-        [runs[Math.floor(runs.length / 2)].uuid, big.uuid],
+        [midRun.uuid, big.uuid, ...(slowRun ? [slowRun.uuid] : [])],
       ])
     ).rows.map((r) => [r.uuid, r.id]),
   );
-  const mid = ids.get(runs[Math.floor(runs.length / 2)].uuid)!;
+  const mid = ids.get(midRun.uuid)!;
   const bigId = ids.get(big.uuid)!;
-  const reads: Record<string, string> = {
-    run_filtered_by_status: `/api/v1/transactions/${mid}/deployment_history?statuses=error,skipped`,
-    run_whole: `/api/v1/transactions/${mid}/deployment_history`,
-    large_run_whole: `/api/v1/transactions/${bigId}/deployment_history`,
-    large_run_summary: `/api/v1/transactions/${bigId}/deployment_history/summary`,
-    node_history_first_page: `/api/v1/clusters/3/nodes/7/deployment_history`,
-    cluster_history_status_time_range: `/api/v1/clusters/3/deployment_history?statuses=error&since=2026-01-02T00:00:00Z&until=2026-01-05T00:00:00Z`,
-    cluster_state: `/api/v1/clusters/3/state`,
+  // Without a slow run (fewer than 4 runs on cluster 3) the regressions are asked of the middle run: an empty answer, reported as such.
+  const slowId = slowRun ? ids.get(slowRun.uuid)! : mid;
+  const clusterRuns = Math.ceil(o.transactions / o.clusters);
+  const reads: Record<string, Read> = {
+    run_filtered_by_status: { path: `/api/v1/transactions/${mid}/deployment_history?statuses=error,skipped`, target: 20 },
+    run_whole: { path: `/api/v1/transactions/${mid}/deployment_history`, target: 20 },
+    large_run_whole: { path: `/api/v1/transactions/${bigId}/deployment_history`, target: 300 },
+    large_run_summary: { path: `/api/v1/transactions/${bigId}/deployment_history/summary`, target: 20 },
+    node_history_first_page: { path: `/api/v1/clusters/3/nodes/7/deployment_history`, target: 20 },
+    cluster_history_status_time_range: {
+      path: `/api/v1/clusters/3/deployment_history?statuses=error&since=2026-01-02T00:00:00Z&until=2026-01-05T00:00:00Z`,
+      target: 20,
+    },
+    cluster_state: { path: `/api/v1/clusters/3/state`, target: 20 },
+    // Issue #15: the first computation of the large run's critical path is timed before the samples (kept after it).
+    large_run_critical_path: {
+      path: `/api/v1/transactions/${bigId}/critical_path`,
+      target: 300,
+      items: (b) => b.steps.length,
+      first: true,
+    },
+    cluster_task_stats: { path: `/api/v1/clusters/3/task_stats`, target: 200, items: (b) => b.tasks.length },
+    // Flaky tasks as asked by default (its last 20 runs), and over all the cluster's runs (at most the route's limit), the heaviest.
+    cluster_flaky_tasks: { path: `/api/v1/clusters/3/flaky_tasks`, target: 200, items: (b) => b.tasks.length },
+    cluster_flaky_tasks_all_runs: {
+      path: `/api/v1/clusters/3/flaky_tasks?last_runs=${Math.min(clusterRuns, MAX_INSIGHT_RUNS)}`,
+      target: 200,
+      items: (b) => b.tasks.length,
+    },
+    run_regressions: { path: `/api/v1/transactions/${slowId}/regressions?baseline=20`, target: 100, items: (b) => b.regressions.length },
   };
   const readFigures: ReadFigures = {};
-  for (const [name, path] of Object.entries(reads)) {
-    readFigures[name] = await sample(base, path, o.readSamples);
-    log(`read ${name}: p50 ${readFigures[name].p50_ms} ms, p95 ${readFigures[name].p95_ms} ms (${readFigures[name].rows} rows)`);
+  for (const [name, read] of Object.entries(reads)) {
+    const f = (readFigures[name] = await sample(base, read, o.readSamples));
+    const first = f.first_ms === undefined ? '' : `, first ${f.first_ms} ms`;
+    const count = f.items === undefined ? `${f.rows} rows` : `${f.items} items`;
+    log(`read ${name}: p50 ${f.p50_ms} ms, p95 ${f.p95_ms} ms (target ≤ ${f.target_p95_ms} ms${first}; ${count})`);
   }
   return readFigures;
 }
 
-/** p50 and p95 of `samples` requests, after 5 that warm the caches. */
-async function sample(base: string, path: string, samples: number): Promise<ReadFigures[string]> {
+/** The reads whose p95 is above target, and those of the issue #15 answers that found nothing. */
+export function readChecks(reads: ReadFigures): { over_target: string[]; empty: string[] } {
+  const entries = Object.entries(reads);
+  return {
+    over_target: entries.filter(([, f]) => f.p95_ms > f.target_p95_ms).map(([name]) => name),
+    empty: entries.filter(([, f]) => f.items === 0).map(([name]) => name),
+  };
+}
+
+/** One request: its time (ms) and its parsed answer. */
+async function timed(base: string, path: string): Promise<{ ms: number; body: unknown }> {
+  const t0 = process.hrtime.bigint();
+  const res = await fetch(base + path);
+  const body: unknown = await res.json();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
+  return { ms, body };
+}
+
+/** p50 and p95 of `samples` requests, after 5 that warm the caches (and, for `first`, one timed alone before them). */
+async function sample(base: string, read: Read, samples: number): Promise<ReadFigure> {
+  const first = read.first ? (await timed(base, read.path)).ms : undefined;
   const times: number[] = [];
-  let rows = 0;
+  let body: unknown;
   for (let i = 0; i < samples + 5; i++) {
-    const t0 = process.hrtime.bigint();
-    const res = await fetch(base + path);
-    const body: unknown = await res.json();
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
-    rows = Array.isArray(body) ? body.length : 1;
-    if (i >= 5) times.push(ms); // the first few warm the caches
+    const r = await timed(base, read.path);
+    body = r.body;
+    if (i >= 5) times.push(r.ms); // the first few warm the caches
   }
   times.sort((a, b) => a - b);
   // Nearest rank, the rule of the service's own task statistics (src/history/task-stats.ts).
-  return { p50_ms: round(percentileOfSorted(times, 50) ?? NaN), p95_ms: round(percentileOfSorted(times, 95) ?? NaN), rows };
+  const figure: ReadFigure = {
+    p50_ms: round(percentileOfSorted(times, 50) ?? NaN),
+    p95_ms: round(percentileOfSorted(times, 95) ?? NaN),
+    target_p95_ms: read.target,
+  };
+  if (read.items) figure.items = read.items(body as Record<string, unknown[]>);
+  else figure.rows = Array.isArray(body) ? body.length : 1;
+  if (first !== undefined) figure.first_ms = round(first);
+  return figure;
 }
 
 /**

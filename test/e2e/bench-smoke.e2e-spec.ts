@@ -56,8 +56,24 @@ describe('benchmark smoke preset', () => {
         'node_history_first_page',
         'run_filtered_by_status',
         'run_whole',
+        'large_run_critical_path',
+        'cluster_task_stats',
+        'cluster_flaky_tasks',
+        'cluster_flaky_tasks_all_runs',
+        'run_regressions',
       ].sort(),
     );
+    // What the workload puts there for issue #15's answers: the large run's chain goes back through each
+    // task's `requires`, one step per task (15); cluster 3 runs 10 tasks; its last run has one slower task.
+    expect({
+      steps: result.reads.large_run_critical_path.items,
+      tasks: result.reads.cluster_task_stats.items,
+      regressions: result.reads.run_regressions.items,
+      empty: result.read_checks.empty,
+    }).toEqual({ steps: 15, tasks: 10, regressions: 1, empty: [] });
+    expect(result.reads.cluster_flaky_tasks.items).toBeGreaterThan(0);
+    expect(result.reads.cluster_flaky_tasks_all_runs.items).toBeGreaterThanOrEqual(result.reads.cluster_flaky_tasks.items);
+    expect(result.reads.large_run_critical_path.first_ms).toBeGreaterThan(0);
     expect(result.retention).toHaveLength(2);
     expect(result.ingest_updates_per_s).toBeGreaterThan(0);
     expect(result.raw_upserts_per_s).toBeGreaterThan(0);
