@@ -1,8 +1,9 @@
-import { TaskStatsDto, TaskStatsQueryDto } from '../../src/history/dto/insights.dto';
+import { FlakyTasksQueryDto, TaskStatsDto, TaskStatsQueryDto } from '../../src/history/dto/insights.dto';
+import { flakyTasks } from '../../src/history/flaky-tasks';
 import { InsightsService } from '../../src/history/insights/insights.service';
 import { InsightsRepository } from '../../src/history/persistence/insights.repository';
 import { isFinalRun, RunStatus, TaskStatus } from '../../src/history/task-state';
-import { DurationFigures, StatsRow, taskStats } from '../../src/history/task-stats';
+import { DurationFigures, runsInOrder, StatsRow, taskStats } from '../../src/history/task-stats';
 import { openStore, RELEASE, Store } from './history-store';
 
 /**
@@ -202,5 +203,48 @@ describe('task_stats as served equals taskStats()', () => {
     expect(got.runs).toBe(want.runs);
     expect(got.tasks).toEqual(want.tasks);
     if (q.since !== '2027-01-01T00:00:00Z') expect(got.tasks.length).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * flaky_tasks is read counted per (task, node) by PostgreSQL (InsightsRepository.flakyCounts) and judged by
+ * flakyOf; on the same random history its answer must be, to the byte, flakyTasks() over the counted rows
+ * of the cluster's real finished runs (in scope of the epoch), its runs the last of those in run order.
+ */
+describe('flaky_tasks as served equals flakyTasks()', () => {
+  let store: Store;
+  let service: InsightsService;
+  let all: Fact[];
+  beforeAll(async () => {
+    store = await openStore();
+    await seed(store, 20261201);
+    service = new InsightsService(store.registry, new InsightsRepository(store.ds));
+    all = await facts(store);
+  });
+  afterAll(() => store?.close());
+
+  const cases: Array<[string, FlakyTasksQueryDto, boolean]> = [
+    ['the defaults (current epoch, 20 runs)', {}, true],
+    ['across epochs, more runs than there are', { epoch: 'all', last_runs: 500 }, true],
+    ['the last 5 runs', { last_runs: 5 }, true],
+    ['the last run across epochs', { epoch: 'all', last_runs: 1 }, false],
+  ];
+
+  it.each(cases)('%s', async (_, q, someFlaky) => {
+    const epoch = q.epoch ?? 'current';
+    const lastRuns = q.last_runs ?? 20;
+    const rows = all.filter(
+      (f) => !f.dry_run && isFinalRun(f.run_status) && f.closed_reason === null && (epoch === 'all' || f.epoch === 2),
+    );
+    const want = flakyTasks(rows, { lastRuns });
+    const got = await service.flakyTasks(CLUSTER, q);
+    expect(got.runs).toEqual(
+      runsInOrder(rows)
+        .slice(-lastRuns)
+        .map((r) => r.run_id),
+    );
+    // Byte for byte: the same tasks, figures, lists and key order.
+    expect(JSON.stringify(got.tasks)).toBe(JSON.stringify(want));
+    if (someFlaky) expect(want.some((t) => t.failed > 1 && t.errors.length > 1)).toBe(true);
   });
 });

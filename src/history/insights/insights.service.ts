@@ -9,10 +9,10 @@ import {
   TaskStatsAnswerDto,
   TaskStatsQueryDto,
 } from '../dto/insights.dto';
-import { DEFAULT_FLAKY_RUNS, flakyTasks } from '../flaky-tasks';
+import { DEFAULT_FLAKY_RUNS, flakyOf } from '../flaky-tasks';
 import { InsightsRepository } from '../persistence/insights.repository';
 import { REGRESSION_DEFAULTS, regressions } from '../task-regressions';
-import { DEFAULT_TREND_RUNS } from '../task-stats';
+import { compareRuns, DEFAULT_TREND_RUNS } from '../task-stats';
 import { statsFigures } from './stats-figures';
 
 /**
@@ -27,8 +27,9 @@ import { statsFigures } from './stats-figures';
  *    finished runs of its cluster before it (run order) in the run's own epoch; a task with no row in
  *    those runs is new. A dry run asked for is judged on its own rows like any run; it is never a baseline.
  * task_stats reads its rows aggregated per (task, node) by the database and makes its figures from those
- * lists (stats-figures.ts; test/medium/insights.spec.ts holds the answer equal to taskStats()); regressions
- * and flaky read only the rows they judge and answer with the pure functions.
+ * lists (stats-figures.ts; test/medium/insights.spec.ts holds the answer equal to taskStats()); flaky reads
+ * its rows counted per (task, node) by the database and judges them with flakyOf (flaky-tasks.ts);
+ * regressions reads only the rows it judges and answers with the pure function.
  */
 @Injectable()
 export class InsightsService {
@@ -84,8 +85,14 @@ export class InsightsService {
     const epoch = q.epoch ?? 'current';
     const lastRuns = q.last_runs ?? DEFAULT_FLAKY_RUNS;
     const runs = await this.insights.lastRuns(clusterId, epoch, lastRuns);
-    // A skipped row is neither a failure nor a success (flaky-tasks.ts): only ready and error rows are read.
-    const rows = await this.insights.rowsOf(runs, { statuses: ['ready', 'error'] });
-    return { cluster_id: clusterId, epoch, last_runs: lastRuns, runs: runs.map((r) => r.id), tasks: flakyTasks(rows, { lastRuns }) };
+    // Counted per (task, node) by the database; the rule stays flaky-tasks.ts's (test/medium/insights.spec.ts holds it equal to flakyTasks()).
+    const counts = await this.insights.flakyCounts(runs);
+    // Run order as task-stats.ts has it (starts to the millisecond, then id), as flakyTasks() orders failed_runs.
+    const order = runs.map((r) => ({ run_id: r.id, run_time: r.time_start })).sort(compareRuns);
+    const tasks = flakyOf(
+      counts,
+      order.map((r) => r.run_id),
+    );
+    return { cluster_id: clusterId, epoch, last_runs: lastRuns, runs: runs.map((r) => r.id), tasks };
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Queryable, selectOne, selectRows } from '../../common/database/sql';
+import type { FlakyCounts } from '../flaky-tasks';
 import type { StatsRow } from '../task-stats';
 import { FINAL_RUN_SQL, OPEN_TASK_SQL, TaskStatus } from '../task-state';
 import { nodesCondition } from './history-rows.sql';
@@ -186,6 +187,28 @@ export class InsightsRepository {
          ORDER BY t.time_start DESC, t.id DESC LIMIT $${params.push(count)}) last
        ORDER BY time_start, id`,
       params,
+    );
+  }
+
+  /**
+   * What flaky_tasks judges (flakyOf in flaky-tasks.ts): per (task, node), the number of counted `ready`
+   * rows of `runs` and their counted `error` rows (run, message). Only the pairs with both are answered, as
+   * only those can be flaky: at 500 runs × 100 rows a few hundred errors travel instead of 50,000 rows.
+   */
+  async flakyCounts(runs: readonly RunRef[], m: Queryable = this.db): Promise<FlakyCounts[]> {
+    if (runs.length === 0) return [];
+    const ready = `count(*) FILTER (WHERE h.status = 'ready')`;
+    const failed = `FILTER (WHERE h.status = 'error')`;
+    return selectRows<FlakyCounts>(
+      m,
+      // count(*) is a bigint, which pg answers as a string: an int (a run has one row per task and node).
+      `SELECT h.task_name, h.node_id, (${ready})::int AS succeeded,
+              json_agg(json_build_object('run_id', h.transaction_id, 'message', h.error_message)) ${failed} AS failures
+       FROM deployment_history h
+       WHERE h.transaction_id = ANY($1::int[]) AND ${COUNTED_ROW} AND h.status IN ('ready', 'error')
+       GROUP BY h.task_name, h.node_id
+       HAVING ${ready} > 0 AND count(*) ${failed} > 0`,
+      [runs.map((r) => r.id)],
     );
   }
 
