@@ -294,12 +294,16 @@ describe('dhist insights commands (issue #15)', () => {
       [['task', 'history', 'regressions', '1', '--bogus'], "error: unknown option '--bogus'"],
       [['task', 'history', 'critical-path', String(run(5)), '-c', 'nope'], "error: unknown column 'nope': choose from node_id, task_name"],
     ];
-    for (const [args, message] of cases) {
-      const r = await cli(...args);
+    // Each its own process, all at once: they share nothing.
+    const [unknown, ...results] = await Promise.all([
+      cli('task', 'history', 'critical-path', '999999'),
+      ...cases.map(([args]) => cli(...args)),
+    ]);
+    cases.forEach(([args, message], i) => {
+      const r = results[i];
       expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: '' });
       expect(r.stderr).toContain(message);
-    }
-    const unknown = await cli('task', 'history', 'critical-path', '999999');
+    });
     expect(unknown).toMatchObject({ code: 1, stdout: '' });
     expect(unknown.stderr).toMatch(/^error: Transaction not found \(HTTP 404/);
   });
