@@ -8,7 +8,7 @@ import type { Options, Run } from './workload';
 
 /**
  * One read's figures: `rows` for the history reads (rows of the list, 1 for one object), `items` for the
- * issue #15 answers (what they list: tasks, regressions, steps); `first_ms` for the critical path, whose
+ * issue #15 answers (what they list: tasks, regressions, steps); `first_ms` for the critical path and the task statistics, whose
  * first computation is timed apart (the answer is kept after it for a finished run).
  */
 export interface ReadFigure {
@@ -68,7 +68,8 @@ export async function measureReads(o: Options, base: string, db: Client, runs: R
       items: (b) => b.steps.length,
       first: true,
     },
-    cluster_task_stats: { path: `/api/v1/clusters/3/task_stats`, target: 200, items: (b) => b.tasks.length },
+    // Its first read keeps each finished run's counted rows in the run (built once): timed apart too.
+    cluster_task_stats: { path: `/api/v1/clusters/3/task_stats`, target: 200, items: (b) => b.tasks.length, first: true },
     // Flaky tasks as asked by default (its last 20 runs), and over all the cluster's runs (at most the route's limit), the heaviest.
     cluster_flaky_tasks: { path: `/api/v1/clusters/3/flaky_tasks`, target: 200, items: (b) => b.tasks.length },
     cluster_flaky_tasks_all_runs: {

@@ -4,6 +4,7 @@ import { AnnouncedRelease1764200000000 } from './1764200000000-AnnouncedRelease'
 import { Releases1764306000000 } from './1764306000000-Releases';
 import { RunSnapshots1764313000000 } from './1764313000000-RunSnapshots';
 import { RunNodes1764400000000 } from './1764400000000-RunNodes';
+import { RunStatsCache1764500000000 } from './1764500000000-RunStatsCache';
 
 /** Every migration, in order. Listed explicitly so the same list works from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   Releases1764306000000,
   RunSnapshots1764313000000,
   RunNodes1764400000000,
+  RunStatsCache1764500000000,
 ];

@@ -21,6 +21,7 @@ import { LiveHistoryService } from './live-history.service';
 import { ClusterStateRepository } from './persistence/cluster-state.repository';
 import { HistoryRowsRepository } from './persistence/history-rows.repository';
 import { InsightsRepository } from './persistence/insights.repository';
+import { RunStatsCache } from './persistence/run-stats-cache';
 import { RunCache } from './persistence/run-cache';
 import { RunChanges } from './persistence/run-changes';
 import { RunGraphRepository } from './persistence/run-graph.repository';
@@ -45,6 +46,7 @@ const PERSISTENCE = [
   RunNodesRepository,
   RunGraphRepository,
   InsightsRepository,
+  RunStatsCache,
   RunCache,
   RunChanges,
 ];

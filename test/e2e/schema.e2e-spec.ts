@@ -271,7 +271,7 @@ describe('schema and migrations', () => {
         b,
       ]);
 
-      const after = at(MIGRATIONS);
+      const after = at(MIGRATIONS.slice(0, MIGRATIONS.indexOf(RunNodes1764400000000) + 1));
       await after.initialize();
       try {
         expect(await runMigrationsLocked(after)).toEqual([RunNodes1764400000000.name]);
@@ -289,7 +289,7 @@ describe('schema and migrations', () => {
       await c.query(`DELETE FROM transactions WHERE id = $1`, [a]);
       expect((await c.query(`SELECT count(*)::int AS n FROM run_nodes`)).rows[0].n).toBe(0);
 
-      const undo = at(MIGRATIONS);
+      const undo = at(MIGRATIONS.slice(0, MIGRATIONS.indexOf(RunNodes1764400000000) + 1));
       await undo.initialize();
       try {
         await undo.undoLastMigration({ transaction: 'each' });

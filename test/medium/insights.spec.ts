@@ -2,9 +2,10 @@ import { FlakyTasksQueryDto, TaskStatsDto, TaskStatsQueryDto } from '../../src/h
 import { flakyTasks } from '../../src/history/flaky-tasks';
 import { InsightsService } from '../../src/history/insights/insights.service';
 import { InsightsRepository } from '../../src/history/persistence/insights.repository';
+import { RunStatsCache } from '../../src/history/persistence/run-stats-cache';
 import { isFinalRun, RunStatus, TaskStatus } from '../../src/history/task-state';
 import { DurationFigures, runsInOrder, StatsRow, taskStats } from '../../src/history/task-stats';
-import { openStore, RELEASE, Store } from './history-store';
+import { openStore, RELEASE, report, Store } from './history-store';
 
 /**
  * task_stats is read aggregated per (task, node) by PostgreSQL (InsightsRepository.taskStatsRows) and its
@@ -167,7 +168,7 @@ describe('task_stats as served equals taskStats()', () => {
   beforeAll(async () => {
     store = await openStore();
     await seed(store, 20261130);
-    service = new InsightsService(store.registry, new InsightsRepository(store.ds));
+    service = new InsightsService(store.registry, new InsightsRepository(store.ds, new RunStatsCache(store.ds, store.cache)));
     all = await facts(store);
   });
   afterAll(() => store?.close());
@@ -204,6 +205,39 @@ describe('task_stats as served equals taskStats()', () => {
     expect(got.tasks).toEqual(want.tasks);
     if (q.since !== '2027-01-01T00:00:00Z') expect(got.tasks.length).toBeGreaterThan(0);
   });
+
+  it("keeps each finished run's counted rows in its own row, serves them from there, and forgets them when a late report changes the run", async () => {
+    const want = expected(all, {});
+    expect((await service.taskStats(CLUSTER, {})).tasks).toEqual(want.tasks);
+    const kept = async (): Promise<number[]> =>
+      (
+        await store.ds.query<Array<{ id: number }>>(
+          `SELECT id FROM transactions WHERE cluster_id = $1 AND NOT dry_run AND stats_cache IS NOT NULL ORDER BY id`,
+          [CLUSTER],
+        )
+      ).map((r) => r.id);
+    const runsInScope = [...new Set(all.filter((f) => !f.dry_run && isFinalRun(f.run_status) && f.epoch === 2).map((f) => f.run_id))];
+    expect((await kept()).sort((a, b) => a - b)).toEqual(expect.arrayContaining(runsInScope.sort((a, b) => a - b)));
+    // Served from the kept texts: one emptied behind the service's back changes the answer.
+    const [victim] = runsInScope;
+    const [text] = await store.ds.query<Array<{ stats_cache: string }>>(`SELECT stats_cache FROM transactions WHERE id = $1`, [victim]);
+    await store.ds.query(`UPDATE transactions SET stats_cache = '[]' WHERE id = $1`, [victim]);
+    expect((await service.taskStats(CLUSTER, {})).tasks).not.toEqual(want.tasks);
+    await store.ds.query(`UPDATE transactions SET stats_cache = $2 WHERE id = $1`, [victim, text.stats_cache]);
+    expect((await service.taskStats(CLUSTER, {})).tasks).toEqual(want.tasks);
+    // A late report on a row the service closed out wins, and the run's kept rows are forgotten with its other answers.
+    const closed = all.find((f) => runsInScope.includes(f.run_id) && f.closed_reason !== null)!;
+    const [{ uuid }] = await store.ds.query<Array<{ uuid: string }>>(`SELECT uuid FROM transactions WHERE id = $1`, [closed.run_id]);
+    await store.writer.apply([
+      report(uuid, [{ nodeId: closed.node_id, taskName: closed.task_name, status: 'ready', time: new Date('2026-03-01T00:00:00Z') }]),
+    ]);
+    expect(await kept()).not.toContain(closed.run_id);
+    const now = await facts(store);
+    expect(now).not.toEqual(all);
+    expect((await service.taskStats(CLUSTER, {})).tasks).toEqual(expected(now, {}).tasks);
+    expect(await kept()).toContain(closed.run_id);
+    all = now;
+  });
 });
 
 /**
@@ -218,7 +252,7 @@ describe('flaky_tasks as served equals flakyTasks()', () => {
   beforeAll(async () => {
     store = await openStore();
     await seed(store, 20261201);
-    service = new InsightsService(store.registry, new InsightsRepository(store.ds));
+    service = new InsightsService(store.registry, new InsightsRepository(store.ds, new RunStatsCache(store.ds, store.cache)));
     all = await facts(store);
   });
   afterAll(() => store?.close());

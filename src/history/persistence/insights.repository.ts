@@ -6,6 +6,7 @@ import type { FlakyCounts } from '../flaky-tasks';
 import type { StatsRow } from '../task-stats';
 import { FINAL_RUN_SQL, OPEN_TASK_SQL, TaskStatus } from '../task-state';
 import { nodesCondition } from './history-rows.sql';
+import { RunStatsCache } from './run-stats-cache';
 
 /*
  * The reads behind issue #15's insights (task_stats, regressions, flaky_tasks). The rules are those of
@@ -77,11 +78,16 @@ export interface RunRef {
  * number. Integers: writing ~50,000 doubles as text cost more than the rest of the statement's output.
  */
 const DURATION_MS_SQL = `CASE WHEN h.status IN ('ready', 'error') THEN round(date_part('epoch', h.time_end - h.time_start) * 1000)::bigint END`;
+/** A failure's time (its end, else its start) in ms since the epoch. */
+const FAILED_TIME_MS_SQL = `(extract(epoch FROM coalesce(h.time_end, h.time_start)) * 1000)::bigint`;
 /** A row that counts: terminal (not open, task-state.ts) and not closed out by the service. */
 const COUNTED_ROW = `h.status NOT IN ${OPEN_TASK_SQL} AND h.closed_reason IS NULL`;
 @Injectable()
 export class InsightsRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly kept: RunStatsCache,
+  ) {}
 
   /**
    * What task_stats is made of: the runs in scope in run order (start, then id), their nodes' roles, and
@@ -109,6 +115,18 @@ export class InsightsRepository {
       runParams,
     );
     if (runs.length === 0) return { runs: [], nodes: await nodesRead, rows: [] };
+    if (!s.nodes && !s.tasks_names) {
+      // The whole of each run (what the statistics ask by default): as kept in its own row, built once.
+      const counted = { condition: COUNTED_ROW, durationMs: DURATION_MS_SQL, failedTimeMs: FAILED_TIME_MS_SQL };
+      const [nodes, rows] = await Promise.all([
+        nodesRead,
+        this.kept.rowsOf(
+          runs.map((r) => r.id),
+          counted,
+        ),
+      ]);
+      return { runs: runs.map((r) => r.id), nodes, rows };
+    }
     const params: unknown[] = [runs.map((r) => r.id)];
     const rowsWhere = ['h.transaction_id = ANY($1::int[])', COUNTED_ROW];
     if (s.nodes) rowsWhere.push(nodesCondition('h.node_id', s.nodes, params));
@@ -123,7 +141,7 @@ export class InsightsRepository {
         `SELECT h.task_name, h.node_id, string_agg(h.transaction_id::text, ',') AS runs,
                 string_agg(coalesce((${DURATION_MS_SQL})::text, ''), ',') AS durations_ms,
                 coalesce(string_agg(h.transaction_id::text, ',') ${failed}, '') AS failed_runs,
-                coalesce(string_agg(coalesce((extract(epoch FROM coalesce(h.time_end, h.time_start)) * 1000)::bigint::text, ''), ',') ${failed}, '') AS failed_times
+                coalesce(string_agg(coalesce((${FAILED_TIME_MS_SQL})::text, ''), ',') ${failed}, '') AS failed_times
          FROM deployment_history h WHERE ${rowsWhere.join(' AND ')}
          GROUP BY h.task_name, h.node_id`,
         params,

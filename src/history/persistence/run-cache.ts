@@ -1,15 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { selectOne } from '../../common/database/sql';
+import { lockedRunsSql } from '../../common/database/lock-order';
+import { selectOne, selectRows } from '../../common/database/sql';
 import type { RunHistoryQueryDto } from '../dto/page-query.dto';
-import { isFinalRun, type RunStatus } from '../task-state';
+import { FINAL_RUN_SQL, isFinalRun, type RunStatus } from '../task-state';
 import { ROW_SHAPE } from './history-rows.sql';
 
 /** The SET list that forgets what was kept of a run (run-changes.ts applies it wherever a run's rows change). */
-export const CLEAR_RUN_CACHES = 'summary_cache = NULL, list_cache = NULL, critical_path_cache = NULL';
+export const CLEAR_RUN_CACHES = 'summary_cache = NULL, list_cache = NULL, critical_path_cache = NULL, stats_cache = NULL';
 /** True for a run that keeps something (a condition on `transactions`). */
-export const HAS_RUN_CACHE = '(summary_cache IS NOT NULL OR list_cache IS NOT NULL OR critical_path_cache IS NOT NULL)';
+export const HAS_RUN_CACHE =
+  '(summary_cache IS NOT NULL OR list_cache IS NOT NULL OR critical_path_cache IS NOT NULL OR stats_cache IS NOT NULL)';
 
 type ListParameters = Required<RunHistoryQueryDto>;
 
@@ -78,6 +80,36 @@ export class RunCache {
    * than any before), checked under the run's row lock, which every writer of the run's rows takes
    * first: no write can fall between the check and the store.
    */
+  /**
+   * keepIfUnchanged for many runs at once (a cluster's task statistics keep 500 runs' compacted rows on
+   * their first read): the runs are locked in id order (lock-order.ts step 2) but those a writer holds
+   * are skipped (SKIP LOCKED: their rows are changing, and a read never waits for a writer), then each is
+   * kept only if its rows' highest version is still the one it was built from. Only finished runs.
+   */
+  async keepManyIfUnchanged(
+    column: 'stats_cache',
+    entries: ReadonlyArray<{ id: number; value: string; version: string | null }>,
+  ): Promise<void> {
+    if (!entries.length) return;
+    await this.db.transaction(async (m) => {
+      const params = [entries.map((e) => e.id), entries.map((e) => e.value), entries.map((e) => e.version)];
+      const held = await selectRows<{ id: number }>(
+        m,
+        `${lockedRunsSql('id', `id = ANY($1::int[]) AND status IN ${FINAL_RUN_SQL}`)} SKIP LOCKED`,
+        [params[0]],
+      );
+      if (!held.length) return;
+      // A new statement, so a new snapshot: it sees every row written before the locks were taken.
+      await m.query(
+        `UPDATE transactions t SET ${column} = e.value
+         FROM unnest($1::int[], $2::text[], $3::text[]) AS e(id, value, version)
+         WHERE t.id = e.id AND t.id = ANY($4::int[])
+           AND e.version IS NOT DISTINCT FROM (SELECT max(row_version)::text FROM deployment_history h WHERE h.transaction_id = e.id)`,
+        [...params, held.map((r) => r.id)],
+      );
+    });
+  }
+
   async keepIfUnchanged(transactionId: number, column: RunCacheColumn, value: string, version: string | null): Promise<void> {
     await this.db.transaction(async (m) => {
       const run = await selectOne<{ status: RunStatus }>(m, `SELECT status FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
