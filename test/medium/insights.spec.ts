@@ -5,6 +5,7 @@ import { InsightsRepository } from '../../src/history/persistence/insights.repos
 import { RunStatsCache } from '../../src/history/persistence/run-stats-cache';
 import { isFinalRun, RunStatus, TaskStatus } from '../../src/history/task-state';
 import { DurationFigures, runsInOrder, StatsRow, taskStats } from '../../src/history/task-stats';
+import { prng } from '../support/faults/workload';
 import { openStore, RELEASE, report, Store } from './history-store';
 
 /**
@@ -15,18 +16,6 @@ import { openStore, RELEASE, report, Store } from './history-store';
  * without times, nodes with several roles or none, equal run start times), the service's answer must be
  * taskStats() over the same rows, filtered as the rules say, for each set of filters below.
  */
-
-/** mulberry32: a small seeded generator, so the history is the same at every run of the test. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CLUSTER = 1;
 const OTHER = 2;
@@ -45,7 +34,7 @@ interface Fact extends StatsRow {
 }
 
 async function seed(store: Store, seedValue: number): Promise<void> {
-  const rnd = random(seedValue);
+  const rnd = prng(seedValue);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
   await store.ds.query(`INSERT INTO clusters (id, name, release, epoch) VALUES ($1, 'a', $3, 2), ($2, 'b', $3, 1)`, [
     CLUSTER,

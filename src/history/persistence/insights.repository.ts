@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { Queryable, selectOne, selectRows } from '../../common/database/sql';
 import type { FlakyCounts } from '../flaky-tasks';
 import type { StatsRow } from '../task-stats';
-import { FINAL_RUN_SQL, OPEN_TASK_SQL, TaskStatus } from '../task-state';
+import { FINAL_RUN_SQL, OPEN_TASK_SQL } from '../task-state';
 import { nodesCondition } from './history-rows.sql';
 import { RunStatsCache } from './run-stats-cache';
 
@@ -232,13 +232,9 @@ export class InsightsRepository {
 
   /**
    * The counted rows of `runs` (terminal, not closed out) as task-stats.ts reads them, optionally only of
-   * the tasks `names` and of the statuses `statuses`; role null (regressions and flaky are per node).
+   * the tasks `names`; role null (regressions are per node).
    */
-  async rowsOf(
-    runs: readonly RunRef[],
-    filter: { names?: readonly string[]; statuses?: readonly TaskStatus[] } = {},
-    m: Queryable = this.db,
-  ): Promise<StatsRow[]> {
+  async rowsOf(runs: readonly RunRef[], filter: { names?: readonly string[] } = {}, m: Queryable = this.db): Promise<StatsRow[]> {
     if (runs.length === 0) return [];
     const times = new Map(runs.map((r) => [r.id, r.time_start]));
     const rows = await selectRows<Omit<StatsRow, 'run_time' | 'role'>>(
@@ -246,9 +242,8 @@ export class InsightsRepository {
       `SELECT h.transaction_id AS run_id, h.node_id, h.task_name, h.status, h.time_start, h.time_end, h.error_message
        FROM deployment_history h
        WHERE h.transaction_id = ANY($1::int[]) AND ${COUNTED_ROW}
-         AND ($2::text[] IS NULL OR h.task_name = ANY($2::text[]))
-         AND ($3::history_status[] IS NULL OR h.status = ANY($3::history_status[]))`,
-      [runs.map((r) => r.id), filter.names ?? null, filter.statuses ?? null],
+         AND ($2::text[] IS NULL OR h.task_name = ANY($2::text[]))`,
+      [runs.map((r) => r.id), filter.names ?? null],
     );
     return rows.map((r) => ({ ...r, run_time: times.get(r.run_id)!, role: null }));
   }
