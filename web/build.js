@@ -4,7 +4,7 @@
 
 async function main() {
   const { build } = await import('esbuild');
-  const { copyFileSync, mkdirSync } = await import('node:fs');
+  const { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
   const root = join(__dirname, '..');
   const out = join(root, 'dist', 'web');
@@ -23,7 +23,16 @@ async function main() {
   });
   mkdirSync(out, { recursive: true });
   copyFileSync(join(__dirname, 'index.html'), join(out, 'index.html'));
-  copyFileSync(join(__dirname, 'main.css'), join(out, 'main.css'));
+  // One stylesheet: main.css (the page's base), then each part's own sheet in web/css/ (timeline, run,
+  // lists...) in name order, so parts of the page are styled in files of their own.
+  const partsDir = join(__dirname, 'css');
+  const parts = existsSync(partsDir)
+    ? readdirSync(partsDir)
+        .filter((f) => f.endsWith('.css'))
+        .sort()
+    : [];
+  const css = [readFileSync(join(__dirname, 'main.css'), 'utf8'), ...parts.map((f) => readFileSync(join(partsDir, f), 'utf8'))];
+  writeFileSync(join(out, 'main.css'), css.join('\n'));
 }
 
 main().catch((e) => {

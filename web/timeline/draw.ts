@@ -69,7 +69,10 @@ function drawBars(ctx: CanvasRenderingContext2D, v: View, first: number, last: n
       const w = Math.max(2, (t1 - b.t0) * k);
       if (x > v.width || x + w < GUTTER) continue;
       ctx.fillStyle = COLORS[b.row.status];
+      const faded = !!v.keep && !v.keep(b.row);
+      if (faded) ctx.globalAlpha = 0.15;
       ctx.fillRect(x, y, w, LANE_H - 6);
+      if (faded) ctx.globalAlpha = 1;
       if (b.ghost && w > 4) {
         ctx.fillStyle = '#ffffff';
         ctx.fillRect(x + 1, y + LANE_H - 10, w - 2, 2);

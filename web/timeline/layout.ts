@@ -35,6 +35,12 @@ export interface View {
   touched: boolean; // the user zoomed or panned: live updates no longer refit
   live: boolean;
   selected: string | null;
+  /** The rows the page's filters keep (the others drawn faded); null: all. */
+  keep?: ((r: Row) => boolean) | null;
+  /** Each node's roles and host name (by node id; `null` the cluster-level lane). */
+  nodeInfo?: Map<string | null, { roles: string[]; hostname: string | null }>;
+  /** Called after the user zoomed or panned (the page writes the window to the URL). */
+  onViewChange?: () => void;
 }
 
 /** Where a bar is drawn (CSS pixels in the canvas). */

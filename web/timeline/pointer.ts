@@ -43,6 +43,7 @@ export function listen(c: HTMLCanvasElement, t: PointerTarget): void {
       t.tooltip.hidden = true;
       c.style.cursor = 'grabbing';
       t.schedule();
+      v.onViewChange?.();
       return;
     }
     hover(c, t.tooltip, barAt(v, e.clientX - rect.left, e.clientY - rect.top), e.clientX, e.clientY);
@@ -76,6 +77,7 @@ function wheel(c: HTMLCanvasElement, t: PointerTarget, e: WheelEvent): void {
   }
   v.touched = true;
   t.schedule();
+  v.onViewChange?.();
 }
 
 /** The tooltip of the bar under the pointer (hidden when none is). */

@@ -7,6 +7,18 @@ import { listen } from './pointer';
 
 export { rowKey } from './layout';
 
+/** What the page knows of a node in this run (GET /transactions/:id/nodes): shown beside its lane. */
+export interface NodeInfo {
+  roles: string[];
+  hostname: string | null;
+}
+
+/** The time window in view (ms since the epoch, UTC), as the URL keeps it. */
+export interface TimeWindow {
+  from: number;
+  to: number;
+}
+
 export interface TimelineStats {
   total: number;
   byStatus: Record<string, number>;
@@ -135,6 +147,36 @@ export class Timeline {
       if (!this.view.touched) this.fit();
       this.schedule();
     }
+  }
+
+  /**
+   * The rows the page's filters keep (shared with the table): the others are drawn faded, so the
+   * timeline keeps its shape; null keeps all.
+   */
+  setFilter(keep: ((r: Row) => boolean) | null): void {
+    this.view.keep = keep;
+    this.schedule();
+  }
+
+  /** Each node's roles and host name, drawn beside its lane. */
+  setNodeInfo(info: Map<string | null, NodeInfo>): void {
+    this.view.nodeInfo = info;
+    this.schedule();
+  }
+
+  /** The window in view when the user zoomed or panned (null while the whole run is fitted). */
+  getWindow(): TimeWindow | null {
+    if (!this.view.touched) return null;
+    return { from: Math.round(this.view.x0), to: Math.round(this.view.x0 + this.view.msPerPx * Math.max(this.view.width - GUTTER, 50)) };
+  }
+
+  /** Shows a window (from the URL); null fits the whole run. */
+  setWindow(w: TimeWindow | null): void {
+    if (!w || !(w.to > w.from)) return this.reset();
+    this.view.touched = true;
+    this.view.x0 = w.from;
+    this.view.msPerPx = (w.to - w.from) / Math.max(this.view.width - GUTTER, 50);
+    this.schedule();
   }
 
   select(row: Row | null): void {
