@@ -21,9 +21,23 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
-/** A list table (class `list`): one header row of `headers`, then `rows`. */
-export function listTable(id: string, headers: string[], rows: HTMLTableRowElement[]): HTMLTableElement {
-  return h('table', { class: 'list', id }, h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', {}, t)))), h('tbody', {}, ...rows));
+/**
+ * A list table (class `list`): one header row of `headers`, then `rows`. Each cell is labelled with its
+ * column's header (`data-label`), which the narrow layout (CSS: under 700 px the rows become stacked
+ * cards) shows before the value, so a table fits a phone with no horizontal scroll.
+ */
+export function listTable(id: string, headers: string[], rows: HTMLTableRowElement[], caption?: string): HTMLTableElement {
+  for (const tr of rows)
+    Array.from(tr.cells).forEach((td, i) => {
+      if (headers[i] && !td.dataset.label) td.dataset.label = headers[i];
+    });
+  return h(
+    'table',
+    { class: 'list cards', id },
+    caption ? h('caption', { class: 'sr-only' }, caption) : null,
+    h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, ...rows),
+  );
 }
 
 export function append(parent: Node, ...children: Child[]): void {

@@ -61,3 +61,7 @@ export function setTitle(...parts: Array<string | null | undefined | false>): vo
   const what = parts.filter((p): p is string => !!p).join(' · ');
   document.title = what ? `${what} — Deployment history` : 'Deployment history';
 }
+
+/** The link to one task of a run, opening its detail there (`task_node=null`: a cluster-level task). */
+export const taskHref = (run: number, node: string | null, task: string): string =>
+  href(`/runs/${run}`, { task, task_node: node ?? 'null' });
