@@ -66,32 +66,12 @@ export const isLive = (t: Transaction) => !isFinalRun(t.status);
 export const taskPath = (run: number, node: string | null, task: string) =>
   `/transactions/${run}/deployment_history/task?${new URLSearchParams({ node_id: node ?? 'null', task_name: task })}`;
 
-/**
- * A cluster's runs, one page of them (`GET /clusters/:id/runs`, the contract of #16). Declared here by
- * hand until the service's OpenAPI document names them (RunsPageDto, RunListItemDto, RunTaskCountsDto,
- * RunFailureDto); then these become `Schemas['…']`.
- */
+/** A cluster's runs, one page of them (`GET /clusters/:id/runs`), each with its task counts and first failure. */
 export type RunStatus = Transaction['status'];
-export interface RunTaskCounts {
-  total: number;
-  statuses: Record<TaskStatus, number>;
-}
-export interface RunFailure {
-  node_id: string | null;
-  task_name: string;
-  error_message: string | null;
-}
-export type RunListItem = Transaction & { tasks: RunTaskCounts | null; first_failure: RunFailure | null };
-export interface RunsPage {
-  total: number;
-  page: number;
-  limit: number;
-  pages: number;
-  by_status: Record<RunStatus, number>;
-  runs: RunListItem[];
-}
-/** A cluster as listed, with its last run's status (null: no run, or an older service that does not say). */
-export type ClusterItem = Cluster & { last_transaction_status?: RunStatus | null };
+export type RunTaskCounts = Schemas['RunTaskCountsDto'];
+export type RunFailure = Schemas['RunFailureDto'];
+export type RunListItem = Schemas['RunListItemDto'];
+export type RunsPage = Schemas['RunsPageDto'];
 
 /** The service did not answer at all (down, unreachable): fetch's own TypeError, not an HTTP answer. */
 export const isNetworkError = (e: unknown): boolean => e instanceof TypeError && !(e instanceof HttpError);

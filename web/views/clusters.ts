@@ -1,4 +1,4 @@
-import { getJson, type ClusterItem } from '../api';
+import { getJson, type Cluster } from '../api';
 import { h, listTable } from '../dom';
 import { href, setTitle } from '../url';
 import { app, badge, keepFresh, keepingFocus, setCrumbs, viewAlive } from './page';
@@ -15,13 +15,13 @@ export async function clustersView(): Promise<void> {
   setCrumbs(['Clusters', null]);
   setTitle('Clusters');
   const alive = viewAlive();
-  const clusters = await getJson<ClusterItem[]>('/clusters');
+  const clusters = await getJson<Cluster[]>('/clusters');
   if (!alive()) return;
   const updated = h('span', { class: 'muted small updated', id: 'clusters-updated', 'aria-live': 'off' });
   const body = h('div', { class: 'list-body' });
   app.replaceChildren(h('div', { class: 'list-head' }, h('h1', {}, 'Clusters'), updated), body);
   let shown = '';
-  const draw = (list: ClusterItem[]) => {
+  const draw = (list: Cluster[]) => {
     const text = JSON.stringify(list);
     if (text === shown) return;
     shown = text;
@@ -30,12 +30,12 @@ export async function clustersView(): Promise<void> {
   draw(clusters);
   if (!window.__lists?.clustersDrawnMs) window.__lists = { ...window.__lists, clustersDrawnMs: performance.now() };
   keepFresh(async () => {
-    const list = await getJson<ClusterItem[]>('/clusters');
+    const list = await getJson<Cluster[]>('/clusters');
     if (alive()) draw(list);
   }, updated);
 }
 
-function clusterTable(clusters: ClusterItem[]): HTMLElement {
+function clusterTable(clusters: Cluster[]): HTMLElement {
   if (!clusters.length)
     return h('p', { class: 'empty', id: 'no-clusters' }, 'No cluster yet: clusters appear here once the orchestrator reports a run.');
   return listTable(
