@@ -31,7 +31,7 @@ const runRows = async (page: Page) =>
   page
     .locator('#runs tbody tr')
     .evaluateAll((trs) => trs.map((tr: any) => ({ id: Number(tr.dataset.run), status: String(tr.dataset.status) })));
-const activeFocusKey = (page: Page) => page.evaluate(() => ((globalThis as any).document.activeElement as any)?.dataset?.focus ?? null);
+const activeFocusKey = (page: Page) => page.evaluate(() => (globalThis as any).document.activeElement?.dataset?.focus ?? null);
 
 /** axe-core at 1440 and at 390 px, and no sideways scroll at 390 px. */
 async function accessibleAtBothSizes(page: Page, where: string): Promise<void> {
@@ -259,11 +259,19 @@ describe('web page: lists, compare and shell', () => {
   });
 
   it('says when the service stops answering: a banner since when, retrying, with Retry now; then a network error view with Retry', async () => {
-    const other = await startApp();
+    // A second app of its own (tokens on: its token form is checked too), stopped while its list is shown.
+    const READ = 'lists-read-token-0123456789';
+    const other = await startApp({ env: { AUTH_READ_TOKENS: READ } });
     try {
       await other.app.listen(0, '127.0.0.1');
       const url = `http://127.0.0.1:${(other.app.getHttpServer().address() as { port: number }).port}/ui/`;
       await page.goto(url);
+      await page.locator('.token-form input[name="token"]').waitFor();
+      expect(await page.locator('#crumbs').textContent()).toBe('Sign in');
+      await accessibleAtBothSizes(page, 'the token form');
+      await screenshots(page, 'lists-token-form');
+      await page.getByLabel('API token').fill(READ);
+      await page.keyboard.press('Enter');
       await page.locator('h1', { hasText: 'Clusters' }).waitFor();
       await page.locator('#no-clusters').waitFor();
       await other.close();
@@ -283,6 +291,7 @@ describe('web page: lists, compare and shell', () => {
       await accessibleAtBothSizes(page, 'the network error view');
       await screenshots(page, 'lists-error-network');
     } finally {
+      await page.evaluate(() => (globalThis as any).sessionStorage.clear()).catch(() => undefined);
       await other.close().catch(() => undefined);
     }
   });
