@@ -3,7 +3,7 @@ import { getJson, type Cluster, type RunListItem, type RunsPage, type RunStatus 
 import { append, durationMs, fmtDuration, fmtTime, h, listTable } from '../dom';
 import { RUN_STATUSES, statusColor } from '../status';
 import { href, listParam, parseRoute, setParams, setTitle, taskHref } from '../url';
-import { app, badge, keepFresh, keepingFocus, serviceDown, serviceDownError, setCrumbs, showError, viewAlive } from './page';
+import { app, badge, keepFresh, keepingFocus, serviceDown, serviceDownError, serviceUp, setCrumbs, showError, viewAlive } from './page';
 
 /** A failure's message as the list shows it (the whole text is the cell's title). */
 const clip = (s: string) => (s.length > 90 ? `${s.slice(0, 89)}…` : s);
@@ -23,12 +23,17 @@ export async function clusterView(id: number): Promise<void> {
     statuses: listParam(params, 'statuses').filter((s): s is RunStatus => (RUN_STATUSES as readonly string[]).includes(s)),
     page: Math.max(1, Math.floor(Number(params.get('page'))) || 1),
   };
-  const fetchPage = () =>
-    getJson<RunsPage>(
+  /** Answers are drawn only if no newer request was made since (a refresh started before the user changed the filter is dropped). */
+  let asked = 0;
+  const fetchPage = async (): Promise<RunsPage | null> => {
+    const mine = ++asked;
+    const p = await getJson<RunsPage>(
       `/clusters/${id}/runs?${new URLSearchParams({ limit: String(PAGE_SIZE), page: String(state.page), ...(state.statuses.length ? { statuses: state.statuses.join(',') } : {}) })}`,
     );
+    return mine === asked ? p : null;
+  };
   const [cluster, first] = await Promise.all([getJson<Cluster>(`/clusters/${id}`), fetchPage()]);
-  if (!alive()) return;
+  if (!alive() || !first) return;
   const name = cluster.name || `cluster ${id}`;
   setCrumbs(['Clusters', '#/'], [name, null]);
   setTitle(`${name} — runs`);
@@ -58,7 +63,8 @@ export async function clusterView(id: number): Promise<void> {
   );
 
   let shown = '';
-  const draw = (p: RunsPage) => {
+  const draw = (p: RunsPage | null) => {
+    if (!p) return;
     const text = JSON.stringify(p);
     if (text === shown) return;
     shown = text;
@@ -71,7 +77,11 @@ export async function clusterView(id: number): Promise<void> {
     setParams({ page: state.page > 1 ? state.page : null, statuses: state.statuses.join(',') || null });
     body.setAttribute('aria-busy', 'true');
     fetchPage()
-      .then((p) => alive() && draw(p))
+      .then((p) => {
+        if (!alive()) return;
+        serviceUp();
+        draw(p);
+      })
       .catch((e: unknown) => alive() && (serviceDownError(e) ? serviceDown(() => go({})) : showError(e)))
       .finally(() => body.removeAttribute('aria-busy'));
   };
