@@ -170,6 +170,8 @@ describe('web page: lists, compare and shell', () => {
       await go('#/clusters/80');
       await page.locator('#runs tbody tr').first().waitFor();
       expect(await page.title()).toBe('lists-cluster — runs — Deployment history');
+      // The route changed: the keyboard focus is on the new view's heading.
+      expect(await page.evaluate(() => (globalThis as any).document.activeElement.tagName)).toBe('H1');
       const newest = [runningRun, ...[...paged].reverse()];
       expect((await runRows(page)).map((r) => r.id)).toEqual(newest.slice(0, 50));
       expect(await page.locator('#page-of').textContent()).toBe('Page 1 of 3');
@@ -287,6 +289,10 @@ describe('web page: lists, compare and shell', () => {
       await banner.waitFor({ timeout: 15_000 });
       expect(await banner.textContent()).toMatch(/^The service does not answer since \d\d:\d\d:\d\d — retrying… Retry now$/);
       expect(await page.locator('#banner [role="alert"] #retry-now').count()).toBe(1);
+      const since = await banner.textContent();
+      await page.locator('#retry-now').click();
+      await page.locator('#clusters-updated.stale').waitFor();
+      expect(await banner.textContent()).toBe(since);
       await accessibleAtBothSizes(page, 'the clusters list with the service down');
       await screenshots(page, 'lists-service-down');
       // Another view while it is down: the reason, a Retry, the breadcrumbs back at the clusters.
