@@ -73,5 +73,5 @@ export type RunFailure = Schemas['RunFailureDto'];
 export type RunListItem = Schemas['RunListItemDto'];
 export type RunsPage = Schemas['RunsPageDto'];
 
-/** The service did not answer at all (down, unreachable): fetch's own TypeError, not an HTTP answer. */
-export const isNetworkError = (e: unknown): boolean => e instanceof TypeError && !(e instanceof HttpError);
+/** The service could not be reached at all (fetch's TypeError: refused, reset, offline), as opposed to an HTTP answer. */
+export const isNetworkError = (e: unknown): boolean => e instanceof TypeError;
