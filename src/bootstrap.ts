@@ -11,6 +11,7 @@ import { DeadLetterer } from './receiver/rmq/dead-letterer.service';
 import { declareDeadLetterTopology } from './receiver/rmq/dead-letter-topology';
 import { deadLetterQueue, rmqOptions } from './receiver/rmq/rmq-options';
 import { serveUi } from './ui/ui-static';
+import { compressAnswers } from './common/http/compression';
 import { lingeringClose } from './common/http/lingering-close';
 
 export const API_PREFIX = 'api/v1';
@@ -41,6 +42,8 @@ export async function configureApp(app: NestExpressApplication): Promise<AppConf
   });
   // Keystone's login lives where fuel2 looks for it, beside the API (common/auth/keystone.ts).
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready', 'metrics', KEYSTONE_TOKENS_PATH] });
+  // Before every route and the page's files: JSON, CSV and assets compressed as the client accepts (live streams never).
+  app.use(compressAnswers());
   app.use(serveUi()); // the web page at /ui/ (built into dist/web/), / redirects there; public, like /api/docs
   // On a signal, the shutdown hooks run (streams ended, consumer stopped, database closed), then the
   // process exits 0; by default Nest would raise the signal again and die of it (exit status 143).

@@ -22,7 +22,11 @@ describe.each([
   beforeAll(async () => {
     // A page directory that lacks its stylesheet: serving it fails inside an Express middleware, outside Nest's routes.
     uiDir = mkdtempSync(join(tmpdir(), 'dh-ui-'));
-    for (const f of ['index.html', 'main.js']) writeFileSync(join(uiDir, f), '');
+    for (const f of ['index.html', 'main.0123456789abcdef.js']) writeFileSync(join(uiDir, f), '');
+    writeFileSync(
+      join(uiDir, 'manifest.json'),
+      JSON.stringify({ 'main.js': 'main.0123456789abcdef.js', 'main.css': 'main.0123456789abcdef.css' }),
+    );
     t = await startApp({ env: { NODE_ENV: nodeEnv, UI_DIR: uiDir } });
     await t.http().put('/api/v1/clusters/5').send({ release: 'mitaka-9.0' }).expect(201);
   });
@@ -81,7 +85,7 @@ describe.each([
   });
 
   it('an error inside an Express middleware (a file of the page missing): JSON without the server path', async () => {
-    expectErrorAnswer(await t.http().get('/ui/main.css'), 404);
+    expectErrorAnswer(await t.http().get('/ui/main.0123456789abcdef.css'), 404);
   });
 
   it('an internal error (a table gone behind the service): 500 "internal error" with the request id, no stack', async () => {

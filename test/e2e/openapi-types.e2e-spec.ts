@@ -92,7 +92,8 @@ describe('web page API types (web/generated/openapi.json → api.d.ts)', () => {
   });
 
   it('describe the answers the page reads, field by field (not empty schemas)', () => {
-    for (const schema of ['ClusterDto', 'TransactionDto', 'HistoryRowDto', 'SummaryDto', 'TaskDetailDto', 'DiffDto']) {
+    const lists = ['RunsPageDto', 'RunListItemDto', 'RunTaskCountsDto', 'RunFailureDto', 'RunNodeDto']; // #16's lists and nodes
+    for (const schema of ['ClusterDto', 'TransactionDto', 'HistoryRowDto', 'SummaryDto', 'TaskDetailDto', 'DiffDto', ...lists]) {
       expect(fresh).toMatch(new RegExp(`^ {8}${schema}: \\{$`, 'm'));
       expect(fresh).not.toMatch(new RegExp(`^ {8}${schema}: Record<string, never>;$`, 'm'));
     }

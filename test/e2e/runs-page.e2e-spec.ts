@@ -1,4 +1,5 @@
-import { finish, Graph, resp, start, task } from '../support/casts';
+import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
+import { finish, Graph, oneTaskRun, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
 
 /**
@@ -219,6 +220,28 @@ describe('runs page, run nodes, last run status', () => {
     expect(again.body).toEqual(res.body);
   });
 
+  it('counts a page of 50 runs in as many statements as a page of 2 (never one per run)', async () => {
+    const many = { id: 304, name: 'many', release: 'mitaka-9.0' };
+    await cast(...Array.from({ length: 60 }, (_, i) => oneTaskRun(`many-${i}`, many)).flat());
+    // Half of them keep their summary (read once), half are counted from their rows.
+    const first = (await get('/clusters/304/runs?limit=60').expect(200)).body.runs as Array<{ id: number }>;
+    for (const x of first.filter((_, i) => i % 2)) await get(`/transactions/${x.id}/deployment_history/summary`).expect(200);
+    const statements = async (query: string) => {
+      const spy = jest.spyOn(PostgresQueryRunner.prototype, 'query');
+      try {
+        const res = await get(`/clusters/304/runs?${query}`).expect(200);
+        return { runs: res.body.runs.length, statements: spy.mock.calls.length };
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    const [small, page] = [await statements('limit=2'), await statements('limit=50')];
+    console.log(`statements for a page of 2 runs: ${small.statements}, of 50 runs: ${page.statements}`);
+    expect({ small: small.runs, page: page.runs }).toEqual({ small: 2, page: 50 });
+    expect(page.statements).toBe(small.statements);
+    expect(page.statements).toBeLessThanOrEqual(5);
+  });
+
   it('says null for the tasks of a run whose tasks were not recorded (pre-9.0)', async () => {
     const res = await get('/clusters/302/runs').expect(200);
     expect(res.body.total).toBe(1);
@@ -263,7 +286,12 @@ describe('runs page, run nodes, last run status', () => {
   it('gives each cluster the status of its last run (null without one)', async () => {
     expect((await get('/clusters/301').expect(200)).body).toMatchObject({ last_transaction_id: r[6], last_transaction_status: 'running' });
     const list = (await get('/clusters').expect(200)).body as Array<{ id: number; last_transaction_status: string | null }>;
-    expect(Object.fromEntries(list.map((c) => [c.id, c.last_transaction_status]))).toEqual({ 301: 'running', 302: 'running', 303: null });
+    expect(Object.fromEntries(list.map((c) => [c.id, c.last_transaction_status]))).toEqual({
+      301: 'running',
+      302: 'running',
+      303: null,
+      304: 'ready',
+    });
     await cast(finish('p6', 'error', { time: at('16:00:10') }));
     expect((await get('/clusters/301').expect(200)).body.last_transaction_status).toBe('error');
   });

@@ -323,7 +323,11 @@ describe('web page (/ui/) in Chromium', () => {
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
     };
-    for (const path of ['/ui/', '/ui', '/ui/index.html', '/ui/main.js', '/ui/main.css', '/', '/ui/missing.js']) {
+    // The script and stylesheet have content-hashed names, read from the page that links them.
+    const html = (await t.http().get('/ui/').expect(200)).text;
+    const assets = [...html.matchAll(/(?:src|href)="(\/ui\/main\.[0-9a-f]+\.(?:js|css))"/g)].map((x) => x[1]);
+    expect(assets).toHaveLength(2);
+    for (const path of ['/ui/', '/ui', '/ui/index.html', ...assets, '/', '/ui/missing.js', '/ui/main.js']) {
       const res = await t.http().get(path);
       expect({ path, status: res.status, ...res.headers }).toMatchObject({ path, ...headers });
       expect(res.headers['content-security-policy']).toMatch(/(^|; )frame-ancestors 'none'(;|$)/);

@@ -13,7 +13,8 @@ export function sseFrame(type: string, json: string, id?: string): Buffer {
 export function openEventStream(res: Response): void {
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-cache',
+    // no-transform: no proxy (nor the service's own compression) may compress it, which holds events back.
+    'Cache-Control': 'no-cache, no-transform',
     Connection: 'keep-alive',
     // nginx and the like would otherwise buffer the stream.
     'X-Accel-Buffering': 'no',
