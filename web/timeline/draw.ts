@@ -21,17 +21,18 @@ export function laneName(v: View, node: string | null): string {
 }
 
 /** Draws the whole timeline: lanes, bars and their names, markers, the selection and focus, the "now" line, the axis. */
-export function drawTimeline(ctx: CanvasRenderingContext2D, v: View, fit: TextFitter, labels: DrawnLabel[]): void {
+export function drawTimeline(ctx: CanvasRenderingContext2D, v: View, fit: TextFitter, labels: DrawnLabel[], gutter: string[]): void {
   const { width: W, height: H } = v;
   const d = window.devicePixelRatio || 1;
   ctx.setTransform(d, 0, 0, d, 0, 0);
   ctx.fillStyle = '#ffffff';
   ctx.fillRect(0, 0, W, H);
   labels.length = 0;
+  gutter.length = 0;
 
   const first = Math.max(0, Math.floor(v.yOff / LANE_H));
   const last = Math.min(v.lanes.length - 1, Math.floor((v.yOff + H - AXIS_H) / LANE_H));
-  drawLanes(ctx, v, first, last, fit);
+  drawLanes(ctx, v, first, last, fit, gutter);
   // Bars, clipped to the plot, one fill style per status.
   ctx.save();
   ctx.beginPath();
@@ -50,11 +51,13 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, v: View, fit: TextFi
   if (f && f.lane >= first && f.lane <= last) {
     // The focus ring: blue, outside the selection's dark outline, with a white gap so it shows on any colour.
     const bx = barRect(v, f, now);
+    // On whole pixels: the white gap 2-4 px out, the ring 4-6 px out (the selection's outline is 0-2 px out).
+    const x = Math.round(bx.x);
     ctx.lineWidth = 2;
     ctx.strokeStyle = '#ffffff';
-    ctx.strokeRect(bx.x - 3, bx.y - 3, bx.w + 6, bx.h + 6);
+    ctx.strokeRect(x - 3, bx.y - 3, Math.round(bx.w) + 6, bx.h + 6);
     ctx.strokeStyle = RING;
-    ctx.strokeRect(bx.x - 4.5, bx.y - 4.5, bx.w + 9, bx.h + 9);
+    ctx.strokeRect(x - 5, bx.y - 5, Math.round(bx.w) + 10, bx.h + 10);
     if (f !== sel) nameBeside(ctx, v, f, bx, fit, labels);
   }
   if (v.live) {
@@ -71,7 +74,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, v: View, fit: TextFi
 }
 
 /** Lane stripes, and each node's name in the gutter (ellipsised to the gutter's width). */
-function drawLanes(ctx: CanvasRenderingContext2D, v: View, first: number, last: number, fit: TextFitter): void {
+function drawLanes(ctx: CanvasRenderingContext2D, v: View, first: number, last: number, fit: TextFitter, gutter: string[]): void {
   ctx.font = LABEL_FONT;
   ctx.textBaseline = 'middle';
   for (let i = first; i <= last; i++) {
@@ -81,7 +84,9 @@ function drawLanes(ctx: CanvasRenderingContext2D, v: View, first: number, last: 
       ctx.fillRect(0, y, v.width, LANE_H);
     }
     ctx.fillStyle = LANE_TEXT;
-    ctx.fillText(fit.fit(laneName(v, v.lanes[i].node), LABEL_FONT, v.gutter - 14), 8, y + LANE_H / 2);
+    const name = fit.fit(laneName(v, v.lanes[i].node), LABEL_FONT, v.gutter - 14);
+    ctx.fillText(name, 8, y + LANE_H / 2);
+    gutter.push(name);
   }
   ctx.fillStyle = '#cbd5e1';
   ctx.fillRect(v.gutter - 1, AXIS_H, 1, v.height - AXIS_H);

@@ -51,6 +51,8 @@ export interface TimelineStats {
   lastDrawMs: number | null;
   /** The task names drawn on the last draw (on their bars, or beside a focused/selected one). */
   labels: DrawnLabel[];
+  /** The node names drawn in the gutter on the last draw (the lanes in view, ellipsised as drawn). */
+  gutter: string[];
   /** The keyboard's current task. */
   focused: { node: string | null; task: string } | null;
   /** The last thing said to screen readers (the live region's text). */
@@ -113,6 +115,8 @@ export class Timeline {
   private bars = new Map<string, Bar>();
   private runStart = Date.now();
   private pending = 0; // requestAnimationFrame id
+  /** Some task has no time at all (drawn after its lane's end): fit() leaves room for it. */
+  private unplaced = false;
   readonly stats: TimelineStats = {
     total: 0,
     byStatus: {},
@@ -121,6 +125,7 @@ export class Timeline {
     firstDrawMs: null,
     lastDrawMs: null,
     labels: [],
+    gutter: [],
     focused: null,
     announced: '',
   };
@@ -349,8 +354,12 @@ export class Timeline {
   fit(): void {
     let lo = Infinity;
     let hi = -Infinity;
+    this.unplaced = false;
     for (const b of this.bars.values()) {
-      if (b.unplaced) continue;
+      if (b.unplaced) {
+        this.unplaced = true;
+        continue;
+      }
       if (b.t0 < lo) lo = b.t0;
       const t1 = b.open ? Math.max(Date.now(), b.t0) : b.t1;
       if (t1 > hi) hi = t1;
@@ -360,8 +369,9 @@ export class Timeline {
       hi = lo + 60_000;
     }
     const span = Math.max(hi - lo, 1000);
-    // Room on the right for the "not started" markers and their words.
-    this.view.msPerPx = (span * 1.04) / Math.max(this.plotWidth() - 90, 50);
+    // Room on the right for the "not started" markers and their words, when there are any.
+    const room = this.unplaced ? 90 : 0;
+    this.view.msPerPx = (span * 1.04) / Math.max(this.plotWidth() - room, 50);
     this.view.x0 = lo - span * 0.02;
   }
 
@@ -394,7 +404,7 @@ export class Timeline {
     const t = performance.now();
     if (this.pending) cancelAnimationFrame(this.pending);
     this.pending = 0;
-    drawTimeline(this.ctx, this.view, this.fitter, this.stats.labels);
+    drawTimeline(this.ctx, this.view, this.fitter, this.stats.labels, this.stats.gutter);
     this.stats.draws++;
     this.stats.lastDrawMs = performance.now() - t;
   }
@@ -508,7 +518,8 @@ export class Timeline {
     v.yOff = y;
     clampY(v);
     this.scroller.scrollTop = v.yOff;
-    v.yOff = this.scroller.scrollTop || v.yOff;
+    // A hidden container (the Table tab) does not scroll: resize() applies yOff when it shows again.
+    if (this.scroller.clientHeight) v.yOff = this.scroller.scrollTop;
   }
 
   /** How a task is said to a screen reader: "ceph on node 1 (controller): error, 20.0 s, started 12:00:10 UTC". */
@@ -575,6 +586,10 @@ export class Timeline {
     this.spacer.style.height = `${Math.max(0, content - h)}px`;
     const w = Math.max(200, this.scroller.clientWidth || this.host.clientWidth);
     const gutter = w < PHONE_W ? GUTTER_NARROW : GUTTER_WIDE;
+    if (this.scroller.clientHeight && this.scroller.scrollTop !== v.yOff) {
+      clampY(v);
+      this.scroller.scrollTop = v.yOff;
+    }
     if (w === v.width && h === v.height && gutter === v.gutter && this.canvas.width) {
       if (redraw) this.schedule();
       return;
