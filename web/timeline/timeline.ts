@@ -117,6 +117,8 @@ export class Timeline {
   private pending = 0; // requestAnimationFrame id
   /** Some task has no time at all (drawn after its lane's end): fit() leaves room for it. */
   private unplaced = false;
+  /** Some task is a marker: room for half a diamond and its count at the right end. */
+  private markers = false;
   readonly stats: TimelineStats = {
     total: 0,
     byStatus: {},
@@ -355,7 +357,9 @@ export class Timeline {
     let lo = Infinity;
     let hi = -Infinity;
     this.unplaced = false;
+    this.markers = false;
     for (const b of this.bars.values()) {
+      if (b.kind === 'marker') this.markers = true;
       if (b.unplaced) {
         this.unplaced = true;
         continue;
@@ -370,7 +374,7 @@ export class Timeline {
     }
     const span = Math.max(hi - lo, 1000);
     // Room on the right for the "not started" markers and their words, when there are any.
-    const room = this.unplaced ? 90 : 0;
+    const room = this.unplaced ? 100 : this.markers ? 30 : 0;
     this.view.msPerPx = (span * 1.04) / Math.max(this.plotWidth() - room, 50);
     this.view.x0 = lo - span * 0.02;
   }
