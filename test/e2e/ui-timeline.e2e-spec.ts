@@ -3,7 +3,6 @@ import { finish, resp, start, task, type Graph } from '../support/casts';
 import {
   axeViolations,
   DESKTOP,
-  expectNoAxeViolations,
   horizontalOverflow,
   PHONE,
   screenshots,

@@ -115,53 +115,73 @@ function drawBars(
   for (let i = first; i <= last; i++) {
     const y = AXIS_H + i * LANE_H - v.yOff + 3;
     const bars = v.lanes[i].bars;
-    let marks: Map<number, { n: number; unplaced: boolean }> | null = null;
+    const marks = new Marks();
     for (let j = 0; j < bars.length; j++) {
       const b = bars[j];
       if (selTask !== null && b.row.task_name === selTask && (b.row.node_id ?? '\u0000') === selNode) sel = b;
       const faded = !!v.keep && !v.keep(b.row);
-      if (b.kind === 'marker') {
-        const cx = Math.round(left + (b.t0 - x0) * k + (b.unplaced ? UNPLACED_DX + MARK_R : 0));
-        if (cx < left - MARK_R || cx > v.width + MARK_R) continue;
-        if (faded) ctx.globalAlpha = 0.15;
-        diamond(ctx, cx, y + (LANE_H - 6) / 2, COLORS[b.row.status]);
-        if (faded) ctx.globalAlpha = 1;
-        marks ??= new Map();
-        const m = marks.get(cx);
-        if (m) m.n++;
-        else marks.set(cx, { n: 1, unplaced: b.unplaced });
-        continue;
-      }
-      const t1 = b.open ? Math.max(now, b.t0) : b.t1;
-      const x = left + (b.t0 - x0) * k;
-      const w = Math.max(2, (t1 - b.t0) * k);
-      if (x > v.width || x + w < left) continue;
-      const color = COLORS[b.row.status];
-      ctx.fillStyle = color;
       if (faded) ctx.globalAlpha = 0.15;
-      ctx.fillRect(x, y, w, LANE_H - 6);
-      if (w >= MIN_LABEL_W) {
-        // The name from the bar's visible start (a bar half out of view still says what it is).
-        const from = Math.max(x, left) + 4;
-        const text = fit.fit(b.row.task_name, LABEL_FONT, Math.min(x + w, v.width) - from - 4);
-        if (text) {
-          ctx.fillStyle = textColor(color);
-          ctx.fillText(text, from, y + (LANE_H - 6) / 2 + 0.5);
-          labels.push({ node: b.row.node_id, task: b.row.task_name, x: from, y: y + (LANE_H - 6) / 2 });
+      if (b.kind === 'marker') marks.draw(ctx, v, b, y);
+      else {
+        const t1 = b.open ? Math.max(now, b.t0) : b.t1;
+        const x = left + (b.t0 - x0) * k;
+        const w = Math.max(2, (t1 - b.t0) * k);
+        if (x <= v.width && x + w >= left) {
+          const color = COLORS[b.row.status];
+          ctx.fillStyle = color;
+          ctx.fillRect(x, y, w, LANE_H - 6);
+          if (w >= MIN_LABEL_W) nameInside(ctx, v, b, x, y, w, color, fit, labels);
         }
       }
       if (faded) ctx.globalAlpha = 1;
     }
-    // Several markers at one place: how many, and for those with no time, that they did not start.
-    if (marks)
-      for (const [cx, m] of marks) {
-        const text = m.unplaced ? `${m.n > 1 ? m.n + ' ' : ''}not started` : m.n > 1 ? `×${m.n}` : '';
-        if (!text) continue;
-        ctx.fillStyle = LANE_TEXT;
-        ctx.fillText(text, cx + MARK_R + 4, y + (LANE_H - 6) / 2 + 0.5);
-      }
+    marks.count(ctx, y);
   }
   return sel;
+}
+
+/** A bar's name inside it, from its visible start (a bar half out of view still says what it is), ellipsised. */
+function nameInside(
+  ctx: CanvasRenderingContext2D,
+  v: View,
+  b: Bar,
+  x: number,
+  y: number,
+  w: number,
+  color: string,
+  fit: TextFitter,
+  labels: DrawnLabel[],
+): void {
+  const from = Math.max(x, v.gutter) + 4;
+  const text = fit.fit(b.row.task_name, LABEL_FONT, Math.min(x + w, v.width) - from - 4);
+  if (!text) return;
+  ctx.fillStyle = textColor(color);
+  ctx.fillText(text, from, y + (LANE_H - 6) / 2 + 0.5);
+  labels.push({ node: b.row.node_id, task: b.row.task_name, x: from, y: y + (LANE_H - 6) / 2 });
+}
+
+/** A lane's markers: each drawn, then, where several share a place, how many (and that they did not start). */
+class Marks {
+  private at: Map<number, { n: number; unplaced: boolean }> | null = null;
+
+  draw(ctx: CanvasRenderingContext2D, v: View, b: Bar, y: number): void {
+    const cx = Math.round(xOf(v, b.t0) + (b.unplaced ? UNPLACED_DX + MARK_R : 0));
+    if (cx < v.gutter - MARK_R || cx > v.width + MARK_R) return;
+    diamond(ctx, cx, y + (LANE_H - 6) / 2, COLORS[b.row.status]);
+    this.at ??= new Map();
+    const m = this.at.get(cx);
+    if (m) m.n++;
+    else this.at.set(cx, { n: 1, unplaced: b.unplaced });
+  }
+
+  count(ctx: CanvasRenderingContext2D, y: number): void {
+    if (!this.at) return;
+    ctx.fillStyle = LANE_TEXT;
+    for (const [cx, m] of this.at) {
+      const text = m.unplaced ? `${m.n > 1 ? m.n + ' ' : ''}not started` : m.n > 1 ? `×${m.n}` : '';
+      if (text) ctx.fillText(text, cx + MARK_R + 4, y + (LANE_H - 6) / 2 + 0.5);
+    }
+  }
 }
 
 /** A marker: a diamond in the task's status colour, outlined so that overlapping ones stay apart. */

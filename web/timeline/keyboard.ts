@@ -8,7 +8,7 @@ export interface KeyTarget {
   /** Open a bar's task, as a click does. */
   open(b: Bar): void;
   /** Zoom by a factor around the focused bar (or the middle); 0 fits. */
-  zoomKey(factor: number | 0): void;
+  zoomKey(factor: number): void;
 }
 
 /** The time a bar is "at" for moving up or down: its middle (a marker: its time). */
@@ -22,53 +22,48 @@ const mid = (b: Bar) => (b.t0 + b.t1) / 2;
 export function onKey(t: KeyTarget, e: KeyboardEvent): void {
   if (e.altKey || e.ctrlKey || e.metaKey) return;
   const v = t.view;
-  const zoom: Record<string, number> = { '+': 1 / 1.6, '=': 1 / 1.6, '-': 1.6, _: 1.6, '−': 1.6, '0': 0 };
-  if (e.key in zoom) {
+  if (e.key in ZOOM) {
     e.preventDefault();
-    t.zoomKey(zoom[e.key]);
+    t.zoomKey(ZOOM[e.key]);
     return;
   }
+  if (!MOVES.has(e.key)) return;
+  e.preventDefault();
   const cur = v.focused;
   if (!cur) {
-    if (!['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End', 'Enter', ' '].includes(e.key)) return;
-    e.preventDefault();
+    // The first key lands on the first task of the first lane in view.
     const start = firstInView(v);
     if (start) t.focusBar(start);
-    return;
-  }
+  } else if (e.key === 'Enter' || e.key === ' ') t.open(cur);
+  else t.focusBar(move(v, cur, e.key));
+}
+
+/** The keys that zoom (by this factor; 0 fits). */
+const ZOOM: Record<string, number> = { '+': 1 / 1.6, '=': 1 / 1.6, '-': 1.6, _: 1.6, '−': 1.6, '0': 0 };
+const MOVES = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End', 'Enter', ' ']);
+
+/** Where an arrow, Home or End key goes from a bar. */
+function move(v: View, cur: Bar, key: string): Bar {
   const order = v.lanes[cur.lane]?.order ?? [];
   const i = order.indexOf(cur);
-  let next: Bar | undefined;
-  switch (e.key) {
+  switch (key) {
     case 'ArrowLeft':
-      next = order[Math.max(0, i - 1)];
-      break;
+      return order[Math.max(0, i - 1)] ?? cur;
     case 'ArrowRight':
-      next = order[Math.min(order.length - 1, i + 1)];
-      break;
+      return order[Math.min(order.length - 1, i + 1)] ?? cur;
     case 'Home':
-      next = order[0];
-      break;
+      return order[0] ?? cur;
     case 'End':
-      next = order[order.length - 1];
-      break;
-    case 'ArrowUp':
-    case 'ArrowDown': {
-      const step = e.key === 'ArrowUp' ? -1 : 1;
-      for (let l = cur.lane + step; l >= 0 && l < v.lanes.length && !next; l += step) next = nearest(v.lanes[l].order, mid(cur));
-      next ??= cur;
-      break;
+      return order[order.length - 1] ?? cur;
+    default: {
+      const step = key === 'ArrowUp' ? -1 : 1;
+      for (let l = cur.lane + step; l >= 0 && l < v.lanes.length; l += step) {
+        const next = nearest(v.lanes[l].order, mid(cur));
+        if (next) return next;
+      }
+      return cur;
     }
-    case 'Enter':
-    case ' ':
-      e.preventDefault();
-      t.open(cur);
-      return;
-    default:
-      return;
   }
-  e.preventDefault();
-  if (next) t.focusBar(next);
 }
 
 /** The bar of a lane (in time order) nearest to a time. */
