@@ -1,14 +1,6 @@
 import type { Page } from 'playwright-core';
 import { finish, resp, start, task, type Graph } from '../support/casts';
-import {
-  axeViolations,
-  DESKTOP,
-  horizontalOverflow,
-  PHONE,
-  screenshots,
-  startUi,
-  type UiHarness,
-} from '../support/browser';
+import { axeViolations, DESKTOP, horizontalOverflow, PHONE, screenshots, startUi, type UiHarness } from '../support/browser';
 
 /**
  * The run's timeline (web/timeline/), issue #16 items 1, 2 (scrolling lanes), 4 (timeline), 5 (touch,
@@ -232,6 +224,15 @@ describe('the run timeline (web/timeline/) in Chromium', () => {
     expect(s.labels).toEqual([]);
     expect(s.gutter).toEqual(['node 1', 'node 2']);
     expect((await bar(page, '1', 'custom-step-7'))!.w).toBeLessThan(30);
+    // The one the keyboard is on says its name beside it.
+    await page.locator('#timeline .tl-scroll').focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => (globalThis as any).__timeline.stats.labels.length === 1);
+    const [beside] = (await stats(page)).labels;
+    expect(beside).toMatchObject({ node: '1', task: 'custom-step-1' });
+    expect(beside.x).toBeGreaterThan((await bar(page, '1', 'custom-step-1'))!.x + 5);
+    await screenshots(page, 'timeline-barcode');
   });
 
   it('scrolls 62 lanes with the wheel and the scrollbar, zooms with ctrl+wheel around the pointer, pans with shift+wheel', async () => {

@@ -186,7 +186,8 @@ export class Timeline {
     });
     this.scroller.addEventListener('keydown', (e) => onKey(this, e));
     this.scroller.addEventListener('focus', () => {
-      this.view.hasFocus = true;
+      // The ring is the keyboard's: a click (which focuses the container too) shows the selection only.
+      this.view.hasFocus = this.scroller.matches(':focus-visible');
       // The keyboard starts from the selected task, if any (a task opened from a link or a click).
       if (!this.view.focused && this.view.selected) {
         const b = this.bars.get(this.view.selected);
@@ -464,6 +465,7 @@ export class Timeline {
 
   /** The keyboard moved to a bar: ring it, bring it into view, say what it is. */
   focusBar(b: Bar): void {
+    this.view.hasFocus = document.activeElement === this.scroller;
     this.setFocused(b);
     const before = { x0: this.view.x0, msPerPx: this.view.msPerPx };
     this.revealBar(b, false);
@@ -585,7 +587,8 @@ export class Timeline {
   private resize(redraw = true): void {
     const v = this.view;
     const content = contentHeight(v);
-    const h = Math.max(120, Math.min(content, Math.max(220, window.innerHeight - 240)));
+    // As tall as the lanes (two at least), up to most of the window's height; then the container scrolls.
+    const h = Math.max(AXIS_H + 2 * LANE_H + 4, Math.min(content, Math.max(220, window.innerHeight - 240)));
     this.scroller.style.height = `${h}px`;
     this.spacer.style.height = `${Math.max(0, content - h)}px`;
     const w = Math.max(200, this.scroller.clientWidth || this.host.clientWidth);
