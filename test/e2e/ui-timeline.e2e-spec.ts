@@ -466,6 +466,66 @@ describe('the run timeline (web/timeline/) in Chromium', () => {
     const panned = (await getWindow(page))!;
     expect(panned.from).toBeGreaterThan(zoomed.from);
     expect(panned.to - panned.from).toBeCloseTo(zoomed.to - zoomed.from, -3);
+    // Real touches (Chromium's own touch handling, touch-action included): a sideways swipe pans in time,
+    // an upward swipe scrolls the lanes (the browser's own scroll of the container), a pinch zooms.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 });
+    const c = await canvasBox(page);
+    const swipe = async (pts: Array<[number, number]>, second?: Array<[number, number]>) => {
+      const at = (i: number) => [pts[i], ...(second ? [second[i]] : [])].map(([x, y], id) => ({ x: c.x + x, y: c.y + y, id }));
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: at(0) });
+      for (let i = 1; i < pts.length; i++) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: at(i) });
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+      await frames(page);
+    };
+    const timeAt = (x: number) =>
+      page.evaluate((px) => {
+        const v = (globalThis as any).__timelineApi.view;
+        return v.x0 + (px - v.gutter) * v.msPerPx;
+      }, x);
+    const beforeSwipe = (await getWindow(page))!;
+    await swipe([
+      [300, 200],
+      [290, 202],
+      [270, 203],
+      [240, 204],
+      [200, 205],
+    ]);
+    const swiped = (await getWindow(page))!;
+    expect(swiped.from).toBeGreaterThan(beforeSwipe.from + (beforeSwipe.to - beforeSwipe.from) / 10);
+    const scrollTop = () => page.locator('#timeline .tl-scroll').evaluate((e: any) => e.scrollTop as number);
+    const top0 = await scrollTop();
+    await swipe([
+      [200, 400],
+      [201, 380],
+      [202, 340],
+      [203, 280],
+      [204, 200],
+    ]);
+    expect(await scrollTop()).toBeGreaterThan(top0 + 100);
+    // Two fingers spreading around x=250: zoom in, the time under their midpoint kept.
+    const w0 = (await getWindow(page))!;
+    const mid0 = await timeAt(250);
+    await swipe(
+      [
+        [230, 150],
+        [220, 150],
+        [200, 150],
+        [180, 150],
+        [150, 150],
+      ],
+      [
+        [270, 150],
+        [280, 150],
+        [300, 150],
+        [320, 150],
+        [350, 150],
+      ],
+    );
+    const w2 = (await getWindow(page))!;
+    expect(w2.to - w2.from).toBeLessThan((w0.to - w0.from) / 2);
+    expect(Math.abs((await timeAt(250)) - mid0)).toBeLessThan(((w0.to - w0.from) / (PHONE.width - v0.gutter)) * 12);
+    await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: false });
     // A double tap fits.
     for (let i = 0; i < 2; i++) {
       await touch('pointerdown', 1, 200, 10); // on the axis: a tap there picks no task
