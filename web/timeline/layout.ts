@@ -2,8 +2,13 @@ import type { Row } from '../api';
 
 export const LANE_H = 22;
 export const AXIS_H = 24;
-export const GUTTER = 110;
-export const MIN_GHOST_MS = 1000;
+/** The node column's width on a wide screen, and on a phone (where the plot needs the room). */
+export const GUTTER_WIDE = 168;
+export const GUTTER_NARROW = 92;
+/** A marker's half size (a diamond, CSS pixels). */
+export const MARK_R = 6;
+/** Unplaced markers ("not started") sit this far right of their lane's last work. */
+export const UNPLACED_DX = 12;
 
 /** A row's identity in a run: its node and task name. */
 export const rowKey = (node: string | null, task: string) => `${node ?? '\u0000'}\u0001${task}`;
@@ -13,8 +18,17 @@ export interface Bar {
   lane: number;
   t0: number;
   t1: number;
-  /** Not started (no times): drawn as a slot after what the node did so far. */
-  ghost: boolean;
+  /**
+   * 'bar' when the task has a start (drawn from its start to its end, or to now while running);
+   * 'marker' when it has none (skipped or pending): never a span it did not have, only a diamond.
+   */
+  kind: 'bar' | 'marker';
+  /**
+   * A marker with no time at all (pending, or skipped with no end): drawn just after the lane's last
+   * work, where a reader looks for "what this node did not get to", but at no time of the axis (t0/t1
+   * hold the lane's last end, only to place it).
+   */
+  unplaced: boolean;
   /** Still running: the bar extends to now. */
   open: boolean;
 }
@@ -22,6 +36,8 @@ export interface Bar {
 export interface Lane {
   node: string | null;
   bars: Bar[];
+  /** The lane's bars and markers in time order (keyboard moves), rebuilt with the lane's layout. */
+  order: Bar[];
 }
 
 /** What is drawn and where the view looks: shared by the timeline, its drawing and its pointer handling. */
@@ -32,9 +48,14 @@ export interface View {
   yOff: number;
   width: number;
   height: number;
+  /** The node column's width (narrower on a phone). */
+  gutter: number;
   touched: boolean; // the user zoomed or panned: live updates no longer refit
   live: boolean;
   selected: string | null;
+  /** The keyboard's current task (drawn with a focus ring while the timeline has focus). */
+  focused: Bar | null;
+  hasFocus: boolean;
   /** The rows the page's filters keep (the others drawn faded); null: all. */
   keep?: ((r: Row) => boolean) | null;
   /** Each node's roles and host name (by node id; `null` the cluster-level lane). */
@@ -43,32 +64,22 @@ export interface View {
   onViewChange?: () => void;
 }
 
-/** Where a bar is drawn (CSS pixels in the canvas). */
-export function barRect(v: View, b: Bar): { x: number; y: number; w: number; h: number } {
-  const x = GUTTER + (b.t0 - v.x0) / v.msPerPx;
-  const w = Math.max(2, (b.t1 - b.t0) / v.msPerPx);
-  return { x, y: AXIS_H + b.lane * LANE_H - v.yOff + 3, w, h: LANE_H - 6 };
+/** The x of a time (CSS pixels in the canvas). */
+export const xOf = (v: View, t: number) => v.gutter + (t - v.x0) / v.msPerPx;
+
+/** Where a marker's centre is drawn. */
+function markerX(v: View, b: Bar): number {
+  return xOf(v, b.t0) + (b.unplaced ? UNPLACED_DX + MARK_R : 0);
 }
 
-/** How long a not-started task's slot is: the mean duration of the finished ones (or 1% of the span). */
-export function estimateGhost(rows: Row[]): number {
-  let lo = Infinity;
-  let hi = -Infinity;
-  let done = 0;
-  let sum = 0;
-  for (const r of rows) {
-    const s = r.time_start ? Date.parse(r.time_start) : NaN;
-    const e = r.time_end ? Date.parse(r.time_end) : NaN;
-    if (s < lo) lo = s;
-    if (e > hi) hi = e;
-    if (s === s && e === e) {
-      done++;
-      sum += e - s;
-    }
-  }
-  const mean = done ? sum / done : 0;
-  const span = Number.isFinite(lo) && Number.isFinite(hi) ? hi - lo : 0;
-  return Math.max(MIN_GHOST_MS, mean || span / 100);
+/** Where a bar or marker is drawn (CSS pixels in the canvas). */
+export function barRect(v: View, b: Bar, now = Date.now()): { x: number; y: number; w: number; h: number } {
+  const top = AXIS_H + b.lane * LANE_H - v.yOff;
+  if (b.kind === 'marker') return { x: markerX(v, b) - MARK_R, y: top + LANE_H / 2 - MARK_R, w: 2 * MARK_R, h: 2 * MARK_R };
+  const t1 = b.open ? Math.max(now, b.t0) : b.t1;
+  const x = xOf(v, b.t0);
+  const w = Math.max(2, (t1 - b.t0) / v.msPerPx);
+  return { x, y: top + 3, w, h: LANE_H - 6 };
 }
 
 /** Places a lane's bars in time; returns when the node's last work ended (the run's start if none). */
@@ -78,59 +89,64 @@ function placeTimed(lane: Lane, runStart: number, now: number): number {
     const r = b.row;
     const s = r.time_start ? Date.parse(r.time_start) : NaN;
     const e = r.time_end ? Date.parse(r.time_end) : NaN;
-    b.ghost = false;
     b.open = false;
+    b.unplaced = false;
     if (s === s) {
+      b.kind = 'bar';
       b.t0 = s;
       if (e === e) b.t1 = Math.max(e, s);
       else if (r.status === 'running') {
         b.open = true;
         b.t1 = Math.max(now, s);
       } else b.t1 = s;
-    } else if (e === e && r.status !== 'skipped') {
-      b.t0 = b.t1 = e;
+      if (b.t1 > end) end = b.t1;
     } else {
-      // Not started, or skipped because the run ended first: a slot after the node's last work.
-      b.ghost = true;
-      continue;
+      // No start: a marker at the one time it has (a skipped task closed out at the run's end), or none.
+      b.kind = 'marker';
+      if (e === e) b.t0 = b.t1 = e;
+      else b.unplaced = true;
     }
-    if (b.t1 > end) end = b.t1;
   }
   return end;
 }
 
-/** Lays a lane's bars out in time, then sorts them for drawing. */
-export function layoutLane(lane: Lane, runStart: number, ghostMs: number): void {
-  // Tasks that did not start: one slot each after what the node did, in graph order.
-  let t = placeTimed(lane, runStart, Date.now());
-  for (const b of lane.bars) {
-    if (!b.ghost) continue;
-    b.t0 = t + ghostMs * 0.1;
-    b.t1 = b.t0 + ghostMs * 0.8;
-    t += ghostMs;
-  }
-  // Draw order: what covers a longer span first, so short tasks stay visible on top of long ones.
-  lane.bars.sort((a, b) => b.t1 - b.t0 - (a.t1 - a.t0));
+/** Lays a lane's bars out in time, then sorts them for drawing and for the keyboard. */
+export function layoutLane(lane: Lane, runStart: number): void {
+  const end = placeTimed(lane, runStart, Date.now());
+  for (const b of lane.bars) if (b.unplaced) b.t0 = b.t1 = end;
+  // Draw order: what covers a longer span first, so short tasks stay visible on top of long ones; markers last.
+  lane.bars.sort((a, b) => (a.kind === b.kind ? b.t1 - b.t0 - (a.t1 - a.t0) : a.kind === 'marker' ? 1 : -1));
+  lane.order = lane.bars.slice().sort((a, b) => a.t0 - b.t0 || Number(a.unplaced) - Number(b.unplaced) || a.t1 - b.t1);
 }
 
 /** The bar under a point of the canvas (CSS pixels), the one drawn on top first. */
 export function barAt(v: View, px: number, py: number): Bar | null {
-  if (px < GUTTER || py < AXIS_H) return null;
-  const lane = v.lanes[Math.floor((py - AXIS_H + v.yOff) / LANE_H)];
+  if (px < v.gutter || py < AXIS_H) return null;
+  const lane = v.lanes[laneAt(v, py)];
   if (!lane) return null;
-  const t = v.x0 + (px - GUTTER) * v.msPerPx;
+  const t = v.x0 + (px - v.gutter) * v.msPerPx;
   const slack = 2 * v.msPerPx;
   const now = Date.now();
   for (let j = lane.bars.length - 1; j >= 0; j--) {
     const b = lane.bars[j];
+    if (b.kind === 'marker') {
+      if (Math.abs(px - markerX(v, b)) <= MARK_R + 1) return b;
+      continue;
+    }
     const t1 = b.open ? Math.max(now, b.t0) : b.t1;
     if (t >= b.t0 - slack && t <= Math.max(t1, b.t0 + v.msPerPx) + slack) return b;
   }
   return null;
 }
 
+/** The lane at a y of the canvas. */
+export const laneAt = (v: View, py: number) => Math.floor((py - AXIS_H + v.yOff) / LANE_H);
+
+/** The height of all the lanes and the axis: what the scrolling container holds. */
+export const contentHeight = (v: View) => AXIS_H + v.lanes.length * LANE_H + 4;
+
 /** Keeps the vertical scroll within the lanes. */
 export function clampY(v: View): void {
-  const max = Math.max(0, v.lanes.length * LANE_H - (v.height - AXIS_H));
+  const max = Math.max(0, contentHeight(v) - v.height);
   v.yOff = Math.min(Math.max(0, v.yOff), max);
 }
