@@ -1,5 +1,4 @@
-// A run's statuses have one home, the state machine's pure rules (which the web page bundles too).
-import type { RunStatus } from '../history/task-state';
+import type { RunStatus } from '../common/run-status';
 
 /**
  * What a cluster's answer says of its runs (ClusterDto, cluster-status.ts): counted by the history module,

@@ -1,9 +1,9 @@
 /** A task's status on a node, in its life order (the `history_status` enum of the database). */
 export const TASK_STATUSES = ['pending', 'running', 'ready', 'error', 'skipped'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
-/** A run's status, in its life order (the `transaction_status` enum of the database). */
-export const RUN_STATUSES = ['pending', 'running', 'ready', 'error', 'stopped'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+import { RUN_STATUSES, type RunStatus } from '../common/run-status';
+/** A run's status, in its life order: its home is src/common/run-status.ts (the clusters speak it too). */
+export { RUN_STATUSES, type RunStatus };
 
 /**
  * The task-status state machine. Every change to a history row goes through `reconcileTask`.

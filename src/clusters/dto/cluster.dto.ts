@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { RUN_STATUSES, type RunStatus } from '../../history/task-state';
+import { RUN_STATUSES, type RunStatus } from '../../common/run-status';
 import { Cluster } from '../cluster.entity';
 import type { ClusterRunCounts } from '../cluster-run-counts';
 import { isLocked, nailgunStatus, NailgunClusterStatus } from '../cluster-status';
