@@ -4,13 +4,14 @@ import { clustersView } from './views/clusters';
 import { leave, logout, setRouter, showError, tooltip } from './views/page';
 import { runView } from './views/run';
 import { clusterView } from './views/runs';
+import { parseRoute } from './url';
 
 /** The page's router: `#/` the clusters, `#/clusters/ID` a cluster's runs, `#/runs/ID` one run (web/views/). */
 async function route(): Promise<void> {
   leave();
   tooltip.hidden = true;
   logout.hidden = !token.get();
-  const hash = location.hash.replace(/^#/, '') || '/';
+  const hash = parseRoute().path; // the view's parameters (?tab=&task=...) are the view's own
   let m: RegExpMatchArray | null;
   try {
     if ((m = hash.match(/^\/clusters\/(\d+)$/))) await clusterView(Number(m[1]));

@@ -64,7 +64,7 @@ function drawBars(ctx: CanvasRenderingContext2D, v: View, first: number, last: n
     const bars = v.lanes[i].bars;
     for (let j = 0; j < bars.length; j++) {
       const b = bars[j];
-      const t1 = b.open ? Math.max(now, b.t0) : b.t1;
+      const t1 = b.open && v.live ? Math.max(now, b.t0) : b.t1; // not live (stream down): as last laid out
       const x = GUTTER + (b.t0 - x0) * k;
       const w = Math.max(2, (t1 - b.t0) * k);
       if (x > v.width || x + w < GUTTER) continue;
