@@ -32,8 +32,12 @@ export interface Exposed {
   stats: TimelineStats;
   bar: (node: string | null, task: string) => ReturnType<Timeline['barBox']>;
   pixel: (x: number, y: number) => string;
+  /** The zoom window shown (null: the whole run fitted). */
+  window: () => ReturnType<Timeline['getWindow']>;
   /** From opening the run to its rows drawn (fetch included). */
   loadMs: number | null;
+  /** When the rows were drawn, in ms since the page's navigation started (performance.now()). */
+  shownAt?: number;
   live: boolean;
   streamEvents?: number;
   /** The stream is down (the banner shows). */
@@ -173,6 +177,7 @@ export class RunScreen {
       stats: timeline.stats,
       bar: (node: string | null, task: string) => timeline.barBox(node, task),
       pixel: (x: number, y: number) => timeline.pixel(x, y),
+      window: () => timeline.getWindow(),
       loadMs: null,
       live: false,
     };
@@ -237,6 +242,7 @@ export class RunScreen {
     if (open) void this.detail.show(open, null);
     this.timeline.setRows(this.rows, this.run.time_start);
     this.exposed.loadMs = performance.now() - this.t0;
+    this.exposed.shownAt = performance.now();
     this.filters.setNodes([...new Set(all.map((r) => r.node_id))]);
     this.table.setRows(this.rows);
     this.applyFilters(false);
