@@ -217,7 +217,9 @@ export class RunScreen {
       if (isNetworkError(e)) return unreachable(id, e);
       throw e;
     }
-    void this.header.load(summary).catch(() => undefined);
+    // The critical path's first computation takes the service a while on a large run: asked for once
+    // the rows are drawn, so it never delays them.
+    const header = () => void this.header.load(summary).catch(() => undefined);
     // A failed run opens its first failure, unless the URL names a task: opened before the rows are
     // drawn, so the timeline takes its width once (the panel beside it) and the bar stays put.
     const named = parseRoute().params.has('task');
@@ -226,6 +228,7 @@ export class RunScreen {
       const row = f && rows.find((r) => r.node_id === f.node_id && r.task_name === f.task_name);
       this.load(rows, row || null);
     } else this.load(rows);
+    header();
   }
 
   /** All the run's rows (the first load); `open` a task to open with them (the first failure). */
