@@ -39,14 +39,7 @@ export async function followRun(s: RunScreen, signal: AbortSignal): Promise<void
       if (e instanceof HttpError && e.status === 409) return s.notRecorded(e.message);
       // 429: too many live views open on the service (or for this token); 503 and 5xx: try again later.
       if (e instanceof HttpError && e.status !== 503 && e.status !== 429 && e.status < 500) throw e;
-      reason =
-        e instanceof HttpError
-          ? e.status === 429
-            ? 'too many live views are open on the service'
-            : `the service answers ${e.status} (${e.message})`
-          : isNetworkError(e) || stream.silent
-            ? 'the service does not answer'
-            : `the stream failed (${e instanceof Error ? e.message : String(e)})`;
+      reason = whyDown(e, stream.silent);
     }
     // A stream that was up and then closed by the service: try again soon; repeated failures wait longer.
     attempt = stream.gotEvents ? 0 : attempt + 1;
@@ -62,6 +55,14 @@ export async function followRun(s: RunScreen, signal: AbortSignal): Promise<void
   s.status.textContent = stream.deleted ? 'this run was deleted: what is shown is what it held then' : `run ended: ${s.run.status}`;
   s.status.className = stream.deleted ? 'gone' : 'muted';
   if (!stream.deleted) s.ended();
+}
+
+/** Why the stream is down, in words. */
+function whyDown(e: unknown, silent: boolean): string {
+  if (e instanceof HttpError)
+    return e.status === 429 ? 'too many live views are open on the service' : `the service answers ${e.status} (${e.message})`;
+  if (isNetworkError(e) || silent) return 'the service does not answer';
+  return `the stream failed (${e instanceof Error ? e.message : String(e)})`;
 }
 
 /** What the page says of the stream: "● live · last update N s ago", or the banner while it is down. */
@@ -183,7 +184,7 @@ class RunStream {
       await openStream(`/transactions/${this.s.run.id}/deployment_history/stream`, (e) => this.onEvent(e), conn.signal, this.lastId);
     } catch (e) {
       // Cut for silence: said as the service not answering, not as an abort.
-      if (this.silent && !signal.aborted) throw new TypeError('no heartbeat');
+      if (this.silent && !signal.aborted) throw new TypeError('no heartbeat', { cause: e });
       throw e;
     } finally {
       this.connected = false;

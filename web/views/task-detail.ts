@@ -39,20 +39,7 @@ export class TaskDetailPanel {
     try {
       const d = await getJson<TaskDetail>(taskPath(this.run(), row.node_id, row.task_name));
       if (seq !== this.seq) return;
-      const dl = h('dl');
-      const item = (k: string, v: Node | string) => dl.append(h('dt', {}, k), h('dd', {}, v));
-      const info = this.nodeInfo().get(d.node_id);
-      const roles = info?.roles.filter((r) => r !== d.node_id) ?? [];
-      item('node', d.node_id ?? 'cluster (null)');
-      if (roles.length) item('roles', roles.join(', '));
-      if (info?.hostname) item('host', info.hostname);
-      item('status', badge(d.status));
-      item('type', d.type ?? '—');
-      item('start', fmtTime(d.time_start));
-      item('end', fmtTime(d.time_end));
-      item('duration', d.duration_s === null ? '—' : fmtDuration(d.duration_s * 1000));
-      if (d.error_message) item('error', h('pre', { class: 'err' }, d.error_message));
-      if (d.closed_reason) item('closed by the service', h('span', { class: 'closed-reason' }, d.closed_reason));
+      const dl = this.facts(d);
       const focused = this.el.contains(document.activeElement);
       const body = this.header(d.task_name);
       this.el.replaceChildren(
@@ -73,6 +60,25 @@ export class TaskDetailPanel {
         h('button', { type: 'button', onclick: () => void this.show(row, null) }, 'Retry'),
       );
     }
+  }
+
+  /** The task's facts: node (roles, host), status, times, error, and why the service closed it. */
+  private facts(d: TaskDetail): HTMLElement {
+    const dl = h('dl');
+    const item = (k: string, v: Node | string) => dl.append(h('dt', {}, k), h('dd', {}, v));
+    const info = this.nodeInfo().get(d.node_id);
+    const roles = info?.roles.filter((r) => r !== d.node_id) ?? [];
+    item('node', d.node_id ?? 'cluster (null)');
+    if (roles.length) item('roles', roles.join(', '));
+    if (info?.hostname) item('host', info.hostname);
+    item('status', badge(d.status));
+    item('type', d.type ?? '—');
+    item('start', fmtTime(d.time_start));
+    item('end', fmtTime(d.time_end));
+    item('duration', d.duration_s === null ? '—' : fmtDuration(d.duration_s * 1000));
+    if (d.error_message) item('error', h('pre', { class: 'err' }, d.error_message));
+    if (d.closed_reason) item('closed by the service', h('span', { class: 'closed-reason' }, d.closed_reason));
+    return dl;
   }
 
   /** Closes the panel; focus goes back to what opened it (when it is still on the page). */
