@@ -4,7 +4,7 @@ import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors
 import { compareNodes } from '../common/node-order';
 import { CrossRunRowDto, HistoryRecord, HistoryRowDto } from './dto/history-row.dto';
 import { CrossRunQueryDto, PagedHistoryQueryDto, RunHistoryQueryDto } from './dto/page-query.dto';
-import { DiffDto, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
+import { DiffDto, firstFailureOf, isoTime, SummaryDto, TaskDetailDto } from './dto/run-views.dto';
 import { TransactionDto } from './dto/transaction.dto';
 import { TASK_STATUSES, isFinalRun } from './task-state';
 import { decodeCursor, encodeCursor, queryDigest } from './keyset';
@@ -147,21 +147,13 @@ export class HistoryQueryService {
       total,
       statuses,
       nodes,
-      first_failure: failure
-        ? {
-            node_id: failure.node_id,
-            task_name: failure.task_name,
-            time_start: iso(failure.time_start),
-            time_end: iso(failure.time_end),
-            error_message: failure.error_message ?? failure.closed_reason,
-          }
-        : null,
+      first_failure: failure ? firstFailureOf(failure) : null,
       slowest: (slowest ?? []).map((s) => ({
         node_id: s.node_id,
         task_name: s.task_name,
         status: s.status,
-        time_start: iso(s.time_start)!,
-        time_end: iso(s.time_end)!,
+        time_start: isoTime(s.time_start)!,
+        time_end: isoTime(s.time_end)!,
         duration_s: Math.round(s.ms) / 1000,
       })),
     };
@@ -220,9 +212,4 @@ export class HistoryQueryService {
       only_in_other: onlyB.sort(byNodeTask),
     };
   }
-}
-
-/** A time as PostgreSQL's JSON writes it (`2026-01-01T10:00:00+00:00`), in the API's form (`...Z`, ms). */
-function iso(t: string | null): string | null {
-  return t === null ? null : new Date(t).toISOString();
 }

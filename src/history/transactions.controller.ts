@@ -5,6 +5,7 @@ import { ErrorDto } from '../common/errors/error.dto';
 import { ApiController } from '../common/http/api-controller';
 import { IdPipe } from '../common/http/id.pipe';
 import { DeleteTransactionQueryDto } from './dto/delete-transaction-query.dto';
+import { RunNodeDto } from './dto/run-node.dto';
 import { ListTransactionsQueryDto } from './dto/list-transactions-query.dto';
 import { TransactionDto } from './dto/transaction.dto';
 import { RUNNING_RUN_MESSAGE, TransactionsService } from './transactions.service';
@@ -24,6 +25,16 @@ export class TransactionsController {
   @ApiNotFoundResponse({ type: ErrorDto, description: '{"message": "Transaction not found"}' })
   get(@Param('transaction_id', new IdPipe('transaction id')) id: number): Promise<TransactionDto> {
     return this.transactions.get(id);
+  }
+
+  /**
+   * The run's nodes as the orchestrator described them when the run started (roles, host name), in node
+   * order; [] when it described none (a run of a release before 9.0, or a start without nodes).
+   */
+  @Get(':transaction_id/nodes')
+  @ApiNotFoundResponse({ type: ErrorDto, description: '{"message": "Transaction not found"}' })
+  nodes(@Param('transaction_id', new IdPipe('transaction id')) id: number): Promise<RunNodeDto[]> {
+    return this.transactions.nodes(id);
   }
 
   /**

@@ -6,6 +6,8 @@ import { ListTransactionsQueryDto } from './dto/list-transactions-query.dto';
 import { TransactionDto } from './dto/transaction.dto';
 import { Transaction } from './entities/transaction.entity';
 import { HistoryWriter } from './history-writer.service';
+import { RunNodeDto } from './dto/run-node.dto';
+import { RunNodesRepository } from './persistence/run-nodes.repository';
 import { RunsRepository } from './persistence/runs.repository';
 import { RunDeletion } from './run-deletion.service';
 import { isFinalRun } from './task-state';
@@ -19,7 +21,14 @@ export class TransactionsService implements ClusterLocator {
     private readonly deletion: RunDeletion,
     private readonly runs: RunsRepository,
     private readonly writer: HistoryWriter,
+    private readonly runNodes: RunNodesRepository,
   ) {}
+
+  /** The run's nodes (run_nodes) in node order; NotFoundError for an unknown run. */
+  async nodes(id: number): Promise<RunNodeDto[]> {
+    await this.find(id);
+    return (await this.runNodes.ofRuns([id])).map((n) => ({ node_id: n.node_id, roles: n.roles, hostname: n.hostname }));
+  }
 
   async list(q: ListTransactionsQueryDto): Promise<TransactionDto[]> {
     return (await this.runs.list(q)).map((t) => TransactionDto.from(t));

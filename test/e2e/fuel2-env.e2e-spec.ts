@@ -86,7 +86,7 @@ describe('fuel2 env list|show|delete, graph list', () => {
       const nailgun = ['id', 'name', 'mode', 'changes', 'status', 'ui_settings', 'is_customized', 'net_provider', 'release_id'];
       nailgun.push('fuel_version', 'is_locked', 'components');
       const ours = ['release', 'version', 'history_enabled', 'epoch', 'transactions', 'running_transactions', 'history_rows'];
-      ours.push('last_transaction_id');
+      ours.push('last_transaction_id', 'last_transaction_status');
       for (const c of list) {
         expect(Object.keys(c).sort()).toEqual([...nailgun, ...ours].sort());
         expect(c).toMatchObject({

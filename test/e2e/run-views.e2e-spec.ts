@@ -174,6 +174,7 @@ describe('run views, clusters and reset', () => {
       running_transactions: 2,
       history_rows: 8 + 14 + 2 + 7,
       last_transaction_id: runB,
+      last_transaction_status: 'running',
     });
     const cluster102 = () => ({
       id: 102,
@@ -187,6 +188,7 @@ describe('run views, clusters and reset', () => {
       running_transactions: 1,
       history_rows: 0,
       last_transaction_id: oldRun,
+      last_transaction_status: 'running',
     });
 
     it('lists every cluster by id with release, version, history_enabled, epoch and counts', async () => {
@@ -236,6 +238,7 @@ describe('run views, clusters and reset', () => {
         running_transactions: 0,
         history_rows: 0,
         last_transaction_id: null,
+        last_transaction_status: null,
       });
       const changed = await t.http().put('/api/v1/clusters/108').send({ release: 'newton-10.0' }).expect(200);
       expect(changed.body).toMatchObject({ id: 108, name: 'fresh', release: 'newton-10.0', version: '10.0', history_enabled: true });

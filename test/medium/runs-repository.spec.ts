@@ -32,6 +32,7 @@ describe('RunsRepository on real PostgreSQL', () => {
       transactions: 3,
       running: 1,
       last_transaction_id: await id('r-live'),
+      last_transaction_status: 'running',
       // The latest real run of the epoch, one in progress first (the dry run does not count).
       deployment_status: 'running',
       history_rows: 4,

@@ -1,3 +1,5 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { RUN_STATUSES, type RunStatus } from '../../history/task-state';
 import { Cluster } from '../cluster.entity';
 import type { ClusterRunCounts } from '../cluster-run-counts';
 import { isLocked, nailgunStatus, NailgunClusterStatus } from '../cluster-status';
@@ -60,6 +62,9 @@ export class ClusterDto {
   running_transactions: number;
   history_rows: number;
   last_transaction_id: number | null;
+  /** The status of the run `last_transaction_id` (whatever its kind or epoch), or null when the cluster has no run. */
+  @ApiProperty({ enum: RUN_STATUSES, nullable: true, type: String })
+  last_transaction_status: RunStatus | null;
 
   static from(c: Cluster, counts: ClusterRunCounts | undefined, releaseId: number | undefined): ClusterDto {
     const version = parseReleaseVersion(c.release)?.text ?? null;
@@ -85,6 +90,7 @@ export class ClusterDto {
       running_transactions: counts?.running ?? 0,
       history_rows: counts?.history_rows ?? 0,
       last_transaction_id: counts?.last_transaction_id ?? null,
+      last_transaction_status: counts?.last_transaction_status ?? null,
     };
   }
 }

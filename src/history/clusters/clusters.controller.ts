@@ -7,6 +7,7 @@ import { AdminOnly } from '../../common/auth';
 import { ErrorDto } from '../../common/errors/error.dto';
 import { ApiController } from '../../common/http/api-controller';
 import { IdPipe } from '../../common/http/id.pipe';
+import { RunsPageDto, RunsPageQueryDto } from '../dto/runs-page.dto';
 import { ClusterRunsService } from './cluster-runs.service';
 
 /**
@@ -28,6 +29,17 @@ export class ClustersController {
   @ApiNotFoundResponse({ type: ErrorDto, description: 'No such cluster' })
   get(@Param('cluster_id', new IdPipe('cluster id')) id: number): Promise<ClusterDto> {
     return this.clusters.get(id);
+  }
+
+  /**
+   * A page of the cluster's runs, newest (highest id) first, filtered by run status, each with its task
+   * rows per status and its first failure; `total` and `pages` count the runs the filter keeps, `by_status`
+   * all the cluster's runs (for the filter's choices).
+   */
+  @Get(':cluster_id/runs')
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'No such cluster' })
+  runs(@Param('cluster_id', new IdPipe('cluster id')) id: number, @Query() q: RunsPageQueryDto): Promise<RunsPageDto> {
+    return this.clusters.runsPage(id, q);
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { FailureRow } from '../persistence/history-rows.repository';
 import { HistoryRowDto } from './history-row.dto';
 import { TransactionDto } from './transaction.dto';
 import type { TaskStatus } from '../task-state';
@@ -10,6 +11,22 @@ export class FirstFailureDto {
   time_end: string | null;
   /** The reported error, or the close-out reason when the task was cut short by the run's end. */
   error_message: string | null;
+}
+
+/** A run's first failure as answered, from the row firstFailureSql selects: its error, else why it was closed out. */
+export function firstFailureOf(f: FailureRow): FirstFailureDto {
+  return {
+    node_id: f.node_id,
+    task_name: f.task_name,
+    time_start: isoTime(f.time_start),
+    time_end: isoTime(f.time_end),
+    error_message: f.error_message ?? f.closed_reason,
+  };
+}
+
+/** A time as PostgreSQL's JSON writes it (`2026-01-01T10:00:00+00:00`), in the API's form (`...Z`, ms). */
+export function isoTime(t: string | null): string | null {
+  return t === null ? null : new Date(t).toISOString();
 }
 
 export class SlowTaskDto {

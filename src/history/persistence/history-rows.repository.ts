@@ -10,6 +10,7 @@ import {
   DEFINITION_JOIN,
   definitionOf,
   definitionsOf,
+  firstFailureSql,
   RowFilters,
   RowJson,
   rowJson,
@@ -32,18 +33,21 @@ export interface ListOptions {
   definitions?: boolean;
 }
 
+/** A run's first failed row (firstFailureSql), its times as PostgreSQL's JSON writes them. */
+export interface FailureRow {
+  node_id: string | null;
+  task_name: string;
+  time_start: string | null;
+  time_end: string | null;
+  error_message: string | null;
+  closed_reason: string | null;
+}
+
 /** What one scan of a run's rows says for its summary (history-query.service.ts), and its highest row version then. */
 export interface RowsScan {
   version: string | null;
   counts: Array<{ node_id: string | null; status: TaskStatus; n: number }>;
-  failure: {
-    node_id: string | null;
-    task_name: string;
-    time_start: string | null;
-    time_end: string | null;
-    error_message: string | null;
-    closed_reason: string | null;
-  } | null;
+  failure: FailureRow | null;
   slowest: Array<{
     node_id: string | null;
     task_name: string;
@@ -52,6 +56,13 @@ export interface RowsScan {
     time_end: string;
     ms: number;
   }> | null;
+}
+
+/** A run's rows per status and its first failed row (runCounts). */
+export interface RunCountsRow {
+  id: number;
+  statuses: Record<string, number>;
+  failure: FailureRow | null;
 }
 
 /** One row with its cluster and its node's own definition (a task's detail). */
@@ -199,9 +210,7 @@ export class HistoryRowsRepository {
        SELECT
          (SELECT max(row_version) FROM r)::text AS version,
          (SELECT coalesce(json_agg(c), '[]') FROM (SELECT node_id, status, count(*)::int AS n FROM r GROUP BY node_id, status) c) AS counts,
-         (SELECT row_to_json(f) FROM (
-            SELECT node_id, task_name, time_start, time_end, error_message, closed_reason FROM r WHERE status = 'error'
-            ORDER BY (closed_reason IS NOT NULL), COALESCE(time_end, time_start) NULLS LAST, id LIMIT 1) f) AS failure,
+         (SELECT row_to_json(f) FROM (${firstFailureSql('r')}) f) AS failure,
          (SELECT json_agg(s) FROM (
             SELECT node_id, task_name, status, time_start, time_end, (extract(epoch FROM time_end - time_start) * 1000)::float8 AS ms
             FROM r WHERE time_start IS NOT NULL AND time_end IS NOT NULL AND closed_reason IS NULL
@@ -209,6 +218,24 @@ export class HistoryRowsRepository {
       [transactionId],
     );
     return row!;
+  }
+
+  /**
+   * Per run of `ids`: its rows per status and its first failed row (firstFailureSql), in one statement
+   * (each run's rows read through the run's index). What a list of runs shows of runs that keep no summary.
+   */
+  runCounts(ids: readonly number[]): Promise<RunCountsRow[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return selectRows(
+      this.db,
+      `SELECT t.id,
+              (SELECT coalesce(json_object_agg(c.status, c.n), '{}') FROM (
+                 SELECT status, count(*)::int AS n FROM deployment_history WHERE transaction_id = t.id GROUP BY status) c) AS statuses,
+              (SELECT row_to_json(f) FROM (
+                 ${firstFailureSql('(SELECT * FROM deployment_history WHERE transaction_id = t.id) r')}) f) AS failure
+       FROM unnest($1::int[]) AS t(id)`,
+      [ids],
+    );
   }
 
   /** One row of a run, by node (null: cluster-level) and task, with its cluster and its node's own definition. */

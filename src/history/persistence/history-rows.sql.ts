@@ -62,6 +62,16 @@ export function whereOf(scope: RowScope, f: RowFilters, params: unknown[]): stri
 }
 
 /**
+ * THE rule of a run's first failure (its summary's `first_failure`, the runs list's `first_failure`): among
+ * the rows of `rows` (a FROM item holding one run's rows) in status error, a reported failure before one
+ * the service closed out, then the earliest by end (else start) time, then the first stored. The reader
+ * maps the row it selects with `firstFailureOf` (dto/run-views.dto.ts).
+ */
+export const firstFailureSql = (rows: string): string =>
+  `SELECT node_id, task_name, time_start, time_end, error_message, closed_reason FROM ${rows} WHERE status = 'error'
+   ORDER BY (closed_reason IS NOT NULL), COALESCE(time_end, time_start) NULLS LAST, id LIMIT 1`;
+
+/**
  * The version of a row's JSON shape (rowJson, HistoryRowDto): a whole-run list kept in another shape
  * (transactions.list_cache_shape) is built afresh rather than served. Bump it when the shape changes.
  * 2: rows carry their task's definition.

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { lockedRunsSql } from '../../common/database/lock-order';
 import { selectOne, selectRows } from '../../common/database/sql';
 import type { RunHistoryQueryDto } from '../dto/page-query.dto';
+import type { FirstFailureDto } from '../dto/run-views.dto';
 import { FINAL_RUN_SQL, isFinalRun, type RunStatus } from '../task-state';
 import { ROW_SHAPE } from './history-rows.sql';
 
@@ -14,6 +15,12 @@ export const HAS_RUN_CACHE =
   '(summary_cache IS NOT NULL OR list_cache IS NOT NULL OR critical_path_cache IS NOT NULL OR stats_cache IS NOT NULL)';
 
 type ListParameters = Required<RunHistoryQueryDto>;
+
+/** What a run's kept summary (SummaryDto's row part) says of its rows: counts per task status, first failure. */
+export interface KeptCounts {
+  statuses: Record<string, number>;
+  first_failure: FirstFailureDto | null;
+}
 
 /**
  * Which whole-run lists may be kept, decided for each parameter of the list: only the default list
@@ -65,6 +72,21 @@ export class RunCache {
   /** The run's kept summary, or null. */
   summary<T>(transactionId: number): Promise<T | null> {
     return this.kept<T>(transactionId, 'summary_cache');
+  }
+
+  /**
+   * What the kept summaries of these runs say of their rows (their counts per task status and their first
+   * failure), for those that keep one (finished runs whose summary was read), in one statement.
+   */
+  async keptCounts(ids: readonly number[]): Promise<Map<number, KeptCounts>> {
+    if (!ids.length) return new Map();
+    const rows = await selectRows<{ id: number } & KeptCounts>(
+      this.db,
+      `SELECT id, summary_cache -> 'statuses' AS statuses, summary_cache -> 'first_failure' AS first_failure
+       FROM transactions WHERE id = ANY($1::int[]) AND summary_cache IS NOT NULL`,
+      [ids],
+    );
+    return new Map(rows.map(({ id, ...kept }) => [id, kept]));
   }
 
   /** The run's kept answer in `column`, or null. */

@@ -53,6 +53,23 @@ export class RunsRepository {
     return qb.getMany();
   }
 
+  /** A page of a cluster's runs of `statuses` (all without), newest (highest id) first. */
+  page(clusterId: number, statuses: readonly RunStatus[] | undefined, limit: number, offset: number): Promise<Transaction[]> {
+    const qb = this.entities.createQueryBuilder('t').where('t.cluster_id = :clusterId', { clusterId }).orderBy('t.id', 'DESC');
+    if (statuses) qb.andWhere('t.status IN (:...statuses)', { statuses });
+    return qb.limit(limit).offset(offset).getMany();
+  }
+
+  /** A cluster's runs per run status (only the statuses it has runs in). */
+  async countByStatus(clusterId: number): Promise<Map<RunStatus, number>> {
+    const rows = await selectRows<{ status: RunStatus; n: number }>(
+      this.db,
+      `SELECT status, count(*)::int AS n FROM transactions WHERE cluster_id = $1 GROUP BY status`,
+      [clusterId],
+    );
+    return new Map(rows.map((r) => [r.status, r.n]));
+  }
+
   /** The run of that id or uuid, or null. */
   find(by: { id: number } | { uuid: string }): Promise<Transaction | null> {
     return this.entities.findOneBy(by);
@@ -169,6 +186,7 @@ export class RunsRepository {
               (SELECT count(*)::int FROM transactions t WHERE t.cluster_id = c.id) AS transactions,
               (SELECT count(*)::int FROM transactions t WHERE t.cluster_id = c.id AND t.status IN ${OPEN_RUN_SQL}) AS running,
               (SELECT max(t.id) FROM transactions t WHERE t.cluster_id = c.id) AS last_transaction_id,
+              (SELECT t.status FROM transactions t WHERE t.cluster_id = c.id ORDER BY t.id DESC LIMIT 1) AS last_transaction_status,
               (SELECT t.status FROM transactions t WHERE t.cluster_id = c.id AND t.epoch = c.epoch AND NOT t.dry_run
                ORDER BY t.status IN ${OPEN_RUN_SQL} DESC, t.id DESC LIMIT 1) AS deployment_status,
               (SELECT count(*)::int FROM deployment_history h WHERE h.cluster_id = c.id) AS history_rows
