@@ -67,11 +67,8 @@ export const taskPath = (run: number, node: string | null, task: string) =>
   `/transactions/${run}/deployment_history/task?${new URLSearchParams({ node_id: node ?? 'null', task_name: task })}`;
 export type CriticalPath = Schemas['CriticalPathDto'];
 export type Regressions = Schemas['RegressionsAnswerDto'];
-/**
- * A run's node as the orchestrator named it (GET /transactions/:id/nodes, the contract's RunNodeDto):
- * the generated type once the route is in the OpenAPI document, the contract's shape until then.
- */
-export type RunNode = Schemas extends { RunNodeDto: infer T } ? T : { node_id: string; roles: string[]; hostname: string | null };
+/** A run's node as the orchestrator named it (GET /transactions/:id/nodes): roles and host name. */
+export type RunNode = Schemas['RunNodeDto'];
 
 /** The service could not be reached at all (fetch's TypeError: refused, reset, offline), as opposed to an HTTP answer. */
 export const isNetworkError = (e: unknown): boolean => e instanceof TypeError;
