@@ -30,13 +30,13 @@ const ran = (
 // In-page helpers (the page exposes window.__timeline for tests).
 type Stats = { total: number; byStatus: Record<string, number>; firstDrawMs: number | null };
 const stats = (page: Page) => page.evaluate(() => (globalThis as any).__timeline.stats as Stats);
-/** The colour drawn at the centre of a task's bar, and the bar's status. */
+/** The colour drawn in a task's bar (its top row of pixels: a name drawn on the bar is in its middle), and the bar's status. */
 const barColour = (page: Page, node: string | null, name: string) =>
   page.evaluate(
     ([n, t]) => {
       const tl = (globalThis as any).__timeline;
       const b = tl.bar(n, t);
-      return b ? { status: b.status as string, pixel: tl.pixel(b.x + b.w / 2, b.y + b.h / 2) as string } : null;
+      return b ? { status: b.status as string, pixel: tl.pixel(b.x + b.w / 2, b.y + 1) as string } : null;
     },
     [node, name] as const,
   );
@@ -241,7 +241,7 @@ describe('web page (/ui/) in Chromium', () => {
     await page.waitForFunction((green) => {
       const tl = (globalThis as any).__timeline;
       const b = tl.bar('2', 'netconfig');
-      return b.status === 'ready' && tl.pixel(b.x + b.w / 2, b.y + b.h / 2) === green;
+      return b.status === 'ready' && tl.pixel(b.x + b.w / 2, b.y + 1) === green;
     }, COLORS.ready);
     expect((await stats(page)).byStatus).toEqual({ pending: 2, running: 1, ready: 3, error: 0, skipped: 0 });
     expect(await page.evaluate(() => (globalThis as any).__timeline.streamEvents as number)).toBeGreaterThan(events);
