@@ -20,6 +20,8 @@ export class Filters {
   statuses = new Set<TaskStatus>();
   nodes = new Set<string>();
   q = '';
+  /** The timeline's rows (nodes), said in the summary. */
+  lanes = 0;
   readonly el: HTMLElement;
   readonly summary = h('p', { class: 'filter-summary', id: 'filter-summary', 'aria-live': 'polite' });
   private readonly statusBox = h('div', { class: 'status-filter', role: 'group', 'aria-label': 'Task statuses' });
@@ -127,7 +129,7 @@ export class Filters {
   /** The active-filter summary: "Showing 12 of 6,000 tasks: status error · node 4 [Clear]". */
   showSummary(shown: number, total: number): void {
     if (!this.active) {
-      this.summary.replaceChildren(`${fmt(total)} tasks`);
+      this.summary.replaceChildren(`${fmt(total)} tasks${this.lanes ? ` on ${this.lanes} ${this.lanes === 1 ? 'row' : 'rows'}` : ''}`);
       return;
     }
     this.summary.replaceChildren(

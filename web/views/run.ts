@@ -12,7 +12,6 @@ import {
 } from '../api';
 import { durationMs, fmtDuration, fmtTime, h } from '../dom';
 import { Filters, nodeKey } from '../filters';
-import { statusColor } from '../status';
 import { isCol, RowTable, type NodeIdentity } from '../table';
 import { rowKey, Timeline, type TimelineStats } from '../timeline/timeline';
 import { href, parseRoute, setParams, setTitle } from '../url';
@@ -97,7 +96,6 @@ function unreachable(id: number, e: unknown): void {
 /** The run's view on the page, and its rows: loaded whole, then changed (live) a few at a time. */
 export class RunScreen {
   readonly head = h('div', { class: 'run-head' });
-  readonly legend = h('div', { class: 'legend', id: 'legend' });
   readonly timelineBox = h('div', { class: 'timeline-box', id: 'timeline' });
   readonly status = h('span', { class: 'muted', id: 'live-status', role: 'status' });
   readonly banner = h('div', { class: 'live-banner', id: 'live-banner', role: 'alert', hidden: true });
@@ -151,9 +149,13 @@ export class RunScreen {
       'Compare with previous run',
     );
     const hint = (Timeline as unknown as { HINT?: string }).HINT ?? HINT_FALLBACK;
-    const fit = h('button', { type: 'button', id: 'fit', onclick: () => this.timeline.reset(), title: 'Fit the whole run' }, 'Fit');
+    // A timeline with its own zoom controls (and hint) needs no Fit button in the toolbar.
+    const fit =
+      hint === HINT_FALLBACK
+        ? h('button', { type: 'button', id: 'fit', onclick: () => this.timeline.reset(), title: 'Fit the whole run' }, 'Fit')
+        : null;
     const hintEl = h('span', { class: 'muted small hint', id: 'timeline-hint' }, hint);
-    this.timelineControls = [fit, hintEl];
+    this.timelineControls = fit ? [fit, hintEl] : [hintEl];
     app.replaceChildren(
       this.head,
       this.header.el,
@@ -169,10 +171,14 @@ export class RunScreen {
       ),
       this.banner,
       this.filters.el,
-      this.legend,
       h('div', { class: 'run-body' }, h('div', { class: 'run-main' }, this.timelineBox, this.tableBox), this.detail.el),
     );
-    const timeline = (this.timeline = new Timeline(this.timelineBox, tooltip, (r) => this.openTask(r, this.timelineBox, { push: true })));
+    // Opened from the timeline: focus returns to what had it there (its focusable part), else to the box.
+    const fromTimeline = () => {
+      const a = document.activeElement;
+      return a instanceof HTMLElement && this.timelineBox.contains(a) ? a : this.timelineBox;
+    };
+    const timeline = (this.timeline = new Timeline(this.timelineBox, tooltip, (r) => this.openTask(r, fromTimeline(), { push: true })));
     this.exposed = {
       stats: timeline.stats,
       bar: (node: string | null, task: string) => timeline.barBox(node, task),
@@ -186,6 +192,11 @@ export class RunScreen {
     this.setTab(params.get('tab') === 'table' ? 'table' : 'timeline', false);
     this.renderHead();
     this.watchWindow();
+    this.listenKeys();
+  }
+
+  /** Escape closes the task's detail (focus back to what opened it), wherever the focus is. */
+  private listenKeys(): void {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape' && this.detail.open) {
         e.preventDefault();
@@ -468,21 +479,15 @@ export class RunScreen {
         `Task history is not recorded for release ${release} (before 9.0): this run’s status, times and message are all there is.`,
       ),
     );
-    for (const el of [this.filters.el, this.legend, this.tabs.parentElement!, this.timelineBox.parentElement!.parentElement!])
-      el.hidden = true;
+    for (const el of [this.filters.el, this.tabs.parentElement!, this.timelineBox.parentElement!.parentElement!]) el.hidden = true;
   }
 
+  /** The counts per status (on the status filter's buttons: the colours' legend too) and the filter summary. */
   private renderLegend(): void {
     const stats = this.timeline.stats;
     this.filters.setCounts(stats.byStatus);
+    this.filters.lanes = stats.lanes.length;
     this.filters.showSummary(this.table.shown, this.rows.length);
-    const lanes = stats.lanes.length;
-    this.legend.replaceChildren(
-      `${stats.total.toLocaleString('en-US')} tasks on ${lanes} ${lanes === 1 ? 'row' : 'rows'}: `,
-      ...Object.entries(stats.byStatus).map(([s, n]) =>
-        h('span', { class: 'legend-item', 'data-status': s }, h('i', { class: 'dot', style: { background: statusColor(s) } }), `${s} ${n}`),
-      ),
-    );
     this.timelineBox.dataset.bars = JSON.stringify({ total: stats.total, ...stats.byStatus });
   }
 }
