@@ -457,13 +457,26 @@ export class RunScreen {
     this.filters.setNodes([...new Set(this.rows.map((r) => r.node_id))], this.nodeInfo);
   }
 
-  /** The cluster's run before this one, for the compare link (a link with only `b` when none). */
+  /**
+   * The cluster's run before this one, for the compare link (a link with only `b` when none): from the
+   * cluster's runs, newest first, a page at a time (the run shown is most often among the newest).
+   */
   private async findPrevious(): Promise<void> {
+    const id = this.run.id;
     try {
-      const runs = await getJson<Transaction[]>(`/transactions?cluster_id=${this.run.cluster}`, { signal: this.signal });
-      const prev = runs.filter((t) => t.id < this.run.id).sort((a, b) => b.id - a.id)[0];
-      if (prev) this.compareLink.href = href(`/clusters/${this.run.cluster}/compare`, { a: prev.id, b: this.run.id });
-      else this.compareLink.textContent = 'Compare with another run';
+      for (let page = 1, pages = 1; page <= pages; page++) {
+        const p = await getJson<{ pages: number; runs: Array<{ id: number }> }>(
+          `/clusters/${this.run.cluster}/runs?limit=200&page=${page}`,
+          { signal: this.signal },
+        );
+        pages = p.pages;
+        const prev = p.runs.find((r) => r.id < id);
+        if (prev) {
+          this.compareLink.href = href(`/clusters/${this.run.cluster}/compare`, { a: prev.id, b: id });
+          return;
+        }
+      }
+      this.compareLink.textContent = 'Compare with another run';
     } catch {
       /* the link keeps only `b`: the compare view lets one pick the other run */
     }
