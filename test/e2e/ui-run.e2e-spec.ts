@@ -328,6 +328,30 @@ describe('run view (/ui/#/runs/ID) in Chromium', () => {
     await screenshots(page, 'run-pre9');
   });
 
+  it('keeps the title and the header current as a live run ends', async () => {
+    const t0 = Date.now() - 60_000;
+    const cluster = { id: 84, name: 'ending-cluster', release: 'mitaka-9.0' };
+    const [{ transaction_id: id }] = await cast(ui.t, start('run-ending', cluster, GRAPH, { time: at(t0, 0), nodes: NODES }));
+    await cast(ui.t, resp('run-ending', [...ran('1', 'netconfig', t0, 1, 10), task('1', 'ceph', 'running', { time: at(t0, 10) })]));
+    await open(page, `${ui.base}/ui/#/runs/${id}`);
+    await page.waitForFunction(() => (globalThis as any).__timeline?.stats.total === 9 && (globalThis as any).__timeline.live);
+    expect(await page.title()).toBe(`Run #${id} running · ending-cluster — Deployment history`);
+    // A run in progress: the critical path so far.
+    await page.locator('#critical-path', { hasText: 'Path so far' }).waitFor();
+    await cast(
+      ui.t,
+      resp('run-ending', ran('1', 'ceph', t0, 10, 40, 'error', { error_msg: 'late failure' })),
+      finish('run-ending', 'error'),
+    );
+    await page.waitForFunction(
+      (want) => (globalThis as any).document.title === want,
+      `Run #${id} error · ending-cluster — Deployment history`,
+    );
+    await page.locator('#live-status', { hasText: 'run ended: error' }).waitFor();
+    // The header is computed again once the run ended: its first failure is there.
+    await page.locator('#first-failure', { hasText: 'late failure' }).waitFor();
+  });
+
   it('shows a live run as live, then a banner and no more growing bars when the service goes away; a run of a dead service offers Retry', async () => {
     const t2 = await startApp();
     let closed = false;
