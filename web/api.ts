@@ -70,5 +70,12 @@ export const isLive = (t: Transaction) => !isFinalRun(t.status);
 export const taskPath = (run: number, node: string | null, task: string) =>
   `/transactions/${run}/deployment_history/task?${new URLSearchParams({ node_id: node ?? 'null', task_name: task })}`;
 
+/** A cluster's runs, one page of them (`GET /clusters/:id/runs`), each with its task counts and first failure. */
+export type RunStatus = Transaction['status'];
+export type RunTaskCounts = Schemas['RunTaskCountsDto'];
+export type RunFailure = Schemas['RunFailureDto'];
+export type RunListItem = Schemas['RunListItemDto'];
+export type RunsPage = Schemas['RunsPageDto'];
+
 /** The service could not be reached at all (fetch's TypeError: refused, reset, offline), as opposed to an HTTP answer. */
 export const isNetworkError = (e: unknown): boolean => e instanceof TypeError;

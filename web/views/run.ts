@@ -7,6 +7,7 @@ import {
   type Cluster,
   type Row,
   type RunNode,
+  type RunsPage,
   type Summary,
   type Transaction,
 } from '../api';
@@ -465,10 +466,7 @@ export class RunScreen {
     const id = this.run.id;
     try {
       for (let page = 1, pages = 1; page <= pages; page++) {
-        const p = await getJson<{ pages: number; runs: Array<{ id: number }> }>(
-          `/clusters/${this.run.cluster}/runs?limit=200&page=${page}`,
-          { signal: this.signal },
-        );
+        const p = await getJson<RunsPage>(`/clusters/${this.run.cluster}/runs?limit=200&page=${page}`, { signal: this.signal });
         pages = p.pages;
         const prev = p.runs.find((r) => r.id < id);
         if (prev) {
