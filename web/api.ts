@@ -54,6 +54,10 @@ export type Summary = Schemas['SummaryDto'];
 export type TaskDetail = Schemas['TaskDetailDto'];
 export type Diff = Schemas['DiffDto'];
 export type TaskStatus = Row['status'];
+export type CriticalPath = Schemas['CriticalPathDto'];
+export type Regressions = Schemas['RegressionsAnswerDto'];
+/** A run's node as the orchestrator named it (GET /transactions/:id/nodes): roles and host name. */
+export type RunNode = Schemas['RunNodeDto'];
 
 /** A run still in progress (its stream goes on): not yet in a final status. */
 export const isLive = (t: Transaction) => !isFinalRun(t.status);

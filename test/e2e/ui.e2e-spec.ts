@@ -30,13 +30,13 @@ const ran = (
 // In-page helpers (the page exposes window.__timeline for tests).
 type Stats = { total: number; byStatus: Record<string, number>; firstDrawMs: number | null };
 const stats = (page: Page) => page.evaluate(() => (globalThis as any).__timeline.stats as Stats);
-/** The colour drawn at the centre of a task's bar, and the bar's status. */
+/** The colour drawn in a task's bar (its top row of pixels: a name drawn on the bar is in its middle), and the bar's status. */
 const barColour = (page: Page, node: string | null, name: string) =>
   page.evaluate(
     ([n, t]) => {
       const tl = (globalThis as any).__timeline;
       const b = tl.bar(n, t);
-      return b ? { status: b.status as string, pixel: tl.pixel(b.x + b.w / 2, b.y + b.h / 2) as string } : null;
+      return b ? { status: b.status as string, pixel: tl.pixel(b.x + b.w / 2, b.y + 1) as string } : null;
     },
     [node, name] as const,
   );
@@ -184,25 +184,31 @@ describe('web page (/ui/) in Chromium', () => {
     await page.locator('.tabs button[data-tab="table"]').click();
     const count = () => page.locator('.rowtable').getAttribute('data-rows');
     expect(await count()).toBe('6');
-    await page.locator('.filters select[name="status"]').selectOption('skipped');
+    await page.locator('.filters [data-status-filter="skipped"]').click();
     await page.waitForFunction(() => (globalThis as any).document.querySelector('.rowtable').dataset.rows === '2');
-    await page.locator('.filters select[name="status"]').selectOption('');
+    await page.locator('.filters [data-status-filter="skipped"]').click();
     await page.locator('.filters input[name="task"]').fill('netconf');
     await page.waitForFunction(() => (globalThis as any).document.querySelector('.rowtable').dataset.rows === '2');
     await page.locator('.filters select[name="node"]').selectOption('2');
     await page.waitForFunction(() => (globalThis as any).document.querySelector('.rowtable').dataset.rows === '1');
     await page.locator('.filters input[name="task"]').fill('');
-    await page.locator('.filters select[name="node"]').selectOption('');
+    await page.locator('.filters select[name="node"]').selectOption([]);
     // Nodes in the API's order too: in the node filter, and sorted by the Node column (cluster-level rows first).
     expect(await page.locator('.filters select[name="node"] option').evaluateAll((os) => os.map((o: any) => o.value))).toEqual([
-      '',
       'null',
       'master',
       '1',
       '2',
     ]);
     await page.locator('.thead [data-col="node_id"]').click();
-    expect(await page.locator('.tbody .trow .col-node_id').allTextContents()).toEqual(['cluster', 'master', '1', '1', '2', '2']);
+    expect(await page.locator('.tbody .trow .col-node_id').allTextContents()).toEqual([
+      'cluster',
+      'master',
+      'node 1',
+      'node 1',
+      'node 2',
+      'node 2',
+    ]);
     await page.locator('.thead [data-col="status"]').click();
     expect(await page.locator('.tbody .trow').evaluateAll((rs) => rs.map((r: any) => r.dataset.status))).toEqual([
       'error',
@@ -235,16 +241,17 @@ describe('web page (/ui/) in Chromium', () => {
     await page.waitForFunction((green) => {
       const tl = (globalThis as any).__timeline;
       const b = tl.bar('2', 'netconfig');
-      return b.status === 'ready' && tl.pixel(b.x + b.w / 2, b.y + b.h / 2) === green;
+      return b.status === 'ready' && tl.pixel(b.x + b.w / 2, b.y + 1) === green;
     }, COLORS.ready);
     expect((await stats(page)).byStatus).toEqual({ pending: 2, running: 1, ready: 3, error: 0, skipped: 0 });
     expect(await page.evaluate(() => (globalThis as any).__timeline.streamEvents as number)).toBeGreaterThan(events);
     await shot('live');
 
-    await page.locator('#compare-prev').click();
-    await page.locator('#diff-changed').waitFor();
-    const changed = await page.locator('#diff-changed tbody tr').allTextContents();
-    expect(changed.some((r) => r.includes('ceph') && r.includes('error') && r.includes('running'))).toBe(true);
+    // The compare view is a route of its own (#/clusters/ID/compare), linked from the toolbar.
+    await page.waitForFunction(
+      (want) => (globalThis as any).document.querySelector('#compare-prev').getAttribute('href') === want,
+      `#/clusters/70/compare?a=${runs.failed}&b=${runs.live}`,
+    );
   });
 
   it('draws a 30,000-task run on the canvas', async () => {

@@ -1,7 +1,7 @@
 import { nodeLabel } from '../../src/common/node-order';
 import { COLORS } from '../status';
 import { LABEL_FONT, MIN_LABEL_W, textColor, type TextFitter } from './labels';
-import { AXIS_H, barRect, LANE_H, MARK_R, UNPLACED_DX, xOf, type Bar, type View } from './layout';
+import { AXIS_H, barEnd, barRect, clock, LANE_H, MARK_R, UNPLACED_DX, xOf, type Bar, type View } from './layout';
 
 /** A task name drawn on the last draw (for tests: names are on the bars wide enough for them). */
 export interface DrawnLabel {
@@ -38,7 +38,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, v: View, fit: TextFi
   ctx.beginPath();
   ctx.rect(v.gutter, AXIS_H, W - v.gutter, H - AXIS_H);
   ctx.clip();
-  const now = Date.now();
+  const now = clock(v);
   const sel = drawBars(ctx, v, first, last, now, fit, labels);
   if (sel) {
     const bx = barRect(v, sel, now);
@@ -123,7 +123,7 @@ function drawBars(
       if (faded) ctx.globalAlpha = 0.15;
       if (b.kind === 'marker') marks.draw(ctx, v, b, y);
       else {
-        const t1 = b.open ? Math.max(now, b.t0) : b.t1;
+        const t1 = barEnd(v, b, now);
         const x = left + (b.t0 - x0) * k;
         const w = Math.max(2, (t1 - b.t0) * k);
         if (x <= v.width && x + w >= left) {

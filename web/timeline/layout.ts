@@ -52,6 +52,8 @@ export interface View {
   gutter: number;
   touched: boolean; // the user zoomed or panned: live updates no longer refit
   live: boolean;
+  /** When the view stopped being live (the stream dropped or ended): running bars stop growing there. */
+  frozenAt?: number | null;
   selected: string | null;
   /** The keyboard's current task (drawn with a focus ring while the timeline has focus). */
   focused: Bar | null;
@@ -72,11 +74,25 @@ function markerX(v: View, b: Bar): number {
   return xOf(v, b.t0) + (b.unplaced ? UNPLACED_DX + MARK_R : 0);
 }
 
+/**
+ * "Now" as the timeline draws it: the clock while the view is live; once its stream dropped or ended, the
+ * moment it stopped, so a running bar does not go on growing on a page that no longer hears from the
+ * service (a view never live, a finished run loaded whole, uses the clock).
+ */
+export function clock(v: View): number {
+  return v.live || v.frozenAt == null ? Date.now() : v.frozenAt;
+}
+
+/** The end a bar is drawn to: its end, or "now" (clock) while it runs. */
+export function barEnd(v: View, b: Bar, now = clock(v)): number {
+  return b.open ? Math.max(now, b.t0) : b.t1;
+}
+
 /** Where a bar or marker is drawn (CSS pixels in the canvas). */
-export function barRect(v: View, b: Bar, now = Date.now()): { x: number; y: number; w: number; h: number } {
+export function barRect(v: View, b: Bar, now = clock(v)): { x: number; y: number; w: number; h: number } {
   const top = AXIS_H + b.lane * LANE_H - v.yOff;
   if (b.kind === 'marker') return { x: markerX(v, b) - MARK_R, y: top + LANE_H / 2 - MARK_R, w: 2 * MARK_R, h: 2 * MARK_R };
-  const t1 = b.open ? Math.max(now, b.t0) : b.t1;
+  const t1 = barEnd(v, b, now);
   const x = xOf(v, b.t0);
   const w = Math.max(2, (t1 - b.t0) / v.msPerPx);
   return { x, y: top + 3, w, h: LANE_H - 6 };
@@ -111,8 +127,8 @@ function placeTimed(lane: Lane, runStart: number, now: number): number {
 }
 
 /** Lays a lane's bars out in time, then sorts them for drawing and for the keyboard. */
-export function layoutLane(lane: Lane, runStart: number): void {
-  const end = placeTimed(lane, runStart, Date.now());
+export function layoutLane(lane: Lane, runStart: number, now: number): void {
+  const end = placeTimed(lane, runStart, now);
   for (const b of lane.bars) if (b.unplaced) b.t0 = b.t1 = end;
   // Draw order: what covers a longer span first, so short tasks stay visible on top of long ones; markers last.
   lane.bars.sort((a, b) => (a.kind === b.kind ? b.t1 - b.t0 - (a.t1 - a.t0) : a.kind === 'marker' ? 1 : -1));
@@ -126,14 +142,14 @@ export function barAt(v: View, px: number, py: number): Bar | null {
   if (!lane) return null;
   const t = v.x0 + (px - v.gutter) * v.msPerPx;
   const slack = 2 * v.msPerPx;
-  const now = Date.now();
+  const now = clock(v);
   for (let j = lane.bars.length - 1; j >= 0; j--) {
     const b = lane.bars[j];
     if (b.kind === 'marker') {
       if (Math.abs(px - markerX(v, b)) <= MARK_R + 1) return b;
       continue;
     }
-    const t1 = b.open ? Math.max(now, b.t0) : b.t1;
+    const t1 = barEnd(v, b, now);
     if (t >= b.t0 - slack && t <= Math.max(t1, b.t0 + v.msPerPx) + slack) return b;
   }
   return null;

@@ -14,6 +14,8 @@ import {
   GUTTER_WIDE,
   LANE_H,
   AXIS_H,
+  barEnd,
+  clock,
   layoutLane,
   rowKey,
   type Bar,
@@ -206,8 +208,12 @@ export class Timeline {
   get live(): boolean {
     return this.view.live;
   }
+  /** Live: running bars grow with the clock; not live (stream down or ended): they stop where they were. */
   set live(on: boolean) {
+    if (this.view.live && !on) this.view.frozenAt = Date.now();
+    if (on) this.view.frozenAt = null;
     this.view.live = on;
+    this.schedule();
   }
 
   /** All the run's rows (the first load): builds the lanes, fits the view, draws now. */
@@ -366,7 +372,7 @@ export class Timeline {
         continue;
       }
       if (b.t0 < lo) lo = b.t0;
-      const t1 = b.open ? Math.max(Date.now(), b.t0) : b.t1;
+      const t1 = barEnd(this.view, b);
       if (t1 > hi) hi = t1;
     }
     if (!Number.isFinite(lo)) {
@@ -495,7 +501,7 @@ export class Timeline {
     else if (top + LANE_H > v.yOff + rows) this.scrollTo(top + 2 * LANE_H - rows);
     // The time: pan (or zoom out when the bar is wider than the view) so that it shows, with a margin.
     const plot = this.plotWidth();
-    const t1 = b.open ? Math.max(Date.now(), b.t0) : b.t1;
+    const t1 = barEnd(this.view, b);
     if (t1 - b.t0 > (plot - 80) * v.msPerPx) {
       const span = t1 - b.t0;
       v.msPerPx = Math.min(Math.max((span * 1.1) / plot, MIN_MS_PER_PX), MAX_MS_PER_PX);
@@ -535,7 +541,7 @@ export class Timeline {
     const who = [info?.roles.join(', '), info?.hostname].filter(Boolean).join(', ');
     const parts: string[] = [r.status];
     if (r.time_start) {
-      const end = r.time_end ? Date.parse(r.time_end) : r.status === 'running' ? Date.now() : NaN;
+      const end = r.time_end ? Date.parse(r.time_end) : r.status === 'running' ? clock(this.view) : NaN;
       parts.push(Number.isFinite(end) ? fmtDuration(end - Date.parse(r.time_start)) : 'no end');
       parts.push(`started ${new Date(r.time_start).toISOString().slice(11, 19)} UTC`);
       if (r.status === 'running') parts.push('running');
@@ -568,7 +574,7 @@ export class Timeline {
   }
 
   private layoutLane(i: number): void {
-    layoutLane(this.view.lanes[i], this.runStart);
+    layoutLane(this.view.lanes[i], this.runStart, clock(this.view));
   }
 
   private count(): void {
