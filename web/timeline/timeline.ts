@@ -202,6 +202,10 @@ export class Timeline {
       this.schedule();
     });
     new ResizeObserver(() => this.resize()).observe(host);
+    // Its height follows the window's (resize()), which can change with no change of the host's width (a
+    // taller window, a phone's toolbar); the listener goes once the view is gone.
+    const onWindow = () => (host.isConnected ? this.resize() : window.removeEventListener('resize', onWindow));
+    window.addEventListener('resize', onWindow);
     window.__timelineApi = this;
   }
 
