@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { startApp } from '../support/app';
 import { expectNoAxeViolations, horizontalOverflow, PHONE, DESKTOP, screenshots, startUi, type UiHarness } from '../support/browser';
-import { finish, resp, start, task, type Graph } from '../support/casts';
+import { at, finish, resp, start, task, type Graph } from '../support/casts';
 
 /**
  * The page's lists, comparison and shell (issue #16, items 2, 3, 4, 5, 6, 8, 9), in Chromium against the
@@ -13,7 +13,6 @@ import { finish, resp, start, task, type Graph } from '../support/casts';
  */
 jest.setTimeout(60_000);
 
-const at = (base: number, s: number) => new Date(base + s * 1000).toISOString();
 const GRAPH: Graph = {
   null: [{ id: 'post_deploy', type: 'shell' }],
   '1': [

@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { startApp, type TestApp } from '../support/app';
 import { DESKTOP, expectNoAxeViolations, horizontalOverflow, PHONE, screenshots, startUi, type UiHarness } from '../support/browser';
-import { finish, resp, start, task, type Graph } from '../support/casts';
+import { ran, at, finish, resp, start, task, type Graph } from '../support/casts';
 
 /**
  * The run view (#16 part C) in Chromium against the real app: the failure-first header and the first
@@ -13,16 +13,6 @@ import { finish, resp, start, task, type Graph } from '../support/casts';
  */
 jest.setTimeout(90_000);
 
-const at = (base: number, s: number) => new Date(base + s * 1000).toISOString();
-const ran = (
-  node: string | null,
-  name: string,
-  base: number,
-  from: number,
-  to: number,
-  status = 'ready',
-  extra: Record<string, unknown> = {},
-) => [task(node, name, 'running', { time: at(base, from) }), task(node, name, status, { time: at(base, to), ...extra })];
 const g = (page: Page) => page.evaluate(() => (globalThis as any).__timeline);
 /** Opens a URL of the page; the previous view's exposed state is dropped first, so waits see the new view's. */
 const open = async (page: Page, url: string) => {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { finish, resp, start, task, type Graph } from '../support/casts';
+import { ran, at, finish, resp, start, task, type Graph } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
 
 /**
@@ -15,17 +15,6 @@ const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts');
 const COLORS = { pending: '#94a3b8', running: '#2563eb', ready: '#16a34a', error: '#dc2626', skipped: '#f59e0b' };
 
 jest.setTimeout(60_000);
-
-const at = (base: number, s: number) => new Date(base + s * 1000).toISOString();
-const ran = (
-  node: string | null,
-  name: string,
-  base: number,
-  from: number,
-  to: number,
-  status = 'ready',
-  extra: Record<string, unknown> = {},
-) => [task(node, name, 'running', { time: at(base, from) }), task(node, name, status, { time: at(base, to), ...extra })];
 
 // In-page helpers (the page exposes window.__timeline for tests).
 type Stats = { total: number; byStatus: Record<string, number>; firstDrawMs: number | null };

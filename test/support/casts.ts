@@ -53,3 +53,11 @@ export const oneTaskRun = (uuid: string, cluster: WireCluster) => [
   resp(uuid, [task('1', 'netconfig', 'ready')]),
   finish(uuid, 'ready'),
 ];
+
+/** The time `s` seconds after `base` (ms since the epoch), as a cast writes it. */
+export const at = (base: number, s: number) => new Date(base + s * 1000).toISOString();
+/** A task that ran on a node from `from` to `to` seconds after `base`: its `running` report, then its final one. */
+export const ran = (node: string | null, name: string, base: number, from: number, to: number, status = 'ready', extra: Extra = {}) => [
+  task(node, name, 'running', { time: at(base, from) }),
+  task(node, name, status, { time: at(base, to), ...extra }),
+];
