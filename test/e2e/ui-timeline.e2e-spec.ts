@@ -58,6 +58,16 @@ describe('the run timeline (web/timeline/) in Chromium', () => {
   async function open(run: number, total: number): Promise<void> {
     await page.goto(`${ui.base}/ui/#/runs/${run}`);
     await page.waitForFunction((n) => (globalThis as any).__timeline?.stats.total === n, total);
+    // The run's header (counts, critical path, regressions) comes in after the rows, above the timeline:
+    // once it has, the timeline stays where it is on the page (the pointer's positions are measured from it).
+    await page.waitForFunction(() => {
+      const d = (globalThis as any).document;
+      return (
+        !!d.querySelector('#run-insights #critical-path') &&
+        !!d.querySelector('#run-insights #regressions') &&
+        !/Loading…/.test(d.querySelector('#run-insights').textContent)
+      );
+    });
     // A failed run opens on its first failure (the run view): the detail beside the timeline, or over it on
     // a phone. These tests are about the timeline: close it (Escape) so the timeline has the whole width.
     if (await page.locator('#detail').isVisible()) {
@@ -251,6 +261,15 @@ describe('the run timeline (web/timeline/) in Chromium', () => {
     await open(runs.wide, 248);
     const c = await canvasBox(page);
     const scroll = page.locator('#timeline .tl-scroll');
+    /** The scrollbar to the top; waits for the lanes drawn from there (lane 1 in view, under the axis: a lane
+     * scrolled away above is "above 60 px" too, before the container's scroll event has come). */
+    const scrollToTop = async () => {
+      await scroll.evaluate((e: any) => (e.scrollTop = 0));
+      await page.waitForFunction(() => {
+        const y = (globalThis as any).__timeline.bar('1', 'deploy').y;
+        return y > 24 && y < 60;
+      });
+    };
     const geo = await scroll.evaluate((e: any) => ({ top: e.scrollTop, height: e.scrollHeight, client: e.clientHeight }));
     // Not all 62 lanes fit: the container scrolls, with a real scrollbar (taller content than box).
     expect(geo.height).toBeGreaterThan(geo.client + 22 * 10);
@@ -271,8 +290,7 @@ describe('the run timeline (web/timeline/) in Chromium', () => {
     await screenshots(page, 'timeline-62-scrolled');
 
     // The scrollbar (scrollTop) back to the top, then to the bottom: the last lane's bars inside the canvas.
-    await scroll.evaluate((e: any) => (e.scrollTop = 0));
-    await page.waitForFunction(() => (globalThis as any).__timeline.bar('1', 'deploy').y < 60);
+    await scrollToTop();
     await scroll.evaluate((e: any) => (e.scrollTop = e.scrollHeight));
     await page.waitForFunction(() => {
       const b = (globalThis as any).__timeline.bar('62', 'post');
@@ -315,8 +333,7 @@ describe('the run timeline (web/timeline/) in Chromium', () => {
     expect(views).toBeGreaterThanOrEqual(2);
 
     // reveal(): a lane out of view and a time out of the window brought into view, the zoom kept.
-    await scroll.evaluate((e: any) => (e.scrollTop = 0));
-    await page.waitForFunction(() => (globalThis as any).__timeline.bar('1', 'deploy').y < 60);
+    await scrollToTop();
     const zoom = await page.evaluate(() => (globalThis as any).__timelineApi.view.msPerPx as number);
     expect(await page.evaluate(() => (globalThis as any).__timelineApi.reveal('40', 'post'))).toBe(true);
     await page.waitForFunction(() => {
@@ -330,6 +347,23 @@ describe('the run timeline (web/timeline/) in Chromium', () => {
     expect(r.x).toBeGreaterThanOrEqual(168);
     expect(r.x + r.w).toBeLessThanOrEqual(cw);
     expect(await page.evaluate(() => (globalThis as any).__timelineApi.view.msPerPx)).toBe(zoom);
+    // reveal() right after the scrollbar moved (in the same script: its scroll event comes at the next frame):
+    // from where the lanes are (the bottom, node 20 above the view), not where they were drawn (node 20 in view).
+    expect(
+      await scroll.evaluate((e: any) => {
+        e.scrollTop = e.scrollHeight;
+        return (globalThis as any).__timelineApi.reveal('20', 'post');
+      }),
+    ).toBe(true);
+    await page.waitForFunction(() => {
+      const b = (globalThis as any).__timeline.bar('20', 'post');
+      return b.y > 24 && b.y + b.h <= (globalThis as any).document.querySelector('#timeline canvas').clientHeight;
+    });
+    await frames(page); // the scroll event has come: the lane stays in view
+    const r20 = (await bar(page, '20', 'post'))!;
+    expect(r20.y).toBeGreaterThan(24);
+    expect(r20.y + r20.h).toBeLessThanOrEqual((await canvasBox(page)).height);
+    expect(await scroll.evaluate((e: any) => e.scrollTop)).toBe(await page.evaluate(() => (globalThis as any).__timelineApi.view.yOff));
     await page.locator('#timeline .tl-fit').click();
     await page.waitForFunction(() => (globalThis as any).__timelineApi.getWindow() === null);
   });

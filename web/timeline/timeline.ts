@@ -180,12 +180,7 @@ export class Timeline {
     this.label();
 
     listen(this.canvas, this);
-    this.scroller.addEventListener('scroll', () => {
-      if (this.scroller.scrollTop === this.view.yOff) return;
-      this.view.yOff = this.scroller.scrollTop;
-      this.tooltip.hidden = true;
-      this.schedule();
-    });
+    this.scroller.addEventListener('scroll', () => this.syncY());
     this.scroller.addEventListener('keydown', (e) => onKey(this, e));
     this.scroller.addEventListener('focus', () => {
       // The ring is the keyboard's: a click (which focuses the container too) shows the selection only.
@@ -498,6 +493,10 @@ export class Timeline {
 
   private revealBar(b: Bar, intoPage = true): void {
     const v = this.view;
+    // From where the lanes are now, not where they were last drawn: the scrollbar, the page or a script may
+    // have moved them with their scroll event still to come (dispatched at the next frame), which would set
+    // yOff back to that position after this reveal decided the lane was in view.
+    this.syncY();
     // The lane: into the container's view (a lane of margin above and below when there is room).
     const top = b.lane * LANE_H;
     const rows = v.height - AXIS_H;
@@ -526,6 +525,18 @@ export class Timeline {
 
   private afterReveal(intoPage: boolean): void {
     if (intoPage) this.scroller.scrollIntoView({ block: 'nearest' });
+    this.schedule();
+  }
+
+  /**
+   * Takes the container's scroll position as it is now (its scroll event may not have come yet). Not while
+   * hidden (the Table tab): it does not scroll then, and yOff is where it goes back to (resize()).
+   */
+  private syncY(): void {
+    const v = this.view;
+    if (!this.scroller.clientHeight || this.scroller.scrollTop === v.yOff) return;
+    v.yOff = this.scroller.scrollTop;
+    this.tooltip.hidden = true;
     this.schedule();
   }
 
