@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { finish, resp, start, task, type Graph } from '../support/casts';
+import { at, ran, finish, resp, start, type Graph } from '../support/casts';
 import { axeViolations, DESKTOP, horizontalOverflow, PHONE, screenshots, startUi, type UiHarness } from '../support/browser';
 
 /**
@@ -14,17 +14,6 @@ jest.setTimeout(60_000);
 const COLORS = { pending: '#94a3b8', running: '#2563eb', ready: '#16a34a', error: '#dc2626', skipped: '#f59e0b' };
 const LANE_BACKGROUNDS = ['#ffffff', '#f4f6f8'];
 const RING = '#2563eb';
-
-const at = (base: number, s: number) => new Date(base + s * 1000).toISOString();
-const ran = (
-  node: string | null,
-  name: string,
-  base: number,
-  from: number,
-  to: number,
-  status = 'ready',
-  extra: Record<string, unknown> = {},
-) => [task(node, name, 'running', { time: at(base, from) }), task(node, name, status, { time: at(base, to), ...extra })];
 
 type Box = { kind: 'bar' | 'marker'; status: string; color: string; x: number; y: number; w: number; h: number };
 type Win = { from: number; to: number } | null;
@@ -42,7 +31,8 @@ const pixel = (page: Page, x: number, y: number) => page.evaluate(([a, b]) => (g
 const getWindow = (page: Page) => page.evaluate(() => (globalThis as any).__timelineApi.getWindow() as Win);
 const canvasBox = async (page: Page) => (await page.locator('#timeline canvas').boundingBox())!;
 /** Waits until the page has drawn (two frames): what a scheduled redraw needs. */
-const frames = (page: Page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+const frames = (page: Page) =>
+  page.evaluate(() => new Promise((r) => (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(r))));
 
 describe('the run timeline (web/timeline/) in Chromium', () => {
   let ui: UiHarness;
