@@ -3,7 +3,7 @@ import { clear, h } from './dom';
 import { parseRoute, setTitle } from './url';
 import { clustersView } from './views/clusters';
 import { compareView } from './views/compare';
-import { app, leave, logout, main, onLeave, setCrumbs, setRouter, showError, showNotFound, tooltip } from './views/page';
+import { app, leave, logout, main, onLeave, setCrumbs, setRouter, showError, showNotFound, takeParams, tooltip } from './views/page';
 import { runView } from './views/run';
 import { clusterView } from './views/runs';
 
@@ -14,6 +14,7 @@ import { clusterView } from './views/runs';
  * title reset, so an error never shows under the crumbs of the view before it.
  */
 async function route(moveFocus: boolean): Promise<void> {
+  shownPath = parseRoute().path;
   leave();
   tooltip.hidden = true;
   logout.hidden = !token.get();
@@ -71,6 +72,11 @@ document.getElementById('skip')?.addEventListener('click', (e) => {
   e.preventDefault();
   main.focus();
 });
-window.addEventListener('hashchange', () => void route(true));
+/** The path of the view shown (its parameters apart): Back to the same view with other parameters stays in it. */
+let shownPath: string | null = null;
+window.addEventListener('hashchange', () => {
+  if (parseRoute().path === shownPath && takeParams()) return;
+  void route(true);
+});
 void route(false);
 clear(tooltip);

@@ -16,10 +16,10 @@ jest.setTimeout(90_000);
 const g = (page: Page) => page.evaluate(() => (globalThis as any).__timeline);
 /** Opens a URL of the page; the previous view's exposed state is dropped first, so waits see the new view's. */
 const open = async (page: Page, url: string) => {
-  await page.evaluate(() => delete (globalThis as any).__timeline).catch(() => undefined);
-  // The same URL again is no navigation at all: reload.
-  if (page.url() === url) await page.reload();
-  else await page.goto(url);
+  // A fresh page each time: the same document with another hash would be taken in place by the view shown
+  // (Back/Forward within a run keep its rows), and the same URL again is no navigation at all.
+  await page.goto('about:blank');
+  await page.goto(url);
 };
 const hashParams = async (page: Page) => {
   const hash = new URL(page.url()).hash;
@@ -203,6 +203,35 @@ describe('run view (/ui/#/runs/ID) in Chromium', () => {
     // The timeline's controls are not shown on the Table tab.
     expect(await page.locator('#fit').isVisible()).toBe(false);
     expect(await page.locator('#timeline-hint').isVisible()).toBe(false);
+  });
+
+  it('goes Back and Forward between the tasks it opened in place, without fetching the run again', async () => {
+    await open(page, `${ui.base}/ui/#/runs/${runs.failed}`);
+    await page.waitForFunction(() => (globalThis as any).__timeline?.stats.total === 9);
+    await page.locator('#detail h3', { hasText: 'ceph' }).waitFor();
+    const fetched: string[] = [];
+    const watch = (r: { url(): string }) => void (/\/deployment_history(\?|$)/.test(r.url()) && fetched.push(r.url()));
+    page.on('request', watch);
+    try {
+      // The view as it is: marked, so that a view shown anew (a new exposed object) would be seen.
+      await page.evaluate(() => ((globalThis as any).__timeline.mark = 'same view'));
+      await page.locator('#slowest a', { hasText: 'custom-step-2' }).click();
+      await page.locator('#detail h3', { hasText: 'custom-step-2' }).waitFor();
+      await page.locator('#slowest a', { hasText: 'custom-step-11' }).click();
+      await page.locator('#detail h3', { hasText: 'custom-step-11' }).waitFor();
+
+      await page.goBack();
+      await page.locator('#detail h3', { hasText: /^custom-step-2$/ }).waitFor();
+      expect(Object.fromEntries(await hashParams(page))).toMatchObject({ task: 'custom-step-2', task_node: '2' });
+      await page.goBack(); // the run as first opened: no task named, the detail closed
+      await page.locator('#detail').waitFor({ state: 'hidden' });
+      await page.goForward();
+      await page.locator('#detail h3', { hasText: /^custom-step-2$/ }).waitFor();
+      expect(await page.evaluate(() => (globalThis as any).__timeline.mark)).toBe('same view');
+      expect(fetched).toEqual([]);
+    } finally {
+      page.off('request', watch);
+    }
   });
 
   it('filters timeline and table alike (several statuses, nodes, name), says what it shows, and says when nothing matches', async () => {

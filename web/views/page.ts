@@ -21,9 +21,26 @@ export function onLeave(close: () => void): void {
   cleanup.push(close);
 }
 
+/**
+ * A view that takes a change of its own URL parameters in place (Back/Forward between a run's tasks,
+ * tabs or filters): the router calls it instead of showing the view again, which would fetch a 30,000-row
+ * run anew. Forgotten when the route changes.
+ */
+let paramsHandler: (() => void) | null = null;
+export function onParamsChange(handler: () => void): void {
+  paramsHandler = handler;
+}
+/** The current view's parameters changed (same path): true when the view took the change in place. */
+export function takeParams(): boolean {
+  if (!paramsHandler) return false;
+  paramsHandler();
+  return true;
+}
+
 /** The route changes: closes what the previous view held open. */
 export function leave(): void {
   generation++;
+  paramsHandler = null;
   for (const c of cleanup) c();
   cleanup = [];
   serviceUp();

@@ -16,7 +16,7 @@ import { Filters, nodeKey } from '../filters';
 import { isCol, RowTable, type NodeIdentity } from '../table';
 import { rowKey, Timeline, type TimelineStats } from '../timeline/timeline';
 import { href, parseRoute, setParams, setTitle } from '../url';
-import { app, badge, onLeave, setCrumbs, showError, tooltip } from './page';
+import { app, badge, onLeave, onParamsChange, setCrumbs, showError, tooltip } from './page';
 import { RunHeader } from './run-head';
 import { followRun } from './run-live';
 import { TaskDetailPanel } from './task-detail';
@@ -267,6 +267,26 @@ export class RunScreen {
     const to = Date.parse(params.get('to') ?? '');
     if (from < to) this.timeline.setWindow({ from, to });
     if (open) this.selectAndReveal(open);
+    onParamsChange(() => this.fromUrl());
+  }
+
+  /**
+   * Back or Forward to another state of this run (another task, tab or filter): taken in place from the
+   * URL, the rows kept (showing the view again would fetch them anew).
+   */
+  private fromUrl(): void {
+    const params = parseRoute().params;
+    this.filters.fromParams(params);
+    this.applyFilters(false);
+    this.setTab(params.get('tab') === 'table' ? 'table' : 'timeline', false);
+    const named = params.get('task');
+    const node = params.get('task_node');
+    const row = named === null ? undefined : this.rows.find((r) => r.task_name === named && (node === null || nodeKey(r.node_id) === node));
+    if (row) {
+      if (this.detail.open && this.detail.row === row) return;
+      void this.detail.show(row, null);
+      this.selectAndReveal(row);
+    } else if (this.detail.open) this.detail.close();
   }
 
   /** Rows that changed (live): new ones are added, the others replaced. */
