@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       port: 8000,
       host: '0.0.0.0',
       databaseUrl: undefined,
+      databaseReadUrl: undefined,
       embeddedPgDir: '.data/postgres',
       embeddedPgPort: 54329,
       embeddedPgStateDir: '/var/lib/deployment-history',
@@ -95,6 +96,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ AMQP_QUEUE_TYPE: '' }).amqpQueueType).toBe('classic');
     expect(configError({ AMQP_QUEUE_TYPE: 'stream' }).problems).toEqual(["AMQP_QUEUE_TYPE must be one of classic, quorum (got 'stream')"]);
     expect(configError({ AMQP_QUEUE_TYPE: 'Quorum' }).problems).toHaveLength(1);
+  });
+
+  it('reads DATABASE_READ_URL next to DATABASE_URL; refuses it alone (the embedded PostgreSQL has no replica) or with a bad scheme', () => {
+    const both = { DATABASE_URL: 'postgres://u@primary/db', DATABASE_READ_URL: 'postgres://u@replica/db' };
+    expect(loadConfig(both)).toMatchObject({ databaseUrl: 'postgres://u@primary/db', databaseReadUrl: 'postgres://u@replica/db' });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@primary/db', DATABASE_READ_URL: '' }).databaseReadUrl).toBeUndefined();
+    expect(configError({ DATABASE_READ_URL: 'postgres://u@replica/db' }).problems).toEqual([
+      'DATABASE_READ_URL needs DATABASE_URL: reads go to a replica of the primary that DATABASE_URL names (the embedded PostgreSQL has none)',
+    ]);
+    expect(configError({ ...both, DATABASE_READ_URL: 'mysql://u@replica/db' }).problems[0]).toMatch(
+      /^DATABASE_READ_URL must be a postgres/,
+    );
   });
 
   it('treats empty strings as unset', () => {

@@ -11,6 +11,11 @@ export interface AppConfig {
   host: string;
   /** PostgreSQL URL; undefined means "start the embedded PostgreSQL". */
   databaseUrl?: string;
+  /**
+   * A read replica of DATABASE_URL's primary: the REST read routes query it (common/database/read-db.ts);
+   * writes, transactions and the live stream stay on the primary. Undefined: everything on the primary.
+   */
+  databaseReadUrl?: string;
   embeddedPgDir: string;
   embeddedPgPort: number;
   /**
@@ -156,6 +161,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     port: int('PORT', 8000, 0, 65535),
     host: str('HOST', '0.0.0.0'),
     databaseUrl: url('DATABASE_URL', ['postgres', 'postgresql']),
+    databaseReadUrl: url('DATABASE_READ_URL', ['postgres', 'postgresql']),
     embeddedPgDir: env.EMBEDDED_PG_DIR || DEFAULT_EMBEDDED_PG_DIR,
     embeddedPgPort: int('EMBEDDED_PG_PORT', 54329, 1, 65535),
     embeddedPgStateDir: absolutePath('EMBEDDED_PG_STATE_DIR', '/var/lib/deployment-history'),
@@ -180,6 +186,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     bodyMaxCastsBytes: int('BODY_MAX_CASTS_BYTES', 67_108_864, 1_048_576, 536_870_912),
     auth: loadAuthTokens(env, problems),
   };
+  if (config.databaseReadUrl && !config.databaseUrl) {
+    problems.push(
+      'DATABASE_READ_URL needs DATABASE_URL: reads go to a replica of the primary that DATABASE_URL names (the embedded PostgreSQL has none)',
+    );
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }
