@@ -5,7 +5,9 @@ import { declareDeadLetterTopology, QueueTypeMismatchError } from '../../src/rec
 import { startApp, TestApp } from '../support/app';
 import { Bus } from '../support/bus';
 import { resp, start, task } from '../support/casts';
+import { createTestDatabase } from '../support/database';
 import { terminateServiceBackends } from '../support/faults/dump';
+import { removeBuiltService, ServiceProcess } from '../support/faults/service';
 import { AMQP_URL, DATABASE_URL, uniqueName, waitFor } from '../support/services';
 
 /**
@@ -80,6 +82,23 @@ describe('quorum queues', () => {
       );
     } finally {
       await remove(queue);
+    }
+  });
+
+  it('the built service on a queue of the other type exits 1, its log saying which queue, its type and what to do', async () => {
+    const queue = uniqueName('dh_qtype');
+    await existing(queue, 'classic');
+    const db = await createTestDatabase();
+    try {
+      const start = ServiceProcess.start({ databaseUrl: db.url, exchange: queue, queue, env: { AMQP_QUEUE_TYPE: 'quorum' } });
+      // Logs are buffered until the service listens: a start failing before that must still be logged.
+      await expect(start).rejects.toThrow(
+        /exited \(1\) while starting:[\s\S]*"level":50[^\n]*queue '[^']+' exists on the broker as a classic queue/,
+      );
+    } finally {
+      removeBuiltService();
+      await remove(queue);
+      await db.drop();
     }
   });
 
