@@ -45,6 +45,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
+  // Logs are buffered until the app is listening (bufferLogs): a start that fails before that (e.g. in
+  // configureApp, at the broker) would otherwise exit without a word.
+  Logger.flush();
   new Logger('Main').error(e instanceof Error ? (e.stack ?? e.message) : String(e));
   process.exit(1);
 });

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ClusterRegistry } from '../clusters/cluster-registry';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { compareNodes } from '../common/node-order';
@@ -8,7 +8,7 @@ import { DiffDto, firstFailureOf, isoTime, SummaryDto, TaskDetailDto } from './d
 import { TransactionDto } from './dto/transaction.dto';
 import { TASK_STATUSES, isFinalRun } from './task-state';
 import { decodeCursor, encodeCursor, queryDigest } from './keyset';
-import { HistoryRowsRepository } from './persistence/history-rows.repository';
+import { HistoryRowsRepository, REPLICA_HISTORY_ROWS } from './persistence/history-rows.repository';
 import type { RowScope } from './persistence/history-rows.sql';
 import { isKeptList, RunCache } from './persistence/run-cache';
 import { TransactionsService } from './transactions.service';
@@ -32,7 +32,10 @@ export interface Page<T> {
 export class HistoryQueryService {
   constructor(
     private readonly transactions: TransactionsService,
-    private readonly rows: HistoryRowsRepository,
+    // The rows are read on the replica when there is one (they may lag behind the primary); the run
+    // itself, and what is kept of it (RunCache: kept only if the primary's rows are still the version
+    // the answer was built from), on the primary.
+    @Inject(REPLICA_HISTORY_ROWS) private readonly rows: HistoryRowsRepository,
     private readonly cache: RunCache,
     private readonly clusters: ClusterRegistry,
   ) {}

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { READ_DB } from '../common/database/read-db';
 import { ClusterLocator } from '../clusters/cluster-locator.port';
 import { ClustersModule } from '../clusters/clusters.module';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
@@ -19,7 +21,7 @@ import { ClusterInsightsController, RunInsightsController } from './insights/ins
 import { InsightsService } from './insights/insights.service';
 import { LiveHistoryService } from './live-history.service';
 import { ClusterStateRepository } from './persistence/cluster-state.repository';
-import { HistoryRowsRepository } from './persistence/history-rows.repository';
+import { HistoryRowsRepository, REPLICA_HISTORY_ROWS } from './persistence/history-rows.repository';
 import { InsightsRepository } from './persistence/insights.repository';
 import { RunStatsCache } from './persistence/run-stats-cache';
 import { RunCache } from './persistence/run-cache';
@@ -87,6 +89,8 @@ const PERSISTENCE = [
     CriticalPathService,
     HistoryAvailableGuard,
     { provide: ClusterLocator, useExisting: TransactionsService },
+    // The history rows' reads of the REST routes, on the replica when DATABASE_READ_URL names one.
+    { provide: REPLICA_HISTORY_ROWS, inject: [READ_DB], useFactory: (db: DataSource) => new HistoryRowsRepository(db) },
   ],
   exports: [HistoryWriter, TransactionsService, TypeOrmModule],
 })

@@ -3,8 +3,11 @@ import { startApp, TestApp } from '../support/app';
 import { Bus } from '../support/bus';
 import { waitFor } from '../support/services';
 
-/** Raw Astute-format JSON published to the exchange with amqplib, results read back over REST. */
-describe('RabbitMQ receiver', () => {
+/**
+ * Raw Astute-format JSON published to the exchange with amqplib, results read back over REST; with
+ * the queue and its dead-letter queue declared classic (the default) and quorum (AMQP_QUEUE_TYPE).
+ */
+describe.each(['classic', 'quorum'] as const)('RabbitMQ receiver (%s queues)', (queueType) => {
   let t: TestApp;
   let bus: Bus;
   let exchange: string;
@@ -12,7 +15,7 @@ describe('RabbitMQ receiver', () => {
   const publish = (body: unknown) => bus.publish(exchange, 'nailgun', body);
 
   beforeAll(async () => {
-    t = await startApp({ amqp: true });
+    t = await startApp({ amqp: true, env: { AMQP_QUEUE_TYPE: queueType } });
     bus = await Bus.connect();
     exchange = t.config.amqpExchange;
     dlq = `${t.config.amqpQueue}.dead-letter`;
@@ -28,11 +31,20 @@ describe('RabbitMQ receiver', () => {
   const txByUuid = async (uuid: string) =>
     (await t.http().get('/api/v1/transactions').expect(200)).body.find((x: { uuid: string }) => x.uuid === uuid);
 
-  it('declares a durable queue bound to the durable topic exchange, with a consumer', async () => {
+  it(`declares a durable ${queueType} queue and dead-letter queue, bound to the durable topic exchange, with a consumer`, async () => {
     // Astute's own declaration (durable topic) must match ours, or RabbitMQ would answer 406.
     await bus.channel.assertExchange(exchange, 'topic', { durable: true });
     const q = await bus.queueDepth(t.config.amqpQueue);
     expect(q.consumers).toBe(1);
+    // The type as the broker has it: a declaration of the queue's own type is accepted, of the other refused.
+    const dlx = { 'x-dead-letter-exchange': dlq };
+    const types = async (queue: string, args: Record<string, string>) => ({
+      quorum: await bus.accepts(queue, { durable: true, arguments: { ...args, 'x-queue-type': 'quorum' } }),
+      classic: await bus.accepts(queue, { durable: true, arguments: { ...args, 'x-queue-type': 'classic' } }),
+    });
+    const expected = { quorum: queueType === 'quorum', classic: queueType === 'classic' };
+    expect(await types(t.config.amqpQueue, dlx)).toEqual(expected);
+    expect(await types(dlq, {})).toEqual(expected);
     await t
       .http()
       .get('/health/ready')

@@ -55,6 +55,24 @@ export class Bus {
     }
   }
 
+  /**
+   * Whether the broker accepts declaring `queue` with `options`: an existing queue accepts only its
+   * own type and arguments (else 406, which closes the channel: a throwaway one here).
+   */
+  async accepts(queue: string, options: amqp.Options.AssertQueue): Promise<boolean> {
+    const ch = await this.conn.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      await ch.assertQueue(queue, options);
+      return true;
+    } catch (e) {
+      if ((e as { code?: number }).code !== 406) throw e;
+      return false;
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+
   /** Removes what a test app declared on the broker (its queue, dead-letter queue and exchange, dead-letter exchange). */
   async removeDeclared(config: { amqpQueue: string; amqpExchange: string }): Promise<void> {
     await this.channel.deleteQueue(config.amqpQueue).catch(() => undefined);

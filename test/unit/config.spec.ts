@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       port: 8000,
       host: '0.0.0.0',
       databaseUrl: undefined,
+      databaseReadUrl: undefined,
       embeddedPgDir: '.data/postgres',
       embeddedPgPort: 54329,
       embeddedPgStateDir: '/var/lib/deployment-history',
@@ -26,6 +27,7 @@ describe('loadConfig', () => {
       amqpExchange: 'nailgun',
       amqpRoutingKey: 'nailgun',
       amqpQueue: 'nailgun',
+      amqpQueueType: 'classic',
       amqpPrefetch: 2000,
       batchMaxSize: 1000,
       batchMaxWaitMs: 10,
@@ -86,6 +88,26 @@ describe('loadConfig', () => {
       "EMBEDDED_PG_STATE_DIR must be an absolute path (got 'state')",
       "LOG_FORMAT must be one of auto, pretty, json (got 'colour')",
     ]);
+  });
+
+  it('reads the queue type, classic by default, and refuses any other', () => {
+    expect(loadConfig({ AMQP_QUEUE_TYPE: 'quorum' }).amqpQueueType).toBe('quorum');
+    expect(loadConfig({ AMQP_QUEUE_TYPE: 'classic' }).amqpQueueType).toBe('classic');
+    expect(loadConfig({ AMQP_QUEUE_TYPE: '' }).amqpQueueType).toBe('classic');
+    expect(configError({ AMQP_QUEUE_TYPE: 'stream' }).problems).toEqual(["AMQP_QUEUE_TYPE must be one of classic, quorum (got 'stream')"]);
+    expect(configError({ AMQP_QUEUE_TYPE: 'Quorum' }).problems).toHaveLength(1);
+  });
+
+  it('reads DATABASE_READ_URL next to DATABASE_URL; refuses it alone (the embedded PostgreSQL has no replica) or with a bad scheme', () => {
+    const both = { DATABASE_URL: 'postgres://u@primary/db', DATABASE_READ_URL: 'postgres://u@replica/db' };
+    expect(loadConfig(both)).toMatchObject({ databaseUrl: 'postgres://u@primary/db', databaseReadUrl: 'postgres://u@replica/db' });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@primary/db', DATABASE_READ_URL: '' }).databaseReadUrl).toBeUndefined();
+    expect(configError({ DATABASE_READ_URL: 'postgres://u@replica/db' }).problems).toEqual([
+      'DATABASE_READ_URL needs DATABASE_URL: reads go to a replica of the primary that DATABASE_URL names (the embedded PostgreSQL has none)',
+    ]);
+    expect(configError({ ...both, DATABASE_READ_URL: 'mysql://u@replica/db' }).problems[0]).toMatch(
+      /^DATABASE_READ_URL must be a postgres/,
+    );
   });
 
   it('treats empty strings as unset', () => {

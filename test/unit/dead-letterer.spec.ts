@@ -16,6 +16,7 @@ const QUEUE = 'q';
 const WITH_EXCHANGE: DeadLetterTopology = {
   exchange: 'q.dead-letter',
   dlqAssertable: true,
+  dlqOptions: { durable: true },
   queueOptions: { durable: true },
   noAssert: false,
 };

@@ -11,6 +11,11 @@ export interface AppConfig {
   host: string;
   /** PostgreSQL URL; undefined means "start the embedded PostgreSQL". */
   databaseUrl?: string;
+  /**
+   * A read replica of DATABASE_URL's primary: the REST read routes query it (common/database/read-db.ts);
+   * writes, transactions and the live stream stay on the primary. Undefined: everything on the primary.
+   */
+  databaseReadUrl?: string;
   embeddedPgDir: string;
   embeddedPgPort: number;
   /**
@@ -23,6 +28,11 @@ export interface AppConfig {
   amqpExchange: string;
   amqpRoutingKey: string;
   amqpQueue: string;
+  /**
+   * How the queue and its dead-letter queue are declared: `quorum` (replicated, what a RabbitMQ
+   * cluster needs for failover) or `classic` (as always; a quorum queue runs on one node too).
+   */
+  amqpQueueType: QueueType;
   /** Unacked messages the consumer may hold; bounds a batch. */
   amqpPrefetch: number;
   /** Casts written per database transaction at most, and how long a batch may wait to fill. */
@@ -61,6 +71,9 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 
 /** The embedded PostgreSQL's data folder, relative to the working directory, unless EMBEDDED_PG_DIR names another. */
 export const DEFAULT_EMBEDDED_PG_DIR = '.data/postgres';
+
+export const QUEUE_TYPES = ['classic', 'quorum'] as const;
+export type QueueType = (typeof QUEUE_TYPES)[number];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -130,16 +143,25 @@ function envReaders(env: Env, problems: string[]) {
     return 'auto';
   };
 
-  return { str, int, optionalInt, url, absolutePath, logLevel, logFormat };
+  const oneOf = <T extends string>(name: string, values: readonly T[], fallback: T): T => {
+    const v = env[name];
+    if (v === undefined || v === '') return fallback;
+    if ((values as readonly string[]).includes(v)) return v as T;
+    problems.push(`${name} must be one of ${values.join(', ')} (got '${v}')`);
+    return fallback;
+  };
+
+  return { str, int, optionalInt, url, absolutePath, logLevel, logFormat, oneOf };
 }
 
 export function loadConfig(env: Env = process.env): AppConfig {
   const problems: string[] = [];
-  const { str, int, optionalInt, url, absolutePath, logLevel, logFormat } = envReaders(env, problems);
+  const { str, int, optionalInt, url, absolutePath, logLevel, logFormat, oneOf } = envReaders(env, problems);
   const config: AppConfig = {
     port: int('PORT', 8000, 0, 65535),
     host: str('HOST', '0.0.0.0'),
     databaseUrl: url('DATABASE_URL', ['postgres', 'postgresql']),
+    databaseReadUrl: url('DATABASE_READ_URL', ['postgres', 'postgresql']),
     embeddedPgDir: env.EMBEDDED_PG_DIR || DEFAULT_EMBEDDED_PG_DIR,
     embeddedPgPort: int('EMBEDDED_PG_PORT', 54329, 1, 65535),
     embeddedPgStateDir: absolutePath('EMBEDDED_PG_STATE_DIR', '/var/lib/deployment-history'),
@@ -147,6 +169,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     amqpExchange: str('AMQP_EXCHANGE', 'nailgun'),
     amqpRoutingKey: str('AMQP_ROUTING_KEY', 'nailgun'),
     amqpQueue: str('AMQP_QUEUE', 'nailgun'),
+    amqpQueueType: oneOf('AMQP_QUEUE_TYPE', QUEUE_TYPES, 'classic'),
     amqpPrefetch: int('AMQP_PREFETCH', 2000, 1, 65535),
     batchMaxSize: int('BATCH_MAX_SIZE', 1000, 1, 100000),
     batchMaxWaitMs: int('BATCH_MAX_WAIT_MS', 10, 0, 60000),
@@ -163,6 +186,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     bodyMaxCastsBytes: int('BODY_MAX_CASTS_BYTES', 67_108_864, 1_048_576, 536_870_912),
     auth: loadAuthTokens(env, problems),
   };
+  if (config.databaseReadUrl && !config.databaseUrl) {
+    problems.push(
+      'DATABASE_READ_URL needs DATABASE_URL: reads go to a replica of the primary that DATABASE_URL names (the embedded PostgreSQL has none)',
+    );
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

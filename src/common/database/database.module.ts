@@ -5,6 +5,7 @@ import { MIGRATIONS } from '../../../migrations';
 import { DatabaseServer } from './database-server';
 import { runMigrationsLocked } from './migrate';
 import { pgDriver } from './pg-driver';
+import { READ_DB, readDbProvider } from './read-db';
 import { StoreHealth } from './store-health';
 import { TypeOrmLogger } from './typeorm-logger';
 
@@ -15,6 +16,11 @@ class DatabaseServerModule {}
 @Global()
 @Module({ providers: [StoreHealth], exports: [StoreHealth] })
 class StoreHealthModule {}
+
+/** READ_DB: DATABASE_READ_URL's replica, or the primary (read-db.ts). */
+@Global()
+@Module({ providers: [readDbProvider], exports: [READ_DB] })
+class ReadDbModule {}
 
 /**
  * TypeORM on PostgreSQL. Entities come from the feature modules (autoLoadEntities); the schema
@@ -47,6 +53,7 @@ class StoreHealthModule {}
       },
     }),
     StoreHealthModule,
+    ReadDbModule,
   ],
   exports: [DatabaseServerModule],
 })

@@ -110,6 +110,12 @@ const KEY_COLUMNS: ReadonlyArray<Column<RowKey>> = [
   { name: 'task', type: 'varchar', value: (k) => k.taskName },
 ];
 
+/**
+ * The same reads on READ_DB (DATABASE_READ_URL's replica, else the primary), for the REST reads that may
+ * lag (HistoryQueryService); the live stream and the writer use HistoryRowsRepository, on the primary.
+ */
+export const REPLICA_HISTORY_ROWS = Symbol('REPLICA_HISTORY_ROWS');
+
 /** The reads of history rows (deployment_history): lists, a run's list as JSON, its summary scan, one task. */
 @Injectable()
 export class HistoryRowsRepository {

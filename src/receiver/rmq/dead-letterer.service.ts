@@ -5,7 +5,7 @@ import { LogThrottle } from '../../common/logging/log-throttle';
 import { reasonKind } from '../../common/metrics/metrics.service';
 import { ReceiverStats } from '../receiver-stats';
 import { backoffMs, BoundedHeaders, deadLetterHeaders, LruCounter, messageKey, RetryPolicy } from './dead-letter';
-import { DeadLetterTopology, DLQ_OPTIONS } from './dead-letter-topology';
+import { DeadLetterTopology, dlqOptions } from './dead-letter-topology';
 import { deadLetterQueue } from './rmq-options';
 
 interface Parked {
@@ -33,7 +33,13 @@ interface Parked {
 export class DeadLetterer implements OnModuleDestroy {
   private readonly log = new LogThrottle(new Logger('Receiver'));
   /** Until bootstrap has looked at the broker (declareDeadLetterTopology): no dead-letter exchange known. */
-  private topology: DeadLetterTopology = { exchange: null, dlqAssertable: true, queueOptions: DLQ_OPTIONS, noAssert: false };
+  private topology: DeadLetterTopology = {
+    exchange: null,
+    dlqAssertable: true,
+    dlqOptions: dlqOptions('classic'),
+    queueOptions: { durable: true },
+    noAssert: false,
+  };
   /** Failed copies per message, kept across its redeliveries. */
   private readonly failures = new LruCounter(10_000);
   private readonly asserted = new WeakSet<Channel>();
@@ -122,7 +128,7 @@ export class DeadLetterer implements OnModuleDestroy {
     const queue = deadLetterQueue(this.config);
     if (this.topology.dlqAssertable && !this.asserted.has(channel)) {
       // Once per channel: the queue comes back if someone deleted it while we ran.
-      await channel.assertQueue(queue, DLQ_OPTIONS).catch((e: unknown) => {
+      await channel.assertQueue(queue, this.topology.dlqOptions).catch((e: unknown) => {
         // Declared again by someone else, differently: refused (406, which closed this channel); never ask again.
         if ((e as { code?: number }).code === 406) this.topology = { ...this.topology, dlqAssertable: false };
         throw e;

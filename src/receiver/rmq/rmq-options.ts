@@ -41,6 +41,8 @@ export function rmqOptions(config: AppConfig, declaration: QueueDeclaration = PL
       routingKey: config.amqpRoutingKey,
       noAck: false,
       prefetchCount: config.amqpPrefetch,
+      // Per consumer, as Nest's default: a quorum queue refuses a global prefetch (540, the connection closes).
+      isGlobalPrefetchCount: false,
       consumerTag: CONSUMER_TAG,
       deserializer: new AstuteDeserializer(),
     },
