@@ -80,6 +80,8 @@ export class HttpCastBatcher implements OnModuleDestroy {
   private lastAnswered = 0;
   private storeFailures = 0;
   private readonly stopping = new AbortController();
+  /** The bounds (the constants above; tests make them small). */
+  readonly limits = { requests: HTTP_MAX_WAITING_REQUESTS, casts: HTTP_MAX_WAITING_CASTS, storeWaitMs: HTTP_STORE_WAIT_MS };
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -90,14 +92,14 @@ export class HttpCastBatcher implements OnModuleDestroy {
 
   /** As HistoryWriter.apply with onReject (all or nothing), in a batch shared with concurrent requests; resolves after the commit. */
   apply(commands: StoreCommand[], onReject: (rejected: Rejected) => Error): Promise<CommandOutcome[]> {
-    if (this.queue.length + this.inFlight >= HTTP_MAX_WAITING_REQUESTS) {
-      throw new IngestBusyError(`${HTTP_MAX_WAITING_REQUESTS} requests are waiting`);
+    if (this.queue.length + this.inFlight >= this.limits.requests) {
+      throw new IngestBusyError(`${this.limits.requests} requests are waiting`);
     }
-    if (this.queue.length && this.queuedCasts + commands.length > HTTP_MAX_WAITING_CASTS) {
+    if (this.queue.length && this.queuedCasts + commands.length > this.limits.casts) {
       throw new IngestBusyError(`${this.queuedCasts} casts are waiting`);
     }
     return new Promise<CommandOutcome[]>((resolve, reject) => {
-      const waitUntil = this.health.available ? Date.now() + HTTP_STORE_WAIT_MS : 0;
+      const waitUntil = this.health.available ? Date.now() + this.limits.storeWaitMs : 0;
       this.queue.push({ commands, onReject, resolve, reject, waitUntil });
       this.queuedCasts += commands.length;
       if (

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { StoreHealth } from '../../src/common/database/store-health';
+import { HttpCastBatcher } from '../../src/receiver/http-batcher';
 import { startApp, TestApp } from '../support/app';
 import { resp, start, task } from '../support/casts';
 import { createTestDatabase } from '../support/database';
@@ -98,6 +99,33 @@ describe('HTTP ingest shares the batches', () => {
     // Nothing of the refused request was applied; the good ones shared transactions.
     expect(await taskStatus(t.sql, uuids[2])).toEqual(['pending']);
     expect(await writingTransactions(t.sql)).toBeLessThan(6);
+  });
+
+  it('past the cap of waiting requests: 503, a JSON reason and Retry-After; the waiting ones are applied', async () => {
+    const uuids = await runsFor(t, t.sql, 'cap', 53);
+    const limits = t.app.get(HttpCastBatcher).limits;
+    const saved = limits.requests;
+    limits.requests = 2;
+    try {
+      const answers = await Promise.all(
+        uuids.map((u) =>
+          t
+            .http()
+            .post('/api/v1/casts')
+            .send(resp(u, [task('1', 'a', 'running')])),
+        ),
+      );
+      const busy = answers.filter((a) => a.status === 503);
+      expect(busy.length).toBeGreaterThan(0);
+      expect(answers.filter((a) => a.status === 200).length + busy.length).toBe(CLIENTS);
+      for (const a of busy) {
+        expect(a.headers['retry-after']).toMatch(/^\d+$/);
+        expect(a.body).toEqual({ statusCode: 503, message: expect.stringMatching(/too many casts waiting/) });
+      }
+      for (const [i, a] of answers.entries()) expect(await taskStatus(t.sql, uuids[i])).toEqual([a.status === 200 ? 'running' : 'pending']);
+    } finally {
+      limits.requests = saved;
+    }
   });
 
   it('the database lost mid-batch: the requests are answered once it is back, everything stored once', async () => {
