@@ -15,7 +15,7 @@ export const HTTP_MAX_WAITING_CASTS = 50_000;
  * How long a request whose batch met a store failure (connection lost, database restarting, a race lost
  * past every retry) waits for the database to answer again before it is answered 503 with Retry-After.
  */
-export const HTTP_STORE_WAIT_MS = 10_000;
+export const HTTP_STORE_WAIT_MS = 5_000;
 /** Seconds a client refused for a full queue is told to wait. */
 export const HTTP_BUSY_RETRY_AFTER_S = 1;
 
@@ -224,8 +224,18 @@ export class HttpCastBatcher implements OnModuleDestroy {
     if (!held.length) return held;
     this.throttle.error('store', `${held.length} HTTP request(s) held: the database failed (${describe(e)}); retrying when it answers`);
     const until = Math.max(...held.map((r) => r.waitUntil));
-    const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(until - now)]);
-    if (await this.health.waitUntilAvailable(signal, this.storeFailures++)) return held;
+    // Own controller and timer, not AbortSignal.any/timeout: on Node 20 a composite signal may lose the
+    // abort of a timeout signal nothing else references once it is garbage-collected (seen: a request held forever).
+    const bounded = new AbortController();
+    const end = () => bounded.abort();
+    const timer = setTimeout(end, until - now);
+    this.stopping.signal.addEventListener('abort', end, { once: true });
+    try {
+      if (await this.health.waitUntilAvailable(bounded.signal, this.storeFailures++)) return held;
+    } finally {
+      clearTimeout(timer);
+      this.stopping.signal.removeEventListener('abort', end);
+    }
     for (const r of held) r.reject(e);
     return [];
   }
