@@ -47,7 +47,7 @@ function harness(opts: { storeUp?: boolean } = {}) {
             if (rejected.length) return reject(onReject(rejected));
             resolve(outcomes);
           } catch (e) {
-            reject(e);
+            reject(e instanceof Error ? e : new Error(String(e)));
           }
         }),
       );
