@@ -80,6 +80,8 @@ export class HttpCastBatcher implements OnModuleDestroy {
   private lastAnswered = 0;
   private storeFailures = 0;
   private readonly stopping = new AbortController();
+  /** While a batch is held for the database: the failure, given at once to requests that come meanwhile. */
+  private heldFor: Error | null = null;
   /** The bounds (the constants above; tests make them small). */
   readonly limits = { requests: HTTP_MAX_WAITING_REQUESTS, casts: HTTP_MAX_WAITING_CASTS, storeWaitMs: HTTP_STORE_WAIT_MS };
 
@@ -92,6 +94,8 @@ export class HttpCastBatcher implements OnModuleDestroy {
 
   /** As HistoryWriter.apply with onReject (all or nothing), in a batch shared with concurrent requests; resolves after the commit. */
   apply(commands: StoreCommand[], onReject: (rejected: Rejected) => Error): Promise<CommandOutcome[]> {
+    // The database is known away and a batch already waits for it: no point in queueing behind it (503 at once).
+    if (this.heldFor !== null && !this.health.available) throw this.heldFor;
     if (this.queue.length + this.inFlight >= this.limits.requests) {
       throw new IngestBusyError(`${this.limits.requests} requests are waiting`);
     }
@@ -230,11 +234,13 @@ export class HttpCastBatcher implements OnModuleDestroy {
     const end = () => bounded.abort();
     const timer = setTimeout(end, until - now);
     this.stopping.signal.addEventListener('abort', end, { once: true });
+    this.heldFor = e instanceof Error ? e : new Error(String(e));
     try {
       if (await this.health.waitUntilAvailable(bounded.signal, this.storeFailures++)) return held;
     } finally {
       clearTimeout(timer);
       this.stopping.signal.removeEventListener('abort', end);
+      this.heldFor = null;
     }
     for (const r of held) r.reject(e);
     return [];

@@ -130,6 +130,17 @@ describe('HttpCastBatcher', () => {
     expect(h.calls).toEqual([['a1']]);
   });
 
+  it('while a batch is held for the database, a new request gets the store error at once', async () => {
+    const h = harness();
+    h.store.up = false;
+    const held = h.post('a1');
+    while (h.health.available) await new Promise((r) => setTimeout(r, 5));
+    expect(() => h.post('b1')).toThrow(/ECONNREFUSED/);
+    h.store.up = true;
+    await expect(held).resolves.toHaveLength(1);
+    expect(h.calls.flat()).not.toContain('b1');
+  });
+
   it('caps the requests and the casts waiting: past them, IngestBusyError (503 with Retry-After)', async () => {
     const h = harness();
     h.batcher.limits.requests = 2;
