@@ -115,7 +115,7 @@ export class HttpCastBatcher implements OnModuleDestroy {
     });
   }
 
-  /** Shutdown (after the HTTP server stopped taking requests): what waits is written and answered. */
+  /** Shutdown: what waits is written and answered; a wait for the database ends at once (those held get their 503). */
   async onModuleDestroy(): Promise<void> {
     this.stopping.abort();
     if (this.timer) clearTimeout(this.timer);
