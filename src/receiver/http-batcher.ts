@@ -92,11 +92,16 @@ export class HttpCastBatcher implements OnModuleDestroy {
     private readonly stats: ReceiverStats,
   ) {}
 
+  /** Requests waiting for their batch to commit (queued or being written). */
+  get waiting(): number {
+    return this.queue.length + this.inFlight;
+  }
+
   /** As HistoryWriter.apply with onReject (all or nothing), in a batch shared with concurrent requests; resolves after the commit. */
   apply(commands: StoreCommand[], onReject: (rejected: Rejected) => Error): Promise<CommandOutcome[]> {
     // The database is known away and a batch already waits for it: no point in queueing behind it (503 at once).
     if (this.heldFor !== null && !this.health.available) throw this.heldFor;
-    if (this.queue.length + this.inFlight >= this.limits.requests) {
+    if (this.waiting >= this.limits.requests) {
       throw new IngestBusyError(`${this.limits.requests} requests are waiting`);
     }
     if (this.queue.length && this.queuedCasts + commands.length > this.limits.casts) {

@@ -38,6 +38,24 @@ async function runsFor(t: { http: TestApp['http'] }, sql: Client, prefix: string
   return uuids;
 }
 
+/**
+ * Sends the requests while the first batch is held on a lock of this test, until `waiting` requests are in the
+ * batcher: however the machine schedules them, they meet in the batcher (no timing assumed).
+ */
+async function allWaiting<T>(t: TestApp, waiting: number, send: () => Promise<T>): Promise<T> {
+  const locker = new Client({ connectionString: t.databaseUrl });
+  await locker.connect();
+  try {
+    await locker.query('BEGIN; LOCK TABLE transactions IN ACCESS EXCLUSIVE MODE');
+    const sent = send();
+    await waitFor(() => t.app.get(HttpCastBatcher).waiting === waiting, `${waiting} requests to wait in the batcher`);
+    await locker.query('COMMIT');
+    return await sent;
+  } finally {
+    await locker.end();
+  }
+}
+
 const taskStatus = async (sql: Client, uuid: string) =>
   (
     await sql.query(
@@ -50,8 +68,7 @@ describe('HTTP ingest shares the batches', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    // A window long enough that the concurrent requests of a test surely meet in it on a busy machine.
-    t = await startApp({ env: { BATCH_MAX_WAIT_MS: '300' } });
+    t = await startApp();
     await countWritingTransactions(t.sql);
   });
   afterAll(() => t?.close());
@@ -60,12 +77,14 @@ describe('HTTP ingest shares the batches', () => {
     const uuids = await runsFor(t, t.sql, 'share', 50);
     const ids = new Map<string, number>();
     for (const u of uuids) ids.set(u, (await t.sql.query('SELECT id FROM transactions WHERE uuid = $1', [u])).rows[0].id);
-    const answers = await Promise.all(
-      uuids.map((u) =>
-        t
-          .http()
-          .post('/api/v1/casts')
-          .send(resp(u, [task('1', 'a', 'running')])),
+    const answers = await allWaiting(t, CLIENTS, () =>
+      Promise.all(
+        uuids.map((u) =>
+          t
+            .http()
+            .post('/api/v1/casts')
+            .send(resp(u, [task('1', 'a', 'running')])),
+        ),
       ),
     );
     answers.forEach((a, i) => {
@@ -87,7 +106,8 @@ describe('HTTP ingest shares the batches', () => {
     // unknown run: refused whole (404), inside a batch shared with the others.
     bodies[1] = { method: 'transaction_resp', args: { nodes: [] } };
     bodies[2] = [resp(uuids[2], [task('1', 'a', 'running')]), resp('mixed-nowhere', [task('1', 'a', 'running')])];
-    const answers = await Promise.all(bodies.map((b) => t.http().post('/api/v1/casts').send(b)));
+    // The malformed one never reaches the batcher.
+    const answers = await allWaiting(t, CLIENTS - 1, () => Promise.all(bodies.map((b) => t.http().post('/api/v1/casts').send(b))));
     expect(answers.map((a) => a.status)).toEqual([200, 400, 404, 200, 200, 200, 200, 200]);
     expect(answers[2].body).toEqual(
       expect.objectContaining({ statusCode: 404, message: expect.stringMatching(/^casts\[1\]: .*mixed-nowhere/) }),
@@ -106,17 +126,24 @@ describe('HTTP ingest shares the batches', () => {
     const limits = t.app.get(HttpCastBatcher).limits;
     const saved = limits.requests;
     limits.requests = 2;
+    // The first batch blocks on a lock this test holds, so that the others surely find the queue full.
+    const locker = new Client({ connectionString: t.databaseUrl });
+    await locker.connect();
     try {
-      const answers = await Promise.all(
-        uuids.map((u) =>
-          t
-            .http()
-            .post('/api/v1/casts')
-            .send(resp(u, [task('1', 'a', 'running')])),
-        ),
+      await locker.query('BEGIN; LOCK TABLE transactions IN ACCESS EXCLUSIVE MODE');
+      const settled: number[] = [];
+      const pending = uuids.map((u) =>
+        t
+          .http()
+          .post('/api/v1/casts')
+          .send(resp(u, [task('1', 'a', 'running')]))
+          .then((r) => (settled.push(r.status), r)),
       );
+      await waitFor(() => settled.length >= CLIENTS - 2, 'the requests past the cap to be answered');
+      await locker.query('COMMIT');
+      const answers = await Promise.all(pending);
       const busy = answers.filter((a) => a.status === 503);
-      expect(busy.length).toBeGreaterThan(0);
+      expect(busy.length).toBe(CLIENTS - 2);
       expect(answers.filter((a) => a.status === 200).length + busy.length).toBe(CLIENTS);
       for (const a of busy) {
         expect(a.headers['retry-after']).toMatch(/^\d+$/);
@@ -125,6 +152,7 @@ describe('HTTP ingest shares the batches', () => {
       for (const [i, a] of answers.entries()) expect(await taskStatus(t.sql, uuids[i])).toEqual([a.status === 200 ? 'running' : 'pending']);
     } finally {
       limits.requests = saved;
+      await locker.end();
     }
   });
 
@@ -139,17 +167,30 @@ describe('HTTP ingest shares the batches', () => {
     try {
       await countWritingTransactions(sql);
       const uuids = await runsFor(app, sql, 'blink', 52);
-      await proxy.cut();
-      const answers = Promise.all(
-        uuids.map((u) =>
-          app
-            .http()
-            .post('/api/v1/casts')
-            .send(resp(u, [task('1', 'a', 'ready')])),
-        ),
-      );
+      const batcher = app.app.get(HttpCastBatcher);
       const health = app.app.get(StoreHealth);
-      await waitFor(() => !health.available, 'the batch to fail for the database');
+      // Every request is in the batcher (the first batch held on a lock this test takes directly, not through
+      // the proxy) when the database goes away under the batch.
+      const locker = new Client({ connectionString: db.url });
+      await locker.connect();
+      let answers!: Promise<Array<{ status: number; body: unknown }>>;
+      try {
+        await locker.query('BEGIN; LOCK TABLE transactions IN ACCESS EXCLUSIVE MODE');
+        answers = Promise.all(
+          uuids.map((u) =>
+            app
+              .http()
+              .post('/api/v1/casts')
+              .send(resp(u, [task('1', 'a', 'ready')])),
+          ),
+        );
+        await waitFor(() => batcher.waiting === CLIENTS, 'every request to wait in the batcher');
+        await proxy.cut();
+        await waitFor(() => !health.available, 'the batch to fail for the database');
+        await locker.query('COMMIT');
+      } finally {
+        await locker.end();
+      }
       expect(await writingTransactions(sql)).toBe(0);
       await proxy.open();
       const got = await answers;
