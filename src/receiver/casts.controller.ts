@@ -8,6 +8,7 @@ import { LargeBody } from '../common/http/request-body';
 import { TransactionsService } from '../history/transactions.service';
 import { CASTS_BODY, TRANSACTION_START_ARGS } from './cast.schema';
 import { CastsService } from './casts.service';
+import { IngestBusyError } from './http-batcher';
 import { CastResultDto } from './dto/cast-result.dto';
 import { ReceiverStatsDto } from './dto/receiver-stats.dto';
 import { StartedTransactionDto } from './dto/started-transaction.dto';
@@ -21,8 +22,9 @@ export class CastsController {
   ) {}
 
   /**
-   * Astute-format casts over HTTP: one cast or a list, validated as on the bus and applied in one
-   * database transaction (all or nothing). Returns what was applied, per cast.
+   * Astute-format casts over HTTP: one cast or a list, validated as on the bus and applied all or
+   * nothing, in a database transaction shared with concurrent requests. Returns what was applied, per
+   * cast, once committed.
    */
   @Post('casts')
   @AdminOnly()
@@ -32,8 +34,8 @@ export class CastsController {
   @ApiOkResponse({ type: [CastResultDto] })
   @ApiBadRequestResponse({ type: ErrorDto, description: 'A cast is malformed; the message names it and why. Nothing was applied.' })
   @ApiNotFoundResponse({ type: ErrorDto, description: 'A cast refers to an unknown task_uuid. Nothing was applied.' })
-  post(@Body() body: unknown): Promise<CastResultDto[]> {
-    return this.casts.applyHttp(body);
+  post(@Body() body: unknown, @Res({ passthrough: true }) res: Response): Promise<CastResultDto[]> {
+    return busyAnswered(this.casts.applyHttp(body), res);
   }
 
   /**
@@ -48,7 +50,7 @@ export class CastsController {
   @ApiCreatedResponse({ type: StartedTransactionDto })
   @ApiOkResponse({ type: StartedTransactionDto, description: 'The run was already started: nothing changed.' })
   async start(@Body() args: unknown, @Res({ passthrough: true }) res: Response): Promise<StartedTransactionDto> {
-    const [result] = await this.casts.applyHttp({ method: START_METHOD, args });
+    const [result] = await busyAnswered(this.casts.applyHttp({ method: START_METHOD, args }), res);
     if (result.outcome === 'duplicate') res.status(HttpStatus.OK);
     const run = await this.transactions.get(result.transaction_id!);
     // What was not applied (a snapshot that cannot be stored) is said as POST /casts says it in `skipped`.
@@ -60,5 +62,15 @@ export class CastsController {
   @Get('receiver/stats')
   stats(): ReceiverStatsDto {
     return this.casts.stats.snapshot();
+  }
+}
+
+/** Too many requests waiting for a batch: the 503 says when to come back (Retry-After). */
+async function busyAnswered<T>(work: Promise<T>, res: Response): Promise<T> {
+  try {
+    return await work;
+  } catch (e) {
+    if (e instanceof IngestBusyError) res.setHeader('Retry-After', String(e.retryAfterS));
+    throw e;
   }
 }

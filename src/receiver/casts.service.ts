@@ -1,10 +1,10 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { LogThrottle } from '../common/logging/log-throttle';
-import { HistoryWriter } from '../history/history-writer.service';
 import type { CommandOutcome } from '../history/store-commands';
 import { CastRejected, ParsedCast, parseCast } from './cast';
 import { CastResultDto } from './dto/cast-result.dto';
+import { HttpCastBatcher } from './http-batcher';
 import { ReceiverStats } from './receiver-stats';
 
 export const MAX_CASTS_PER_REQUEST = 10_000;
@@ -20,7 +20,7 @@ export class CastsService implements OnModuleDestroy {
   private readonly warnings = new LogThrottle(this.logger);
 
   constructor(
-    private readonly writer: HistoryWriter,
+    private readonly batcher: HttpCastBatcher,
     readonly stats: ReceiverStats,
   ) {}
 
@@ -36,8 +36,9 @@ export class CastsService implements OnModuleDestroy {
   }
 
   /**
-   * `POST /casts`: one cast or a list, all validated first, then applied in one database
-   * transaction. Nothing is applied when one of them cannot be (400 / 404 naming it).
+   * `POST /casts`: one cast or a list, all validated first, then applied all or nothing, in a database
+   * transaction shared with concurrent requests (HttpCastBatcher). Nothing is applied when one of them
+   * cannot be (400 / 404 naming it); answered after the commit.
    */
   async applyHttp(body: unknown): Promise<CastResultDto[]> {
     const list = Array.isArray(body) ? body : [body];
@@ -58,7 +59,7 @@ export class CastsService implements OnModuleDestroy {
     });
     if (problems.length) throw new InvalidInputError(problems.join('; '), problems);
     const casts = parsed as ParsedCast[];
-    const outcomes = await this.writer.apply(
+    const outcomes = await this.batcher.apply(
       casts.map((c) => c.command),
       (rejected) =>
         new NotFoundError(rejected.map((r) => (Array.isArray(body) ? `casts[${r.index}]: ${r.reason}` : r.reason)).join('; '), rejected),

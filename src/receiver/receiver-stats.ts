@@ -74,6 +74,16 @@ export class ReceiverStats {
     this.metrics.batchCommitted(casts, ms / 1000);
   }
 
+  /** HTTP requests written together in one transaction (HttpCastBatcher). */
+  httpBatches = 0;
+  httpBatchedRequests = 0;
+
+  httpBatchCommitted(requests: number, casts: number, ms: number): void {
+    this.httpBatches++;
+    this.httpBatchedRequests += requests;
+    this.metrics.batchCommitted(casts, ms / 1000);
+  }
+
   batchRetried(): void {
     this.batchRetries++;
     this.metrics.batchRetried();

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { HistoryModule } from '../history/history.module';
 import { CastsController } from './casts.controller';
 import { CastsService } from './casts.service';
+import { HttpCastBatcher } from './http-batcher';
 import { ReceiverStats } from './receiver-stats';
 import { BusConsumer } from './rmq/bus-consumer';
 import { BusController } from './rmq/bus.controller';
@@ -13,6 +14,6 @@ import { QueueLagProbe } from './rmq/queue-lag.probe';
 @Module({
   imports: [HistoryModule],
   controllers: [CastsController, BusController],
-  providers: [CastsService, ReceiverStats, CastBatcher, DeadLetterer, QueueLagProbe, BusConsumer],
+  providers: [CastsService, HttpCastBatcher, ReceiverStats, CastBatcher, DeadLetterer, QueueLagProbe, BusConsumer],
 })
 export class ReceiverModule {}

@@ -12,6 +12,7 @@ import { RetryableWriteError } from '../../src/common/database/retrying-transact
 import { parseCast, ParsedCast } from '../../src/receiver/cast';
 import { encodeCast, runStatusCast } from '../../src/receiver/cast-builder';
 import { CastsService } from '../../src/receiver/casts.service';
+import type { HttpCastBatcher } from '../../src/receiver/http-batcher';
 import { ReceiverStats } from '../../src/receiver/receiver-stats';
 import { BusConsumer, PausableRmqServer } from '../../src/receiver/rmq/bus-consumer';
 import { CastBatcher } from '../../src/receiver/rmq/cast-batcher.service';
@@ -167,7 +168,8 @@ function harness(work: WorkFn, opts: { batchMaxSize?: number; confirmError?: Err
   const applyMock = jest.fn<ReturnType<ApplyFn>, Parameters<ApplyFn>>((commands) => new Promise((resolve) => resolve(work(commands))));
   const writer = { apply: applyMock } as unknown as HistoryWriter;
   const stats = new ReceiverStats();
-  const casts = new CastsService(writer, stats);
+  // The bus path uses CastsService for its accounting only; the HTTP batcher has its own tests.
+  const casts = new CastsService(null as unknown as HttpCastBatcher, stats);
   // The real StoreHealth over a fake database whose `SELECT 1` answers while `store.up`.
   const store: Store = { up: true, probes: 0, cancelling: null, consumer: [] };
   const db = {
