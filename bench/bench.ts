@@ -7,7 +7,7 @@
  *   npm run bench -- --transactions 10000            (the default workload: 1,000,000 rows + a 30,000-row run)
  *   npm run bench -- --transactions 200 --out /tmp/x  (the smoke preset run by the test suite)
  *
- * Its parts: workload.ts (options, runs and their casts), service.ts (the service under test),
+ * Its parts: options.ts (the command line), workload.ts (runs and their casts), service.ts (the service under test),
  * ingest.ts (publishing, CPU accounting), limits.ts (PostgreSQL's and RabbitMQ's own limits),
  * verify.ts (correctness), reads.ts (reads and retention).
  */
@@ -22,10 +22,28 @@ import { measureReads, measureRetention, readChecks } from './reads';
 import { BenchService, startService, stopService } from './service';
 import { log, round, waitFor } from './util';
 import { verify } from './verify';
-import { makeRun, Options, options, Run, slowRunIndex, slowTaskOf } from './workload';
+import { helpText, Options, parseArgs, UsageError } from './options';
+import { makeRun, Run, slowRunIndex, slowTaskOf } from './workload';
+
+/** The options, or the process ended: 0 after `--help`, 2 (naming the culprit) after a wrong command line. */
+function commandLine(): Options {
+  let parsed: Options | 'help';
+  try {
+    parsed = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`[bench] ${e.message}`);
+    process.exit(2);
+  }
+  if (parsed === 'help') {
+    process.stdout.write(helpText());
+    process.exit(0);
+  }
+  return parsed;
+}
 
 async function main(): Promise<void> {
-  const o = options(process.argv.slice(2));
+  const o = commandLine();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   log(
     `workload: ${o.transactions} runs on ${o.clusters} clusters, ${o.nodes} nodes × ${o.tasks} tasks each, then one run of ${o.bigNodes} × ${o.bigTasks}`,

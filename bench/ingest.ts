@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { BenchService } from './service';
 import { log, sleep, waitFor } from './util';
-import type { Options, Run } from './workload';
+import type { Options } from './options';
+import type { Run } from './workload';
 
 /** The ingest: the runs' casts published to RabbitMQ as Astute would, timed until the service has committed them all. */
 

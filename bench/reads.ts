@@ -2,7 +2,8 @@ import { Client } from 'pg';
 import { MAX_INSIGHT_RUNS } from '../src/history/dto/insights.dto';
 import { percentileOfSorted } from '../src/history/task-stats';
 import { log, round } from './util';
-import type { Options, Run } from './workload';
+import type { Options } from './options';
+import type { Run } from './workload';
 
 /** Reads over HTTP at the ingested scale, and retention applied to it. */
 

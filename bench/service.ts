@@ -3,7 +3,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import type { Options } from './workload';
+import type { Options } from './options';
 
 /** The service under test, as `npm start` runs it, on its own database, exchange and queue. */
 export interface BenchService {
