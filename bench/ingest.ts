@@ -134,7 +134,12 @@ async function publish(o: Options, service: BenchService, ch: amqp.Channel, set:
 }
 
 /** Microseconds of CPU per cast, by process, and the share of the machine's cores that was busy. */
-function cpuPerCast(before: CpuSample | null, after: CpuSample | null, casts: number, seconds: number): Record<string, number> | null {
+export function cpuPerCast(
+  before: CpuSample | null,
+  after: CpuSample | null,
+  casts: number,
+  seconds: number,
+): Record<string, number> | null {
   if (!before || !after) return null;
   return {
     ...Object.fromEntries(

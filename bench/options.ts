@@ -155,15 +155,21 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   if (araUrl !== undefined && given.get('http-clients') === '0')
     throw new UsageError('--ara-url is compared with our HTTP path: --http-clients must not be 0 with it');
   const transactions = num('transactions', '10000');
-  if (transactions < 1) throw new UsageError('--transactions must be at least 1');
   const share = (name: string) => {
     const x = num(name, '0.05', false);
     if (x > 1) throw new UsageError(`--${name} is a share, at most 1, not ${x}`);
     return x;
   };
+  const clusters = num('clusters', '20');
+  // Cluster 3's last run is the regression the reads look for, against at least 3 runs before it:
+  // below that, a read would find nothing (and the benchmark fails on an empty read).
+  if (clusters < 3 || transactions < 3 * clusters + 3)
+    throw new UsageError(
+      `--clusters must be at least 3 and --transactions at least 3 × clusters + 3 (${3 * Math.max(clusters, 3) + 3}): every read must find something`,
+    );
   return {
     transactions,
-    clusters: Math.max(1, num('clusters', '20')),
+    clusters,
     nodes: Math.max(1, num('nodes', '10')),
     tasks: Math.max(1, num('tasks', '10')),
     bigNodes: Math.max(1, num('big-nodes', '200')),
