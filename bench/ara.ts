@@ -28,14 +28,10 @@ export type AraResult =
 
 export async function araIngest(url: string, runs: Run[], clients: number): Promise<AraResult> {
   const base = url.replace(/\/+$/, '');
-  try {
-    const res = await fetch(`${base}/api/v1/playbooks?limit=1`, { signal: AbortSignal.timeout(5000) });
-    if (!res.ok) return { url, reachable: false, reason: `GET /api/v1/playbooks answered ${res.status}` };
-  } catch (e) {
-    return { url, reachable: false, reason: e instanceof Error ? `${e.message}${e.cause ? ` (${String(e.cause)})` : ''}` : String(e) };
-  }
+  const unreachable = await reachable(base);
+  if (unreachable) return { url, reachable: false, reason: unreachable };
   let requests = 0;
-  const call = async (method: 'POST' | 'PATCH', path: string, body: Record<string, unknown>): Promise<{ id: number }> => {
+  const call: Call = async (method, path, body) => {
     requests++;
     const res = await fetch(`${base}/api/v1/${path}`, {
       method,
@@ -46,71 +42,17 @@ export async function araIngest(url: string, runs: Run[], clients: number): Prom
     if (!res.ok) throw new Error(`ARA ${method} /api/v1/${path}: ${res.status} ${text.slice(0, 300)}`);
     return JSON.parse(text) as { id: number };
   };
-  let results = 0;
-  const sendRun = async (run: Run, index: number) => {
-    const at = (s: number) => new Date(runStartMs(index) + s * 1000).toISOString();
-    const path = `/bench/${run.uuid}.yml`;
-    const playbook = await call('POST', 'playbooks', {
-      ansible_version: '2.9.27',
-      arguments: {},
-      status: 'running',
-      path,
-      controller: 'bench',
-      started: at(0),
-    });
-    const file = await call('POST', 'files', { playbook: playbook.id, path, content: `- hosts: all\n  # ${run.uuid}\n` });
-    const play = await call('POST', 'plays', {
-      name: run.uuid,
-      status: 'running',
-      uuid: crypto.randomUUID(),
-      playbook: playbook.id,
-      started: at(0),
-    });
-    const hosts: number[] = [];
-    for (let n = 1; n <= run.nodes; n++) hosts.push((await call('POST', 'hosts', { name: `node-${n}`, playbook: playbook.id })).id);
-    for (let t = 0; t < run.tasks; t++) {
-      const task = await call('POST', 'tasks', {
-        name: taskName(t),
-        status: 'running',
-        action: 'puppet',
-        play: play.id,
-        playbook: playbook.id,
-        file: file.id,
-        tags: [],
-        lineno: t + 1,
-        handler: false,
-        started: at(t),
-      });
-      for (let n = 1; n <= run.nodes; n++) {
-        const final = run.finals[(n - 1) * run.tasks + t];
-        await call('POST', 'results', {
-          playbook: playbook.id,
-          task: task.id,
-          host: hosts[n - 1],
-          play: play.id,
-          content: final === 'error' ? { msg: `Task ${taskName(t)} failed on node node-${n}` } : {},
-          status: final === 'ready' ? 'ok' : final === 'error' ? 'failed' : 'skipped',
-          started: at(t),
-          ended: at(t + 1),
-          changed: final === 'ready',
-          ignore_errors: false,
-        });
-        results++;
-      }
-      await call('PATCH', `tasks/${task.id}`, { status: 'completed', ended: at(t + 1) });
-    }
-    const failed = run.finals.includes('error');
-    await call('PATCH', `plays/${play.id}`, { status: 'completed', ended: at(run.tasks) });
-    await call('PATCH', `playbooks/${playbook.id}`, { status: failed ? 'failed' : 'completed', ended: at(run.tasks) });
-  };
   const before = { pg: cpuSample(undefined)?.postgres, ara: araCpu() };
   const started = process.hrtime.bigint();
-  await Promise.all(
+  const counts = await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
-      for (let i = c; i < runs.length; i += clients) await sendRun(runs[i], i);
+      let n = 0;
+      for (let i = c; i < runs.length; i += clients) n += await sendRun(call, runs[i], i);
+      return n;
     }),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const results = counts.reduce((a, b) => a + b, 0);
   const pgAfter = cpuSample(undefined)?.postgres;
   const araAfter = araCpu();
   const perResult = (a: number | undefined, b: number | undefined) =>
@@ -131,6 +73,78 @@ export async function araIngest(url: string, runs: Run[], clients: number): Prom
     `ARA (${url}): ${results} results in ${requests} requests, ${clients} clients: ${out.results_per_s} results/s; ARA ${out.ara_us_per_result} µs, PostgreSQL ${out.postgres_us_per_result} µs CPU per result`,
   );
   return out;
+}
+
+/** Why ARA cannot be used at `base`, or undefined when its API answers. */
+async function reachable(base: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(`${base}/api/v1/playbooks?limit=1`, { signal: AbortSignal.timeout(5000) });
+    return res.ok ? undefined : `GET /api/v1/playbooks answered ${res.status}`;
+  } catch (e) {
+    if (!(e instanceof Error)) return String(e);
+    return e.cause instanceof Error ? `${e.message} (${e.cause.message})` : e.message;
+  }
+}
+
+type Call = (method: 'POST' | 'PATCH', path: string, body: Record<string, unknown>) => Promise<{ id: number }>;
+
+/** One run as ARA's callback records a playbook: answers how many results it sent. */
+async function sendRun(call: Call, run: Run, index: number): Promise<number> {
+  const at = (s: number) => new Date(runStartMs(index) + s * 1000).toISOString();
+  const path = `/bench/${run.uuid}.yml`;
+  const playbook = await call('POST', 'playbooks', {
+    ansible_version: '2.9.27',
+    arguments: {},
+    status: 'running',
+    path,
+    controller: 'bench',
+    started: at(0),
+  });
+  const file = await call('POST', 'files', { playbook: playbook.id, path, content: `- hosts: all\n  # ${run.uuid}\n` });
+  const play = await call('POST', 'plays', {
+    name: run.uuid,
+    status: 'running',
+    uuid: crypto.randomUUID(),
+    playbook: playbook.id,
+    started: at(0),
+  });
+  const hosts: number[] = [];
+  for (let n = 1; n <= run.nodes; n++) hosts.push((await call('POST', 'hosts', { name: `node-${n}`, playbook: playbook.id })).id);
+  let results = 0;
+  for (let t = 0; t < run.tasks; t++) {
+    const task = await call('POST', 'tasks', {
+      name: taskName(t),
+      status: 'running',
+      action: 'puppet',
+      play: play.id,
+      playbook: playbook.id,
+      file: file.id,
+      tags: [],
+      lineno: t + 1,
+      handler: false,
+      started: at(t),
+    });
+    for (let n = 1; n <= run.nodes; n++) {
+      const final = run.finals[(n - 1) * run.tasks + t];
+      await call('POST', 'results', {
+        playbook: playbook.id,
+        task: task.id,
+        host: hosts[n - 1],
+        play: play.id,
+        content: final === 'error' ? { msg: `Task ${taskName(t)} failed on node node-${n}` } : {},
+        status: final === 'ready' ? 'ok' : final === 'error' ? 'failed' : 'skipped',
+        started: at(t),
+        ended: at(t + 1),
+        changed: final === 'ready',
+        ignore_errors: false,
+      });
+      results++;
+    }
+    await call('PATCH', `tasks/${task.id}`, { status: 'completed', ended: at(t + 1) });
+  }
+  await call('PATCH', `plays/${play.id}`, { status: 'completed', ended: at(run.tasks) });
+  await call('PATCH', `playbooks/${playbook.id}`, { status: run.finals.includes('error') ? 'failed' : 'completed', ended: at(run.tasks) });
+  return results;
 }
 
 /** CPU seconds of this machine's ARA server processes (a command line naming ara's server or ara-manage); 0 when none is local. */

@@ -123,6 +123,12 @@ export function optionsTable(): string {
  * Throws UsageError for an unknown option, a missing value, a value that is not a number where one is wanted.
  */
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Options | 'help' {
+  const given = tokens(argv);
+  return given === 'help' ? 'help' : build(given, env);
+}
+
+/** The options given, by name (a flag: true), or 'help'. */
+function tokens(argv: string[]): Map<string, string | true> | 'help' {
   const given = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -140,6 +146,11 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       throw new UsageError(`--${spec.name} needs a value (${spec.value})`);
     given.set(spec.name, value);
   }
+  return given;
+}
+
+/** The options from those given and their defaults. */
+function build(given: Map<string, string | true>, env: NodeJS.ProcessEnv): Options {
   const str = (name: string, fallback: string) => {
     const v = given.get(name);
     return typeof v === 'string' ? v : fallback;
@@ -151,15 +162,15 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       throw new UsageError(`--${name} must be a ${integer ? 'whole ' : ''}number ≥ 0, not "${raw}"`);
     return n;
   };
-  const araUrl = given.has('ara-url') ? str('ara-url', '') : undefined;
-  if (araUrl !== undefined && given.get('http-clients') === '0')
-    throw new UsageError('--ara-url is compared with our HTTP path: --http-clients must not be 0 with it');
-  const transactions = num('transactions', '10000');
   const share = (name: string) => {
     const x = num(name, '0.05', false);
     if (x > 1) throw new UsageError(`--${name} is a share, at most 1, not ${x}`);
     return x;
   };
+  const araUrl = given.has('ara-url') ? str('ara-url', '') : undefined;
+  if (araUrl !== undefined && given.get('http-clients') === '0')
+    throw new UsageError('--ara-url is compared with our HTTP path: --http-clients must not be 0 with it');
+  const transactions = num('transactions', '10000');
   const clusters = num('clusters', '20');
   // Cluster 3's last run is the regression the reads look for, against at least 3 runs before it:
   // below that, a read would find nothing (and the benchmark fails on an empty read).
