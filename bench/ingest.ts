@@ -16,10 +16,11 @@ export type CpuSample = Record<'service' | 'postgres' | 'rabbitmq' | 'publisher'
  */
 export function cpuSample(servicePid: number | undefined): CpuSample | null {
   const hz = 100; // USER_HZ: 100 on Linux
-  const ticks = (pid: string) => {
+  /** A process's user + system time; with `reaped`, also that of its children that ended (cutime + cstime). */
+  const ticks = (pid: string, reaped = false) => {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / hz;
+    return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / hz;
   };
   try {
     const s: CpuSample = { service: 0, postgres: 0, rabbitmq: 0, publisher: 0, machine: 0 };
@@ -28,7 +29,9 @@ export function cpuSample(servicePid: number | undefined): CpuSample | null {
       try {
         const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
         if (Number(pid) === servicePid) s.service += ticks(pid);
-        else if (comm === 'postgres') s.postgres += ticks(pid);
+        // PostgreSQL's backends that ended (a client connecting per request, as ARA's Django does; an
+        // autovacuum worker) take their CPU out of the sum: the postmaster's reaped children give it back.
+        else if (comm === 'postgres') s.postgres += ticks(pid, true);
         else if (comm === 'beam.smp') s.rabbitmq += ticks(pid);
       } catch {
         /* the process ended meanwhile */
