@@ -7,7 +7,7 @@
  *   npm run bench -- --transactions 10000            (the default workload: 1,000,000 rows + a 30,000-row run)
  *   npm run bench -- --transactions 200 --out /tmp/x  (the smoke preset run by the test suite)
  *
- * Its parts: workload.ts (options, runs and their casts), service.ts (the service under test),
+ * Its parts: options.ts (the command line), workload.ts (runs and their casts), service.ts (the service under test),
  * ingest.ts (publishing, CPU accounting), limits.ts (PostgreSQL's and RabbitMQ's own limits),
  * verify.ts (correctness), reads.ts (reads and retention).
  */
@@ -16,16 +16,36 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { araIngest, AraResult } from './ara';
+import { httpIngest, HttpResult, servicePgUs } from './http';
 import { ingest, IngestResult } from './ingest';
 import { brokerRelay, rawUpserts } from './limits';
 import { measureReads, measureRetention, readChecks } from './reads';
 import { BenchService, startService, stopService } from './service';
 import { log, round, waitFor } from './util';
 import { verify } from './verify';
-import { makeRun, Options, options, Run, slowRunIndex, slowTaskOf } from './workload';
+import { helpText, Options, parseArgs, UsageError } from './options';
+import { makeRun, Run, slowRunIndex, slowTaskOf } from './workload';
+
+/** The options, or the process ended: 0 after `--help`, 2 (naming the culprit) after a wrong command line. */
+function commandLine(): Options {
+  let parsed: Options | 'help';
+  try {
+    parsed = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`[bench] ${e.message}`);
+    process.exit(2);
+  }
+  if (parsed === 'help') {
+    process.stdout.write(helpText());
+    process.exit(0);
+  }
+  return parsed;
+}
 
 async function main(): Promise<void> {
-  const o = options(process.argv.slice(2));
+  const o = commandLine();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   log(
     `workload: ${o.transactions} runs on ${o.clusters} clusters, ${o.nodes} nodes × ${o.tasks} tasks each, then one run of ${o.bigNodes} × ${o.bigTasks}`,
@@ -43,12 +63,13 @@ async function main(): Promise<void> {
     writeFileSync(join(o.out, `bench-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
     if (o.latest) writeFileSync(join(o.out, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
     console.log(JSON.stringify(result, null, 2));
+    summary(result);
     if (!result.correct) {
       console.error('[bench] FAILED: the final database is not what the casts say');
       process.exitCode = 1;
     }
     if (result.read_checks.empty.length > 0) {
-      // The workload gives each of them something to find (bench/README.md): an empty answer measures nothing.
+      // The workload gives every read something to find at every scale (bench/README.md): an empty answer measures nothing.
       console.error(`[bench] FAILED: these reads found nothing: ${result.read_checks.empty.join(', ')}`);
       process.exitCode = 1;
     }
@@ -56,6 +77,28 @@ async function main(): Promise<void> {
     await db.end().catch(() => undefined);
     await stopService(service, o, conn);
   }
+}
+
+/** The headline figures, after the JSON. */
+function summary(r: ReturnType<typeof result>): void {
+  log(
+    `summary: ingest ${r.ingest_updates_per_s} updates/s; broker alone ${r.broker_relay.msgs_per_s} msg/s; ratio_to_broker ${r.ratio_to_broker}; ` +
+      `service_pg_us_per_cast ${r.service_pg_us_per_cast} (service ${r.cpu?.service_us_per_cast}, PostgreSQL ${r.cpu?.postgres_us_per_cast}); ` +
+      `raw upserts ${r.raw_upserts_per_s}/s (ratio ${r.ratio}); peak RSS ${r.rss_peak_mb} MB; correct ${r.correct}`,
+  );
+  if (r.http_path)
+    log(
+      `summary: HTTP path ${r.http_path.casts_per_s} casts/s (${r.http_path.clients} clients, one cast per request), p50 ${r.http_path.latency_p50_ms} ms, p95 ${r.http_path.latency_p95_ms} ms, service + PostgreSQL ${r.http_path.service_pg_us_per_cast} µs per cast (PostgreSQL ${r.http_path.cpu?.postgres_us_per_cast})`,
+    );
+  if (r.ara)
+    log(
+      r.ara.reachable
+        ? `summary: ARA ${r.ara.results_per_s} results/s (${r.ara.clients} clients); ours ÷ ARA = ${r.http_to_ara_ratio}`
+        : `summary: ARA not reachable at ${r.ara.url} (${r.ara.reason}): not compared`,
+    );
+  log(
+    `summary: reads above their p95 target: ${r.read_checks.over_target.join(', ') || 'none'}; reads that found nothing: ${r.read_checks.empty.join(', ') || 'none'}`,
+  );
 }
 
 /** Every measurement, in order: ingest, the large run, the physical limits, correctness, reads, retention. */
@@ -74,6 +117,15 @@ async function measure(o: Options, service: BenchService, ch: amqp.Channel, db: 
   const bigIngest = await ingest(o, service, ch, [big]);
   log(`large run: ${bigIngest.updates} updates in ${bigIngest.seconds.toFixed(1)} s`);
 
+  // The HTTP path, one cast per request, as ARA is measured; runs of the same shape on clusters of their own
+  // (cluster 3's reads and the bus runs' figures stay as they were). ARA, when given, gets the same runs.
+  const httpRuns: Run[] = [];
+  for (let i = 0; o.httpClients > 0 && i < o.httpRuns; i++)
+    httpRuns.push(makeRun(o, i, `http-${i}`, o.clusters + 1 + (i % o.clusters), o.nodes, o.tasks));
+  const http = httpRuns.length ? await httpIngest(service, httpRuns, o.httpClients) : null;
+  const ara = o.araUrl !== undefined && httpRuns.length ? await araIngest(o.araUrl, httpRuns, o.httpClients) : null;
+  if (ara && !ara.reachable) log(`ARA (${ara.url}) not reachable: ${ara.reason}; not compared`);
+
   // The physical limit: the same updates, upserted straight with pg, multi-row, same batch size.
   const raw = await rawUpserts(db, runs, o.batch);
   log(`raw upserts: ${raw.updates} updates in ${raw.seconds.toFixed(1)} s = ${Math.round(raw.updates / raw.seconds)} updates/s`);
@@ -86,7 +138,7 @@ async function measure(o: Options, service: BenchService, ch: amqp.Channel, db: 
   );
 
   // Correctness: every row in its expected final status; the count exact.
-  const correct = await verify(db, [...runs, big]);
+  const correct = await verify(db, [...runs, big, ...httpRuns]);
   log(`correctness: ${correct.mismatches} rows not in their expected status, ${correct.rows} rows (expected ${correct.expectedRows})`);
 
   const reads = await measureReads(o, service.base, db, runs, big);
@@ -94,7 +146,21 @@ async function measure(o: Options, service: BenchService, ch: amqp.Channel, db: 
   log(`reads above their p95 target: ${checks.over_target.join(', ') || 'none'}`);
   const retention = await measureRetention(o, service.base);
   const postgres = (await db.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
-  return result(o, { main, bigIngest, ingestRate, raw, relay, correct, reads, checks, retention, postgres, rssPeak: service.rssPeak() });
+  return result(o, {
+    main,
+    bigIngest,
+    ingestRate,
+    raw,
+    relay,
+    http,
+    ara,
+    correct,
+    reads,
+    checks,
+    retention,
+    postgres,
+    rssPeak: service.rssPeak(),
+  });
 }
 
 /** The figures as written to bench/results/ (its fields are what earlier results are compared by). */
@@ -106,6 +172,8 @@ function result(
     ingestRate: number;
     raw: Awaited<ReturnType<typeof rawUpserts>>;
     relay: Awaited<ReturnType<typeof brokerRelay>>;
+    http: HttpResult | null;
+    ara: AraResult | null;
     correct: Awaited<ReturnType<typeof verify>>;
     reads: Awaited<ReturnType<typeof measureReads>>;
     checks: ReturnType<typeof readChecks>;
@@ -140,6 +208,12 @@ function result(
     raw_upserts_per_s: Math.round(raw.updates / raw.seconds),
     ratio: round(ingestRate / (raw.updates / raw.seconds)),
     broker_relay: m.relay,
+    // Issue #17: the ingest against the broker's own relay rate, same run; and our side's CPU per cast.
+    ratio_to_broker: round(ingestRate / m.relay.msgs_per_s),
+    service_pg_us_per_cast: servicePgUs(main.cpu),
+    http_path: m.http,
+    ara: m.ara,
+    http_to_ara_ratio: m.http && m.ara?.reachable ? round(m.http.casts_per_s / m.ara.results_per_s) : null,
     rss_peak_mb: Math.round(m.rssPeak),
     cpu: main.cpu,
     batch_size: o.batch,

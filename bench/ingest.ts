@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { BenchService } from './service';
 import { log, sleep, waitFor } from './util';
-import type { Options, Run } from './workload';
+import type { Options } from './options';
+import type { Run } from './workload';
 
 /** The ingest: the runs' casts published to RabbitMQ as Astute would, timed until the service has committed them all. */
 
@@ -15,10 +16,11 @@ export type CpuSample = Record<'service' | 'postgres' | 'rabbitmq' | 'publisher'
  */
 export function cpuSample(servicePid: number | undefined): CpuSample | null {
   const hz = 100; // USER_HZ: 100 on Linux
-  const ticks = (pid: string) => {
+  /** A process's user + system time; with `reaped`, also that of its children that ended (cutime + cstime). */
+  const ticks = (pid: string, reaped = false) => {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / hz;
+    return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / hz;
   };
   try {
     const s: CpuSample = { service: 0, postgres: 0, rabbitmq: 0, publisher: 0, machine: 0 };
@@ -27,7 +29,9 @@ export function cpuSample(servicePid: number | undefined): CpuSample | null {
       try {
         const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
         if (Number(pid) === servicePid) s.service += ticks(pid);
-        else if (comm === 'postgres') s.postgres += ticks(pid);
+        // PostgreSQL's backends that ended (a client connecting per request, as ARA's Django does; an
+        // autovacuum worker) take their CPU out of the sum: the postmaster's reaped children give it back.
+        else if (comm === 'postgres') s.postgres += ticks(pid, true);
         else if (comm === 'beam.smp') s.rabbitmq += ticks(pid);
       } catch {
         /* the process ended meanwhile */
@@ -133,7 +137,12 @@ async function publish(o: Options, service: BenchService, ch: amqp.Channel, set:
 }
 
 /** Microseconds of CPU per cast, by process, and the share of the machine's cores that was busy. */
-function cpuPerCast(before: CpuSample | null, after: CpuSample | null, casts: number, seconds: number): Record<string, number> | null {
+export function cpuPerCast(
+  before: CpuSample | null,
+  after: CpuSample | null,
+  casts: number,
+  seconds: number,
+): Record<string, number> | null {
   if (!before || !after) return null;
   return {
     ...Object.fromEntries(

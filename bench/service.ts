@@ -3,7 +3,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import type { Options } from './workload';
+import type { Options } from './options';
+import { log } from './util';
 
 /** The service under test, as `npm start` runs it, on its own database, exchange and queue. */
 export interface BenchService {
@@ -61,12 +62,18 @@ export async function stopService(s: BenchService, o: Options, conn: amqp.Channe
   const service = s.process;
   service.kill('SIGTERM');
   await new Promise((r) => (service.exitCode !== null ? r(null) : service.once('exit', r)));
-  const ch = await conn.createChannel();
-  await ch.deleteQueue(s.names).catch(() => undefined);
-  await ch.deleteQueue(`${s.names}.dead-letter`).catch(() => undefined);
-  await ch.deleteExchange(s.names).catch(() => undefined);
-  await ch.deleteExchange(`${s.names}.dead-letter`).catch(() => undefined);
-  await conn.close().catch(() => undefined);
+  // The measurements are written by now: a broker that went away (restarted under the run) leaves
+  // the queues behind, said, and the database is still dropped.
+  try {
+    const ch = await conn.createChannel();
+    await ch.deleteQueue(s.names).catch(() => undefined);
+    await ch.deleteQueue(`${s.names}.dead-letter`).catch(() => undefined);
+    await ch.deleteExchange(s.names).catch(() => undefined);
+    await ch.deleteExchange(`${s.names}.dead-letter`).catch(() => undefined);
+    await conn.close().catch(() => undefined);
+  } catch (e) {
+    log(`could not remove exchange and queues ${s.names}(.dead-letter): ${e instanceof Error ? e.message : String(e)}`);
+  }
   const drop = new Client({ connectionString: o.databaseUrl });
   await drop.connect();
   await drop.query(`DROP DATABASE IF EXISTS ${new URL(s.dbUrl).pathname.slice(1)} WITH (FORCE)`);

@@ -1,52 +1,10 @@
-import { join, resolve } from 'node:path';
+import type { Options } from './options';
 import { encodeCast, finishCast, reportCast, StartArgs, startCast, TasksGraph, taskEntry } from '../src/receiver/cast-builder';
 
-/** The benchmark's options (see bench/README.md) and the casts of its runs, made ahead of the clock. */
+/** The benchmark's runs and their casts, made ahead of the clock (its options: options.ts). */
 
-export interface Options {
-  transactions: number;
-  clusters: number;
-  nodes: number;
-  tasks: number;
-  bigNodes: number;
-  bigTasks: number;
-  batch: number;
-  readSamples: number;
-  duplicates: number;
-  outOfOrder: number;
-  out: string;
-  latest: boolean;
-  databaseUrl: string;
-  amqpUrl: string;
-  port: number;
-  window: number;
-}
-
-export function options(argv: string[]): Options {
-  const get = (name: string, fallback: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
-  };
-  const transactions = Number(get('transactions', '10000'));
-  return {
-    transactions,
-    clusters: Number(get('clusters', '20')),
-    nodes: Number(get('nodes', '10')),
-    tasks: Number(get('tasks', '10')),
-    bigNodes: Number(get('big-nodes', '200')),
-    bigTasks: Number(get('big-tasks', '150')),
-    batch: Number(get('batch', '1000')),
-    readSamples: Number(get('read-samples', '100')),
-    duplicates: Number(get('duplicates', '0.05')),
-    outOfOrder: Number(get('out-of-order', '0.05')),
-    out: resolve(get('out', join(__dirname, 'results'))),
-    latest: argv.includes('--latest') || (transactions >= 10000 && !argv.includes('--no-latest')),
-    databaseUrl: get('database-url', process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres'),
-    amqpUrl: get('amqp-url', process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672'),
-    port: Number(get('port', '8765')),
-    window: Number(get('window', '20000')),
-  };
-}
+/** When run `index` starts: one run a minute from 2026-01-01 (the cluster history's time range is read from it). */
+export const runStartMs = (index: number) => Date.UTC(2026, 0, 1) + index * 60_000;
 
 /** Deterministic random numbers (mulberry32). */
 function rng(seed: number) {
@@ -159,7 +117,7 @@ export function makeRun(o: Options, index: number, uuid: string, cluster: number
   const times = schedule(index, nodes, tasks, slowTask);
   const finals: Final[] = [];
   const reports: Buffer[] = [];
-  const base = Date.UTC(2026, 0, 1) + index * 60_000;
+  const base = runStartMs(index);
   let failed = false;
   for (let n = 1; n <= nodes; n++) {
     for (let t = 0; t < tasks; t++) {

@@ -28,6 +28,13 @@ describe('benchmark smoke preset', () => {
       '15',
       '--read-samples',
       '5',
+      // The HTTP path too, small; and an ARA server that is not there: said in the results, the run not failed.
+      '--http-clients',
+      '2',
+      '--http-runs',
+      '4',
+      '--ara-url',
+      `http://127.0.0.1:${await freePort()}`,
       '--out',
       out,
       '--port',
@@ -46,7 +53,23 @@ describe('benchmark smoke preset', () => {
     const files = readdirSync(out).filter((f) => f.startsWith('bench-') && f.endsWith('.json'));
     expect(files).toHaveLength(1);
     const result = JSON.parse(readFileSync(join(out, files[0]), 'utf8'));
-    expect(result).toMatchObject({ transactions: 200, rows: 200 * 100 + 20 * 15, correct: true });
+    expect(result).toMatchObject({ transactions: 200, rows: 200 * 100 + 20 * 15 + 4 * 100, correct: true });
+    // Every read found something: its latency is that of a real answer (the benchmark fails otherwise).
+    const found = Object.fromEntries(
+      Object.entries(result.reads as Record<string, { rows?: number; items?: number }>).map(([k, f]) => [k, f.rows ?? f.items]),
+    );
+    expect(Object.entries(found).filter(([, n]) => !(Number(n) > 0))).toEqual([]);
+    expect(found.cluster_history_status_time_range).toBeGreaterThan(0);
+    // Issue #17's figures: the ingest against the broker's relay rate, our side's CPU per cast, the HTTP path.
+    expect(result.ratio_to_broker).toBeCloseTo(result.ingest_updates_per_s / result.broker_relay.msgs_per_s, 1);
+    expect(result.service_pg_us_per_cast).toBe(result.cpu.service_us_per_cast + result.cpu.postgres_us_per_cast);
+    expect(result.http_path).toMatchObject({ clients: 2, runs: 4 });
+    expect(result.http_path.casts).toBeGreaterThanOrEqual(4 * (1 + 200 + 1)); // a start, 2 reports per row (and duplicates), a finish
+    expect(result.http_path.casts_per_s).toBeGreaterThan(0);
+    expect(result.http_path.latency_p95_ms).toBeGreaterThanOrEqual(result.http_path.latency_p50_ms);
+    expect(result.http_path.service_pg_us_per_cast).toBeGreaterThan(0);
+    expect(result.ara).toMatchObject({ reachable: false });
+    expect(result.http_to_ara_ratio).toBeNull();
     expect(Object.keys(result.reads).sort()).toEqual(
       [
         'cluster_history_status_time_range',
