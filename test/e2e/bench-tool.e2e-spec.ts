@@ -12,21 +12,17 @@ import { emptyReads } from '../../bench/verify';
  */
 describe('benchmark command line', () => {
   const root = join(__dirname, '../..');
-  /** The benchmark as `npm run bench` starts it (without the build), with a scratch results directory. */
+  /** The benchmark as `npm run bench` starts it (bench/launch.js, which builds only past the command line), with a scratch results directory. */
   const bench = (...args: string[]) => {
     const out = mkdtempSync(join(tmpdir(), 'dh-bench-tool-'));
     try {
-      const r = spawnSync(
-        'npx',
-        ['ts-node', '--transpile-only', '--project', 'bench/tsconfig.json', 'bench/bench.ts', ...args, '--out', out],
-        {
-          cwd: root,
-          encoding: 'utf8',
-          timeout: 60_000,
-          // Nothing is listening there: a benchmark that went past its command line would fail to connect, not run.
-          env: { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', AMQP_URL: 'amqp://127.0.0.1:1' },
-        },
-      );
+      const r = spawnSync('node', ['bench/launch.js', ...args, '--out', out], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+        // Nothing is listening there: a benchmark that went past its command line would fail to connect, not run.
+        env: { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', AMQP_URL: 'amqp://127.0.0.1:1' },
+      });
       return { code: r.status, stdout: r.stdout, stderr: r.stderr, written: readdirSync(out) };
     } finally {
       rmSync(out, { recursive: true, force: true });
