@@ -2,6 +2,9 @@
 // 2 naming it, before anything is built), then builds the service (the benchmark runs dist/) and runs
 // bench/bench.ts with ARGS.
 'use strict';
+// A CommonJS script (node runs it before anything is built; bench/options.ts is loaded through ts-node's
+// require hook), so require().
+/* eslint-disable @typescript-eslint/no-require-imports */
 const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
 
