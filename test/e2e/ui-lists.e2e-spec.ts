@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { startApp } from '../support/app';
+import { startApp, postCasts } from '../support/app';
 import { expectNoAxeViolations, horizontalOverflow, PHONE, DESKTOP, screenshots, startUi, type UiHarness } from '../support/browser';
 import { at, finish, resp, start, task, type Graph } from '../support/casts';
 
@@ -51,11 +51,7 @@ describe('web page: lists, compare and shell', () => {
   const compared: number[] = [];
   const oldRuns: number[] = [];
 
-  async function cast(...casts: unknown[]): Promise<Array<Record<string, any>>> {
-    const res = await ui.t.http().post('/api/v1/casts').send(casts);
-    if (res.status !== 200) throw new Error(`POST /casts answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
-    return res.body;
-  }
+  const cast = async (...casts: unknown[]): Promise<Array<Record<string, any>>> => postCasts(ui.t, casts);
   const go = async (hash: string) => {
     await page.goto(`${ui.base}/ui/${hash}`);
   };

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { startApp, type TestApp } from '../support/app';
+import { startApp, type TestApp, postCasts } from '../support/app';
 import { DESKTOP, expectNoAxeViolations, horizontalOverflow, PHONE, screenshots, startUi, type UiHarness } from '../support/browser';
 import { ran, at, finish, resp, start, task, type Graph } from '../support/casts';
 
@@ -54,11 +54,7 @@ describe('run view (/ui/#/runs/ID) in Chromium', () => {
   let page: Page;
   const runs: Record<string, number> = {};
 
-  async function cast(t: TestApp, ...casts: unknown[]): Promise<Array<Record<string, any>>> {
-    const res = await t.http().post('/api/v1/casts').send(casts);
-    if (res.status !== 200) throw new Error(`POST /casts answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
-    return res.body;
-  }
+  const cast = async (t: TestApp, ...casts: unknown[]): Promise<Array<Record<string, any>>> => postCasts(t, casts);
 
   beforeAll(async () => {
     ui = await startUi();

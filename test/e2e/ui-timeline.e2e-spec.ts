@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { at, ran, finish, resp, start, type Graph } from '../support/casts';
+import { postCasts } from '../support/app';
 import { axeViolations, DESKTOP, horizontalOverflow, PHONE, screenshots, startUi, type UiHarness } from '../support/browser';
 
 /**
@@ -40,11 +41,7 @@ describe('the run timeline (web/timeline/) in Chromium', () => {
   const runs: Record<string, number> = {};
   let t1 = 0;
 
-  async function cast(...casts: unknown[]): Promise<Array<Record<string, any>>> {
-    const res = await ui.t.http().post('/api/v1/casts').send(casts);
-    if (res.status !== 200) throw new Error(`POST /casts answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
-    return res.body;
-  }
+  const cast = async (...casts: unknown[]): Promise<Array<Record<string, any>>> => postCasts(ui.t, casts);
   async function open(run: number, total: number): Promise<void> {
     await page.goto(`${ui.base}/ui/#/runs/${run}`);
     await page.waitForFunction((n) => (globalThis as any).__timeline?.stats.total === n, total);

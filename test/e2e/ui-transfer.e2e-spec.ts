@@ -3,7 +3,7 @@ import { IncomingHttpHeaders, request } from 'node:http';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { finish, Graph, resp, start, task } from '../support/casts';
-import { startApp, TestApp } from '../support/app';
+import { startApp, TestApp, postCasts } from '../support/app';
 
 // web/build.js is plain CommonJS (run by node at build time): its naming function, as the build uses it.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -49,11 +49,7 @@ describe('transfer: compression and caching', () => {
         ? gunzipSync(a.body)
         : a.body;
 
-  async function cast(...casts: unknown[]): Promise<Array<Record<string, any>>> {
-    const res = await t.http().post('/api/v1/casts').send(casts);
-    if (res.status !== 200) throw new Error(`POST /casts answered ${res.status}: ${JSON.stringify(res.body)}`);
-    return res.body;
-  }
+  const cast = async (...casts: unknown[]): Promise<Array<Record<string, any>>> => postCasts(t, casts);
 
   beforeAll(async () => {
     t = await startApp();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ran, at, finish, resp, start, task, type Graph } from '../support/casts';
-import { startApp, TestApp } from '../support/app';
+import { startApp, TestApp, postCasts } from '../support/app';
 
 /**
  * The web page (/ui/), in Debian's Chromium driven by playwright-core, against the real app on a
@@ -40,11 +40,7 @@ describe('web page (/ui/) in Chromium', () => {
   /** Whatever the page's Content-Security-Policy refused, over every test (Chromium says so on the console and in an event). */
   const refused: string[] = [];
 
-  async function cast(...casts: unknown[]): Promise<Array<Record<string, any>>> {
-    const res = await t.http().post('/api/v1/casts').send(casts);
-    if (res.status !== 200) throw new Error(`POST /casts answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
-    return res.body;
-  }
+  const cast = async (...casts: unknown[]): Promise<Array<Record<string, any>>> => postCasts(t, casts);
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `ui-${name}.png`), fullPage: true });
 
   beforeAll(async () => {

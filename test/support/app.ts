@@ -75,7 +75,10 @@ export async function startApp(opts: { amqp?: boolean; env?: Record<string, stri
 
 /** Posts casts (one or a list) to /api/v1/casts, expecting 200: what happened to each. */
 export async function postCasts(t: TestApp, casts: object): Promise<CastResultDto[]> {
-  return (await t.http().post('/api/v1/casts').send(casts).expect(200)).body as CastResultDto[];
+  const res = await t.http().post('/api/v1/casts').send(casts);
+  // The answer's reason in the failure, not only its status.
+  if (res.status !== 200) throw new Error(`POST /casts answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
+  return res.body as CastResultDto[];
 }
 
 /** Posts casts as postCasts does: the id of the run the first cast is about. */
