@@ -228,13 +228,3 @@ function section<T>(
   box.append(table, h('p', { class: 'toolbar' }, more, note));
   return box;
 }
-
-/**
- * The run view's "Compare with previous run": the compare view of the run's cluster, `b` the run and
- * `a` (by default) the run before it. Kept for the run view (part of web/views/run.ts), which may link
- * to the view itself instead.
- */
-export function showCompare(run: Transaction, _box?: HTMLElement): Promise<void> {
-  location.hash = href(`/clusters/${run.cluster}/compare`, { b: run.id });
-  return Promise.resolve();
-}

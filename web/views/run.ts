@@ -44,10 +44,6 @@ export interface Exposed {
   down?: boolean;
 }
 
-/** What the timeline offers beyond the contract's base (part B's additions), used when present. */
-type TimelineExtras = { reveal?: (node: string | null, task: string) => void; focus?: () => void };
-const HINT_FALLBACK = 'wheel: zoom · drag: pan · shift+wheel: scroll nodes · click: details';
-
 /** One run: its head and failure-first header, the timeline and the table of its rows, a task's detail. */
 export async function runView(id: number): Promise<void> {
   const abort = new AbortController();
@@ -149,14 +145,9 @@ export class RunScreen {
       { id: 'compare-prev', class: 'button-link', href: href(`/clusters/${run.cluster}/compare`, { b: run.id }) },
       'Compare with previous run',
     );
-    const hint = (Timeline as unknown as { HINT?: string }).HINT ?? HINT_FALLBACK;
-    // A timeline with its own zoom controls (and hint) needs no Fit button in the toolbar.
-    const fit =
-      hint === HINT_FALLBACK
-        ? h('button', { type: 'button', id: 'fit', onclick: () => this.timeline.reset(), title: 'Fit the whole run' }, 'Fit')
-        : null;
-    const hintEl = h('span', { class: 'muted small hint', id: 'timeline-hint' }, hint);
-    this.timelineControls = fit ? [fit, hintEl] : [hintEl];
+    // The timeline has its own zoom controls (Fit among them): the toolbar only says how to use it.
+    const hintEl = h('span', { class: 'muted small hint', id: 'timeline-hint' }, Timeline.HINT);
+    this.timelineControls = [hintEl];
     app.replaceChildren(
       this.head,
       this.header.el,
@@ -164,7 +155,6 @@ export class RunScreen {
         'div',
         { class: 'toolbar' },
         this.tabs,
-        fit,
         h('button', { type: 'button', id: 'export-csv', onclick: () => void exportCsv(run.id) }, 'Export CSV'),
         this.compareLink,
         this.status,
@@ -399,8 +389,7 @@ export class RunScreen {
 
   private selectAndReveal(row: Row): void {
     this.timeline.select(row);
-    const t = this.timeline as Timeline & TimelineExtras;
-    if (typeof t.reveal === 'function') t.reveal(row.node_id, row.task_name);
+    this.timeline.reveal(row.node_id, row.task_name);
   }
 
   /** The filters changed (or were read from the URL): applied to the table and the timeline alike. */
