@@ -5,6 +5,7 @@ import { Releases1764306000000 } from './1764306000000-Releases';
 import { RunSnapshots1764313000000 } from './1764313000000-RunSnapshots';
 import { RunNodes1764400000000 } from './1764400000000-RunNodes';
 import { RunStatsCache1764500000000 } from './1764500000000-RunStatsCache';
+import { PartitionedHistory1764600000000 } from './1764600000000-PartitionedHistory';
 
 /** Every migration, in order. Listed explicitly so the same list works from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   RunSnapshots1764313000000,
   RunNodes1764400000000,
   RunStatsCache1764500000000,
+  PartitionedHistory1764600000000,
 ];

@@ -29,6 +29,7 @@ import { RunChanges } from './persistence/run-changes';
 import { RunGraphRepository } from './persistence/run-graph.repository';
 import { RunNodesRepository } from './persistence/run-nodes.repository';
 import { RunSnapshotsRepository } from './persistence/run-snapshots.repository';
+import { HistoryPartitions } from './persistence/partitions';
 import { RunsRepository } from './persistence/runs.repository';
 import { RetentionController } from './retention.controller';
 import { RetentionService } from './retention.service';
@@ -51,6 +52,7 @@ const PERSISTENCE = [
   RunStatsCache,
   RunCache,
   RunChanges,
+  HistoryPartitions,
 ];
 
 /**

@@ -1,9 +1,12 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { InvalidInputError } from '../common/errors/domain-errors';
 import { RetentionResultDto } from './dto/retention.dto';
+import { HistoryPartitions, isLockTimeout, WholeRange } from './persistence/partitions';
 import { RunsRepository } from './persistence/runs.repository';
 import { RunDeletion } from './run-deletion.service';
+import { isFinalRun } from './task-state';
 
 export interface RetentionPolicy {
   olderThanDays?: number;
@@ -11,11 +14,19 @@ export interface RetentionPolicy {
 }
 
 const CHUNK = 500;
+/** Tries to take a whole partition away (its detach waits for its lock a bounded time: partitions.ts) before its runs go row by row. */
+const WHOLE_ATTEMPTS = 3;
 
 /**
  * Retention: deletes whole finished runs (never one in progress) that ended more than D days ago
- * and/or beyond the last N runs of their cluster, in chunks, then vacuums so the space is reused (or,
- * with compact, returned to the system). Runs on demand (POST /retention) and, when configured, on a timer.
+ * and/or beyond the last N runs of their cluster. Runs on demand (POST /retention) and, when
+ * configured, on a timer.
+ *
+ * A range of runs whose partition holds only runs that go (persistence/partitions.ts) goes whole: its
+ * partition is detached in the transaction that deletes its runs, then dropped (the space is back at
+ * once, no VACUUM FULL). The other runs (at the boundary of what goes) are deleted row by row in
+ * chunks, then the partitions they were in vacuumed so the space is reused (or, with compact,
+ * returned to the system). Both ways are the one deletion path's (run-deletion.service.ts).
  */
 @Injectable()
 export class RetentionService implements OnModuleInit, OnModuleDestroy {
@@ -27,6 +38,7 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
     private readonly runs: RunsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly deletion: RunDeletion,
+    private readonly partitions: HistoryPartitions,
   ) {}
 
   onModuleInit(): void {
@@ -69,11 +81,26 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
     const started = performance.now();
     const diskBefore = await this.diskBytes();
     const doomed = await this.runs.retentionCandidates(policy.olderThanDays ?? null, policy.keepRuns ?? null);
+    const doomedIds = new Set(doomed.map((d) => d.id));
     let removed = doomed;
-    if (!opts.dryRun) {
-      const gone = await this.remove(doomed);
+    const dropped: string[] = [];
+    if (opts.dryRun) {
+      dropped.push(...(await this.partitions.wholeRanges(doomedIds)).map((r) => r.name));
+    } else {
+      await this.partitions.dropLeftovers();
+      const gone = new Set<number>();
+      for (const range of await this.partitions.wholeRanges(doomedIds)) {
+        const ids = await this.removeWhole(range, doomedIds);
+        if (!ids) continue;
+        dropped.push(range.name);
+        for (const id of ids) gone.add(id);
+      }
+      const rest = doomed.filter((d) => !gone.has(d.id)).map((d) => d.id);
+      const touched = await this.partitions.holding(rest);
+      const oneByOne = await this.remove(doomed.filter((d) => !gone.has(d.id)));
+      for (const id of oneByOne) gone.add(id);
       removed = doomed.filter((d) => gone.has(d.id));
-      if (removed.length) await this.runs.vacuum(opts.compact);
+      if (oneByOne.size) await this.runs.vacuum(opts.compact, touched);
     }
     const byCluster = new Map<number, { cluster_id: number; transactions: number; rows: number }>();
     for (const d of removed) {
@@ -89,13 +116,16 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
       transactions: removed.length,
       rows: removed.reduce((n, d) => n + d.rows, 0),
       clusters: [...byCluster.values()].sort((a, b) => a.cluster_id - b.cluster_id),
+      partitions_dropped: dropped,
       disk_before_bytes: diskBefore,
       disk_after_bytes: await this.diskBytes(),
       seconds: Math.round(performance.now() - started) / 1000,
     };
     if (!opts.dryRun && doomed.length) {
       this.logger.log(
-        `removed ${result.transactions} runs (${result.rows} rows) in ${result.seconds} s; history tables ${mb(result.disk_before_bytes)} → ${mb(result.disk_after_bytes)}`,
+        `removed ${result.transactions} runs (${result.rows} rows) in ${result.seconds} s` +
+          (dropped.length ? `, ${dropped.length} partition(s) dropped whole` : '') +
+          `; history tables ${mb(result.disk_before_bytes)} → ${mb(result.disk_after_bytes)}`,
       );
     }
     return result;
@@ -128,9 +158,44 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
     return gone;
   }
 
+  /**
+   * Removes the runs of a whole range with their partition, in one transaction of the deletion path:
+   * their clusters held exclusively, the range's runs locked and checked (all still among those that go,
+   * all finished: otherwise nothing is done and they go row by row), the partition detached (its rows
+   * leave with the runs, at the same commit: no reader sees a run without its rows or rows without
+   * their run; the foreign key's cascade then finds nothing to delete), then dropped. Returns the ids
+   * removed, or null when the range could not go whole.
+   */
+  private async removeWhole(range: WholeRange, doomed: ReadonlySet<number>): Promise<number[] | null> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const removed = await this.deletion.inClusters(range.clusters, 'retention', 'retention', async (m, removeRuns) => {
+          const held = await this.partitions.lockRange(m, range);
+          if (held.some((r) => !doomed.has(r.id) || !isFinalRun(r.status))) return null;
+          await this.partitions.detach(m, range);
+          return removeRuns(
+            held.map((r) => r.id),
+            `their rows went with partition ${range.name}`,
+          );
+        });
+        if (!removed) return null;
+        await this.partitions
+          .drop(range.name)
+          .catch((e) => this.logger.warn(`partition ${range.name} detached, not dropped yet (the next pass drops it): ${message(e)}`));
+        return removed.map((r) => r.id);
+      } catch (e) {
+        if (!isLockTimeout(e)) throw e;
+        this.logger.warn(`partition ${range.name}: its lock was not available (attempt ${attempt} of ${WHOLE_ATTEMPTS})`);
+        if (attempt >= WHOLE_ATTEMPTS) return null;
+        await sleep(500 * attempt);
+      }
+    }
+  }
+
   private diskBytes(): Promise<number> {
     return this.runs.diskBytes();
   }
 }
 
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));

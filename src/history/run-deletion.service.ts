@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ClusterRegistry } from '../clusters/cluster-registry';
-import { LockedCluster } from '../common/database/lock-order';
+import { LockedCluster, lockClusters } from '../common/database/lock-order';
 import { retryingTransaction } from '../common/database/retrying-transaction';
 import { Metrics } from '../common/metrics/metrics.service';
 import { RemovedRun, RunChanges } from './persistence/run-changes';
@@ -50,6 +50,41 @@ export class RunDeletion {
     why: string,
     work: (m: EntityManager, remove: RemoveRuns, cluster: LockedCluster) => Promise<T>,
   ): Promise<T> {
+    return this.deleting(
+      (m) => this.clusters.lock(m, clusterId),
+      cause,
+      why,
+      `${why} in cluster ${clusterId}`,
+      (m, remove, cluster) => work(m, remove, cluster),
+    );
+  }
+
+  /**
+   * As inCluster, for runs of several clusters at once (retention's whole partitions: a range of runs
+   * of any clusters): the clusters that exist among `clusterIds` are held exclusively, in id order.
+   */
+  async inClusters<T>(
+    clusterIds: number[],
+    cause: DeletionCause,
+    why: string,
+    work: (m: EntityManager, remove: RemoveRuns, clusters: LockedCluster[]) => Promise<T>,
+  ): Promise<T> {
+    return this.deleting(
+      (m) => lockClusters(m, 'exclusive', { clusters: clusterIds }),
+      cause,
+      why,
+      `${why} in clusters ${clusterIds.join(', ')}`,
+      work,
+    );
+  }
+
+  private async deleting<L, T>(
+    lock: (m: EntityManager) => Promise<L>,
+    cause: DeletionCause,
+    why: string,
+    what: string,
+    work: (m: EntityManager, remove: RemoveRuns, locked: L) => Promise<T>,
+  ): Promise<T> {
     let removed: RemovedRun[] = [];
     let notes: string[] = [];
     const result = await retryingTransaction(
@@ -57,18 +92,24 @@ export class RunDeletion {
       async (m) => {
         removed = [];
         notes = [];
-        const cluster = await this.clusters.lock(m, clusterId);
+        const locked = await lock(m);
         const remove: RemoveRuns = async (ids, note) => {
           const gone = await this.changes.remove(m, ids);
           removed.push(...gone);
           if (note && gone.length) notes.push(note);
           return gone;
         };
-        return work(m, remove, cluster);
+        return work(m, remove, locked);
       },
-      { logger: this.logger, what: `${why} in cluster ${clusterId}` },
+      { logger: this.logger, what },
     );
-    if (removed.length) this.report(clusterId, cause, why, removed, notes);
+    const byCluster = new Map<number, RemovedRun[]>();
+    for (const r of removed) {
+      const runs = byCluster.get(r.cluster_id);
+      if (runs) runs.push(r);
+      else byCluster.set(r.cluster_id, [r]);
+    }
+    for (const [clusterId, runs] of byCluster) this.report(clusterId, cause, why, runs, notes);
     return result;
   }
 

@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ClusterInfo, ClusterRegistry, RegisteredCluster } from '../clusters/cluster-registry';
 import { describeRelease, MIN_HISTORY_VERSION } from '../clusters/release';
 import { RetryableWriteError } from '../common/database/retrying-transaction';
+import { HistoryPartitions } from './persistence/partitions';
 import { PendingRow, RunChanges, RunCreation } from './persistence/run-changes';
 import { RunsRepository } from './persistence/runs.repository';
 import type { CommandOutcome, RunStart, StartWarning } from './store-commands';
@@ -23,6 +24,8 @@ export class RunStarts {
     private readonly clusters: ClusterRegistry,
     private readonly runs: RunsRepository,
     private readonly changes: RunChanges,
+    /** Told each new run's id, to keep the history's partitions ahead of them (none in tests that wire the store by hand). */
+    @Optional() private readonly partitions?: HistoryPartitions,
   ) {}
 
   /** Applies the starts (their index in the batch, `i`), one outcome each in `out`; `held`: the clusters the batch locked. */
@@ -83,6 +86,7 @@ export class RunStarts {
     for (const r of inserted) {
       const k = index.get(r.uuid)!;
       created.set(r.uuid, { id: r.id, rows: r.rows, recorded: recorded[k], warnings: warnings[k] });
+      this.partitions?.noteRun(r.id);
     }
     await this.linkParents(m, runs, created);
     return created;

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       retentionDays: undefined,
       retentionKeepRuns: undefined,
       retentionIntervalMinutes: 60,
+      historyPartitionRuns: 1000,
       streamMaxClients: 500,
       streamMaxPerToken: 100,
       streamMaxBufferBytes: 1_048_576,
@@ -61,6 +62,14 @@ describe('loadConfig', () => {
       values: [90, 100, 15],
       bad: { RETENTION_KEEP_RUNS: '0', RETENTION_DAYS: 'soon' },
       problems: [/RETENTION_KEEP_RUNS must be an integer between 1 and 1000000/, /RETENTION_DAYS must be an integer between 0 and 36500/],
+    },
+    {
+      what: 'the runs per history partition',
+      env: { HISTORY_PARTITION_RUNS: '5000' },
+      read: (c: AppConfig) => [c.historyPartitionRuns],
+      values: [5000],
+      bad: { HISTORY_PARTITION_RUNS: '1' },
+      problems: [/HISTORY_PARTITION_RUNS must be an integer between 10 and 10000000/],
     },
     {
       what: 'the live stream limits',

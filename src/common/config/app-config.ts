@@ -49,6 +49,11 @@ export interface AppConfig {
   retentionDays?: number;
   retentionKeepRuns?: number;
   retentionIntervalMinutes: number;
+  /**
+   * Runs (transaction ids) per partition of the history table: retention drops a range whole once all
+   * its runs go (history/persistence/partitions.ts). Existing partitions keep their range; new ones take this.
+   */
+  historyPartitionRuns: number;
   /** Live streams (Server-Sent Events) open at once: in all, and per token (per address without one). */
   streamMaxClients: number;
   streamMaxPerToken: number;
@@ -180,6 +185,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retentionDays: optionalInt('RETENTION_DAYS', 0, 36500),
     retentionKeepRuns: optionalInt('RETENTION_KEEP_RUNS', 1, 1_000_000),
     retentionIntervalMinutes: int('RETENTION_INTERVAL_MINUTES', 60, 1, 10080),
+    historyPartitionRuns: int('HISTORY_PARTITION_RUNS', 1000, 10, 10_000_000),
     streamMaxClients: int('STREAM_MAX_CLIENTS', 500, 1, 100_000),
     streamMaxPerToken: int('STREAM_MAX_PER_TOKEN', 100, 1, 100_000),
     streamMaxBufferBytes: int('STREAM_MAX_BUFFER_BYTES', 1_048_576, 65_536, 1_073_741_824),

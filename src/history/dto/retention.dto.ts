@@ -24,8 +24,10 @@ export class RetentionQueryDto {
   dry_run?: boolean;
 
   /**
-   * Also give the freed disk space back to the system (VACUUM FULL: rewrites the history table and
-   * holds writes back while it runs). Without it, the space is freed for reuse by new history.
+   * Also give back to the system the space of runs deleted row by row (VACUUM FULL of the history
+   * partitions they were in: rewrites them and holds writes back while it runs). Without it, that space
+   * is freed for reuse by new history. The space of a range of runs removed whole (its partition
+   * dropped) is given back at once either way.
    */
   @FlagParam('compact')
   compact?: boolean;
@@ -45,6 +47,11 @@ export class RetentionResultDto {
   transactions: number;
   rows: number;
   clusters: RetentionClusterDto[];
+  /**
+   * History partitions dropped whole (each a range of runs all of which went; on a dry run, those that
+   * would be): their space is back at once. The other runs' rows were deleted one by one.
+   */
+  partitions_dropped: string[];
   /** Disk used by the history tables before and after, in bytes. */
   disk_before_bytes: number;
   disk_after_bytes: number;

@@ -196,15 +196,25 @@ export class RunsRepository {
     return new Map(rows.map(({ cluster_id, ...c }) => [cluster_id, c]));
   }
 
-  /** The bytes the history tables (HISTORY_TABLES) take on disk, indexes and TOAST included. */
+  /**
+   * The bytes the history tables (HISTORY_TABLES) take on disk, indexes and TOAST included; a partitioned
+   * table's are its partitions' (its own size is 0: it has no storage).
+   */
   async diskBytes(): Promise<number> {
-    const sizes = HISTORY_TABLES.map((t) => `pg_total_relation_size('${t}')`).join(' + ');
+    const sizes = HISTORY_TABLES.map((t) => `(SELECT COALESCE(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('${t}'))`).join(
+      ' + ',
+    );
     const r = await selectOne<{ b: string }>(this.db, `SELECT (${sizes})::bigint::text AS b`);
     return Number(r!.b);
   }
 
-  /** Vacuums the history tables so the space of removed runs is reused, or with `full` returned to the system. */
-  async vacuum(full: boolean): Promise<void> {
-    for (const table of HISTORY_TABLES) await this.db.query(full ? `VACUUM (FULL, ANALYZE) ${table}` : `VACUUM (ANALYZE) ${table}`);
+  /**
+   * Vacuums the history tables so the space of removed runs is reused, or with `full` returned to the
+   * system; of deployment_history, only the partitions named (where rows were deleted one by one: a
+   * partition dropped whole needs none, and the others have nothing to give back).
+   */
+  async vacuum(full: boolean, historyPartitions: readonly string[] = ['deployment_history']): Promise<void> {
+    const tables = [...historyPartitions, ...HISTORY_TABLES.filter((t) => t !== 'deployment_history')];
+    for (const table of tables) await this.db.query(full ? `VACUUM (FULL, ANALYZE) ${table}` : `VACUUM (ANALYZE) ${table}`);
   }
 }

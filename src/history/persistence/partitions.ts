@@ -1,0 +1,269 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
+import { lockRuns } from '../../common/database/lock-order';
+import { Queryable, selectOne, selectRows } from '../../common/database/sql';
+import type { RunStatus } from '../task-state';
+
+/** The partition that takes the rows of a run whose range has no partition (yet): an insert never fails for want of one. */
+export const DEFAULT_PARTITION = 'deployment_history_default';
+/** A range partition's name: `deployment_history_p<first run id of its range>`. */
+export const partitionName = (lo: number): string => `deployment_history_p${lo}`;
+const RANGE_NAME = '^deployment_history_p[0-9]+$';
+
+/** A range partition of deployment_history: the rows of runs lo ≤ id < hi. */
+export interface HistoryPartition {
+  name: string;
+  lo: number;
+  hi: number;
+}
+
+/** A range partition all of whose runs retention removes: it goes whole (WholeRange.runs are its runs, by id). */
+export interface WholeRange extends HistoryPartition {
+  runs: number[];
+  clusters: number[];
+}
+
+/** The columns of a history row that are stored (sort_time is generated from them). */
+const STORED = `id, transaction_id, cluster_id, node_id, task_name, task_type, status, time_start, time_end,
+  error_message, closed_reason, summary, custom, created_at, row_version`;
+
+/** Key of the transaction-level advisory lock that makes partition creators (every instance) take turns. */
+const CREATION_LOCK_KEY = 7_420_190_017;
+
+/**
+ * Longest a partition statement waits for its lock. ATTACH, DETACH and DROP each need, for milliseconds,
+ * a lock every writer's statement conflicts with (measured on PostgreSQL 15, pg_locks: ATTACH takes
+ * ACCESS EXCLUSIVE on the DEFAULT partition and SHARE ROW EXCLUSIVE on transactions; DETACH ACCESS EXCLUSIVE
+ * on deployment_history; DROP of a detached partition ACCESS EXCLUSIVE on transactions, for its foreign
+ * key). While such a lock waits for the transactions in progress, every new writer queues behind it: the
+ * timeout bounds that queue. A statement that times out is tried again later, the writers having gone on.
+ * DETACH ... CONCURRENTLY, which would avoid the parent's lock, is refused while a DEFAULT partition exists.
+ */
+const LOCK_TIMEOUT = '500ms';
+/** Tries of a partition statement that timed out waiting for its lock, a growing pause between them. */
+const LOCK_ATTEMPTS = 5;
+
+/** How often the keeper checks that partitions are ahead of the runs' id sequence (besides each new run). */
+const KEEP_EVERY_MS = 30_000;
+
+/**
+ * deployment_history's partitions (migration PartitionedHistory1764600000000): one per range of
+ * HISTORY_PARTITION_RUNS run ids, plus DEFAULT_PARTITION as the net.
+ *
+ * Ahead: a partition exists for every run id up to one range beyond the last given out, checked at
+ * start, every 30 s and when a run is created past the highest bound kept in memory (noteRun: a
+ * comparison on the hot path). Created as a table, then attached: ATTACH PARTITION takes only SHARE
+ * UPDATE EXCLUSIVE on deployment_history (CREATE TABLE ... PARTITION OF takes ACCESS EXCLUSIVE, blocking
+ * reads too). Instances take turns (an advisory lock) and find the partition another made: not an error.
+ * Rows a run wrote into the DEFAULT partition meanwhile move into the new partition before it is attached.
+ *
+ * Behind: retention takes whole ranges away (detach, then drop: the space is back at once; see
+ * RetentionService), the rest of its runs row by row.
+ */
+@Injectable()
+export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('HistoryPartitions');
+  private readonly size: number;
+  /** The highest bound of a range partition known to exist (its runs' ids are below). */
+  private bound = 0;
+  private keeping: Promise<number> | null = null;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'historyPartitionRuns'>,
+  ) {
+    this.size = config.historyPartitionRuns;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.keepAhead().catch((e) => this.logger.warn(`partitions not checked at start: ${message(e)}`));
+    this.timer = setInterval(
+      () => void this.keepAhead().catch((e) => this.logger.warn(`partitions not kept ahead: ${message(e)}`)),
+      KEEP_EVERY_MS,
+    );
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /**
+   * A run of this id was created: when it is within a range of the highest bound, partitions are
+   * added ahead (in the background, on a connection of their own; until then its rows are in the DEFAULT partition).
+   */
+  noteRun(id: number): void {
+    if (id + this.size < this.bound) return;
+    void this.keepAhead().catch((e) => this.logger.warn(`partitions not kept ahead: ${message(e)}`));
+  }
+
+  /** Creates the partitions missing up to one range beyond the last run id given out; one pass at a time. Returns how many it created. */
+  keepAhead(): Promise<number> {
+    this.keeping ??= this.extend().finally(() => (this.keeping = null));
+    return this.keeping;
+  }
+
+  /** The range partitions attached, by range. */
+  list(db: Queryable = this.db): Promise<HistoryPartition[]> {
+    return selectRows<HistoryPartition>(
+      db,
+      `SELECT c.relname AS name, b[1]::int AS lo, b[2]::int AS hi
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
+            regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\((-?[0-9]+)\\) TO \\((-?[0-9]+)\\)') AS b
+       WHERE i.inhparent = 'deployment_history'::regclass AND b IS NOT NULL
+       ORDER BY lo`,
+    );
+  }
+
+  private async extend(): Promise<number> {
+    const last = await this.lastRunId();
+    const attached = await this.list();
+    this.bound = Math.max(0, ...attached.map((p) => p.hi));
+    let created = 0;
+    let lo = attached.length ? this.bound : Math.floor(last / this.size) * this.size;
+    while (lo <= last + this.size) {
+      const made = await this.create(lo, lo + this.size);
+      if (made.created) created++;
+      lo = Math.max(made.bound, lo + this.size);
+      this.bound = Math.max(this.bound, lo);
+    }
+    if (created) this.logger.log(`created ${created} history partition(s); runs up to id ${this.bound - 1} have one`);
+    return created;
+  }
+
+  /**
+   * Creates and attaches the partition [lo, hi), unless another instance did meanwhile (or made a
+   * partition overlapping it: then nothing); says whether it did, and the highest bound attached once done.
+   */
+  private async create(lo: number, hi: number): Promise<{ created: boolean; bound: number }> {
+    return this.withLockTimeout(`create partition ${partitionName(lo)}`, async (m) => {
+      await m.query(`SELECT pg_advisory_xact_lock(${CREATION_LOCK_KEY})`);
+      const attached = await this.list(m);
+      if (attached.some((p) => p.lo < hi && lo < p.hi)) return { created: false, bound: Math.max(...attached.map((p) => p.hi)) };
+      const name = partitionName(lo);
+      await m.query(
+        `CREATE TABLE ${name} (LIKE deployment_history INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING STORAGE) WITH (fillfactor = 80)`,
+      );
+      // The net's rows of this range (runs created before their partition): moved in with their ids and
+      // versions (a move, not a change: nothing to announce). The DEFAULT partition is held meanwhile so
+      // that no row of the range lands there between the move and the attach (which would then fail).
+      const strays = await selectOne(m, `SELECT 1 FROM ${DEFAULT_PARTITION} WHERE transaction_id >= $1 AND transaction_id < $2 LIMIT 1`, [
+        lo,
+        hi,
+      ]);
+      if (strays) {
+        await m.query(`LOCK TABLE ${DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE`);
+        await m.query(
+          `WITH moved AS (DELETE FROM ${DEFAULT_PARTITION} WHERE transaction_id >= $1 AND transaction_id < $2 RETURNING ${STORED})
+           INSERT INTO ${name} (${STORED}) SELECT ${STORED} FROM moved`,
+          [lo, hi],
+        );
+      }
+      await m.query(`ALTER TABLE deployment_history ATTACH PARTITION ${name} FOR VALUES FROM (${lo}) TO (${hi})`);
+      return { created: true, bound: hi };
+    });
+  }
+
+  /** The last run id given out (the sequence's, committed or not). */
+  private async lastRunId(db: Queryable = this.db): Promise<number> {
+    const r = await selectOne<{ last: number }>(
+      db,
+      `SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::int AS last FROM transactions_id_seq`,
+    );
+    return r?.last ?? 0;
+  }
+
+  /**
+   * The range partitions whose every run is in `doomed` and whose every id was given out (so no new
+   * run can take one): retention removes them whole. A range may have no run left: it goes too.
+   */
+  async wholeRanges(doomed: ReadonlySet<number>): Promise<WholeRange[]> {
+    const last = await this.lastRunId();
+    const whole: WholeRange[] = [];
+    for (const p of await this.list()) {
+      if (p.hi - 1 > last) continue;
+      const runs = await selectRows<{ id: number; cluster_id: number }>(
+        this.db,
+        `SELECT id, cluster_id FROM transactions WHERE id >= $1 AND id < $2 ORDER BY id`,
+        [p.lo, p.hi],
+      );
+      if (runs.every((r) => doomed.has(r.id))) {
+        whole.push({ ...p, runs: runs.map((r) => r.id), clusters: [...new Set(runs.map((r) => r.cluster_id))].sort((a, b) => a - b) });
+      }
+    }
+    return whole;
+  }
+
+  /**
+   * The runs of the range, locked (their clusters held first, lock-order.ts step 2): the caller checks
+   * they are still the ones it means to remove before detaching their partition.
+   */
+  lockRange(m: EntityManager, range: HistoryPartition): Promise<Array<{ id: number; status: RunStatus }>> {
+    return lockRuns(m, 'id, status', 'id >= $1 AND id < $2', [range.lo, range.hi]);
+  }
+
+  /**
+   * Detaches the partition inside the caller's transaction (its rows leave deployment_history at
+   * commit; a rollback keeps them). Its lock waits LOCK_TIMEOUT at most: then it throws (lock_not_available).
+   */
+  async detach(m: EntityManager, range: HistoryPartition): Promise<void> {
+    await m.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+    await m.query(`ALTER TABLE deployment_history DETACH PARTITION ${range.name}`);
+  }
+
+  /** Drops a detached partition (its space goes back to the system at once). */
+  async drop(name: string): Promise<void> {
+    await this.withLockTimeout(`drop ${name}`, (m) => m.query(`DROP TABLE IF EXISTS ${name}`));
+  }
+
+  /** Drops the partitions detached and not dropped by an earlier pass (a drop that kept timing out); returns their names. */
+  async dropLeftovers(): Promise<string[]> {
+    const left = await selectRows<{ name: string }>(
+      this.db,
+      `SELECT relname AS name FROM pg_class WHERE relkind = 'r' AND NOT relispartition AND relname ~ '${RANGE_NAME}'
+         AND relnamespace = 'public'::regnamespace`,
+    );
+    for (const { name } of left) await this.drop(name);
+    return left.map((l) => l.name);
+  }
+
+  /** The range partitions holding rows of these runs (where a row-by-row removal left dead rows to vacuum). */
+  async holding(ids: readonly number[]): Promise<string[]> {
+    if (!ids.length) return [];
+    const parts = await this.list();
+    const names = new Set<string>();
+    for (const id of ids) names.add(parts.find((p) => p.lo <= id && id < p.hi)?.name ?? DEFAULT_PARTITION);
+    return [...names].sort();
+  }
+
+  /**
+   * Runs `work` in a transaction whose statements wait LOCK_TIMEOUT at most for a lock; one that timed out
+   * is tried again after a growing pause, LOCK_ATTEMPTS times in all (then the error is the caller's).
+   */
+  private async withLockTimeout<T>(what: string, work: (m: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction(async (m) => {
+          await m.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+          return work(m);
+        });
+      } catch (e) {
+        if (attempt >= LOCK_ATTEMPTS || !isLockTimeout(e)) throw e;
+        this.logger.debug(`${what}: lock not available (attempt ${attempt}); trying again`);
+        await sleep(200 * 2 ** attempt * (0.5 + Math.random()));
+      }
+    }
+  }
+}
+
+/** PostgreSQL's lock_not_available (55P03): a lock_timeout ran out. */
+export function isLockTimeout(e: unknown): boolean {
+  const err = e as { code?: unknown; driverError?: { code?: unknown } };
+  return (err?.driverError?.code ?? err?.code) === '55P03';
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
