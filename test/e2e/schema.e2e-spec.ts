@@ -47,9 +47,11 @@ describe('schema and migrations', () => {
         node,
       ]);
     await insert(null);
-    await expect(insert(null)).rejects.toThrow(/deployment_history_row_uq/);
+    // The key is enforced in the run's partition, by its index (named by PostgreSQL after the partition).
+    const rowKey = /unique constraint "deployment_history_p0_transaction_id_task_name_node_id_key"/;
+    await expect(insert(null)).rejects.toThrow(rowKey);
     await insert('1');
-    await expect(insert('1')).rejects.toThrow(/deployment_history_row_uq/);
+    await expect(insert('1')).rejects.toThrow(rowKey);
     await expect(sql.query(`UPDATE transactions SET progress = 101`)).rejects.toThrow(/check constraint/);
     await expect(sql.query(`UPDATE deployment_history SET status = 'done'`)).rejects.toThrow(/invalid input value for enum/);
   });
@@ -229,7 +231,9 @@ describe('schema and migrations', () => {
     ];
     for (const [name, query, params] of queries) {
       const p = await plan(query, params);
-      expect(/Seq Scan on (deployment_history|transactions)/.test(p) ? `${name}:\n${p}` : 'no sequential scan').toBe('no sequential scan');
+      // The DEFAULT partition (empty: partitions are kept ahead of the runs) is read whole, as an empty table is.
+      const scanned = /Seq Scan on (deployment_history(?!_default)\w*|transactions)\b/.test(p);
+      expect(scanned ? `${name}:\n${p}` : 'no sequential scan').toBe('no sequential scan');
     }
   }, 180000);
   it('RunNodes on data: old runs get their nodes from the deployment info they kept; run_nodes and the kept path go with their run', async () => {
