@@ -59,9 +59,9 @@ export class PartitionedHistory1764600000000 implements MigrationInterface {
       ) PARTITION BY RANGE (transaction_id)`);
     // The sequence goes with the new table (dropping the old one must not drop it).
     await q.query(`ALTER SEQUENCE deployment_history_id_seq OWNED BY deployment_history.id`);
-    const [{ last }] = await q.query(
+    const [{ last }] = (await q.query(
       `SELECT GREATEST((SELECT last_value FROM transactions_id_seq), (SELECT COALESCE(max(id), 0) FROM transactions))::int AS last`,
-    );
+    )) as Array<{ last: number }>;
     for (let lo = 0; lo <= last + RANGE; lo += RANGE) {
       await q.query(
         `CREATE TABLE deployment_history_p${lo} PARTITION OF deployment_history FOR VALUES FROM (${lo}) TO (${lo + RANGE}) WITH (fillfactor = 80)`,
@@ -111,9 +111,9 @@ export class PartitionedHistory1764600000000 implements MigrationInterface {
     );
     await q.query(`DROP TABLE deployment_history`);
     // Partitions retention detached but could not drop yet (partitions.ts) hold only removed runs' rows.
-    const leftovers: Array<{ name: string }> = await q.query(
+    const leftovers = (await q.query(
       `SELECT relname AS name FROM pg_class WHERE relkind = 'r' AND relname ~ '^deployment_history_p[0-9]+$'`,
-    );
+    )) as Array<{ name: string }>;
     for (const { name } of leftovers) await q.query(`DROP TABLE ${name}`);
     await q.query(`ALTER TABLE deployment_history_unpartitioned RENAME TO deployment_history`);
     await q.query(`ALTER INDEX deployment_history_unpartitioned_pkey RENAME TO deployment_history_pkey`);
