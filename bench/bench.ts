@@ -21,6 +21,7 @@ import { httpIngest, HttpResult, servicePgUs } from './http';
 import { ingest, IngestResult } from './ingest';
 import { brokerRelay, rawUpserts } from './limits';
 import { measureReads, measureRetention, readChecks } from './reads';
+import { retentionBench } from './retention';
 import { BenchService, startService, stopService } from './service';
 import { log, round, waitFor } from './util';
 import { verify } from './verify';
@@ -56,6 +57,13 @@ async function main(): Promise<void> {
   try {
     await waitFor(async () => (await fetch(`${service.base}/health/ready`)).ok, 'the service', 60_000);
     await db.connect();
+    if (o.rowsOnly > 0) {
+      // Issue #17's retention at scale (bench/retention.ts): its own figures, in a file of their own.
+      const r = await retentionBench(o, service, db);
+      mkdirSync(o.out, { recursive: true });
+      writeFileSync(join(o.out, `retention-${stamp}.json`), JSON.stringify(r, null, 2) + '\n');
+      return;
+    }
     // Astute casts fire-and-forget: a plain channel, no publisher confirms; completion is read from the service.
     const ch = await conn.createChannel();
     const result = await measure(o, service, ch, db);

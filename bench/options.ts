@@ -21,6 +21,8 @@ export interface Options {
   httpClients: number;
   httpRuns: number;
   araUrl: string | undefined;
+  rowsOnly: number;
+  retentionShare: number;
   out: string;
   latest: boolean;
   databaseUrl: string;
@@ -74,6 +76,18 @@ export const OPTIONS: readonly Spec[] = [
     value: 'URL',
     default: 'none',
     help: "an ARA server (e.g. http://127.0.0.1:8000): the HTTP path's workload sent to it too, ratio reported",
+  },
+  {
+    name: 'rows-only',
+    value: 'N',
+    default: '0',
+    help: 'instead of the above: fill N history rows through POST /api/v1/casts, then time one retention pass while casts keep being written (bench/retention.ts; 0: off)',
+  },
+  {
+    name: 'retention-share',
+    value: 'X',
+    default: '0.5',
+    help: "with --rows-only: the share of the rows the retention pass removes (each cluster's oldest runs)",
   },
   { name: 'out', value: 'DIR', default: 'bench/results', help: 'where bench-<time>.json (and latest.json) are written' },
   { name: 'latest', default: 'at ≥ 10000 runs', help: 'also write latest.json' },
@@ -167,6 +181,8 @@ function build(given: Map<string, string | true>, env: NodeJS.ProcessEnv): Optio
     if (x > 1) throw new UsageError(`--${name} is a share, at most 1, not ${x}`);
     return x;
   };
+  const retentionShare = num('retention-share', '0.5', false);
+  if (retentionShare > 1) throw new UsageError(`--retention-share is a share, at most 1, not ${retentionShare}`);
   const araUrl = given.has('ara-url') ? str('ara-url', '') : undefined;
   if (araUrl !== undefined && given.get('http-clients') === '0')
     throw new UsageError('--ara-url is compared with our HTTP path: --http-clients must not be 0 with it');
@@ -194,6 +210,8 @@ function build(given: Map<string, string | true>, env: NodeJS.ProcessEnv): Optio
     httpClients: num('http-clients', araUrl !== undefined ? '8' : '0'),
     httpRuns: num('http-runs', '100'),
     araUrl,
+    rowsOnly: num('rows-only', '0'),
+    retentionShare,
     out: resolve(str('out', RESULTS_DIR)),
     latest: given.has('latest') || (transactions >= 10000 && !given.has('no-latest')),
     databaseUrl: str('database-url', env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres'),
