@@ -130,14 +130,15 @@ async function fill(o: Options, base: string, runs: number): Promise<{ rows: num
     Array.from({ length: FILL_LANES }, async () => {
       while (next < runs) {
         const from = next;
-        next = Math.min(runs, next + RUNS_PER_POST);
+        const to = Math.min(runs, from + RUNS_PER_POST);
+        next = to;
         const casts: object[] = [];
-        for (let i = from; i < next; i++) {
+        for (let i = from; i < to; i++) {
           const cluster = { id: (i % o.clusters) + 1, name: `bench-${(i % o.clusters) + 1}`, release: 'mitaka-9.0' };
           casts.push(startCast(`fill-${i}`, cluster, graph, { time: new Date(runStartMs(i)).toISOString() }));
         }
         // The finishes after every start of the request: a run is finished (retention removes only those).
-        for (let i = from; i < next; i++)
+        for (let i = from; i < to; i++)
           casts.push(finishCast(`fill-${i}`, 'ready', { time: new Date(runStartMs(i) + 3_600_000).toISOString() }));
         const res = await fetch(`${base}/api/v1/casts`, {
           method: 'POST',
@@ -146,9 +147,9 @@ async function fill(o: Options, base: string, runs: number): Promise<{ rows: num
         });
         const text = await res.text();
         if (res.status !== 200) throw new Error(`filling: POST /api/v1/casts ${res.status} ${text.slice(0, 500)}`);
-        rows += (next - from) * o.nodes * o.tasks;
-        if (next - reported >= runs / 10) {
-          reported = next;
+        rows += (to - from) * o.nodes * o.tasks;
+        if (to - reported >= runs / 10) {
+          reported = to;
           log(`rows-only: ${rows} rows so far (${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(0)} s)`);
         }
       }
