@@ -55,7 +55,11 @@ const ENTRY_COLUMNS: ReadonlyArray<Column<StateEntry>> = [
 export class ClusterStateRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** The entries of the cluster's current epoch, of the nodes and tasks asked (all when not), in no order. */
+  /**
+   * The entries of the cluster's current epoch, of the nodes and tasks asked (all when not), in no order.
+   * Each entry's row is found by its run too: the history is partitioned by run, so only that run's
+   * partition is searched (pruned at execution), not every partition's index.
+   */
   current(clusterId: number, q: { nodes?: string[]; tasks_names?: string[] }): Promise<StateRow[]> {
     const params: unknown[] = [clusterId];
     const where = [`s.cluster_id = $1`, `s.epoch = (SELECT epoch FROM clusters WHERE id = $1)`];
@@ -65,7 +69,8 @@ export class ClusterStateRepository {
       this.db,
       `SELECT s.node_id, s.task_name, h.task_type AS type, h.status, h.time_start, h.time_end,
               s.transaction_id, t.uuid AS transaction_uuid, t.name AS transaction_name
-       FROM cluster_state s JOIN deployment_history h ON h.id = s.history_id JOIN transactions t ON t.id = s.transaction_id
+       FROM cluster_state s JOIN deployment_history h ON h.id = s.history_id AND h.transaction_id = s.transaction_id
+       JOIN transactions t ON t.id = s.transaction_id
        WHERE ${where.join(' AND ')}`,
       params,
     );
