@@ -16,8 +16,11 @@ import { makeRun, runStartMs, taskName } from './workload';
  * casts committed per second and the longest time without any commit, before the pass and during it.
  */
 
-/** Runs per POST while filling (a start and a finish each): ~1 MB bodies, one or two writer batches each. */
-const RUNS_PER_POST = 200;
+/**
+ * Runs per POST while filling (a start and a finish each). Small enough that the writer's transactions
+ * stay short (a partition's creation waits for the transactions in progress: partitions.ts).
+ */
+const RUNS_PER_POST = 25;
 /** Requests in flight while filling. */
 const FILL_LANES = 2;
 /** Clients writing casts during the pass, each a POST of CASTS_PER_POST casts at a time, waiting for its answer. */

@@ -26,12 +26,12 @@ describe('history partitions', () => {
   });
   afterEach(() => store?.close());
 
-  it('creates partitions one range ahead of the last run id given out, and nothing when they exist', async () => {
+  it('creates partitions two ranges ahead of the last run id given out, and nothing when they exist', async () => {
     // The migration made [0, 1000) and [1000, 2000) on an empty database.
     expect(await attached()).toEqual(['0-1000', '1000-2000']);
     await nextRunId(2015);
-    expect(await partitions.keepAhead()).toBe(3);
-    expect(await attached()).toEqual(['0-1000', '1000-2000', '2000-2010', '2010-2020', '2020-2030']);
+    expect(await partitions.keepAhead()).toBe(4);
+    expect(await attached()).toEqual(['0-1000', '1000-2000', '2000-2010', '2010-2020', '2020-2030', '2030-2040']);
     expect(await partitions.keepAhead()).toBe(0);
     // Each new partition is a history table like the others: fillfactor 80, the parent's indexes.
     const [opts] = await q<{ reloptions: string[] }>(`SELECT reloptions FROM pg_class WHERE relname = 'deployment_history_p2010'`);
@@ -44,9 +44,9 @@ describe('history partitions', () => {
     const other = new HistoryPartitions(store.ds, { historyPartitionRuns: SIZE });
     await nextRunId(2100);
     const made = await Promise.all([partitions.keepAhead(), other.keepAhead(), partitions.keepAhead()]);
-    expect(made[0] + made[1]).toBe(11);
+    expect(made[0] + made[1]).toBe(12);
     const ranges = await partitions.list();
-    expect(ranges.map((p) => p.lo)).toEqual([0, 1000, ...Array.from({ length: 11 }, (_, k) => 2000 + k * SIZE)]);
+    expect(ranges.map((p) => p.lo)).toEqual([0, 1000, ...Array.from({ length: 12 }, (_, k) => 2000 + k * SIZE)]);
     for (let k = 1; k < ranges.length; k++) expect(ranges[k].lo).toBe(ranges[k - 1].hi);
   });
 
@@ -87,8 +87,8 @@ describe('history partitions', () => {
     await nextRunId(1995);
     await writer.apply([start('near-the-end', 1, [['1', 'a']])]);
     const deadline = Date.now() + 10_000;
-    while (!(await attached()).includes('2000-2010') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(await attached()).toEqual(['0-1000', '1000-2000', '2000-2010']);
+    while (!(await attached()).includes('2010-2020') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await attached()).toEqual(['0-1000', '1000-2000', '2000-2010', '2010-2020']);
   });
 
   describe('retention', () => {
@@ -160,7 +160,7 @@ describe('history partitions', () => {
       expect(res.disk_after_bytes).toBeLessThan(res.disk_before_bytes);
       // The whole range's table is gone (detached and dropped), the boundary ranges stay with their remaining runs.
       expect(await exists('deployment_history_p2000')).toBe(false);
-      expect(await attached()).toEqual(['2010-2020', '2020-2030', '2030-2040']);
+      expect(await attached()).toEqual(['2010-2020', '2020-2030', '2030-2040', '2040-2050']);
       expect(await left()).toEqual([2015, 2016, 2017, 2018, 2019]);
       const rows = await q<{ transaction_id: number; n: number }>(
         `SELECT transaction_id, count(*)::int AS n FROM deployment_history GROUP BY 1 ORDER BY 1`,

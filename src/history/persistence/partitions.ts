@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
 import { lockRuns } from '../../common/database/lock-order';
@@ -42,12 +43,22 @@ const CREATION_LOCK_KEY = 7_420_190_017;
  * timeout bounds that queue. A statement that times out is tried again later, the writers having gone on.
  * DETACH ... CONCURRENTLY, which would avoid the parent's lock, is refused while a DEFAULT partition exists.
  */
-const LOCK_TIMEOUT = '500ms';
+const LOCK_TIMEOUT_MS = 500;
+/**
+ * The longest a partition's creation waits for its locks after passes that failed in a row (the timeout
+ * doubles at each): writers whose transactions each last longer than LOCK_TIMEOUT_MS (bulk loads) would
+ * otherwise never leave it a moment, and their rows would stay in the DEFAULT partition.
+ */
+const MAX_CREATION_LOCK_TIMEOUT_MS = 5_000;
 /** Tries of a partition statement that timed out waiting for its lock, a growing pause between them. */
 const LOCK_ATTEMPTS = 5;
 
 /** How often the keeper checks that partitions are ahead of the runs' id sequence (besides each new run). */
 const KEEP_EVERY_MS = 30_000;
+/** Ranges kept ahead of the last run id: the next partition is made while a whole range of runs can still come. */
+const AHEAD = 2;
+/** After a pass that could not create a partition (its lock never came), new runs do not start another before this pause, doubling up to KEEP_EVERY_MS. */
+const RETRY_PAUSE_MS = 2_000;
 
 /**
  * deployment_history's partitions (migration PartitionedHistory1764600000000): one per range of
@@ -71,6 +82,9 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
   private bound = 0;
   private keeping: Promise<number> | null = null;
   private timer?: NodeJS.Timeout;
+  /** Failed passes in a row, and until when new runs start none (the timer still does). */
+  private failures = 0;
+  private pausedUntil = 0;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -97,13 +111,31 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
    * added ahead (in the background, on a connection of their own; until then its rows are in the DEFAULT partition).
    */
   noteRun(id: number): void {
-    if (id + this.size < this.bound) return;
-    void this.keepAhead().catch((e) => this.logger.warn(`partitions not kept ahead: ${message(e)}`));
+    if (id + AHEAD * this.size < this.bound || Date.now() < this.pausedUntil) return;
+    void this.keepAhead().catch(() => undefined); // said by keepAhead
   }
 
-  /** Creates the partitions missing up to one range beyond the last run id given out; one pass at a time. Returns how many it created. */
+  /**
+   * Creates the partitions missing up to AHEAD ranges beyond the last run id given out; one pass at a
+   * time. Returns how many it created. A pass that fails is logged here, once, and pauses the passes new
+   * runs start (a partition whose lock did not come in time is tried again later, not at every run).
+   */
   keepAhead(): Promise<number> {
-    this.keeping ??= this.extend().finally(() => (this.keeping = null));
+    this.keeping ??= this.extend()
+      .then((created) => {
+        this.failures = 0;
+        this.pausedUntil = 0;
+        return created;
+      })
+      .catch((e: unknown) => {
+        this.failures++;
+        this.pausedUntil = Date.now() + Math.min(KEEP_EVERY_MS, RETRY_PAUSE_MS * 2 ** (this.failures - 1));
+        this.logger.warn(
+          `partitions not kept ahead (${message(e)}; ${this.failures} pass(es) in a row): rows of new runs past id ${this.bound - 1} go to ${DEFAULT_PARTITION} until their partition is made`,
+        );
+        throw e;
+      })
+      .finally(() => (this.keeping = null));
     return this.keeping;
   }
 
@@ -125,7 +157,7 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
     this.bound = Math.max(0, ...attached.map((p) => p.hi));
     let created = 0;
     let lo = attached.length ? this.bound : Math.floor(last / this.size) * this.size;
-    while (lo <= last + this.size) {
+    while (lo <= last + AHEAD * this.size) {
       const made = await this.create(lo, lo + this.size);
       if (made.created) created++;
       lo = Math.max(made.bound, lo + this.size);
@@ -140,7 +172,8 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
    * partition overlapping it: then nothing); says whether it did, and the highest bound attached once done.
    */
   private async create(lo: number, hi: number): Promise<{ created: boolean; bound: number }> {
-    return this.withLockTimeout(`create partition ${partitionName(lo)}`, async (m) => {
+    const timeout = Math.min(MAX_CREATION_LOCK_TIMEOUT_MS, LOCK_TIMEOUT_MS * 2 ** this.failures);
+    return this.withLockTimeout(`create partition ${partitionName(lo)}`, timeout, async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(${CREATION_LOCK_KEY})`);
       const attached = await this.list(m);
       if (attached.some((p) => p.lo < hi && lo < p.hi)) return { created: false, bound: Math.max(...attached.map((p) => p.hi)) };
@@ -208,16 +241,16 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
 
   /**
    * Detaches the partition inside the caller's transaction (its rows leave deployment_history at
-   * commit; a rollback keeps them). Its lock waits LOCK_TIMEOUT at most: then it throws (lock_not_available).
+   * commit; a rollback keeps them). Its lock waits LOCK_TIMEOUT_MS at most: then it throws (lock_not_available).
    */
   async detach(m: EntityManager, range: HistoryPartition): Promise<void> {
-    await m.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+    await m.query(`SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`);
     await m.query(`ALTER TABLE deployment_history DETACH PARTITION ${range.name}`);
   }
 
   /** Drops a detached partition (its space goes back to the system at once). */
   async drop(name: string): Promise<void> {
-    await this.withLockTimeout(`drop ${name}`, (m) => m.query(`DROP TABLE IF EXISTS ${name}`));
+    await this.withLockTimeout(`drop ${name}`, LOCK_TIMEOUT_MS, (m) => m.query(`DROP TABLE IF EXISTS ${name}`));
   }
 
   /** Drops the partitions detached and not dropped by an earlier pass (a drop that kept timing out); returns their names. */
@@ -241,21 +274,30 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * Runs `work` in a transaction whose statements wait LOCK_TIMEOUT at most for a lock; one that timed out
+   * Runs `work` in a transaction whose statements wait `timeoutMs` at most for a lock; one that timed out
    * is tried again after a growing pause, LOCK_ATTEMPTS times in all (then the error is the caller's).
+   * On a connection of the pool taken directly: a lock that did not come in time is routine here, not
+   * the "database unavailable" the data source's query log would call it.
    */
-  private async withLockTimeout<T>(what: string, work: (m: EntityManager) => Promise<T>): Promise<T> {
+  private async withLockTimeout<T>(what: string, timeoutMs: number, work: (m: Queryable) => Promise<T>): Promise<T> {
+    const pool = (this.db.driver as unknown as { master: Pool }).master;
     for (let attempt = 1; ; attempt++) {
+      const client = await pool.connect();
       try {
-        return await this.db.transaction(async (m) => {
-          await m.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
-          return work(m);
-        });
+        await client.query('BEGIN');
+        await client.query(`SET LOCAL lock_timeout = ${timeoutMs}`);
+        const queryable = { query: async (sql: string, params?: unknown[]) => (await client.query(sql, params)).rows } as Queryable;
+        const result = await work(queryable);
+        await client.query('COMMIT');
+        return result;
       } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
         if (attempt >= LOCK_ATTEMPTS || !isLockTimeout(e)) throw e;
         this.logger.debug(`${what}: lock not available (attempt ${attempt}); trying again`);
-        await sleep(200 * 2 ** attempt * (0.5 + Math.random()));
+      } finally {
+        client.release();
       }
+      await sleep(200 * 2 ** attempt * (0.5 + Math.random()));
     }
   }
 }
