@@ -286,7 +286,9 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
       try {
         await client.query('BEGIN');
         await client.query(`SET LOCAL lock_timeout = ${timeoutMs}`);
-        const queryable = { query: async (sql: string, params?: unknown[]) => (await client.query(sql, params)).rows } as Queryable;
+        const queryable = {
+          query: async (sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as unknown,
+        } as Queryable;
         const result = await work(queryable);
         await client.query('COMMIT');
         return result;
