@@ -64,7 +64,7 @@ const RETRY_PAUSE_MS = 2_000;
  * deployment_history's partitions (migration PartitionedHistory1764600000000): one per range of
  * HISTORY_PARTITION_RUNS run ids, plus DEFAULT_PARTITION as the net.
  *
- * Ahead: a partition exists for every run id up to one range beyond the last given out, checked at
+ * Ahead: a partition exists for every run id up to AHEAD ranges beyond the last given out, checked at
  * start, every 30 s and when a run is created past the highest bound kept in memory (noteRun: a
  * comparison on the hot path). Created as a table, then attached: ATTACH PARTITION takes only SHARE
  * UPDATE EXCLUSIVE on deployment_history (CREATE TABLE ... PARTITION OF takes ACCESS EXCLUSIVE, blocking
@@ -94,11 +94,9 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.keepAhead().catch((e) => this.logger.warn(`partitions not checked at start: ${message(e)}`));
-    this.timer = setInterval(
-      () => void this.keepAhead().catch((e) => this.logger.warn(`partitions not kept ahead: ${message(e)}`)),
-      KEEP_EVERY_MS,
-    );
+    // A pass that fails says so itself (keepAhead); the timer tries again.
+    await this.keepAhead().catch(() => undefined);
+    this.timer = setInterval(() => void this.keepAhead().catch(() => undefined), KEEP_EVERY_MS);
     this.timer.unref();
   }
 
@@ -107,7 +105,7 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * A run of this id was created: when it is within a range of the highest bound, partitions are
+   * A run of this id was created: when it is within AHEAD ranges of the highest bound, partitions are
    * added ahead (in the background, on a connection of their own; until then its rows are in the DEFAULT partition).
    */
   noteRun(id: number): void {
