@@ -35,23 +35,22 @@ const STORED = `id, transaction_id, cluster_id, node_id, task_name, task_type, s
 const CREATION_LOCK_KEY = 7_420_190_017;
 
 /**
- * Longest a partition statement waits for its lock. ATTACH, DETACH and DROP each need, for milliseconds,
- * a lock every writer's statement conflicts with (measured on PostgreSQL 15, pg_locks: ATTACH takes
- * ACCESS EXCLUSIVE on the DEFAULT partition and SHARE ROW EXCLUSIVE on transactions; DETACH ACCESS EXCLUSIVE
- * on deployment_history; DROP of a detached partition ACCESS EXCLUSIVE on transactions, for its foreign
- * key). While such a lock waits for the transactions in progress, every new writer queues behind it: the
- * timeout bounds that queue. A statement that times out is tried again later, the writers having gone on.
- * DETACH ... CONCURRENTLY, which would avoid the parent's lock, is refused while a DEFAULT partition exists.
+ * How a partition statement gets its locks without holding writers back. ATTACH, DETACH and DROP each
+ * need, for milliseconds, locks that writers' statements conflict with (measured on PostgreSQL 15,
+ * pg_locks: ATTACH takes ACCESS EXCLUSIVE on the DEFAULT partition and SHARE ROW EXCLUSIVE on
+ * transactions; DETACH ACCESS EXCLUSIVE on deployment_history too; DROP of a detached partition ACCESS
+ * EXCLUSIVE on transactions, for its foreign key). A lock request that waits makes every later writer
+ * wait behind it, and a writer already in its transaction then waits for it while it waits for that
+ * writer (a deadlock, broken only by a timeout): so the locks are taken first, each with NOWAIT, at a
+ * moment no writer holds them, and tried again after a short pause otherwise (LOCK_TRIES times), never
+ * queued (lockNowait). DETACH ... CONCURRENTLY, which needs no lock on the parent, is refused while a
+ * DEFAULT partition exists.
  */
+const LOCK_TRIES = 200;
+/** The pause between two tries, ms (random, up to twice this: two takers do not meet again at once). */
+const LOCK_PAUSE_MS = 25;
+/** What a statement waits at most for a lock not taken beforehand (none should be left). */
 const LOCK_TIMEOUT_MS = 500;
-/**
- * The longest a partition's creation waits for its locks after passes that failed in a row (the timeout
- * doubles at each): writers whose transactions each last longer than LOCK_TIMEOUT_MS (bulk loads) would
- * otherwise never leave it a moment, and their rows would stay in the DEFAULT partition.
- */
-const MAX_CREATION_LOCK_TIMEOUT_MS = 5_000;
-/** Tries of a partition statement that timed out waiting for its lock, a growing pause between them. */
-const LOCK_ATTEMPTS = 5;
 
 /** How often the keeper checks that partitions are ahead of the runs' id sequence (besides each new run). */
 const KEEP_EVERY_MS = 30_000;
@@ -170,8 +169,7 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
    * partition overlapping it: then nothing); says whether it did, and the highest bound attached once done.
    */
   private async create(lo: number, hi: number): Promise<{ created: boolean; bound: number }> {
-    const timeout = Math.min(MAX_CREATION_LOCK_TIMEOUT_MS, LOCK_TIMEOUT_MS * 2 ** this.failures);
-    return this.withLockTimeout(`create partition ${partitionName(lo)}`, timeout, async (m) => {
+    return this.inTransaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(${CREATION_LOCK_KEY})`);
       const attached = await this.list(m);
       if (attached.some((p) => p.lo < hi && lo < p.hi)) return { created: false, bound: Math.max(...attached.map((p) => p.hi)) };
@@ -179,15 +177,19 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
       await m.query(
         `CREATE TABLE ${name} (LIKE deployment_history INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING STORAGE) WITH (fillfactor = 80)`,
       );
+      await lockNowait(m, [
+        `LOCK TABLE deployment_history IN SHARE UPDATE EXCLUSIVE MODE NOWAIT`,
+        `LOCK TABLE ${DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE NOWAIT`,
+        `LOCK TABLE transactions IN SHARE ROW EXCLUSIVE MODE NOWAIT`,
+      ]);
       // The net's rows of this range (runs created before their partition): moved in with their ids and
-      // versions (a move, not a change: nothing to announce). The DEFAULT partition is held meanwhile so
-      // that no row of the range lands there between the move and the attach (which would then fail).
+      // versions (a move, not a change: nothing to announce), the DEFAULT partition held (above) so that
+      // no row of the range lands there between the move and the attach (which would then fail).
       const strays = await selectOne(m, `SELECT 1 FROM ${DEFAULT_PARTITION} WHERE transaction_id >= $1 AND transaction_id < $2 LIMIT 1`, [
         lo,
         hi,
       ]);
       if (strays) {
-        await m.query(`LOCK TABLE ${DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE`);
         await m.query(
           `WITH moved AS (DELETE FROM ${DEFAULT_PARTITION} WHERE transaction_id >= $1 AND transaction_id < $2 RETURNING ${STORED})
            INSERT INTO ${name} (${STORED}) SELECT ${STORED} FROM moved`,
@@ -239,16 +241,25 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
 
   /**
    * Detaches the partition inside the caller's transaction (its rows leave deployment_history at
-   * commit; a rollback keeps them). Its lock waits LOCK_TIMEOUT_MS at most: then it throws (lock_not_available).
+   * commit; a rollback keeps them). Its locks are taken without queueing (lockNowait): when they never
+   * come free it throws (lock_not_available), and the caller's transaction is to be rolled back.
    */
   async detach(m: EntityManager, range: HistoryPartition): Promise<void> {
     await m.query(`SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`);
+    await lockNowait(m, [
+      `LOCK TABLE deployment_history IN ACCESS EXCLUSIVE MODE NOWAIT`,
+      `LOCK TABLE ${DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE NOWAIT`,
+      `LOCK TABLE transactions IN SHARE ROW EXCLUSIVE MODE NOWAIT`,
+    ]);
     await m.query(`ALTER TABLE deployment_history DETACH PARTITION ${range.name}`);
   }
 
   /** Drops a detached partition (its space goes back to the system at once). */
   async drop(name: string): Promise<void> {
-    await this.withLockTimeout(`drop ${name}`, LOCK_TIMEOUT_MS, (m) => m.query(`DROP TABLE IF EXISTS ${name}`));
+    await this.inTransaction(async (m) => {
+      await lockNowait(m, [`LOCK TABLE transactions IN ACCESS EXCLUSIVE MODE NOWAIT`]);
+      await m.query(`DROP TABLE IF EXISTS ${name}`);
+    });
   }
 
   /** Drops the partitions detached and not dropped by an earlier pass (a drop that kept timing out); returns their names. */
@@ -272,33 +283,49 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * Runs `work` in a transaction whose statements wait `timeoutMs` at most for a lock; one that timed out
-   * is tried again after a growing pause, LOCK_ATTEMPTS times in all (then the error is the caller's).
-   * On a connection of the pool taken directly: a lock that did not come in time is routine here, not
-   * the "database unavailable" the data source's query log would call it.
+   * Runs `work` in a transaction (its statements waiting LOCK_TIMEOUT_MS at most for a lock not taken
+   * beforehand), on a connection of the pool taken directly: a lock that is not free is routine here,
+   * not the "database unavailable" the data source's query log would call it.
    */
-  private async withLockTimeout<T>(what: string, timeoutMs: number, work: (m: Queryable) => Promise<T>): Promise<T> {
+  private async inTransaction<T>(work: (m: Queryable) => Promise<T>): Promise<T> {
     const pool = (this.db.driver as unknown as { master: Pool }).master;
-    for (let attempt = 1; ; attempt++) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query(`SET LOCAL lock_timeout = ${timeoutMs}`);
-        const queryable = {
-          query: async (sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as unknown,
-        } as Queryable;
-        const result = await work(queryable);
-        await client.query('COMMIT');
-        return result;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        if (attempt >= LOCK_ATTEMPTS || !isLockTimeout(e)) throw e;
-        this.logger.debug(`${what}: lock not available (attempt ${attempt}); trying again`);
-      } finally {
-        client.release();
-      }
-      await sleep(200 * 2 ** attempt * (0.5 + Math.random()));
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`);
+      const queryable = {
+        query: async (sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as unknown,
+      } as Queryable;
+      const result = await work(queryable);
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
     }
+  }
+}
+
+/**
+ * Takes the locks (`LOCK TABLE ... NOWAIT` statements, in order) inside the caller's transaction, all or
+ * none: when one is held by another transaction, those taken are let go (a savepoint) and all are tried
+ * again after a short pause, LOCK_TRIES times; then lock_not_available is thrown. Never queued, so no
+ * writer ever waits behind the request (see LOCK_TRIES).
+ */
+export async function lockNowait(m: Queryable, locks: readonly string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await m.query('SAVEPOINT partition_locks');
+    try {
+      for (const lock of locks) await m.query(lock);
+      await m.query('RELEASE SAVEPOINT partition_locks');
+      return;
+    } catch (e) {
+      await m.query('ROLLBACK TO SAVEPOINT partition_locks');
+      if (attempt >= LOCK_TRIES || !isLockTimeout(e)) throw e;
+    }
+    await sleep(LOCK_PAUSE_MS * 2 * Math.random());
   }
 }
 
