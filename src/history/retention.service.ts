@@ -15,7 +15,7 @@ export interface RetentionPolicy {
 
 const CHUNK = 500;
 /** Tries to take a whole partition away (its detach waits for its lock a bounded time: partitions.ts) before its runs go row by row. */
-const WHOLE_ATTEMPTS = 3;
+const WHOLE_ATTEMPTS = 2;
 
 /**
  * Retention: deletes whole finished runs (never one in progress) that ended more than D days ago
@@ -87,10 +87,14 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
     if (opts.dryRun) {
       dropped.push(...(await this.partitions.wholeRanges(doomedIds)).map((r) => r.name));
     } else {
-      await this.partitions.dropLeftovers();
+      await this.partitions
+        .dropLeftovers()
+        .catch((e) => this.logger.warn(`partitions left detached not dropped yet (the next pass tries again): ${message(e)}`));
       const gone = new Set<number>();
       for (const range of await this.partitions.wholeRanges(doomedIds)) {
         const ids = await this.removeWhole(range, doomedIds);
+        // The table busy (its locks never free): the other ranges would wait the same; their runs go row by row.
+        if (ids === 'busy') break;
         if (!ids) continue;
         dropped.push(range.name);
         for (const id of ids) gone.add(id);
@@ -164,9 +168,9 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
    * all finished: otherwise nothing is done and they go row by row), the partition detached (its rows
    * leave with the runs, at the same commit: no reader sees a run without its rows or rows without
    * their run; the foreign key's cascade then finds nothing to delete), then dropped. Returns the ids
-   * removed, or null when the range could not go whole.
+   * removed, null when the range is no longer whole, 'busy' when its locks never came free.
    */
-  private async removeWhole(range: WholeRange, doomed: ReadonlySet<number>): Promise<number[] | null> {
+  private async removeWhole(range: WholeRange, doomed: ReadonlySet<number>): Promise<number[] | null | 'busy'> {
     for (let attempt = 1; ; attempt++) {
       try {
         const removed = await this.deletion.inClusters(range.clusters, 'retention', 'retention', async (m, removeRuns) => {
@@ -186,7 +190,7 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
       } catch (e) {
         if (!isLockTimeout(e)) throw e;
         this.logger.warn(`partition ${range.name}: its lock was not available (attempt ${attempt} of ${WHOLE_ATTEMPTS})`);
-        if (attempt >= WHOLE_ATTEMPTS) return null;
+        if (attempt >= WHOLE_ATTEMPTS) return 'busy';
         await sleep(500 * attempt);
       }
     }

@@ -46,7 +46,7 @@ const CREATION_LOCK_KEY = 7_420_190_017;
  * queued (lockNowait). DETACH ... CONCURRENTLY, which needs no lock on the parent, is refused while a
  * DEFAULT partition exists.
  */
-const LOCK_TRIES = 200;
+const LOCK_TRIES = 80;
 /** The pause between two tries, ms (random, up to twice this: two takers do not meet again at once). */
 const LOCK_PAUSE_MS = 25;
 /** What a statement waits at most for a lock not taken beforehand (none should be left). */
