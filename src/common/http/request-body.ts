@@ -138,8 +138,8 @@ export class Admission {
 /**
  * Reads the JSON body of every request that reaches a route, after the guards, then applies the rule of
  * query strings (query-parameters.ts): the one global interceptor (APP_INTERCEPTOR), as each costs every
- * request and bus message a layer of Nest's chain (an rxjs defer and an AsyncResource per layer: ~12 % of
- * the service's CPU per request with two of them, issue #17).
+ * request and bus message a layer of Nest's chain (an rxjs defer and an AsyncResource per layer, issue #17:
+ * several % of the service's CPU per request).
  */
 @Injectable()
 export class RequestBodyInterceptor implements NestInterceptor {
