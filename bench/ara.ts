@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpuSample } from './ingest';
+import { JsonClient } from './http';
 import { log, round } from './util';
 import { Run, runStartMs, taskName } from './workload';
 
@@ -31,15 +32,12 @@ export async function araIngest(url: string, runs: Run[], clients: number): Prom
   const unreachable = await reachable(base);
   if (unreachable) return { url, reachable: false, reason: unreachable };
   let requests = 0;
+  // The same client as ours (http.ts): its CPU is not ARA's either.
+  const client = new JsonClient(base, clients);
   const call: Call = async (method, path, body) => {
     requests++;
-    const res = await fetch(`${base}/api/v1/${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`ARA ${method} /api/v1/${path}: ${res.status} ${text.slice(0, 300)}`);
+    const { status, text } = await client.request(method, `/api/v1/${path}`, body);
+    if (status < 200 || status > 299) throw new Error(`ARA ${method} /api/v1/${path}: ${status} ${text.slice(0, 300)}`);
     return JSON.parse(text) as { id: number };
   };
   const before = { pg: cpuSample(undefined)?.postgres, ara: araCpu() };
@@ -50,7 +48,7 @@ export async function araIngest(url: string, runs: Run[], clients: number): Prom
       for (let i = c; i < runs.length; i += clients) n += await sendRun(call, runs[i], i);
       return n;
     }),
-  );
+  ).finally(() => client.close());
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const results = counts.reduce((a, b) => a + b, 0);
   const pgAfter = cpuSample(undefined)?.postgres;

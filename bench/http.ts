@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { percentileOfSorted } from '../src/history/task-stats';
 import { cpuPerCast, cpuSample } from './ingest';
 import type { BenchService } from './service';
@@ -22,12 +25,74 @@ export interface HttpResult {
   cpu: Record<string, number> | null;
   /** The service's and PostgreSQL's CPU per cast on this path, µs. */
   service_pg_us_per_cast: number | null;
+  /**
+   * Requests per database transaction on this path (GET /receiver/stats' http_batched_requests ÷
+   * http_batches over the run): how many concurrent requests shared each; null when the service does
+   * not count them.
+   */
+  requests_per_transaction: number | null;
+  /**
+   * PostgreSQL's CPU per cast on this path counting only the backends connected to the service's own
+   * database (its pool's connections last the whole run): `cpu.postgres_us_per_cast` is every PostgreSQL
+   * process of the machine, other sessions' included when the machine is shared.
+   */
+  postgres_own_db_us_per_cast: number | null;
+}
+
+/**
+ * The clients' side of the HTTP path (ours and ARA's): node:http on keep-alive connections, one per client.
+ * Not fetch(): undici's fetch spent ~1 ms of CPU per request on this machine (945–1,400 µs per cast measured
+ * in the benchmark), as much as the service it measured, on the same 2 cores; node:http spends ~300 µs.
+ * Both servers are sent the same headers (JSON, no Accept-Encoding: answers come as they are).
+ */
+export class JsonClient {
+  private readonly agent: http.Agent;
+  private readonly lib: typeof http | typeof https;
+
+  constructor(
+    readonly base: string,
+    clients: number,
+  ) {
+    this.lib = base.startsWith('https:') ? https : http;
+    this.agent = new this.lib.Agent({ keepAlive: true, maxSockets: clients });
+  }
+
+  /** `method path` with a JSON body (a string or bytes as they are, else serialized): the status and the answer's text. */
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    const bytes = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = this.lib.request(
+        `${this.base}${path}`,
+        {
+          method,
+          agent: this.agent,
+          headers: bytes === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(bytes) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(bytes);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
 }
 
 /** Sends every run's casts, `clients` requests in flight at once; throws on any answer that is not 200. */
 export async function httpIngest(service: BenchService, runs: Run[], clients: number): Promise<HttpResult> {
   const lanes = Array.from({ length: clients }, (_, c) => runs.filter((_, i) => i % clients === c));
+  const client = new JsonClient(service.base, clients);
   const latencies: number[] = [];
+  const batchesBefore = await httpBatches(client);
+  const dbName = new URL(service.dbUrl).pathname.slice(1);
+  const ownBefore = backendsCpu(dbName);
   const cpuBefore = cpuSample(service.process.pid);
   const started = process.hrtime.bigint();
   await Promise.all(
@@ -35,20 +100,20 @@ export async function httpIngest(service: BenchService, runs: Run[], clients: nu
       for (const run of lane)
         for (const cast of run.casts) {
           const t0 = process.hrtime.bigint();
-          const res = await fetch(`${service.base}/api/v1/casts`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: cast,
-          });
-          const body = await res.text();
+          const res = await client.request('POST', '/api/v1/casts', cast);
           latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-          if (res.status !== 200) throw new Error(`POST /api/v1/casts (run ${run.uuid}): ${res.status} ${body.slice(0, 500)}`);
+          if (res.status !== 200) throw new Error(`POST /api/v1/casts (run ${run.uuid}): ${res.status} ${res.text.slice(0, 500)}`);
         }
     }),
-  );
+  ).catch((e: unknown) => {
+    client.close();
+    throw e;
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const casts = latencies.length;
   const cpu = cpuPerCast(cpuBefore, cpuSample(service.process.pid), casts, seconds);
+  const ownAfter = backendsCpu(dbName);
+  const batchesAfter = await httpBatches(client).finally(() => client.close());
   latencies.sort((a, b) => a - b);
   const result: HttpResult = {
     clients,
@@ -60,11 +125,53 @@ export async function httpIngest(service: BenchService, runs: Run[], clients: nu
     latency_p95_ms: round(percentileOfSorted(latencies, 95) ?? NaN),
     cpu,
     service_pg_us_per_cast: servicePgUs(cpu),
+    requests_per_transaction:
+      batchesBefore && batchesAfter && batchesAfter.batches > batchesBefore.batches
+        ? round((batchesAfter.requests - batchesBefore.requests) / (batchesAfter.batches - batchesBefore.batches))
+        : null,
+    postgres_own_db_us_per_cast: ownDbUs(ownBefore, ownAfter, casts),
   };
   log(
-    `HTTP path: ${casts} casts, one per request, ${clients} clients: ${result.casts_per_s} casts/s, p50 ${result.latency_p50_ms} ms, p95 ${result.latency_p95_ms} ms; service + PostgreSQL ${result.service_pg_us_per_cast} µs CPU per cast`,
+    `HTTP path: ${casts} casts, one per request, ${clients} clients: ${result.casts_per_s} casts/s, p50 ${result.latency_p50_ms} ms, p95 ${result.latency_p95_ms} ms; service + PostgreSQL ${result.service_pg_us_per_cast} µs CPU per cast (PostgreSQL ${cpu?.postgres_us_per_cast}, of which its own database's backends ${result.postgres_own_db_us_per_cast}); ${result.requests_per_transaction} requests per database transaction`,
   );
   return result;
+}
+
+/** CPU seconds used so far by each PostgreSQL backend connected to `db` (by pid), from /proc (Linux). */
+function backendsCpu(db: string): Map<string, number> {
+  const cpu = new Map<string, number>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      // A backend's title: "postgres: 15/main: <user> <database> <client> <state>".
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (!title.startsWith('postgres: ') || !title.split(' ').includes(db)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu.set(pid, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      /* not ours to read, or it ended meanwhile */
+    }
+  }
+  return cpu;
+}
+
+/** µs per cast used by the backends between the two samples (a backend new since the first counts from 0). */
+function ownDbUs(before: Map<string, number>, after: Map<string, number>, casts: number): number | null {
+  if (!after.size || !casts) return null;
+  let s = 0;
+  for (const [pid, t] of after) s += t - (before.get(pid) ?? 0);
+  return Math.round((s / casts) * 1e6);
+}
+
+/** The service's count of HTTP transactions and their requests (GET /receiver/stats), or null when it has none. */
+async function httpBatches(client: JsonClient): Promise<{ batches: number; requests: number } | null> {
+  const { status, text } = await client.request('GET', '/api/v1/receiver/stats');
+  if (status !== 200) return null;
+  const st = JSON.parse(text) as { http_batches?: number; http_batched_requests?: number };
+  return st.http_batches === undefined || st.http_batched_requests === undefined
+    ? null
+    : { batches: st.http_batches, requests: st.http_batched_requests };
 }
 
 /** Service + PostgreSQL CPU per cast, µs, from cpuPerCast's figures. */

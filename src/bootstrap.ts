@@ -13,6 +13,8 @@ import { deadLetterQueue, rmqOptions } from './receiver/rmq/rmq-options';
 import { serveUi } from './ui/ui-static';
 import { compressAnswers } from './common/http/compression';
 import { lingeringClose } from './common/http/lingering-close';
+import { httpMetrics } from './common/metrics/http-metrics.middleware';
+import { Metrics } from './common/metrics/metrics.service';
 
 export const API_PREFIX = 'api/v1';
 
@@ -70,6 +72,8 @@ export async function configureApp(app: NestExpressApplication): Promise<AppConf
     jsonDocumentUrl: 'api/docs-json',
     swaggerOptions: { persistAuthorization: true },
   });
+  // Every request past the page and the docs is timed (common/metrics): one layer, where Nest would have put it.
+  app.use(httpMetrics(app.get(Metrics)));
 
   if (config.amqpUrl) {
     // Before the consumer: the dead-letter exchange, and the queue's declaration as it exists (a

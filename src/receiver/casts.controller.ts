@@ -1,5 +1,12 @@
-import { Body, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBody, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
+import { applyDecorators, Body, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiServiceUnavailableResponse,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AdminOnly } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
@@ -13,6 +20,21 @@ import { CastResultDto } from './dto/cast-result.dto';
 import { ReceiverStatsDto } from './dto/receiver-stats.dto';
 import { StartedTransactionDto } from './dto/started-transaction.dto';
 import { START_METHOD } from './cast-format';
+
+/**
+ * The 503 of a write (issue #17: it was answered, but missing from the OpenAPI document): never the
+ * casts' fault, and nothing of them applied, so the client sends the same again.
+ */
+const ApiStoreUnavailableResponse = () =>
+  applyDecorators(
+    ApiServiceUnavailableResponse({
+      type: ErrorDto,
+      description:
+        'Nothing was applied; send the same again after Retry-After seconds. The database did not answer (within seconds), ' +
+        'or too many requests or large bodies are waiting to be written.',
+      headers: { 'Retry-After': { description: 'Seconds to wait before sending again', schema: { type: 'integer' } } },
+    }),
+  );
 
 @ApiController('receiver')
 export class CastsController {
@@ -34,6 +56,7 @@ export class CastsController {
   @ApiOkResponse({ type: [CastResultDto] })
   @ApiBadRequestResponse({ type: ErrorDto, description: 'A cast is malformed; the message names it and why. Nothing was applied.' })
   @ApiNotFoundResponse({ type: ErrorDto, description: 'A cast refers to an unknown task_uuid. Nothing was applied.' })
+  @ApiStoreUnavailableResponse()
   post(@Body() body: unknown, @Res({ passthrough: true }) res: Response): Promise<CastResultDto[]> {
     return busyAnswered(this.casts.applyHttp(body), res);
   }
@@ -49,6 +72,7 @@ export class CastsController {
   @ApiBody({ schema: TRANSACTION_START_ARGS })
   @ApiCreatedResponse({ type: StartedTransactionDto })
   @ApiOkResponse({ type: StartedTransactionDto, description: 'The run was already started: nothing changed.' })
+  @ApiStoreUnavailableResponse()
   async start(@Body() args: unknown, @Res({ passthrough: true }) res: Response): Promise<StartedTransactionDto> {
     const [result] = await busyAnswered(this.casts.applyHttp({ method: START_METHOD, args }), res);
     if (result.outcome === 'duplicate') res.status(HttpStatus.OK);

@@ -9,6 +9,9 @@ import { ReceiverStatsDto } from './dto/receiver-stats.dto';
 @Injectable()
 export class ReceiverStats {
   casts = 0;
+  /** The same, by the way they came. */
+  busCasts = 0;
+  httpCasts = 0;
   applied = 0;
   duplicates = 0;
   deadLettered = 0;
@@ -25,6 +28,8 @@ export class ReceiverStats {
 
   received(method: string, source: 'bus' | 'http'): void {
     this.casts++;
+    if (source === 'http') this.httpCasts++;
+    else this.busCasts++;
     this.metrics.castReceived(method, source);
   }
 
@@ -74,13 +79,17 @@ export class ReceiverStats {
     this.metrics.batchCommitted(casts, ms / 1000);
   }
 
-  /** HTTP requests written together in one transaction (HttpCastBatcher). */
+  /** HTTP requests written together in one transaction (HttpCastBatcher): the transactions, their requests and casts, their time. */
   httpBatches = 0;
   httpBatchedRequests = 0;
+  httpBatchedCasts = 0;
+  httpCommitMs = 0;
 
   httpBatchCommitted(requests: number, casts: number, ms: number): void {
     this.httpBatches++;
     this.httpBatchedRequests += requests;
+    this.httpBatchedCasts += casts;
+    this.httpCommitMs += ms;
     this.metrics.batchCommitted(casts, ms / 1000);
   }
 
@@ -92,6 +101,8 @@ export class ReceiverStats {
   snapshot(): ReceiverStatsDto {
     return {
       casts: this.casts,
+      bus_casts: this.busCasts,
+      http_casts: this.httpCasts,
       applied: this.applied,
       duplicates: this.duplicates,
       dead_lettered: this.deadLettered,
@@ -101,6 +112,10 @@ export class ReceiverStats {
       batch_retries: this.batchRetries,
       batched_casts: this.batchedCasts,
       commit_ms: Math.round(this.commitMs),
+      http_batches: this.httpBatches,
+      http_batched_requests: this.httpBatchedRequests,
+      http_batched_casts: this.httpBatchedCasts,
+      http_commit_ms: Math.round(this.httpCommitMs),
     };
   }
 }

@@ -1,7 +1,6 @@
 import { ArgumentMetadata, BadRequestException, Module, OnApplicationBootstrap, ValidationError, ValidationPipe } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE, HttpAdapterHost } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE, HttpAdapterHost } from '@nestjs/core';
 import { jsonDepth } from '../http/query';
-import { QueryParametersInterceptor } from '../http/query-parameters';
 import { ErrorAnswerFilter, expressErrorHandler } from './error-answer.filter';
 
 /**
@@ -32,9 +31,9 @@ const MAX_DTO_DEPTH = 32;
 
 /**
  * Global request validation and error answers, registered as providers so that any app built from
- * AppModule (tests included) gets them: the query rule of every route (query-parameters.ts), one filter
- * for every error (error-answer.filter.ts) and, once Nest's routes and error layer are in place, the same
- * answers as Express's last error handler.
+ * AppModule (tests included) gets them: one filter for every error (error-answer.filter.ts) and, once Nest's
+ * routes and error layer are in place, the same answers as Express's last error handler. (The query rule of
+ * every route, query-parameters.ts, is applied by RequestBodyModule's interceptor, the one global interceptor.)
  */
 @Module({
   providers: [
@@ -48,7 +47,6 @@ const MAX_DTO_DEPTH = 32;
           new BadRequestException({ statusCode: 400, message: [...new Set(validationMessages(errors))].join('; '), error: 'Bad Request' }),
       }),
     },
-    { provide: APP_INTERCEPTOR, useClass: QueryParametersInterceptor },
     { provide: APP_FILTER, useClass: ErrorAnswerFilter },
   ],
 })

@@ -1,10 +1,9 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor, Type } from '@nestjs/common';
+import { ExecutionContext, Type } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { getMetadataStorage } from 'class-validator';
 import type { Request } from 'express';
 import { parse } from 'node:querystring';
-import { Observable } from 'rxjs';
 import { InvalidInputError } from '../errors/domain-errors';
 import { isListParam } from './validators';
 
@@ -116,16 +115,17 @@ function shown(key: string): string {
 }
 
 /**
- * Applies the rule to every HTTP route, after the guards (authentication: a stranger learns nothing of a
+ * Applies the rule to an HTTP request, after the guards (authentication: a stranger learns nothing of a
  * route's parameters; an unknown or pre-9.0 run stays a 404/409) and before pipes and the handler
- * (nothing is done for a refused request).
+ * (nothing is done for a refused request): called by the one global interceptor, RequestBodyInterceptor
+ * (request-body.ts), once the body is read. Not an interceptor of its own: each global interceptor costs
+ * every request (and every bus message) a layer of Nest's interceptor chain (issue #17).
  */
-@Injectable()
-export class QueryParametersInterceptor implements NestInterceptor {
+export class QueryParameters {
   private readonly specs = new WeakMap<object, QuerySpec>();
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'http') return next.handle(); // the RabbitMQ consumer's handlers have no query
+  /** Throws the 400 (InvalidInputError) naming the parameters at fault, if any. */
+  check(context: ExecutionContext): void {
     const handler = context.getHandler();
     let spec = this.specs.get(handler);
     if (!spec) {
@@ -136,6 +136,5 @@ export class QueryParametersInterceptor implements NestInterceptor {
     const at = url.indexOf('?');
     const problems = at < 0 ? undefined : queryProblems(url.slice(at + 1), spec);
     if (problems) throw new InvalidInputError(problems.message, { parameters: problems.parameters, allowed: spec.names });
-    return next.handle();
   }
 }

@@ -23,6 +23,7 @@ import { ErrorDto } from '../errors/error.dto';
 import { LogThrottle } from '../logging/log-throttle';
 import { Metrics } from '../metrics/metrics.service';
 import { JsonSyntaxError, parseJsonIncrementally } from './incremental-json';
+import { QueryParameters } from './query-parameters';
 
 /**
  * THE reading of request bodies (JSON), after authentication.
@@ -134,11 +135,17 @@ export class Admission {
   }
 }
 
-/** Reads the JSON body of every request that reaches a route, after the guards (registered as APP_INTERCEPTOR). */
+/**
+ * Reads the JSON body of every request that reaches a route, after the guards, then applies the rule of
+ * query strings (query-parameters.ts): the one global interceptor (APP_INTERCEPTOR), as each costs every
+ * request and bus message a layer of Nest's chain (an rxjs defer and an AsyncResource per layer, issue #17:
+ * several % of the service's CPU per request).
+ */
 @Injectable()
 export class RequestBodyInterceptor implements NestInterceptor {
   private readonly refusals = new LogThrottle(new Logger('HTTP'));
   private readonly admission: Admission;
+  private readonly query = new QueryParameters();
 
   constructor(
     private readonly reflector: Reflector,
@@ -154,12 +161,20 @@ export class RequestBodyInterceptor implements NestInterceptor {
     // The RabbitMQ consumer shares the global interceptors (inheritAppConfig); its messages have no HTTP body.
     if (context.getType() !== 'http') return next.handle();
     const req = context.switchToHttp().getRequest<Request>();
-    if (!hasBody(req)) return next.handle();
+    if (!hasBody(req)) {
+      this.query.check(context);
+      return next.handle();
+    }
     const res = context.switchToHttp().getResponse<Response>();
     const targets = [context.getHandler(), context.getClass()];
     const large = this.reflector.getAllAndOverride<boolean | undefined>(LARGE_BODY, targets) === true;
     const small = this.reflector.getAllAndOverride<number | undefined>(SMALL_BODY, targets);
-    return from(this.read(req, res, large, small)).pipe(switchMap(() => next.handle()));
+    return from(this.read(req, res, large, small)).pipe(
+      switchMap(() => {
+        this.query.check(context);
+        return next.handle();
+      }),
+    );
   }
 
   private async read(req: Request, res: Response, large: boolean, small: number | undefined): Promise<void> {

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, RequestMethod } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { LoggerModule } from 'nestjs-pino';
@@ -65,7 +65,12 @@ const URL_HEADERS = ['link', 'location'];
             error.message.startsWith('failed with status code') ? { ...value, err: undefined } : value,
         };
         const pretty = prettyLogs(config.logFormat, process.stdout.isTTY, process.env);
-        return { pinoHttp: pretty ? [options, prettyDestination(process.stdout, logColours(process.env))] : options };
+        return {
+          pinoHttp: pretty ? [options, prettyDestination(process.stdout, logColours(process.env))] : options,
+          // Every route, in path-to-regexp 8's words: nestjs-pino's default ('*') made Nest warn at every start
+          // that it converted "/api/v1/*" to this.
+          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+        };
       },
     }),
   ],

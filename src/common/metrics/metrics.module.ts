@@ -1,17 +1,15 @@
-import { Global, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import { HttpMetricsMiddleware } from './http-metrics.middleware';
+import { Global, Module } from '@nestjs/common';
 import { MetricsController } from './metrics.controller';
 import { Metrics } from './metrics.service';
 
-/** Prometheus metrics: the registry, HTTP timings for every route, and GET /metrics. */
+/**
+ * Prometheus metrics: the registry and GET /metrics. The HTTP timings of every route are taken by
+ * httpMetrics (http-metrics.middleware.ts), which configureApp registers.
+ */
 @Global()
 @Module({
   controllers: [MetricsController],
   providers: [Metrics],
   exports: [Metrics],
 })
-export class MetricsModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
-  }
-}
+export class MetricsModule {}
