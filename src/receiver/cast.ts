@@ -46,13 +46,32 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Checks a message's raw bytes before anything else: its size, and that it is UTF-8 (as JSON must be). */
 export function checkMessageBytes(content: Buffer): void {
+  messageText(content);
+}
+
+/** A message's text: its size checked, and decoded as UTF-8 (as JSON must be), once. */
+function messageText(content: Buffer): string {
   if (content.length > MAX_MESSAGE_BYTES) {
     throw new CastRejected(`message is too large: ${content.length} bytes, the limit is ${MAX_MESSAGE_BYTES}`);
   }
   try {
-    UTF8.decode(content);
+    return UTF8.decode(content);
   } catch {
     throw new CastRejected('message body is not valid UTF-8 (JSON must be UTF-8): nothing of it was applied');
+  }
+}
+
+/**
+ * A bus message's body, read once: its bytes checked (checkMessageBytes' rules; CastRejected), then its
+ * JSON; a body that is not JSON comes back as its text (as Nest's own RabbitMQ transport parses), which
+ * the deserializer then refuses as not a JSON object.
+ */
+export function readMessage(content: Buffer): unknown {
+  const text = messageText(content);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }
 
