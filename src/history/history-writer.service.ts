@@ -59,6 +59,8 @@ export class HistoryWriter {
     return retryingTransaction(
       this.db,
       async (m) => {
+        // A batch's rows by their keys through the indexes, whatever the planner thinks of the table (see there).
+        await this.rows.lookUpByIndexes(m);
         const outcomes = await this.applyIn(m, commands);
         if (onReject) {
           const rejected = outcomes.flatMap((o, index) => (o.outcome === 'unknown_transaction' ? [{ index, reason: o.reason }] : []));
