@@ -71,6 +71,9 @@ export class IngestBatcher implements OnModuleDestroy {
   private readonly throttle = new LogThrottle(this.logger);
   private queue: IngestEntry[] = [];
   private queuedCasts = 0;
+  /** Atomic (HTTP) entries and eager (bus) entries queued: counted, as pushes are per cast. */
+  private queuedAtomic = 0;
+  private queuedEager = 0;
   /** Entries in the batch being written. */
   private inFlight: IngestEntry[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -115,9 +118,11 @@ export class IngestBatcher implements OnModuleDestroy {
   push(entry: IngestEntry): void {
     this.queue.push(entry);
     this.queuedCasts += entry.commands.length;
+    if (entry.atomic) this.queuedAtomic++;
+    if (entry.source.eager) this.queuedEager++;
     if (
       this.queuedCasts >= this.config.batchMaxSize ||
-      (!this.running && this.lastAnswered > 0 && this.atomicQueued() >= this.lastAnswered)
+      (!this.running && this.lastAnswered > 0 && this.queuedAtomic >= this.lastAnswered)
     ) {
       this.kick();
     } else this.timer ??= setTimeout(() => this.kick(), this.config.batchMaxWaitMs);
@@ -135,12 +140,6 @@ export class IngestBatcher implements OnModuleDestroy {
     this.throttle.flush();
   }
 
-  private atomicQueued(): number {
-    let n = 0;
-    for (const e of this.queue) if (e.atomic) n++;
-    return n;
-  }
-
   private kick(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -151,8 +150,8 @@ export class IngestBatcher implements OnModuleDestroy {
       // Bus deliveries that came meanwhile go at once; requests when as many as the last batch answered are back, else the window.
       if (
         this.queuedCasts >= this.config.batchMaxSize ||
-        this.queue.some((e) => e.source.eager) ||
-        this.atomicQueued() >= this.lastAnswered ||
+        this.queuedEager > 0 ||
+        this.queuedAtomic >= this.lastAnswered ||
         this.stopping.signal.aborted
       ) {
         this.kick();
@@ -179,7 +178,12 @@ export class IngestBatcher implements OnModuleDestroy {
       casts += this.queue[n++].commands.length;
     }
     this.queuedCasts -= casts;
-    return this.queue.splice(0, n);
+    const batch = this.queue.splice(0, n);
+    for (const e of batch) {
+      if (e.atomic) this.queuedAtomic--;
+      if (e.source.eager) this.queuedEager--;
+    }
+    return batch;
   }
 
   private async flush(batch: IngestEntry[]): Promise<void> {
