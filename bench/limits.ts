@@ -1,6 +1,6 @@
 import * as amqp from 'amqplib';
 import { Client } from 'pg';
-import { cpuSample, CpuSample } from './ingest';
+import { cpuSample } from './ingest';
 import { sleep } from './util';
 import { Final, Run, taskName } from './workload';
 
@@ -105,7 +105,7 @@ export async function brokerRelay(amqpUrl: string, names: string, bodies: Buffer
   await sub.deleteQueue(queue).catch(() => undefined);
   await pub.deleteExchange(exchange).catch(() => undefined);
   await Promise.all([pubConn.close(), subConn.close()]).catch(() => undefined);
-  const us = (k: keyof CpuSample) => (before && after ? Math.round(((after[k] - before[k]) / bodies.length) * 1e6) : null);
+  const us = (k: 'rabbitmq' | 'publisher') => (before && after ? Math.round(((after[k] - before[k]) / bodies.length) * 1e6) : null);
   return {
     messages: bodies.length,
     msgs_per_s: Math.round(bodies.length / seconds),

@@ -48,7 +48,10 @@ export async function startService(o: Options): Promise<BenchService> {
   const rssTimer = setInterval(() => {
     try {
       const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0);
-      rssPeak = Math.max(rssPeak, kb / 1024);
+      // Said when it first passes each 50 MB step from 250 MB, so that the phase it belongs to shows in the log.
+      const mb = kb / 1024;
+      if (mb >= 250 && Math.floor(mb / 50) > Math.floor(rssPeak / 50)) log(`service RSS passed ${Math.floor(mb / 50) * 50} MB`);
+      rssPeak = Math.max(rssPeak, mb);
     } catch {
       /* the service has not started or has ended */
     }

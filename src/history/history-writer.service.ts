@@ -48,20 +48,24 @@ export class HistoryWriter {
 
   /**
    * Applies the commands in one transaction and returns one outcome per command, in order.
-   * With `atomic`, a command that cannot be applied makes the whole batch fail with `onReject`'s error.
+   * With `onReject`, commands that cannot be applied (unknown runs) make the whole batch fail with its
+   * error, unless it answers null (those commands' outcomes then say so, the others are applied).
    */
   async apply(
     commands: StoreCommand[],
-    onReject?: (rejected: Array<{ index: number; reason: string }>) => Error,
+    onReject?: (rejected: Array<{ index: number; reason: string }>) => Error | null,
   ): Promise<CommandOutcome[]> {
     // Lost a race (a concurrent start, a deadlock): the next attempt sees the winner's rows.
     return retryingTransaction(
       this.db,
       async (m) => {
+        // A batch's rows by their keys through the indexes, whatever the planner thinks of the table (see there).
+        await this.rows.lookUpByIndexes(m);
         const outcomes = await this.applyIn(m, commands);
         if (onReject) {
           const rejected = outcomes.flatMap((o, index) => (o.outcome === 'unknown_transaction' ? [{ index, reason: o.reason }] : []));
-          if (rejected.length) throw onReject(rejected);
+          const refused = rejected.length ? onReject(rejected) : null;
+          if (refused) throw refused;
         }
         return outcomes;
       },
@@ -79,7 +83,8 @@ export class HistoryWriter {
     // reads the epoch it left) or waits for this batch; the runs after them (applyReports).
     const held = await lockClusters(m, 'shared', {
       clusters: starts.map((s) => s.start.cluster.id),
-      runUuids: reports.map((r) => r.cmd.uuid),
+      // Each run once: a batch holds ~50 reports per run, and each uuid given is looked up.
+      runUuids: [...new Set(reports.map((r) => r.cmd.uuid))],
     });
     if (starts.length) await this.starts.apply(m, starts, outcomes, held);
     const writes = new PendingWrites();

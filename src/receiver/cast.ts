@@ -46,13 +46,32 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Checks a message's raw bytes before anything else: its size, and that it is UTF-8 (as JSON must be). */
 export function checkMessageBytes(content: Buffer): void {
+  messageText(content);
+}
+
+/** A message's text: its size checked, and decoded as UTF-8 (as JSON must be), once. */
+function messageText(content: Buffer): string {
   if (content.length > MAX_MESSAGE_BYTES) {
     throw new CastRejected(`message is too large: ${content.length} bytes, the limit is ${MAX_MESSAGE_BYTES}`);
   }
   try {
-    UTF8.decode(content);
+    return UTF8.decode(content);
   } catch {
     throw new CastRejected('message body is not valid UTF-8 (JSON must be UTF-8): nothing of it was applied');
+  }
+}
+
+/**
+ * A bus message's body, read once: its bytes checked (checkMessageBytes' rules; CastRejected), then its
+ * JSON; a body that is not JSON comes back as its text (as Nest's own RabbitMQ transport parses), which
+ * the deserializer then refuses as not a JSON object.
+ */
+export function readMessage(content: Buffer): unknown {
+  const text = messageText(content);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }
 
@@ -297,25 +316,34 @@ function parseTime(v: unknown, what: string): Date | undefined {
   const m = typeof v === 'string' ? ISO_8601.exec(v) : null;
   if (!m) throw new CastRejected(`${what} must be an ISO 8601 time such as 2016-03-25T17:22:10.687Z, got ${describe(v)}`);
   const [, y, mo, d, h, mi, sec = '00', frac = '', zone = 'Z'] = m;
-  // Date would silently roll 2016-02-30 over to March: check the fields first.
-  const fields = new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec));
-  if (
-    fields.getUTCFullYear() !== +y ||
-    fields.getUTCMonth() !== +mo - 1 ||
-    fields.getUTCDate() !== +d ||
-    +h > 23 ||
-    +mi > 59 ||
-    +sec > 59
-  ) {
+  // Computed from the fields (every cast has times: two Dates and a parsed string were half of parsing a
+  // cast, issue #17). Checked first: Date would silently roll 2016-02-30 over to March; years before 100
+  // are refused, as Date.UTC would read them as 19xx.
+  const year = +y;
+  const month = +mo;
+  if (year < 100 || month < 1 || month > 12 || +d < 1 || +d > daysIn(year, month) || +h > 23 || +mi > 59 || +sec > 59) {
     throw new CastRejected(`${what} is not a valid time: ${JSON.stringify(v)}`);
   }
-  const offset = zone.toUpperCase() === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(3).replace(':', '') || '00'}`;
-  if (offset !== 'Z' && (+offset.slice(1, 3) > 18 || +offset.slice(4) > 59)) {
-    throw new CastRejected(`${what} has an impossible UTC offset: ${JSON.stringify(v)}`);
-  }
-  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac.slice(0, 4)}${offset}`);
-  if (Number.isNaN(date.getTime())) throw new CastRejected(`${what} is not a valid time: ${JSON.stringify(v)}`);
-  return date;
+  const offsetMinutes = utcOffset(zone);
+  if (offsetMinutes === null) throw new CastRejected(`${what} has an impossible UTC offset: ${JSON.stringify(v)}`);
+  // Milliseconds: the first three digits of the fraction (finer ones are dropped, as Date drops them).
+  const ms = frac ? +`${frac.slice(1, 4)}00`.slice(0, 3) : 0;
+  return new Date(Date.UTC(year, month - 1, +d, +h, +mi, +sec, ms) - offsetMinutes * 60_000);
+}
+
+/** Minutes east of UTC of a zone (`Z`, `+05`, `-0530`, `+05:30`); null past ±18:59. */
+function utcOffset(zone: string): number | null {
+  if (zone.toUpperCase() === 'Z') return 0;
+  const hours = +zone.slice(1, 3);
+  const minutes = +(zone.slice(3).replace(':', '') || '00');
+  if (hours > 18 || minutes > 59) return null;
+  return (zone[0] === '-' ? -1 : 1) * (hours * 60 + minutes);
+}
+
+/** Days in a month of the proleptic Gregorian calendar (month 1 to 12). */
+function daysIn(year: number, month: number): number {
+  if (month !== 2) return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
 /** Distinct definitions of a task a node's is compared with (see parseStart). */

@@ -3,6 +3,7 @@ import { HistoryModule } from '../history/history.module';
 import { CastsController } from './casts.controller';
 import { CastsService } from './casts.service';
 import { HttpCastBatcher } from './http-batcher';
+import { IngestBatcher } from './ingest-batcher';
 import { ReceiverStats } from './receiver-stats';
 import { BusConsumer } from './rmq/bus-consumer';
 import { BusController } from './rmq/bus.controller';
@@ -14,6 +15,6 @@ import { QueueLagProbe } from './rmq/queue-lag.probe';
 @Module({
   imports: [HistoryModule],
   controllers: [CastsController, BusController],
-  providers: [CastsService, HttpCastBatcher, ReceiverStats, CastBatcher, DeadLetterer, QueueLagProbe, BusConsumer],
+  providers: [CastsService, IngestBatcher, HttpCastBatcher, ReceiverStats, CastBatcher, DeadLetterer, QueueLagProbe, BusConsumer],
 })
 export class ReceiverModule {}

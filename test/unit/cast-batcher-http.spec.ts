@@ -7,6 +7,7 @@ import { Metrics } from '../../src/common/metrics/metrics.service';
 import type { HistoryWriter } from '../../src/history/history-writer.service';
 import type { CommandOutcome, StoreCommand } from '../../src/history/store-commands';
 import { HttpCastBatcher, IngestBusyError } from '../../src/receiver/http-batcher';
+import { IngestBatcher } from '../../src/receiver/ingest-batcher';
 import { ReceiverStats } from '../../src/receiver/receiver-stats';
 
 /**
@@ -57,7 +58,7 @@ function harness(opts: { storeUp?: boolean } = {}) {
   const db = { query: () => (store.up ? Promise.resolve([]) : Promise.reject(refused())) };
   const health = new StoreHealth(db as never, config, new Metrics());
   const stats = new ReceiverStats();
-  const batcher = new HttpCastBatcher(config, writer, health, stats);
+  const batcher = new HttpCastBatcher(new IngestBatcher(config, writer, health), health, stats);
   /** One request: its casts' uuids; its 404 names its own indexes. */
   const post = (...uuids: string[]) =>
     batcher.apply(uuids.map(cmd), (r) => new NotFoundError(r.map((x) => `casts[${x.index}]: ${x.reason}`).join('; ')));

@@ -13,6 +13,7 @@ import { parseCast, ParsedCast } from '../../src/receiver/cast';
 import { encodeCast, runStatusCast } from '../../src/receiver/cast-builder';
 import { CastsService } from '../../src/receiver/casts.service';
 import type { HttpCastBatcher } from '../../src/receiver/http-batcher';
+import { IngestBatcher } from '../../src/receiver/ingest-batcher';
 import { ReceiverStats } from '../../src/receiver/receiver-stats';
 import { BusConsumer, PausableRmqServer } from '../../src/receiver/rmq/bus-consumer';
 import { CastBatcher } from '../../src/receiver/rmq/cast-batcher.service';
@@ -200,7 +201,15 @@ function harness(work: WorkFn, opts: { batchMaxSize?: number; confirmError?: Err
   consumer.attach(server as unknown as PausableRmqServer);
   const readiness = new Readiness();
   // No dead-letter exchange known (as on a queue declared before x-dead-letter-exchange).
-  const batcher = new CastBatcher(config, writer, casts, health, consumer, readiness, new DeadLetterer(config, stats));
+  const batcher = new CastBatcher(
+    config,
+    new IngestBatcher(config, writer, health),
+    casts,
+    health,
+    consumer,
+    readiness,
+    new DeadLetterer(config, stats),
+  );
   const ch = fakeChannel(opts.confirmError ?? null);
   const items: Harness['items'] = [];
   return {

@@ -265,6 +265,18 @@ export class HistoryRowsRepository {
   }
 
   /**
+   * For the rest of the caller's transaction (the writer's batch), joins go through the indexes: a batch
+   * reads and writes ~1,000 rows of the history by key, a small part of the table, but until the table is
+   * large (~250,000 rows), or before autovacuum first analyzed it (a fresh database: the planner then takes
+   * it for 10 times smaller than it is), the planner prefers to read the whole table and hash it at every
+   * batch over ~1,000 index lookups, which it costs as uncached random reads. A 1,000-run benchmark spent
+   * ~30 % of PostgreSQL's CPU in those scans (perf, issue #17).
+   */
+  async lookUpByIndexes(m: Queryable): Promise<void> {
+    await m.query(`SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`);
+  }
+
+  /**
    * The rows of these keys, and the open rows (and rows closed out) of the runs `closing`, in one statement.
    * No row locks: every writer of a run's rows holds the run's row lock (taken before, in id order), which
    * serializes them. Node rows by equality on the whole unique key (so the index is used whole).

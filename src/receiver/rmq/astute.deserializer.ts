@@ -1,29 +1,49 @@
 import type { ConsumerDeserializer, IncomingEvent } from '@nestjs/microservices';
-import { isCastMethod } from '../cast';
+import type { ConsumeMessage } from 'amqplib';
+import { CastRejected, isCastMethod, readMessage } from '../cast';
 
 /**
- * Nest patterns of Astute's methods. Object patterns, because Nest looks a handler up by
- * JSON.parse-ing the pattern string, which costs a thrown exception per message for a bare string.
+ * The Nest pattern of a group of deliveries (BusController's one handler). An object pattern, because
+ * Nest looks a handler up by JSON.parse-ing the pattern string, which costs a thrown exception for a bare string.
  */
-export const castPattern = (method: string) => ({ astute: method });
-/** Pattern for a message that is not a cast we know; its handler dead-letters it with the reason. */
-export const UNSUPPORTED_PATTERN = castPattern('unsupported');
+export const DELIVERIES_PATTERN = { astute: 'deliveries' };
+
+/** One delivery, read: a cast of a known method (validated by the handler), or why it can never be one. */
+export type Delivery =
+  | { message: ConsumeMessage; cast: Record<string, unknown>; reason?: undefined }
+  | { message: ConsumeMessage; reason: string; kind: 'invalid' | 'unsupported' };
 
 /**
- * Astute sends `{"method": ..., "args": {...}}`, not Nest's `{pattern, data}`. Known methods become
- * patterns (data = the whole cast, validated by the handler); anything else goes to UNSUPPORTED_PATTERN
- * with the reason, instead of Nest's silent "no handler" nack. No `id`: every cast is an event.
+ * Astute sends `{"method": ..., "args": {...}}`, not Nest's `{pattern, data}`. The transport
+ * (bus-consumer.ts) hands deliveries over in groups, one event per group (DELIVERIES_PATTERN), each
+ * body read once here: a known method is a cast (the handler validates it); anything else carries the
+ * reason it is dead-lettered with, instead of Nest's silent "no handler" nack. No `id`: every group is an event.
  */
 export class AstuteDeserializer implements ConsumerDeserializer {
-  deserialize(value: unknown): IncomingEvent {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      return { pattern: UNSUPPORTED_PATTERN, data: { reason: 'message body is not a JSON object', raw: value } };
-    }
-    const method = (value as { method?: unknown }).method;
-    if (!isCastMethod(method)) {
-      const reason = method === undefined ? 'message has no "method"' : `unknown method ${JSON.stringify(method)}`;
-      return { pattern: UNSUPPORTED_PATTERN, data: { reason, raw: value } };
-    }
-    return { pattern: castPattern(method), data: value };
+  deserialize(messages: ConsumeMessage[]): IncomingEvent {
+    return { pattern: DELIVERIES_PATTERN, data: messages.map(readDelivery) };
   }
+}
+
+export function readDelivery(message: ConsumeMessage): Delivery {
+  let value: unknown;
+  try {
+    value = readMessage(message.content);
+  } catch (e) {
+    if (!(e instanceof CastRejected)) throw e;
+    // A compressed body (gzip...) is not UTF-8: say what it was sent as, as no encoding is undone here.
+    const encoding = (message.properties as { contentEncoding?: unknown } | undefined)?.contentEncoding;
+    const sentAs =
+      typeof encoding === 'string' && encoding ? ` (sent with content-encoding ${JSON.stringify(encoding)}, which is not read)` : '';
+    return { message, reason: `${e.message}${sentAs}`, kind: 'invalid' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { message, reason: 'message body is not a JSON object', kind: 'unsupported' };
+  }
+  const method = (value as { method?: unknown }).method;
+  if (!isCastMethod(method)) {
+    const reason = method === undefined ? 'message has no "method"' : `unknown method ${JSON.stringify(method)}`;
+    return { message, reason, kind: 'unsupported' };
+  }
+  return { message, cast: value as Record<string, unknown> };
 }

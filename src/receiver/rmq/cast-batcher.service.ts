@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
-import { classifyDbError } from '../../common/database/db-errors';
 import { StoreHealth } from '../../common/database/store-health';
 import { Readiness } from '../../common/health/readiness';
 import { LogThrottle } from '../../common/logging/log-throttle';
-import { HistoryWriter } from '../../history/history-writer.service';
+import type { CommandOutcome } from '../../history/store-commands';
 import { ParsedCast } from '../cast';
 import { CastsService } from '../casts.service';
+import { IngestBatcher, IngestEntry, IngestSource } from '../ingest-batcher';
 import { BusConsumer } from './bus-consumer';
 import { DeadLetterer } from './dead-letterer.service';
 
@@ -19,14 +19,20 @@ interface Item {
   receivedAt?: number;
 }
 
+/** A delivery waiting in the ingest batcher. */
+interface BusEntry extends IngestEntry {
+  item: Item;
+}
+
 /** Pauses before retrying a cast that failed for an unknown reason while the database answers. */
 const UNKNOWN_RETRY_MS = [250, 1000];
 
 /**
- * Groups casts from the bus into batches written in one database transaction each, and acks every
- * message only after the batch holding it committed. Never half-acked.
+ * The bus's side of the ingest batcher (IngestBatcher, shared with HTTP requests): deliveries wait
+ * there, each one cast, and are written in shared database transactions; every message is acked only
+ * after the batch holding it committed. Never half-acked.
  *
- * Whose fault a failure is decides what happens (classifyDbError):
+ * Whose fault a failure is decides what happens (IngestBatcher, classifyDbError):
  * - the store's (the database unreachable, refusing, restarting, a lost connection, a deadlock):
  *   never the casts'. The consumer pauses (no new delivery), the batch is held unacked, the database
  *   is probed with exponential back-off (capped at STORE_RETRY_MAX_MS), and the same batch is
@@ -37,11 +43,8 @@ const UNKNOWN_RETRY_MS = [250, 1000];
  *   and the single cast retried twice before it is dead-lettered.
  */
 @Injectable()
-export class CastBatcher implements OnModuleDestroy {
+export class CastBatcher implements OnModuleDestroy, IngestSource {
   private readonly logger = new Logger('Receiver');
-  private queue: Item[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
   /**
    * Delivery tags settled apart from their batch, per channel — being dead-lettered, or held while
    * their run's start may still be committing elsewhere: a multiple ack must not cover them.
@@ -50,15 +53,13 @@ export class CastBatcher implements OnModuleDestroy {
   /** Reports held back a moment because their run is not known yet, and their timers. */
   private readonly waiting = new Map<Item, NodeJS.Timeout>();
   private destroyed = false;
-  /** Aborted on shutdown: a wait for the database ends, and what is held goes back to the queue. */
-  private readonly stopping = new AbortController();
-  /** Consecutive store failures: the back-off grows with them, and is reset by a commit. */
-  private storeFailures = 0;
   private readonly throttle = new LogThrottle(this.logger);
+  /** Deliveries accumulate behind a commit: they go at once. */
+  readonly eager = true;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly writer: HistoryWriter,
+    private readonly ingest: IngestBatcher,
     private readonly casts: CastsService,
     private readonly health: StoreHealth,
     private readonly consumer: BusConsumer,
@@ -75,9 +76,8 @@ export class CastBatcher implements OnModuleDestroy {
 
   push(item: Item): void {
     item.receivedAt ??= Date.now();
-    this.queue.push(item);
-    if (this.queue.length >= this.config.batchMaxSize) this.kick();
-    else this.timer ??= setTimeout(() => this.kick(), this.config.batchMaxWaitMs);
+    const entry: BusEntry = { commands: [item.cast.command], source: this, atomic: false, waitUntil: Infinity, item };
+    this.ingest.push(entry);
   }
 
   /**
@@ -93,6 +93,58 @@ export class CastBatcher implements OnModuleDestroy {
     await this.deadLetterer.send(channel, message, reason, () => inFlight.delete(tag));
   }
 
+  /** IngestSource: a batch committed; its outcomes accounted, unknown runs held or dead-lettered, the rest acked. */
+  async committed(entries: IngestEntry[], outcomes: CommandOutcome[][], ms: number): Promise<void> {
+    this.casts.stats.batchCommitted(entries.length, ms);
+    const rejected: Promise<void>[] = [];
+    const acked: Item[] = [];
+    entries.forEach((entry, n) => {
+      const item = (entry as BusEntry).item;
+      const outcome = outcomes[n][0];
+      if (outcome.outcome === 'unknown_transaction' && this.mayWait(item)) return this.hold(item);
+      this.casts.account(item.cast, outcome);
+      if (outcome.outcome === 'unknown_transaction') rejected.push(this.deadLetter(item.channel, item.message, outcome.reason));
+      else acked.push(item);
+    });
+    await Promise.all(rejected);
+    this.ack(acked);
+  }
+
+  /** IngestSource: the bus never sends atomic entries. */
+  refused(): void {}
+
+  /** IngestSource: the store failed a batch holding deliveries: no new delivery until it answers. */
+  async storeFailed(entries: IngestEntry[], e: unknown): Promise<void> {
+    this.casts.stats.batchRetried();
+    this.throttle.error('store', `${entries.length} cast(s) held, unacked: the database failed (${describe(e)}); retrying when it answers`);
+    await this.consumer.pause('the database is unavailable');
+  }
+
+  /** IngestSource: shutting down during an outage: what is held goes back to the queue, in delivery order. */
+  giveUp(entry: IngestEntry): void {
+    const item = (entry as BusEntry).item;
+    safely(() => item.channel.nack(item.message, false, true));
+  }
+
+  /** IngestSource: a cast failing alone while the database answers: retried twice when unknown, else dead-lettered. */
+  async failedAlone(entry: IngestEntry, e: unknown, kind: 'content' | 'unknown', attempt: number): Promise<'retry' | 'done'> {
+    const item = (entry as BusEntry).item;
+    if (kind === 'unknown' && attempt < UNKNOWN_RETRY_MS.length && !this.destroyed) {
+      this.casts.stats.batchRetried();
+      this.throttle.warn(`unknown:${describe(e)}`, `a cast failed (${describe(e)}); retrying it`);
+      await delay(UNKNOWN_RETRY_MS[attempt]);
+      return 'retry';
+    }
+    // A fault of this cast's data (or of our code on it): park it with the reason rather than loop on it.
+    await this.deadLetter(item.channel, item.message, `cannot be stored: ${describe(e)}`);
+    return 'done';
+  }
+
+  /** IngestSource: a batch committed: a consumer paused for an outage takes deliveries again. */
+  async storeBack(): Promise<void> {
+    if (this.consumer.paused && !this.destroyed) await this.consumer.resume();
+  }
+
   /**
    * Acks the items of a committed batch. They are the oldest unsettled deliveries of their channel
    * (batches are flushed in delivery order, one at a time), so one `multiple` ack of the highest tag
@@ -101,12 +153,17 @@ export class CastBatcher implements OnModuleDestroy {
    */
   private ack(items: Item[]): void {
     const byChannel = new Map<Channel, Item[]>();
-    for (const item of items) byChannel.set(item.channel, [...(byChannel.get(item.channel) ?? []), item]);
+    for (const item of items) {
+      const list = byChannel.get(item.channel);
+      if (list) list.push(item);
+      else byChannel.set(item.channel, [item]);
+    }
     for (const [channel, list] of byChannel) {
       const last = list.reduce((a, b) => (b.message.fields.deliveryTag > a.message.fields.deliveryTag ? b : a));
       const own = new Set(list.map((i) => i.message.fields.deliveryTag));
       const apart = this.apart.get(channel) ?? new Set<number>();
-      const busy = [...apart].some((t) => t < last.message.fields.deliveryTag && !own.has(t));
+      let busy = false;
+      for (const t of apart) if (t < last.message.fields.deliveryTag && !own.has(t)) busy = true;
       if (busy || list.length === 1) for (const item of list) safely(() => channel.ack(item.message));
       else safely(() => channel.ack(last.message, true));
       for (const t of own) apart.delete(t);
@@ -133,104 +190,20 @@ export class CastBatcher implements OnModuleDestroy {
 
   /**
    * Shutdown (before the transport closes the channel): stop consuming, so no new message comes in,
-   * then write and ack what was received. Messages still unacked go back to the queue by themselves.
+   * then write and ack what was received (IngestBatcher's shutdown; during an outage what is held goes
+   * back to the queue, in order). Messages still unacked go back to the queue by themselves.
    */
   async onModuleDestroy(): Promise<void> {
     this.destroyed = true;
     await this.consumer.stop().catch((e: unknown) => this.logger.debug(`cancelling the consumer: ${String(e)}`));
-    // A wait for the database ends now: what is held goes back to the queue, in order.
-    this.stopping.abort();
     // Reports still waiting for their run go back to the queue, for this or another instance.
     for (const [item, timer] of this.waiting) {
       clearTimeout(timer);
       safely(() => item.channel.nack(item.message, false, true));
     }
     this.waiting.clear();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    while (this.running || this.queue.length) {
-      if (!this.running) this.kick();
-      await this.running;
-    }
+    await this.ingest.onModuleDestroy();
     this.throttle.flush();
-  }
-
-  private kick(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.running) return;
-    this.running = this.drain().finally(() => {
-      this.running = null;
-      if (this.queue.length) this.kick();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length) {
-      const batch = this.queue.splice(0, this.config.batchMaxSize);
-      await this.flush(batch);
-    }
-  }
-
-  private async flush(batch: Item[]): Promise<void> {
-    for (let unknownFailures = 0; ;) {
-      try {
-        const started = performance.now();
-        const outcomes = await this.writer.apply(batch.map((i) => i.cast.command));
-        this.casts.stats.batchCommitted(batch.length, performance.now() - started);
-        this.storeFailures = 0;
-        this.health.markUp();
-        const rejected: Promise<void>[] = [];
-        batch.forEach((item, n) => {
-          const outcome = outcomes[n];
-          if (outcome.outcome === 'unknown_transaction' && this.mayWait(item)) return this.hold(item);
-          this.casts.account(item.cast, outcome);
-          if (outcome.outcome === 'unknown_transaction') rejected.push(this.deadLetter(item.channel, item.message, outcome.reason));
-        });
-        await Promise.all(rejected);
-        this.ack(batch.filter((_, n) => outcomes[n].outcome !== 'unknown_transaction'));
-        if (this.consumer.paused && !this.destroyed) await this.consumer.resume();
-        return;
-      } catch (e) {
-        let kind = classifyDbError(e);
-        // An error of no known class while the database does not answer is the database's.
-        if (kind === 'unknown' && !(await this.health.probe())) kind = 'store';
-        if (kind === 'store') {
-          if (await this.waitForStore(batch, e)) continue;
-          // Shutting down during an outage: what is held goes back to the queue, in delivery order.
-          for (const item of batch) safely(() => item.channel.nack(item.message, false, true));
-          return;
-        }
-        // The database answers: the fault is in the data (or in our code on this data). Isolate it.
-        if (batch.length > 1) {
-          this.logger.warn(`batch of ${batch.length} failed (${describe(e)}); applying its casts one by one`);
-          for (const item of batch) await this.flush([item]);
-          return;
-        }
-        if (kind === 'unknown' && unknownFailures < UNKNOWN_RETRY_MS.length && !this.destroyed) {
-          this.casts.stats.batchRetried();
-          this.throttle.warn(`unknown:${describe(e)}`, `a cast failed (${describe(e)}); retrying it`);
-          await delay(UNKNOWN_RETRY_MS[unknownFailures++]);
-          continue;
-        }
-        // A fault of this cast's data (or of our code on it): park it with the reason rather than loop on it.
-        await this.deadLetter(batch[0].channel, batch[0].message, `cannot be stored: ${describe(e)}`);
-        return;
-      }
-    }
-  }
-
-  /**
-   * The store failed a batch: pause the consumer, hold the batch, probe the database with back-off.
-   * True when it answers again (the caller writes the same batch again), false on shutdown.
-   */
-  private async waitForStore(batch: Item[], e: unknown): Promise<boolean> {
-    if (this.stopping.signal.aborted) return false;
-    this.casts.stats.batchRetried();
-    this.health.markDown(e);
-    this.throttle.error('store', `${batch.length} cast(s) held, unacked: the database failed (${describe(e)}); retrying when it answers`);
-    await this.consumer.pause('the database is unavailable');
-    return this.health.waitUntilAvailable(this.stopping.signal, this.storeFailures++);
   }
 }
 
