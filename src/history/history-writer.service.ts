@@ -5,7 +5,7 @@ import { lockClusters } from '../common/database/lock-order';
 import { RetryableWriteError, retryingTransaction } from '../common/database/retrying-transaction';
 import { ClusterStateRepository, StateEntry } from './persistence/cluster-state.repository';
 import { HistoryRowsRepository, RowKey, StoredRow } from './persistence/history-rows.repository';
-import { RunChanges } from './persistence/run-changes';
+import { RowChange, RunChanges } from './persistence/run-changes';
 import { RunRow, RunsRepository } from './persistence/runs.repository';
 import { RunStarts } from './run-starts';
 import { reconcileRun, RunReport, RunState, sameRunState } from './run-state';
@@ -174,7 +174,7 @@ export class HistoryWriter {
       const before = row ? toState(row) : pendingState();
       const after = reconcileTask(before, g.reports, runs.get(g.txId)!);
       if (row && !sameState(before, after)) {
-        writes.rows.push({ id: row.id, s: after });
+        writes.rows.push({ id: row.id, transaction_id: row.transaction_id, s: after });
         if (after.status === 'ready')
           ready.push({ txId: g.txId, nodeId: g.nodeId, taskName: g.taskName, historyId: row.id, timeEnd: after.timeEnd! });
         else if (before.status === 'ready') lost.push(row.id);
@@ -267,12 +267,12 @@ function bestPerKey(ready: ReadyRow[], txs: Map<number, RunRow>): StateEntry[] {
  * place in the cluster state must be handed back, which reads the rows written).
  */
 class PendingWrites {
-  readonly rows: Array<{ id: string; s: TaskState }> = [];
+  readonly rows: RowChange[] = [];
   readonly state: StateEntry[] = [];
   readonly runs: Array<{ id: number; s: RunState }> = [];
 
   /** The rows and state entries pending, forgotten here once taken. */
-  take(): { rows: Array<{ id: string; s: TaskState }>; state: StateEntry[] } {
+  take(): { rows: RowChange[]; state: StateEntry[] } {
     return { rows: this.rows.splice(0), state: this.state.splice(0) };
   }
 }

@@ -55,8 +55,19 @@ export interface ReportedRow {
  * as a batch's cost is mostly its round trips): rows' states, cluster state entries, runs' states; and
  * the runs `changed` (announced on HISTORY_CHANNEL, their kept summary and list forgotten).
  */
+/**
+ * A history row's new state. Its run is carried with its id: the table is partitioned by run
+ * (PartitionedHistory migration), and only a lookup that names the run is pruned to its partition;
+ * by id alone the update would probe every partition's key (measured: 2.8x slower at 13 partitions).
+ */
+export interface RowChange {
+  id: string;
+  transaction_id: number;
+  s: TaskState;
+}
+
 export interface RunChange {
-  rows?: Array<{ id: string; s: TaskState }>;
+  rows?: RowChange[];
   state?: StateEntry[];
   runs?: Array<{ id: number; s: RunState }>;
   changed: number[];
@@ -98,9 +109,10 @@ const REPORTED_COLUMNS: ReadonlyArray<Column<ReportedRow>> = [
   { name: 'task_name', type: 'varchar', value: (r) => r.task_name },
   ...stateColumnsOf<ReportedRow>(),
 ];
-const ROW_STATE_COLUMNS: ReadonlyArray<Column<{ id: string; s: TaskState }>> = [
+const ROW_STATE_COLUMNS: ReadonlyArray<Column<RowChange>> = [
   { name: 'id', type: 'bigint', value: (r) => r.id },
-  ...stateColumnsOf<{ id: string; s: TaskState }>(),
+  { name: 'transaction_id', type: 'int', value: (r) => r.transaction_id },
+  ...stateColumnsOf<RowChange>(),
 ];
 const RUN_STATE_COLUMNS: ReadonlyArray<Column<{ id: number; s: RunState }>> = [
   { name: 'id', type: 'int', value: (r) => r.id },
@@ -196,9 +208,9 @@ export class RunChanges {
     if (c.rows?.length) {
       parts.push(`history AS (
         UPDATE deployment_history h
-        SET ${assignmentsOf('u', ROW_STATE_COLUMNS.slice(1))}, row_version = nextval('deployment_history_version_seq')
+        SET ${assignmentsOf('u', ROW_STATE_COLUMNS.slice(2))}, row_version = nextval('deployment_history_version_seq')
         FROM ${unnestRows('u', ROW_STATE_COLUMNS, c.rows, params)}
-        WHERE h.id = u.id RETURNING 1)`);
+        WHERE h.id = u.id AND h.transaction_id = u.transaction_id RETURNING 1)`);
     }
     if (c.state?.length) parts.push(this.state.upsertPart(c.state, params));
     const runs = c.runs ?? [];
