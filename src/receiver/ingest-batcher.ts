@@ -42,6 +42,12 @@ export interface IngestSource {
   readonly eager: boolean;
 }
 
+/**
+ * Batches over which the number of HTTP clients is remembered: a client that stopped costs the others
+ * at most this many windows (BATCH_MAX_WAIT_MS each) before the batches stop waiting for it.
+ */
+const CLIENT_MEMORY = 8;
+
 /** An atomic entry named unknown runs inside a batch: the batch is written again without it. */
 class EntriesRefused extends Error {
   constructor(readonly refused: Array<{ entry: IngestEntry; rejected: Rejected }>) {
@@ -54,7 +60,7 @@ class EntriesRefused extends Error {
  * together and are written in shared database transactions, one batch at a time, in arrival order:
  * whole entries up to BATCH_MAX_SIZE casts (a larger one goes alone). A batch goes when full, when
  * the window (BATCH_MAX_WAIT_MS) ends, at once while bus deliveries wait behind a commit, or — the group
- * commit that makes closed-loop HTTP clients fast — as soon as as many requests wait as the last batch answered.
+ * commit that makes closed-loop HTTP clients fast — as soon as every client seen lately has a request waiting.
  *
  * Whose fault a failure is decides what happens (classifyDbError):
  * - the store's (the database away, restarting, a lost connection, a lost race): never the casts'. The
@@ -78,8 +84,14 @@ export class IngestBatcher implements OnModuleDestroy {
   private inFlight: IngestEntry[] = [];
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
-  /** Atomic (HTTP) entries answered by the last batch: when as many wait again, the next batch goes at once. */
-  private lastAnswered = 0;
+  /**
+   * Requests outstanding at the end of each of the last CLIENT_MEMORY batches (answered by it + still
+   * queued): their peak is how many closed-loop clients there are; when that many wait, the next batch
+   * goes at once. Not "as many as the last batch answered": clients that came in staggered then stayed
+   * split in alternating groups for good (3/5 or 4/4 of 8: half the requests per transaction).
+   */
+  private readonly recentClients: number[] = [];
+  private clients = 0;
   /** Consecutive store failures: the back-off grows with them, and is reset by a commit. */
   private storeFailures = 0;
   /** Aborted on shutdown: a wait for the database ends, and what is held is given up (the bus: back to the queue). */
@@ -120,10 +132,7 @@ export class IngestBatcher implements OnModuleDestroy {
     this.queuedCasts += entry.commands.length;
     if (entry.atomic) this.queuedAtomic++;
     if (entry.source.eager) this.queuedEager++;
-    if (
-      this.queuedCasts >= this.config.batchMaxSize ||
-      (!this.running && this.lastAnswered > 0 && this.queuedAtomic >= this.lastAnswered)
-    ) {
+    if (this.queuedCasts >= this.config.batchMaxSize || (!this.running && this.clients > 0 && this.queuedAtomic >= this.clients)) {
       this.kick();
     } else this.timer ??= setTimeout(() => this.kick(), this.config.batchMaxWaitMs);
   }
@@ -147,11 +156,11 @@ export class IngestBatcher implements OnModuleDestroy {
     this.running = this.drain().finally(() => {
       this.running = null;
       if (!this.queue.length) return;
-      // Bus deliveries that came meanwhile go at once; requests when as many as the last batch answered are back, else the window.
+      // Bus deliveries that came meanwhile go at once; requests when every recent client's is back, else the window.
       if (
         this.queuedCasts >= this.config.batchMaxSize ||
         this.queuedEager > 0 ||
-        this.queuedAtomic >= this.lastAnswered ||
+        this.queuedAtomic >= this.clients ||
         this.stopping.signal.aborted
       ) {
         this.kick();
@@ -166,7 +175,9 @@ export class IngestBatcher implements OnModuleDestroy {
       await this.flush(batch);
     } finally {
       this.inFlight = [];
-      this.lastAnswered = batch.filter((e) => e.atomic).length;
+      this.recentClients.push(batch.filter((e) => e.atomic).length + this.queuedAtomic);
+      if (this.recentClients.length > CLIENT_MEMORY) this.recentClients.shift();
+      this.clients = Math.max(...this.recentClients);
     }
   }
 
