@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { InvalidInputError } from '../common/errors/domain-errors';
+import { errorMessage } from '../common/errors/error-message';
 import { RetentionResultDto } from './dto/retention.dto';
 import { HistoryPartitions, isLockTimeout, WholeRange } from './persistence/partitions';
 import { RunsRepository } from './persistence/runs.repository';
@@ -89,7 +90,7 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
     } else {
       await this.partitions
         .dropLeftovers()
-        .catch((e) => this.logger.warn(`partitions left detached not dropped yet (the next pass tries again): ${message(e)}`));
+        .catch((e) => this.logger.warn(`partitions left detached not dropped yet (the next pass tries again): ${errorMessage(e)}`));
       const gone = new Set<number>();
       for (const range of await this.partitions.wholeRanges(doomedIds)) {
         const ids = await this.removeWhole(range, doomedIds);
@@ -185,7 +186,7 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
         if (!removed) return null;
         await this.partitions
           .drop(range.name)
-          .catch((e) => this.logger.warn(`partition ${range.name} detached, not dropped yet (the next pass drops it): ${message(e)}`));
+          .catch((e) => this.logger.warn(`partition ${range.name} detached, not dropped yet (the next pass drops it): ${errorMessage(e)}`));
         return removed.map((r) => r.id);
       } catch (e) {
         if (!isLockTimeout(e)) throw e;
@@ -202,4 +203,3 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
 }
 
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -1,8 +1,9 @@
 import { HttpException, HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { StoreHealth } from '../common/database/store-health';
+import { errorMessage } from '../common/errors/error-message';
 import { LogThrottle } from '../common/logging/log-throttle';
 import type { CommandOutcome, StoreCommand } from '../history/store-commands';
-import { describe, IngestBatcher, IngestEntry, IngestSource, Rejected } from './ingest-batcher';
+import { IngestBatcher, IngestEntry, IngestSource, Rejected } from './ingest-batcher';
 import { ReceiverStats } from './receiver-stats';
 
 /** Requests waiting for a batch (queued or in the batch being written): past it, 503 with Retry-After. */
@@ -113,7 +114,10 @@ export class HttpCastBatcher implements IngestSource {
   /** IngestSource: requests held for the store. */
   storeFailed(entries: IngestEntry[], e: unknown): Promise<void> {
     this.stats.batchRetried();
-    this.throttle.error('store', `${entries.length} HTTP request(s) held: the database failed (${describe(e)}); retrying when it answers`);
+    this.throttle.error(
+      'store',
+      `${entries.length} HTTP request(s) held: the database failed (${errorMessage(e)}); retrying when it answers`,
+    );
     return Promise.resolve();
   }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { classifyDbError } from '../common/database/db-errors';
 import { StoreHealth } from '../common/database/store-health';
-import { LogThrottle } from '../common/logging/log-throttle';
+import { errorMessage } from '../common/errors/error-message';
 import { HistoryWriter } from '../history/history-writer.service';
 import type { CommandOutcome, StoreCommand } from '../history/store-commands';
 
@@ -74,7 +74,6 @@ class EntriesRefused extends Error {
 @Injectable()
 export class IngestBatcher implements OnModuleDestroy {
   private readonly logger = new Logger('Receiver');
-  private readonly throttle = new LogThrottle(this.logger);
   private queue: IngestEntry[] = [];
   private queuedCasts = 0;
   /** Atomic (HTTP) entries and eager (bus) entries queued: counted, as pushes are per cast. */
@@ -146,7 +145,6 @@ export class IngestBatcher implements OnModuleDestroy {
       if (!this.running) this.kick();
       await this.running;
     }
-    this.throttle.flush();
   }
 
   private kick(): void {
@@ -244,7 +242,7 @@ export class IngestBatcher implements OnModuleDestroy {
         }
         // The database answers: the fault is in an entry's data (or in our code on it). Each is written alone.
         if (batch.length > 1) {
-          this.logger.warn(`a batch of ${batch.length} entries failed (${describe(e)}); writing them one by one`);
+          this.logger.warn(`a batch of ${batch.length} entries failed (${errorMessage(e)}); writing them one by one`);
           for (const entry of batch) await this.flush([entry]);
           return;
         }
@@ -275,7 +273,7 @@ export class IngestBatcher implements OnModuleDestroy {
       batch.forEach(giveUp);
       return false;
     }
-    this.throttle.error('store', `${batch.length} entries held: the database failed (${describe(e)}); retrying when it answers`);
+    // Each source says what it holds (cast(s) held, unacked / HTTP request(s) held), throttled: not said twice here.
     for (const [source, indexes] of bySource(batch))
       await source.storeFailed(
         indexes.map((i) => batch[i]),
@@ -335,8 +333,4 @@ function bySource(batch: IngestEntry[]): Map<IngestSource, number[]> {
     else m.set(e.source, [i]);
   });
   return m;
-}
-
-export function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -6,6 +6,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
 import { lockRuns } from '../../common/database/lock-order';
 import { Queryable, selectOne, selectRows } from '../../common/database/sql';
+import { errorMessage } from '../../common/errors/error-message';
 import type { RunStatus } from '../task-state';
 
 /** The partition that takes the rows of a run whose range has no partition (yet): an insert never fails for want of one. */
@@ -128,7 +129,7 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
         this.failures++;
         this.pausedUntil = Date.now() + Math.min(KEEP_EVERY_MS, RETRY_PAUSE_MS * 2 ** (this.failures - 1));
         this.logger.warn(
-          `partitions not kept ahead (${message(e)}; ${this.failures} pass(es) in a row): rows of new runs past id ${this.bound - 1} go to ${DEFAULT_PARTITION} until their partition is made`,
+          `partitions not kept ahead (${errorMessage(e)}; ${this.failures} pass(es) in a row): rows of new runs past id ${this.bound - 1} go to ${DEFAULT_PARTITION} until their partition is made`,
         );
         throw e;
       })
@@ -334,5 +335,3 @@ export function isLockTimeout(e: unknown): boolean {
   const err = e as { code?: unknown; driverError?: { code?: unknown } };
   return (err?.driverError?.code ?? err?.code) === '55P03';
 }
-
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
 import { StoreHealth } from '../../common/database/store-health';
+import { errorMessage } from '../../common/errors/error-message';
 import { Readiness } from '../../common/health/readiness';
 import { LogThrottle } from '../../common/logging/log-throttle';
 import type { CommandOutcome } from '../../history/store-commands';
@@ -116,7 +117,10 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
   /** IngestSource: the store failed a batch holding deliveries: no new delivery until it answers. */
   async storeFailed(entries: IngestEntry[], e: unknown): Promise<void> {
     this.casts.stats.batchRetried();
-    this.throttle.error('store', `${entries.length} cast(s) held, unacked: the database failed (${describe(e)}); retrying when it answers`);
+    this.throttle.error(
+      'store',
+      `${entries.length} cast(s) held, unacked: the database failed (${errorMessage(e)}); retrying when it answers`,
+    );
     await this.consumer.pause('the database is unavailable');
   }
 
@@ -131,12 +135,12 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
     const item = (entry as BusEntry).item;
     if (kind === 'unknown' && attempt < UNKNOWN_RETRY_MS.length && !this.destroyed) {
       this.casts.stats.batchRetried();
-      this.throttle.warn(`unknown:${describe(e)}`, `a cast failed (${describe(e)}); retrying it`);
+      this.throttle.warn(`unknown:${errorMessage(e)}`, `a cast failed (${errorMessage(e)}); retrying it`);
       await delay(UNKNOWN_RETRY_MS[attempt]);
       return 'retry';
     }
     // A fault of this cast's data (or of our code on it): park it with the reason rather than loop on it.
-    await this.deadLetter(item.channel, item.message, `cannot be stored: ${describe(e)}`);
+    await this.deadLetter(item.channel, item.message, `cannot be stored: ${errorMessage(e)}`);
     return 'done';
   }
 
@@ -205,10 +209,6 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
     await this.ingest.onModuleDestroy();
     this.throttle.flush();
   }
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function safely(fn: () => void): void {

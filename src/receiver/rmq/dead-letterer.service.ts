@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
+import { errorMessage } from '../../common/errors/error-message';
 import { LogThrottle } from '../../common/logging/log-throttle';
 import { reasonKind } from '../../common/metrics/metrics.service';
 import { ReceiverStats } from '../receiver-stats';
@@ -76,7 +77,7 @@ export class DeadLetterer implements OnModuleDestroy {
       await this.attempt(item);
     } catch (e) {
       // Not expected (attempt handles its failures): leave the message unacked; it returns to the queue with its channel.
-      this.log.error('dead-letter:unexpected', `dead-lettering failed unexpectedly (${reason}): ${describe(e)}`);
+      this.log.error('dead-letter:unexpected', `dead-lettering failed unexpectedly (${reason}): ${errorMessage(e)}`);
       settled();
     }
   }
@@ -103,7 +104,7 @@ export class DeadLetterer implements OnModuleDestroy {
     } catch (e) {
       const failures = this.failures.increment(key);
       this.stats.deadLetterCopyFailed();
-      const why = describe(e);
+      const why = errorMessage(e);
       this.log.error(`copy-failed:${why.replace(/\d+/g, '#').slice(0, 80)}`, `could not copy a message to ${queue} (${reason}): ${why}`);
       if (this.closed.has(channel)) return settled();
       if (this.topology.exchange || failures >= this.retry.attempts) return this.reject(item, failures);
@@ -187,7 +188,7 @@ export class DeadLetterer implements OnModuleDestroy {
     const timer = setTimeout(() => {
       this.parked.delete(timer);
       void this.attempt(item).catch((e) => {
-        this.log.error('dead-letter:unexpected', `dead-lettering failed unexpectedly (${item.reason}): ${describe(e)}`);
+        this.log.error('dead-letter:unexpected', `dead-lettering failed unexpectedly (${item.reason}): ${errorMessage(e)}`);
         item.settled();
       });
     }, delay);
@@ -226,8 +227,4 @@ function onChannel(fn: () => void): boolean {
   } catch {
     return false;
   }
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
