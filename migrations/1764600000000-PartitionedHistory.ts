@@ -42,20 +42,7 @@ export class PartitionedHistory1764600000000 implements MigrationInterface {
       CREATE TABLE deployment_history (
         id              bigint NOT NULL DEFAULT nextval('deployment_history_id_seq'),
         transaction_id  integer NOT NULL,
-        cluster_id      integer NOT NULL,
-        node_id         varchar(255),
-        task_name       varchar(255) NOT NULL,
-        task_type       varchar(255),
-        status          history_status NOT NULL DEFAULT 'pending',
-        time_start      timestamptz,
-        time_end        timestamptz,
-        error_message   text,
-        closed_reason   text,
-        summary         jsonb,
-        custom          jsonb NOT NULL DEFAULT '{}',
-        created_at      timestamptz NOT NULL DEFAULT now(),
-        row_version     bigint NOT NULL DEFAULT nextval('deployment_history_version_seq'),
-        sort_time       timestamptz GENERATED ALWAYS AS (COALESCE(time_start, time_end, created_at)) STORED
+        ${OTHER_COLUMNS}
       ) PARTITION BY RANGE (transaction_id)`);
     // The sequence goes with the new table (dropping the old one must not drop it).
     await q.query(`ALTER SEQUENCE deployment_history_id_seq OWNED BY deployment_history.id`);
@@ -73,11 +60,7 @@ export class PartitionedHistory1764600000000 implements MigrationInterface {
     );
     await q.query(`DROP TABLE deployment_history_unpartitioned`);
     await q.query(`ALTER TABLE deployment_history ADD CONSTRAINT deployment_history_pkey PRIMARY KEY (id, transaction_id)`);
-    await q.query(
-      `ALTER TABLE deployment_history ADD CONSTRAINT deployment_history_row_uq UNIQUE NULLS NOT DISTINCT (transaction_id, task_name, node_id)`,
-    );
-    await q.query(`CREATE INDEX deployment_history_cluster_time_idx ON deployment_history (cluster_id, sort_time DESC, id DESC)`);
-    await q.query(`CREATE INDEX deployment_history_node_time_idx ON deployment_history (cluster_id, node_id, sort_time DESC, id DESC)`);
+    await secondaryKeys(q);
     await q.query(
       `ALTER TABLE deployment_history ADD CONSTRAINT deployment_history_transaction_id_fkey
        FOREIGN KEY (transaction_id) REFERENCES transactions (id) ON DELETE CASCADE`,
@@ -90,20 +73,7 @@ export class PartitionedHistory1764600000000 implements MigrationInterface {
       CREATE TABLE deployment_history_unpartitioned (
         id              bigint NOT NULL DEFAULT nextval('deployment_history_id_seq') PRIMARY KEY,
         transaction_id  integer NOT NULL REFERENCES transactions (id) ON DELETE CASCADE,
-        cluster_id      integer NOT NULL,
-        node_id         varchar(255),
-        task_name       varchar(255) NOT NULL,
-        task_type       varchar(255),
-        status          history_status NOT NULL DEFAULT 'pending',
-        time_start      timestamptz,
-        time_end        timestamptz,
-        error_message   text,
-        closed_reason   text,
-        summary         jsonb,
-        custom          jsonb NOT NULL DEFAULT '{}',
-        created_at      timestamptz NOT NULL DEFAULT now(),
-        row_version     bigint NOT NULL DEFAULT nextval('deployment_history_version_seq'),
-        sort_time       timestamptz GENERATED ALWAYS AS (COALESCE(time_start, time_end, created_at)) STORED
+        ${OTHER_COLUMNS}
       ) WITH (fillfactor = 80)`);
     await q.query(`ALTER SEQUENCE deployment_history_id_seq OWNED BY deployment_history_unpartitioned.id`);
     await q.query(
@@ -120,13 +90,34 @@ export class PartitionedHistory1764600000000 implements MigrationInterface {
     await q.query(
       `ALTER TABLE deployment_history RENAME CONSTRAINT deployment_history_unpartitioned_transaction_id_fkey TO deployment_history_transaction_id_fkey`,
     );
-    await q.query(
-      `ALTER TABLE deployment_history ADD CONSTRAINT deployment_history_row_uq UNIQUE NULLS NOT DISTINCT (transaction_id, task_name, node_id)`,
-    );
-    await q.query(`CREATE INDEX deployment_history_cluster_time_idx ON deployment_history (cluster_id, sort_time DESC, id DESC)`);
-    await q.query(`CREATE INDEX deployment_history_node_time_idx ON deployment_history (cluster_id, node_id, sort_time DESC, id DESC)`);
+    await secondaryKeys(q);
     await q.query(`ANALYZE deployment_history`);
   }
+}
+
+/** Both tables' columns after id and transaction_id (whose keys differ: see up and down), as InitialSchema made them. */
+const OTHER_COLUMNS = `cluster_id      integer NOT NULL,
+        node_id         varchar(255),
+        task_name       varchar(255) NOT NULL,
+        task_type       varchar(255),
+        status          history_status NOT NULL DEFAULT 'pending',
+        time_start      timestamptz,
+        time_end        timestamptz,
+        error_message   text,
+        closed_reason   text,
+        summary         jsonb,
+        custom          jsonb NOT NULL DEFAULT '{}',
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        row_version     bigint NOT NULL DEFAULT nextval('deployment_history_version_seq'),
+        sort_time       timestamptz GENERATED ALWAYS AS (COALESCE(time_start, time_end, created_at)) STORED`;
+
+/** The unique key and the cross-run indexes, the same on both tables (built once the rows are in). */
+async function secondaryKeys(q: QueryRunner): Promise<void> {
+  await q.query(
+    `ALTER TABLE deployment_history ADD CONSTRAINT deployment_history_row_uq UNIQUE NULLS NOT DISTINCT (transaction_id, task_name, node_id)`,
+  );
+  await q.query(`CREATE INDEX deployment_history_cluster_time_idx ON deployment_history (cluster_id, sort_time DESC, id DESC)`);
+  await q.query(`CREATE INDEX deployment_history_node_time_idx ON deployment_history (cluster_id, node_id, sort_time DESC, id DESC)`);
 }
 
 /** The unpartitioned table's indexes, renamed out of the way of the new table's (index names are per schema). */
