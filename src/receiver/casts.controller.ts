@@ -89,8 +89,8 @@ export class CastsController {
   }
 }
 
-/** Too many requests waiting for a batch: the 503 says when to come back (Retry-After). */
-async function busyAnswered<T>(work: Promise<T>, res: Response): Promise<T> {
+/** Too many requests waiting for a batch: the 503 says when to come back (Retry-After). Also casts-fast-path.ts's. */
+export async function busyAnswered<T>(work: Promise<T>, res: { setHeader(name: string, value: string): unknown }): Promise<T> {
   try {
     return await work;
   } catch (e) {

@@ -11,6 +11,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import type { AuthTokens } from './auth-tokens';
 import { Access, AUTH_ACCESS } from './auth.decorators';
 
 const REALM = 'Bearer realm="deployment-history"';
@@ -51,39 +52,57 @@ export class AuthGuard implements CanActivate, OnModuleInit {
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    const tokens = this.config.auth;
-    if (!tokens.required) return true;
     const req = context.switchToHttp().getRequest<Request>();
-    const res = context.switchToHttp().getResponse<Response>();
     const needs =
       this.reflector.getAllAndOverride<Access | undefined>(AUTH_ACCESS, [context.getHandler(), context.getClass()]) ??
       (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'admin');
-    if (needs === 'public') return true;
-
-    const presented = presentedToken(req);
-    if ('problem' in presented) {
-      res.setHeader('WWW-Authenticate', presented.missing ? REALM : `${REALM}, error="invalid_request"`);
-      throw new UnauthorizedException({ statusCode: 401, message: presented.problem, error: 'Unauthorized' });
-    }
-    const role = tokens.match(presented.token);
-    if (!role) {
-      res.setHeader('WWW-Authenticate', `${REALM}, error="invalid_token"`);
-      throw new UnauthorizedException({
-        statusCode: 401,
-        message: `Invalid token: it is not a configured read or admin token; ${HOW}`,
-        error: 'Unauthorized',
-      });
-    }
-    if (needs === 'admin' && role !== 'admin') {
-      res.setHeader('WWW-Authenticate', `${REALM}, error="insufficient_scope"`);
-      throw new ForbiddenException({
-        statusCode: 403,
-        message: `Forbidden: ${req.method} ${req.path} changes data and needs an admin token; the token sent is a read token`,
-        error: 'Forbidden',
-      });
-    }
-    return true;
+    const refusal = accessRefusal(this.config.auth, needs, req);
+    if (!refusal) return true;
+    context.switchToHttp().getResponse<Response>().setHeader('WWW-Authenticate', refusal.wwwAuthenticate);
+    const body = { statusCode: refusal.status, message: refusal.message, error: refusal.error };
+    throw refusal.status === 403 ? new ForbiddenException(body) : new UnauthorizedException(body);
   }
+}
+
+/** Why a request may not pass the gate: its status (401 or 403), message and `WWW-Authenticate` challenge. */
+export interface AccessRefusal {
+  status: 401 | 403;
+  message: string;
+  error: 'Unauthorized' | 'Forbidden';
+  wwwAuthenticate: string;
+}
+
+/**
+ * THE rule of the gate, for a route that needs `needs`: undefined when the request may pass, else why not.
+ * Used by AuthGuard (every Nest route) and by the fast path of POST /casts (receiver/casts-fast-path.ts),
+ * which hands every request this refuses to Nest, so that its answer is the guard's.
+ */
+export function accessRefusal(
+  tokens: AuthTokens,
+  needs: Access,
+  req: { method?: string; path?: string; url?: string; headers: Request['headers'] },
+): AccessRefusal | undefined {
+  if (!tokens.required || needs === 'public') return undefined;
+  const presented = presentedToken(req);
+  if ('problem' in presented) {
+    const wwwAuthenticate = presented.missing ? REALM : `${REALM}, error="invalid_request"`;
+    return { status: 401, message: presented.problem, error: 'Unauthorized', wwwAuthenticate };
+  }
+  const role = tokens.match(presented.token);
+  if (!role) {
+    const message = `Invalid token: it is not a configured read or admin token; ${HOW}`;
+    return { status: 401, message, error: 'Unauthorized', wwwAuthenticate: `${REALM}, error="invalid_token"` };
+  }
+  if (needs === 'admin' && role !== 'admin') {
+    const path = req.path ?? req.url?.split('?')[0];
+    return {
+      status: 403,
+      message: `Forbidden: ${req.method} ${path} changes data and needs an admin token; the token sent is a read token`,
+      error: 'Forbidden',
+      wwwAuthenticate: `${REALM}, error="insufficient_scope"`,
+    };
+  }
+  return undefined;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { ApiPayloadTooLargeResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { from, Observable, switchMap } from 'rxjs';
@@ -232,11 +233,11 @@ export class RequestBodyInterceptor implements NestInterceptor {
 }
 
 /** RFC 9112 §6.3: a request has a body when it says how long it is (even 0) or that it is chunked. */
-function hasBody(req: Request): boolean {
+export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }
 
-function contentEncoding(req: Request): 'identity' | 'gzip' | 'deflate' | 'br' {
+export function contentEncoding(req: IncomingMessage): 'identity' | 'gzip' | 'deflate' | 'br' {
   const e = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (e === 'identity' || e === 'gzip' || e === 'deflate' || e === 'br') return e;
   const message = `unsupported content encoding "${e.slice(0, 40)}": send the body as identity, gzip, deflate or br`;
@@ -247,8 +248,8 @@ function contentEncoding(req: Request): 'identity' | 'gzip' | 'deflate' | 'br' {
  * The body's bytes (decoded), up to `limit`. Past it, rejects with `tooLarge()` at once, and the rest
  * of the request is read and thrown away (its connection stays usable).
  */
-function readBody(
-  req: Request,
+export function readBody(
+  req: IncomingMessage,
   encoding: ReturnType<typeof contentEncoding>,
   declared: number | undefined,
   limit: number,
@@ -309,7 +310,7 @@ function readBody(
 const CUT_OFF = new Error('the request was cut off');
 
 /** JSON.parse's answer for the body, or a 400 saying why not; an empty body is `{}` (a common client habit). */
-async function parseJsonBody(bytes: Buffer): Promise<unknown> {
+export async function parseJsonBody(bytes: Buffer): Promise<unknown> {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3); // a byte order mark
   if (bytes.length === 0) return {};
   try {

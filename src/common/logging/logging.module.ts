@@ -20,6 +20,22 @@ const PINO_LEVEL: Record<LogLevelName, string> = {
 const URL_HEADERS = ['link', 'location'];
 
 /**
+ * A request's id: the caller's `X-Request-Id` when it is a sane one, else a new UUID; returned in the
+ * answer's `X-Request-Id`. pino-http's genReqId, and the fast path of POST /casts (receiver/casts-fast-path.ts).
+ */
+export function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/** The level of a finished request's log line. 503 is a deliberate answer (the database is away, a queue is full: retry later), not a fault. */
+export function requestLogLevel(status: number, err?: unknown): 'info' | 'warn' | 'error' {
+  return status === 503 ? 'warn' : err || status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+}
+
+/**
  * Logs (pino): JSON lines, or one readable line per event on a terminal (LOG_FORMAT, pretty-log.ts);
  * every HTTP request with a request id (taken from `X-Request-Id` when the caller sends one, else
  * generated, and returned in the response), and no secrets: credential headers and the values of
@@ -32,12 +48,7 @@ const URL_HEADERS = ['link', 'location'];
       useFactory: (config: AppConfig) => {
         const options: Options = {
           level: PINO_LEVEL[config.logLevels[config.logLevels.length - 1]],
-          genReqId: (req: IncomingMessage, res: ServerResponse) => {
-            const given = req.headers['x-request-id'];
-            const id = typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
-            res.setHeader('X-Request-Id', id);
-            return id;
-          },
+          genReqId: requestId,
           redact: { paths: SECRET_HEADERS.map((h) => `req.headers["${h}"]`), censor: REDACTED },
           serializers: {
             // Given pino's serialized copies (the request's own url and query are left as they are).
@@ -56,9 +67,7 @@ const URL_HEADERS = ['link', 'location'];
             },
           },
           autoLogging: { ignore: (req: IncomingMessage) => /^\/(health|metrics)/.test(req.url ?? '') },
-          // 503 is a deliberate answer (the database is away, a queue is full: retry later), not a fault.
-          customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-            res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+          customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => requestLogLevel(res.statusCode, err),
           // For a 5xx without an error of its own, pino-http makes one up ("failed with status code N") and
           // logs its stack, which says nothing (the error filter logged the real one): left out.
           customErrorObject: (_req: IncomingMessage, _res: ServerResponse, error: Error, value: Record<string, unknown>) =>
