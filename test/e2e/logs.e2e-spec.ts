@@ -109,6 +109,34 @@ describe('the log', () => {
     for (const secret of SECRETS) expect(run.output()).not.toContain(secret);
   });
 
+  it('logs a POST /casts served in front of the framework: its id, method, path, status and time, no token', async () => {
+    const run = await startService(db.url, { tty: false, env: { AUTH_ADMIN_TOKENS: SECRETS[3] } });
+    const res = await fetch(`${run.url}/api/v1/casts`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${SECRETS[3]}`, 'X-Request-Id': 'fast-log-1' },
+      body: JSON.stringify({ method: 'transaction_resp', args: { task_uuid: 'fast-log-nobody', nodes: [] } }),
+    });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('etag')).toBeNull(); // the fast path's answer (receiver/casts-fast-path.ts), not Express's
+    const line = await waitFor(
+      () =>
+        run
+          .output()
+          .split('\n')
+          .find((l) => l.includes('"id":"fast-log-1"') && l.includes('"statusCode"')),
+      'the request to be logged',
+    );
+    expect(await run.stop()).toBe(0);
+    expect(JSON.parse(line)).toMatchObject({
+      level: 40, // a 4xx is a warning, as pino-http logs it
+      req: { id: 'fast-log-1', method: 'POST', url: '/api/v1/casts' },
+      res: { statusCode: 404 },
+      responseTime: expect.any(Number),
+      msg: 'request completed',
+    });
+    for (const secret of SECRETS) expect(run.output()).not.toContain(secret);
+  });
+
   it('is readable on a terminal: one line per event, coloured, a request as `GET /path 200 3ms`, no credentials', async () => {
     const run = await startService(db.url, { tty: true });
     await requestWithSecrets(run);
