@@ -1,4 +1,4 @@
-import { PayloadTooLargeException } from '@nestjs/common';
+import { Logger, PayloadTooLargeException } from '@nestjs/common';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { PinoLogger } from 'nestjs-pino';
 import { accessRefusal } from '../common/auth/auth.guard';
@@ -56,7 +56,7 @@ const COMPRESS_FROM_BYTES = 1024;
 
 /**
  * A `request` listener for the HTTP server, in front of Express: true when it took the request (and
- * will answer it), false when the request is left to `next`'s Express app, untouched.
+ * will answer it), false when the request is left, untouched, to the listeners behind it (Express's app).
  */
 export function castsFastPath(deps: CastsFastPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const maxBytes = Math.min(BODY_MAX_BYTES, deps.config.bodyMaxCastsBytes);
@@ -116,9 +116,19 @@ export function castsFastPath(deps: CastsFastPathDeps): (req: IncomingMessage, r
   };
 
   return (req, res) => {
-    const length = takes(req);
+    let length: number | undefined;
+    try {
+      length = takes(req);
+    } catch {
+      // Whatever the fast path cannot judge goes the full way, which answers it.
+      return false;
+    }
     if (length === undefined) return false;
-    void serve(req, res, length);
+    serve(req, res, length).catch((e: unknown) => {
+      // Not reached (serve answers its errors); were it, the request ends rather than the process.
+      new Logger('HTTP').error(`POST /casts fast path: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      res.destroy();
+    });
     return true;
   };
 }
