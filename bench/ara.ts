@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpuSample } from './ingest';
-import { JsonClient } from './http';
+import { JsonClient } from './json-client';
 import { log, round } from './util';
 import { Run, runStartMs, taskName } from './workload';
 

@@ -1,8 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { percentileOfSorted } from '../src/history/task-stats';
 import { cpuPerCast, cpuSample } from './ingest';
+import { JsonClient } from './json-client';
 import type { BenchService } from './service';
 import { log, round } from './util';
 import type { Run } from './workload';
@@ -37,52 +36,6 @@ export interface HttpResult {
    * process of the machine, other sessions' included when the machine is shared.
    */
   postgres_own_db_us_per_cast: number | null;
-}
-
-/**
- * The clients' side of the HTTP path (ours and ARA's): node:http on keep-alive connections, one per client.
- * Not fetch(): undici's fetch spent ~1 ms of CPU per request on this machine (945–1,400 µs per cast measured
- * in the benchmark), as much as the service it measured, on the same 2 cores; node:http spends ~300 µs.
- * Both servers are sent the same headers (JSON, no Accept-Encoding: answers come as they are).
- */
-export class JsonClient {
-  private readonly agent: http.Agent;
-  private readonly lib: typeof http | typeof https;
-
-  constructor(
-    readonly base: string,
-    clients: number,
-  ) {
-    this.lib = base.startsWith('https:') ? https : http;
-    this.agent = new this.lib.Agent({ keepAlive: true, maxSockets: clients });
-  }
-
-  /** `method path` with a JSON body (a string or bytes as they are, else serialized): the status and the answer's text. */
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-    const bytes = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = this.lib.request(
-        `${this.base}${path}`,
-        {
-          method,
-          agent: this.agent,
-          headers: bytes === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(bytes) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(bytes);
-    });
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
 }
 
 /** Sends every run's casts, `clients` requests in flight at once; throws on any answer that is not 200. */

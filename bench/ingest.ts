@@ -2,6 +2,7 @@ import type * as amqp from 'amqplib';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Client } from 'pg';
+import { JsonClient } from './json-client';
 import type { BenchService } from './service';
 import { log, sleep, waitFor } from './util';
 import type { Options } from './options';
@@ -64,11 +65,22 @@ type ReceiverStats = {
 };
 
 /**
- * The service's receiver counters. Asked again once if the request fails: a keep-alive connection
- * the server closed after idling (while this process prepares the casts) fails the first request on it.
+ * The service's receiver counters, on one keep-alive connection (bench/json-client.ts) without
+ * Accept-Encoding: the answer comes uncompressed. Asked with fetch() until issue #17, each poll cost the
+ * service its answer's brotli compression and this process ~1 ms of undici: ~8 % of the service's CPU
+ * profile during the ingest was the benchmark asking how far it got (Express, compression). Asked again
+ * once if the request fails: a keep-alive connection the server closed after idling (while this process
+ * prepares the casts) fails the first request on it.
  */
+const statsClients = new Map<string, JsonClient>();
 function receiverStats(base: string): Promise<ReceiverStats> {
-  const get = async () => (await (await fetch(`${base}/api/v1/receiver/stats`)).json()) as ReceiverStats;
+  let client = statsClients.get(base);
+  if (!client) statsClients.set(base, (client = new JsonClient(base, 1)));
+  const get = async () => {
+    const { status, text } = await client.request('GET', '/api/v1/receiver/stats');
+    if (status !== 200) throw new Error(`GET /api/v1/receiver/stats answered ${status}`);
+    return JSON.parse(text) as ReceiverStats;
+  };
   return get().catch(get);
 }
 

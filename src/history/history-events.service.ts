@@ -4,6 +4,7 @@ import { filter, Observable, Subject } from 'rxjs';
 import { DatabaseServer } from '../common/database/database-server';
 import { LogThrottle } from '../common/logging/log-throttle';
 import { listenForChanges } from './persistence/history-channel';
+import { errorMessage } from '../common/errors/error-message';
 
 /**
  * Which runs changed, as every writer announces it at commit (PostgreSQL NOTIFY), so a live view on
@@ -64,7 +65,7 @@ export class HistoryEvents implements OnModuleDestroy {
       await listenForChanges(client);
       this.client = client;
     } catch (e) {
-      this.throttle.warn('connect', `cannot listen for changes (${e instanceof Error ? e.message : String(e)}); retrying`);
+      this.throttle.warn('connect', `cannot listen for changes (${errorMessage(e)}); retrying`);
       await client.end().catch(() => undefined);
       if (!this.closed) setTimeout(() => void this.listen(), 1000).unref();
     }

@@ -7,6 +7,7 @@ import type { TransactionDto } from './dto/transaction.dto';
 import type { RowJson } from './persistence/history-rows.sql';
 import { Frame, rowsFrame } from './run-feed-frames';
 import { isFinalRun } from './task-state';
+import { errorMessage } from '../common/errors/error-message';
 
 /** Where a feed reads its run, and when the run changes. */
 export interface FeedSource {
@@ -359,7 +360,7 @@ export class RunFeed {
 
   /** The run cannot be read any more (database down): every client is told, and the feed stops. */
   private fail(e: unknown): void {
-    this.closeAll(sseFrame('error', JSON.stringify({ message: e instanceof Error ? e.message : String(e) })));
+    this.closeAll(sseFrame('error', JSON.stringify({ message: errorMessage(e) })));
   }
 
   /**

@@ -6,6 +6,7 @@ import { Public } from '../auth/auth.decorators';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { StoreHealth } from '../database/store-health';
 import { Readiness } from './readiness';
+import { errorMessage } from '../errors/error-message';
 
 @ApiTags('health')
 @Controller('health')
@@ -58,7 +59,7 @@ export class HealthController {
       await conn.close();
       return check.up();
     } catch (e) {
-      return check.down({ message: e instanceof Error ? e.message : String(e) });
+      return check.down({ message: errorMessage(e) });
     }
   }
 }

@@ -5,6 +5,7 @@ import { CastRejected } from '../cast';
 import { CastsService } from '../casts.service';
 import { Delivery, DELIVERIES_PATTERN } from './astute.deserializer';
 import { CastBatcher } from './cast-batcher.service';
+import { errorMessage } from '../../common/errors/error-message';
 
 /**
  * Casts from RabbitMQ, a group of deliveries per event (bus-consumer.ts), each read once by the
@@ -34,7 +35,7 @@ export class BusController {
       try {
         this.batcher.push({ cast: this.casts.parse(d.cast, 'bus'), channel, message: d.message });
       } catch (e) {
-        const reason = e instanceof CastRejected ? e.message : `unexpected error: ${e instanceof Error ? e.message : String(e)}`;
+        const reason = e instanceof CastRejected ? e.message : `unexpected error: ${errorMessage(e)}`;
         rejected.push(this.batcher.deadLetter(channel, d.message, reason));
       }
     }

@@ -3,6 +3,7 @@ import * as amqp from 'amqplib';
 import type { AppConfig, QueueType } from '../../common/config/app-config';
 import { LogThrottle } from '../../common/logging/log-throttle';
 import { deadLetterExchange, deadLetterQueue, QueueDeclaration } from './rmq-options';
+import { errorMessage } from '../../common/errors/error-message';
 
 /** What the broker offers for messages that cannot be applied, found (or set up) before consuming. */
 export interface DeadLetterTopology extends QueueDeclaration {
@@ -169,10 +170,7 @@ async function connect(url: string, logger: Logger): Promise<amqp.ChannelModel> 
       log.flush();
       return conn;
     } catch (e) {
-      log.warn(
-        'connect',
-        `RabbitMQ does not answer (${e instanceof Error ? e.message : String(e)}); dead-lettering is set up once it does`,
-      );
+      log.warn('connect', `RabbitMQ does not answer (${errorMessage(e)}); dead-lettering is set up once it does`);
       await new Promise((r) => setTimeout(r, delay));
     }
   }

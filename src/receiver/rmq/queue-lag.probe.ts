@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import * as amqp from 'amqplib';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
 import { Metrics } from '../../common/metrics/metrics.service';
+import { errorMessage } from '../../common/errors/error-message';
 
 const EVERY_MS = 5000;
 
@@ -50,7 +51,7 @@ export class QueueLagProbe implements OnModuleInit, OnModuleDestroy {
         await ch.close().catch(() => undefined);
       }
     } catch (e) {
-      this.logger.debug(`queue lag probe: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger.debug(`queue lag probe: ${errorMessage(e)}`);
       await this.conn?.close().catch(() => undefined);
       this.conn = null;
     }
