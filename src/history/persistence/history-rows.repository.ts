@@ -271,6 +271,11 @@ export class HistoryRowsRepository {
    * it for 10 times smaller than it is), the planner prefers to read the whole table and hash it at every
    * batch over ~1,000 index lookups, which it costs as uncached random reads. A 1,000-run benchmark spent
    * ~30 % of PostgreSQL's CPU in those scans (perf, issue #17).
+   * The writer's statements are not prepared (named): tried, parsing once per connection saved ~0.6 µs of
+   * PostgreSQL CPU per cast, but planned at each execution (force_custom_plan) the cluster state's upsert
+   * cost 18 instead of 11 µs per row (a micro-benchmark) and the writer's statements 34-41 instead of 25-26
+   * µs per cast (1,000-run benchmarks, log_statement_stats); planned once (a generic plan), they kept the
+   * plan of a fresh database's first batches (a run's rows read for each key: 2-19 s per batch). Issue #17.
    */
   async lookUpByIndexes(m: Queryable): Promise<void> {
     await m.query(`SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`);

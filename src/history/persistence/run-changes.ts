@@ -157,7 +157,7 @@ export class RunChanges {
            FROM ${unnestRows('k', [runUuid, ...PENDING_COLUMNS], c.pending, params, 'n')}
            JOIN runs r ON r.uuid = k.uuid
            ORDER BY k.n
-           ON CONFLICT DO NOTHING RETURNING transaction_id),
+           ON CONFLICT ON CONSTRAINT deployment_history_row_uq DO NOTHING RETURNING transaction_id),
          definitions AS (
            INSERT INTO node_task_definitions (transaction_id, node_id, task_name, definition)
            SELECT r.id, d.n, d.t, d.d FROM jsonb_to_recordset($${params.push(c.nodeDefinitions)}::jsonb) AS d(u text, n text, t text, d jsonb)
@@ -179,7 +179,11 @@ export class RunChanges {
     );
   }
 
-  /** Creates rows reports named that their runs did not announce (a row that exists is skipped). Announced by the batch's commit. */
+  /**
+   * Creates rows reports named that their runs did not announce (a row that exists is skipped). Announced by the batch's commit.
+   * Here and in `create`, the conflict is the row's key only: with no target, every unique index is probed
+   * before each insert, the primary key's too, which a new id never meets.
+   */
   insertReported(
     m: Queryable,
     rows: ReportedRow[],
@@ -191,7 +195,7 @@ export class RunChanges {
        SELECT ${valuesOf('u', REPORTED_COLUMNS)}, t.cluster_id
        FROM ${unnestRows('u', REPORTED_COLUMNS, rows, params)}
        JOIN transactions t ON t.id = u.transaction_id
-       ON CONFLICT DO NOTHING RETURNING id, transaction_id, node_id, task_name, status, time_end`,
+       ON CONFLICT ON CONSTRAINT deployment_history_row_uq DO NOTHING RETURNING id, transaction_id, node_id, task_name, status, time_end`,
       params,
     );
   }
