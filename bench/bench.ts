@@ -91,7 +91,8 @@ async function main(): Promise<void> {
 function summary(r: ReturnType<typeof result>): void {
   log(
     `summary: ingest ${r.ingest_updates_per_s} updates/s; broker alone ${r.broker_relay.msgs_per_s} msg/s; ratio_to_broker ${r.ratio_to_broker}; ` +
-      `service_pg_us_per_cast ${r.service_pg_us_per_cast} (service ${r.cpu?.service_us_per_cast}, PostgreSQL ${r.cpu?.postgres_us_per_cast}); ` +
+      `service_pg_us_per_cast ${r.service_pg_us_per_cast} (service ${r.cpu?.service_us_per_cast}, PostgreSQL ${r.cpu?.postgres_us_per_cast}, of which for this database ${r.cpu?.postgres_own_us_per_cast}: ` +
+      `backends ${r.cpu?.postgres_backends_us_per_cast}, autovacuum ${r.cpu?.postgres_autovacuum_us_per_cast}, WAL writer/checkpointer/bgwriter ${r.cpu?.postgres_background_us_per_cast}); ` +
       `raw upserts ${r.raw_upserts_per_s}/s (ratio ${r.ratio}); peak RSS ${r.rss_peak_mb} MB; correct ${r.correct}`,
   );
   if (r.http_path)
@@ -224,6 +225,7 @@ function result(
     http_to_ara_ratio: m.http && m.ara?.reachable ? round(m.http.casts_per_s / m.ara.results_per_s) : null,
     rss_peak_mb: Math.round(m.rssPeak),
     cpu: main.cpu,
+    wal: main.wal,
     batch_size: o.batch,
     reads: m.reads,
     read_checks: m.checks,

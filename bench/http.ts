@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { percentileOfSorted } from '../src/history/task-stats';
 import { cpuPerCast, cpuSample } from './ingest';
 import { JsonClient } from './json-client';
+import { PgCpu } from './pg-cpu';
 import type { BenchService } from './service';
 import { log, round } from './util';
 import type { Run } from './workload';
@@ -31,9 +31,10 @@ export interface HttpResult {
    */
   requests_per_transaction: number | null;
   /**
-   * PostgreSQL's CPU per cast on this path counting only the backends connected to the service's own
-   * database (its pool's connections last the whole run): `cpu.postgres_us_per_cast` is every PostgreSQL
-   * process of the machine, other sessions' included when the machine is shared.
+   * PostgreSQL's CPU per cast on this path counting only the service's own database's backends and
+   * autovacuum workers (bench/pg-cpu.ts; `cpu.postgres_backends_us_per_cast` and the others split it):
+   * `cpu.postgres_us_per_cast` is every PostgreSQL process of the machine, other sessions' included when
+   * the machine is shared.
    */
   postgres_own_db_us_per_cast: number | null;
 }
@@ -44,8 +45,7 @@ export async function httpIngest(service: BenchService, runs: Run[], clients: nu
   const client = new JsonClient(service.base, clients);
   const latencies: number[] = [];
   const batchesBefore = await httpBatches(client);
-  const dbName = new URL(service.dbUrl).pathname.slice(1);
-  const ownBefore = backendsCpu(dbName);
+  const pg = await PgCpu.start(service.dbUrl).catch(() => null);
   const cpuBefore = cpuSample(service.process.pid);
   const started = process.hrtime.bigint();
   await Promise.all(
@@ -64,8 +64,9 @@ export async function httpIngest(service: BenchService, runs: Run[], clients: nu
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const casts = latencies.length;
-  const cpu = cpuPerCast(cpuBefore, cpuSample(service.process.pid), casts, seconds);
-  const ownAfter = backendsCpu(dbName);
+  const cpuAfter = cpuSample(service.process.pid);
+  const pgUse = pg ? await pg.stop(casts) : null;
+  const cpu = cpuPerCast(cpuBefore, cpuAfter, casts, seconds, pgUse);
   const batchesAfter = await httpBatches(client).finally(() => client.close());
   latencies.sort((a, b) => a - b);
   const result: HttpResult = {
@@ -82,39 +83,12 @@ export async function httpIngest(service: BenchService, runs: Run[], clients: nu
       batchesBefore && batchesAfter && batchesAfter.batches > batchesBefore.batches
         ? round((batchesAfter.requests - batchesBefore.requests) / (batchesAfter.batches - batchesBefore.batches))
         : null,
-    postgres_own_db_us_per_cast: ownDbUs(ownBefore, ownAfter, casts),
+    postgres_own_db_us_per_cast: pgUse ? pgUse.us_per_cast.backends + pgUse.us_per_cast.autovacuum : null,
   };
   log(
     `HTTP path: ${casts} casts, one per request, ${clients} clients: ${result.casts_per_s} casts/s, p50 ${result.latency_p50_ms} ms, p95 ${result.latency_p95_ms} ms; service + PostgreSQL ${result.service_pg_us_per_cast} µs CPU per cast (PostgreSQL ${cpu?.postgres_us_per_cast}, of which its own database's backends ${result.postgres_own_db_us_per_cast}); ${result.requests_per_transaction} requests per database transaction`,
   );
   return result;
-}
-
-/** CPU seconds used so far by each PostgreSQL backend connected to `db` (by pid), from /proc (Linux). */
-function backendsCpu(db: string): Map<string, number> {
-  const cpu = new Map<string, number>();
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      // A backend's title: "postgres: 15/main: <user> <database> <client> <state>".
-      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (!title.startsWith('postgres: ') || !title.split(' ').includes(db)) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpu.set(pid, (Number(f[11]) + Number(f[12])) / 100);
-    } catch {
-      /* not ours to read, or it ended meanwhile */
-    }
-  }
-  return cpu;
-}
-
-/** µs per cast used by the backends between the two samples (a backend new since the first counts from 0). */
-function ownDbUs(before: Map<string, number>, after: Map<string, number>, casts: number): number | null {
-  if (!after.size || !casts) return null;
-  let s = 0;
-  for (const [pid, t] of after) s += t - (before.get(pid) ?? 0);
-  return Math.round((s / casts) * 1e6);
 }
 
 /** The service's count of HTTP transactions and their requests (GET /receiver/stats), or null when it has none. */

@@ -1,8 +1,8 @@
 import type * as amqp from 'amqplib';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { Client } from 'pg';
 import { JsonClient } from './json-client';
+import { PgCpu, PgCpuResult } from './pg-cpu';
 import type { BenchService } from './service';
 import { log, sleep, waitFor } from './util';
 import type { Options } from './options';
@@ -10,10 +10,7 @@ import type { Run } from './workload';
 
 /** The ingest: the runs' casts published to RabbitMQ as Astute would, timed until the service has committed them all. */
 
-export type CpuSample = Record<'service' | 'postgres' | 'rabbitmq' | 'publisher' | 'machine', number> & {
-  /** Each PostgreSQL process's CPU seconds (its own, not its reaped children's): what ownPostgres sums. */
-  pgByPid?: Map<number, number>;
-};
+export type CpuSample = Record<'service' | 'postgres' | 'rabbitmq' | 'publisher' | 'machine', number> & {};
 
 /**
  * CPU seconds used so far by the service, by every PostgreSQL and RabbitMQ process of the machine, by
@@ -28,7 +25,7 @@ export function cpuSample(servicePid: number | undefined): CpuSample | null {
     return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / hz;
   };
   try {
-    const s: CpuSample = { service: 0, postgres: 0, rabbitmq: 0, publisher: 0, machine: 0, pgByPid: new Map() };
+    const s: CpuSample = { service: 0, postgres: 0, rabbitmq: 0, publisher: 0, machine: 0 };
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       try {
@@ -36,10 +33,8 @@ export function cpuSample(servicePid: number | undefined): CpuSample | null {
         if (Number(pid) === servicePid) s.service += ticks(pid);
         // PostgreSQL's backends that ended (a client connecting per request, as ARA's Django does; an
         // autovacuum worker) take their CPU out of the sum: the postmaster's reaped children give it back.
-        else if (comm === 'postgres') {
-          s.postgres += ticks(pid, true);
-          s.pgByPid!.set(Number(pid), ticks(pid));
-        } else if (comm === 'beam.smp') s.rabbitmq += ticks(pid);
+        else if (comm === 'postgres') s.postgres += ticks(pid, true);
+        else if (comm === 'beam.smp') s.rabbitmq += ticks(pid);
       } catch {
         /* the process ended meanwhile */
       }
@@ -93,6 +88,8 @@ export interface IngestResult {
   updates: number;
   seconds: number;
   cpu: Record<string, number> | null;
+  /** WAL the server wrote during the phase, per cast (pg-cpu.ts). */
+  wal: PgCpuResult['wal'];
 }
 
 /** Publishes the runs, a few clusters' runs interleaved as concurrent deployments would be. */
@@ -100,7 +97,7 @@ export async function ingest(o: Options, service: BenchService, ch: amqp.Channel
   const before = await receiverStats(service.base);
   let updates = 0;
   for (const run of set) updates += run.updates;
-  const ownBefore = await ownPostgresPids(service.dbUrl);
+  const pg = await PgCpu.start(service.dbUrl).catch(() => null);
   const cpuBefore = cpuSample(service.process.pid);
   const started = process.hrtime.bigint();
   const casts = await publish(o, service, ch, set, before);
@@ -108,8 +105,8 @@ export async function ingest(o: Options, service: BenchService, ch: amqp.Channel
   await waitFor(async () => settledSince(await receiverStats(service.base), before) >= casts, 'every cast to be committed', 30 * 60_000);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpuAfter = cpuSample(service.process.pid);
-  const own = new Set([...ownBefore, ...(await ownPostgresPids(service.dbUrl))]);
-  const cpu = cpuPerCast(cpuBefore, cpuAfter, casts, seconds, own);
+  const pgUse = pg ? await pg.stop(casts) : null;
+  const cpu = cpuPerCast(cpuBefore, cpuAfter, casts, seconds, pgUse);
   if (cpu)
     log(
       `CPU per cast: ${Object.entries(cpu)
@@ -121,7 +118,11 @@ export async function ingest(o: Options, service: BenchService, ch: amqp.Channel
     `service: ${st.batches} batches, ${Math.round(st.batched_casts / st.batches)} casts each on average, ${(st.commit_ms / st.batches).toFixed(1)} ms per commit`,
   );
   log(`published ${casts} casts in ${(Number(published - started) / 1e9).toFixed(1)} s; all committed after ${seconds.toFixed(1)} s`);
-  return { casts, updates, seconds, cpu };
+  if (pgUse?.wal)
+    log(
+      `WAL per cast: ${pgUse.wal.bytes_per_cast} bytes, ${pgUse.wal.records_per_cast} records, ${pgUse.wal.fpi_per_cast} full-page images; ${pgUse.wal.checkpoints} checkpoint(s)`,
+    );
+  return { casts, updates, seconds, cpu, wal: pgUse?.wal ?? null };
 }
 
 /** Publishes every cast of the runs, one run per lane at a time; answers how many were published. */
@@ -159,51 +160,16 @@ async function publish(o: Options, service: BenchService, ch: amqp.Channel, set:
   return casts;
 }
 
-/**
- * The PostgreSQL processes that work for the benchmark's database: its backends (the service's pool,
- * autovacuum workers on it) and the server's WAL writer, checkpointer and background writer (shared by
- * every database, mostly busy with our writes). The machine is shared with other users of the same
- * server (tests, other benchmarks): `postgres_us_per_cast` sums every PostgreSQL process of the machine,
- * `postgres_own_us_per_cast` only these. On a quiet machine the two agree.
- */
-export async function ownPostgresPids(dbUrl: string): Promise<number[]> {
-  const client = new Client({ connectionString: dbUrl });
-  try {
-    await client.connect();
-    const res = await client.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity
-       WHERE (datname = current_database() AND pid <> pg_backend_pid())
-          OR backend_type IN ('walwriter', 'checkpointer', 'background writer')`,
-    );
-    return res.rows.map((r) => r.pid);
-  } catch {
-    return [];
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-/** CPU seconds of the PostgreSQL processes `pids` between two samples (a process started meanwhile counts whole). */
-function ownPostgres(before: CpuSample, after: CpuSample, pids: Set<number>): number | null {
-  if (!before.pgByPid || !after.pgByPid || !pids.size) return null;
-  let seconds = 0;
-  for (const pid of pids) {
-    const end = after.pgByPid.get(pid);
-    if (end !== undefined) seconds += end - (before.pgByPid.get(pid) ?? 0);
-  }
-  return seconds;
-}
-
 /** Microseconds of CPU per cast, by process, and the share of the machine's cores that was busy. */
 export function cpuPerCast(
   before: CpuSample | null,
   after: CpuSample | null,
   casts: number,
   seconds: number,
-  ownPids?: Set<number>,
+  pg?: PgCpuResult | null,
 ): Record<string, number> | null {
   if (!before || !after) return null;
-  const own = ownPids ? ownPostgres(before, after, ownPids) : null;
+  const own = pg?.us_per_cast;
   return {
     ...Object.fromEntries(
       (['service', 'postgres', 'rabbitmq', 'publisher'] as const).map((k) => [
@@ -211,7 +177,14 @@ export function cpuPerCast(
         Math.round(((after[k] - before[k]) / casts) * 1e6),
       ]),
     ),
-    ...(own !== null ? { postgres_own_us_per_cast: Math.round((own / casts) * 1e6) } : {}),
+    ...(own
+      ? {
+          postgres_own_us_per_cast: own.backends + own.autovacuum + own.background,
+          postgres_backends_us_per_cast: own.backends,
+          postgres_autovacuum_us_per_cast: own.autovacuum,
+          postgres_background_us_per_cast: own.background,
+        }
+      : {}),
     machine_busy_percent: Math.round(((after.machine - before.machine) / seconds / cpus().length) * 100),
   };
 }
