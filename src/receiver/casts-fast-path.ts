@@ -1,6 +1,7 @@
 import { Logger, PayloadTooLargeException } from '@nestjs/common';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { PinoLogger } from 'nestjs-pino';
+import { storage, Store } from 'nestjs-pino/storage';
 import { accessRefusal } from '../common/auth/auth.guard';
 import type { Access } from '../common/auth/auth.decorators';
 import type { AppConfig } from '../common/config/app-config';
@@ -32,7 +33,7 @@ import type { CastsService } from './casts.service';
  * What it keeps of the full way: the body read by the same reader (readBody, parseJsonBody: its 400s),
  * the casts applied by the same CastsService.applyHttp (validation, the shared batcher, 404/400/503),
  * every error answered by THE mapping (errorAnswer: the one JSON shape, Retry-After on 503), the request
- * id (requestId: taken or made, returned in `X-Request-Id`), the timing metric under the route's name,
+ * id (requestId: taken or made, returned in `X-Request-Id`, bound to what is logged while it is served), the timing metric under the route's name,
  * compression of answers of 1 KB or more as compressAnswers() decides, and a request log line at the
  * level pino-http would use (requestLogLevel), lighter: id, method, path, client address, status, time,
  * never headers or bodies. Express's `ETag` of a POST's answer (which no client can use) is not sent.
@@ -83,9 +84,8 @@ export function castsFastPath(deps: CastsFastPathDeps): (req: IncomingMessage, r
     res.end(json);
   };
 
-  const serve = async (req: IncomingMessage, res: ServerResponse, length: number): Promise<void> => {
+  const serve = async (req: IncomingMessage, res: ServerResponse, length: number, id: string): Promise<void> => {
     const started = performance.now();
-    const id = requestId(req, res);
     res.once('finish', () => {
       const ms = performance.now() - started;
       deps.metrics.httpRequest('POST', deps.route, res.statusCode, ms / 1000);
@@ -124,11 +124,18 @@ export function castsFastPath(deps: CastsFastPathDeps): (req: IncomingMessage, r
       return false;
     }
     if (length === undefined) return false;
-    serve(req, res, length).catch((e: unknown) => {
-      // Not reached (serve answers its errors); were it, the request ends rather than the process.
-      new Logger('HTTP').error(`POST /casts fast path: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      res.destroy();
-    });
+    // The request's own logger for what is logged while it is served (a skipped entry's warning, say), as
+    // nestjs-pino binds one per request on the full way: those lines carry the request's id too.
+    const root = PinoLogger.root;
+    const id = requestId(req, res);
+    const served = () => serve(req, res, length, id);
+    (root ? storage.run(new Store(root.child({ req: { id, method: req.method, url: req.url } })), served) : served()).catch(
+      (e: unknown) => {
+        // Not reached (serve answers its errors); were it, the request ends rather than the process.
+        new Logger('HTTP').error(`POST /casts fast path: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        res.destroy();
+      },
+    );
     return true;
   };
 }

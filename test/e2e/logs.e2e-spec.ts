@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { resp, SMALL_GRAPH, start } from '../support/casts';
 import { createTestDatabase } from '../support/database';
 import { builtService, removeBuiltService } from '../support/faults/service';
 import { freePort, waitFor } from '../support/services';
@@ -135,6 +136,31 @@ describe('the log', () => {
       msg: 'request completed',
     });
     for (const secret of SECRETS) expect(run.output()).not.toContain(secret);
+  });
+
+  it('gives what is logged while a POST /casts is served in front of the framework the request’s id', async () => {
+    const run = await startService(db.url, { tty: false });
+    const post = (body: unknown, id: string) =>
+      fetch(`${run.url}/api/v1/casts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Request-Id': id },
+        body: JSON.stringify(body),
+      });
+    expect((await post(start('fast-log-run', { id: 1, release: 'mitaka-9.0' }, SMALL_GRAPH), 'fast-log-start')).status).toBe(200);
+    // A progress out of range is skipped, with a warning (CastsService), logged while the request is served.
+    const res = await post(resp('fast-log-run', [], { progress: 500 }), 'fast-log-skip');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('etag')).toBeNull(); // the fast path's answer (receiver/casts-fast-path.ts), not Express's
+    const line = await waitFor(
+      () =>
+        run
+          .output()
+          .split('\n')
+          .find((l) => l.includes('progress skipped')),
+      'the skipped entry to be logged',
+    );
+    expect(await run.stop()).toBe(0);
+    expect(JSON.parse(line)).toMatchObject({ level: 40, req: { id: 'fast-log-skip', method: 'POST', url: '/api/v1/casts' } });
   });
 
   it('is readable on a terminal: one line per event, coloured, a request as `GET /path 200 3ms`, no credentials', async () => {
