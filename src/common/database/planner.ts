@@ -11,9 +11,11 @@ import type { Queryable } from './sql';
  * taken to hold half the 500 runs' rows when it holds its ~25 (5 %), so it reads every partition whole
  * (Seq Scan) where one index scan per partition reads what is asked. Even when its estimate is right, it
  * prices the index's heap reads as random disk reads (random_page_cost 4), while a run's rows lie together
- * in a few pages, mostly cached. Measured at 10,000 runs (bench): flaky tasks over a cluster's 500 runs
- * 141–260 ms by sequential scans, 34–66 ms through the indexes (48 ms on the unpartitioned table). Its cost
- * estimate, that large, also set off JIT compilation: tens of ms of compiling for a read of ~50 ms.
+ * in fewer pages than it assumes, mostly cached. Measured on a copy of a 10,000-run benchmark's history (1.05M rows, 11
+ * partitions): flaky tasks over a cluster's ~500 runs took 141–260 ms by sequential scans, 34–66 ms through
+ * the indexes (48 ms on the unpartitioned table); the benchmark's p95 of that read went from 376 ms to 130 ms.
+ * A cost estimate that large also sets off JIT compilation (past jit_above_cost): 80–120 ms of compiling
+ * for a read of ~50 ms, hence no JIT either.
  *
  * Only for statements whose every table has an index for the keys they are read by: where a table has
  * none, the planner still scans it (the setting makes a sequential scan a last resort, not impossible).
