@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { readThroughIndexes } from '../../common/database/planner';
 import { Queryable, selectOne, selectRows } from '../../common/database/sql';
 import type { FlakyCounts } from '../flaky-tasks';
 import type { StatsRow } from '../task-stats';
@@ -132,7 +133,8 @@ export class InsightsRepository {
     if (s.nodes) rowsWhere.push(nodesCondition('h.node_id', s.nodes, params));
     if (s.tasks_names) rowsWhere.push(`h.task_name = ANY($${params.push(s.tasks_names)}::text[])`);
     const failed = `FILTER (WHERE h.status = 'error')`;
-    const rowsRead = this.db.transaction(async (m) => {
+    // Through the partitions' indexes (planner.ts: the run ids are a small share of each partition's).
+    const rowsRead = readThroughIndexes(this.db, async (m) => {
       // Room to group in memory (hashing ~50,000 rows' lists): with the default, the database sorted them on disk first.
       await m.query(`SET LOCAL work_mem = '32MB'`);
       return selectRows<TaskNodeText>(
@@ -213,20 +215,23 @@ export class InsightsRepository {
    * rows of `runs` and their counted `error` rows (run, message). Only the pairs with both are answered, as
    * only those can be flaky: at 500 runs × 100 rows a few hundred errors travel instead of 50,000 rows.
    */
-  async flakyCounts(runs: readonly RunRef[], m: Queryable = this.db): Promise<FlakyCounts[]> {
+  async flakyCounts(runs: readonly RunRef[]): Promise<FlakyCounts[]> {
     if (runs.length === 0) return [];
     const ready = `count(*) FILTER (WHERE h.status = 'ready')`;
     const failed = `FILTER (WHERE h.status = 'error')`;
-    return selectRows<FlakyCounts>(
-      m,
-      // count(*) is a bigint, which pg answers as a string: an int (a run has one row per task and node).
-      `SELECT h.task_name, h.node_id, (${ready})::int AS succeeded,
+    // Through the partitions' indexes (planner.ts: the runs are a small share of each partition's).
+    return readThroughIndexes(this.db, (m) =>
+      selectRows<FlakyCounts>(
+        m,
+        // count(*) is a bigint, which pg answers as a string: an int (a run has one row per task and node).
+        `SELECT h.task_name, h.node_id, (${ready})::int AS succeeded,
               json_agg(json_build_object('run_id', h.transaction_id, 'message', h.error_message)) ${failed} AS failures
        FROM deployment_history h
        WHERE h.transaction_id = ANY($1::int[]) AND ${COUNTED_ROW} AND h.status IN ('ready', 'error')
        GROUP BY h.task_name, h.node_id
        HAVING ${ready} > 0 AND count(*) ${failed} > 0`,
-      [runs.map((r) => r.id)],
+        [runs.map((r) => r.id)],
+      ),
     );
   }
 
@@ -234,16 +239,19 @@ export class InsightsRepository {
    * The counted rows of `runs` (terminal, not closed out) as task-stats.ts reads them, optionally only of
    * the tasks `names`; role null (regressions are per node).
    */
-  async rowsOf(runs: readonly RunRef[], filter: { names?: readonly string[] } = {}, m: Queryable = this.db): Promise<StatsRow[]> {
+  async rowsOf(runs: readonly RunRef[], filter: { names?: readonly string[] } = {}): Promise<StatsRow[]> {
     if (runs.length === 0) return [];
     const times = new Map(runs.map((r) => [r.id, r.time_start]));
-    const rows = await selectRows<Omit<StatsRow, 'run_time' | 'role'>>(
-      m,
-      `SELECT h.transaction_id AS run_id, h.node_id, h.task_name, h.status, h.time_start, h.time_end, h.error_message
+    // Through the partitions' indexes (planner.ts: the baseline's runs are a small share of each partition's).
+    const rows = await readThroughIndexes(this.db, (m) =>
+      selectRows<Omit<StatsRow, 'run_time' | 'role'>>(
+        m,
+        `SELECT h.transaction_id AS run_id, h.node_id, h.task_name, h.status, h.time_start, h.time_end, h.error_message
        FROM deployment_history h
        WHERE h.transaction_id = ANY($1::int[]) AND ${COUNTED_ROW}
          AND ($2::text[] IS NULL OR h.task_name = ANY($2::text[]))`,
-      [runs.map((r) => r.id), filter.names ?? null],
+        [runs.map((r) => r.id), filter.names ?? null],
+      ),
     );
     return rows.map((r) => ({ ...r, run_time: times.get(r.run_id)!, role: null }));
   }

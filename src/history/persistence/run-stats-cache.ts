@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { readThroughIndexes } from '../../common/database/planner';
 import { selectRows } from '../../common/database/sql';
 import { taskKey } from '../task-graph';
 import type { TaskNodeRows } from './insights.repository';
@@ -44,14 +45,17 @@ export class RunStatsCache {
     ids: number[],
     counted: { condition: string; durationMs: string; failedTimeMs: string },
   ): Promise<Array<{ id: number; value: string; version: string | null }>> {
-    const rows = await selectRows<{ id: number; value: string; version: string | null }>(
-      this.db,
-      `SELECT h.transaction_id AS id, max(h.row_version)::text AS version,
+    // Through the partitions' indexes (planner.ts: the runs are a small share of each partition's).
+    const rows = await readThroughIndexes(this.db, (m) =>
+      selectRows<{ id: number; value: string; version: string | null }>(
+        m,
+        `SELECT h.transaction_id AS id, max(h.row_version)::text AS version,
               coalesce(json_agg(json_build_array(h.task_name, h.node_id, ${counted.durationMs}, h.status = 'error',
                                                  CASE WHEN h.status = 'error' THEN ${counted.failedTimeMs} END))
                          FILTER (WHERE ${counted.condition}), '[]')::text AS value
        FROM deployment_history h WHERE h.transaction_id = ANY($1::int[]) GROUP BY h.transaction_id`,
-      [ids],
+        [ids],
+      ),
     );
     const found = new Set(rows.map((r) => r.id));
     // A run without a single row keeps an empty list (and is kept only while it still has none).
