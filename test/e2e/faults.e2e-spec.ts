@@ -1,3 +1,4 @@
+import { withBrokerToItself } from '../support/broker-lock';
 import { waitFor } from '../support/services';
 import { ensureBrokerRunning, Publisher, queueCounts, startBrokerApp, stopBrokerApp } from '../support/faults/broker';
 import { checkWorkload, deadlocks, differences, dump, statusCounts, terminateServiceBackends } from '../support/faults/dump';
@@ -246,32 +247,37 @@ describe('faults: nothing lost, nothing doubled', () => {
     await Promise.all([sa.stop(), sb.stop()]);
   });
 
-  // Last: restarting the broker disturbs every other client of it (other test files running at the same time).
+  // Last: restarting the broker disturbs every other client of it. Test files run in parallel: this test
+  // waits until no other file uses the broker and keeps them off it until the broker is back
+  // (withBrokerToItself), from before the ingestion starts, since a wait mid-ingestion would let the
+  // ingestion finish before the restart. That wait is what the longer timeout is for.
   it('RabbitMQ restarted mid-ingestion: the consumer reconnects by itself and every cast is applied', async () => {
     const s = await suite.setup('broker');
     const w = workload('broker', 100);
-    // Tiny batches: the restart must come while most of the published casts are still to be written.
-    const svc = await start(s, { BATCH_MAX_SIZE: '2', AMQP_PREFETCH: '10' });
     const half = Math.floor(w.casts.length * 0.6);
-    // Persistent, so that the broker keeps the queued casts across its restart (Astute's are transient:
-    // a broker restart would lose those itself, whatever the service does).
-    await suite.pub.publish(s.exchange, w.casts.slice(0, half), { persistent: true });
-    await progressed(svc, 50, 'before the restart');
-
-    try {
-      await suite.pub.close();
-      await stopBrokerApp();
-      // Mid-ingestion: with the broker away, the service can write at most what it had received.
-      expect((await svc.stats()).batched_casts).toBeLessThan(half - 10);
-      // The service notices: not ready while the broker is away.
-      await waitFor(
-        async () => (await fetch(`${svc.url}/health/ready`).catch(() => null))?.status === 503,
-        'readiness to report the broker down',
-        20_000,
-      );
-    } finally {
-      await startBrokerApp();
-    }
+    const svc = await withBrokerToItself(async () => {
+      // Tiny batches: the restart must come while most of the published casts are still to be written.
+      const started = await start(s, { BATCH_MAX_SIZE: '2', AMQP_PREFETCH: '10' });
+      // Persistent, so that the broker keeps the queued casts across its restart (Astute's are transient:
+      // a broker restart would lose those itself, whatever the service does).
+      await suite.pub.publish(s.exchange, w.casts.slice(0, half), { persistent: true });
+      await progressed(started, 50, 'before the restart');
+      try {
+        await suite.pub.close();
+        await stopBrokerApp();
+        // Mid-ingestion: with the broker away, the service can write at most what it had received.
+        expect((await started.stats()).batched_casts).toBeLessThan(half - 10);
+        // The service notices: not ready while the broker is away.
+        await waitFor(
+          async () => (await fetch(`${started.url}/health/ready`).catch(() => null))?.status === 503,
+          'readiness to report the broker down',
+          20_000,
+        );
+      } finally {
+        await startBrokerApp();
+      }
+      return started;
+    });
     suite.pub = await Publisher.connect();
     await waitFor(async () => (await queueCounts(s.queue))?.consumers === 1, 'the consumer to come back by itself', 60_000);
     await suite.pub.publish(s.exchange, w.casts.slice(half), { persistent: true });
@@ -281,5 +287,5 @@ describe('faults: nothing lost, nothing doubled', () => {
     expect(svc.exit).toBeNull();
     await svc.ready(5000);
     await svc.stop();
-  });
+  }, 360_000);
 });

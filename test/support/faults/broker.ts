@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as amqp from 'amqplib';
+import { useBroker } from '../broker-lock';
 import { AMQP_URL, waitFor } from '../services';
 
 /**
@@ -90,6 +91,7 @@ export class Publisher {
   ) {}
 
   static async connect(): Promise<Publisher> {
+    await useBroker();
     const conn = await amqp.connect(AMQP_URL);
     conn.on('error', () => undefined);
     const ch = await conn.createConfirmChannel();
