@@ -55,11 +55,7 @@ describe('faults: nothing lost, nothing doubled', () => {
 
   /** The queue and its dead-letter queue hold nothing: every cast applied and acked, none parked. */
   async function expectQueuesEmpty(s: Setup): Promise<void> {
-    await waitFor(
-      async () => (await queueCounts(s.queue))?.unacked === 0 && (await suite.pub.ready(s.queue)) === 0,
-      `${s.queue} to be empty`,
-      15_000,
-    );
+    await waitFor(() => suite.pub.settled(s.queue), `${s.queue} to be empty`, 15_000);
     expect(await suite.pub.ready(s.dlq)).toBe(0);
   }
 
@@ -113,7 +109,7 @@ describe('faults: nothing lost, nothing doubled', () => {
     first.kill('SIGKILL');
     await first.exited;
     // Mid-ingestion: casts are left, among them the ones the killed process held unacked.
-    await waitFor(async () => (await queueCounts(s.queue))?.consumers === 0, 'the dead consumer to be gone');
+    await waitFor(async () => (await suite.pub.consumers(s.queue)) === 0, 'the dead consumer to be gone');
     const left = await suite.pub.ready(s.queue);
     expect(left).toBeGreaterThan(0);
     expect(left).toBeLessThan(w.casts.length);
@@ -161,7 +157,7 @@ describe('faults: nothing lost, nothing doubled', () => {
   async function twoInstances(s: Setup, w: Workload, publish: () => Promise<void>): Promise<void> {
     const env = { BATCH_MAX_SIZE: '50', AMQP_PREFETCH: '200' };
     const [a, b] = await Promise.all([start(s, env, 'instance A'), start(s, env, 'instance B')]);
-    await waitFor(async () => (await queueCounts(s.queue))?.consumers === 2, 'two consumers');
+    await waitFor(async () => (await suite.pub.consumers(s.queue)) === 2, 'two consumers');
     await publish();
     await expectFinalState(s, w);
     await expectQueuesEmpty(s);
@@ -279,7 +275,7 @@ describe('faults: nothing lost, nothing doubled', () => {
       return started;
     });
     suite.pub = await Publisher.connect();
-    await waitFor(async () => (await queueCounts(s.queue))?.consumers === 1, 'the consumer to come back by itself', 60_000);
+    await waitFor(async () => (await suite.pub.consumers(s.queue)) === 1, 'the consumer to come back by itself', 60_000);
     await suite.pub.publish(s.exchange, w.casts.slice(half), { persistent: true });
 
     await expectFinalState(s, w);
