@@ -60,8 +60,15 @@ describe('faults: nothing lost, nothing doubled', () => {
   }
 
   /** Waits until the service has written at least `n` casts (committed batches). */
-  const progressed = (p: ServiceProcess, n: number, what: string) =>
-    waitFor(async () => (await p.stats()).batched_casts >= n, `${p.name} to apply ${n} casts (${what})`, 30_000);
+  const progressed = async (p: ServiceProcess, n: number, what: string) => {
+    let last: Awaited<ReturnType<ServiceProcess['stats']>> | undefined;
+    await waitFor(async () => (last = await p.stats()).batched_casts >= n, `${p.name} to apply ${n} casts (${what})`, 30_000).catch(
+      // Where it stood: stalled, or slow (the failure once seen with two files at once did not say).
+      (e: Error) => {
+        throw new Error(`${e.message}; its last stats: ${JSON.stringify(last)}; output: ${p.output().slice(-1500)}`);
+      },
+    );
+  };
 
   // 6 runs × 243 rows: ~2,900 casts; batches of 20 make ingestion last a few seconds.
   const SLOW = { BATCH_MAX_SIZE: '20', AMQP_PREFETCH: '100' };
