@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { useBroker } from '../support/broker-lock';
 import { AMQP_URL, DATABASE_URL, freePort } from '../support/services';
 
 /**
@@ -13,6 +14,7 @@ describe('benchmark smoke preset', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('runs --transactions 200 through the real path and finds every row correct', async () => {
+    await useBroker();
     const port = await freePort();
     const args = [
       'ts-node',

@@ -548,7 +548,7 @@ describe('hostile input on the bus', () => {
       async () => {
         for (const m of await pub.drain(dlq))
           deadLetters.set(String(m.properties.headers?.['x-case']), String(m.properties.headers?.['x-dead-letter-reason']));
-        return settled() >= CASES.length && (await queueCounts(queue))?.unacked === 0 && (await pub.ready(queue)) === 0;
+        return settled() >= CASES.length && (await pub.settled(queue));
       },
       `all ${CASES.length} hostile casts to settle`,
       60_000,

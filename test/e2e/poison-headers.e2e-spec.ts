@@ -5,6 +5,7 @@ import * as amqp from 'amqplib';
 import { Client } from 'pg';
 import { finish, resp, start, task } from '../support/casts';
 import { createTestDatabase } from '../support/database';
+import { useBroker } from '../support/broker-lock';
 import { Publisher, queueCounts, rabbitmqctl } from '../support/faults/broker';
 import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
 import { sampleOf } from '../support/metrics';
@@ -171,6 +172,8 @@ function harness(prefix: string, prepare?: (ch: amqp.ConfirmChannel, names: stri
     h.db = await createTestDatabase(prefix);
     h.sql = new Client({ connectionString: h.db.url });
     await h.sql.connect();
+    // Before its own connection to the broker: a restart in another file waits for this file, or this file for it.
+    await useBroker();
     conn = await amqp.connect(AMQP_URL);
     conn.on('error', () => undefined);
     h.ch = await conn.createConfirmChannel();

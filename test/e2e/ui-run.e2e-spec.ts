@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core';
 import { startApp, type TestApp, postCasts } from '../support/app';
 import { DESKTOP, expectNoAxeViolations, horizontalOverflow, PHONE, screenshots, startUi, type UiHarness } from '../support/browser';
 import { ran, at, finish, resp, start, task, type Graph } from '../support/casts';
+import { waitFor } from '../support/services';
 
 /**
  * The run view (#16 part C) in Chromium against the real app: the failure-first header and the first
@@ -279,15 +280,21 @@ describe('run view (/ui/#/runs/ID) in Chromium', () => {
     // The same filter on the timeline: rows not kept are faded (drawn at 15 %), not the kept one.
     await page.locator('.tabs button[data-tab="timeline"]').click();
     await page.locator('.filters [data-status-filter="error"]').click();
-    const colours = await page.evaluate(() => {
-      const tl = (globalThis as any).__timeline;
-      const at = (n: string, t: string) => {
-        const b = tl.bar(n, t);
-        // The bar's top row of pixels: a name drawn on the bar sits in its middle.
-        return tl.pixel(b.x + b.w / 2, b.y + 1);
-      };
-      return { kept: at('1', 'ceph'), faded: at('1', 'netconfig') };
-    });
+    const read = () =>
+      page.evaluate(() => {
+        const tl = (globalThis as any).__timeline;
+        const at = (n: string, t: string) => {
+          const b = tl.bar(n, t);
+          // The bar's top row of pixels: a name drawn on the bar sits in its middle.
+          return tl.pixel(b.x + b.w / 2, b.y + 1);
+        };
+        return { kept: at('1', 'ceph'), faded: at('1', 'netconfig') };
+      });
+    // The canvas is redrawn on the next frame after the click, not within it: read until it is (or 10 s).
+    let colours = await read();
+    await waitFor(async () => (colours = await read()).faded !== '#16a34a', 'the timeline redrawn with the filter', 10_000).catch(
+      () => undefined,
+    );
     expect(colours.kept).toBe('#dc2626');
     expect(colours.faded).not.toBe('#16a34a');
     await expectNoAxeViolations(page, 'run timeline, filtered (1440 px)');

@@ -6,6 +6,7 @@ import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/bootstrap';
 import { AppConfig } from '../../src/common/config/app-config';
 import type { CastResultDto } from '../../src/receiver/dto/cast-result.dto';
+import { useBroker } from './broker-lock';
 import { createTestDatabase } from './database';
 import { AMQP_URL, uniqueName } from './services';
 
@@ -24,6 +25,7 @@ export interface TestApp {
  * migrations run at boot) and, with `amqp`, consuming from a fresh exchange and queue on the real broker.
  */
 export async function startApp(opts: { amqp?: boolean; env?: Record<string, string | undefined> } = {}): Promise<TestApp> {
+  if (opts.amqp) await useBroker();
   const db = await createTestDatabase();
   const saved = { ...process.env };
   process.env.DATABASE_URL = db.url;

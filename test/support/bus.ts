@@ -1,4 +1,5 @@
 import * as amqp from 'amqplib';
+import { useBroker } from './broker-lock';
 import { AMQP_URL } from './services';
 
 /** Publishes raw bytes or JSON to an exchange the way Astute does, and reads queues back. */
@@ -9,6 +10,7 @@ export class Bus {
   ) {}
 
   static async connect(): Promise<Bus> {
+    await useBroker();
     const conn = await amqp.connect(AMQP_URL).catch((e) => {
       throw new Error(`RabbitMQ at ${AMQP_URL} is needed for this test and did not answer: ${e.message}`);
     });

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as amqp from 'amqplib';
+import { useBroker } from '../broker-lock';
 import { AMQP_URL, waitFor } from '../services';
 
 /**
@@ -90,6 +91,7 @@ export class Publisher {
   ) {}
 
   static async connect(): Promise<Publisher> {
+    await useBroker();
     const conn = await amqp.connect(AMQP_URL);
     conn.on('error', () => undefined);
     const ch = await conn.createConfirmChannel();
@@ -123,6 +125,34 @@ export class Publisher {
     } finally {
       await ch.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * The consumers of a queue (null when it does not exist), on a throwaway channel: what
+   * `queueCounts` says of them, for a round trip (~ms) instead of a `rabbitmqctl` run (~1-2 s of an
+   * Erlang VM's start, CPU that test files running beside this one need).
+   */
+  async consumers(queue: string): Promise<number | null> {
+    const ch = await this.conn.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      return (await ch.checkQueue(queue)).consumerCount;
+    } catch {
+      return null;
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Nothing ready and nothing unacked in a queue, as one listing says (`queueCounts`), asked only
+   * once the queue has nothing ready over AMQP: while messages wait, each poll costs a round trip,
+   * not a `rabbitmqctl` run.
+   */
+  async settled(queue: string): Promise<boolean> {
+    if ((await this.ready(queue)) !== 0) return false;
+    const q = await queueCounts(queue);
+    return q !== null && q.ready === 0 && q.unacked === 0;
   }
 
   /** Messages ready in a queue (0 when it does not exist), on a throwaway channel. */

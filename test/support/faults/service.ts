@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { useBroker } from '../broker-lock';
 import { AMQP_URL, waitFor } from '../services';
 import { freePort } from '../services';
 
@@ -100,6 +101,7 @@ export class ServiceProcess {
 
   /** Spawns the service and waits until it is ready (database and broker) and consuming. */
   static async start(opts: ServiceOptions, timeoutMs = 30000): Promise<ServiceProcess> {
+    await useBroker();
     const main = await builtService();
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env };
