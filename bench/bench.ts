@@ -153,7 +153,8 @@ async function measure(o: Options, service: BenchService, ch: amqp.Channel, db: 
   const reads = await measureReads(o, service.base, db, runs, big);
   const checks = readChecks(reads);
   log(`reads above their p95 target: ${checks.over_target.join(', ') || 'none'}`);
-  const retention = await measureRetention(o, service.base);
+  // BENCH_KEEP_DATABASE=1 (bench/service.ts): the database is kept as the reads found it, for its plans.
+  const retention = process.env.BENCH_KEEP_DATABASE === '1' ? [] : await measureRetention(o, service.base);
   const postgres = (await db.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
   return result(o, {
     main,

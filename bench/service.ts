@@ -77,8 +77,15 @@ export async function stopService(s: BenchService, o: Options, conn: amqp.Channe
   } catch (e) {
     log(`could not remove exchange and queues ${s.names}(.dead-letter): ${e instanceof Error ? e.message : String(e)}`);
   }
+  const dbName = new URL(s.dbUrl).pathname.slice(1);
+  // BENCH_KEEP_DATABASE=1 keeps it as the reads found it (bench.ts skips retention then), to look at its
+  // plans afterwards (EXPLAIN on the very data measured); drop it by hand.
+  if (process.env.BENCH_KEEP_DATABASE === '1') {
+    log(`database ${dbName} kept (BENCH_KEEP_DATABASE=1): DROP DATABASE ${dbName} when done`);
+    return;
+  }
   const drop = new Client({ connectionString: o.databaseUrl });
   await drop.connect();
-  await drop.query(`DROP DATABASE IF EXISTS ${new URL(s.dbUrl).pathname.slice(1)} WITH (FORCE)`);
+  await drop.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   await drop.end();
 }

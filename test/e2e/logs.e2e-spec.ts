@@ -68,6 +68,9 @@ async function startService(databaseUrl: string, o: { tty: boolean; env?: Record
   return run;
 }
 
+/** The first line of the service's output that `match` takes, once it is there. */
+const logLine = (run: Run, match: (line: string) => boolean, what: string) => waitFor(() => run.output().split('\n').find(match), what);
+
 /** A request carrying every kind of credential a client might send: in headers, and in the query string. */
 async function requestWithSecrets(run: Run): Promise<void> {
   await fetch(`${run.url}/api/v1/transactions/?token=secret-one&access_token=secret-two`, {
@@ -89,14 +92,7 @@ describe('the log', () => {
   it('is JSON lines through a pipe, and logs a request without its credentials', async () => {
     const run = await startService(db.url, { tty: false });
     await requestWithSecrets(run);
-    const line = await waitFor(
-      () =>
-        run
-          .output()
-          .split('\n')
-          .find((l) => l.includes('"url":"/api/v1/transactions/?')),
-      'the request to be logged',
-    );
+    const line = await logLine(run, (l) => l.includes('"url":"/api/v1/transactions/?'), 'the request to be logged');
     expect(await run.stop()).toBe(0);
     const lines = run
       .output()
@@ -119,14 +115,7 @@ describe('the log', () => {
     });
     expect(res.status).toBe(404);
     expect(res.headers.get('etag')).toBeNull(); // the fast path's answer (receiver/casts-fast-path.ts), not Express's
-    const line = await waitFor(
-      () =>
-        run
-          .output()
-          .split('\n')
-          .find((l) => l.includes('"id":"fast-log-1"') && l.includes('"statusCode"')),
-      'the request to be logged',
-    );
+    const line = await logLine(run, (l) => l.includes('"id":"fast-log-1"') && l.includes('"statusCode"'), 'the request to be logged');
     expect(await run.stop()).toBe(0);
     expect(JSON.parse(line)).toMatchObject({
       level: 40, // a 4xx is a warning, as pino-http logs it
@@ -151,14 +140,7 @@ describe('the log', () => {
     const res = await post(resp('fast-log-run', [], { progress: 500 }), 'fast-log-skip');
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBeNull(); // the fast path's answer (receiver/casts-fast-path.ts), not Express's
-    const line = await waitFor(
-      () =>
-        run
-          .output()
-          .split('\n')
-          .find((l) => l.includes('progress skipped')),
-      'the skipped entry to be logged',
-    );
+    const line = await logLine(run, (l) => l.includes('progress skipped'), 'the skipped entry to be logged');
     expect(await run.stop()).toBe(0);
     expect(JSON.parse(line)).toMatchObject({ level: 40, req: { id: 'fast-log-skip', method: 'POST', url: '/api/v1/casts' } });
   });
