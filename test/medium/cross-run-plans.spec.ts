@@ -1,29 +1,13 @@
-import type { DataSource } from 'typeorm';
-import type { Queryable } from '../../src/common/database/sql';
 import { InsightsRepository, RunRef } from '../../src/history/persistence/insights.repository';
 import { RunStatsCache } from '../../src/history/persistence/run-stats-cache';
 import { openStore, Store } from './history-store';
+import { explainingSource, PartitionRead } from './explain-plans';
 import { seedSpreadHistory } from './spread-history';
 
 /** The history's shape here: 8 partitions of 100 runs, 10 clusters in turn, 60 rows a run (48,000 rows). */
 const SHAPE = { runs: 800, clusters: 10, nodes: 6, tasks: 10, partitionRuns: 100, firstRun: 2000 };
 /** The cluster whose runs are read: a tenth of each partition's runs. */
 const CLUSTER = 3;
-
-/** A plan node of EXPLAIN (FORMAT JSON), as far as these tests look. */
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Actual Rows'?: number;
-  'Actual Loops'?: number;
-  Plans?: PlanNode[];
-}
-/** How one statement read the history's partitions: per partition, the scan and the rows it gave. */
-interface PartitionRead {
-  partition: string;
-  scan: string;
-  rows: number;
-}
 
 /**
  * The reads across many runs (flaky tasks, task statistics, regressions) in a history partitioned by
@@ -102,39 +86,3 @@ describe('reads across runs in the partitioned history', () => {
     expectIndexReads(1, 4);
   });
 });
-
-/**
- * `ds` for a repository, with every SELECT that reads deployment_history explained (EXPLAIN ANALYZE, same
- * parameters, same connection and transaction, hence the same planner settings) before it runs.
- */
-function explainingSource(ds: DataSource, seen: (sql: string, reads: PartitionRead[]) => void): DataSource {
-  const explain = async (m: Queryable, sql: string, params?: unknown[]) => {
-    if (/^\s*SELECT/i.test(sql) && /deployment_history/.test(sql)) {
-      const [{ 'QUERY PLAN': plan }] = await m.query<Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>>(
-        `EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`,
-        params,
-      );
-      seen(sql, partitionReads(plan[0].Plan));
-    }
-    return m.query(sql, params);
-  };
-  const wrap = (m: Queryable): Queryable => ({ query: (sql: string, params?: unknown[]) => explain(m, sql, params) });
-  return new Proxy(ds, {
-    get(target, prop, receiver) {
-      if (prop === 'query') return (sql: string, params?: unknown[]) => explain(target, sql, params);
-      if (prop === 'transaction') {
-        return (run: (m: Queryable) => Promise<unknown>) => target.transaction((m) => run(wrap(m)));
-      }
-      return Reflect.get(target, prop, receiver);
-    },
-  });
-}
-
-/** The scans of the history's partitions in a plan: which partition, how, and the rows it gave. */
-function partitionReads(node: PlanNode, out: PartitionRead[] = []): PartitionRead[] {
-  if (node['Relation Name']?.startsWith('deployment_history_')) {
-    out.push({ partition: node['Relation Name'], scan: node['Node Type'], rows: (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1) });
-  }
-  for (const child of node.Plans ?? []) partitionReads(child, out);
-  return out;
-}
