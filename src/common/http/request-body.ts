@@ -233,7 +233,7 @@ export class RequestBodyInterceptor implements NestInterceptor {
 }
 
 /** RFC 9112 §6.3: a request has a body when it says how long it is (even 0) or that it is chunked. */
-export function hasBody(req: IncomingMessage): boolean {
+function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }
 
