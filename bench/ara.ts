@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpuSample } from './ingest';
 import { JsonClient } from './json-client';
-import { log, round } from './util';
+import { log, processCpuSeconds, round } from './util';
 import { Run, runStartMs, taskName } from './workload';
 
 /**
@@ -153,9 +153,7 @@ function araCpu(): number {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (!/ara\.server|ara-manage/.test(cmd)) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      s += (Number(f[11]) + Number(f[12])) / 100;
+      s += processCpuSeconds(pid);
     } catch {
       /* the process ended meanwhile */
     }

@@ -4,7 +4,7 @@ import { cpus } from 'node:os';
 import { JsonClient } from './json-client';
 import { PgCpu, PgCpuResult } from './pg-cpu';
 import type { BenchService } from './service';
-import { log, sleep, waitFor } from './util';
+import { log, processCpuSeconds, sleep, USER_HZ, waitFor } from './util';
 import type { Options } from './options';
 import type { Run } from './workload';
 
@@ -17,24 +17,17 @@ export type CpuSample = Record<'service' | 'postgres' | 'rabbitmq' | 'publisher'
  * this publisher, and by the whole machine (busy time over all cores), read from /proc (Linux).
  */
 export function cpuSample(servicePid: number | undefined): CpuSample | null {
-  const hz = 100; // USER_HZ: 100 on Linux
-  /** A process's user + system time; with `reaped`, also that of its children that ended (cutime + cstime). */
-  const ticks = (pid: string, reaped = false) => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / hz;
-  };
   try {
     const s: CpuSample = { service: 0, postgres: 0, rabbitmq: 0, publisher: 0, machine: 0 };
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       try {
         const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-        if (Number(pid) === servicePid) s.service += ticks(pid);
+        if (Number(pid) === servicePid) s.service += processCpuSeconds(pid);
         // PostgreSQL's backends that ended (a client connecting per request, as ARA's Django does; an
         // autovacuum worker) take their CPU out of the sum: the postmaster's reaped children give it back.
-        else if (comm === 'postgres') s.postgres += ticks(pid, true);
-        else if (comm === 'beam.smp') s.rabbitmq += ticks(pid);
+        else if (comm === 'postgres') s.postgres += processCpuSeconds(pid, true);
+        else if (comm === 'beam.smp') s.rabbitmq += processCpuSeconds(pid);
       } catch {
         /* the process ended meanwhile */
       }
@@ -42,7 +35,7 @@ export function cpuSample(servicePid: number | undefined): CpuSample | null {
     const u = process.cpuUsage();
     s.publisher = (u.user + u.system) / 1e6;
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
-    s.machine = (cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + cpu[7]) / hz; // user nice system irq softirq steal
+    s.machine = (cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + cpu[7]) / USER_HZ; // user nice system irq softirq steal
     return s;
   } catch {
     return null;

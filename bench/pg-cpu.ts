@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
-import { round } from './util';
+import { processCpuSeconds, round } from './util';
 
 /**
  * PostgreSQL's CPU spent for the benchmark's database during one phase, by kind of process, and the WAL it
@@ -123,12 +122,10 @@ export class PgCpu {
   }
 }
 
-/** A process's user + system CPU seconds (/proc), or null when it is gone or not readable. */
+/** A process's user + system CPU seconds, or null when it is gone or not readable. */
 function processCpu(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ: 100 on Linux
+    return processCpuSeconds(pid);
   } catch {
     return null;
   }

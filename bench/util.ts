@@ -1,5 +1,20 @@
 /** Small helpers shared by the benchmark's parts. */
 
+import { readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc's CPU times: USER_HZ, 100 on Linux. */
+export const USER_HZ = 100;
+
+/**
+ * A process's user + system CPU seconds (/proc/<pid>/stat); with `reaped`, also those of its children that
+ * ended (cutime + cstime). Throws when the process is gone or not readable.
+ */
+export function processCpuSeconds(pid: number | string, reaped = false): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / USER_HZ;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const round = (x: number) => Math.round(x * 100) / 100;
