@@ -115,33 +115,16 @@ export class Publisher {
   }
 
   async exists(queue: string): Promise<boolean> {
-    const ch = await this.conn.createChannel();
-    ch.on('error', () => undefined);
-    try {
-      await ch.checkQueue(queue);
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await ch.close().catch(() => undefined);
-    }
+    return (await this.check(queue)) !== null;
   }
 
   /**
-   * The consumers of a queue (null when it does not exist), on a throwaway channel: what
-   * `queueCounts` says of them, for a round trip (~ms) instead of a `rabbitmqctl` run (~1-2 s of an
-   * Erlang VM's start, CPU that test files running beside this one need).
+   * The consumers of a queue (null when it does not exist): what `queueCounts` says of them, for a
+   * round trip (~ms) instead of a `rabbitmqctl` run (~1-2 s of an Erlang VM's start, CPU that test
+   * files running beside this one need).
    */
   async consumers(queue: string): Promise<number | null> {
-    const ch = await this.conn.createChannel();
-    ch.on('error', () => undefined);
-    try {
-      return (await ch.checkQueue(queue)).consumerCount;
-    } catch {
-      return null;
-    } finally {
-      await ch.close().catch(() => undefined);
-    }
+    return (await this.check(queue))?.consumerCount ?? null;
   }
 
   /**
@@ -155,14 +138,19 @@ export class Publisher {
     return q !== null && q.ready === 0 && q.unacked === 0;
   }
 
-  /** Messages ready in a queue (0 when it does not exist), on a throwaway channel. */
+  /** Messages ready in a queue (0 when it does not exist). */
   async ready(queue: string): Promise<number> {
+    return (await this.check(queue))?.messageCount ?? 0;
+  }
+
+  /** A queue as the broker declares it, or null when it does not exist: on a throwaway channel, as a check on a missing queue closes its channel. */
+  private async check(queue: string): Promise<amqp.Replies.AssertQueue | null> {
     const ch = await this.conn.createChannel();
     ch.on('error', () => undefined);
     try {
-      return (await ch.checkQueue(queue)).messageCount;
+      return await ch.checkQueue(queue);
     } catch {
-      return 0;
+      return null;
     } finally {
       await ch.close().catch(() => undefined);
     }
