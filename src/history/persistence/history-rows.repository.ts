@@ -5,7 +5,7 @@ import { Queryable, selectOne, selectRows } from '../../common/database/sql';
 import type { HistoryRecord } from '../dto/history-row.dto';
 import { OPEN_TASK_SQL, type TaskStatus } from '../task-state';
 import type { Key } from '../keyset';
-import { Column, unnestRows } from './columns';
+import { Column, runsOf, unnestRows } from './columns';
 import {
   DEFINITION_JOIN,
   definitionOf,
@@ -276,33 +276,50 @@ export class HistoryRowsRepository {
    * cost 18 instead of 11 µs per row (a micro-benchmark) and the writer's statements 34-41 instead of 25-26
    * µs per cast (1,000-run benchmarks, log_statement_stats); planned once (a generic plan), they kept the
    * plan of a fresh database's first batches (a run's rows read for each key: 2-19 s per batch). Issue #17.
+   * Nor bitmap scans: a small batch's statements name their runs (`runsOf`, for the partitions), and on
+   * statistics that do not know the new runs yet (each run estimated at one row) the planner read those
+   * runs' rows through a bitmap of their ids and compared each with every key, at 10 times the cost.
    */
   async lookUpByIndexes(m: Queryable): Promise<void> {
-    await m.query(`SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`);
+    await m.query(
+      `SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('enable_bitmapscan', 'off', true)`,
+    );
   }
 
   /**
    * The rows of these keys, and the open rows (and rows closed out) of the runs `closing`, in one statement.
    * No row locks: every writer of a run's rows holds the run's row lock (taken before, in id order), which
    * serializes them. Node rows by equality on the whole unique key (so the index is used whole).
+   * Only the parts that have something to look up are sent, and each names its runs (`runsOf`): planning
+   * is most of a small batch's cost, and a part is planned for every partition it may touch (issue #17).
    */
   forReports(m: Queryable, keys: RowKey[], closing: number[]): Promise<StoredRow[]> {
     const params: unknown[] = [];
     const withNode = keys.filter((k) => k.nodeId !== null);
     const clusterLevel = keys.filter((k) => k.nodeId === null);
-    return selectRows(
-      m,
-      `SELECT ${STORED_COLUMNS} FROM deployment_history h
+    const parts: string[] = [];
+    if (withNode.length)
+      parts.push(`SELECT ${STORED_COLUMNS} FROM deployment_history h
        JOIN ${unnestRows('k', KEY_COLUMNS, withNode, params)}
          ON h.transaction_id = k.tx AND h.task_name = k.task AND h.node_id = k.node
-       UNION ALL
-       SELECT ${STORED_COLUMNS} FROM deployment_history h
+       WHERE ${runsOf(
+         'h',
+         withNode.map((k) => k.txId),
+         params,
+       )}`);
+    if (clusterLevel.length)
+      parts.push(`SELECT ${STORED_COLUMNS} FROM deployment_history h
        JOIN ${unnestRows('k', [KEY_COLUMNS[0], KEY_COLUMNS[2]], clusterLevel, params)}
          ON h.transaction_id = k.tx AND h.task_name = k.task AND h.node_id IS NULL
-       UNION ALL
-       SELECT ${STORED_COLUMNS} FROM deployment_history h
-       WHERE h.transaction_id = ANY($${params.push(closing)}::int[]) AND (h.status IN ${OPEN_TASK_SQL} OR h.closed_reason IS NOT NULL)`,
-      params,
-    );
+       WHERE ${runsOf(
+         'h',
+         clusterLevel.map((k) => k.txId),
+         params,
+       )}`);
+    if (closing.length)
+      parts.push(`SELECT ${STORED_COLUMNS} FROM deployment_history h
+       WHERE h.transaction_id = ANY($${params.push(closing)}::int[]) AND (h.status IN ${OPEN_TASK_SQL} OR h.closed_reason IS NOT NULL)`);
+    if (!parts.length) return Promise.resolve([]);
+    return selectRows(m, parts.join('\n       UNION ALL\n       '), params);
   }
 }

@@ -3,7 +3,7 @@ import { Queryable, selectRows } from '../../common/database/sql';
 import type { TaskStatus, RunStatus, TaskState } from '../task-state';
 import type { RunState } from '../run-state';
 import { ClusterStateRepository, StateEntry } from './cluster-state.repository';
-import { assignmentsOf, Column, namesOf, stateColumnsOf, unnestRows, valuesOf } from './columns';
+import { assignmentsOf, Column, namesOf, runsOf, stateColumnsOf, unnestRows, valuesOf } from './columns';
 import { HISTORY_CHANNEL, notifyPayloads } from './history-channel';
 import { CLEAR_RUN_CACHES, HAS_RUN_CACHE } from './run-cache';
 
@@ -214,7 +214,12 @@ export class RunChanges {
         UPDATE deployment_history h
         SET ${assignmentsOf('u', ROW_STATE_COLUMNS.slice(2))}, row_version = nextval('deployment_history_version_seq')
         FROM ${unnestRows('u', ROW_STATE_COLUMNS, c.rows, params)}
-        WHERE h.id = u.id AND h.transaction_id = u.transaction_id RETURNING 1)`);
+        WHERE h.id = u.id AND h.transaction_id = u.transaction_id AND ${runsOf(
+          'h',
+          c.rows.map((r) => r.transaction_id),
+          params,
+        )}
+        RETURNING 1)`);
     }
     if (c.state?.length) parts.push(this.state.upsertPart(c.state, params));
     const runs = c.runs ?? [];
