@@ -8,6 +8,7 @@ import { AppModule } from './app.module';
 import { configureApp } from './bootstrap';
 import { AppConfig, ConfigError, loadConfig } from './common/config/app-config';
 import { logColours, prettyLogs } from './common/logging/pretty-log';
+import { applyHeapGrowth } from './common/runtime/heap-growth';
 
 /** A stop must not hang on something that never closes: past this, the process exits 1 (not clean). */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  applyHeapGrowth(settings.heapGrowingPercent);
   // Logs come from pino (LoggingModule) once the app is up; buffered until then. Nest's own logger, in
   // the same format (JSON lines unless pretty), writes them only if the start fails before that.
   const pretty = prettyLogs(settings.logFormat, process.stdout.isTTY, process.env);

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       retentionKeepRuns: undefined,
       retentionIntervalMinutes: 60,
       historyPartitionRuns: 1000,
+      heapGrowingPercent: 100,
       streamMaxClients: 500,
       streamMaxPerToken: 100,
       streamMaxBufferBytes: 1_048_576,
@@ -70,6 +71,14 @@ describe('loadConfig', () => {
       values: [5000],
       bad: { HISTORY_PARTITION_RUNS: '1' },
       problems: [/HISTORY_PARTITION_RUNS must be an integer between 10 and 10000000/],
+    },
+    {
+      what: 'the heap growth (issue #17)',
+      env: { HEAP_GROWING_PERCENT: '50' },
+      read: (c: AppConfig) => [c.heapGrowingPercent, loadConfig({}).heapGrowingPercent],
+      values: [50, 100],
+      bad: { HEAP_GROWING_PERCENT: '-1' },
+      problems: [/HEAP_GROWING_PERCENT must be an integer between 0 and 1000/],
     },
     {
       what: 'the live stream limits',

@@ -64,6 +64,8 @@ export interface AppConfig {
    * Every other route takes up to 1 MB (common/http/request-body.ts).
    */
   bodyMaxCastsBytes: number;
+  /** How far the heap may grow past what a full collection kept, in % (common/runtime/heap-growth.ts); 0: V8's own choice. */
+  heapGrowingPercent: number;
   /**
    * API tokens from AUTH_READ_TOKENS, AUTH_ADMIN_TOKENS and AUTH_TOKENS_FILE (rules in
    * auth/auth-tokens.ts); `auth.required` is false when none is configured (the API is open).
@@ -190,6 +192,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     streamMaxPerToken: int('STREAM_MAX_PER_TOKEN', 100, 1, 100_000),
     streamMaxBufferBytes: int('STREAM_MAX_BUFFER_BYTES', 1_048_576, 65_536, 1_073_741_824),
     bodyMaxCastsBytes: int('BODY_MAX_CASTS_BYTES', 67_108_864, 1_048_576, 536_870_912),
+    heapGrowingPercent: int('HEAP_GROWING_PERCENT', 100, 0, 1000),
     auth: loadAuthTokens(env, problems),
   };
   if (config.databaseReadUrl && !config.databaseUrl) {
