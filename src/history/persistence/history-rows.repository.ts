@@ -297,25 +297,21 @@ export class HistoryRowsRepository {
     const params: unknown[] = [];
     const withNode = keys.filter((k) => k.nodeId !== null);
     const clusterLevel = keys.filter((k) => k.nodeId === null);
+    // The rows of these keys (node or cluster level), by equality on each key's columns, in their runs' partitions.
+    const byKey = (keyed: RowKey[], columns: ReadonlyArray<Column<RowKey>>, node: string) => {
+      const k = unnestRows('k', columns, keyed, params);
+      const runs = runsOf(
+        'h',
+        keyed.map((key) => key.txId),
+        params,
+      );
+      return `SELECT ${STORED_COLUMNS} FROM deployment_history h
+       JOIN ${k} ON h.transaction_id = k.tx AND h.task_name = k.task AND ${node}
+       WHERE ${runs}`;
+    };
     const parts: string[] = [];
-    if (withNode.length)
-      parts.push(`SELECT ${STORED_COLUMNS} FROM deployment_history h
-       JOIN ${unnestRows('k', KEY_COLUMNS, withNode, params)}
-         ON h.transaction_id = k.tx AND h.task_name = k.task AND h.node_id = k.node
-       WHERE ${runsOf(
-         'h',
-         withNode.map((k) => k.txId),
-         params,
-       )}`);
-    if (clusterLevel.length)
-      parts.push(`SELECT ${STORED_COLUMNS} FROM deployment_history h
-       JOIN ${unnestRows('k', [KEY_COLUMNS[0], KEY_COLUMNS[2]], clusterLevel, params)}
-         ON h.transaction_id = k.tx AND h.task_name = k.task AND h.node_id IS NULL
-       WHERE ${runsOf(
-         'h',
-         clusterLevel.map((k) => k.txId),
-         params,
-       )}`);
+    if (withNode.length) parts.push(byKey(withNode, KEY_COLUMNS, 'h.node_id = k.node'));
+    if (clusterLevel.length) parts.push(byKey(clusterLevel, [KEY_COLUMNS[0], KEY_COLUMNS[2]], 'h.node_id IS NULL'));
     if (closing.length)
       parts.push(`SELECT ${STORED_COLUMNS} FROM deployment_history h
        WHERE h.transaction_id = ANY($${params.push(closing)}::int[]) AND (h.status IN ${OPEN_TASK_SQL} OR h.closed_reason IS NOT NULL)`);
