@@ -16,15 +16,28 @@ export interface PartitionRead {
   rows: number;
 }
 
+/** Which statements `explainingSource` explains, and how. */
+export interface ExplainOptions {
+  /** The statements explained (those that also name deployment_history). Default: SELECTs. */
+  statements?: RegExp;
+  /** EXPLAIN ANALYZE (the statement runs twice: for reads only) or the plan alone. Default: ANALYZE. */
+  analyze?: boolean;
+}
+
 /**
  * `ds` for a repository, with every SELECT that reads deployment_history explained (EXPLAIN ANALYZE, same
- * parameters, same connection and transaction, hence the same planner settings) before it runs.
+ * parameters, same connection and transaction, hence the same planner settings) before it runs; with
+ * `{ statements: /^\s*(SELECT|WITH)/i, analyze: false }`, a writer's statements too, planned only.
  */
-export function explainingSource(ds: DataSource, seen: (sql: string, reads: PartitionRead[], plan: PlanNode) => void): DataSource {
+export function explainingSource(
+  ds: DataSource,
+  seen: (sql: string, reads: PartitionRead[], plan: PlanNode) => void,
+  { statements = /^\s*SELECT/i, analyze = true }: ExplainOptions = {},
+): DataSource {
   const explain = async (m: Queryable, sql: string, params?: unknown[]) => {
-    if (/^\s*SELECT/i.test(sql) && /deployment_history/.test(sql)) {
+    if (statements.test(sql) && /deployment_history/.test(sql)) {
       const [{ 'QUERY PLAN': plan }] = await m.query<Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>>(
-        `EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`,
+        `EXPLAIN (${analyze ? 'ANALYZE, ' : ''}FORMAT JSON) ${sql}`,
         params,
       );
       seen(sql, partitionReads(plan[0].Plan), plan[0].Plan);

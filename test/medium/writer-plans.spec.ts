@@ -1,9 +1,7 @@
-import type { DataSource } from 'typeorm';
 import { HistoryWriter } from '../../src/history/history-writer.service';
 import { ClusterRegistry } from '../../src/clusters/cluster-registry';
 import { RunStarts } from '../../src/history/run-starts';
-import type { Queryable } from '../../src/common/database/sql';
-import { PlanNode, planNodes } from './explain-plans';
+import { explainingSource, PartitionRead } from './explain-plans';
 import { openStore, report, start, Store } from './history-store';
 import { seedSpreadHistory } from './spread-history';
 
@@ -16,37 +14,7 @@ const SHAPE = { runs: 380, clusters: 4, nodes: 6, tasks: 10, partitionRuns: 50, 
 interface Explained {
   sql: string;
   /** The partitions of deployment_history in the plan, with how each is scanned. */
-  scans: Array<{ partition: string; scan: string }>;
-}
-
-/**
- * `ds` with every statement of the writer that reads or writes deployment_history explained as planned
- * (EXPLAIN without ANALYZE: nothing runs twice; same parameters, connection and transaction, hence the same
- * planner settings) before it runs.
- */
-function explaining(ds: DataSource, seen: Explained[]): DataSource {
-  const explain = async (m: Queryable, sql: string, params?: unknown[]) => {
-    if (/^\s*(SELECT|WITH)/i.test(sql) && /deployment_history/.test(sql)) {
-      const [{ 'QUERY PLAN': plan }] = await m.query<Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>>(
-        `EXPLAIN (FORMAT JSON) ${sql}`,
-        params,
-      );
-      const scans = planNodes(plan[0].Plan)
-        .filter((n) => n['Relation Name']?.startsWith('deployment_history_'))
-        .map((n) => ({ partition: n['Relation Name']!, scan: n['Node Type'] }));
-      seen.push({ sql: sql.replace(/\s+/g, ' ').slice(0, 50), scans });
-    }
-    return m.query(sql, params);
-  };
-  return new Proxy(ds, {
-    get(target, prop, receiver) {
-      if (prop === 'transaction') {
-        return (run: (m: Queryable) => Promise<unknown>) =>
-          target.transaction((m) => run({ query: (sql: string, params?: unknown[]) => explain(m, sql, params) }));
-      }
-      return Reflect.get(target, prop, receiver);
-    },
-  });
+  scans: PartitionRead[];
 }
 
 /**
@@ -75,7 +43,12 @@ describe('the writer’s statements for a small batch in a partitioned history',
         ]),
       ),
     );
-    const ds = explaining(store.ds, (seen = []));
+    seen = [];
+    // The writer's statements, reads and writes, planned only (EXPLAIN without ANALYZE: nothing runs twice).
+    const ds = explainingSource(store.ds, (sql, scans) => seen.push({ sql: sql.replace(/\s+/g, ' ').slice(0, 50), scans }), {
+      statements: /^\s*(SELECT|WITH)/i,
+      analyze: false,
+    });
     writer = new HistoryWriter(
       ds,
       new RunStarts(new ClusterRegistry(store.ds), store.runs, store.changes),
