@@ -15,6 +15,6 @@ import { setFlagsFromString } from 'node:v8';
  * The flag is read by V8 at each collection, so setting it once the process runs takes effect (a
  * command-line flag would not reach a service started by `npm start` or by a supervisor's own line).
  */
-export function applyHeapGrowth(percent: number, set: (flags: string) => void = setFlagsFromString): void {
-  if (percent > 0) set(`--heap-growing-percent=${percent}`);
+export function applyHeapGrowth(percent: number): void {
+  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
