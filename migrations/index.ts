@@ -6,6 +6,7 @@ import { RunSnapshots1764313000000 } from './1764313000000-RunSnapshots';
 import { RunNodes1764400000000 } from './1764400000000-RunNodes';
 import { RunStatsCache1764500000000 } from './1764500000000-RunStatsCache';
 import { PartitionedHistory1764600000000 } from './1764600000000-PartitionedHistory';
+import { HotClusterState1764700000000 } from './1764700000000-HotClusterState';
 
 /** Every migration, in order. Listed explicitly so the same list works from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   RunNodes1764400000000,
   RunStatsCache1764500000000,
   PartitionedHistory1764600000000,
+  HotClusterState1764700000000,
 ];

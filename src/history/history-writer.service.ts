@@ -168,7 +168,7 @@ export class HistoryWriter {
     const inserts: Array<RowKey & { s: TaskState }> = [];
     /** Rows that are `ready` now (candidates for the cluster state), and rows that stopped being `ready`. */
     const ready: ReadyRow[] = [];
-    const lost: string[] = [];
+    const lost: Array<{ id: string; txId: number }> = [];
     for (const [k, g] of groups) {
       const row = stored.get(k);
       const before = row ? toState(row) : pendingState();
@@ -177,7 +177,7 @@ export class HistoryWriter {
         writes.rows.push({ id: row.id, transaction_id: row.transaction_id, s: after });
         if (after.status === 'ready')
           ready.push({ txId: g.txId, nodeId: g.nodeId, taskName: g.taskName, historyId: row.id, timeEnd: after.timeEnd! });
-        else if (before.status === 'ready') lost.push(row.id);
+        else if (before.status === 'ready') lost.push({ id: row.id, txId: row.transaction_id });
       }
       if (!row) inserts.push({ txId: g.txId, nodeId: g.nodeId, taskName: g.taskName, s: after });
     }

@@ -42,7 +42,7 @@ describe('ClusterStateRepository on real PostgreSQL', () => {
     await store.ds.transaction(async (m) => {
       const keys = await store.state.removeOfRuns(m, [s2]);
       expect(keys).toEqual([{ cluster_id: 1, epoch: 1, node_id: '1', task_name: 'a' }]);
-      expect(await store.state.removeOfRows(m, ['0'])).toEqual([]);
+      expect(await store.state.removeOfRows(m, [{ id: '0', txId: s2 }])).toEqual([]);
       await store.state.handBack(m, keys);
     });
     expect(await holder()).toBe('s2');

@@ -7,6 +7,7 @@ import { ClusterStateRepository } from '../../src/history/persistence/cluster-st
 import { createTestDatabase } from '../support/database';
 
 const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(PartitionedHistory1764600000000));
+const THROUGH = MIGRATIONS.slice(0, MIGRATIONS.indexOf(PartitionedHistory1764600000000) + 1);
 
 /**
  * The migration to a partitioned history on a copy with data: a database built at the migration before,
@@ -75,7 +76,7 @@ describe('migration PartitionedHistory1764600000000', () => {
     expect(before).toHaveLength(24);
     expect(await kind()).toBe('r');
 
-    const all = await source(MIGRATIONS).initialize();
+    const all = await source(THROUGH).initialize();
     try {
       expect(await runMigrationsLocked(all, quiet())).toEqual(['PartitionedHistory1764600000000']);
       expect(await kind()).toBe('p');

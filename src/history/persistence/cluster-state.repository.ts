@@ -98,18 +98,31 @@ export class ClusterStateRepository {
         RETURNING 1)`;
   }
 
-  /** Empties the entries that point at these rows (they stopped being ready); returns their keys. */
-  removeOfRows(m: Queryable, historyIds: string[]): Promise<StateKey[]> {
-    return selectRows(m, `DELETE FROM cluster_state WHERE history_id = ANY($1::bigint[]) RETURNING cluster_id, epoch, node_id, task_name`, [
-      historyIds,
-    ]);
+  /**
+   * Empties the entries that point at these rows (they stopped being ready), each given with its run;
+   * returns their keys. An entry is found among its run's cluster and epoch (a prefix of its key, the
+   * table's only index: HotClusterState migration), then by its row.
+   */
+  removeOfRows(m: Queryable, rows: Array<{ id: string; txId: number }>): Promise<StateKey[]> {
+    return selectRows(
+      m,
+      `DELETE FROM cluster_state s USING transactions t, unnest($1::bigint[], $2::int[]) AS r(id, tx)
+       WHERE t.id = r.tx AND s.cluster_id = t.cluster_id AND s.epoch = t.epoch AND s.history_id = r.id
+       RETURNING s.cluster_id, s.epoch, s.node_id, s.task_name`,
+      [rows.map((r) => r.id), rows.map((r) => r.txId)],
+    );
   }
 
-  /** Empties the entries that point at rows of these runs (they are being deleted); returns their keys. */
+  /**
+   * Empties the entries that point at rows of these runs (they are being deleted: what the runs' foreign
+   * key did before, HotClusterState migration); returns their keys. Found among each run's cluster and epoch.
+   */
   removeOfRuns(m: Queryable, runIds: number[]): Promise<StateKey[]> {
     return selectRows(
       m,
-      `DELETE FROM cluster_state WHERE transaction_id = ANY($1::int[]) RETURNING cluster_id, epoch, node_id, task_name`,
+      `DELETE FROM cluster_state s USING transactions t
+       WHERE t.id = ANY($1::int[]) AND s.cluster_id = t.cluster_id AND s.epoch = t.epoch AND s.transaction_id = t.id
+       RETURNING s.cluster_id, s.epoch, s.node_id, s.task_name`,
       [runIds],
     );
   }
