@@ -7,6 +7,7 @@ import { RunNodes1764400000000 } from './1764400000000-RunNodes';
 import { RunStatsCache1764500000000 } from './1764500000000-RunStatsCache';
 import { PartitionedHistory1764600000000 } from './1764600000000-PartitionedHistory';
 import { HotClusterState1764700000000 } from './1764700000000-HotClusterState';
+import { HistoryWithoutRunForeignKey1764800000000 } from './1764800000000-HistoryWithoutRunForeignKey';
 
 /** Every migration, in order. Listed explicitly so the same list works from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   RunStatsCache1764500000000,
   PartitionedHistory1764600000000,
   HotClusterState1764700000000,
+  HistoryWithoutRunForeignKey1764800000000,
 ];

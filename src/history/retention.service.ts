@@ -168,7 +168,7 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
    * their clusters held exclusively, the range's runs locked and checked (all still among those that go,
    * all finished: otherwise nothing is done and they go row by row), the partition detached (its rows
    * leave with the runs, at the same commit: no reader sees a run without its rows or rows without
-   * their run; the foreign key's cascade then finds nothing to delete), then dropped. Returns the ids
+   * their run; RunChanges.remove's delete of their rows then finds nothing), then dropped. Returns the ids
    * removed, null when the range is no longer whole, 'busy' when its locks never came free.
    */
   private async removeWhole(range: WholeRange, doomed: ReadonlySet<number>): Promise<number[] | null | 'busy'> {

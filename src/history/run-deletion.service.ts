@@ -22,7 +22,7 @@ const NAMED_IN_LOG = 20;
 /**
  * THE way runs are deleted: DELETE /transactions/:id (fuel2 task delete), the history deletion
  * (DELETE /clusters/:id/deployment_history) and retention all come here, so that a deleted run leaves
- * nothing behind whichever way it went: its rows (by cascade), its cluster state entries (handed back
+ * nothing behind whichever way it went: its rows (RunChanges.remove), its cluster state entries (handed back
  * to the best remaining ready rows: the state is what the remaining history says), its kept summary
  * and list (in its own row), and its live streams (told at commit, they end with a `deleted` event).
  */

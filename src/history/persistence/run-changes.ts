@@ -263,13 +263,14 @@ export class RunChanges {
       `WITH counted AS (
        SELECT d.id, (SELECT count(*)::int FROM deployment_history h WHERE h.transaction_id = d.id) AS rows
        FROM unnest($1::int[]) AS d(id)),
+     -- The runs' rows go with them: no foreign key cascades to them (HistoryWithoutRunForeignKey migration).
+     rows AS (DELETE FROM deployment_history h WHERE h.transaction_id = ANY($1::int[])),
      gone AS (
        DELETE FROM transactions t USING counted c WHERE t.id = c.id
        RETURNING t.id, t.uuid, t.cluster_id, t.name, t.status, t.time_end, c.rows)
      SELECT * FROM gone ORDER BY id`,
       [ids],
     );
-    // The rows went with their runs (ON DELETE CASCADE, done by the end of the statement above).
     await this.state.handBack(m, keys);
     await this.commit(m, { changed: [...removed.map((r) => r.id), ...children.map((c) => c.id)] });
     return removed;
