@@ -1,12 +1,8 @@
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { MIGRATIONS } from '../../migrations';
 import { HistoryWithoutRunForeignKey1764800000000 } from '../../migrations/1764800000000-HistoryWithoutRunForeignKey';
 import { runMigrationsLocked } from '../../src/common/database/migrate';
-import { createTestDatabase } from '../support/database';
+import { databaseBefore, migrationsThrough, quiet } from './migration-database';
 import { openStore, report, start, Store } from './history-store';
-
-const quiet = () => ({ log: () => undefined }) as never;
 
 /** The triggers on deployment_history and its partitions (a foreign key's check is one per table). */
 const historyTriggers = async (q: { query: <T>(sql: string) => Promise<T> }): Promise<number> => {
@@ -70,11 +66,9 @@ describe('history rows and their run, kept by the writer', () => {
 });
 
 describe('migration HistoryWithoutRunForeignKey1764800000000', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: Awaited<ReturnType<typeof databaseBefore>>;
   let sql: Client;
-  const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(HistoryWithoutRunForeignKey1764800000000));
-  const THROUGH = MIGRATIONS.slice(0, MIGRATIONS.indexOf(HistoryWithoutRunForeignKey1764800000000) + 1);
-  const source = (migrations: typeof MIGRATIONS) => new DataSource({ type: 'postgres', url: db.url, migrations, logging: false });
+  let source: typeof db.source;
   const rows = async () => (await sql.query(`SELECT * FROM deployment_history ORDER BY id`)).rows;
   const keys = async () =>
     (await sql.query(`SELECT conname FROM pg_constraint WHERE conrelid = 'deployment_history'::regclass AND contype = 'f'`)).rows.map(
@@ -82,15 +76,8 @@ describe('migration HistoryWithoutRunForeignKey1764800000000', () => {
     );
 
   beforeAll(async () => {
-    db = await createTestDatabase('dh_histfk');
-    sql = new Client({ connectionString: db.url });
-    await sql.connect();
-    const before = await source(BEFORE).initialize();
-    try {
-      await runMigrationsLocked(before, quiet());
-    } finally {
-      await before.destroy();
-    }
+    db = await databaseBefore('dh_histfk', HistoryWithoutRunForeignKey1764800000000);
+    ({ sql, source } = db);
     await sql.query(`INSERT INTO clusters (id, name, release) VALUES (1, 'a', 'mitaka-9.0')`);
     await sql.query(
       `INSERT INTO transactions (id, uuid, cluster_id, name, history_recorded, release, time_start, status)
@@ -103,15 +90,14 @@ describe('migration HistoryWithoutRunForeignKey1764800000000', () => {
     );
   });
   afterAll(async () => {
-    await sql?.end();
-    await db?.drop();
+    await db?.close();
   });
 
   it('keeps the rows, drops the key, and comes back down', async () => {
     const before = await rows();
     expect(before).toHaveLength(6);
     expect(await keys()).toEqual(['deployment_history_transaction_id_fkey']);
-    const all = await source(THROUGH).initialize();
+    const all = await source(migrationsThrough(HistoryWithoutRunForeignKey1764800000000)).initialize();
     try {
       expect(await runMigrationsLocked(all, quiet())).toEqual(['HistoryWithoutRunForeignKey1764800000000']);
       expect(await rows()).toEqual(before);

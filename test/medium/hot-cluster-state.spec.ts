@@ -1,12 +1,8 @@
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { MIGRATIONS } from '../../migrations';
 import { HotClusterState1764700000000 } from '../../migrations/1764700000000-HotClusterState';
 import { runMigrationsLocked } from '../../src/common/database/migrate';
-import { createTestDatabase } from '../support/database';
+import { databaseBefore, migrationsThrough, quiet } from './migration-database';
 import { openStore, report, start, Store } from './history-store';
-
-const quiet = () => ({ log: () => undefined, warn: () => undefined, error: () => undefined }) as never;
 
 /** cluster_state's indexes, each with the columns it covers. */
 async function stateIndexes(q: { query: (sql: string) => Promise<unknown> }): Promise<Array<{ name: string; columns: string[] }>> {
@@ -107,11 +103,9 @@ describe('the cluster state written in place (HOT)', () => {
 });
 
 describe('migration HotClusterState1764700000000', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: Awaited<ReturnType<typeof databaseBefore>>;
   let sql: Client;
-  const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(HotClusterState1764700000000));
-  const THROUGH = MIGRATIONS.slice(0, MIGRATIONS.indexOf(HotClusterState1764700000000) + 1);
-  const source = (migrations: typeof MIGRATIONS) => new DataSource({ type: 'postgres', url: db.url, migrations, logging: false });
+  let source: typeof db.source;
   const entries = async () => (await sql.query(`SELECT * FROM cluster_state ORDER BY cluster_id, node_id, task_name`)).rows;
   const foreignKeys = async () =>
     (await sql.query(`SELECT conname FROM pg_constraint WHERE conrelid = 'cluster_state'::regclass AND contype = 'f' ORDER BY 1`)).rows.map(
@@ -120,15 +114,8 @@ describe('migration HotClusterState1764700000000', () => {
   const fillfactor = async () => (await sql.query(`SELECT reloptions FROM pg_class WHERE relname = 'cluster_state'`)).rows[0].reloptions;
 
   beforeAll(async () => {
-    db = await createTestDatabase('dh_hotstate');
-    sql = new Client({ connectionString: db.url });
-    await sql.connect();
-    const before = await source(BEFORE).initialize();
-    try {
-      await runMigrationsLocked(before, quiet());
-    } finally {
-      await before.destroy();
-    }
+    db = await databaseBefore('dh_hotstate', HotClusterState1764700000000);
+    ({ sql, source } = db);
     // Two runs on two clusters with ready rows, and their entries.
     await sql.query(`INSERT INTO clusters (id, name, release) VALUES (1, 'a', 'mitaka-9.0'), (2, 'b', 'mitaka-9.0')`);
     await sql.query(
@@ -146,14 +133,13 @@ describe('migration HotClusterState1764700000000', () => {
     );
   });
   afterAll(async () => {
-    await sql?.end();
-    await db?.drop();
+    await db?.close();
   });
 
   it('keeps the entries, drops what made updates non-HOT, and comes back down', async () => {
     const before = await entries();
     expect(before).toHaveLength(4);
-    const all = await source(THROUGH).initialize();
+    const all = await source(migrationsThrough(HotClusterState1764700000000)).initialize();
     try {
       expect(await runMigrationsLocked(all, quiet())).toEqual(['HotClusterState1764700000000']);
       expect(await entries()).toEqual(before);

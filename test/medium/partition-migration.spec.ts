@@ -1,13 +1,10 @@
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { MIGRATIONS } from '../../migrations';
 import { PartitionedHistory1764600000000 } from '../../migrations/1764600000000-PartitionedHistory';
 import { runMigrationsLocked } from '../../src/common/database/migrate';
+import { databaseBefore, migrationsThrough, quiet } from './migration-database';
 import { ClusterStateRepository } from '../../src/history/persistence/cluster-state.repository';
-import { createTestDatabase } from '../support/database';
 
-const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(PartitionedHistory1764600000000));
-const THROUGH = MIGRATIONS.slice(0, MIGRATIONS.indexOf(PartitionedHistory1764600000000) + 1);
+const THROUGH = migrationsThrough(PartitionedHistory1764600000000);
 
 /**
  * The migration to a partitioned history on a copy with data: a database built at the migration before,
@@ -15,9 +12,9 @@ const THROUGH = MIGRATIONS.slice(0, MIGRATIONS.indexOf(PartitionedHistory1764600
  * indexes and constraints; lookups by run pruned to one partition), then down again (the same rows).
  */
 describe('migration PartitionedHistory1764600000000', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: Awaited<ReturnType<typeof databaseBefore>>;
   let sql: Client;
-  const source = (migrations: typeof MIGRATIONS) => new DataSource({ type: 'postgres', url: db.url, migrations, logging: false });
+  let source: typeof db.source;
   const rows = async () => (await sql.query(`SELECT * FROM deployment_history ORDER BY id`)).rows;
   const seqs = async () =>
     (
@@ -32,15 +29,8 @@ describe('migration PartitionedHistory1764600000000', () => {
     );
 
   beforeAll(async () => {
-    db = await createTestDatabase('dh_partmig');
-    sql = new Client({ connectionString: db.url });
-    await sql.connect();
-    const before = await source(BEFORE).initialize();
-    try {
-      await runMigrationsLocked(before, quiet());
-    } finally {
-      await before.destroy();
-    }
+    db = await databaseBefore('dh_partmig', PartitionedHistory1764600000000);
+    ({ sql, source } = db);
     // Runs 1-5 and 1500-1502 on two clusters, three rows each (a node, another, the cluster itself), some ready.
     await sql.query(`INSERT INTO clusters (id, name, release) VALUES (1, 'a', 'mitaka-9.0'), (2, 'b', 'mitaka-9.0')`);
     const addRuns = (from: number, to: number) =>
@@ -66,8 +56,7 @@ describe('migration PartitionedHistory1764600000000', () => {
     );
   });
   afterAll(async () => {
-    await sql?.end();
-    await db?.drop();
+    await db?.close();
   });
 
   it('moves the rows into partitions by range of run, keeping ids, versions and sequences, and comes back down', async () => {
@@ -149,7 +138,3 @@ describe('migration PartitionedHistory1764600000000', () => {
     }
   });
 });
-
-function quiet() {
-  return { log: () => undefined } as never;
-}
