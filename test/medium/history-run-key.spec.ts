@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { HistoryWithoutRunForeignKey1764800000000 } from '../../migrations/1764800000000-HistoryWithoutRunForeignKey';
 import { runMigrationsLocked } from '../../src/common/database/migrate';
-import { databaseBefore, migrationsThrough, quiet } from './migration-database';
+import { databaseBefore, foreignKeysOf, migrationsThrough, quiet } from './migration-database';
 import { openStore, report, start, Store } from './history-store';
 
 /** The triggers on deployment_history and its partitions (a foreign key's check is one per table). */
@@ -70,10 +70,7 @@ describe('migration HistoryWithoutRunForeignKey1764800000000', () => {
   let sql: Client;
   let source: typeof db.source;
   const rows = async () => (await sql.query(`SELECT * FROM deployment_history ORDER BY id`)).rows;
-  const keys = async () =>
-    (await sql.query(`SELECT conname FROM pg_constraint WHERE conrelid = 'deployment_history'::regclass AND contype = 'f'`)).rows.map(
-      (r) => r.conname,
-    );
+  const keys = () => foreignKeysOf(sql, 'deployment_history');
 
   beforeAll(async () => {
     db = await databaseBefore('dh_histfk', HistoryWithoutRunForeignKey1764800000000);

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { HotClusterState1764700000000 } from '../../migrations/1764700000000-HotClusterState';
 import { runMigrationsLocked } from '../../src/common/database/migrate';
-import { databaseBefore, migrationsThrough, quiet } from './migration-database';
+import { databaseBefore, foreignKeysOf, migrationsThrough, quiet } from './migration-database';
 import { openStore, report, start, Store } from './history-store';
 
 /** cluster_state's indexes, each with the columns it covers. */
@@ -107,10 +107,7 @@ describe('migration HotClusterState1764700000000', () => {
   let sql: Client;
   let source: typeof db.source;
   const entries = async () => (await sql.query(`SELECT * FROM cluster_state ORDER BY cluster_id, node_id, task_name`)).rows;
-  const foreignKeys = async () =>
-    (await sql.query(`SELECT conname FROM pg_constraint WHERE conrelid = 'cluster_state'::regclass AND contype = 'f' ORDER BY 1`)).rows.map(
-      (r) => r.conname,
-    );
+  const foreignKeys = () => foreignKeysOf(sql, 'cluster_state');
   const fillfactor = async () => (await sql.query(`SELECT reloptions FROM pg_class WHERE relname = 'cluster_state'`)).rows[0].reloptions;
 
   beforeAll(async () => {

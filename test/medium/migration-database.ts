@@ -9,6 +9,15 @@ type Migration = (typeof MIGRATIONS)[number];
 /** A logger that says nothing (the migrations' progress is not the test's). */
 export const quiet = () => ({ log: () => undefined }) as never;
 
+/** The names of `table`'s foreign keys, in name order. */
+export async function foreignKeysOf(sql: Client, table: string): Promise<string[]> {
+  const { rows } = await sql.query<{ conname: string }>(
+    `SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY conname`,
+    [table],
+  );
+  return rows.map((r) => r.conname);
+}
+
 /** The migrations before `m`, and through it. */
 export const migrationsBefore = (m: Migration) => MIGRATIONS.slice(0, MIGRATIONS.indexOf(m));
 export const migrationsThrough = (m: Migration) => MIGRATIONS.slice(0, MIGRATIONS.indexOf(m) + 1);

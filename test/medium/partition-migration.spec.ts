@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { PartitionedHistory1764600000000 } from '../../migrations/1764600000000-PartitionedHistory';
 import { runMigrationsLocked } from '../../src/common/database/migrate';
-import { databaseBefore, migrationsThrough, quiet } from './migration-database';
+import { databaseBefore, foreignKeysOf, migrationsThrough, quiet } from './migration-database';
 import { ClusterStateRepository } from '../../src/history/persistence/cluster-state.repository';
 
 const THROUGH = migrationsThrough(PartitionedHistory1764600000000);
@@ -128,8 +128,7 @@ describe('migration PartitionedHistory1764600000000', () => {
       expect(await sql.query(`SELECT 1 FROM pg_class WHERE relname ~ '^deployment_history_(p[0-9]+|default)$'`)).toMatchObject({
         rowCount: 0,
       });
-      const fk = await sql.query(`SELECT conname FROM pg_constraint WHERE conrelid = 'deployment_history'::regclass AND contype = 'f'`);
-      expect(fk.rows).toEqual([{ conname: 'deployment_history_transaction_id_fkey' }]);
+      expect(await foreignKeysOf(sql, 'deployment_history')).toEqual(['deployment_history_transaction_id_fkey']);
       // And up again, as a later start would.
       expect(await runMigrationsLocked(all, quiet())).toEqual(['PartitionedHistory1764600000000']);
       expect(await rows()).toEqual(before);
