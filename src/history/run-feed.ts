@@ -198,8 +198,11 @@ export class RunFeed {
 
   /** Reads what changed since the last read, keeps it, and sends it to every live client. */
   private async step(): Promise<void> {
-    const changed = await this.source.rowsAbove(this.version.toString());
+    // The run before its rows: rows read after the run are at least as new as it is, so a run read as
+    // ended is never sent with rows from before its end (a commit between the two reads, its notification
+    // not in yet, ended the stream with older rows). A run read before a change is read again at its notification.
     const dto = await this.source.run();
+    const changed = await this.source.rowsAbove(this.version.toString());
     if (this.disposed) return;
     if (!dto) {
       // Deleted before its first read: the client asking for it is answered 404, as it would be a moment later.

@@ -88,17 +88,29 @@ function memoryRun(n: number) {
     run: async () => (state.deleted ? null : ({ id: 1, status: state.status } as unknown as TransactionDto)),
     changes,
   };
-  const set = (names: string[], status: string, runStatus?: string) => {
+  const set = (names: string[], status: string, runStatus?: string, notify = true) => {
     for (const r of rows) if (names.includes(r.name)) Object.assign(r, { status, version: ++version });
     if (runStatus) state.status = runStatus;
-    changes.next(1);
+    if (notify) changes.next(1);
+  };
+  /** `commit` runs right after the source's next read returns, before the read that follows it. */
+  const commitAfterNextRead = (commit: () => void) => {
+    const rowsAbove = source.rowsAbove.bind(source);
+    const run = source.run.bind(source);
+    const once = () => {
+      source.rowsAbove = rowsAbove;
+      source.run = run;
+      commit();
+    };
+    source.rowsAbove = async (v) => rowsAbove(v).finally(once);
+    source.run = async () => run().finally(once);
   };
   const remove = () => {
     state.deleted = true;
     rows.length = 0;
     changes.next(1);
   };
-  return { source, state, set, remove, rows, version: () => String(version) };
+  return { source, state, set, commitAfterNextRead, notify: () => changes.next(1), remove, rows, version: () => String(version) };
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -121,6 +133,26 @@ describe('RunFeed', () => {
     return res;
   };
   afterEach(() => feeds.splice(0).forEach((f) => f.dispose()));
+
+  it('ends a stream only after the rows of the run as it ended, when the end commits between the feed’s two reads', async () => {
+    // Seen in CI (cli.e2e-spec, --watch): the end of a run committed after a read of its rows and before
+    // the read of the run, whose notification came later: the stream ended with rows older than the run.
+    const run = memoryRun(3);
+    const feed = await open(run);
+    const c = client(feed);
+    run.commitAfterNextRead(() => run.set(['t1', 't2'], 'error', 'error', false));
+    run.notify();
+    await until(() => c.rows().get('t1') === 'error' || c.events().some((e) => e.type === 'end'), 'the read around the commit');
+    // The end's own notification, late.
+    run.notify();
+    await until(() => c.events().some((e) => e.type === 'end'), 'the end');
+    expect([...c.rows()]).toEqual([
+      ['t0', 'pending'],
+      ['t1', 'error'],
+      ['t2', 'error'],
+    ]);
+    expect(c.events().at(-1)).toEqual(expect.objectContaining({ type: 'end', data: expect.objectContaining({ status: 'error' }) }));
+  });
 
   it('sends the first rows in pages, the id on the last only, then the run; resuming sends only what came after', async () => {
     const run = memoryRun(250);
