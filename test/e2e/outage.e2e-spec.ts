@@ -61,7 +61,7 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
   }
 
   const metric = async (svc: ServiceProcess, name: string): Promise<number | null> =>
-    sampleOf(await (await fetch(`${svc.url}/metrics`)).text(), name) ?? null;
+    sampleOf(await (await svc.fetch('/metrics')).text(), name) ?? null;
 
   interface Outage {
     /** Makes the database unavailable. */
@@ -73,7 +73,30 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
     total: boolean;
   }
 
+  /**
+   * Runs `outage` under the workload, saying where it was when it fails: the step it was in and the
+   * service's last lines (before this, a run that hung was reported only as jest's timeout).
+   */
   async function throughOutage(s: Setup, w: Workload, outage: Outage, databaseUrl = s.db.url): Promise<void> {
+    const at: Progress = { step: 'starting the service' };
+    const tail = () => at.svc?.output().split('\n').slice(-40).join('\n') ?? '(no service)';
+    const watchdog = setTimeout(() => console.error(`still at "${at.step}" after 140 s; the service's last lines:\n${tail()}`), 140_000);
+    try {
+      await outageSteps(s, w, outage, databaseUrl, at);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      throw new Error(`at "${at.step}": ${message}\n--- the service's last lines ---\n${tail()}`, { cause: e });
+    } finally {
+      clearTimeout(watchdog);
+    }
+  }
+
+  interface Progress {
+    step: string;
+    svc?: ServiceProcess;
+  }
+
+  async function outageSteps(s: Setup, w: Workload, outage: Outage, databaseUrl: string, at: Progress): Promise<void> {
     expect(w.casts.length).toBeGreaterThanOrEqual(500);
     const svc = await ServiceProcess.start({
       databaseUrl,
@@ -84,10 +107,14 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
       // test does not wait 30 s for the next probe.
       env: { BATCH_MAX_SIZE: '20', AMQP_PREFETCH: '100', STORE_RETRY_MAX_MS: '2000' },
     });
+    at.svc = svc;
+    at.step = 'the first 100 casts';
     const publishing = publishPaced(s.exchange, w.casts, 50);
     await waitFor(async () => (await svc.stats()).batched_casts >= 100, 'the first 100 casts to be written', 30_000);
 
+    at.step = 'the outage beginning';
     await outage.begin();
+    at.step = 'the outage';
     const began = Date.now();
     const seen = {
       notReady: false,
@@ -100,13 +127,13 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
       await waitFor(
         async () => {
           await outage.during?.();
-          const ready = await fetch(`${svc.url}/health/ready`);
+          const ready = await svc.fetch('/health/ready');
           if (ready.status === 503) seen.notReady = true;
           if ((await metric(svc, 'dh_consumer_paused')) === 1) seen.paused = true;
           if ((await metric(svc, 'dh_store_available')) === 0) seen.storeDown = true;
           if (outage.total && !seen.http && seen.storeDown) {
             // A cast over HTTP (a duplicate start: it would change nothing) is refused for now, not failed.
-            const r = await fetch(`${svc.url}/api/v1/casts`, {
+            const r = await svc.fetch('/api/v1/casts', {
               method: 'POST',
               headers: { 'content-type': 'application/json' },
               body: JSON.stringify(w.casts[0]),
@@ -119,10 +146,13 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
         OUTAGE_MS + 20_000,
       );
     } finally {
+      at.step = 'the outage ending';
       await outage.end();
     }
 
+    at.step = 'the publisher';
     await publishing;
+    at.step = 'the expected state';
     // Every cast recorded, exactly as expected; nothing parked in the dead-letter queue.
     let problems: string[] = [];
     await waitFor(
@@ -133,6 +163,7 @@ describe('database outages: the consumer pauses, nothing is dead-lettered, every
       `the expected state on ${s.name}`,
       60_000,
     ).catch(() => undefined);
+    at.step = 'the checks after';
     const dead = (await suite.pub.drain(s.dlq)).map((m) => `${m.properties.headers?.['x-dead-letter-reason']}`);
     expect({ deadLettered: dead.length, reasons: [...new Set(dead)] }).toEqual({ deadLettered: 0, reasons: [] });
     expect(problems).toEqual([]);

@@ -158,7 +158,7 @@ export class ServiceProcess {
   /** Waits until /health/ready answers 200 and the consumer is set up; fails fast if the process exits. */
   async ready(timeoutMs = 30000): Promise<void> {
     const ok = waitFor(
-      async () => (await fetch(`${this.url}/health/ready`).catch(() => null))?.status === 200 && /consuming queue/.test(this.out),
+      async () => (await this.fetch('/health/ready').catch(() => null))?.status === 200 && /consuming queue/.test(this.out),
       `${this.name} to be ready`,
       timeoutMs,
     );
@@ -169,8 +169,22 @@ export class ServiceProcess {
     died.catch(() => undefined);
   }
 
+  /**
+   * A request to the service that cannot hang a test: it fails after `timeoutMs` naming the request
+   * (a service whose event loop is stuck would otherwise leave the test to jest's timeout, which says
+   * nothing of where it was).
+   */
+  async fetch(path: string, init: RequestInit = {}, timeoutMs = 10_000): Promise<Response> {
+    try {
+      return await fetch(`${this.url}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      const what = e instanceof Error && e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : String(e);
+      throw new Error(`${init.method ?? 'GET'} ${path} on ${this.name}: ${what}`, { cause: e });
+    }
+  }
+
   async get(path: string): Promise<any> {
-    const r = await fetch(`${this.url}${path}`);
+    const r = await this.fetch(path);
     if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${await r.text()}`);
     return r.json();
   }
