@@ -214,6 +214,38 @@ describe('history partitions', () => {
       }
     }, 60_000);
 
+    it('does not wait for writers of the runs table: with no foreign key to it, partitions are made, detached and dropped without locking it', async () => {
+      // A writer of runs mid-transaction (ROW EXCLUSIVE on transactions, as every batch of the writer holds
+      // until it commits). The locks on transactions were for deployment_history's foreign key (migration
+      // HistoryWithoutRunForeignKey dropped it): taken anyway, each partition change waited for a moment
+      // with no such writer, and here, never finding one, gave up.
+      // A table that still references transactions, as a partition detached before that migration (it kept its
+      // copy of the key): made before the writer begins, since making it needs the lock too.
+      await q(`CREATE TABLE deployment_history_p9000 (transaction_id int REFERENCES transactions (id))`);
+      const writer = new Client({ connectionString: store.url });
+      await writer.connect();
+      try {
+        await writer.query(`BEGIN; UPDATE transactions SET progress = progress WHERE id = 2016`);
+        await nextRunId(2045);
+        expect(await attached()).not.toContain('2050-2060');
+        expect(await partitions.keepAhead()).toBe(2);
+        expect(await attached()).toContain('2060-2070');
+        const res = await retention.apply({ olderThanDays: 100 }, { dryRun: false, compact: false });
+        // Every id below 2045 given out: [2020, 2030) (two old runs) and [2030, 2040) (none) are whole now too.
+        expect(res.partitions_dropped).toEqual([...EMPTY_AND_WHOLE, 'deployment_history_p2020', 'deployment_history_p2030']);
+        expect(await exists('deployment_history_p2000')).toBe(false);
+        // The table with the key is dropped only when the lock its key needs is free: not while the writer holds it.
+        expect(await exists('deployment_history_p9000')).toBe(true);
+        await expect(partitions.dropLeftovers()).rejects.toMatchObject({ code: '55P03' });
+        expect(await exists('deployment_history_p9000')).toBe(true);
+        await writer.query('COMMIT');
+        expect(await partitions.dropLeftovers()).toEqual(['deployment_history_p9000']);
+      } finally {
+        await writer.query('ROLLBACK').catch(() => undefined);
+        await writer.end();
+      }
+    }, 60_000);
+
     it('drops a partition left detached by an earlier pass', async () => {
       await q(`ALTER TABLE deployment_history DETACH PARTITION deployment_history_p1000`);
       await retention.apply({ olderThanDays: 100 }, { dryRun: false, compact: false });

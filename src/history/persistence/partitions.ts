@@ -38,17 +38,20 @@ const CREATION_LOCK_KEY = 7_420_190_017;
 /**
  * How a partition statement gets its locks without holding writers back. ATTACH, DETACH and DROP each
  * need, for milliseconds, locks that writers' statements conflict with (measured on PostgreSQL 15,
- * pg_locks: ATTACH takes ACCESS EXCLUSIVE on the DEFAULT partition and SHARE ROW EXCLUSIVE on
- * transactions; DETACH ACCESS EXCLUSIVE on deployment_history too; DROP of a detached partition ACCESS
- * EXCLUSIVE on transactions, for its foreign key). A lock request that waits makes every later writer
+ * pg_locks: ATTACH takes ACCESS EXCLUSIVE on the DEFAULT partition; DETACH ACCESS EXCLUSIVE on
+ * deployment_history too; with a foreign key to transactions, ATTACH and DETACH SHARE ROW EXCLUSIVE on it
+ * and DROP of a detached partition ACCESS EXCLUSIVE). A lock request that waits makes every later writer
  * wait behind it, and a writer already in its transaction then waits for it while it waits for that
  * writer (a deadlock, broken only by a timeout): so the locks are taken first, each with NOWAIT, at a
  * moment no writer holds them, and tried again after a short pause otherwise (LOCK_TRIES times), never
  * queued (lockNowait). DETACH ... CONCURRENTLY, which needs no lock on the parent, is refused while a
  * DEFAULT partition exists.
- * The locks on transactions were for deployment_history's foreign key, dropped since (migration
- * HistoryWithoutRunForeignKey): still taken, as a partition detached before that migration and not yet
- * dropped keeps its copy of the key, and its DROP needs that lock. Not measured without them (issue #17's note).
+ * The locks on transactions are for deployment_history's foreign key, dropped since (migration
+ * HistoryWithoutRunForeignKey): taken only where a table concerned still has one (runsKeyLocks): a
+ * partition detached before that migration and not yet dropped keeps its copy of the key, and its DROP
+ * needs that lock. Taken always, they made ATTACH and DROP, which otherwise conflict with no writer, wait
+ * for a moment when no batch of the writer was in its transaction (every batch writes transactions), and
+ * hold the next batches' run updates back while they ran.
  */
 const LOCK_TRIES = 80;
 /** The pause between two tries, ms (random, up to twice this: two takers do not meet again at once). */
@@ -184,7 +187,7 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
       await lockNowait(m, [
         `LOCK TABLE deployment_history IN SHARE UPDATE EXCLUSIVE MODE NOWAIT`,
         `LOCK TABLE ${DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE NOWAIT`,
-        `LOCK TABLE transactions IN SHARE ROW EXCLUSIVE MODE NOWAIT`,
+        ...(await runsKeyLocks(m, ['deployment_history'], 'SHARE ROW EXCLUSIVE')),
       ]);
       // The net's rows of this range (runs created before their partition): moved in with their ids and
       // versions (a move, not a change: nothing to announce), the DEFAULT partition held (above) so that
@@ -253,7 +256,7 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
     await lockNowait(m, [
       `LOCK TABLE deployment_history IN ACCESS EXCLUSIVE MODE NOWAIT`,
       `LOCK TABLE ${DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE NOWAIT`,
-      `LOCK TABLE transactions IN SHARE ROW EXCLUSIVE MODE NOWAIT`,
+      ...(await runsKeyLocks(m, ['deployment_history', range.name], 'SHARE ROW EXCLUSIVE')),
     ]);
     await m.query(`ALTER TABLE deployment_history DETACH PARTITION ${range.name}`);
   }
@@ -261,7 +264,7 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
   /** Drops a detached partition (its space goes back to the system at once). */
   async drop(name: string): Promise<void> {
     await this.inTransaction(async (m) => {
-      await lockNowait(m, [`LOCK TABLE transactions IN ACCESS EXCLUSIVE MODE NOWAIT`]);
+      await lockNowait(m, await runsKeyLocks(m, [name], 'ACCESS EXCLUSIVE'));
       await m.query(`DROP TABLE IF EXISTS ${name}`);
     });
   }
@@ -310,6 +313,21 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
       client.release();
     }
   }
+}
+
+/**
+ * The lock on transactions that a change of these tables needs, in `mode`, when one of them still has a
+ * foreign key to it (none since migration HistoryWithoutRunForeignKey, but a partition detached before it);
+ * none otherwise. Tables that do not exist count for none.
+ */
+async function runsKeyLocks(m: Queryable, tables: readonly string[], mode: 'SHARE ROW EXCLUSIVE' | 'ACCESS EXCLUSIVE'): Promise<string[]> {
+  const key = await selectOne<{ yes: boolean }>(
+    m,
+    `SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = 'transactions'::regclass
+       AND conrelid IN (SELECT to_regclass(t) FROM unnest($1::text[]) AS t)) AS yes`,
+    [tables],
+  );
+  return key?.yes ? [`LOCK TABLE transactions IN ${mode} MODE NOWAIT`] : [];
 }
 
 /**
