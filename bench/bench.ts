@@ -227,6 +227,7 @@ function result(
     rss_peak_mb: Math.round(m.rssPeak),
     cpu: main.cpu,
     wal: main.wal,
+    queue_ready: main.queue_ready,
     batch_size: o.batch,
     reads: m.reads,
     read_checks: m.checks,

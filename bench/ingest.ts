@@ -83,6 +83,11 @@ export interface IngestResult {
   cpu: Record<string, number> | null;
   /** WAL the server wrote during the phase, per cast (pg-cpu.ts). */
   wal: PgCpuResult['wal'];
+  /**
+   * Casts waiting ready in the service's queue (not yet delivered), sampled whenever the publisher waited
+   * for its window: what the broker holds for us, which its CPU per message depends on (bench/README.md).
+   */
+  queue_ready: { samples: number; mean: number; max: number } | null;
 }
 
 /** Publishes the runs, a few clusters' runs interleaved as concurrent deployments would be. */
@@ -93,7 +98,8 @@ export async function ingest(o: Options, service: BenchService, ch: amqp.Channel
   const pg = await PgCpu.start(service.dbUrl).catch(() => null);
   const cpuBefore = cpuSample(service.process.pid);
   const started = process.hrtime.bigint();
-  const casts = await publish(o, service, ch, set, before);
+  const backlog: number[] = [];
+  const casts = await publish(o, service, ch, set, before, backlog);
   const published = process.hrtime.bigint();
   await waitFor(async () => settledSince(await receiverStats(service.base), before) >= casts, 'every cast to be committed', 30 * 60_000);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -115,18 +121,36 @@ export async function ingest(o: Options, service: BenchService, ch: amqp.Channel
     log(
       `WAL per cast: ${pgUse.wal.bytes_per_cast} bytes, ${pgUse.wal.records_per_cast} records, ${pgUse.wal.fpi_per_cast} full-page images; ${pgUse.wal.checkpoints} checkpoint(s)`,
     );
-  return { casts, updates, seconds, cpu, wal: pgUse?.wal ?? null };
+  const queue_ready = backlog.length
+    ? { samples: backlog.length, mean: Math.round(backlog.reduce((a, b) => a + b, 0) / backlog.length), max: Math.max(...backlog) }
+    : null;
+  if (queue_ready)
+    log(
+      `casts ready in the queue while the publisher waited: ${queue_ready.mean} on average, ${queue_ready.max} at most (${queue_ready.samples} samples)`,
+    );
+  return { casts, updates, seconds, cpu, wal: pgUse?.wal ?? null, queue_ready };
 }
 
-/** Publishes every cast of the runs, one run per lane at a time; answers how many were published. */
-async function publish(o: Options, service: BenchService, ch: amqp.Channel, set: Run[], before: ReceiverStats): Promise<number> {
+/**
+ * Publishes every cast of the runs, one run per lane at a time; answers how many were published. Each time
+ * it waits for its window, the casts ready in the queue go to `backlog`.
+ */
+async function publish(
+  o: Options,
+  service: BenchService,
+  ch: amqp.Channel,
+  set: Run[],
+  before: ReceiverStats,
+  backlog: number[],
+): Promise<number> {
   let casts = 0;
   const lanes = Math.min(o.clusters, set.length);
   const queues = Array.from({ length: lanes }, (_, l) => set.filter((_, i) => i % lanes === l));
   /** Casts of each run published so far (the casts are kept: the broker's baseline sends them again). */
   const sentOf = new Map<Run, number>();
   // Like an orchestrator, the publisher does not run arbitrarily far ahead of the consumer: at most
-  // `window` casts in flight, so the broker relays messages instead of storing a backlog. It asks
+  // `window` casts in flight, so the broker's backlog is bounded (not avoided: the window less the
+  // service's prefetch can wait ready in the queue, and does whenever the ingest is the slower). It asks
   // the service how far it got every 100 ms at most: asking loads the service measured (a request costs it
   // ~1 ms of CPU; every 20 ms, as until issue #17, that was ~15 % of its CPU in the ingest). The window
   // (20,000 casts) is seconds of work, so the queue never runs dry between two questions.
@@ -134,6 +158,7 @@ async function publish(o: Options, service: BenchService, ch: amqp.Channel, set:
   while (queues.some((q) => q.length)) {
     while (o.window > 0 && casts - done > o.window) {
       done = settledSince(await receiverStats(service.base), before);
+      backlog.push((await ch.checkQueue(service.names)).messageCount);
       if (casts - done > o.window) await sleep(100);
     }
     for (const q of queues) {

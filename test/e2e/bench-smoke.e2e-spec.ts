@@ -30,6 +30,9 @@ describe('benchmark smoke preset', () => {
       '15',
       '--read-samples',
       '5',
+      // A window smaller than the casts, so that the publisher waits for it and samples the queue.
+      '--window',
+      '2000',
       // The HTTP path too, small; and an ARA server that is not there: said in the results, the run not failed.
       '--http-clients',
       '2',
@@ -65,6 +68,11 @@ describe('benchmark smoke preset', () => {
     // Issue #17's figures: the ingest against the broker's relay rate, our side's CPU per cast, the HTTP path.
     expect(result.ratio_to_broker).toBeCloseTo(result.ingest_updates_per_s / result.broker_relay.msgs_per_s, 1);
     expect(result.service_pg_us_per_cast).toBe(result.cpu.service_us_per_cast + result.cpu.postgres_us_per_cast);
+    // What the broker held for the service while the publisher waited for its window.
+    expect(result.queue_ready.samples).toBeGreaterThan(0);
+    expect(result.queue_ready.mean).toBeGreaterThanOrEqual(0);
+    expect(result.queue_ready.max).toBeGreaterThanOrEqual(result.queue_ready.mean);
+    expect(result.queue_ready.max).toBeLessThanOrEqual(result.casts);
     expect(result.http_path).toMatchObject({ clients: 2, runs: 4 });
     expect(result.http_path.casts).toBeGreaterThanOrEqual(4 * (1 + 200 + 1)); // a start, 2 reports per row (and duplicates), a finish
     expect(result.http_path.casts_per_s).toBeGreaterThan(0);
