@@ -49,9 +49,11 @@ const CREATION_LOCK_KEY = 7_420_190_017;
  * The locks on transactions are for deployment_history's foreign key, dropped since (migration
  * HistoryWithoutRunForeignKey): taken only where a table concerned still has one (runsKeyLocks): a
  * partition detached before that migration and not yet dropped keeps its copy of the key, and its DROP
- * needs that lock. Taken always, they made ATTACH and DROP, which otherwise conflict with no writer, wait
- * for a moment when no batch of the writer was in its transaction (every batch writes transactions), and
- * hold the next batches' run updates back while they ran.
+ * needs that lock. Taken always, they made every ATTACH and DROP wait for a moment when no batch of the
+ * writer was in its transaction (every batch writes transactions), and hold the next batches' run updates
+ * back while they ran; without them, the DROP of a detached partition conflicts with no writer, and ATTACH
+ * only with a statement that reaches the DEFAULT partition (one that writes a run past the partitions, or
+ * whose rows' runs are too many to be pruned by: runsOf).
  */
 const LOCK_TRIES = 80;
 /** The pause between two tries, ms (random, up to twice this: two takers do not meet again at once). */
