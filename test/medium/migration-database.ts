@@ -19,7 +19,7 @@ export async function foreignKeysOf(sql: Client, table: string): Promise<string[
 }
 
 /** The migrations before `m`, and through it. */
-export const migrationsBefore = (m: Migration) => MIGRATIONS.slice(0, MIGRATIONS.indexOf(m));
+const migrationsBefore = (m: Migration) => MIGRATIONS.slice(0, MIGRATIONS.indexOf(m));
 export const migrationsThrough = (m: Migration) => MIGRATIONS.slice(0, MIGRATIONS.indexOf(m) + 1);
 
 /**
@@ -38,7 +38,6 @@ export async function databaseBefore(prefix: string, m: Migration) {
     await before.destroy();
   }
   return {
-    url: db.url,
     sql,
     source,
     close: async () => {
