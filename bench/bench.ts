@@ -19,7 +19,7 @@ import { Client } from 'pg';
 import { araIngest, AraResult } from './ara';
 import { httpIngest, HttpResult, servicePgUs } from './http';
 import { ingest, IngestResult } from './ingest';
-import { brokerRelay, rawUpserts } from './limits';
+import { brokerRelay, postgresConnectionCost, rawUpserts } from './limits';
 import { measureReads, measureRetention, readChecks } from './reads';
 import { retentionBench } from './retention';
 import { BenchService, startService, stopService } from './service';
@@ -102,12 +102,21 @@ function summary(r: ReturnType<typeof result>): void {
   if (r.ara)
     log(
       r.ara.reachable
-        ? `summary: ARA ${r.ara.results_per_s} results/s (${r.ara.clients} clients); ours ÷ ARA = ${r.http_to_ara_ratio}`
+        ? `summary: ARA ${r.ara.results_per_s} results/s (${r.ara.clients} clients); ours ÷ ARA = ${r.http_to_ara_ratio}; ` +
+            `ARA's PostgreSQL ${r.ara.postgres_us_per_result} µs per result, ~${araConnectionsUs(r)} of it its connections ` +
+            `(${round(r.ara.requests / Math.max(1, r.ara.results))} per result, ${r.machine.postgres_connection_us} µs each on this machine)`
         : `summary: ARA not reachable at ${r.ara.url} (${r.ara.reason}): not compared`,
     );
   log(
     `summary: reads above their p95 target: ${r.read_checks.over_target.join(', ') || 'none'}; reads that found nothing: ${r.read_checks.empty.join(', ') || 'none'}`,
   );
+}
+
+/** ARA's PostgreSQL CPU per result spent on its connections (one per request), at this machine's cost of one. */
+function araConnectionsUs(r: ReturnType<typeof result>): number | null {
+  const conn = r.machine.postgres_connection_us;
+  if (!r.ara?.reachable || conn === null || !r.ara.results) return null;
+  return Math.round((r.ara.requests / r.ara.results) * conn);
 }
 
 /** Every measurement, in order: ingest, the large run, the physical limits, correctness, reads, retention. */
@@ -146,6 +155,10 @@ async function measure(o: Options, service: BenchService, ch: amqp.Channel, db: 
     `broker alone: ${relay.messages} casts relayed at ${relay.msgs_per_s} msg/s; RabbitMQ ${relay.rabbitmq_us_per_msg} µs CPU per message, publisher + consumer ${relay.client_us_per_msg} µs`,
   );
 
+  // What a connection costs PostgreSQL here: ARA opens one per request (its figures depend on it).
+  const connection = await postgresConnectionCost(service.dbUrl);
+  log(`PostgreSQL: ${connection.postgres_us_per_connection} µs of its CPU per connection (${connection.connections} opened and closed)`);
+
   // Correctness: every row in its expected final status; the count exact.
   const correct = await verify(db, [...runs, big, ...httpRuns]);
   log(`correctness: ${correct.mismatches} rows not in their expected status, ${correct.rows} rows (expected ${correct.expectedRows})`);
@@ -162,6 +175,7 @@ async function measure(o: Options, service: BenchService, ch: amqp.Channel, db: 
     ingestRate,
     raw,
     relay,
+    connection,
     http,
     ara,
     correct,
@@ -182,6 +196,7 @@ function result(
     ingestRate: number;
     raw: Awaited<ReturnType<typeof rawUpserts>>;
     relay: Awaited<ReturnType<typeof brokerRelay>>;
+    connection: Awaited<ReturnType<typeof postgresConnectionCost>>;
     http: HttpResult | null;
     ara: AraResult | null;
     correct: Awaited<ReturnType<typeof verify>>;
@@ -200,6 +215,8 @@ function result(
       memory_gb: Math.round(totalmem() / 2 ** 30),
       node: process.version,
       postgres: m.postgres,
+      // ARA's Django opens a PostgreSQL connection per request: what one costs here (limits.ts).
+      postgres_connection_us: m.connection.postgres_us_per_connection,
     },
     date: new Date().toISOString(),
     transactions: o.transactions,

@@ -1,4 +1,5 @@
 import * as amqp from 'amqplib';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { cpuSample } from './ingest';
 import { sleep } from './util';
@@ -112,4 +113,50 @@ export async function brokerRelay(amqpUrl: string, names: string, bodies: Buffer
     rabbitmq_us_per_msg: us('rabbitmq'),
     client_us_per_msg: us('publisher'),
   };
+}
+
+/**
+ * What a PostgreSQL connection costs PostgreSQL on this machine: `count` connections opened, asked `SELECT 1`
+ * and closed one after the other, and the CPU of every PostgreSQL process over them (the postmaster's fork,
+ * the backend's start and end; the reaped backends' CPU counted, as cpuSample does). ARA's Django opens a
+ * connection per request, so on a machine where starting a process is dear (the sixth round's: 23 ms of
+ * PostgreSQL's CPU per connection) this is most of ARA's PostgreSQL CPU per result, and says how far ARA's
+ * figure is the machine's rather than ARA's. Null when /proc cannot be read.
+ */
+export async function postgresConnectionCost(
+  databaseUrl: string,
+  count = 50,
+): Promise<{ connections: number; postgres_us_per_connection: number | null }> {
+  const pidsBefore = new Set(postgresPids());
+  const before = cpuSample(undefined)?.postgres;
+  for (let i = 0; i < count; i++) {
+    const c = new Client({ connectionString: databaseUrl });
+    await c.connect();
+    try {
+      await c.query('SELECT 1');
+    } finally {
+      await c.end();
+    }
+  }
+  // A backend ends after its client has gone, and its CPU reaches the postmaster's reaped children once it
+  // is reaped: wait until no PostgreSQL process is left that was not there before (5 s at most).
+  const deadline = Date.now() + 5000;
+  while (postgresPids().some((pid) => !pidsBefore.has(pid)) && Date.now() < deadline) await sleep(20);
+  const after = cpuSample(undefined)?.postgres;
+  return {
+    connections: count,
+    postgres_us_per_connection: before === undefined || after === undefined ? null : Math.round(((after - before) / count) * 1e6),
+  };
+}
+
+/** The machine's PostgreSQL processes (by their command name, as cpuSample finds them). */
+function postgresPids(): string[] {
+  return readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+    } catch {
+      return false; // ended meanwhile
+    }
+  });
 }

@@ -79,6 +79,8 @@ describe('benchmark smoke preset', () => {
     expect(result.http_path.latency_p95_ms).toBeGreaterThanOrEqual(result.http_path.latency_p50_ms);
     expect(result.http_path.service_pg_us_per_cast).toBeGreaterThan(0);
     expect(result.ara).toMatchObject({ reachable: false });
+    // What a PostgreSQL connection costs PostgreSQL here, by which ARA's figures are read (one per request).
+    expect(result.machine.postgres_connection_us).toBeGreaterThan(0);
     expect(result.http_to_ara_ratio).toBeNull();
     expect(Object.keys(result.reads).sort()).toEqual(
       [
