@@ -21,7 +21,8 @@ export async function startOwnService(prefix: string, opts: { name: string; env:
     await killAllServices();
     removeBuiltService();
     const pub = await Publisher.connect();
-    await pub.remove([names, `${names}.dead-letter`], [names]).finally(() => pub.close());
+    // The service declares a dead-letter exchange of the same name as its dead-letter queue: both go.
+    await pub.remove([names, `${names}.dead-letter`], [names, `${names}.dead-letter`]).finally(() => pub.close());
     await db.drop();
   };
   try {
