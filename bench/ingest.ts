@@ -1,10 +1,10 @@
 import type * as amqp from 'amqplib';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { JsonClient } from './json-client';
 import { PgCpu, PgCpuResult } from './pg-cpu';
 import type { BenchService } from './service';
-import { log, processCpuSeconds, sleep, USER_HZ, waitFor } from './util';
+import { log, processCpuSeconds, processes, sleep, USER_HZ, waitFor } from './util';
 import type { Options } from './options';
 import type { Run } from './workload';
 
@@ -19,10 +19,8 @@ export type CpuSample = Record<'service' | 'postgres' | 'rabbitmq' | 'publisher'
 export function cpuSample(servicePid: number | undefined): CpuSample | null {
   try {
     const s: CpuSample = { service: 0, postgres: 0, rabbitmq: 0, publisher: 0, machine: 0 };
-    for (const pid of readdirSync('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
+    for (const { pid, comm } of processes()) {
       try {
-        const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
         if (Number(pid) === servicePid) s.service += processCpuSeconds(pid);
         // PostgreSQL's backends that ended (a client connecting per request, as ARA's Django does; an
         // autovacuum worker) take their CPU out of the sum: the postmaster's reaped children give it back.

@@ -1,8 +1,7 @@
 import * as amqp from 'amqplib';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { cpuSample } from './ingest';
-import { sleep } from './util';
+import { processes, sleep, waitFor } from './util';
 import { Final, Run, taskName } from './workload';
 
 /** The physical limits the ingest is measured against: PostgreSQL's (raw upserts) and RabbitMQ's (relay alone). */
@@ -140,8 +139,8 @@ export async function postgresConnectionCost(
   }
   // A backend ends after its client has gone, and its CPU reaches the postmaster's reaped children once it
   // is reaped: wait until no PostgreSQL process is left that was not there before (5 s at most).
-  const deadline = Date.now() + 5000;
-  while (postgresPids().some((pid) => !pidsBefore.has(pid)) && Date.now() < deadline) await sleep(20);
+  const ended = () => Promise.resolve(postgresPids().every((pid) => pidsBefore.has(pid)));
+  await waitFor(ended, 'the closed connections to end', 5000).catch(() => undefined);
   const after = cpuSample(undefined)?.postgres;
   return {
     connections: count,
@@ -150,13 +149,4 @@ export async function postgresConnectionCost(
 }
 
 /** The machine's PostgreSQL processes (by their command name, as cpuSample finds them). */
-function postgresPids(): string[] {
-  return readdirSync('/proc').filter((pid) => {
-    if (!/^\d+$/.test(pid)) return false;
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
-    } catch {
-      return false; // ended meanwhile
-    }
-  });
-}
+const postgresPids = (): string[] => processes().flatMap((p) => (p.comm === 'postgres' ? [p.pid] : []));

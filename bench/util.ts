@@ -1,6 +1,6 @@
 /** Small helpers shared by the benchmark's parts. */
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc's CPU times: USER_HZ, 100 on Linux. */
 export const USER_HZ = 100;
@@ -13,6 +13,20 @@ export function processCpuSeconds(pid: number | string, reaped = false): number 
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / USER_HZ;
+}
+
+/** The machine's processes with their command names (/proc/<pid>/comm); those that end meanwhile are left out. */
+export function processes(): Array<{ pid: string; comm: string }> {
+  const out: Array<{ pid: string; comm: string }> = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      out.push({ pid, comm: readFileSync(`/proc/${pid}/comm`, 'utf8').trim() });
+    } catch {
+      /* the process ended meanwhile */
+    }
+  }
+  return out;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
