@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { classifyDbError, DbFailure } from '../../src/common/database/db-errors';
+import { classifyDbError, DbFailure, isConcurrencyFailure } from '../../src/common/database/db-errors';
 import { ClassifyingPool, pgDriver } from '../../src/common/database/pg-driver';
 import { createTestDatabase } from '../support/database';
 import { DATABASE_URL, freePort, uniqueName, waitFor } from '../support/services';
@@ -236,6 +236,48 @@ describe('classifyDbError on real errors', () => {
     const e = await failure(ds.query(`INSERT INTO t VALUES (3, 'z', $1)`, [randomBytes(8000).toString('base64')]));
     expect((e as { code?: string }).code).toBe('54000');
     expectKind(e, 'content');
+  });
+
+  it('a partition attached under an insert (23514, no constraint named): a lost race, store; a CHECK constraint (23514 named): content', async () => {
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query(`CREATE TABLE p (k int NOT NULL, v int CHECK (v >= 0)) PARTITION BY RANGE (k)`);
+      await c.query(`CREATE TABLE p_default PARTITION OF p DEFAULT`);
+      await c.query(`CREATE TABLE p_10 (LIKE p INCLUDING ALL)`);
+      // The insert routes its row to the DEFAULT partition and waits for it; the attach commits meanwhile.
+      await c.query('BEGIN');
+      await c.query(`LOCK TABLE p_default IN ACCESS EXCLUSIVE MODE`);
+      await c.query(`ALTER TABLE p ATTACH PARTITION p_10 FOR VALUES FROM (10) TO (20)`);
+      const inserting = failure(ds.query(`INSERT INTO p (k, v) SELECT * FROM unnest($1::int[], $2::int[])`, [[12], [1]]));
+      await waitFor(
+        async () =>
+          (await c.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'relation'`)).rowCount,
+        'the insert to wait for the DEFAULT partition',
+      );
+      await c.query('COMMIT');
+      const e = await inserting;
+      expect((e as { driverError?: { code?: string; constraint?: string } }).driverError).toMatchObject({
+        code: '23514',
+        constraint: undefined,
+      });
+      expectKind(e, 'store');
+      expect(isConcurrencyFailure(e)).toBe(true);
+      // The same statement again lands in the partition attached.
+      await ds.query(`INSERT INTO p (k, v) SELECT * FROM unnest($1::int[], $2::int[])`, [[12], [1]]);
+      expect((await c.query(`SELECT tableoid::regclass::text AS part FROM p`)).rows).toEqual([{ part: 'p_10' }]);
+
+      const check = await failure(ds.query(`INSERT INTO p (k, v) VALUES (12, -1)`));
+      expect((check as { driverError?: { code?: string; constraint?: string } }).driverError).toMatchObject({
+        code: '23514',
+        constraint: 'p_v_check',
+      });
+      expectKind(check, 'content');
+      expect(isConcurrencyFailure(check)).toBe(false);
+    } finally {
+      await c.query('ROLLBACK').catch(() => undefined);
+      await c.end();
+    }
   });
 
   it('the same pool error from a plain pg Pool, or any bare Error of ours: unknown, not an outage', async () => {

@@ -1,5 +1,9 @@
-import { finish, start } from '../support/casts';
+import { Client } from 'pg';
+import type { Queryable } from '../../src/common/database/sql';
+import { attachRange, CREATION_LOCK_KEY } from '../../src/history/persistence/partitions';
+import { finish, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
+import { waitFor } from '../support/services';
 
 /**
  * The history's partitions in the running service (issue #17): new runs keep partitions ahead of them
@@ -55,5 +59,117 @@ describe('history partitions in the service', () => {
     ]);
     expect((await t.sql.query(`SELECT count(*)::int AS n FROM transactions`)).rows[0].n).toBe(0);
     expect(await ranges()).not.toContain('deployment_history_p2000');
+  });
+});
+
+/**
+ * A partition attached while the service writes rows of its range (the CI run of 2026-12-01 saw a
+ * 500, "new row for relation deployment_history_default violates partition constraint", when a run
+ * started while its range's partition was being attached). The test attaches the range itself, as the
+ * keeper does (attachRange), and holds the attach open until the service's write waits for it: the
+ * write must then land as if the partition had always been there. Seen in a probe before the fix: a
+ * report on rows that the attach moved out of the DEFAULT partition was read as "no such row" (a query
+ * planned with the partitions of before), and was lost.
+ */
+describe('a partition attached while the service writes rows of its range', () => {
+  let t: TestApp;
+  let keeper: Client;
+  const graph = { '1': [{ id: 'a' }, { id: 'b' }] };
+  const asQueryable = (c: Client): Queryable =>
+    ({ query: async (sql: string, params?: unknown[]) => (await c.query(sql, params)).rows }) as Queryable;
+  const rowsOf = async (run: number) =>
+    (
+      await t.sql.query(
+        `SELECT tableoid::regclass::text AS part, task_name, status FROM deployment_history WHERE transaction_id = $1 ORDER BY task_name`,
+        [run],
+      )
+    ).rows;
+
+  /** Attaches [lo, lo + 10) in a transaction of the test's, runs `write` meanwhile, commits once the write waits for it; the write's answer. */
+  async function duringAttach<T>(lo: number, write: () => Promise<T>): Promise<T> {
+    await keeper.query('BEGIN');
+    try {
+      await attachRange(asQueryable(keeper), lo, lo + 10);
+      const answer = write();
+      await waitFor(
+        async () =>
+          (
+            await t.sql.query(
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'relation'`,
+            )
+          ).rows[0].n > 0,
+        "the service's write to wait for the attach",
+      );
+      await keeper.query('COMMIT');
+      return await answer;
+    } catch (e) {
+      await keeper.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  beforeAll(async () => {
+    t = await startApp({ env: { HISTORY_PARTITION_RUNS: '10' } });
+    keeper = new Client({ connectionString: t.databaseUrl });
+    await keeper.connect();
+    // The service's own keeper kept out (it takes this lock before creating a partition): the test attaches.
+    await keeper.query('SELECT pg_advisory_lock($1)', [CREATION_LOCK_KEY]);
+  });
+  afterAll(async () => {
+    await keeper?.end();
+    await t?.close();
+  });
+
+  it('applies a report on rows the DEFAULT partition held when their partition was attached', async () => {
+    await t.sql.query(`SELECT setval('transactions_id_seq', 4999)`);
+    await t
+      .http()
+      .post('/api/v1/casts')
+      .send([start('stray-1', { id: 1, release: 'mitaka-9.0' }, graph)])
+      .expect(200);
+    expect(await rowsOf(5000)).toEqual([
+      { part: 'deployment_history_default', task_name: 'a', status: 'pending' },
+      { part: 'deployment_history_default', task_name: 'b', status: 'pending' },
+    ]);
+    const res = await duringAttach(5000, async () =>
+      t
+        .http()
+        .post('/api/v1/casts')
+        .send([resp('stray-1', [task('1', 'a', 'ready')])]),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject([{ outcome: 'applied' }]);
+    expect(await rowsOf(5000)).toEqual([
+      { part: 'deployment_history_p5000', task_name: 'a', status: 'ready' },
+      { part: 'deployment_history_p5000', task_name: 'b', status: 'pending' },
+    ]);
+  });
+
+  it("answers a run's history read while its rows move into their partition", async () => {
+    await t.sql.query(`SELECT setval('transactions_id_seq', 5019)`);
+    await t
+      .http()
+      .post('/api/v1/casts')
+      .send([start('stray-2', { id: 1, release: 'mitaka-9.0' }, graph)])
+      .expect(200);
+    expect((await rowsOf(5020)).map((r) => r.part)).toEqual(['deployment_history_default', 'deployment_history_default']);
+    const res = await duringAttach(5020, async () => t.http().get('/api/v1/transactions/5020/deployment_history'));
+    expect(res.status).toBe(200);
+    expect(res.body.map((r: { task_name: string }) => r.task_name).sort()).toEqual(['a', 'b']);
+  });
+
+  it('stores a run started while its range is attached', async () => {
+    await t.sql.query(`SELECT setval('transactions_id_seq', 5029)`);
+    const res = await duringAttach(5030, async () =>
+      t
+        .http()
+        .post('/api/v1/casts')
+        .send([start('during-1', { id: 1, release: 'mitaka-9.0' }, graph)]),
+    );
+    expect(res.status).toBe(200);
+    expect(await rowsOf(5030)).toEqual([
+      { part: 'deployment_history_p5030', task_name: 'a', status: 'pending' },
+      { part: 'deployment_history_p5030', task_name: 'b', status: 'pending' },
+    ]);
   });
 });

@@ -28,6 +28,20 @@ describe('isConcurrencyFailure', () => {
     ["a writer's lost race", new RetryableWriteError('a transaction was created concurrently'), true],
     ['a connection refused', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', syscall: 'connect' }), false],
     ['a unique violation', pgError('23505', 'duplicate key'), false],
+    [
+      'a partition attached under an insert (23514, a table, no constraint)',
+      Object.assign(pgError('23514', 'violates partition constraint'), {
+        driverError: Object.assign(new Error('x'), { code: '23514', table: 'h_default' }),
+      }),
+      true,
+    ],
+    [
+      'a CHECK constraint (23514, named)',
+      Object.assign(pgError('23514', 'violates check constraint'), {
+        driverError: Object.assign(new Error('x'), { code: '23514', table: 'h', constraint: 'h_v_check' }),
+      }),
+      false,
+    ],
     ['a data error', pgError('22003', 'out of range'), false],
     ['not an object', '40P01', false],
   ])('%s: %s', (_what, e, expected) => {

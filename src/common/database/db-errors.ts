@@ -17,7 +17,8 @@ export type DbFailure = 'store' | 'content' | 'unknown';
 /**
  * SQLSTATE classes and codes of the store's side (PostgreSQL Appendix A). Any failure to get, keep or
  * use a connection: connection exceptions (08), authentication (28), database missing (3D000),
- * transaction rollback by concurrency (40001 serialization, 40P01 deadlock: see isConcurrencyFailure; 40003 completion unknown),
+ * transaction rollback by concurrency (40001 serialization, 40P01 deadlock, and a partition attached under
+ * an insert, 23514 unnamed: see isConcurrencyFailure; 40003 completion unknown),
  * insufficient resources (53: too many connections, disk full, out of memory), object not in
  * prerequisite state (55000, e.g. "not currently accepting connections"; 55006 object in use; 55P03
  * lock not available), operator intervention (57: cancelled, terminated backend, shutdown, cannot
@@ -103,13 +104,27 @@ export function isDataError(e: unknown): boolean {
 const CONCURRENCY_CODES = new Set(['40001', '40P01']);
 
 /**
+ * A partition's constraint refused a row: check_violation (23514) with no constraint named (a CHECK
+ * constraint, of a table or a domain, is always named). A row inserted through the partitioned table is
+ * routed to the partition it fits, so this happens only when a partition was attached while the
+ * statement waited for the DEFAULT partition it had routed the row to (PostgreSQL checks that partition's
+ * constraint again for that reason): the partitions changed under the statement, and it lands right when
+ * run again. Seen in CI on 2026-12-01; test/e2e/db-errors has the real error.
+ */
+function isPartitionRace(err: object, code: unknown): boolean {
+  const { constraint, table } = err as { constraint?: unknown; table?: unknown };
+  return code === '23514' && constraint === undefined && typeof table === 'string';
+}
+
+/**
  * The transaction lost a race with a concurrent one (PostgreSQL aborted it for a serialization failure
- * or a deadlock, or a writer found a row created under it: RetryableWriteError): running the same
- * transaction again will do. A narrower question than isStoreFailure's, which these are part of.
+ * or a deadlock, or its row met a partition attached under it: isPartitionRace, or a writer found a row
+ * created under it: RetryableWriteError): running the same transaction again will do. A narrower
+ * question than isStoreFailure's, which these are part of.
  */
 export function isConcurrencyFailure(e: unknown): boolean {
   if (e === null || typeof e !== 'object') return false;
   if (e instanceof RetryableWriteError) return true;
-  const { code } = driverErrorOf(e);
-  return typeof code === 'string' && CONCURRENCY_CODES.has(code);
+  const { err, code } = driverErrorOf(e);
+  return typeof code === 'string' && (CONCURRENCY_CODES.has(code) || isPartitionRace(err, code));
 }

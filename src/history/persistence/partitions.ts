@@ -33,13 +33,13 @@ const STORED = `id, transaction_id, cluster_id, node_id, task_name, task_type, s
   error_message, closed_reason, summary, custom, created_at, row_version`;
 
 /** Key of the transaction-level advisory lock that makes partition creators (every instance) take turns. */
-const CREATION_LOCK_KEY = 7_420_190_017;
+export const CREATION_LOCK_KEY = 7_420_190_017;
 
 /**
  * How a partition statement gets its locks without holding writers back. ATTACH, DETACH and DROP each
  * need, for milliseconds, locks that writers' statements conflict with (measured on PostgreSQL 15,
- * pg_locks: ATTACH takes ACCESS EXCLUSIVE on the DEFAULT partition; DETACH ACCESS EXCLUSIVE on
- * deployment_history too; with a foreign key to transactions, ATTACH and DETACH SHARE ROW EXCLUSIVE on it
+ * pg_locks: ATTACH takes ACCESS EXCLUSIVE on the DEFAULT partition, and attachRange on deployment_history
+ * too, as DETACH does; with a foreign key to transactions, ATTACH and DETACH SHARE ROW EXCLUSIVE on it
  * and DROP of a detached partition ACCESS EXCLUSIVE). A lock request that waits makes every later writer
  * wait behind it, and a writer already in its transaction then waits for it while it waits for that
  * writer (a deadlock, broken only by a timeout): so the locks are taken first, each with NOWAIT, at a
@@ -52,8 +52,8 @@ const CREATION_LOCK_KEY = 7_420_190_017;
  * needs that lock. Taken always, they made every ATTACH and DROP wait for a moment when no batch of the
  * writer was in its transaction (every batch writes transactions), and hold the next batches' run updates
  * back while they ran; without them, the DROP of a detached partition conflicts with no writer, and ATTACH
- * only with a statement that reaches the DEFAULT partition (one that writes a run past the partitions, or
- * whose rows' runs are too many to be pruned by: runsOf).
+ * and DETACH with any transaction that is using deployment_history (a batch of the writer, a read): they
+ * come in between two (the writer lets the table go between batches).
  */
 const LOCK_TRIES = 80;
 /** The pause between two tries, ms (random, up to twice this: two takers do not meet again at once). */
@@ -74,9 +74,9 @@ const RETRY_PAUSE_MS = 2_000;
  *
  * Ahead: a partition exists for every run id up to AHEAD ranges beyond the last given out, checked at
  * start, every 30 s and when a run is created past the highest bound kept in memory (noteRun: a
- * comparison on the hot path). Created as a table, then attached: ATTACH PARTITION takes only SHARE
- * UPDATE EXCLUSIVE on deployment_history (CREATE TABLE ... PARTITION OF takes ACCESS EXCLUSIVE, blocking
- * reads too). Instances take turns (an advisory lock) and find the partition another made: not an error.
+ * comparison on the hot path). Created as a table, then attached with deployment_history held ACCESS
+ * EXCLUSIVE for the milliseconds of the attach, taken when free (attachRange says why). Instances take
+ * turns (an advisory lock) and find the partition another made: not an error.
  * Rows a run wrote into the DEFAULT partition meanwhile move into the new partition before it is attached.
  *
  * Behind: retention takes whole ranges away (detach, then drop: the space is back at once; see
@@ -182,30 +182,7 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
       await m.query(`SELECT pg_advisory_xact_lock(${CREATION_LOCK_KEY})`);
       const attached = await this.list(m);
       if (attached.some((p) => p.lo < hi && lo < p.hi)) return { created: false, bound: Math.max(...attached.map((p) => p.hi)) };
-      const name = partitionName(lo);
-      await m.query(
-        `CREATE TABLE ${name} (LIKE deployment_history INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING STORAGE) WITH (fillfactor = 80)`,
-      );
-      await lockNowait(m, [
-        `LOCK TABLE deployment_history IN SHARE UPDATE EXCLUSIVE MODE NOWAIT`,
-        `LOCK TABLE ${DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE NOWAIT`,
-        ...(await runsKeyLocks(m, ['deployment_history'], 'SHARE ROW EXCLUSIVE')),
-      ]);
-      // The net's rows of this range (runs created before their partition): moved in with their ids and
-      // versions (a move, not a change: nothing to announce), the DEFAULT partition held (above) so that
-      // no row of the range lands there between the move and the attach (which would then fail).
-      const strays = await selectOne(m, `SELECT 1 FROM ${DEFAULT_PARTITION} WHERE transaction_id >= $1 AND transaction_id < $2 LIMIT 1`, [
-        lo,
-        hi,
-      ]);
-      if (strays) {
-        await m.query(
-          `WITH moved AS (DELETE FROM ${DEFAULT_PARTITION} WHERE transaction_id >= $1 AND transaction_id < $2 RETURNING ${STORED})
-           INSERT INTO ${name} (${STORED}) SELECT ${STORED} FROM moved`,
-          [lo, hi],
-        );
-      }
-      await m.query(`ALTER TABLE deployment_history ATTACH PARTITION ${name} FOR VALUES FROM (${lo}) TO (${hi})`);
+      await attachRange(m, lo, hi);
       return { created: true, bound: hi };
     });
   }
@@ -315,6 +292,44 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
       client.release();
     }
   }
+}
+
+/**
+ * Creates the partition [lo, hi) and attaches it, in the caller's transaction (which holds the creation
+ * lock): the rows the DEFAULT partition holds of the range move in first. The caller commits.
+ */
+export async function attachRange(m: Queryable, lo: number, hi: number): Promise<void> {
+  const name = partitionName(lo);
+  await m.query(
+    `CREATE TABLE ${name} (LIKE deployment_history INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING STORAGE) WITH (fillfactor = 80)`,
+  );
+  // ACCESS EXCLUSIVE on deployment_history, not the SHARE UPDATE EXCLUSIVE that ATTACH needs: a statement
+  // takes its lock on the parent before it reads the partitions, but on the DEFAULT partition after. With
+  // the parent free, a statement that came during the attach waited on the DEFAULT partition holding the
+  // partitions of before, then ran on them: a read of a moved run found no row (an empty history; the
+  // writer took a report's row for missing), an insert of a row of the range failed (partition constraint).
+  // Held here, such a statement waits on the parent and reads the partitions as committed (a probe on
+  // PostgreSQL 15 and test/e2e/history-partitions). Reads wait the milliseconds of the move and attach.
+  await lockNowait(m, [
+    `LOCK TABLE deployment_history IN ACCESS EXCLUSIVE MODE NOWAIT`,
+    `LOCK TABLE ${DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE NOWAIT`,
+    ...(await runsKeyLocks(m, ['deployment_history'], 'SHARE ROW EXCLUSIVE')),
+  ]);
+  // The net's rows of this range (runs created before their partition): moved in with their ids and
+  // versions (a move, not a change: nothing to announce), the DEFAULT partition held (above) so that
+  // no row of the range lands there between the move and the attach (which would then fail).
+  const strays = await selectOne(m, `SELECT 1 FROM ${DEFAULT_PARTITION} WHERE transaction_id >= $1 AND transaction_id < $2 LIMIT 1`, [
+    lo,
+    hi,
+  ]);
+  if (strays) {
+    await m.query(
+      `WITH moved AS (DELETE FROM ${DEFAULT_PARTITION} WHERE transaction_id >= $1 AND transaction_id < $2 RETURNING ${STORED})
+       INSERT INTO ${name} (${STORED}) SELECT ${STORED} FROM moved`,
+      [lo, hi],
+    );
+  }
+  await m.query(`ALTER TABLE deployment_history ATTACH PARTITION ${name} FOR VALUES FROM (${lo}) TO (${hi})`);
 }
 
 /**
