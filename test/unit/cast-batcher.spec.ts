@@ -165,6 +165,9 @@ function harness(work: WorkFn, opts: { batchMaxSize?: number; confirmError?: Err
     amqpQueue: QUEUE,
     unknownRunGraceMs: opts.unknownRunGraceMs ?? 0,
     storeRetryMaxMs: 400,
+    deadLetterAttempts: 6,
+    deadLetterRetryFirstMs: 500,
+    deadLetterRetryMaxMs: 8000,
   } as AppConfig;
   const applyMock = jest.fn<ReturnType<ApplyFn>, Parameters<ApplyFn>>((commands) => new Promise((resolve) => resolve(work(commands))));
   const writer = { apply: applyMock } as unknown as HistoryWriter;

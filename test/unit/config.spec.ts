@@ -33,6 +33,9 @@ describe('loadConfig', () => {
       batchMaxWaitMs: 10,
       unknownRunGraceMs: 5000,
       storeRetryMaxMs: 30000,
+      deadLetterAttempts: 6,
+      deadLetterRetryFirstMs: 500,
+      deadLetterRetryMaxMs: 8000,
       logLevels: ['fatal', 'error', 'warn', 'log'],
       logFormat: 'auto',
       retentionDays: undefined,
@@ -105,6 +108,20 @@ describe('loadConfig', () => {
     expect(e.problems).toEqual([
       "EMBEDDED_PG_STATE_DIR must be an absolute path (got 'state')",
       "LOG_FORMAT must be one of auto, pretty, json (got 'colour')",
+    ]);
+  });
+
+  it("reads the dead-letter copy's attempts and back-off; refuses a longest pause under the first, or out of range", () => {
+    expect(loadConfig({ DEAD_LETTER_ATTEMPTS: '3', DEAD_LETTER_RETRY_FIRST_MS: '50', DEAD_LETTER_RETRY_MAX_MS: '400' })).toMatchObject({
+      deadLetterAttempts: 3,
+      deadLetterRetryFirstMs: 50,
+      deadLetterRetryMaxMs: 400,
+    });
+    expect(configError({ DEAD_LETTER_RETRY_FIRST_MS: '2000', DEAD_LETTER_RETRY_MAX_MS: '1000' }).problems).toEqual([
+      'DEAD_LETTER_RETRY_MAX_MS (1000) must be at least DEAD_LETTER_RETRY_FIRST_MS (2000): it caps the back-off that starts there',
+    ]);
+    expect(configError({ DEAD_LETTER_ATTEMPTS: '0' }).problems).toEqual([
+      "DEAD_LETTER_ATTEMPTS must be an integer between 1 and 100 (got '0')",
     ]);
   });
 

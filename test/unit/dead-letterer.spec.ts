@@ -80,9 +80,8 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 3000)
 
 function setup(topology: DeadLetterTopology, outcomes: Outcome[]) {
   const stats = new ReceiverStats();
-  const dl = new DeadLetterer({ amqpQueue: QUEUE }, stats);
+  const dl = new DeadLetterer({ amqpQueue: QUEUE, deadLetterAttempts: 4, deadLetterRetryFirstMs: 20, deadLetterRetryMaxMs: 80 }, stats);
   dl.use(topology);
-  dl.retry = { attempts: 4, firstDelayMs: 20, maxDelayMs: 80 };
   const ch = new FakeChannel(outcomes);
   let settled = 0;
   const send = (m: ConsumeMessage, channel = ch) =>

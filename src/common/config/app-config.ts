@@ -42,6 +42,14 @@ export interface AppConfig {
   unknownRunGraceMs: number;
   /** Longest pause between two attempts to reach the database during an outage (the back-off's cap). */
   storeRetryMaxMs: number;
+  /**
+   * A cast the broker will not take a dead-letter copy of: copies tried per message before it is given
+   * up (rejected, to a policy's dead-letter exchange if any), and the back-off between them, doubling
+   * from the first pause up to the longest (receiver/rmq/dead-letterer.service.ts).
+   */
+  deadLetterAttempts: number;
+  deadLetterRetryFirstMs: number;
+  deadLetterRetryMaxMs: number;
   logLevels: LogLevelName[];
   /** JSON lines, or readable lines for a person; `auto`: readable when standard output is a terminal (logging/pretty-log.ts). */
   logFormat: LogFormat;
@@ -182,6 +190,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     batchMaxWaitMs: int('BATCH_MAX_WAIT_MS', 10, 0, 60000),
     unknownRunGraceMs: int('UNKNOWN_RUN_GRACE_MS', 5000, 0, 600000),
     storeRetryMaxMs: int('STORE_RETRY_MAX_MS', 30000, 100, 600000),
+    deadLetterAttempts: int('DEAD_LETTER_ATTEMPTS', 6, 1, 100),
+    deadLetterRetryFirstMs: int('DEAD_LETTER_RETRY_FIRST_MS', 500, 10, 60000),
+    deadLetterRetryMaxMs: int('DEAD_LETTER_RETRY_MAX_MS', 8000, 10, 600000),
     logLevels: logLevel(),
     logFormat: logFormat(),
     retentionDays: optionalInt('RETENTION_DAYS', 0, 36500),
@@ -198,6 +209,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (config.databaseReadUrl && !config.databaseUrl) {
     problems.push(
       'DATABASE_READ_URL needs DATABASE_URL: reads go to a replica of the primary that DATABASE_URL names (the embedded PostgreSQL has none)',
+    );
+  }
+  if (config.deadLetterRetryMaxMs < config.deadLetterRetryFirstMs) {
+    problems.push(
+      `DEAD_LETTER_RETRY_MAX_MS (${config.deadLetterRetryMaxMs}) must be at least DEAD_LETTER_RETRY_FIRST_MS (${config.deadLetterRetryFirstMs}): it caps the back-off that starts there`,
     );
   }
   if (problems.length) throw new ConfigError(problems);

@@ -48,13 +48,20 @@ export class DeadLetterer implements OnModuleDestroy {
   private readonly watched = new WeakSet<Channel>();
   /** Messages held for a later attempt, and their timers. */
   private readonly parked = new Map<NodeJS.Timeout, Parked>();
-  /** Attempts per message and the waits between them (~15 s in all by default). */
-  retry: RetryPolicy = { attempts: 6, firstDelayMs: 500, maxDelayMs: 8000 };
+  /** Attempts per message and the waits between them (DEAD_LETTER_*: 6, 0.5 s doubling up to 8 s, ~15 s in all by default). */
+  readonly retry: RetryPolicy;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'amqpQueue'>,
+    @Inject(APP_CONFIG)
+    private readonly config: Pick<AppConfig, 'amqpQueue' | 'deadLetterAttempts' | 'deadLetterRetryFirstMs' | 'deadLetterRetryMaxMs'>,
     private readonly stats: ReceiverStats,
-  ) {}
+  ) {
+    this.retry = {
+      attempts: config.deadLetterAttempts,
+      firstDelayMs: config.deadLetterRetryFirstMs,
+      maxDelayMs: config.deadLetterRetryMaxMs,
+    };
+  }
 
   use(topology: DeadLetterTopology): void {
     this.topology = topology;
