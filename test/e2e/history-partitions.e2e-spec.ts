@@ -85,6 +85,20 @@ describe('a partition attached while the service writes rows of its range', () =
       )
     ).rows;
 
+  /** Starts run `id` past the partitions (the keeper held out): its rows wait in the DEFAULT partition. */
+  async function strayRun(id: number, uuid: string): Promise<void> {
+    await t.sql.query(`SELECT setval('transactions_id_seq', $1)`, [id - 1]);
+    await t
+      .http()
+      .post('/api/v1/casts')
+      .send([start(uuid, { id: 1, release: 'mitaka-9.0' }, graph)])
+      .expect(200);
+    expect(await rowsOf(id)).toEqual([
+      { part: 'deployment_history_default', task_name: 'a', status: 'pending' },
+      { part: 'deployment_history_default', task_name: 'b', status: 'pending' },
+    ]);
+  }
+
   /** Attaches [lo, lo + 10) in a transaction of the test's, runs `write` meanwhile, commits once the write waits for it; the write's answer. */
   async function duringAttach<T>(lo: number, write: () => Promise<T>): Promise<T> {
     await keeper.query('BEGIN');
@@ -121,16 +135,7 @@ describe('a partition attached while the service writes rows of its range', () =
   });
 
   it('applies a report on rows the DEFAULT partition held when their partition was attached', async () => {
-    await t.sql.query(`SELECT setval('transactions_id_seq', 4999)`);
-    await t
-      .http()
-      .post('/api/v1/casts')
-      .send([start('stray-1', { id: 1, release: 'mitaka-9.0' }, graph)])
-      .expect(200);
-    expect(await rowsOf(5000)).toEqual([
-      { part: 'deployment_history_default', task_name: 'a', status: 'pending' },
-      { part: 'deployment_history_default', task_name: 'b', status: 'pending' },
-    ]);
+    await strayRun(5000, 'stray-1');
     const res = await duringAttach(5000, async () =>
       t
         .http()
@@ -146,13 +151,7 @@ describe('a partition attached while the service writes rows of its range', () =
   });
 
   it("answers a run's history read while its rows move into their partition", async () => {
-    await t.sql.query(`SELECT setval('transactions_id_seq', 5019)`);
-    await t
-      .http()
-      .post('/api/v1/casts')
-      .send([start('stray-2', { id: 1, release: 'mitaka-9.0' }, graph)])
-      .expect(200);
-    expect((await rowsOf(5020)).map((r) => r.part)).toEqual(['deployment_history_default', 'deployment_history_default']);
+    await strayRun(5020, 'stray-2');
     const res = await duringAttach(5020, async () => t.http().get('/api/v1/transactions/5020/deployment_history'));
     expect(res.status).toBe(200);
     expect(res.body.map((r: { task_name: string }) => r.task_name).sort()).toEqual(['a', 'b']);
