@@ -123,6 +123,11 @@ describe('loadConfig', () => {
     expect(configError({ DEAD_LETTER_ATTEMPTS: '0' }).problems).toEqual([
       "DEAD_LETTER_ATTEMPTS must be an integer between 1 and 100 (got '0')",
     ]);
+    // Held at most 10 min (RabbitMQ's consumer_timeout is 30 min): 11 attempts of up to 60 s hold 244 s, 20 hold 784 s.
+    expect(loadConfig({ DEAD_LETTER_ATTEMPTS: '11', DEAD_LETTER_RETRY_MAX_MS: '60000' }).deadLetterAttempts).toBe(11);
+    expect(configError({ DEAD_LETTER_ATTEMPTS: '20', DEAD_LETTER_RETRY_MAX_MS: '60000' }).problems).toEqual([
+      "DEAD_LETTER_ATTEMPTS, DEAD_LETTER_RETRY_FIRST_MS and DEAD_LETTER_RETRY_MAX_MS hold a message 784 s before it is given up: at most 10 min (RabbitMQ's consumer_timeout, 30 min by default, would close the channel)",
+    ]);
   });
 
   it('reads the queue type, classic by default, and refuses any other', () => {

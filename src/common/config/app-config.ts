@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { AuthTokens, loadAuthTokens } from '../auth/auth-tokens';
 import { LOG_FORMATS, LogFormat } from '../logging/pretty-log';
+import { doublingMs } from '../runtime/backoff';
 
 /**
  * Typed configuration, read once from the environment and validated at boot.
@@ -83,6 +84,9 @@ export interface AppConfig {
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/** The longest a message may be held for its dead-letter copy's back-off (DEAD_LETTER_*), well under RabbitMQ's consumer_timeout. */
+const DEAD_LETTER_HOLD_MAX_MS = 10 * 60_000;
 
 /** The embedded PostgreSQL's data folder, relative to the working directory, unless EMBEDDED_PG_DIR names another. */
 export const DEFAULT_EMBEDDED_PG_DIR = '.data/postgres';
@@ -215,6 +219,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push(
       `DEAD_LETTER_RETRY_MAX_MS (${config.deadLetterRetryMaxMs}) must be at least DEAD_LETTER_RETRY_FIRST_MS (${config.deadLetterRetryFirstMs}): it caps the back-off that starts there`,
     );
+  } else {
+    // The message is held unacked meanwhile: past RabbitMQ's consumer_timeout (30 min by default) the
+    // broker would close the channel, and every delivery on it would come again.
+    let heldMs = 0;
+    for (let failures = 1; failures < config.deadLetterAttempts; failures++)
+      heldMs += doublingMs(failures - 1, config.deadLetterRetryFirstMs, config.deadLetterRetryMaxMs);
+    if (heldMs > DEAD_LETTER_HOLD_MAX_MS) {
+      problems.push(
+        `DEAD_LETTER_ATTEMPTS, DEAD_LETTER_RETRY_FIRST_MS and DEAD_LETTER_RETRY_MAX_MS hold a message ${Math.round(heldMs / 1000)} s before it is given up: at most ${DEAD_LETTER_HOLD_MAX_MS / 60_000} min (RabbitMQ's consumer_timeout, 30 min by default, would close the channel)`,
+      );
+    }
   }
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -104,12 +104,15 @@ export function isDataError(e: unknown): boolean {
 const CONCURRENCY_CODES = new Set(['40001', '40P01']);
 
 /**
- * A partition's constraint refused a row: check_violation (23514) with no constraint named (a CHECK
- * constraint, of a table or a domain, is always named). A row inserted through the partitioned table is
- * routed to the partition it fits, so this happens only when a partition was attached while the
+ * The partitions refused a row: check_violation (23514) with no constraint named (a CHECK constraint, of
+ * a table or a domain, is always named). A row written through the partitioned table is routed to the
+ * partition it fits, so this is never the row's content: either a partition was attached while the
  * statement waited for the DEFAULT partition it had routed the row to (PostgreSQL checks that partition's
- * constraint again for that reason): the partitions changed under the statement, and it lands right when
- * run again. Seen in CI on 2026-12-01; test/e2e/db-errors has the real error.
+ * constraint again for that reason; seen in CI on 2026-12-01 before the keeper held the parent, and still
+ * possible from an older instance's keeper or an ATTACH by hand): run again, it lands right; or no
+ * partition takes the row ("no partition of relation ... found for row": the DEFAULT partition dropped by
+ * hand), the schema's fault: the store's side all the same, waited out with back-off, never dead-lettered.
+ * test/e2e/db-errors has the real error.
  */
 function isPartitionRace(err: object, code: unknown): boolean {
   const { constraint, table } = err as { constraint?: unknown; table?: unknown };

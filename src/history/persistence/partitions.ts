@@ -310,8 +310,9 @@ export async function attachRange(m: Queryable, lo: number, hi: number): Promise
   // writer took a report's row for missing), an insert of a row of the range failed (partition constraint).
   // Held here, such a statement waits on the parent and reads the partitions as committed (a probe on
   // PostgreSQL 15 and test/e2e/history-partitions). Reads wait the milliseconds of the move and attach.
+  // ONLY: the parent is what every statement locks first; its partitions need not be locked one by one.
   await lockNowait(m, [
-    `LOCK TABLE deployment_history IN ACCESS EXCLUSIVE MODE NOWAIT`,
+    `LOCK TABLE ONLY deployment_history IN ACCESS EXCLUSIVE MODE NOWAIT`,
     `LOCK TABLE ${DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE NOWAIT`,
     ...(await runsKeyLocks(m, ['deployment_history'], 'SHARE ROW EXCLUSIVE')),
   ]);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ConsumeMessage } from 'amqplib';
+import { doublingMs } from '../../common/runtime/backoff';
 
 /**
  * What a dead-letter copy may carry, whatever the message carried (issue #11). Pure functions: the
@@ -193,7 +194,7 @@ export interface RetryPolicy {
 
 /** The wait before attempt `failures + 1`: doubling from firstDelayMs, at most maxDelayMs. */
 export function backoffMs(failures: number, policy: RetryPolicy): number {
-  return Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** Math.max(0, failures - 1));
+  return doublingMs(failures - 1, policy.firstDelayMs, policy.maxDelayMs);
 }
 
 /** Bounded memory: a map that forgets its least recently used key past `max`. */

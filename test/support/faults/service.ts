@@ -105,7 +105,7 @@ export class ServiceProcess {
     const main = await builtService();
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of Object.keys(env)) if (/^(AMQP_|AUTH_|BATCH_|RETENTION_|EMBEDDED_PG_|LOG_FORMAT$)/.test(k)) delete env[k];
+    for (const k of Object.keys(env)) if (/^(AMQP_|AUTH_|BATCH_|RETENTION_|EMBEDDED_PG_|DEAD_LETTER_|LOG_FORMAT$)/.test(k)) delete env[k];
     Object.assign(env, {
       DATABASE_URL: opts.databaseUrl,
       AMQP_URL,
