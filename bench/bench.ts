@@ -99,24 +99,25 @@ function summary(r: ReturnType<typeof result>): void {
     log(
       `summary: HTTP path ${r.http_path.casts_per_s} casts/s (${r.http_path.clients} clients, one cast per request), p50 ${r.http_path.latency_p50_ms} ms, p95 ${r.http_path.latency_p95_ms} ms, service + PostgreSQL ${r.http_path.service_pg_us_per_cast} µs per cast (PostgreSQL ${r.http_path.cpu?.postgres_us_per_cast})`,
     );
-  if (r.ara)
+  if (r.ara?.reachable) {
+    const c = araConnections(r.ara, r.machine.postgres_connection_us);
     log(
-      r.ara.reachable
-        ? `summary: ARA ${r.ara.results_per_s} results/s (${r.ara.clients} clients); ours ÷ ARA = ${r.http_to_ara_ratio}; ` +
-            `ARA's PostgreSQL ${r.ara.postgres_us_per_result} µs per result, ~${araConnectionsUs(r)} of it its connections ` +
-            `(${round(r.ara.requests / Math.max(1, r.ara.results))} per result, ${r.machine.postgres_connection_us} µs each on this machine)`
-        : `summary: ARA not reachable at ${r.ara.url} (${r.ara.reason}): not compared`,
+      `summary: ARA ${r.ara.results_per_s} results/s (${r.ara.clients} clients); ours ÷ ARA = ${r.http_to_ara_ratio}; ` +
+        `ARA's PostgreSQL ${r.ara.postgres_us_per_result} µs per result, ~${c.us} of it its connections ` +
+        `(${c.perResult} per result, ${r.machine.postgres_connection_us} µs each on this machine)`,
     );
+  } else if (r.ara) log(`summary: ARA not reachable at ${r.ara.url} (${r.ara.reason}): not compared`);
   log(
     `summary: reads above their p95 target: ${r.read_checks.over_target.join(', ') || 'none'}; reads that found nothing: ${r.read_checks.empty.join(', ') || 'none'}`,
   );
 }
 
-/** ARA's PostgreSQL CPU per result spent on its connections (one per request), at this machine's cost of one. */
-function araConnectionsUs(r: ReturnType<typeof result>): number | null {
-  const conn = r.machine.postgres_connection_us;
-  if (!r.ara?.reachable || conn === null || !r.ara.results) return null;
-  return Math.round((r.ara.requests / r.ara.results) * conn);
+/** ARA's connections per result (one per request), and the PostgreSQL CPU per result they cost at this machine's price of one (`conn` µs). */
+function araConnections(ara: Extract<AraResult, { reachable: true }>, conn: number | null): { perResult: number; us: number | null } {
+  return {
+    perResult: round(ara.requests / Math.max(1, ara.results)),
+    us: conn === null || !ara.results ? null : Math.round((ara.requests / ara.results) * conn),
+  };
 }
 
 /** Every measurement, in order: ingest, the large run, the physical limits, correctness, reads, retention. */

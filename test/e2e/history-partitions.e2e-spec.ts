@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import type { Queryable } from '../../src/common/database/sql';
+import { clientQueryable } from '../../src/common/database/sql';
 import { attachRange, CREATION_LOCK_KEY } from '../../src/history/persistence/partitions';
 import { finish, resp, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
@@ -75,8 +75,6 @@ describe('a partition attached while the service writes rows of its range', () =
   let t: TestApp;
   let keeper: Client;
   const graph = { '1': [{ id: 'a' }, { id: 'b' }] };
-  const asQueryable = (c: Client): Queryable =>
-    ({ query: async (sql: string, params?: unknown[]) => (await c.query(sql, params)).rows }) as Queryable;
   const rowsOf = async (run: number) =>
     (
       await t.sql.query(
@@ -103,7 +101,7 @@ describe('a partition attached while the service writes rows of its range', () =
   async function duringAttach<T>(lo: number, write: () => Promise<T>): Promise<T> {
     await keeper.query('BEGIN');
     try {
-      await attachRange(asQueryable(keeper), lo, lo + 10);
+      await attachRange(clientQueryable(keeper), lo, lo + 10);
       const answer = write();
       await waitFor(
         async () =>

@@ -8,7 +8,7 @@ import { createTestDatabase } from '../support/database';
 import { useBroker } from '../support/broker-lock';
 import { Publisher, queueCounts, rabbitmqctl } from '../support/faults/broker';
 import { builtService, killAllServices, removeBuiltService, ServiceProcess } from '../support/faults/service';
-import { sampleOf } from '../support/metrics';
+import { sampleOf, sumOf } from '../support/metrics';
 import { AMQP_URL, uniqueName, waitFor } from '../support/services';
 
 /**
@@ -89,11 +89,7 @@ async function metric(svc: ServiceProcess, name: string): Promise<number> {
 
 /** Casts the service received from the bus, every method (a redelivered message counts again). */
 async function busReceived(svc: ServiceProcess): Promise<number> {
-  const text = await (await fetch(`${svc.url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('dh_casts_received_total{') && l.includes('source="bus"'))
-    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return sumOf(await (await fetch(`${svc.url}/metrics`)).text(), 'dh_casts_received_total', 'source="bus"');
 }
 
 /** The arguments a queue was declared with, as the broker lists them. */

@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { AuthTokens, loadAuthTokens } from '../auth/auth-tokens';
 import { LOG_FORMATS, LogFormat } from '../logging/pretty-log';
-import { doublingMs } from '../runtime/backoff';
+import { doublingTotalMs } from '../runtime/backoff';
 
 /**
  * Typed configuration, read once from the environment and validated at boot.
@@ -222,9 +222,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   } else {
     // The message is held unacked meanwhile: past RabbitMQ's consumer_timeout (30 min by default) the
     // broker would close the channel, and every delivery on it would come again.
-    let heldMs = 0;
-    for (let failures = 1; failures < config.deadLetterAttempts; failures++)
-      heldMs += doublingMs(failures - 1, config.deadLetterRetryFirstMs, config.deadLetterRetryMaxMs);
+    const heldMs = doublingTotalMs(config.deadLetterAttempts - 1, config.deadLetterRetryFirstMs, config.deadLetterRetryMaxMs);
     if (heldMs > DEAD_LETTER_HOLD_MAX_MS) {
       problems.push(
         `DEAD_LETTER_ATTEMPTS, DEAD_LETTER_RETRY_FIRST_MS and DEAD_LETTER_RETRY_MAX_MS hold a message ${Math.round(heldMs / 1000)} s before it is given up: at most ${DEAD_LETTER_HOLD_MAX_MS / 60_000} min (RabbitMQ's consumer_timeout, 30 min by default, would close the channel)`,

@@ -114,14 +114,14 @@ const CONCURRENCY_CODES = new Set(['40001', '40P01']);
  * hand), the schema's fault: the store's side all the same, waited out with back-off, never dead-lettered.
  * test/e2e/db-errors has the real error.
  */
-function isPartitionRace(err: object, code: unknown): boolean {
+function isPartitionRefusal(err: object, code: unknown): boolean {
   const { constraint, table } = err as { constraint?: unknown; table?: unknown };
   return code === '23514' && constraint === undefined && typeof table === 'string';
 }
 
 /**
  * The transaction lost a race with a concurrent one (PostgreSQL aborted it for a serialization failure
- * or a deadlock, or its row met a partition attached under it: isPartitionRace, or a writer found a row
+ * or a deadlock, or its row met a partition attached under it: isPartitionRefusal, or a writer found a row
  * created under it: RetryableWriteError): running the same transaction again will do. A narrower
  * question than isStoreFailure's, which these are part of.
  */
@@ -129,5 +129,5 @@ export function isConcurrencyFailure(e: unknown): boolean {
   if (e === null || typeof e !== 'object') return false;
   if (e instanceof RetryableWriteError) return true;
   const { err, code } = driverErrorOf(e);
-  return typeof code === 'string' && (CONCURRENCY_CODES.has(code) || isPartitionRace(err, code));
+  return typeof code === 'string' && (CONCURRENCY_CODES.has(code) || isPartitionRefusal(err, code));
 }

@@ -4,6 +4,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 export type Queryable = Pick<DataSource | EntityManager, 'query'>;
 
 /**
+ * A pg client (a connection taken from the pool directly, outside TypeORM) as a Queryable: its rows, as the
+ * data source answers a query.
+ */
+export function clientQueryable(client: { query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }> }): Queryable {
+  return { query: async (sql: string, params?: unknown[]) => (await client.query(sql, params)).rows } as Queryable;
+}
+
+/**
  * The rows a statement returns (SELECT, or INSERT/UPDATE/DELETE … RETURNING), typed by the caller.
  * TypeORM's PostgreSQL driver answers UPDATE and DELETE with `[rows, affectedCount]` and every other
  * statement with `rows`; this is the one place that knows it, so that no repository handles it case by case.

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics.service';
+import { doublingMs } from '../runtime/backoff';
 
 const PROBE_TIMEOUT_MS = 3000;
 const FIRST_WAIT_MS = 250;
@@ -79,7 +80,7 @@ export class StoreHealth {
 
   /** The pause before the n-th probe of an outage (n from 0): exponential from 250 ms, capped, with ±20 % jitter. */
   backoffMs(n: number): number {
-    const base = Math.min(this.config.storeRetryMaxMs, FIRST_WAIT_MS * 2 ** Math.min(n, 20));
+    const base = doublingMs(n, FIRST_WAIT_MS, this.config.storeRetryMaxMs);
     return Math.round(base * (0.8 + Math.random() * 0.4));
   }
 

@@ -5,8 +5,9 @@ import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
 import { lockRuns } from '../../common/database/lock-order';
-import { Queryable, selectOne, selectRows } from '../../common/database/sql';
+import { clientQueryable, Queryable, selectOne, selectRows } from '../../common/database/sql';
 import { errorMessage } from '../../common/errors/error-message';
+import { doublingMs } from '../../common/runtime/backoff';
 import type { RunStatus } from '../task-state';
 
 /** The partition that takes the rows of a run whose range has no partition (yet): an insert never fails for want of one. */
@@ -135,7 +136,7 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
       })
       .catch((e: unknown) => {
         this.failures++;
-        this.pausedUntil = Date.now() + Math.min(KEEP_EVERY_MS, RETRY_PAUSE_MS * 2 ** (this.failures - 1));
+        this.pausedUntil = Date.now() + doublingMs(this.failures - 1, RETRY_PAUSE_MS, KEEP_EVERY_MS);
         this.logger.warn(
           `partitions not kept ahead (${errorMessage(e)}; ${this.failures} pass(es) in a row): rows of new runs past id ${this.bound - 1} go to ${DEFAULT_PARTITION} until their partition is made`,
         );
@@ -279,10 +280,7 @@ export class HistoryPartitions implements OnApplicationBootstrap, OnModuleDestro
     try {
       await client.query('BEGIN');
       await client.query(`SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`);
-      const queryable = {
-        query: async (sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as unknown,
-      } as Queryable;
-      const result = await work(queryable);
+      const result = await work(clientQueryable(client));
       await client.query('COMMIT');
       return result;
     } catch (e) {
