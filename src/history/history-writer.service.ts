@@ -2,7 +2,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { lockClusters } from '../common/database/lock-order';
+import { preparedStatements } from '../common/database/prepared';
 import { RetryableWriteError, retryingTransaction } from '../common/database/retrying-transaction';
+import type { Queryable } from '../common/database/sql';
+import { RUNS_OF_MAX_KEYS } from './persistence/columns';
 import { ClusterStateRepository, StateEntry } from './persistence/cluster-state.repository';
 import { HistoryRowsRepository, RowKey, StoredRow } from './persistence/history-rows.repository';
 import { RowChange, RunChanges } from './persistence/run-changes';
@@ -55,13 +58,15 @@ export class HistoryWriter {
     commands: StoreCommand[],
     onReject?: (rejected: Array<{ index: number; reason: string }>) => Error | null,
   ): Promise<CommandOutcome[]> {
+    // A small batch's statements are planned once per connection (lookUpByIndexes says why).
+    const small = isSmallBatch(commands);
     // Lost a race (a concurrent start, a deadlock): the next attempt sees the winner's rows.
     return retryingTransaction(
       this.db,
       async (m) => {
         // A batch's rows by their keys through the indexes, whatever the planner thinks of the table (see there).
-        await this.rows.lookUpByIndexes(m);
-        const outcomes = await this.applyIn(m, commands);
+        await this.rows.lookUpByIndexes(m, { planOnce: small });
+        const outcomes = await this.applyIn(m, commands, small ? preparedStatements(m) : m);
         if (onReject) {
           const rejected = outcomes.flatMap((o, index) => (o.outcome === 'unknown_transaction' ? [{ index, reason: o.reason }] : []));
           const refused = rejected.length ? onReject(rejected) : null;
@@ -73,26 +78,29 @@ export class HistoryWriter {
     );
   }
 
-  /** Applies the commands inside the caller's database transaction. */
-  async applyIn(m: EntityManager, commands: StoreCommand[]): Promise<CommandOutcome[]> {
+  /**
+   * Applies the commands inside the caller's database transaction; the reports' statements on `q` (the same
+   * transaction, its statements prepared where `apply` decided so).
+   */
+  async applyIn(m: EntityManager, commands: StoreCommand[], q: Queryable = m): Promise<CommandOutcome[]> {
     const outcomes: CommandOutcome[] = new Array<CommandOutcome>(commands.length);
     const starts = commands.flatMap((c, i) => (c.kind === 'start' ? [{ i, start: c.start }] : []));
     const reports = commands.flatMap((c, i) => (c.kind === 'report' ? [{ i, cmd: c }] : []));
     // The lock order (common/database/lock-order.ts): the clusters of every run of the batch first, shared
     // with other writers, so that a reset or a deletion of one of them is either done (a run started now
     // reads the epoch it left) or waits for this batch; the runs after them (applyReports).
-    const held = await lockClusters(m, 'shared', {
+    const held = await lockClusters(q, 'shared', {
       clusters: starts.map((s) => s.start.cluster.id),
       // Each run once: a batch holds ~50 reports per run, and each uuid given is looked up.
       runUuids: [...new Set(reports.map((r) => r.cmd.uuid))],
     });
     if (starts.length) await this.starts.apply(m, starts, outcomes, held);
     const writes = new PendingWrites();
-    if (reports.length) await this.applyReports(m, reports, outcomes, writes);
+    if (reports.length) await this.applyReports(q, reports, outcomes, writes);
     // Every run the batch started or applied reports to is announced, and its kept summary and list forgotten.
     const changed = new Set<number>();
     for (const o of outcomes) if ('transactionId' in o && o.outcome !== 'duplicate') changed.add(o.transactionId);
-    await this.changes.commit(m, { ...writes.take(), runs: writes.runs, changed: [...changed] });
+    await this.changes.commit(q, { ...writes.take(), runs: writes.runs, changed: [...changed] });
     return outcomes;
   }
 
@@ -105,7 +113,7 @@ export class HistoryWriter {
   }
 
   private async applyReports(
-    m: EntityManager,
+    m: Queryable,
     reports: Array<{ i: number; cmd: ReportCommand }>,
     out: CommandOutcome[],
     writes: PendingWrites,
@@ -149,7 +157,7 @@ export class HistoryWriter {
   }
 
   private async applyTaskReports(
-    m: EntityManager,
+    m: Queryable,
     groups: Map<string, ReportGroup>,
     toCloseOut: number[],
     runs: Map<number, RunOutcome>,
@@ -193,7 +201,7 @@ export class HistoryWriter {
   }
 
   /** Creates the rows reported on that their run did not announce (recorded all the same); returns those already ready. */
-  private async insertReported(m: EntityManager, inserts: Array<RowKey & { s: TaskState }>): Promise<ReadyRow[]> {
+  private async insertReported(m: Queryable, inserts: Array<RowKey & { s: TaskState }>): Promise<ReadyRow[]> {
     const res = await this.changes.insertReported(
       m,
       inserts.map((r) => ({ transaction_id: r.txId, node_id: r.nodeId, task_name: r.taskName, s: r.s })),
@@ -203,6 +211,17 @@ export class HistoryWriter {
       .filter((r) => r.status === 'ready')
       .map((r) => ({ txId: r.transaction_id, nodeId: r.node_id, taskName: r.task_name, historyId: r.id, timeEnd: r.time_end }));
   }
+}
+
+/**
+ * A batch of the HTTP path's size (a few casts): few enough task reports and commands that its statements
+ * name their runs (`runsOf`) and read a few rows by key, the plans a statement's generic plan can keep.
+ * A bus batch (hundreds of casts) is planned for its own values, as before.
+ */
+function isSmallBatch(commands: StoreCommand[]): boolean {
+  let tasks = 0;
+  for (const c of commands) if (c.kind === 'report') tasks += c.tasks.length;
+  return commands.length <= RUNS_OF_MAX_KEYS && tasks <= RUNS_OF_MAX_KEYS;
 }
 
 /** Merges the run reports into the runs: the states to write, the outcome of each run, and the runs whose open rows close out. */

@@ -1,6 +1,10 @@
 import type { DataSource } from 'typeorm';
 import type { Queryable } from '../../src/common/database/sql';
 
+// pg's own text form of a parameter (arrays, dates, JSON), for a value written into EXECUTE's arguments.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { prepareValue } = require('pg/lib/utils') as { prepareValue: (v: unknown) => string | null };
+
 /** A plan node of EXPLAIN (FORMAT JSON), as far as these tests look. */
 export interface PlanNode {
   'Node Type': string;
@@ -22,6 +26,20 @@ export interface ExplainOptions {
   statements?: RegExp;
   /** EXPLAIN ANALYZE (the statement runs twice: for reads only) or the plan alone. Default: ANALYZE. */
   analyze?: boolean;
+  /**
+   * The plan of the statement prepared (PREPARE, then EXPLAIN EXECUTE with its values): the plan a named
+   * statement gets under the transaction's `plan_cache_mode` (a generic one where it is forced), its
+   * partitions those left once pruned by the values. The plan alone (no ANALYZE).
+   */
+  prepared?: boolean;
+}
+
+let explained = 0;
+
+/** A value as the SQL literal pg would send it as a parameter (its text form, quoted). */
+function literal(v: unknown): string {
+  const text = prepareValue(v);
+  return text === null ? 'NULL' : `'${text.replace(/'/g, "''")}'`;
 }
 
 /**
@@ -32,14 +50,22 @@ export interface ExplainOptions {
 export function explainingSource(
   ds: DataSource,
   seen: (sql: string, reads: PartitionRead[], plan: PlanNode) => void,
-  { statements = /^\s*SELECT/i, analyze = true }: ExplainOptions = {},
+  { statements = /^\s*SELECT/i, analyze = true, prepared = false }: ExplainOptions = {},
 ): DataSource {
+  type Explained = Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>;
+  const planOf = async (m: Queryable, sql: string, params: unknown[] = []): Promise<Explained> => {
+    if (!prepared) return m.query<Explained>(`EXPLAIN (${analyze ? 'ANALYZE, ' : ''}FORMAT JSON) ${sql}`, params);
+    const name = `explained_${++explained}`;
+    await m.query(`PREPARE ${name} AS ${sql}`);
+    try {
+      return await m.query<Explained>(`EXPLAIN (FORMAT JSON) EXECUTE ${name}${params.length ? `(${params.map(literal).join(', ')})` : ''}`);
+    } finally {
+      await m.query(`DEALLOCATE ${name}`);
+    }
+  };
   const explain = async (m: Queryable, sql: string, params?: unknown[]) => {
     if (statements.test(sql) && /deployment_history/.test(sql)) {
-      const [{ 'QUERY PLAN': plan }] = await m.query<Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>>(
-        `EXPLAIN (${analyze ? 'ANALYZE, ' : ''}FORMAT JSON) ${sql}`,
-        params,
-      );
+      const [{ 'QUERY PLAN': plan }] = await planOf(m, sql, params);
       seen(sql, partitionReads(plan[0].Plan), plan[0].Plan);
     }
     return m.query(sql, params);

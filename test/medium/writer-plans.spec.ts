@@ -1,4 +1,8 @@
+import { DataSource, EntityManager } from 'typeorm';
 import { HistoryWriter } from '../../src/history/history-writer.service';
+import { Transaction } from '../../src/history/entities/transaction.entity';
+import { RUNS_OF_MAX_KEYS } from '../../src/history/persistence/columns';
+import { RunsRepository } from '../../src/history/persistence/runs.repository';
 import { ClusterRegistry } from '../../src/clusters/cluster-registry';
 import { RunStarts } from '../../src/history/run-starts';
 import { explainingSource, PartitionRead } from './explain-plans';
@@ -23,6 +27,8 @@ interface Explained {
  * (pruned only as they ran), planning was most of what such a batch cost PostgreSQL: 3.2 ms against 0.7 to
  * look up 8 rows at 14 partitions. They are planned against the partition of the batch's runs only, and
  * read it by key: on statistics that do not know the new runs yet, not through a bitmap of the runs' ids.
+ * Since 2026-12-01 they are planned once per connection (generic plans, pruned by the values as they run):
+ * those are the plans looked at here.
  */
 describe('the writer’s statements for a small batch in a partitioned history', () => {
   let store: Store;
@@ -45,9 +51,11 @@ describe('the writer’s statements for a small batch in a partitioned history',
     );
     seen = [];
     // The writer's statements, reads and writes, planned only (EXPLAIN without ANALYZE: nothing runs twice).
+    // A small batch's statements are prepared and planned once (generic plans): those plans are explained.
     const ds = explainingSource(store.ds, (sql, scans) => seen.push({ sql: sql.replace(/\s+/g, ' ').slice(0, 50), scans }), {
       statements: /^\s*(SELECT|WITH)/i,
       analyze: false,
+      prepared: true,
     });
     writer = new HistoryWriter(
       ds,
@@ -109,5 +117,129 @@ describe('the writer’s statements for a small batch in a partitioned history',
     const lookup = seen.filter((e) => e.sql.startsWith('SELECT h.id'));
     expect(lookup).toHaveLength(1);
     expect([...new Set(lookup[0].scans.map((s) => s.partition))]).toEqual([partition]);
+  });
+});
+
+/**
+ * A small batch's statements are prepared (named) on their connection and planned once there: parsing and
+ * planning were half of what they cost PostgreSQL on the HTTP path (~8 casts a transaction; issue #17).
+ * A bus batch's are not: planned for their values, as a generic plan of hundreds of keys was not safe.
+ */
+describe('the writer’s statements prepared for small batches only', () => {
+  let store: Store;
+  let writer: HistoryWriter;
+  /** The connection's prepared statements of the writer, read at the end of each of its transactions. */
+  let prepared: Array<Array<{ name: string; generic_plans: number; custom_plans: number; statement: string }>>;
+  const uuids = [1, 2, 3].map((c) => `prepared-batch-${c}`);
+  const NODES = 8;
+  const TASKS = 10;
+
+  beforeAll(async () => {
+    store = await openStore();
+    // One connection, so that each batch runs where the one before prepared its statements.
+    const single = new DataSource({ ...store.ds.options, extra: { max: 1 } });
+    await single.initialize();
+    closeSingle = () => single.destroy();
+    prepared = [];
+    const ds = new Proxy(single, {
+      get(target, prop, receiver) {
+        if (prop !== 'transaction') return Reflect.get(target, prop, receiver) as unknown;
+        return (work: (m: EntityManager) => Promise<unknown>) =>
+          target.transaction(async (m) => {
+            const out = await work(m);
+            prepared.push(
+              await m.query(
+                `SELECT name, generic_plans::int, custom_plans::int, statement FROM pg_prepared_statements WHERE name LIKE 'dh\\_%' ORDER BY name`,
+              ),
+            );
+            return out;
+          });
+      },
+    });
+    const runs = new RunsRepository(ds, store.ds.getRepository(Transaction));
+    writer = new HistoryWriter(
+      ds,
+      new RunStarts(new ClusterRegistry(ds), runs, store.changes),
+      runs,
+      store.rows,
+      store.state,
+      store.changes,
+    );
+    const tasks: Array<[string, string]> = [];
+    for (let n = 1; n <= NODES; n++) for (let t = 1; t <= TASKS; t++) tasks.push([String(n), `task-${t}`]);
+    await writer.apply(uuids.map((u, i) => start(u, i + 1, tasks)));
+  }, 60_000);
+  let closeSingle: () => Promise<void> = async () => undefined;
+  afterAll(async () => {
+    await closeSingle();
+    await store?.close();
+  });
+
+  const small = (status: 'running' | 'ready', task: string) => uuids.map((u) => report(u, [{ nodeId: '1', taskName: task, status }]));
+
+  /** What each statement's counts rose by from one reading of the connection's prepared statements to another. */
+  const rise = (from: (typeof prepared)[number], to: (typeof prepared)[number]) =>
+    to.flatMap((p) => {
+      const was = from.find((f) => f.name === p.name) ?? { generic_plans: 0, custom_plans: 0 };
+      const generic = p.generic_plans - was.generic_plans;
+      const custom = p.custom_plans - was.custom_plans;
+      return generic || custom ? [{ statement: p.statement.replace(/\s+/g, ' ').slice(0, 24), generic, custom }] : [];
+    });
+
+  it('prepares a small batch’s statements once and runs them on one generic plan each', async () => {
+    const before = prepared.at(-1)!;
+    await writer.apply(small('running', 'task-1'));
+    const first = prepared.at(-1)!;
+    // The clusters' and runs' locks, the rows' lookup and the commit statement: each run once, on a generic plan.
+    const statements = ['SELECT h.id, h.transacti', 'SELECT id, name, release', 'SELECT id, uuid, cluster', 'WITH history AS ( UPDATE'];
+    expect(rise(before, first).sort((a, b) => a.statement.localeCompare(b.statement))).toEqual(
+      statements.map((statement) => ({ statement, generic: 1, custom: 0 })),
+    );
+    // The same shape twice again (other tasks, same runs): no new statement, each run on its plan again.
+    await writer.apply(small('running', 'task-2'));
+    await writer.apply(small('running', 'task-3'));
+    const third = prepared.at(-1)!;
+    expect(third.map((p) => p.name)).toEqual(first.map((p) => p.name));
+    expect(rise(first, third).sort((a, b) => a.statement.localeCompare(b.statement))).toEqual(
+      statements.map((statement) => ({ statement, generic: 2, custom: 0 })),
+    );
+    const rows = await store.ds.query<Array<{ status: string; n: number }>>(
+      `SELECT h.status, count(*)::int AS n FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
+       WHERE t.uuid = ANY($1) AND h.node_id = '1' AND h.task_name IN ('task-1', 'task-2', 'task-3', 'task-4') GROUP BY 1 ORDER BY 1`,
+      [uuids],
+    );
+    expect(rows).toEqual([
+      { status: 'pending', n: 3 },
+      { status: 'running', n: 9 },
+    ]);
+    // Another shape (rows ready: the cluster state written too) is a statement of its own, prepared in turn.
+    await writer.apply(small('ready', 'task-1'));
+    expect(prepared.at(-1)!.length).toBe(third.length + 1);
+    const [{ n }] = await store.ds.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM cluster_state WHERE task_name = 'task-1'`);
+    expect(n).toBe(3);
+  });
+
+  it('does not prepare a bus batch’s statements', async () => {
+    const before = prepared.at(-1)!;
+    // 3 runs × 8 nodes × 3 tasks: 72 task reports, past RUNS_OF_MAX_KEYS.
+    const reports = uuids.map((u) =>
+      report(
+        u,
+        Array.from({ length: NODES * 3 }, (_, k) => ({
+          nodeId: String((k % NODES) + 1),
+          taskName: `task-${4 + Math.floor(k / NODES)}`,
+          status: 'running' as const,
+        })),
+      ),
+    );
+    expect(reports.reduce((n, r) => n + (r.kind === 'report' ? r.tasks.length : 0), 0)).toBeGreaterThan(RUNS_OF_MAX_KEYS);
+    await writer.apply(reports);
+    expect(prepared.at(-1)).toEqual(before);
+    const [{ n }] = await store.ds.query<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
+       WHERE t.uuid = ANY($1) AND h.task_name IN ('task-4', 'task-5', 'task-6') AND h.status = 'running'`,
+      [uuids],
+    );
+    expect(n).toBe(72);
   });
 });

@@ -1,5 +1,4 @@
-import type { EntityManager } from 'typeorm';
-import { selectRows } from './sql';
+import { Queryable, selectRows } from './sql';
 
 /**
  * THE LOCK ORDER. Every database transaction that locks, writes or deletes clusters or runs takes its
@@ -52,7 +51,7 @@ export interface LockedCluster {
  * returns those that exist. Inside the caller's transaction, before any run lock.
  */
 export async function lockClusters(
-  m: EntityManager,
+  m: Queryable,
   mode: ClusterLock,
   of: { clusters?: number[]; runUuids?: string[] },
 ): Promise<LockedCluster[]> {
@@ -78,6 +77,6 @@ export function lockedRunsSql(columns: string, where: string): string {
 }
 
 /** Step 2: locks the runs matching `where`, in ascending id, and returns their `columns`. After step 1. */
-export function lockRuns<T>(m: EntityManager, columns: string, where: string, params: unknown[]): Promise<T[]> {
+export function lockRuns<T>(m: Queryable, columns: string, where: string, params: unknown[]): Promise<T[]> {
   return selectRows<T>(m, lockedRunsSql(columns, where), params);
 }

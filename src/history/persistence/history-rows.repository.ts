@@ -271,18 +271,25 @@ export class HistoryRowsRepository {
    * it for 10 times smaller than it is), the planner prefers to read the whole table and hash it at every
    * batch over ~1,000 index lookups, which it costs as uncached random reads. A 1,000-run benchmark spent
    * ~30 % of PostgreSQL's CPU in those scans (perf, issue #17).
-   * The writer's statements are not prepared (named): tried, parsing once per connection saved ~0.6 µs of
-   * PostgreSQL CPU per cast, but planned at each execution (force_custom_plan) the cluster state's upsert
-   * cost 18 instead of 11 µs per row (a micro-benchmark) and the writer's statements 34-41 instead of 25-26
-   * µs per cast (1,000-run benchmarks, log_statement_stats); planned once (a generic plan), they kept the
-   * plan of a fresh database's first batches (a run's rows read for each key: 2-19 s per batch). Issue #17.
+   * The writer's statements are prepared (named) only in a small batch (`planOnce`, HistoryWriter.apply): tried
+   * for every batch, parsing once per connection saved ~0.6 µs of PostgreSQL CPU per cast, but planned at each
+   * execution (force_custom_plan) the cluster state's upsert cost 18 instead of 11 µs per row and the writer's
+   * statements 34-41 instead of 25-26 µs per cast (1,000-run benchmarks); planned once (a generic plan) they kept
+   * the plan of a fresh database's first batches (a run's rows read for each key: 2-19 s per batch). A small batch
+   * (the HTTP path: ~8 casts per transaction) is another matter: planning and parsing were half of what its
+   * statements cost PostgreSQL (pg_stat_statements, 2026-12-01), so there each statement is planned once per
+   * connection (`plan_cache_mode`), and without sequential scans, so that a plan made when a partition was
+   * small still reads it by key once it is large (every statement of the writer reads or writes by a key its
+   * table has an index for). The settings are the same in every small batch: the plans cached are made and
+   * used under them alone (prepared.ts).
    * Nor bitmap scans: a small batch's statements name their runs (`runsOf`, for the partitions), and on
    * statistics that do not know the new runs yet (each run estimated at one row) the planner read those
    * runs' rows through a bitmap of their ids and compared each with every key, at 10 times the cost.
    */
-  async lookUpByIndexes(m: Queryable): Promise<void> {
+  async lookUpByIndexes(m: Queryable, { planOnce = false }: { planOnce?: boolean } = {}): Promise<void> {
+    const once = planOnce ? `, set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)` : '';
     await m.query(
-      `SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('enable_bitmapscan', 'off', true)`,
+      `SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('enable_bitmapscan', 'off', true)${once}`,
     );
   }
 
@@ -312,9 +319,12 @@ export class HistoryRowsRepository {
     const parts: string[] = [];
     if (withNode.length) parts.push(byKey(withNode, KEY_COLUMNS, 'h.node_id = k.node'));
     if (clusterLevel.length) parts.push(byKey(clusterLevel, [KEY_COLUMNS[0], KEY_COLUMNS[2]], 'h.node_id IS NULL'));
+    // The closing runs named twice: `= ANY` for the index, `runsOf` for the partitions (a generic plan, a small
+    // batch's, prunes by equalities it is given values for, never by an array's elements).
     if (closing.length)
       parts.push(`SELECT ${STORED_COLUMNS} FROM deployment_history h
-       WHERE h.transaction_id = ANY($${params.push(closing)}::int[]) AND (h.status IN ${OPEN_TASK_SQL} OR h.closed_reason IS NOT NULL)`);
+       WHERE h.transaction_id = ANY($${params.push(closing)}::int[]) AND ${runsOf('h', closing, params)}
+         AND (h.status IN ${OPEN_TASK_SQL} OR h.closed_reason IS NOT NULL)`);
     if (!parts.length) return Promise.resolve([]);
     return selectRows(m, parts.join('\n       UNION ALL\n       '), params);
   }

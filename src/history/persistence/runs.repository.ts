@@ -92,7 +92,7 @@ export class RunsRepository {
   }
 
   /** The runs of these uuids, locked in id order, with what the writer merges reports into. */
-  lockForReports(m: EntityManager, uuids: string[]): Promise<RunRow[]> {
+  lockForReports(m: Queryable, uuids: string[]): Promise<RunRow[]> {
     return lockRuns<RunRow>(
       m,
       'id, uuid, cluster_id, status, progress, message, status_time, time_end, history_recorded, dry_run, epoch',

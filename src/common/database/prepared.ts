@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { EntityManager, QueryFailedError } from 'typeorm';
+import type { Queryable } from './sql';
+
+/** Named statements one connection keeps at most; past it, statements go unnamed (each parsed and planned). */
+export const PREPARED_PER_CONNECTION = 100;
+
+/** What a pg client is to this file: a query by name, text and values. */
+interface NamedQueryClient {
+  query(q: { name?: string; text: string; values: unknown[] }): Promise<{ command?: string; rows: unknown[]; rowCount?: number | null }>;
+}
+
+/** The names each connection has been sent (as they are prepared in its server process), at most PREPARED_PER_CONNECTION. */
+const namedOn = new WeakMap<object, Set<string>>();
+
+/** A statement's name: its text's digest, the same on every connection and every instance. */
+export const statementName = (text: string): string => `dh_${createHash('sha1').update(text).digest('base64url')}`;
+
+/**
+ * The caller's transaction as a Queryable whose statements are sent as named (prepared) statements of its
+ * connection: each text is parsed and analyzed by PostgreSQL once per connection, and planned as the
+ * transaction's `plan_cache_mode` says (issue #17: the writer's small batches, see HistoryWriter.apply).
+ * A named statement's cached plan is reused whatever the planner settings of a later transaction are: use
+ * this only where every transaction that sends these texts sets the same settings first.
+ *
+ * Bounded: a connection is sent at most PREPARED_PER_CONNECTION names (its server process keeps each with
+ * its plan until the connection closes); past that, statements go unnamed as they always did.
+ * Answers as the manager's own `query` does (rows; `[rows, count]` for UPDATE and DELETE) and fails as it
+ * does (QueryFailedError around the driver's error, logged by the data source's logger), so that callers
+ * and whose fault a failure is (db-errors.ts) cannot tell the difference. Without a transaction's
+ * connection (a manager that is not TypeORM's), the manager itself.
+ */
+export function preparedStatements(m: EntityManager): Queryable {
+  const runner = m.queryRunner as { databaseConnection?: NamedQueryClient; isReleased?: boolean } | undefined;
+  const client = runner?.databaseConnection;
+  if (!runner || !client || typeof client.query !== 'function') return m;
+  const query = async (text: string, params: unknown[] = []): Promise<unknown> => {
+    const name = nameFor(client, text);
+    try {
+      const raw = await client.query({ ...(name ? { name } : {}), text, values: params });
+      return raw.command === 'UPDATE' || raw.command === 'DELETE' ? [raw.rows, raw.rowCount ?? 0] : raw.rows;
+    } catch (e) {
+      m.connection.logger.logQueryError(e as Error, text, params);
+      throw new QueryFailedError(text, params, e as Error);
+    }
+  };
+  return { query } as Queryable;
+}
+
+/** The name `text` goes by on `client`, or undefined once the client holds its share of names. */
+function nameFor(client: object, text: string): string | undefined {
+  let names = namedOn.get(client);
+  if (!names) namedOn.set(client, (names = new Set()));
+  const name = statementName(text);
+  if (names.has(name)) return name;
+  if (names.size >= PREPARED_PER_CONNECTION) return undefined;
+  names.add(name);
+  return name;
+}

@@ -1,0 +1,80 @@
+import { EntityManager, QueryFailedError } from 'typeorm';
+import { PREPARED_PER_CONNECTION, preparedStatements, statementName } from '../../src/common/database/prepared';
+
+/** A pg client that records what it is sent and answers like pg (rows, command, rowCount). */
+function fakeClient(fail?: Error) {
+  const sent: Array<{ name?: string; text: string; values: unknown[] }> = [];
+  return {
+    sent,
+    query: (q: { name?: string; text: string; values: unknown[] }) => {
+      sent.push(q);
+      if (fail) return Promise.reject(fail);
+      const command = q.text.split(' ')[0];
+      return Promise.resolve({ command, rows: [{ x: 1 }], rowCount: 1 });
+    },
+  };
+}
+
+function managerOn(client: object | undefined, logged: string[] = []): EntityManager {
+  return {
+    queryRunner: client ? { databaseConnection: client } : undefined,
+    connection: { logger: { logQueryError: (e: Error, q: string) => logged.push(`${e.message}: ${q}`) } },
+    query: () => Promise.resolve('the manager itself'),
+  } as unknown as EntityManager;
+}
+
+describe('preparedStatements', () => {
+  it('sends each text under its digest’s name, the same name for the same text', async () => {
+    const client = fakeClient();
+    const q = preparedStatements(managerOn(client));
+    await q.query('SELECT $1::int', [1]);
+    await q.query('SELECT $1::int', [2]);
+    await q.query('SELECT $1::text', ['a']);
+    expect(client.sent.map((s) => s.name)).toEqual([
+      statementName('SELECT $1::int'),
+      statementName('SELECT $1::int'),
+      statementName('SELECT $1::text'),
+    ]);
+    expect(client.sent.map((s) => s.values)).toEqual([[1], [2], ['a']]);
+    // A name PostgreSQL takes (at most 63 bytes), not the text's.
+    expect(statementName('SELECT 1'.repeat(1000)).length).toBeLessThanOrEqual(63);
+    expect(statementName('SELECT 1')).not.toEqual(statementName('SELECT 2'));
+  });
+
+  it('answers as TypeORM’s query does: rows, or [rows, count] for UPDATE and DELETE', async () => {
+    const q = preparedStatements(managerOn(fakeClient()));
+    expect(await q.query('SELECT 1', [])).toEqual([{ x: 1 }]);
+    expect(await q.query('UPDATE t SET x = 1', [])).toEqual([[{ x: 1 }], 1]);
+    expect(await q.query('DELETE FROM t', [])).toEqual([[{ x: 1 }], 1]);
+    expect(await q.query('INSERT INTO t VALUES (1)', [])).toEqual([{ x: 1 }]);
+  });
+
+  it('names at most PREPARED_PER_CONNECTION statements per connection, then sends them unnamed', async () => {
+    const client = fakeClient();
+    const other = fakeClient();
+    const q = preparedStatements(managerOn(client));
+    for (let i = 0; i < PREPARED_PER_CONNECTION + 5; i++) await q.query(`SELECT ${i}`, []);
+    expect(client.sent.filter((s) => s.name).length).toBe(PREPARED_PER_CONNECTION);
+    expect(client.sent.slice(PREPARED_PER_CONNECTION).every((s) => s.name === undefined)).toBe(true);
+    // A statement named before keeps its name; another connection has its own share.
+    await q.query('SELECT 0', []);
+    expect(client.sent.at(-1)!.name).toBe(statementName('SELECT 0'));
+    await preparedStatements(managerOn(other)).query(`SELECT ${PREPARED_PER_CONNECTION + 1}`, []);
+    expect(other.sent[0].name).toBe(statementName(`SELECT ${PREPARED_PER_CONNECTION + 1}`));
+  });
+
+  it('fails as TypeORM’s query does: a QueryFailedError around the driver’s error, logged', async () => {
+    const driverError = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    const logged: string[] = [];
+    const q = preparedStatements(managerOn(fakeClient(driverError), logged));
+    const failure = await q.query('SELECT 1', []).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(QueryFailedError);
+    expect((failure as QueryFailedError).driverError).toBe(driverError);
+    expect(logged).toEqual(['deadlock detected: SELECT 1']);
+  });
+
+  it('is the manager itself where there is no transaction’s connection', async () => {
+    const m = managerOn(undefined);
+    expect(preparedStatements(m)).toBe(m);
+  });
+});
