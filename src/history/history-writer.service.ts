@@ -1,6 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { lockClusters } from '../common/database/lock-order';
 import { preparedStatements } from '../common/database/prepared';
 import { RetryableWriteError, retryingTransaction } from '../common/database/retrying-transaction';
@@ -47,6 +48,8 @@ export class HistoryWriter {
     private readonly rows: HistoryRowsRepository,
     private readonly state: ClusterStateRepository,
     private readonly changes: RunChanges,
+    /** Whether small batches prepare their statements (DATABASE_PREPARED_STATEMENTS; on where not wired, as in tests). */
+    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<AppConfig, 'databasePreparedStatements'>,
   ) {}
 
   /**
@@ -59,7 +62,7 @@ export class HistoryWriter {
     onReject?: (rejected: Array<{ index: number; reason: string }>) => Error | null,
   ): Promise<CommandOutcome[]> {
     // A small batch's statements are planned once per connection (lookUpByIndexes says why).
-    const small = isSmallBatch(commands);
+    const small = (this.config?.databasePreparedStatements ?? true) && isSmallBatch(commands);
     // Lost a race (a concurrent start, a deadlock): the next attempt sees the winner's rows.
     return retryingTransaction(
       this.db,

@@ -157,19 +157,16 @@ describe('the writer’s statements prepared for small batches only', () => {
       },
     });
     const runs = new RunsRepository(ds, store.ds.getRepository(Transaction));
-    writer = new HistoryWriter(
-      ds,
-      new RunStarts(new ClusterRegistry(ds), runs, store.changes),
-      runs,
-      store.rows,
-      store.state,
-      store.changes,
-    );
+    const starts = new RunStarts(new ClusterRegistry(ds), runs, store.changes);
+    writer = new HistoryWriter(ds, starts, runs, store.rows, store.state, store.changes);
+    unprepared = new HistoryWriter(ds, starts, runs, store.rows, store.state, store.changes, { databasePreparedStatements: false });
     const tasks: Array<[string, string]> = [];
     for (let n = 1; n <= NODES; n++) for (let t = 1; t <= TASKS; t++) tasks.push([String(n), `task-${t}`]);
     await writer.apply(uuids.map((u, i) => start(u, i + 1, tasks)));
   }, 60_000);
   let closeSingle: () => Promise<void> = async () => undefined;
+  /** The writer with DATABASE_PREPARED_STATEMENTS=off (behind a pooler that does not keep them). */
+  let unprepared: HistoryWriter;
   afterAll(async () => {
     await closeSingle();
     await store?.close();
@@ -241,5 +238,18 @@ describe('the writer’s statements prepared for small batches only', () => {
       [uuids],
     );
     expect(n).toBe(72);
+  });
+
+  it('prepares nothing with DATABASE_PREPARED_STATEMENTS=off', async () => {
+    const before = prepared.at(-1)!;
+    await unprepared.apply(small('running', 'task-7'));
+    // A shape not seen before (its rows pending until now), all the same nothing new, nothing run by name.
+    expect(prepared.at(-1)).toEqual(before);
+    const [{ n }] = await store.ds.query<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
+       WHERE t.uuid = ANY($1) AND h.node_id = '1' AND h.task_name = 'task-7' AND h.status = 'running'`,
+      [uuids],
+    );
+    expect(n).toBe(3);
   });
 });

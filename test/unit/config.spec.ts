@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       databaseUrl: undefined,
       databaseReadUrl: undefined,
+      databasePreparedStatements: true,
       embeddedPgDir: '.data/postgres',
       embeddedPgPort: 54329,
       embeddedPgStateDir: '/var/lib/deployment-history',
@@ -136,6 +137,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ AMQP_QUEUE_TYPE: '' }).amqpQueueType).toBe('classic');
     expect(configError({ AMQP_QUEUE_TYPE: 'stream' }).problems).toEqual(["AMQP_QUEUE_TYPE must be one of classic, quorum (got 'stream')"]);
     expect(configError({ AMQP_QUEUE_TYPE: 'Quorum' }).problems).toHaveLength(1);
+  });
+
+  it('reads DATABASE_PREPARED_STATEMENTS as on or off, nothing else', () => {
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'off' }).databasePreparedStatements).toBe(false);
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'on' }).databasePreparedStatements).toBe(true);
+    expect(() => loadConfig({ DATABASE_PREPARED_STATEMENTS: 'no' })).toThrow(
+      /DATABASE_PREPARED_STATEMENTS must be one of on, off \(got 'no'\)/,
+    );
   });
 
   it('reads DATABASE_READ_URL next to DATABASE_URL; refuses it alone (the embedded PostgreSQL has no replica) or with a bad scheme', () => {

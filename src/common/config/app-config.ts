@@ -17,6 +17,12 @@ export interface AppConfig {
    * writes, transactions and the live stream stay on the primary. Undefined: everything on the primary.
    */
   databaseReadUrl?: string;
+  /**
+   * The writer's small batches (the HTTP path's) send their statements prepared, planned once per connection
+   * (history/history-writer.service.ts). `off` for a connection pooler that does not keep prepared statements
+   * across transactions (PgBouncer before 1.21, or with max_prepared_statements 0, in transaction mode).
+   */
+  databasePreparedStatements: boolean;
   embeddedPgDir: string;
   embeddedPgPort: number;
   /**
@@ -181,6 +187,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     host: str('HOST', '0.0.0.0'),
     databaseUrl: url('DATABASE_URL', ['postgres', 'postgresql']),
     databaseReadUrl: url('DATABASE_READ_URL', ['postgres', 'postgresql']),
+    databasePreparedStatements: oneOf('DATABASE_PREPARED_STATEMENTS', ['on', 'off'] as const, 'on') === 'on',
     embeddedPgDir: env.EMBEDDED_PG_DIR || DEFAULT_EMBEDDED_PG_DIR,
     embeddedPgPort: int('EMBEDDED_PG_PORT', 54329, 1, 65535),
     embeddedPgStateDir: absolutePath('EMBEDDED_PG_STATE_DIR', '/var/lib/deployment-history'),
