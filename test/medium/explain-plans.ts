@@ -11,6 +11,8 @@ export interface PlanNode {
   'Relation Name'?: string;
   'Actual Rows'?: number;
   'Actual Loops'?: number;
+  /** Partitions an Append left out as it started (a generic plan pruned by its parameters' values). */
+  'Subplans Removed'?: number;
   Plans?: PlanNode[];
 }
 /** How one statement read the history's partitions: per partition, the scan and the rows it gave. */

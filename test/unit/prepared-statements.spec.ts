@@ -1,4 +1,5 @@
-import { EntityManager, QueryFailedError } from 'typeorm';
+import { EntityManager, QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
+import { runsOf } from '../../src/history/persistence/columns';
 import { PREPARED_PER_CONNECTION, preparedStatements, statementName } from '../../src/common/database/prepared';
 
 /** A pg client that records what it is sent and answers like pg (rows, command, rowCount). */
@@ -15,9 +16,9 @@ function fakeClient(fail?: Error) {
   };
 }
 
-function managerOn(client: object | undefined, logged: string[] = []): EntityManager {
+function managerOn(client: object | undefined, logged: string[] = [], isReleased = false): EntityManager {
   return {
-    queryRunner: client ? { databaseConnection: client } : undefined,
+    queryRunner: client ? { databaseConnection: client, isReleased } : undefined,
     connection: { logger: { logQueryError: (e: Error, q: string) => logged.push(`${e.message}: ${q}`) } },
     query: () => Promise.resolve('the manager itself'),
   } as unknown as EntityManager;
@@ -73,8 +74,43 @@ describe('preparedStatements', () => {
     expect(logged).toEqual(['deadlock detected: SELECT 1']);
   });
 
+  it('sends nothing once the transaction’s connection was given back', async () => {
+    const client = fakeClient();
+    const failure = await preparedStatements(managerOn(client, [], true))
+      .query('SELECT 1', [])
+      .catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(QueryRunnerAlreadyReleasedError);
+    expect(client.sent).toEqual([]);
+  });
+
   it('is the manager itself where there is no transaction’s connection', async () => {
     const m = managerOn(undefined);
     expect(preparedStatements(m)).toBe(m);
+  });
+});
+
+describe('runsOf', () => {
+  it('names each run once, padded to a power of two with the last run (a few texts for prepared statements)', () => {
+    const params: unknown[] = [];
+    expect(runsOf('h', [7, 7, 8, 9], params)).toBe(
+      '(h.transaction_id = $1::int OR h.transaction_id = $2::int OR h.transaction_id = $3::int OR h.transaction_id = $4::int)',
+    );
+    expect(params).toEqual([7, 8, 9, 9]);
+    const sizes = [1, 2, 3, 5, 8, 9, 33, 64].map(
+      (n) =>
+        runsOf(
+          'h',
+          Array.from({ length: n }, (_, i) => i + 1),
+          [],
+        ).split(' OR ').length,
+    );
+    expect(sizes).toEqual([1, 2, 4, 8, 8, 16, 64, 64]);
+    expect(
+      runsOf(
+        'h',
+        Array.from({ length: 65 }, (_, i) => i),
+        [],
+      ),
+    ).toBe('TRUE');
   });
 });

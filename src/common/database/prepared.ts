@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EntityManager, QueryFailedError } from 'typeorm';
+import { EntityManager, QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
 import type { Queryable } from './sql';
 
 /** Named statements one connection keeps at most; past it, statements go unnamed (each parsed and planned). */
@@ -24,7 +24,8 @@ export const statementName = (text: string): string => `dh_${createHash('sha1').
  * this only where every transaction that sends these texts sets the same settings first.
  *
  * Bounded: a connection is sent at most PREPARED_PER_CONNECTION names (its server process keeps each with
- * its plan until the connection closes); past that, statements go unnamed as they always did.
+ * its plan until the connection closes); past that, statements go unnamed (under the transaction's
+ * settings, each then planned at every execution). The writer's texts are few (runsOf pads its list).
  * Answers as the manager's own `query` does (rows; `[rows, count]` for UPDATE and DELETE) and fails as it
  * does (QueryFailedError around the driver's error, logged by the data source's logger), so that callers
  * and whose fault a failure is (db-errors.ts) cannot tell the difference. Without a transaction's
@@ -35,6 +36,8 @@ export function preparedStatements(m: EntityManager): Queryable {
   const client = runner?.databaseConnection;
   if (!runner || !client || typeof client.query !== 'function') return m;
   const query = async (text: string, params: unknown[] = []): Promise<unknown> => {
+    // As TypeORM's own query: never on a connection given back to the pool (another transaction's now).
+    if (runner.isReleased) throw new QueryRunnerAlreadyReleasedError();
     const name = nameFor(client, text);
     try {
       const raw = await client.query({ ...(name ? { name } : {}), text, values: params });
