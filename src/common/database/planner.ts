@@ -22,8 +22,16 @@ import type { Queryable } from './sql';
  */
 export async function readThroughIndexes<T>(db: DataSource, read: (m: Queryable) => Promise<T>): Promise<T> {
   return db.transaction(async (m) => {
-    // set_config(..., true): for this transaction only, as SET LOCAL; both in one round trip.
-    await m.query(`SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)`);
+    await setLocally(m, { enable_seqscan: 'off', jit: 'off' });
     return read(m);
   });
+}
+
+/**
+ * Sets these settings for the rest of the caller's transaction only (set_config(..., true), as SET LOCAL),
+ * all in one round trip. Names and values are the code's own constants, written into the statement as they are.
+ */
+export async function setLocally(m: Queryable, settings: Readonly<Record<string, string>>): Promise<void> {
+  const calls = Object.entries(settings).map(([name, value]) => `set_config('${name}', '${value}', true)`);
+  await m.query(`SELECT ${calls.join(', ')}`);
 }

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { EntityManager, QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
-import type { Queryable } from './sql';
+import { DriverResult, managerAnswer, Queryable } from './sql';
 
 /** Named statements one connection keeps at most; past it, statements go unnamed (each parsed and planned). */
 export const PREPARED_PER_CONNECTION = 100;
 
 /** What a pg client is to this file: a query by name, text and values. */
 interface NamedQueryClient {
-  query(q: { name?: string; text: string; values: unknown[] }): Promise<{ command?: string; rows: unknown[]; rowCount?: number | null }>;
+  query(q: { name?: string; text: string; values: unknown[] }): Promise<DriverResult>;
 }
 
 /** The names each connection has been sent (as they are prepared in its server process), at most PREPARED_PER_CONNECTION. */
@@ -40,8 +40,7 @@ export function preparedStatements(m: EntityManager): Queryable {
     if (runner.isReleased) throw new QueryRunnerAlreadyReleasedError();
     const name = nameFor(client, text);
     try {
-      const raw = await client.query({ ...(name ? { name } : {}), text, values: params });
-      return raw.command === 'UPDATE' || raw.command === 'DELETE' ? [raw.rows, raw.rowCount ?? 0] : raw.rows;
+      return managerAnswer(await client.query({ ...(name ? { name } : {}), text, values: params }));
     } catch (e) {
       m.connection.logger.logQueryError(e as Error, text, params);
       throw new QueryFailedError(text, params, e as Error);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { setLocally } from '../../common/database/planner';
 import { Queryable, selectOne, selectRows } from '../../common/database/sql';
 import type { HistoryRecord } from '../dto/history-row.dto';
 import { OPEN_TASK_SQL, type TaskStatus } from '../task-state';
@@ -287,14 +288,14 @@ export class HistoryRowsRepository {
    * runs' rows through a bitmap of their ids and compared each with every key, at 10 times the cost.
    */
   async lookUpByIndexes(m: Queryable, { planOnce = false }: { planOnce?: boolean } = {}): Promise<void> {
-    // No JIT either: a plan kept by a statement keeps its decision to compile, and a generic plan's costs
-    // (each unnest taken for 100 rows, every partition counted) may pass jit_above_cost on a large history.
-    const once = planOnce
-      ? `, set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)`
-      : '';
-    await m.query(
-      `SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('enable_bitmapscan', 'off', true)${once}`,
-    );
+    await setLocally(m, {
+      enable_hashjoin: 'off',
+      enable_mergejoin: 'off',
+      enable_bitmapscan: 'off',
+      // No JIT either: a plan kept by a statement keeps its decision to compile, and a generic plan's costs
+      // (each unnest taken for 100 rows, every partition counted) may pass jit_above_cost on a large history.
+      ...(planOnce ? { plan_cache_mode: 'force_generic_plan', enable_seqscan: 'off', jit: 'off' } : {}),
+    });
   }
 
   /**
