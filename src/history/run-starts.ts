@@ -4,7 +4,7 @@ import { ClusterInfo, ClusterRegistry, RegisteredCluster } from '../clusters/clu
 import { describeRelease, MIN_HISTORY_VERSION } from '../clusters/release';
 import { RetryableWriteError } from '../common/database/retrying-transaction';
 import { HistoryPartitions } from './persistence/partitions';
-import { PendingRow, RunChanges, RunCreation } from './persistence/run-changes';
+import { NewRunParts, PendingRow, RunChanges, RunCreation } from './persistence/run-changes';
 import { RunsRepository } from './persistence/runs.repository';
 import type { CommandOutcome, RunStart, StartWarning } from './store-commands';
 
@@ -111,34 +111,28 @@ export class RunStarts {
   }
 }
 
-/** What the runs' creation writes: the runs, the pending rows of those recorded, their definitions and snapshots. */
+/** What the runs' creation writes: the runs, and the pending rows of those recorded, their definitions, snapshots and nodes. */
 function creationOf(runs: RunStart[], registered: RegisteredCluster[], recorded: boolean[]): RunCreation {
-  const pending: PendingRow[] = [];
-  // Per-node definitions and snapshots as one JSON list each (jsonb_/json_to_recordset): their texts go as
-  // they are, where arrays of text parameters would have every quote of them escaped (a large deployment
-  // info). The definitions are parsed once as jsonb (~20 % faster than json with jsonb fields); the
-  // snapshots are kept as json, their text as sent.
-  const nodeDefinitions: string[] = [];
-  const snapshots: string[] = [];
-  const nodes: string[] = [];
-  const snapshot = (uuid: string, kind: string, nodeUid: string | null, json: string) =>
-    snapshots.push(`{"u":${JSON.stringify(uuid)},"k":"${kind}","n":${JSON.stringify(nodeUid)},"d":${json}}`);
-  runs.forEach((r, k) => {
+  const parts = runs.map((r, k): NewRunParts => {
+    const snapshots: string[] = [];
+    const snapshot = (kind: string, nodeUid: string | null, json: string) =>
+      snapshots.push(`{"k":"${kind}","n":${JSON.stringify(nodeUid)},"d":${json}}`);
     // Snapshots are the run's own, kept whatever its release (unlike its tasks).
     const s = r.snapshots;
     if (s.deploymentInfo) {
-      snapshot(r.uuid, 'deployment_info', null, s.deploymentInfo.common);
-      for (const n of s.deploymentInfo.nodes) snapshot(r.uuid, 'deployment_info', n.uid, n.json);
+      snapshot('deployment_info', null, s.deploymentInfo.common);
+      for (const n of s.deploymentInfo.nodes) snapshot('deployment_info', n.uid, n.json);
     }
-    if (s.settings !== undefined) snapshot(r.uuid, 'settings', null, s.settings);
-    if (s.networkConfiguration !== undefined) snapshot(r.uuid, 'network_configuration', null, s.networkConfiguration);
-    for (const n of r.nodes) nodes.push(JSON.stringify({ u: r.uuid, n: n.uid, r: n.roles, h: n.hostname }));
-    if (!recorded[k]) return;
-    for (const t of r.tasks) pending.push({ uuid: r.uuid, node_id: t.nodeId, task_name: t.taskName, task_type: t.type });
-    const u = JSON.stringify(r.uuid);
-    for (const d of r.nodeDefinitions) {
-      nodeDefinitions.push(`{"u":${u},"n":${JSON.stringify(d.nodeId)},"t":${JSON.stringify(d.taskName)},"d":${d.json}}`);
-    }
+    if (s.settings !== undefined) snapshot('settings', null, s.settings);
+    if (s.networkConfiguration !== undefined) snapshot('network_configuration', null, s.networkConfiguration);
+    const nodes = r.nodes.map((n) => JSON.stringify({ n: n.uid, r: n.roles, h: n.hostname }));
+    if (!recorded[k]) return { pending: [], nodeDefinitions: [], snapshots, nodes };
+    return {
+      pending: pendingRows(r.tasks),
+      nodeDefinitions: r.nodeDefinitions.map((d) => `{"n":${JSON.stringify(d.nodeId)},"t":${JSON.stringify(d.taskName)},"d":${d.json}}`),
+      snapshots,
+      nodes,
+    };
   });
   return {
     runs: runs.map((r, k) => ({
@@ -153,9 +147,24 @@ function creationOf(runs: RunStart[], registered: RegisteredCluster[], recorded:
       release: registered[k].release,
       announced_release: registered[k].announced,
     })),
-    pending,
-    nodeDefinitions: `[${nodeDefinitions.join(',')}]`,
-    snapshots: `[${snapshots.join(',')}]`,
-    nodes: `[${nodes.join(',')}]`,
+    parts,
   };
+}
+
+/**
+ * A run's pending rows in graph order, each (node, task) once (the rows' unique key): a task listed twice
+ * on a node (Astute's "null" and "" both name the cluster level) keeps its first listing, as its definition
+ * does (cast.ts).
+ */
+function pendingRows(tasks: RunStart['tasks']): PendingRow[] {
+  const seen = new Map<string | null, Set<string>>();
+  const rows: PendingRow[] = [];
+  for (const t of tasks) {
+    let names = seen.get(t.nodeId);
+    if (!names) seen.set(t.nodeId, (names = new Set()));
+    if (names.has(t.taskName)) continue;
+    names.add(t.taskName);
+    rows.push({ node_id: t.nodeId, task_name: t.taskName, task_type: t.type });
+  }
+  return rows;
 }
