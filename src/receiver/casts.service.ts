@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { LogThrottle } from '../common/logging/log-throttle';
 import type { CommandOutcome } from '../history/store-commands';
-import { CastRejected, ParsedCast, parseCast } from './cast';
+import { CastRejected, isCastMethod, ParsedCast, parseCast } from './cast';
 import { CastResultDto } from './dto/cast-result.dto';
 import { HttpCastBatcher } from './http-batcher';
 import { ReceiverStats } from './receiver-stats';
@@ -31,7 +31,9 @@ export class CastsService implements OnModuleDestroy {
   /** Validates a cast (counting it); throws CastRejected with the reason. */
   parse(raw: unknown, source: 'bus' | 'http', receivedAt = new Date()): ParsedCast {
     const method = (raw as { method?: unknown } | null)?.method;
-    this.stats.received(typeof method === 'string' && /^\w{1,40}$/.test(method) ? method : 'invalid', source);
+    // Counted by method among the known ones only: a label value per name a sender makes up would grow the
+    // metrics (and the service's memory) without bound.
+    this.stats.received(isCastMethod(method) ? method : 'unknown', source);
     return parseCast(raw, receivedAt);
   }
 
