@@ -1,5 +1,6 @@
 import { EntityManager, QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
 import { runsOf } from '../../src/history/persistence/columns';
+import { classifyDbError, RetryableWriteError } from '../../src/common/database/db-errors';
 import { PREPARED_PER_CONNECTION, preparedStatements, statementName } from '../../src/common/database/prepared';
 
 /** A pg client that records what it is sent and answers like pg (rows, command, rowCount). */
@@ -72,6 +73,25 @@ describe('preparedStatements', () => {
     expect(failure).toBeInstanceOf(QueryFailedError);
     expect((failure as QueryFailedError).driverError).toBe(driverError);
     expect(logged).toEqual(['deadlock detected: SELECT 1']);
+  });
+
+  it('takes a named statement its connection no longer holds as sent for the store’s side: run again, unnamed there', async () => {
+    for (const code of ['26000', '42P05', '0A000']) {
+      const stale = Object.assign(new Error(`stale ${code}`), { code });
+      const client = fakeClient(stale);
+      const q = preparedStatements(managerOn(client));
+      const failure = await q.query('SELECT 1', []).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(RetryableWriteError);
+      expect(classifyDbError(failure)).toBe('store');
+      // The transaction run again on that connection: its statements now unnamed, and a failure of an unnamed
+      // statement is what it is (not about prepared statements): a QueryFailedError of its own code.
+      const again = await preparedStatements(managerOn(client))
+        .query('SELECT 1', [])
+        .catch((e: unknown) => e);
+      expect(client.sent.map((s) => s.name)).toEqual([statementName('SELECT 1'), undefined]);
+      expect(again).toBeInstanceOf(QueryFailedError);
+      expect(classifyDbError(again)).not.toBe('store');
+    }
   });
 
   it('sends nothing once the transaction’s connection was given back', async () => {

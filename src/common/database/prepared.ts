@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EntityManager, QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
+import { RetryableWriteError } from './db-errors';
 import { DriverResult, managerAnswer, Queryable } from './sql';
 
 /** Named statements one connection keeps at most; past it, statements go unnamed (each parsed and planned). */
@@ -12,6 +13,18 @@ interface NamedQueryClient {
 
 /** The names each connection has been sent (as they are prepared in its server process), at most PREPARED_PER_CONNECTION. */
 const namedOn = new WeakMap<object, Set<string>>();
+
+/** Connections whose prepared statements were found not to be what they were sent: statements go unnamed there. */
+const unnamedOn = new WeakSet<object>();
+
+/**
+ * What PostgreSQL answers a named statement its connection does not hold as it was sent: 26000 (no such
+ * statement: a `DEALLOCATE`, a pooler that does not keep them between transactions), 42P05 (one of that name
+ * exists: a pooler mixing clients on one server connection), 0A000 ("cached plan must not change result
+ * type": a migration changed what the statement returns while this instance ran). The store's state, not a
+ * fault of what is written.
+ */
+const STALE_STATEMENT = new Set(['26000', '42P05', '0A000']);
 
 /** A statement's name: its text's digest, the same on every connection and every instance. */
 export const statementName = (text: string): string => `dh_${createHash('sha1').update(text).digest('base64url')}`;
@@ -28,7 +41,9 @@ export const statementName = (text: string): string => `dh_${createHash('sha1').
  * settings, each then planned at every execution). The writer's texts are few (runsOf pads its list).
  * Answers as the manager's own `query` does (rows; `[rows, count]` for UPDATE and DELETE) and fails as it
  * does (QueryFailedError around the driver's error, logged by the data source's logger), so that callers
- * and whose fault a failure is (db-errors.ts) cannot tell the difference. Without a transaction's
+ * and whose fault a failure is (db-errors.ts) cannot tell the difference; except when the connection no
+ * longer holds a named statement as it was sent (STALE_STATEMENT): the store's side, a RetryableWriteError,
+ * and that connection's statements unnamed from then on. Without a transaction's
  * connection (a manager that is not TypeORM's), the manager itself.
  */
 export function preparedStatements(m: EntityManager): Queryable {
@@ -38,11 +53,17 @@ export function preparedStatements(m: EntityManager): Queryable {
   const query = async (text: string, params: unknown[] = []): Promise<unknown> => {
     // As TypeORM's own query: never on a connection given back to the pool (another transaction's now).
     if (runner.isReleased) throw new QueryRunnerAlreadyReleasedError();
-    const name = nameFor(client, text);
+    const name = unnamedOn.has(client) ? undefined : nameFor(client, text);
     try {
       return managerAnswer(await client.query({ ...(name ? { name } : {}), text, values: params }));
     } catch (e) {
       m.connection.logger.logQueryError(e as Error, text, params);
+      // A named statement gone stale on this connection: the transaction is aborted; run again (retryingTransaction),
+      // its statements then unnamed on this connection (each of the pool's connections is replaced in time).
+      if (name && STALE_STATEMENT.has((e as { code?: unknown }).code as string)) {
+        unnamedOn.add(client);
+        throw new RetryableWriteError(`a prepared statement of this connection is stale (${(e as Error).message}): run again unnamed`);
+      }
       throw new QueryFailedError(text, params, e as Error);
     }
   };
