@@ -66,6 +66,23 @@ export async function openStore() {
 }
 export type Store = Awaited<ReturnType<typeof openStore>>;
 
+/**
+ * The store's writer over another data source (one connection, or one that watches the statements), with the
+ * store's repositories where they do not hold the data source themselves.
+ */
+export function writerOn(ds: DataSource, store: Store, config?: { databasePreparedStatements: boolean }): HistoryWriter {
+  const runs = new RunsRepository(ds, store.ds.getRepository(Transaction));
+  return new HistoryWriter(
+    ds,
+    new RunStarts(new ClusterRegistry(ds), runs, store.changes),
+    runs,
+    store.rows,
+    store.state,
+    store.changes,
+    config,
+  );
+}
+
 /** A start of run `uuid` on cluster `clusterId` with its (node, task) pairs. */
 export function start(
   uuid: string,

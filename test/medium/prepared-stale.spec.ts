@@ -1,11 +1,7 @@
 import { DataSource } from 'typeorm';
-import { ClusterRegistry } from '../../src/clusters/cluster-registry';
 import { classifyDbError } from '../../src/common/database/db-errors';
-import { Transaction } from '../../src/history/entities/transaction.entity';
 import { HistoryWriter } from '../../src/history/history-writer.service';
-import { RunsRepository } from '../../src/history/persistence/runs.repository';
-import { RunStarts } from '../../src/history/run-starts';
-import { openStore, report, start, Store } from './history-store';
+import { openStore, report, start, Store, writerOn } from './history-store';
 
 /**
  * A small batch's statements are prepared on their connection (prepared.ts). When that connection's prepared
@@ -25,15 +21,7 @@ describe('a small batch whose prepared statements went stale', () => {
     // One connection: the statements a batch prepares are those the next batch finds (or does not).
     single = new DataSource({ ...store.ds.options, extra: { max: 1 } });
     await single.initialize();
-    const runs = new RunsRepository(single, store.ds.getRepository(Transaction));
-    writer = new HistoryWriter(
-      single,
-      new RunStarts(new ClusterRegistry(single), runs, store.changes),
-      runs,
-      store.rows,
-      store.state,
-      store.changes,
-    );
+    writer = writerOn(single, store);
     const tasks: Array<[string, string]> = [];
     for (let t = 1; t <= 6; t++) tasks.push(['1', `task-${t}`]);
     await writer.apply([start(uuid, 1, tasks)]);

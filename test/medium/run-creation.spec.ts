@@ -1,12 +1,8 @@
 import { EntityManager } from 'typeorm';
-import { ClusterRegistry } from '../../src/clusters/cluster-registry';
-import { Transaction } from '../../src/history/entities/transaction.entity';
 import { HistoryWriter } from '../../src/history/history-writer.service';
-import { RunsRepository } from '../../src/history/persistence/runs.repository';
-import { RunStarts } from '../../src/history/run-starts';
 import type { StoreCommand } from '../../src/history/store-commands';
 import { PlanNode, planNodes } from './explain-plans';
-import { openStore, start, Store } from './history-store';
+import { openStore, start, Store, writerOn } from './history-store';
 
 /**
  * A bus batch that starts many runs (issue #17): how its statements read what they are sent. Under the
@@ -47,15 +43,7 @@ describe('runs created by a bus batch', () => {
           });
       },
     });
-    const runs = new RunsRepository(explained, store.ds.getRepository(Transaction));
-    writer = new HistoryWriter(
-      explained,
-      new RunStarts(new ClusterRegistry(explained), runs, store.changes),
-      runs,
-      store.rows,
-      store.state,
-      store.changes,
-    );
+    writer = writerOn(explained, store);
   }, 60_000);
   afterAll(() => store?.close());
 

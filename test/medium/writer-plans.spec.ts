@@ -1,12 +1,10 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { HistoryWriter } from '../../src/history/history-writer.service';
-import { Transaction } from '../../src/history/entities/transaction.entity';
 import { RUNS_OF_MAX_KEYS } from '../../src/history/persistence/columns';
-import { RunsRepository } from '../../src/history/persistence/runs.repository';
 import { ClusterRegistry } from '../../src/clusters/cluster-registry';
 import { RunStarts } from '../../src/history/run-starts';
 import { explainingSource, PartitionRead, planNodes } from './explain-plans';
-import { openStore, report, start, Store } from './history-store';
+import { openStore, report, start, Store, writerOn } from './history-store';
 import { seedSpreadHistory } from './spread-history';
 
 /**
@@ -177,10 +175,8 @@ describe('the writer’s statements prepared for small batches only', () => {
           });
       },
     });
-    const runs = new RunsRepository(ds, store.ds.getRepository(Transaction));
-    const starts = new RunStarts(new ClusterRegistry(ds), runs, store.changes);
-    writer = new HistoryWriter(ds, starts, runs, store.rows, store.state, store.changes);
-    unprepared = new HistoryWriter(ds, starts, runs, store.rows, store.state, store.changes, { databasePreparedStatements: false });
+    writer = writerOn(ds, store);
+    unprepared = writerOn(ds, store, { databasePreparedStatements: false });
     const tasks: Array<[string, string]> = [];
     for (let n = 1; n <= NODES; n++) for (let t = 1; t <= TASKS; t++) tasks.push([String(n), `task-${t}`]);
     await writer.apply(uuids.map((u, i) => start(u, i + 1, tasks)));
