@@ -15,7 +15,7 @@ interface Created {
   warnings: StartWarning[];
 }
 
-/** The writer's starts: creates the runs announced in a batch, one statement for the runs and all their pending rows. */
+/** The writer's starts: creates the runs announced in a batch, with all their pending rows (RunChanges.create: two statements). */
 @Injectable()
 export class RunStarts {
   private readonly logger = new Logger('HistoryWriter');
@@ -78,7 +78,7 @@ export class RunStarts {
           `the run is recorded, its ${r.tasks.length} tasks are not`,
       );
     }
-    // The runs and their pending rows in one statement (a round trip per statement is what a batch pays most).
+    // The runs, then what they hold by their ids (RunChanges.create: two statements for the whole batch).
     const inserted = await this.changes.create(m, creationOf(runs, registered, recorded));
     if (inserted.length !== runs.length) throw new RetryableWriteError('a transaction was created concurrently');
     const index = new Map(runs.map((r, k) => [r.uuid, k]));

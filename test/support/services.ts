@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
@@ -33,8 +34,29 @@ export async function waitFor<T>(
 export const uniqueName = (prefix: string) =>
   `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
 
-/** A port nothing listens on (it was free a moment ago). */
-export function freePort(): Promise<number> {
+/** Ports this process has handed out (a jest worker's tests never get the same one twice). */
+const handedOut = new Set<number>();
+
+/**
+ * A port nothing listens on (it was free a moment ago), chosen below the kernel's range of ephemeral ports:
+ * a port listen(0) gives is from that range, which every outgoing connection of the suite also draws from,
+ * and one took the port of a service that bound it seconds after it was chosen (seen in CI: EADDRINUSE in
+ * test/e2e/first-start, the embedded PostgreSQL starting in between). Below the range, only another
+ * test's server could take it, and each port is checked free first.
+ */
+export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  if (low > 11_000) {
+    for (let i = 0; i < 500; i++) {
+      const port = low - 10_000 + Math.floor(Math.random() * 10_000);
+      if (handedOut.has(port)) continue;
+      if (await canListen(port)) {
+        handedOut.add(port);
+        return port;
+      }
+    }
+  }
+  // No room below the range (or none free): one from the range, as the kernel gives it.
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {
@@ -42,5 +64,23 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
     s.on('error', reject);
+  });
+}
+
+/** The first port of the kernel's ephemeral range (Linux); 32768, the usual, elsewhere. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }

@@ -76,8 +76,12 @@ describe('preparedStatements', () => {
   });
 
   it('takes a named statement its connection no longer holds as sent for the store’s side: run again, unnamed there', async () => {
-    for (const code of ['26000', '42P05', '0A000']) {
-      const stale = Object.assign(new Error(`stale ${code}`), { code });
+    for (const [code, routine] of [
+      ['26000', 'FetchPreparedStatement'],
+      ['42P05', 'StorePreparedStatement'],
+      ['0A000', 'RevalidateCachedQuery'],
+    ]) {
+      const stale = Object.assign(new Error(`stale ${code}`), { code, routine });
       const client = fakeClient(stale);
       const q = preparedStatements(managerOn(client));
       const failure = await q.query('SELECT 1', []).catch((e: unknown) => e);
@@ -92,6 +96,20 @@ describe('preparedStatements', () => {
       expect(again).toBeInstanceOf(QueryFailedError);
       expect(classifyDbError(again)).not.toBe('store');
     }
+  });
+
+  it('takes another “feature not supported” of a named statement for what it is', async () => {
+    const unsupported = Object.assign(new Error('not supported'), { code: '0A000', routine: 'transformSelectStmt' });
+    const client = fakeClient(unsupported);
+    const failure = await preparedStatements(managerOn(client))
+      .query('SELECT 1', [])
+      .catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(QueryFailedError);
+    await preparedStatements(managerOn(client))
+      .query('SELECT 1', [])
+      .catch(() => undefined);
+    // Still named: the connection's statements were not found stale.
+    expect(client.sent.map((s) => s.name)).toEqual([statementName('SELECT 1'), statementName('SELECT 1')]);
   });
 
   it('sends nothing once the transaction’s connection was given back', async () => {

@@ -18,13 +18,17 @@ const namedOn = new WeakMap<object, Set<string>>();
 const unnamedOn = new WeakSet<object>();
 
 /**
- * What PostgreSQL answers a named statement its connection does not hold as it was sent: 26000 (no such
- * statement: a `DEALLOCATE`, a pooler that does not keep them between transactions), 42P05 (one of that name
- * exists: a pooler mixing clients on one server connection), 0A000 ("cached plan must not change result
- * type": a migration changed what the statement returns while this instance ran). The store's state, not a
- * fault of what is written.
+ * Whether PostgreSQL's answer to a named statement says its connection does not hold it as it was sent: 26000
+ * (no such statement: a `DEALLOCATE`, a pooler that does not keep them between transactions), 42P05 (one of
+ * that name exists: a pooler mixing clients on one server connection), or 0A000 raised where a kept plan is
+ * checked again (its `routine` field: "cached plan must not change result type", a migration changed what the
+ * statement returns while this instance ran; other 0A000s are what they are). The store's state, not a fault
+ * of what is written. By the error's fields, not its text.
  */
-const STALE_STATEMENT = new Set(['26000', '42P05', '0A000']);
+function isStaleStatement(e: unknown): boolean {
+  const { code, routine } = e as { code?: unknown; routine?: unknown };
+  return code === '26000' || code === '42P05' || (code === '0A000' && routine === 'RevalidateCachedQuery');
+}
 
 /** A statement's name: its text's digest, the same on every connection and every instance. */
 export const statementName = (text: string): string => `dh_${createHash('sha1').update(text).digest('base64url')}`;
@@ -42,7 +46,7 @@ export const statementName = (text: string): string => `dh_${createHash('sha1').
  * Answers as the manager's own `query` does (rows; `[rows, count]` for UPDATE and DELETE) and fails as it
  * does (QueryFailedError around the driver's error, logged by the data source's logger), so that callers
  * and whose fault a failure is (db-errors.ts) cannot tell the difference; except when the connection no
- * longer holds a named statement as it was sent (STALE_STATEMENT): the store's side, a RetryableWriteError,
+ * longer holds a named statement as it was sent (isStaleStatement): the store's side, a RetryableWriteError,
  * and that connection's statements unnamed from then on. Without a transaction's
  * connection (a manager that is not TypeORM's), the manager itself.
  */
@@ -59,8 +63,10 @@ export function preparedStatements(m: EntityManager): Queryable {
     } catch (e) {
       m.connection.logger.logQueryError(e as Error, text, params);
       // A named statement gone stale on this connection: the transaction is aborted; run again (retryingTransaction),
-      // its statements then unnamed on this connection (each of the pool's connections is replaced in time).
-      if (name && STALE_STATEMENT.has((e as { code?: unknown }).code as string)) {
+      // its statements then unnamed on this connection for as long as it lives (the pool closes a connection only
+      // once idle: under steady load, until the process ends), which is slower, never wrong. Not prepared again
+      // there: behind a pooler that drops them, they would go stale again at every batch.
+      if (name && isStaleStatement(e)) {
         unnamedOn.add(client);
         throw new RetryableWriteError(`a prepared statement of this connection is stale (${(e as Error).message}): run again unnamed`);
       }

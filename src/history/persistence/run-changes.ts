@@ -175,9 +175,9 @@ export class RunChanges {
       if (!r) return;
       const parts = c.parts[k];
       for (const p of parts.pending) rows.push({ transaction_id: r.id, cluster_id: r.cluster_id, ...p });
-      // Each part's object with its run's id first: `{"n": ...}` becomes `{"u": 12, "n": ...}`.
+      // Each part's object with its run's id first: `{"n": ...}` becomes `{"u": 12, "n": ...}` (`{}`: `{"u": 12}`).
       for (const kind of ['nodeDefinitions', 'snapshots', 'nodes'] as const) {
-        for (const json of parts[kind]) held[kind].push(`{"u":${r.id},${json.slice(1)}`);
+        for (const json of parts[kind]) held[kind].push(json === '{}' ? `{"u":${r.id}}` : `{"u":${r.id},${json.slice(1)}`);
       }
       created.push({ id: r.id, uuid: r.uuid, rows: parts.pending.length });
     });
