@@ -50,21 +50,16 @@ export async function freePort(): Promise<number> {
     for (let i = 0; i < 500; i++) {
       const port = low - 10_000 + Math.floor(Math.random() * 10_000);
       if (handedOut.has(port)) continue;
-      if (await canListen(port)) {
+      if ((await listenOnce(port)) !== null) {
         handedOut.add(port);
         return port;
       }
     }
   }
   // No room below the range (or none free): one from the range, as the kernel gives it.
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
+  const port = await listenOnce(0);
+  if (port === null) throw new Error('no port to listen on at 127.0.0.1');
+  return port;
 }
 
 /** The first port of the kernel's ephemeral range (Linux); 32768, the usual, elsewhere. */
@@ -77,10 +72,14 @@ function ephemeralLow(): number {
   }
 }
 
-function canListen(port: number): Promise<boolean> {
+/** Listens on `port` of 127.0.0.1 (0: one the kernel picks) and closes at once: the port it got, or null if taken. */
+function listenOnce(port: number): Promise<number | null> {
   return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    s.once('error', () => resolve(null));
+    s.listen(port, '127.0.0.1', () => {
+      const got = (s.address() as { port: number }).port;
+      s.close(() => resolve(got));
+    });
   });
 }

@@ -3,31 +3,28 @@ import { CastRejected } from '../../src/receiver/cast';
 import { CastsService } from '../../src/receiver/casts.service';
 import type { HttpCastBatcher } from '../../src/receiver/http-batcher';
 import { ReceiverStats } from '../../src/receiver/receiver-stats';
+import { sampleOf } from '../support/metrics';
 
-/** Cast counters are tallied by their labels and handed to prom-client when read (talliedCounter). */
+/** Cast counters are tallied by their labels and handed to prom-client when read (Tally in metrics.service.ts). */
 describe('per-cast counters', () => {
-  const value = async (m: Metrics, name: string, labels: Record<string, string>) => {
-    const metric = (await m.registry.getMetricsAsJSON()).find((x) => x.name === name)!;
-    return (metric.values as Array<{ labels: Record<string, string>; value: number }>).find((v) =>
-      Object.entries(labels).every(([k, l]) => v.labels[k] === l),
-    )?.value;
-  };
+  /** A series' value as /metrics serves it (the metrics read, so the tallies handed over). */
+  const value = async (m: Metrics, series: string) => sampleOf(await m.registry.metrics(), series);
 
   it('reads every count, by labels, however often it is read', async () => {
     const m = new Metrics();
     for (let i = 0; i < 3; i++) m.castReceived('transaction_resp', 'bus');
     m.castReceived('transaction_resp', 'http');
     m.castApplied('applied');
-    expect(await value(m, 'dh_casts_received_total', { method: 'transaction_resp', source: 'bus' })).toBe(3);
-    expect(await value(m, 'dh_casts_received_total', { method: 'transaction_resp', source: 'http' })).toBe(1);
+    expect(await value(m, 'dh_casts_received_total{method="transaction_resp",source="bus"}')).toBe(3);
+    expect(await value(m, 'dh_casts_received_total{method="transaction_resp",source="http"}')).toBe(1);
     // Read again with nothing new: the same; then more counted: added, not replaced.
-    expect(await value(m, 'dh_casts_received_total', { method: 'transaction_resp', source: 'bus' })).toBe(3);
+    expect(await value(m, 'dh_casts_received_total{method="transaction_resp",source="bus"}')).toBe(3);
     m.castReceived('transaction_resp', 'bus');
     m.castApplied('applied');
     m.castApplied('duplicate');
-    expect(await value(m, 'dh_casts_received_total', { method: 'transaction_resp', source: 'bus' })).toBe(4);
-    expect(await value(m, 'dh_casts_applied_total', { outcome: 'applied' })).toBe(2);
-    expect(await value(m, 'dh_casts_applied_total', { outcome: 'duplicate' })).toBe(1);
+    expect(await value(m, 'dh_casts_received_total{method="transaction_resp",source="bus"}')).toBe(4);
+    expect(await value(m, 'dh_casts_applied_total{outcome="applied"}')).toBe(2);
+    expect(await value(m, 'dh_casts_applied_total{outcome="duplicate"}')).toBe(1);
     expect(await m.registry.metrics()).toMatch(/dh_casts_received_total\{method="transaction_resp",source="bus"\} 4/);
   });
 });
