@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { CastRejected, MAX_SNAPSHOT_BYTES, parseCast, ParsedCast } from '../../src/receiver/cast';
 import type { NodeTaskReport, RunStart } from '../../src/history/store-commands';
 import type { RunReport } from '../../src/history/run-state';
@@ -256,6 +257,47 @@ describe('parseCast: times', () => {
     });
     expect(reportOf(p).tasks.map((t) => t.taskName)).toEqual(['b']);
     expect(p.skipped).toEqual([{ entry: 'nodes[0]', reason: expect.stringMatching(/task "a": time/) }]);
+  });
+
+  /**
+   * Any time written field by field in the forms senders use (seconds, a fraction of 0 to 10 digits, `Z`, `z`
+   * or no zone, `T`, `t` or a space), fields in and out of range: read as its fields say, in UTC, or the cast
+   * refused. The expectation is worked out from the fields (the calendar from Date.UTC's day 0 of the next
+   * month), not by the parser's own reading.
+   */
+  it('any time in the usual forms of senders reads as its fields say, or refuses the cast', () => {
+    const two = (n: number) => String(n).padStart(2, '0');
+    fc.assert(
+      fc.property(
+        fc.record({
+          year: fc.integer({ min: 0, max: 9999 }),
+          month: fc.integer({ min: 0, max: 13 }),
+          day: fc.integer({ min: 0, max: 32 }),
+          h: fc.integer({ min: 0, max: 25 }),
+          mi: fc.integer({ min: 0, max: 61 }),
+          sec: fc.integer({ min: 0, max: 61 }),
+          fraction: fc.stringMatching(/^[0-9]{0,10}$/),
+          zone: fc.constantFrom('', 'Z', 'z'),
+          sep: fc.constantFrom('T', 't', ' '),
+        }),
+        ({ year, month, day, h, mi, sec, fraction, zone, sep }) => {
+          const time = `${String(year).padStart(4, '0')}-${two(month)}-${two(day)}${sep}${two(h)}:${two(mi)}:${two(sec)}${fraction ? `.${fraction}` : ''}${zone}`;
+          const inMonth = month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(2000 + (year % 400), month, 0)).getUTCDate();
+          const valid = year >= 100 && inMonth && h <= 23 && mi <= 59 && sec <= 59 && fraction.length <= 9;
+          const raw = { method: 'transaction_resp', args: { task_uuid: UUID, time, status: 'running' } };
+          if (!valid) {
+            expect(() => parseCast(raw, RECEIVED)).toThrow(CastRejected);
+            return;
+          }
+          const ms = Number(fraction.padEnd(3, '0').slice(0, 3));
+          const expected = new Date(0);
+          expected.setUTCFullYear(year, month - 1, day);
+          expected.setUTCHours(h, mi, sec, ms);
+          expect(reportOf(parseCast(raw, RECEIVED)).run?.time.getTime()).toBe(expected.getTime());
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('rejects an impossible calendar date (Feb 30) instead of rolling it over', () => {
