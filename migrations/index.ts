@@ -8,6 +8,7 @@ import { RunStatsCache1764500000000 } from './1764500000000-RunStatsCache';
 import { PartitionedHistory1764600000000 } from './1764600000000-PartitionedHistory';
 import { HotClusterState1764700000000 } from './1764700000000-HotClusterState';
 import { HistoryWithoutRunForeignKey1764800000000 } from './1764800000000-HistoryWithoutRunForeignKey';
+import { GzipListCache1764900000000 } from './1764900000000-GzipListCache';
 
 /** Every migration, in order. Listed explicitly so the same list works from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   PartitionedHistory1764600000000,
   HotClusterState1764700000000,
   HistoryWithoutRunForeignKey1764800000000,
+  GzipListCache1764900000000,
 ];

@@ -1,4 +1,4 @@
-import { applyDecorators, Get, Headers, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { applyDecorators, Get, Headers, Param, Query, Req, Res, StreamableFile, UseGuards } from '@nestjs/common';
 import { ApiConflictResponse, ApiNotFoundResponse, ApiProduces, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
@@ -47,11 +47,16 @@ export class DeploymentHistoryController {
     @Query() q: RunHistoryQueryDto,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<HistoryRowDto[] | string> {
+  ): Promise<HistoryRowDto[] | string | StreamableFile> {
     const csv = req.accepts(['application/json', 'text/csv']) === 'text/csv';
     if (this.history.isWholeRun(q) && !csv) {
       res.type('application/json');
-      return this.history.runJson(id, q);
+      const body = await this.history.runJson(id, q, req.acceptsEncodings('gzip') === 'gzip');
+      if ('json' in body) return body.json;
+      // A kept list, gzipped: sent as kept (the compression middleware leaves an encoded answer alone).
+      res.vary('Accept-Encoding');
+      res.setHeader('Content-Encoding', 'gzip');
+      return new StreamableFile(body.gzip, { length: body.gzip.length });
     }
     const page = await this.history.listRun(id, q, { definitions: !csv });
     return listResponse(req, res, page, { columns: CSV_COLUMNS, filename: `transaction-${id}-deployment-history.csv` });

@@ -1,8 +1,10 @@
+import { gzipSync } from 'node:zlib';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { RunSnapshots1764313000000 } from '../../migrations/1764313000000-RunSnapshots';
 import { RunNodes1764400000000 } from '../../migrations/1764400000000-RunNodes';
+import { GzipListCache1764900000000 } from '../../migrations/1764900000000-GzipListCache';
 import { runMigrationsLocked } from '../../src/common/database/migrate';
 import { createTestDatabase } from '../support/database';
 
@@ -62,6 +64,58 @@ describe('schema and migrations', () => {
        WHERE column_name IN ('time_start', 'time_end') AND data_type <> 'timestamp with time zone'`,
     );
     expect(rows).toEqual([]);
+  });
+
+  it('GzipListCache on data: a kept list (JSON text) is dropped and the column takes gzip, out of line, uncompressed; the rest of the run stays; it can be undone', async () => {
+    const own = await createTestDatabase('dh_schema_gzlist');
+    const at = (migrations: typeof MIGRATIONS) => new DataSource({ type: 'postgres', url: own.url, migrations, logging: false });
+    const upTo = MIGRATIONS.indexOf(GzipListCache1764900000000);
+    const c = new Client({ connectionString: own.url });
+    const migrate = async (count: number, undo = false) => {
+      const ds = at(MIGRATIONS.slice(0, count));
+      await ds.initialize();
+      try {
+        if (undo) await ds.undoLastMigration({ transaction: 'each' });
+        else return await runMigrationsLocked(ds);
+      } finally {
+        await ds.destroy();
+      }
+    };
+    const column = async () =>
+      (
+        await c.query(
+          `SELECT format_type(atttypid, atttypmod) AS type, attstorage AS storage FROM pg_attribute
+           WHERE attrelid = 'transactions'::regclass AND attname = 'list_cache'`,
+        )
+      ).rows[0];
+    try {
+      await migrate(upTo);
+      await c.connect();
+      await c.query(`INSERT INTO clusters (id, name, release) VALUES (1, 'c', 'mitaka-9.0')`);
+      const [{ id }] = (
+        await c.query(
+          `INSERT INTO transactions (uuid, cluster_id, name, status, history_recorded, release, time_start, time_end, summary_cache, list_cache, list_cache_shape)
+           VALUES ('old', 1, 'deployment', 'ready', true, 'mitaka-9.0', now(), now(), '{"total": 2}', '[{"task_name": "netconfig"}]', 2) RETURNING id`,
+        )
+      ).rows;
+      expect(await column()).toEqual({ type: 'text', storage: 'x' });
+
+      expect(await migrate(upTo + 1)).toEqual([GzipListCache1764900000000.name]);
+      expect(await column()).toEqual({ type: 'bytea', storage: 'e' });
+      const run = async () =>
+        (await c.query(`SELECT uuid, status, summary_cache, list_cache FROM transactions WHERE id = $1`, [id])).rows[0];
+      expect(await run()).toEqual({ uuid: 'old', status: 'ready', summary_cache: { total: 2 }, list_cache: null });
+      const gz = gzipSync('[{"task_name": "netconfig"}]');
+      await c.query(`UPDATE transactions SET list_cache = $2 WHERE id = $1`, [id, gz]);
+      expect((await run()).list_cache).toEqual(gz);
+
+      await migrate(upTo + 1, true);
+      expect(await column()).toEqual({ type: 'text', storage: 'x' });
+      expect(await run()).toEqual({ uuid: 'old', status: 'ready', summary_cache: { total: 2 }, list_cache: null });
+    } finally {
+      await c.end().catch(() => undefined);
+      await own.drop();
+    }
   });
 
   it('RunSnapshots on data: old runs keep everything but their kept lists (built in the old row shape); snapshots and per-node definitions go with their run', async () => {

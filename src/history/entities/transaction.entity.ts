@@ -71,6 +71,7 @@ export class Transaction {
   @Column({ name: 'summary_cache', type: 'json', nullable: true, select: false })
   summaryCache?: unknown;
 
-  @Column({ name: 'list_cache', type: 'text', nullable: true, select: false })
-  listCache?: string | null;
+  /** The kept whole list as gzip (migrations/1764900000000-GzipListCache.ts). */
+  @Column({ name: 'list_cache', type: 'bytea', nullable: true, select: false })
+  listCache?: Buffer | null;
 }

@@ -47,7 +47,7 @@ export function isKeptList(q: RunHistoryQueryDto): boolean {
 
 /** What is kept in a run's own row. */
 export type RunCacheColumn = 'summary_cache' | 'list_cache' | 'critical_path_cache';
-/** The kept answers stored as JSON values (the list is kept as text, with its shape). */
+/** The kept answers stored as JSON values (the list is kept as gzip of its JSON text, with its shape). */
 export type KeptJsonColumn = Exclude<RunCacheColumn, 'list_cache'>;
 
 /**
@@ -59,8 +59,11 @@ export type KeptJsonColumn = Exclude<RunCacheColumn, 'list_cache'>;
 export class RunCache {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** The run's status and its kept list (null when none is kept, or one in another row shape: built afresh, then replaced); undefined: no such run. */
-  list(transactionId: number): Promise<{ status: RunStatus; list_cache: string | null } | undefined> {
+  /**
+   * The run's status and its kept list, gzip of its JSON (null when none is kept, or one in another row shape:
+   * built afresh, then replaced); undefined: no such run.
+   */
+  list(transactionId: number): Promise<{ status: RunStatus; list_cache: Buffer | null } | undefined> {
     // A list kept in another row shape (by a version before this one) is not served, only replaced.
     return selectOne(
       this.db,
@@ -132,7 +135,8 @@ export class RunCache {
     });
   }
 
-  async keepIfUnchanged(transactionId: number, column: RunCacheColumn, value: string, version: string | null): Promise<void> {
+  /** `value`: the kept JSON; for `list_cache`, gzip of it. */
+  async keepIfUnchanged(transactionId: number, column: RunCacheColumn, value: string | Buffer, version: string | null): Promise<void> {
     await this.db.transaction(async (m) => {
       const run = await selectOne<{ status: RunStatus }>(m, `SELECT status FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
       const now = await selectOne<{ v: string | null }>(
