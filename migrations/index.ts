@@ -9,6 +9,7 @@ import { PartitionedHistory1764600000000 } from './1764600000000-PartitionedHist
 import { HotClusterState1764700000000 } from './1764700000000-HotClusterState';
 import { HistoryWithoutRunForeignKey1764800000000 } from './1764800000000-HistoryWithoutRunForeignKey';
 import { GzipListCache1764900000000 } from './1764900000000-GzipListCache';
+import { BrotliListCache1765000000000 } from './1765000000000-BrotliListCache';
 
 /** Every migration, in order. Listed explicitly so the same list works from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   HotClusterState1764700000000,
   HistoryWithoutRunForeignKey1764800000000,
   GzipListCache1764900000000,
+  BrotliListCache1765000000000,
 ];

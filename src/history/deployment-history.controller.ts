@@ -51,12 +51,14 @@ export class DeploymentHistoryController {
     const csv = req.accepts(['application/json', 'text/csv']) === 'text/csv';
     if (this.history.isWholeRun(q) && !csv) {
       res.type('application/json');
-      const body = await this.history.runJson(id, q, req.acceptsEncodings('gzip') === 'gzip');
+      // Brotli where it is taken, as the compression middleware prefers it; else gzip; else none.
+      const accepted = req.acceptsEncodings('br') ? 'br' : req.acceptsEncodings('gzip') ? 'gzip' : null;
+      const body = await this.history.runJson(id, q, accepted);
       if ('json' in body) return body.json;
-      // A kept list, gzipped: sent as kept (the compression middleware leaves an encoded answer alone).
+      // A kept list: sent as kept (the compression middleware leaves an encoded answer alone).
       res.vary('Accept-Encoding');
-      res.setHeader('Content-Encoding', 'gzip');
-      return new StreamableFile(body.gzip, { length: body.gzip.length });
+      res.setHeader('Content-Encoding', body.encoding);
+      return new StreamableFile(body.encoded, { length: body.encoded.length });
     }
     const page = await this.history.listRun(id, q, { definitions: !csv });
     return listResponse(req, res, page, { columns: CSV_COLUMNS, filename: `transaction-${id}-deployment-history.csv` });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { brotliCompress, constants as zlibConstants, gunzip, gzip } from 'node:zlib';
 import { ClusterRegistry } from '../clusters/cluster-registry';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { compareNodes } from '../common/node-order';
@@ -12,17 +12,20 @@ import { TASK_STATUSES, isFinalRun } from './task-state';
 import { decodeCursor, encodeCursor, queryDigest } from './keyset';
 import { HistoryRowsRepository, REPLICA_HISTORY_ROWS } from './persistence/history-rows.repository';
 import type { RowScope } from './persistence/history-rows.sql';
-import { isKeptList, RunCache } from './persistence/run-cache';
+import { isKeptList, KeptEncoding, RunCache } from './persistence/run-cache';
 import { TransactionsService } from './transactions.service';
 
 /** A whole-run list is kept once its run ended only from this size (smaller ones take a few ms to build). */
 export const LIST_CACHE_MIN_BYTES = 256 * 1024;
 
-/** A run's whole list as JSON text, or as gzip of it (a finished large run's kept list, served as it is kept). */
-export type RunListBody = { json: string } | { gzip: Buffer };
+/** A run's whole list as JSON text, or encoded (a finished large run's kept list, sent as it is kept). */
+export type RunListBody = { json: string } | { encoded: Buffer; encoding: KeptEncoding };
 
 const gzipped = promisify(gzip);
+const brotli = promisify(brotliCompress);
 const inflated = promisify(gunzip);
+/** Brotli's quality 4, as the compression middleware sends every other answer (common/http/compression.ts). */
+const BROTLI_OPTIONS = { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } };
 
 /** The part of a run's summary that comes from its rows (the part kept once the run ended). */
 type RowsSummary = Omit<SummaryDto, 'transaction' | 'duration_s'>;
@@ -74,19 +77,23 @@ export class HistoryQueryService {
    * One run's whole list as JSON text, built by PostgreSQL (the fast path for large runs). A finished
    * large run's unfiltered list is kept once built (it only changes with a late report), gzipped, and then
    * served as kept (migrations/1764900000000-GzipListCache.ts says why). A small run's list is built each
-   * time, at the cost of one query more than before lists were kept, not more. `gzipAccepted`: whether the
-   * caller can take gzip; if not, a kept list is inflated here.
+   * time, at the cost of one query more than before lists were kept, not more. `accepted`: the encoding the
+   * caller takes (null: none; a kept list is then inflated here).
    */
-  async runJson(transactionId: number, q: RunHistoryQueryDto, gzipAccepted = false): Promise<RunListBody> {
-    const run = await this.cache.list(transactionId);
+  async runJson(transactionId: number, q: RunHistoryQueryDto, accepted: KeptEncoding | null = null): Promise<RunListBody> {
+    const run = await this.cache.list(transactionId, accepted ?? 'gzip');
     if (!run) throw new NotFoundError('Transaction not found'); // as TransactionsService.find says it
     const { include_definition: definitions = true, ...filters } = q;
     const shape = { includeSummary: q.include_summary === true, definitions };
     // Only the lists RunCache names are kept (the default one, what fuel2 and the page ask).
     if (!isKeptList(q) || !isFinalRun(run.status)) return { json: (await this.rows.runJson(transactionId, filters, shape)).body };
-    if (run.list_cache !== null) return gzipAccepted ? { gzip: run.list_cache } : { json: (await inflated(run.list_cache)).toString() };
+    if (run.list_cache !== null)
+      return accepted ? { encoded: run.list_cache, encoding: accepted } : { json: (await inflated(run.list_cache)).toString() };
     const { body, version } = await this.rows.runJson(transactionId, filters, shape, true);
-    if (body.length >= LIST_CACHE_MIN_BYTES) await this.cache.keepIfUnchanged(transactionId, 'list_cache', await gzipped(body), version);
+    if (body.length >= LIST_CACHE_MIN_BYTES) {
+      const [gzip, br] = await Promise.all([gzipped(body), brotli(body, BROTLI_OPTIONS)]);
+      await this.cache.keepIfUnchanged(transactionId, 'list_cache', { gzip, br }, version);
+    }
     return { json: body };
   }
 

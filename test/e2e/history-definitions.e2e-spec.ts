@@ -1,4 +1,4 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
 import { finish, Graph, resp, start, task } from '../support/casts';
 import { castRunId, startApp, TestApp } from '../support/app';
@@ -255,21 +255,38 @@ describe('history rows carry their task definition, per node (fuel2 task history
       const [kept] = (await t.sql.query('SELECT list_cache IS NOT NULL AS kept, list_cache_shape FROM transactions WHERE id = $1', [big]))
         .rows;
       expect(kept).toEqual({ kept: true, list_cache_shape: expect.any(Number) });
-      // Kept as gzip of the list served.
-      const [{ list_cache: gz }] = (await t.sql.query('SELECT list_cache FROM transactions WHERE id = $1', [big])).rows;
+      // Kept as gzip and as brotli of the list served.
+      const [{ list_cache: gz, list_cache_br: br }] = (
+        await t.sql.query('SELECT list_cache, list_cache_br FROM transactions WHERE id = $1', [big])
+      ).rows;
       expect(JSON.parse(gunzipSync(gz as Buffer).toString())).toEqual(first);
-      // What is kept is what is served (marked to tell it apart): as kept to a client that takes gzip...
-      const marked = gzipSync('[{"kept": true}]');
-      await t.sql.query(`UPDATE transactions SET list_cache = $2 WHERE id = $1`, [big, marked]);
-      const gzipped = await t.http().get(`/api/v1/transactions/${big}/deployment_history`).set('Accept-Encoding', 'gzip').expect(200);
-      expect(gzipped.headers).toMatchObject({ 'content-encoding': 'gzip', 'content-length': String(marked.length) });
-      expect(gzipped.headers['content-type']).toMatch(/^application\/json/);
-      expect(gzipped.headers.vary).toMatch(/Accept-Encoding/i);
-      expect(gzipped.body).toEqual([{ kept: true }]);
-      // ...inflated for one that takes none,
-      const plain = await t.http().get(`/api/v1/transactions/${big}/deployment_history`).set('Accept-Encoding', 'identity').expect(200);
+      expect(JSON.parse(brotliDecompressSync(br as Buffer).toString())).toEqual(first);
+      // What is kept is what is served (marked to tell it apart): as kept, in the encoding the client takes...
+      const marked = { gzip: gzipSync('[{"kept": "gzip"}]'), br: brotliCompressSync('[{"kept": "br"}]') };
+      await t.sql.query(`UPDATE transactions SET list_cache = $2, list_cache_br = $3 WHERE id = $1`, [big, marked.gzip, marked.br]);
+      const get = (acceptEncoding: string) =>
+        t.http().get(`/api/v1/transactions/${big}/deployment_history`).set('Accept-Encoding', acceptEncoding).expect(200);
+      for (const [asked, encoding] of [
+        ['gzip', 'gzip'],
+        ['gzip, deflate', 'gzip'],
+        ['gzip, deflate, br', 'br'],
+        ['br', 'br'],
+      ] as const) {
+        const a = await get(asked);
+        const sent = marked[encoding];
+        expect({ asked, encoding: a.headers['content-encoding'], length: a.headers['content-length'] }).toEqual({
+          asked,
+          encoding,
+          length: String(sent.length),
+        });
+        expect(a.headers['content-type']).toMatch(/^application\/json/);
+        expect(a.headers.vary).toMatch(/Accept-Encoding/i);
+        expect(a.body).toEqual([{ kept: encoding }]);
+      }
+      // ...inflated (from the gzip) for one that takes neither,
+      const plain = await get('identity');
       expect(plain.headers['content-encoding']).toBeUndefined();
-      expect(plain.body).toEqual([{ kept: true }]);
+      expect(plain.body).toEqual([{ kept: 'gzip' }]);
       // ...but never for light rows,
       expect((await t.http().get(`/api/v1/transactions/${big}/deployment_history?include_definition=0`).expect(200)).body).toHaveLength(
         1500,
@@ -278,8 +295,8 @@ describe('history rows carry their task definition, per node (fuel2 task history
       await t.sql.query(`UPDATE transactions SET list_cache_shape = NULL WHERE id = $1`, [big]);
       expect((await t.http().get(`/api/v1/transactions/${big}/deployment_history`).expect(200)).body).toEqual(first);
       await t.sql.query(
-        `UPDATE transactions SET list_cache = $2, list_cache_shape = list_cache_shape - 1 WHERE id = $1 AND list_cache_shape IS NOT NULL`,
-        [big, marked],
+        `UPDATE transactions SET list_cache = $2, list_cache_br = $3, list_cache_shape = list_cache_shape - 1 WHERE id = $1 AND list_cache_shape IS NOT NULL`,
+        [big, marked.gzip, marked.br],
       );
       expect((await t.http().get(`/api/v1/transactions/${big}/deployment_history`).expect(200)).body).toEqual(first);
     });

@@ -5,6 +5,7 @@ import { MIGRATIONS } from '../../migrations';
 import { RunSnapshots1764313000000 } from '../../migrations/1764313000000-RunSnapshots';
 import { RunNodes1764400000000 } from '../../migrations/1764400000000-RunNodes';
 import { GzipListCache1764900000000 } from '../../migrations/1764900000000-GzipListCache';
+import { BrotliListCache1765000000000 } from '../../migrations/1765000000000-BrotliListCache';
 import { runMigrationsLocked } from '../../src/common/database/migrate';
 import { createTestDatabase } from '../support/database';
 
@@ -66,7 +67,7 @@ describe('schema and migrations', () => {
     expect(rows).toEqual([]);
   });
 
-  it('GzipListCache on data: a kept list (JSON text) is dropped and the column takes gzip, out of line, uncompressed; the rest of the run stays; it can be undone', async () => {
+  it('GzipListCache, BrotliListCache on data: a kept list (JSON text, then a gzip without its brotli) is dropped, the columns take gzip and brotli, out of line, uncompressed; the rest of the run stays; both can be undone', async () => {
     const own = await createTestDatabase('dh_schema_gzlist');
     const at = (migrations: typeof MIGRATIONS) => new DataSource({ type: 'postgres', url: own.url, migrations, logging: false });
     const upTo = MIGRATIONS.indexOf(GzipListCache1764900000000);
@@ -81,11 +82,12 @@ describe('schema and migrations', () => {
         await ds.destroy();
       }
     };
-    const column = async () =>
+    const column = async (name = 'list_cache') =>
       (
         await c.query(
           `SELECT format_type(atttypid, atttypmod) AS type, attstorage AS storage FROM pg_attribute
-           WHERE attrelid = 'transactions'::regclass AND attname = 'list_cache'`,
+           WHERE attrelid = 'transactions'::regclass AND attname = $1 AND NOT attisdropped`,
+          [name],
         )
       ).rows[0];
     try {
@@ -109,6 +111,13 @@ describe('schema and migrations', () => {
       await c.query(`UPDATE transactions SET list_cache = $2 WHERE id = $1`, [id, gz]);
       expect((await run()).list_cache).toEqual(gz);
 
+      expect(MIGRATIONS[upTo + 1]).toBe(BrotliListCache1765000000000);
+      expect(await migrate(upTo + 2)).toEqual([BrotliListCache1765000000000.name]);
+      expect(await column('list_cache_br')).toEqual({ type: 'bytea', storage: 'e' });
+      expect(await run()).toEqual({ uuid: 'old', status: 'ready', summary_cache: { total: 2 }, list_cache: null });
+
+      await migrate(upTo + 2, true);
+      expect(await column('list_cache_br')).toBeUndefined();
       await migrate(upTo + 1, true);
       expect(await column()).toEqual({ type: 'text', storage: 'x' });
       expect(await run()).toEqual({ uuid: 'old', status: 'ready', summary_cache: { total: 2 }, list_cache: null });

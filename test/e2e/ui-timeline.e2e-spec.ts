@@ -249,11 +249,15 @@ describe('the run timeline (web/timeline/) in Chromium', () => {
     const c = await canvasBox(page);
     const scroll = page.locator('#timeline .tl-scroll');
     /** The scrollbar to the top; waits for the lanes drawn from there (lane 1 in view, under the axis: a lane
-     * scrolled away above is "above 60 px" too, before the container's scroll event has come). */
+     * scrolled away above is "above 60 px" too, before the container's scroll event has come). Set again while
+     * waiting: the wheel's smooth scrolling above can still be running, and carried it back to the bottom (CI saw
+     * scrollTop 732 = scrollHeight − clientHeight after it was set to 0). */
     const scrollToTop = async () => {
       await scroll.evaluate((e: any) => (e.scrollTop = 0));
       await page
         .waitForFunction(() => {
+          const box = (globalThis as any).document.querySelector('#timeline .tl-scroll');
+          if (box.scrollTop !== 0) box.scrollTop = 0;
           const y = (globalThis as any).__timeline.bar('1', 'deploy').y;
           return y > 24 && y < 60;
         })

@@ -1,5 +1,5 @@
 import { plainToInstance } from 'class-transformer';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { RunHistoryQueryDto } from '../../src/history/dto/page-query.dto';
 import { ROW_SHAPE } from '../../src/history/persistence/history-rows.sql';
 import { isKeptList } from '../../src/history/persistence/run-cache';
@@ -28,12 +28,13 @@ describe('RunCache: what a finished run keeps', () => {
     expect(await store.cache.list(id)).toEqual({ status: 'ready', list_cache: null });
     expect(await store.cache.summary(id)).toBeNull();
     const v = await version(id);
-    await store.cache.keepIfUnchanged(id, 'list_cache', gzipSync('[{"kept":1}]'), v);
+    await store.cache.keepIfUnchanged(id, 'list_cache', { gzip: gzipSync('[{"kept":1}]'), br: brotliCompressSync('[{"kept":2}]') }, v);
     await store.cache.keepIfUnchanged(id, 'summary_cache', '{"total":1}', v);
-    // The list as it was kept: gzip of its JSON, bytes for bytes.
+    // The list as it was kept, in the encoding asked: gzip (by default) or brotli.
     const kept = await store.cache.list(id);
     expect(kept).toEqual({ status: 'ready', list_cache: expect.any(Buffer) });
     expect(gunzipSync(kept!.list_cache!).toString()).toBe('[{"kept":1}]');
+    expect(brotliDecompressSync((await store.cache.list(id, 'br'))!.list_cache!).toString()).toBe('[{"kept":2}]');
     expect(await store.cache.summary(id)).toEqual({ total: 1 });
   });
 
@@ -51,8 +52,9 @@ describe('RunCache: what a finished run keeps', () => {
     const id = await run('raced', true);
     const stale = await version(id);
     await store.writer.apply([report('raced', [{ nodeId: '1', taskName: 'a', status: 'error', time: new Date(Date.now() + 60_000) }])]);
-    await store.cache.keepIfUnchanged(id, 'list_cache', gzipSync('[]'), stale);
+    await store.cache.keepIfUnchanged(id, 'list_cache', { gzip: gzipSync('[]'), br: brotliCompressSync('[]') }, stale);
     expect(await store.cache.list(id)).toEqual({ status: 'ready', list_cache: null });
+    expect(await store.cache.list(id, 'br')).toEqual({ status: 'ready', list_cache: null });
 
     const running = await run('running', false);
     await store.cache.keepIfUnchanged(running, 'summary_cache', '{}', await version(running));

@@ -74,4 +74,8 @@ export class Transaction {
   /** The kept whole list as gzip (migrations/1764900000000-GzipListCache.ts). */
   @Column({ name: 'list_cache', type: 'bytea', nullable: true, select: false })
   listCache?: Buffer | null;
+
+  /** The same list as brotli (migrations/1765000000000-BrotliListCache.ts). */
+  @Column({ name: 'list_cache_br', type: 'bytea', nullable: true, select: false })
+  listCacheBr?: Buffer | null;
 }

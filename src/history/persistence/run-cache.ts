@@ -9,10 +9,11 @@ import { FINAL_RUN_SQL, isFinalRun, type RunStatus } from '../task-state';
 import { ROW_SHAPE } from './history-rows.sql';
 
 /** The SET list that forgets what was kept of a run (run-changes.ts applies it wherever a run's rows change). */
-export const CLEAR_RUN_CACHES = 'summary_cache = NULL, list_cache = NULL, critical_path_cache = NULL, stats_cache = NULL';
+export const CLEAR_RUN_CACHES =
+  'summary_cache = NULL, list_cache = NULL, list_cache_br = NULL, critical_path_cache = NULL, stats_cache = NULL';
 /** True for a run that keeps something (a condition on `transactions`). */
 export const HAS_RUN_CACHE =
-  '(summary_cache IS NOT NULL OR list_cache IS NOT NULL OR critical_path_cache IS NOT NULL OR stats_cache IS NOT NULL)';
+  '(summary_cache IS NOT NULL OR list_cache IS NOT NULL OR list_cache_br IS NOT NULL OR critical_path_cache IS NOT NULL OR stats_cache IS NOT NULL)';
 
 type ListParameters = Required<RunHistoryQueryDto>;
 
@@ -47,8 +48,16 @@ export function isKeptList(q: RunHistoryQueryDto): boolean {
 
 /** What is kept in a run's own row. */
 export type RunCacheColumn = 'summary_cache' | 'list_cache' | 'critical_path_cache';
-/** The kept answers stored as JSON values (the list is kept as gzip of its JSON text, with its shape). */
+/** The kept answers stored as JSON values (the list is kept encoded: KeptList, with its shape). */
 export type KeptJsonColumn = Exclude<RunCacheColumn, 'list_cache'>;
+
+/** How a whole list is kept: its JSON text compressed both ways, sent as kept to a client that takes either. */
+export interface KeptList {
+  gzip: Buffer;
+  br: Buffer;
+}
+export type KeptEncoding = keyof KeptList;
+const LIST_COLUMN: Record<KeptEncoding, string> = { gzip: 'list_cache', br: 'list_cache_br' };
 
 /**
  * What a read built from all of a finished run's rows, kept in the run's own row (`summary_cache`,
@@ -60,14 +69,14 @@ export class RunCache {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * The run's status and its kept list, gzip of its JSON (null when none is kept, or one in another row shape:
+   * The run's status and its kept list in `encoding` (null when none is kept, or one in another row shape:
    * built afresh, then replaced); undefined: no such run.
    */
-  list(transactionId: number): Promise<{ status: RunStatus; list_cache: Buffer | null } | undefined> {
+  list(transactionId: number, encoding: KeptEncoding = 'gzip'): Promise<{ status: RunStatus; list_cache: Buffer | null } | undefined> {
     // A list kept in another row shape (by a version before this one) is not served, only replaced.
     return selectOne(
       this.db,
-      `SELECT status, CASE WHEN list_cache_shape = $2 THEN list_cache END AS list_cache FROM transactions WHERE id = $1`,
+      `SELECT status, CASE WHEN list_cache_shape = $2 THEN ${LIST_COLUMN[encoding]} END AS list_cache FROM transactions WHERE id = $1`,
       [transactionId, ROW_SHAPE],
     );
   }
@@ -135,8 +144,10 @@ export class RunCache {
     });
   }
 
-  /** `value`: the kept JSON; for `list_cache`, gzip of it. */
-  async keepIfUnchanged(transactionId: number, column: RunCacheColumn, value: string | Buffer, version: string | null): Promise<void> {
+  /** `value`: the kept JSON; for `list_cache`, the list encoded both ways. */
+  async keepIfUnchanged(transactionId: number, column: 'list_cache', value: KeptList, version: string | null): Promise<void>;
+  async keepIfUnchanged(transactionId: number, column: KeptJsonColumn, value: string, version: string | null): Promise<void>;
+  async keepIfUnchanged(transactionId: number, column: RunCacheColumn, value: string | KeptList, version: string | null): Promise<void> {
     await this.db.transaction(async (m) => {
       const run = await selectOne<{ status: RunStatus }>(m, `SELECT status FROM transactions WHERE id = $1 FOR UPDATE`, [transactionId]);
       const now = await selectOne<{ v: string | null }>(
@@ -145,8 +156,14 @@ export class RunCache {
         [transactionId],
       );
       if (!run || !isFinalRun(run.status) || now?.v !== version) return;
-      if (column !== 'list_cache') await m.query(`UPDATE transactions SET ${column} = $2 WHERE id = $1`, [transactionId, value]);
-      else await m.query(`UPDATE transactions SET list_cache = $2, list_cache_shape = $3 WHERE id = $1`, [transactionId, value, ROW_SHAPE]);
+      if (typeof value === 'string') await m.query(`UPDATE transactions SET ${column} = $2 WHERE id = $1`, [transactionId, value]);
+      else
+        await m.query(`UPDATE transactions SET list_cache = $2, list_cache_br = $3, list_cache_shape = $4 WHERE id = $1`, [
+          transactionId,
+          value.gzip,
+          value.br,
+          ROW_SHAPE,
+        ]);
     });
   }
 }
