@@ -396,6 +396,9 @@ describe('run view (/ui/#/runs/ID) in Chromium', () => {
       expect(await page.evaluate(() => (globalThis as any).__timeline.live)).toBe(false);
       const width = () => page.evaluate(() => (globalThis as any).__timeline.bar('1', 'ceph').w as number);
       const draws = () => page.evaluate(() => (globalThis as any).__timeline.stats.draws as number);
+      // The banner can change the page's layout (a page scrollbar appears: the canvas ~15 px narrower, CI saw the bar
+      // 934.5 then 925.2 px wide): measured once the timeline has been drawn again after it.
+      await page.waitForFunction((d) => (globalThis as any).__timeline.stats.draws >= d + 2, await draws(), { timeout: 10_000 });
       const w0 = await width();
       const d0 = await draws();
       // Time passes and the timeline is drawn again (the page redraws every second): the running bar no longer grows.
