@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { promisify } from 'node:util';
-import { brotliCompress, constants as zlibConstants, gunzip, gzip } from 'node:zlib';
+import { brotliCompress, gunzip, gzip } from 'node:zlib';
 import { ClusterRegistry } from '../clusters/cluster-registry';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
+import { BROTLI_OPTIONS } from '../common/http/compression';
 import { compareNodes } from '../common/node-order';
 import { CrossRunRowDto, HistoryRecord, HistoryRowDto } from './dto/history-row.dto';
 import { CrossRunQueryDto, PagedHistoryQueryDto, RunHistoryQueryDto } from './dto/page-query.dto';
@@ -24,8 +25,6 @@ export type RunListBody = { json: string } | { encoded: Buffer; encoding: KeptEn
 const gzipped = promisify(gzip);
 const brotli = promisify(brotliCompress);
 const inflated = promisify(gunzip);
-/** Brotli's quality 4, as the compression middleware sends every other answer (common/http/compression.ts). */
-const BROTLI_OPTIONS = { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } };
 
 /** The part of a run's summary that comes from its rows (the part kept once the run ended). */
 type RowsSummary = Omit<SummaryDto, 'transaction' | 'duration_s'>;
