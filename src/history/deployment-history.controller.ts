@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
 import { ErrorDto } from '../common/errors/error.dto';
 import { ApiController, ApiListResponse } from '../common/http/api-controller';
+import { strongEtag } from '../common/http/etag';
 import { IdPipe } from '../common/http/id.pipe';
 import { listResponse } from '../common/http/list-response';
 import { isBigintText } from '../common/http/query';
@@ -47,7 +48,7 @@ export class DeploymentHistoryController {
     @Query() q: RunHistoryQueryDto,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<HistoryRowDto[] | string | StreamableFile> {
+  ): Promise<HistoryRowDto[] | string | StreamableFile | undefined> {
     const csv = req.accepts(['application/json', 'text/csv']) === 'text/csv';
     if (this.history.isWholeRun(q) && !csv) {
       res.type('application/json');
@@ -55,8 +56,12 @@ export class DeploymentHistoryController {
       const accepted = req.acceptsEncodings('br') ? 'br' : req.acceptsEncodings('gzip') ? 'gzip' : null;
       const body = await this.history.runJson(id, q, accepted);
       if ('json' in body) return body.json;
-      // A kept list: sent as kept (the compression middleware leaves an encoded answer alone).
+      // A kept list: sent as kept (the compression middleware leaves an encoded answer alone), revalidated
+      // like every other read (Express's own ETag needs a body it sends itself): a client that names its
+      // ETag gets 304 from Express's send when the route's reply ends with no body.
       res.vary('Accept-Encoding');
+      res.setHeader('ETag', strongEtag(body.encoded));
+      if (req.fresh) return undefined;
       res.setHeader('Content-Encoding', body.encoding);
       return new StreamableFile(body.encoded, { length: body.encoded.length });
     }

@@ -89,11 +89,11 @@ export class HistoryQueryService {
     if (run.list_cache !== null)
       return accepted ? { encoded: run.list_cache, encoding: accepted } : { json: (await inflated(run.list_cache)).toString() };
     const { body, version } = await this.rows.runJson(transactionId, filters, shape, true);
-    if (body.length >= LIST_CACHE_MIN_BYTES) {
-      const [gzip, br] = await Promise.all([gzipped(body), brotli(body, BROTLI_OPTIONS)]);
-      await this.cache.keepIfUnchanged(transactionId, 'list_cache', { gzip, br }, version);
-    }
-    return { json: body };
+    if (body.length < LIST_CACHE_MIN_BYTES) return { json: body };
+    const [gzip, br] = await Promise.all([gzipped(body), brotli(body, BROTLI_OPTIONS)]);
+    await this.cache.keepIfUnchanged(transactionId, 'list_cache', { gzip, br }, version);
+    // Sent as it was kept (and as the next request gets it: the same bytes, the same ETag), not compressed again.
+    return accepted ? { encoded: accepted === 'br' ? br : gzip, encoding: accepted } : { json: body };
   }
 
   /** A cluster's rows across runs, or one node's (`nodeId` given: an id, `master`, null for cluster-level). */

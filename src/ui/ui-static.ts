@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { createHash } from 'node:crypto';
+import { strongEtag } from '../common/http/etag';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -74,8 +74,7 @@ async function builtPage(dir: string, last: BuiltPage | undefined): Promise<Buil
   if (last?.stamp === stamp) return last;
   const [manifest, index] = await Promise.all([readFile(join(dir, MANIFEST), 'utf8'), readFile(join(dir, 'index.html'))]);
   const names = JSON.parse(manifest) as Record<string, string>;
-  const etag = `"${createHash('sha256').update(index).digest('base64url').slice(0, 27)}"`;
-  return { stamp, index, etag, assets: new Set(Object.values(names)) };
+  return { stamp, index, etag: strongEtag(index), assets: new Set(Object.values(names)) };
 }
 
 /**

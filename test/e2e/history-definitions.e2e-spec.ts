@@ -247,7 +247,8 @@ describe('history rows carry their task definition, per node (fuel2 task history
     });
 
     it('is kept with definitions, in the current row shape, and served whole from there', async () => {
-      const first = (await t.http().get(`/api/v1/transactions/${big}/deployment_history/?include_summary=0`).expect(200)).body;
+      const built = await t.http().get(`/api/v1/transactions/${big}/deployment_history/?include_summary=0`).expect(200);
+      const first = built.body;
       expect(first).toHaveLength(1500);
       expect(first.find((r: { node_id: string; task_name: string }) => r.node_id === '7' && r.task_name === 't-3')).toMatchObject({
         requires: [{ name: 't-2', node_id: '7' }],
@@ -261,6 +262,10 @@ describe('history rows carry their task definition, per node (fuel2 task history
       ).rows;
       expect(JSON.parse(gunzipSync(gz as Buffer).toString())).toEqual(first);
       expect(JSON.parse(brotliDecompressSync(br as Buffer).toString())).toEqual(first);
+      // The answer that kept it was already the kept one (supertest takes gzip): the next has its ETag.
+      expect(built.headers['content-encoding']).toBe('gzip');
+      const next = await t.http().get(`/api/v1/transactions/${big}/deployment_history`).expect(200);
+      expect(next.headers.etag).toBe(built.headers.etag);
       // What is kept is what is served (marked to tell it apart): as kept, in the encoding the client takes...
       const marked = { gzip: gzipSync('[{"kept": "gzip"}]'), br: brotliCompressSync('[{"kept": "br"}]') };
       await t.sql.query(`UPDATE transactions SET list_cache = $2, list_cache_br = $3 WHERE id = $1`, [big, marked.gzip, marked.br]);
@@ -291,6 +296,42 @@ describe('history rows carry their task definition, per node (fuel2 task history
       expect((await t.http().get(`/api/v1/transactions/${big}/deployment_history?include_definition=0`).expect(200)).body).toHaveLength(
         1500,
       );
+      // ...and revalidated as any other read: each kept encoding has its own ETag (of the bytes sent), a
+      // client that names it gets 304 without the list; one that names another gets the list.
+      for (const asked of ['gzip', 'br']) {
+        const a = await get(asked);
+        expect(a.headers.etag).toMatch(/^"[\w-]{20,}"$/);
+        const again = await t
+          .http()
+          .get(`/api/v1/transactions/${big}/deployment_history`)
+          .set('Accept-Encoding', asked)
+          .set('If-None-Match', a.headers.etag)
+          .expect(304);
+        expect({ etag: again.headers.etag, vary: again.headers.vary, body: again.text ?? '' }).toEqual({
+          etag: a.headers.etag,
+          vary: expect.stringMatching(/Accept-Encoding/i),
+          body: '',
+        });
+        await t
+          .http()
+          .get(`/api/v1/transactions/${big}/deployment_history`)
+          .set('Accept-Encoding', asked)
+          .set('If-None-Match', '"another"')
+          .expect(200);
+      }
+      expect((await get('gzip')).headers.etag).not.toEqual((await get('br')).headers.etag);
+      // What is kept changes (here by hand; in the service only by being forgotten and kept again): so does its ETag.
+      const before = (await get('gzip')).headers.etag;
+      await t.sql.query(`UPDATE transactions SET list_cache = $2 WHERE id = $1`, [big, gzipSync('[{"kept": "again"}]')]);
+      const changed = await t
+        .http()
+        .get(`/api/v1/transactions/${big}/deployment_history`)
+        .set('Accept-Encoding', 'gzip')
+        .set('If-None-Match', before)
+        .expect(200);
+      expect(changed.body).toEqual([{ kept: 'again' }]);
+      expect(changed.headers.etag).not.toEqual(before);
+      await t.sql.query(`UPDATE transactions SET list_cache = $2 WHERE id = $1`, [big, marked.gzip]);
       // ...and never when kept in another shape (before this version, or by an older instance): built afresh.
       await t.sql.query(`UPDATE transactions SET list_cache_shape = NULL WHERE id = $1`, [big]);
       expect((await t.http().get(`/api/v1/transactions/${big}/deployment_history`).expect(200)).body).toEqual(first);
