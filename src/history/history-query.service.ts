@@ -13,7 +13,7 @@ import { TASK_STATUSES, isFinalRun } from './task-state';
 import { decodeCursor, encodeCursor, queryDigest } from './keyset';
 import { HistoryRowsRepository, REPLICA_HISTORY_ROWS } from './persistence/history-rows.repository';
 import type { RowScope } from './persistence/history-rows.sql';
-import { isKeptList, KeptEncoding, RunCache } from './persistence/run-cache';
+import { isKeptList, KeptEncoding, KeptList, RunCache } from './persistence/run-cache';
 import { TransactionsService } from './transactions.service';
 
 /** A whole-run list is kept once its run ended only from this size (smaller ones take a few ms to build). */
@@ -91,9 +91,10 @@ export class HistoryQueryService {
     const { body, version } = await this.rows.runJson(transactionId, filters, shape, true);
     if (body.length < LIST_CACHE_MIN_BYTES) return { json: body };
     const [gzip, br] = await Promise.all([gzipped(body), brotli(body, BROTLI_OPTIONS)]);
-    await this.cache.keepIfUnchanged(transactionId, 'list_cache', { gzip, br }, version);
+    const kept: KeptList = { gzip, br };
+    await this.cache.keepIfUnchanged(transactionId, 'list_cache', kept, version);
     // Sent as it was kept (and as the next request gets it: the same bytes, the same ETag), not compressed again.
-    return accepted ? { encoded: accepted === 'br' ? br : gzip, encoding: accepted } : { json: body };
+    return accepted ? { encoded: kept[accepted], encoding: accepted } : { json: body };
   }
 
   /** A cluster's rows across runs, or one node's (`nodeId` given: an id, `master`, null for cluster-level). */

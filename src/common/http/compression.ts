@@ -3,6 +3,12 @@ import type { Request, RequestHandler, Response } from 'express';
 import { type BrotliOptions, constants as zlibConstants } from 'node:zlib';
 
 /**
+ * Brotli's quality for answers (compression's own default, 4): within a few % of gzip -9's size at a fraction of
+ * its time. Also what a finished run's kept list is compressed with (history-query.service.ts).
+ */
+export const BROTLI_OPTIONS: BrotliOptions = { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } };
+
+/**
  * Compressed answers (issue #16: a 7,210-row run was 1.56 MB of JSON, 108 KB gzipped): JSON, CSV and the
  * web page's files, brotli when the client accepts it, else gzip, per `Accept-Encoding` (`Vary` says so);
  * identity when it accepts neither. compression's own rules stand: nothing under 1 KB, no HEAD body,
@@ -13,12 +19,6 @@ import { type BrotliOptions, constants as zlibConstants } from 'node:zlib';
  *   would reach the page late, or only when the stream ends; they are small events, long-lived;
  * - a range of a file (206): its Content-Range counts the file's own bytes, not a compressed stream's.
  */
-/**
- * Brotli's quality for answers (compression's own default, 4): within a few % of gzip -9's size at a fraction of
- * its time. Also what a finished run's kept list is compressed with (history-query.service.ts).
- */
-export const BROTLI_OPTIONS: BrotliOptions = { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } };
-
 export function compressAnswers(): RequestHandler {
   return compression({
     brotli: BROTLI_OPTIONS,
