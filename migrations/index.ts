@@ -10,6 +10,7 @@ import { HotClusterState1764700000000 } from './1764700000000-HotClusterState';
 import { HistoryWithoutRunForeignKey1764800000000 } from './1764800000000-HistoryWithoutRunForeignKey';
 import { GzipListCache1764900000000 } from './1764900000000-GzipListCache';
 import { BrotliListCache1765000000000 } from './1765000000000-BrotliListCache';
+import { RunPlans1765100000000 } from './1765100000000-RunPlans';
 
 /** Every migration, in order. Listed explicitly so the same list works from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   HistoryWithoutRunForeignKey1764800000000,
   GzipListCache1764900000000,
   BrotliListCache1765000000000,
+  RunPlans1765100000000,
 ];

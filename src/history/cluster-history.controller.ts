@@ -1,4 +1,4 @@
-import { Delete, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Delete, Get, Param, Query, Req, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiConflictResponse, ApiNotFoundResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
@@ -12,9 +12,11 @@ import { DeleteHistoryQueryDto, DeleteHistoryResultDto, StateQueryDto, StateRowD
 import { CROSS_RUN_CSV_COLUMNS, CrossRunRowDto } from './dto/history-row.dto';
 import { CrossRunQueryDto } from './dto/page-query.dto';
 import { HistoryQueryService } from './history-query.service';
+import { PlansMaterialized } from './plans-materialized';
 
 /** A cluster's history across its runs, its current state, and the deletion of old runs. */
 @ApiController('cluster history', 'clusters/:cluster_id')
+@UseInterceptors(PlansMaterialized)
 @UseGuards(HistoryAvailableGuard)
 @ApiConflictResponse({
   type: ErrorDto,

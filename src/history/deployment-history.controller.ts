@@ -1,4 +1,4 @@
-import { applyDecorators, Get, Headers, Param, Query, Req, Res, StreamableFile, UseGuards } from '@nestjs/common';
+import { applyDecorators, Get, Headers, Param, Query, Req, Res, StreamableFile, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiConflictResponse, ApiNotFoundResponse, ApiProduces, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { HistoryAvailableGuard } from '../clusters/history-available.guard';
@@ -15,6 +15,7 @@ import { HistoryQueryService } from './history-query.service';
 import { LiveHistoryService } from './live-history.service';
 import { StreamQueryDto } from './dto/stream-query.dto';
 import { TaskQueryDto } from './dto/task-query.dto';
+import { PlansMaterialized } from './plans-materialized';
 
 /** The run's task history exists (HistoryAvailableGuard): 409 for a run of a pre-9.0 cluster. */
 const RecordedHistoryOnly = () =>
@@ -27,6 +28,7 @@ const RecordedHistoryOnly = () =>
   );
 
 @ApiController('deployment history', 'transactions/:transaction_id/deployment_history')
+@UseInterceptors(PlansMaterialized)
 @RecordedHistoryOnly()
 @ApiNotFoundResponse({ type: ErrorDto, description: '{"message": "Transaction not found"}' })
 export class DeploymentHistoryController {
@@ -117,6 +119,7 @@ export class DeploymentHistoryController {
 }
 
 @ApiController('deployment history', 'transactions/:transaction_id/diff')
+@UseInterceptors(PlansMaterialized)
 @RecordedHistoryOnly()
 export class RunDiffController {
   constructor(private readonly history: HistoryQueryService) {}

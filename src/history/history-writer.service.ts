@@ -33,8 +33,8 @@ const rowKey = (txId: number, nodeId: string | null, task: string) => `${txId}\u
 
 /**
  * The write path. A batch of commands is applied in one database transaction: runs are created with
- * their pending rows, run and task reports are merged through the state machines, and rows left open
- * by a run that ended are closed out. Rows are read and written in bulk (one statement per kind), and
+ * their plans, run and task reports are merged through the state machines (a task's row is created at
+ * its first report), and rows left open by a run that ended are closed out. Rows are read and written in bulk (one statement per kind), and
  * every change of a run's rows ends in RunChanges.commit (persistence/run-changes.ts).
  */
 @Injectable()
@@ -168,6 +168,9 @@ export class HistoryWriter {
     writes: PendingWrites,
   ): Promise<void> {
     if (!groups.size && !toCloseOut.length) return;
+    // A run that ends closes out its open rows, its never-reported tasks among them: those are stored first,
+    // as pending rows, from its plan (RunChanges.materialize; a run's tasks are otherwise stored at their first report).
+    await this.changes.materialize(m, toCloseOut);
     // The rows reported on, and the open rows of runs that end in this batch, in one statement.
     const stored = new Map<string, StoredRow>();
     for (const r of await this.rows.forReports(m, [...groups.values()], toCloseOut)) {
@@ -192,7 +195,14 @@ export class HistoryWriter {
       }
       if (!row) inserts.push({ txId: g.txId, nodeId: g.nodeId, taskName: g.taskName, s: after });
     }
-    if (inserts.length) ready.push(...(await this.insertReported(m, inserts)));
+    if (inserts.length) {
+      // A run's new rows side by side, in the order of their reports: a batch carries reports of the ~20 runs in
+      // flight, and rows inserted as they came would spread each run (and each cluster) over ~20 times the pages,
+      // which every read of a run or of a cluster's history then reads (measured: a cluster's 10,000 rows on 2,033
+      // pages against 842 when they were pending rows written at the run's start). Stable: same-run order kept.
+      inserts.sort((a, b) => a.txId - b.txId);
+      ready.push(...(await this.insertReported(m, inserts)));
+    }
     writes.state.push(...bestPerKey(ready, txs));
     // A row that stopped being ready hands its place in the cluster state back to the best remaining
     // ready row, which is looked up in history: the rows must be written first. Rare (a later failure
@@ -203,7 +213,7 @@ export class HistoryWriter {
     }
   }
 
-  /** Creates the rows reported on that their run did not announce (recorded all the same); returns those already ready. */
+  /** Creates the rows of first reports (a task planned, or one its run did not announce); returns those already ready. */
   private async insertReported(m: Queryable, inserts: Array<RowKey & { s: TaskState }>): Promise<ReadyRow[]> {
     const res = await this.changes.insertReported(
       m,

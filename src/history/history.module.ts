@@ -36,6 +36,7 @@ import { RetentionService } from './retention.service';
 import { RunDeletion } from './run-deletion.service';
 import { RunSnapshotsController } from './run-snapshots.controller';
 import { RunSnapshotsService } from './run-snapshots.service';
+import { PlanMaterializer, PlansMaterialized } from './plans-materialized';
 import { RunStarts } from './run-starts';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsService } from './transactions.service';
@@ -76,6 +77,8 @@ const PERSISTENCE = [
   ],
   providers: [
     ...PERSISTENCE,
+    PlanMaterializer,
+    PlansMaterialized,
     TransactionsService,
     HistoryQueryService,
     ClusterHistoryService,

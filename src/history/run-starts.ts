@@ -15,7 +15,7 @@ interface Created {
   warnings: StartWarning[];
 }
 
-/** The writer's starts: creates the runs announced in a batch, with all their pending rows (RunChanges.create: two statements). */
+/** The writer's starts: creates the runs announced in a batch, with their plans (RunChanges.create: two statements). */
 @Injectable()
 export class RunStarts {
   private readonly logger = new Logger('HistoryWriter');
@@ -111,7 +111,7 @@ export class RunStarts {
   }
 }
 
-/** What the runs' creation writes: the runs, and the pending rows of those recorded, their definitions, snapshots and nodes. */
+/** What the runs' creation writes: the runs, and the plans of those recorded (their tasks, pending until reported), their definitions, snapshots and nodes. */
 function creationOf(runs: RunStart[], registered: RegisteredCluster[], recorded: boolean[]): RunCreation {
   const parts = runs.map((r, k): NewRunParts => {
     const snapshots: string[] = [];
@@ -152,7 +152,7 @@ function creationOf(runs: RunStart[], registered: RegisteredCluster[], recorded:
 }
 
 /**
- * A run's pending rows in graph order, each (node, task) once (the rows' unique key): a task listed twice
+ * A run's plan: its tasks in graph order, each (node, task) once (the rows' unique key): a task listed twice
  * on a node (Astute's "null" and "" both name the cluster level) keeps its first listing, as its definition
  * does (cast.ts).
  */

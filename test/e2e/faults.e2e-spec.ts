@@ -237,6 +237,8 @@ describe('faults: nothing lost, nothing doubled', () => {
     expect((await sa.stats()).dead_lettered).toBe(0);
     expect((await sb.stats()).dead_lettered).toBe(0);
 
+    // Every run's tasks, reported or not, as a read of either service lists them.
+    await Promise.all([sa.materialize(), sb.materialize()]);
     const [da, db] = await Promise.all([dump(ordered.sql), dump(shuffled.sql)]);
     // The workload covers what matters: every status, close-outs, pre-9.0 runs, parents.
     const counts = statusCounts(da);

@@ -91,6 +91,8 @@ describe('a partition attached while the service writes rows of its range', () =
       .post('/api/v1/casts')
       .send([start(uuid, { id: 1, release: 'mitaka-9.0' }, graph)])
       .expect(200);
+    // Its tasks stored as pending rows, as a read stores them first (PlansMaterialized).
+    await t.materialize();
     expect(await rowsOf(id)).toEqual([
       { part: 'deployment_history_default', task_name: 'a', status: 'pending' },
       { part: 'deployment_history_default', task_name: 'b', status: 'pending' },
@@ -155,15 +157,21 @@ describe('a partition attached while the service writes rows of its range', () =
     expect(res.body.map((r: { task_name: string }) => r.task_name).sort()).toEqual(['a', 'b']);
   });
 
-  it('stores a run started while its range is attached', async () => {
+  it('stores a run’s tasks from its plan while its range is attached (a run started, then read)', async () => {
     await t.sql.query(`SELECT setval('transactions_id_seq', 5029)`);
-    const res = await duringAttach(5030, async () =>
-      t
-        .http()
-        .post('/api/v1/casts')
-        .send([start('during-1', { id: 1, release: 'mitaka-9.0' }, graph)]),
-    );
+    // A start writes the run and its plan, no history row: nothing of the history's partitions to wait for.
+    await t
+      .http()
+      .post('/api/v1/casts')
+      .send([start('during-1', { id: 1, release: 'mitaka-9.0' }, graph)])
+      .expect(200);
+    // The read stores its tasks as pending rows first (PlansMaterialized): that write waits for the attach.
+    const res = await duringAttach(5030, async () => t.http().get('/api/v1/transactions/5030/deployment_history'));
     expect(res.status).toBe(200);
+    expect(res.body.map((r: { task_name: string; status: string }) => [r.task_name, r.status]).sort()).toEqual([
+      ['a', 'pending'],
+      ['b', 'pending'],
+    ]);
     expect(await rowsOf(5030)).toEqual([
       { part: 'deployment_history_p5030', task_name: 'a', status: 'pending' },
       { part: 'deployment_history_p5030', task_name: 'b', status: 'pending' },

@@ -567,13 +567,16 @@ describe('hostile input on the bus', () => {
     expect(new Set(CASES.map((c) => c.id)).size).toBe(CASES.length);
   });
 
-  const row = async (uuid: string, name: string) =>
-    (
+  const row = async (uuid: string, name: string) => {
+    // A task never reported is listed as pending, as a read stores it first (PlansMaterialized).
+    await t.materialize();
+    return (
       await t.sql.query(
         `SELECT h.status, h.error_message, h.custom FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id WHERE t.uuid = $1 AND h.task_name = $2`,
         [uuid, name],
       )
     ).rows[0];
+  };
 
   async function meets(c: Case, fate: Fate): Promise<string | null> {
     if ('anyOf' in fate) {

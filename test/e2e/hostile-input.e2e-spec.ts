@@ -40,6 +40,7 @@ describe('hostile input', () => {
       .expect(200);
     expect(res.body[0].skipped).toEqual([{ entry: 'nodes[0]', reason: expect.stringMatching(reason) }]);
     expect(res.body[0].tasks_applied).toBe(1);
+    await t.materialize();
     const row = await t.sql.query(`SELECT status FROM deployment_history WHERE transaction_id = $1 AND task_name = 'a'`, [txId]);
     expect(row.rows[0].status).toBe('pending');
   });
@@ -91,6 +92,7 @@ describe('hostile input', () => {
       ),
     );
     expect(codes.sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    await t.materialize();
     const rows = await t.sql.query(
       `SELECT count(*)::int AS n FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id WHERE t.uuid = 'hostile-race'`,
     );

@@ -117,6 +117,7 @@ describe('HTTP ingest shares the batches', () => {
       expect(await taskStatus(t.sql, uuids[i])).toEqual(['running']);
     }
     // Nothing of the refused request was applied; the good ones shared transactions.
+    await t.materialize();
     expect(await taskStatus(t.sql, uuids[2])).toEqual(['pending']);
     expect(await writingTransactions(t.sql)).toBeLessThan(6);
   });
@@ -149,6 +150,7 @@ describe('HTTP ingest shares the batches', () => {
         expect(a.headers['retry-after']).toMatch(/^\d+$/);
         expect(a.body).toEqual({ statusCode: 503, message: expect.stringMatching(/too many casts waiting/) });
       }
+      await t.materialize();
       for (const [i, a] of answers.entries()) expect(await taskStatus(t.sql, uuids[i])).toEqual([a.status === 200 ? 'running' : 'pending']);
     } finally {
       limits.requests = saved;

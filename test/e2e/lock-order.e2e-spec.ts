@@ -137,12 +137,21 @@ describe('locks: reset, deletions and retention alongside ingestion', () => {
       }
     };
 
-    await Promise.all([...[0, 1, 2, 3].map(ingest), resets(), deletions(), retention(), taskDeletions()]);
+    // Reads of the history: each first stores the runs' tasks not yet reported as pending rows (PlansMaterialized),
+    // a writer of its own in the lock order (clusters, then runs).
+    const reads = async () => {
+      for (let i = 0; Date.now() < until; i++) {
+        const path = i % 2 ? `/api/v1/clusters/${CLUSTER}/deployment_history?limit=50` : `/api/v1/clusters/${CLUSTER}/runs`;
+        answer('read', await t.http().get(path), (r) => r.status === 200);
+      }
+    };
+
+    await Promise.all([...[0, 1, 2, 3].map(ingest), resets(), deletions(), retention(), taskDeletions(), reads()]);
     console.log(`${SECONDS} s: ${runsDone} runs ingested; answers by kind and status: ${JSON.stringify(answers)}`);
 
     expect(unexpected).toEqual([]);
     expect(runsDone).toBeGreaterThan(4);
-    for (const kind of ['start', 'report', 'reset', 'put', 'delete', 'retention']) expect(answers[kind]?.[200]).toBeGreaterThan(0);
+    for (const kind of ['start', 'report', 'reset', 'put', 'delete', 'retention', 'read']) expect(answers[kind]?.[200]).toBeGreaterThan(0);
     expect(answers['task-delete']?.[204]).toBeGreaterThan(0);
 
     // Every reset started exactly one epoch: none lost, none doubled.

@@ -113,6 +113,7 @@ describe('release changes never switch history off', () => {
     const args = { task_uuid: 'r80-c', cluster: { id: 80, release: 'kilo-7.0' }, tasks_graph: { '1': [{ id: 'hiera', type: 'puppet' }] } };
     const res = await t.http().post('/api/v1/transactions').send(args).expect(201);
     expect(res.body).toMatchObject({ uuid: 'r80-c', cluster: 80, status: 'running' });
+    await t.materialize();
     const rows = await t.sql.query('SELECT count(*)::int AS n FROM deployment_history WHERE transaction_id = $1', [res.body.id]);
     expect(rows.rows).toEqual([{ n: 1 }]);
     expect(res.body.warnings).toEqual([expect.stringMatching(/'kilo-7\.0' \(version 7\.0\) is older than.*'mitaka-9\.0'/)]);

@@ -239,7 +239,8 @@ describe('runs page, run nodes, last run status', () => {
     console.log(`statements for a page of 2 runs: ${small.statements}, of 50 runs: ${page.statements}`);
     expect({ small: small.runs, page: page.runs }).toEqual({ small: 2, page: 50 });
     expect(page.statements).toBe(small.statements);
-    expect(page.statements).toBeLessThanOrEqual(5);
+    // Five for the list, and one that finds no run's plan waiting to be stored (PlansMaterialized).
+    expect(page.statements).toBeLessThanOrEqual(6);
   });
 
   it('says null for the tasks of a run whose tasks were not recorded (pre-9.0)', async () => {

@@ -35,6 +35,8 @@ describe('history rows and their run, kept by the writer', () => {
       // A task the run did not announce: its row is created by the report.
       await store.writer.apply([report(uuid, [{ nodeId: '3', taskName: 'late', status: 'ready' }])]);
     }
+    // The tasks never reported stored as pending rows, as a read does first (PlansMaterialized).
+    await store.materialize();
   });
   afterAll(() => store?.close());
 

@@ -16,6 +16,7 @@ import { RunChanges } from '../../src/history/persistence/run-changes';
 import { RunNodesRepository } from '../../src/history/persistence/run-nodes.repository';
 import { RunSnapshotsRepository } from '../../src/history/persistence/run-snapshots.repository';
 import { RunsRepository } from '../../src/history/persistence/runs.repository';
+import { PlanMaterializer } from '../../src/history/plans-materialized';
 import { RunStarts } from '../../src/history/run-starts';
 import type { RunReport } from '../../src/history/run-state';
 import type { NodeTaskReport, RunNode, RunSnapshots, StoreCommand } from '../../src/history/store-commands';
@@ -58,6 +59,8 @@ export async function openStore() {
     snapshots: new RunSnapshotsRepository(ds),
     runNodes: new RunNodesRepository(ds),
     writer,
+    /** What every read of the REST API does first (PlansMaterialized): the runs' planned tasks stored as pending rows. */
+    materialize: () => new PlanMaterializer(ds, changes).materializeAll(),
     close: async () => {
       await ds.destroy();
       await database.drop();

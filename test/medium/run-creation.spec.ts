@@ -63,15 +63,40 @@ describe('runs created by a bus batch', () => {
     expect(outcomes.map((o) => o.outcome)).toEqual(commands.map(() => 'started'));
     expect(outcomes.map((o) => ('rows' in o ? o.rows : null))).toEqual(commands.map(() => NODES * TASKS));
 
-    // What was written: every run with its rows, nodes, definition and snapshot.
-    const [written] = await store.ds.query<Array<{ runs: number; rows: number; nodes: number; definitions: number; snapshots: number }>>(
-      `SELECT (SELECT count(*) FROM transactions WHERE uuid LIKE 'created-%')::int AS runs,
+    // What was written: every run with its plan (no pending row: those are stored when read), nodes, definition and snapshot.
+    const count = (): Promise<
+      Array<{ runs: number; planned: number; rows: number; nodes: number; definitions: number; snapshots: number }>
+    > =>
+      store.ds.query(
+        `SELECT (SELECT count(*) FROM transactions WHERE uuid LIKE 'created-%')::int AS runs,
+              (SELECT sum(jsonb_array_length(p.tasks)) FROM run_plans p JOIN transactions t ON t.id = p.transaction_id WHERE t.uuid LIKE 'created-%')::int AS planned,
               (SELECT count(*) FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id WHERE t.uuid LIKE 'created-%')::int AS rows,
               (SELECT count(*) FROM run_nodes)::int AS nodes,
               (SELECT count(*) FROM node_task_definitions d JOIN transactions t ON t.id = d.transaction_id AND d.definition->>'run' = substr(t.uuid, 9))::int AS definitions,
               (SELECT count(*) FROM run_snapshots)::int AS snapshots`,
-    );
-    expect(written).toEqual({ runs: RUNS, rows: RUNS * NODES * TASKS, nodes: RUNS * NODES, definitions: RUNS, snapshots: RUNS });
+      );
+    const [written] = await count();
+    expect(written).toEqual({
+      runs: RUNS,
+      planned: RUNS * NODES * TASKS,
+      rows: 0,
+      nodes: RUNS * NODES,
+      definitions: RUNS,
+      snapshots: RUNS,
+    });
+    // Read, each planned task is a pending row.
+    const plannedOnly = plans.length;
+    await store.materialize();
+    const [read] = await count();
+    expect(read).toEqual({
+      runs: RUNS,
+      planned: null,
+      rows: RUNS * NODES * TASKS,
+      nodes: RUNS * NODES,
+      definitions: RUNS,
+      snapshots: RUNS,
+    });
+    plans.splice(plannedOnly);
 
     // How: each list sent (unnest, jsonb_to_recordset...) and each set of rows written read once, not once
     // per run or per row.
@@ -97,6 +122,7 @@ describe('runs created by a bus batch', () => {
     if (c.kind === 'start') c.start.tasks = c.start.tasks.map((t, i) => ({ ...t, type: i < 2 ? 'first' : 'second' }));
     const [outcome] = await writer.apply([c]);
     expect(outcome).toMatchObject({ outcome: 'started', rows: 2 });
+    await store.materialize();
     const rows = await store.ds.query<Array<{ node_id: string | null; task_name: string; task_type: string }>>(
       `SELECT h.node_id, h.task_name, h.task_type FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
        WHERE t.uuid = 'created-twice' ORDER BY h.id`,

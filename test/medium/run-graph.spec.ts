@@ -45,6 +45,8 @@ describe('RunGraphRepository on real PostgreSQL', () => {
       ]),
     ]);
     [{ id: run }] = await store.ds.query(`SELECT id FROM transactions WHERE uuid = 'graph-1'`);
+    // As a read of the REST API does first (PlansMaterialized): the tasks never reported stored as pending rows.
+    await store.materialize();
   });
   afterAll(() => store?.close());
 
@@ -58,12 +60,14 @@ describe('RunGraphRepository on real PostgreSQL', () => {
       '2': [{ id: 'a', ...none, requires: [{ name: 'stage', node_id: null }] }],
       '3': [{ id: 'late' }],
     });
+    // In the order the rows were stored: those reported at their first report, then the tasks never
+    // reported, in graph order, when the run was read (RunChanges.materialize).
     expect(loaded.rows).toEqual([
       { node: null, task: 'stage', status: 'ready', timeStart: T(1), timeEnd: T(2) },
       { node: '1', task: 'a', status: 'running', timeStart: T3, timeEnd: null },
+      { node: '3', task: 'late', status: 'error', timeStart: T(4), timeEnd: T(4) },
       { node: '2', task: 'a', status: 'pending', timeStart: null, timeEnd: null },
       { node: '1', task: 'constructor', status: 'pending', timeStart: null, timeEnd: null },
-      { node: '3', task: 'late', status: 'error', timeStart: T(4), timeEnd: T(4) },
     ]);
     const [{ v }] = await store.ds.query(`SELECT max(row_version)::text AS v FROM deployment_history WHERE transaction_id = $1`, [run]);
     expect(loaded.version).toBe(v);

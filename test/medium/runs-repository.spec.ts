@@ -23,6 +23,8 @@ describe('RunsRepository on real PostgreSQL', () => {
       report('r-old', [{ nodeId: '1', taskName: 'a', status: 'ready' }], { status: 'ready', time: new Date('2026-01-01T01:00:00Z') }),
     ]);
     await store.writer.apply([report('r-dry', [], { status: 'error', time: new Date('2026-01-02T01:00:00Z') })]);
+    // As a read of the REST API does first (PlansMaterialized): the runs' planned tasks stored as pending rows.
+    await store.materialize();
   });
   afterAll(() => store?.close());
 

@@ -101,6 +101,26 @@ describe('every path that changes a run’s rows keeps the invariant', () => {
     });
   });
 
+  it('a read of a run in progress (its never-reported tasks stored from its plan)', async () => {
+    const uuid = 'read-while-running';
+    await store.writer.apply([
+      start(uuid, ++n, [
+        ['1', 'a'],
+        ['2', 'b'],
+      ]),
+    ]);
+    await store.writer.apply([report(uuid, [{ nodeId: '1', taskName: 'a', status: 'running' }])]);
+    const [{ id }] = await store.ds.query(`SELECT id FROM transactions WHERE uuid = $1`, [uuid]);
+    await fillCaches(id);
+    const before = await observe(id);
+    bus.heard.clear();
+    await store.materialize();
+    const after = await observe(id);
+    expect(after!.cleared).toBe(true);
+    expect(BigInt(after!.version!)).toBeGreaterThan(BigInt(before!.version!));
+    await waitFor(() => bus.heard.has(id as number), 'materialized run announced');
+  });
+
   it('a stop (reset and forced deletion stop runs through the writer)', async () => {
     const uuid = 'stopped';
     await store.writer.apply([
@@ -110,6 +130,7 @@ describe('every path that changes a run’s rows keeps the invariant', () => {
       ]),
     ]);
     const [{ id }] = await store.ds.query(`SELECT id FROM transactions WHERE uuid = $1`, [uuid]);
+    await store.materialize();
     await fillCaches(id);
     const before = await observe(id);
     bus.heard.clear();

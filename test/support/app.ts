@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/bootstrap';
+import { PlanMaterializer } from '../../src/history/plans-materialized';
 import { AppConfig } from '../../src/common/config/app-config';
 import type { CastResultDto } from '../../src/receiver/dto/cast-result.dto';
 import { useBroker } from './broker-lock';
@@ -16,6 +17,11 @@ export interface TestApp {
   http: () => ReturnType<typeof request>;
   /** A pg client on the app's database, for checks behind the API's back. */
   sql: Client;
+  /**
+   * What every read of the REST API does first (PlansMaterialized): the runs' tasks not yet reported stored
+   * as pending rows. For a check by SQL (`sql`) of rows a run has not reported on.
+   */
+  materialize: () => Promise<void>;
   databaseUrl: string;
   close: () => Promise<void>;
 }
@@ -59,6 +65,7 @@ export async function startApp(opts: { amqp?: boolean; env?: Record<string, stri
       config,
       http: () => request(server),
       sql,
+      materialize: () => app!.get(PlanMaterializer).materializeAll(),
       databaseUrl: db.url,
       close: async () => {
         await sql.end();

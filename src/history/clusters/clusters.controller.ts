@@ -1,4 +1,4 @@
-import { Body, Get, HttpCode, HttpStatus, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { Body, Get, HttpCode, HttpStatus, Param, Post, Put, Query, Res, UseInterceptors } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ClusterDto, ResetResultDto } from '../../clusters/dto/cluster.dto';
@@ -9,12 +9,14 @@ import { ApiController } from '../../common/http/api-controller';
 import { IdPipe } from '../../common/http/id.pipe';
 import { RunsPageDto, RunsPageQueryDto } from '../dto/runs-page.dto';
 import { ClusterRunsService } from './cluster-runs.service';
+import { PlansMaterialized } from '../plans-materialized';
 
 /**
  * The clusters API that answers with run counts and resets (stopping runs): in the history module,
  * which owns runs; the clusters module keeps what needs no run (releases, the Nailgun answers).
  */
 @ApiController('clusters', 'clusters')
+@UseInterceptors(PlansMaterialized)
 export class ClustersController {
   constructor(private readonly clusters: ClusterRunsService) {}
 

@@ -1,4 +1,4 @@
-import { Get, Param, UseGuards } from '@nestjs/common';
+import { Get, Param, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiConflictResponse, ApiNotFoundResponse } from '@nestjs/swagger';
 import { HistoryAvailableGuard } from '../../clusters/history-available.guard';
 import { ErrorDto } from '../../common/errors/error.dto';
@@ -6,8 +6,10 @@ import { ApiController } from '../../common/http/api-controller';
 import { IdPipe } from '../../common/http/id.pipe';
 import { CriticalPathDto } from '../dto/critical-path.dto';
 import { CriticalPathService } from './critical-path.service';
+import { PlansMaterialized } from '../plans-materialized';
 
 @ApiController('transactions', 'transactions/:transaction_id', { body: false })
+@UseInterceptors(PlansMaterialized)
 @UseGuards(HistoryAvailableGuard)
 @ApiConflictResponse({
   type: ErrorDto,

@@ -1,4 +1,4 @@
-import { Get, Param, Query, UseGuards } from '@nestjs/common';
+import { Get, Param, Query, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiConflictResponse, ApiNotFoundResponse } from '@nestjs/swagger';
 import { HistoryAvailableGuard } from '../../clusters/history-available.guard';
 import { ErrorDto } from '../../common/errors/error.dto';
@@ -13,9 +13,11 @@ import {
   TaskStatsQueryDto,
 } from '../dto/insights.dto';
 import { InsightsService } from './insights.service';
+import { PlansMaterialized } from '../plans-materialized';
 
 /** Task durations, failure rates and flaky tasks across a cluster's real finished runs (issue #15). */
 @ApiController('insights', 'clusters/:cluster_id', { body: false })
+@UseInterceptors(PlansMaterialized)
 @UseGuards(HistoryAvailableGuard)
 @ApiConflictResponse({
   type: ErrorDto,
@@ -48,6 +50,7 @@ export class ClusterInsightsController {
 
 /** The tasks of one run that got slower than their own history (issue #15). */
 @ApiController('insights', 'transactions/:transaction_id', { body: false })
+@UseInterceptors(PlansMaterialized)
 @UseGuards(HistoryAvailableGuard)
 @ApiConflictResponse({
   type: ErrorDto,

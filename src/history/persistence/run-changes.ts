@@ -6,6 +6,7 @@ import { ClusterStateRepository, StateEntry } from './cluster-state.repository';
 import { assignmentsOf, Column, namesOf, runsOf, stateColumnsOf, unnestRows, valuesOf } from './columns';
 import { HISTORY_CHANNEL, notifyPayloads } from './history-channel';
 import { CLEAR_RUN_CACHES, HAS_RUN_CACHE } from './run-cache';
+import { PlanCache, planKey, RunPlan } from './run-plans';
 
 /** A run a start creates. `tasks_snapshot`: JSON text of the graph definition per task name. */
 export interface NewRun {
@@ -21,7 +22,7 @@ export interface NewRun {
   announced_release: string | null;
 }
 
-/** A pending row of a new run. */
+/** A task a new run plans (its row is stored at its first report, or as pending when materialized). */
 export interface PendingRow {
   node_id: string | null;
   task_name: string;
@@ -29,8 +30,8 @@ export interface PendingRow {
 }
 
 /**
- * What a new run holds besides itself, written once it has its id: its pending rows (each (node, task)
- * once: the rows' unique key), and its per-node definitions, snapshots and nodes, each a JSON object
+ * What a new run holds besides itself, written once it has its id: its plan (`pending`: each (node, task)
+ * once, the rows' unique key, in graph order), and its per-node definitions, snapshots and nodes, each a JSON object
  * without the run (`{"n": node, "t": task, "d": definition}`, `{"k": kind, "n": node uid, "d": data}`,
  * `{"n": node uid, "r": roles, "h": host name}`).
  */
@@ -103,21 +104,16 @@ const RUN_COLUMNS: ReadonlyArray<Column<NewRun>> = [
   { name: 'release', type: 'text', value: (r) => r.release },
   { name: 'announced_release', type: 'text', value: (r) => r.announced_release },
 ];
-/** A pending row with its run, as written. */
-type NewRow = PendingRow & { transaction_id: number; cluster_id: number };
-const PENDING_COLUMNS: ReadonlyArray<Column<NewRow>> = [
+/** A reported row with what its run's plan says of it: its type and creation time (null: not planned). */
+type PlannedRow = ReportedRow & { task_type: string | null; created_at: Date | null };
+const REPORTED_COLUMNS: ReadonlyArray<Column<PlannedRow>> = [
   { name: 'transaction_id', type: 'int', value: (r) => r.transaction_id },
-  { name: 'cluster_id', type: 'int', value: (r) => r.cluster_id },
   { name: 'node_id', type: 'varchar', value: (r) => r.node_id },
   { name: 'task_name', type: 'varchar', value: (r) => r.task_name },
   { name: 'task_type', type: 'varchar', value: (r) => r.task_type },
+  ...stateColumnsOf<PlannedRow>(),
 ];
-const REPORTED_COLUMNS: ReadonlyArray<Column<ReportedRow>> = [
-  { name: 'transaction_id', type: 'int', value: (r) => r.transaction_id },
-  { name: 'node_id', type: 'varchar', value: (r) => r.node_id },
-  { name: 'task_name', type: 'varchar', value: (r) => r.task_name },
-  ...stateColumnsOf<ReportedRow>(),
-];
+const REPORTED_CREATED: Column<PlannedRow> = { name: 'created_at', type: 'timestamptz', value: (r) => r.created_at };
 const ROW_STATE_COLUMNS: ReadonlyArray<Column<RowChange>> = [
   { name: 'id', type: 'bigint', value: (r) => r.id },
   { name: 'transaction_id', type: 'int', value: (r) => r.transaction_id },
@@ -142,17 +138,21 @@ const RUN_STATE_COLUMNS: ReadonlyArray<Column<{ id: number; s: RunState }>> = [
  */
 @Injectable()
 export class RunChanges {
+  /** The plans of runs this instance created or read (insertReported). */
+  private readonly plans = new PlanCache();
+
   constructor(private readonly state: ClusterStateRepository) {}
 
   /**
-   * Creates runs, then what they hold (pending rows, definitions, snapshots, nodes) by their ids: two
-   * statements. A run whose uuid exists is skipped, and so is what it holds. Announced by the batch's commit.
-   * Why not one statement matching each pending row to its run by uuid, as until 2026-12-01: under the
-   * writer's planner settings (no hash joins: HistoryRowsRepository.lookUpByIndexes) that match was a nested
-   * loop, each list read again for every run of the batch (or the runs for every row): quadratic, and for a
-   * bus batch of ~20 starts about half of what creating them cost PostgreSQL (issue #17). A round trip per
-   * batch that starts runs costs less. The pending rows need no ON CONFLICT: their runs are new to this
-   * transaction (no one else can have rows of them), and each (node, task) comes once (NewRunParts).
+   * Creates runs, then what they hold (plans, definitions, snapshots, nodes) by their ids: two statements.
+   * A run whose uuid exists is skipped, and so is what it holds. Announced by the batch's commit.
+   * Why not one statement matching each plan to its run by uuid, as until 2026-12-01: under the writer's
+   * planner settings (no hash joins: HistoryRowsRepository.lookUpByIndexes) that match was a nested loop,
+   * each list read again for every run of the batch (or the runs for every row): quadratic, and for a bus
+   * batch of ~20 starts about half of what creating them cost PostgreSQL (issue #17). A round trip per
+   * batch that starts runs costs less.
+   * A run's tasks are not stored as pending rows but as its plan, one row (run_plans: migration RunPlans
+   * says why); `rows` is still the count of the tasks planned, which every read sees as pending rows.
    */
   async create(m: Queryable, c: RunCreation): Promise<Array<{ id: number; uuid: string; rows: number }>> {
     const params: unknown[] = [];
@@ -167,14 +167,24 @@ export class RunChanges {
       params,
     );
     const byUuid = new Map(made.map((r) => [r.uuid, r]));
-    const rows: NewRow[] = [];
-    const held: Record<'nodeDefinitions' | 'snapshots' | 'nodes', string[]> = { nodeDefinitions: [], snapshots: [], nodes: [] };
+    const held: Record<'plans' | 'nodeDefinitions' | 'snapshots' | 'nodes', string[]> = {
+      plans: [],
+      nodeDefinitions: [],
+      snapshots: [],
+      nodes: [],
+    };
+    const planned: Array<{ id: number; pending: PendingRow[] }> = [];
     const created: Array<{ id: number; uuid: string; rows: number }> = [];
     c.runs.forEach((run, k) => {
       const r = byUuid.get(run.uuid);
       if (!r) return;
       const parts = c.parts[k];
-      for (const p of parts.pending) rows.push({ transaction_id: r.id, cluster_id: r.cluster_id, ...p });
+      if (parts.pending.length) {
+        planned.push({ id: r.id, pending: parts.pending });
+        held.plans.push(
+          `{"u":${r.id},"c":${r.cluster_id},"t":${JSON.stringify(parts.pending.map((p) => [p.node_id, p.task_name, p.task_type]))}}`,
+        );
+      }
       // Each part's object with its run's id first: `{"n": ...}` becomes `{"u": 12, "n": ...}` (`{}`: `{"u": 12}`).
       for (const kind of ['nodeDefinitions', 'snapshots', 'nodes'] as const) {
         for (const json of parts[kind]) held[kind].push(json === '{}' ? `{"u":${r.id}}` : `{"u":${r.id},${json.slice(1)}`);
@@ -184,10 +194,10 @@ export class RunChanges {
     const writes: string[] = [];
     const more: unknown[] = [];
     const list = (jsons: string[]) => `$${more.push(`[${jsons.join(',')}]`)}`;
-    if (rows.length) {
-      writes.push(`pending AS (
-        INSERT INTO deployment_history (${namesOf(PENDING_COLUMNS)})
-        SELECT ${valuesOf('k', PENDING_COLUMNS)} FROM ${unnestRows('k', PENDING_COLUMNS, rows, more, 'n')} ORDER BY k.n)`);
+    if (held.plans.length) {
+      writes.push(`plans AS (
+        INSERT INTO run_plans (transaction_id, cluster_id, tasks)
+        SELECT p.u, p.c, p.t FROM jsonb_to_recordset(${list(held.plans)}::jsonb) AS p(u int, c int, t jsonb))`);
     }
     // Per-node definitions parsed once as jsonb (~20 % faster than json with jsonb fields); the snapshots
     // kept as json, their text as sent. JSON lists rather than arrays of text: their texts go as they are,
@@ -211,29 +221,96 @@ export class RunChanges {
         FROM jsonb_to_recordset(${list(held.nodes)}::jsonb) AS n(u int, n text, r jsonb, h text)
         ON CONFLICT DO NOTHING)`);
     }
-    if (writes.length) await m.query(`WITH ${writes.join(',\n')}\nSELECT 1`, more);
+    if (writes.length) {
+      // The plans' creation time is the transaction's (run_plans.created_at's default, now()).
+      const [{ now }] = await selectRows<{ now: Date }>(m, `WITH ${writes.join(',\n')}\nSELECT now() AS now`, more);
+      // Kept once the statement succeeded; a transaction rolled back leaves a plan of an id never used again.
+      for (const p of planned) {
+        this.plans.set(p.id, { createdAt: now, types: new Map(p.pending.map((t) => [planKey(t.node_id, t.task_name), t.task_type])) });
+      }
+    }
     return created;
   }
 
   /**
-   * Creates rows reports named that their runs did not announce (a row that exists is skipped). Announced by the batch's commit.
+   * Stores as pending rows, in graph order, the planned tasks of these runs (held by the caller) that have no
+   * row yet, and drops their plans: from then on their rows are all stored, as they were before plans.
+   * Announced by the caller's commit (the runs returned). For a run that ends (to close its rows out), a read
+   * (PlansMaterialized), a deletion.
+   */
+  async materialize(m: Queryable, runIds: number[]): Promise<number[]> {
+    if (!runIds.length) return [];
+    const done = await selectRows<{ id: number }>(
+      m,
+      `WITH p AS (DELETE FROM run_plans WHERE transaction_id = ANY($1::int[]) RETURNING transaction_id, cluster_id, created_at, tasks),
+       rows AS (
+         INSERT INTO deployment_history (transaction_id, cluster_id, node_id, task_name, task_type, created_at)
+         SELECT p.transaction_id, p.cluster_id, e.t ->> 0, e.t ->> 1, e.t ->> 2, p.created_at
+         FROM p, jsonb_array_elements(p.tasks) WITH ORDINALITY AS e(t, n)
+         ORDER BY p.transaction_id, e.n
+         ON CONFLICT ON CONSTRAINT deployment_history_row_uq DO NOTHING)
+       SELECT transaction_id AS id FROM p`,
+      [runIds],
+    );
+    // Every planned task of these runs has its row now: their plans are not asked for again (insertReported).
+    for (const id of runIds) this.plans.forget(id);
+    return done.map((r) => r.id);
+  }
+
+  /**
+   * Creates the rows of first reports: a task its run planned (with the plan's type and creation time, as
+   * its pending row had), or one its run did not announce (recorded all the same). A row that exists is
+   * skipped. Announced by the batch's commit.
    * The conflict is the row's key only: with no target, every unique index is probed before each insert,
    * the primary key's too, which a new id never meets.
    */
-  insertReported(
+  async insertReported(
     m: Queryable,
     rows: ReportedRow[],
   ): Promise<Array<{ id: string; transaction_id: number; node_id: string | null; task_name: string; status: TaskStatus; time_end: Date }>> {
+    const plans = await this.plansOf(m, [...new Set(rows.map((r) => r.transaction_id))]);
+    const planned = rows.map((r): PlannedRow => {
+      const plan = plans.get(r.transaction_id)!;
+      const type = plan.types.get(planKey(r.node_id, r.task_name));
+      return type === undefined ? { ...r, task_type: null, created_at: null } : { ...r, task_type: type, created_at: plan.createdAt };
+    });
     const params: unknown[] = [];
     return selectRows(
       m,
-      `INSERT INTO deployment_history (${namesOf(REPORTED_COLUMNS)}, cluster_id)
-       SELECT ${valuesOf('u', REPORTED_COLUMNS)}, t.cluster_id
-       FROM ${unnestRows('u', REPORTED_COLUMNS, rows, params)}
+      `INSERT INTO deployment_history (${namesOf(REPORTED_COLUMNS)}, created_at, cluster_id)
+       SELECT ${valuesOf('u', REPORTED_COLUMNS)}, coalesce(u.created_at, now()), t.cluster_id
+       FROM ${unnestRows('u', [...REPORTED_COLUMNS, REPORTED_CREATED], planned, params)}
        JOIN transactions t ON t.id = u.transaction_id
        ON CONFLICT ON CONSTRAINT deployment_history_row_uq DO NOTHING RETURNING id, transaction_id, node_id, task_name, status, time_end`,
       params,
     );
+  }
+
+  /** The plans of these runs (an empty one for a run without), from memory or run_plans. */
+  private async plansOf(m: Queryable, runIds: number[]): Promise<Map<number, RunPlan>> {
+    const found = new Map<number, RunPlan>();
+    const missing: number[] = [];
+    for (const id of runIds) {
+      const p = this.plans.get(id);
+      if (p) found.set(id, p);
+      else missing.push(id);
+    }
+    if (!missing.length) return found;
+    const stored = await selectRows<{ id: number; created_at: Date; tasks: Array<[string | null, string, string | null]> }>(
+      m,
+      `SELECT transaction_id AS id, created_at, tasks FROM run_plans WHERE transaction_id = ANY($1::int[])`,
+      [missing],
+    );
+    const byId = new Map(stored.map((p) => [p.id, p]));
+    for (const id of missing) {
+      const p = byId.get(id);
+      const plan: RunPlan = p
+        ? { createdAt: p.created_at, types: new Map(p.tasks.map(([node, task, type]) => [planKey(node, task), type])) }
+        : { createdAt: new Date(0), types: new Map() };
+      this.plans.set(id, plan);
+      found.set(id, plan);
+    }
+    return found;
   }
 
   /**
@@ -285,6 +362,8 @@ export class RunChanges {
    */
   async remove(m: Queryable, ids: number[]): Promise<RemovedRun[]> {
     if (!ids.length) return [];
+    // Their planned tasks stored first: a deletion counts every row of a run, pending ones too.
+    await this.materialize(m, ids);
     // The entries these runs hold, emptied first so that they can be filled again from the rows that remain.
     const keys = await this.state.removeOfRuns(m, ids);
     // A child's parent_id is set to NULL by the foreign key; a parent is always older (it existed when the

@@ -189,6 +189,14 @@ export class ServiceProcess {
     return r.json();
   }
 
+  /**
+   * A read of the REST API (the clusters list): as every read does first (PlansMaterialized), the runs' tasks
+   * not yet reported are stored as pending rows. Before a check by SQL of the whole history.
+   */
+  async materialize(): Promise<void> {
+    await this.get('/api/v1/clusters');
+  }
+
   stats(): Promise<{
     casts: number;
     applied: number;

@@ -1,0 +1,51 @@
+import { INTERCEPTORS_METADATA, MODULE_METADATA } from '@nestjs/common/constants';
+import { ExecutionContext } from '@nestjs/common';
+import { lastValueFrom, of } from 'rxjs';
+import { HistoryModule } from '../../src/history/history.module';
+import { PlanMaterializer, PlansMaterialized } from '../../src/history/plans-materialized';
+import { RetentionController } from '../../src/history/retention.controller';
+import { RunSnapshotsController } from '../../src/history/run-snapshots.controller';
+
+const contextOf = (method: string) => ({ switchToHttp: () => ({ getRequest: () => ({ method }) }) }) as unknown as ExecutionContext;
+
+/**
+ * Every read of the history sees a run's tasks not yet reported as pending rows: they are stored from the
+ * run's plan before the read (PlansMaterialized), on every controller of the history module that reads rows.
+ */
+describe('PlansMaterialized', () => {
+  it('is on every controller of the history module that reads history rows', () => {
+    const controllers = Reflect.getMetadata(MODULE_METADATA.CONTROLLERS, HistoryModule) as Array<new (...a: never[]) => unknown>;
+    // Snapshots (deployment info, settings) hold no rows; retention only deletes (its runs' plans go with them).
+    const without = new Set<unknown>([RunSnapshotsController, RetentionController]);
+    const missing = controllers
+      .filter((c) => !without.has(c))
+      .filter((c) => !((Reflect.getMetadata(INTERCEPTORS_METADATA, c) ?? []) as unknown[]).includes(PlansMaterialized))
+      .map((c) => c.name);
+    expect(controllers.length).toBeGreaterThan(6);
+    expect(missing).toEqual([]);
+  });
+
+  it('stores the plans before a read (GET, HEAD), and not before a write', async () => {
+    const order: string[] = [];
+    const plans = { materializeAll: jest.fn(async () => void order.push('materialized')) } as unknown as PlanMaterializer;
+    const interceptor = new PlansMaterialized(plans);
+    const handler = { handle: () => (order.push('handled'), of('answer')) };
+    for (const method of ['GET', 'HEAD']) {
+      order.length = 0;
+      expect(await lastValueFrom(interceptor.intercept(contextOf(method), handler))).toBe('answer');
+      expect(order).toEqual(['materialized', 'handled']);
+    }
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      order.length = 0;
+      await lastValueFrom(interceptor.intercept(contextOf(method), handler));
+      expect(order).toEqual(['handled']);
+    }
+  });
+
+  it('fails the read when the plans cannot be stored (a read never answers without its pending rows)', async () => {
+    const plans = { materializeAll: jest.fn(async () => Promise.reject(new Error('database down'))) } as unknown as PlanMaterializer;
+    const handle = jest.fn(() => of('answer'));
+    await expect(lastValueFrom(new PlansMaterialized(plans).intercept(contextOf('GET'), { handle }))).rejects.toThrow('database down');
+    expect(handle).not.toHaveBeenCalled();
+  });
+});
