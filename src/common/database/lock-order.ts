@@ -5,7 +5,8 @@ import { Queryable, selectRows } from './sql';
  * locks in this order, so that no two of them can wait for each other in a cycle (a deadlock):
  *
  *   1. clusters (rows of `clusters`), in ascending id, with `lockClusters`:
- *      - `shared` (FOR KEY SHARE) by the writer (HistoryWriter), for the clusters of every run of a batch.
+ *      - `shared` (FOR KEY SHARE) by the writer (HistoryWriter), for the clusters of every run of a batch,
+ *        and by the store of runs' plans before a read (PlanMaterializer), for the clusters of their runs.
  *        Writers do not wait for each other there; it is the lock PostgreSQL's foreign key checks take
  *        anyway, taken first and in order instead of in the middle of a batch.
  *      - `exclusive` (FOR UPDATE) by reset, re-release (PUT), deletion and retention: none of the
