@@ -18,9 +18,12 @@ const PLANS_PER_TRANSACTION = 200;
  * run's start to the first read after it, and is never more than it was: a run nobody reads while it runs
  * (the ingest's common case) gets its rows at their first reports and at its end only.
  *
- * Every plan at the read's start, of any cluster: plans are only those of runs in progress (a run that ends
- * materializes its own), few next to the rows a read reads; one indexed look at an empty table when there
- * are none. Written on the primary: with DATABASE_READ_URL, a replica shows them once it has replayed them.
+ * The plans of the clusters a read is about (its route's cluster, or its runs' clusters: a run's reads also
+ * compare it with its cluster's other runs), of every cluster for a read that names none (the clusters list,
+ * the runs list): a cluster nobody reads keeps the saving while its runs are in progress. Plans are only those
+ * of runs in progress (a run that ends materializes its own), few next to the rows a read reads; one look at a
+ * small table when there are none. Written on the primary: with DATABASE_READ_URL, a replica shows them once
+ * it has replayed them.
  */
 @Injectable()
 export class PlanMaterializer {
@@ -31,16 +34,29 @@ export class PlanMaterializer {
     private readonly changes: RunChanges,
   ) {}
 
-  async materializeAll(): Promise<void> {
-    const [{ last }] = await selectRows<{ last: number | null }>(this.db, `SELECT max(transaction_id) AS last FROM run_plans`);
+  /** Every plan (of every cluster). */
+  materializeAll(): Promise<void> {
+    return this.materialize({});
+  }
+
+  /** The plans of the clusters given, and of the clusters of the runs given; with neither, every plan. */
+  async materialize(scope: PlanScope): Promise<void> {
+    const params: unknown[] = [];
+    const where = scopeSql(scope, params);
+    const [{ last }] = await selectRows<{ last: number | null }>(
+      this.db,
+      `SELECT max(transaction_id) AS last FROM run_plans WHERE ${where}`,
+      params,
+    );
     if (last === null) return;
     // Those there now, in chunks of ascending id; plans made meanwhile are the next read's.
     for (let after = 0; ;) {
       const plans = await selectRows<{ id: number; cluster_id: number }>(
         this.db,
-        `SELECT transaction_id AS id, cluster_id FROM run_plans WHERE transaction_id > $1 AND transaction_id <= $2
+        `SELECT transaction_id AS id, cluster_id FROM run_plans
+         WHERE ${where} AND transaction_id > $${params.length + 1} AND transaction_id <= $${params.length + 2}
          ORDER BY transaction_id LIMIT ${PLANS_PER_TRANSACTION}`,
-        [after, last],
+        [...params, after, last],
       );
       if (!plans.length) return;
       await retryingTransaction(
@@ -63,14 +79,58 @@ export class PlanMaterializer {
   }
 }
 
-/** PlanMaterializer before the reads (GET, HEAD) of a controller's routes. */
+/** Which plans to store: those of these clusters, and of these runs' clusters; neither: every plan. */
+export interface PlanScope {
+  clusters?: number[];
+  runs?: number[];
+}
+
+function scopeSql(scope: PlanScope, params: unknown[]): string {
+  const parts: string[] = [];
+  if (scope.clusters?.length) parts.push(`cluster_id = ANY($${params.push(scope.clusters)}::int[])`);
+  if (scope.runs?.length)
+    parts.push(`cluster_id IN (SELECT cluster_id FROM transactions WHERE id = ANY($${params.push(scope.runs)}::int[]))`);
+  return parts.length ? `(${parts.join(' OR ')})` : 'TRUE';
+}
+
+/** A route's id parameter as an id (a positive int4), else null. */
+function idOf(value: string | undefined): number | null {
+  if (value === undefined || !/^[1-9][0-9]{0,9}$/.test(value)) return null;
+  const n = Number(value);
+  return n <= 2147483647 ? n : null;
+}
+
+/**
+ * A read's scope from its route: `cluster_id`, `transaction_id` and `other_id` (two runs compared). A read
+ * naming neither is about every cluster; one whose id is not an id is answered 400 or 404 by its handler,
+ * with nothing to store (undefined).
+ */
+export function scopeOfRoute(params: Record<string, string | string[] | undefined>): PlanScope | undefined {
+  const scope: PlanScope = {};
+  for (const [name, key] of [
+    ['cluster_id', 'clusters'],
+    ['transaction_id', 'runs'],
+    ['other_id', 'runs'],
+  ] as const) {
+    const value = params[name];
+    if (value === undefined) continue;
+    const id = typeof value === 'string' ? idOf(value) : null;
+    if (id === null) return undefined;
+    (scope[key] ??= []).push(id);
+  }
+  return scope;
+}
+
+/** PlanMaterializer before the reads (GET, HEAD) of a controller's routes, for the clusters each is about. */
 @Injectable()
 export class PlansMaterialized implements NestInterceptor {
   constructor(private readonly plans: PlanMaterializer) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const method = context.switchToHttp().getRequest<Request>().method;
-    if (method !== 'GET' && method !== 'HEAD') return next.handle();
-    return from(this.plans.materializeAll()).pipe(switchMap(() => next.handle()));
+    const req = context.switchToHttp().getRequest<Request>();
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next.handle();
+    const scope = scopeOfRoute(req.params ?? {});
+    if (!scope) return next.handle();
+    return from(this.plans.materialize(scope)).pipe(switchMap(() => next.handle()));
   }
 }

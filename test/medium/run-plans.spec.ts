@@ -1,4 +1,5 @@
 import { HistoryWriter } from '../../src/history/history-writer.service';
+import { PlanMaterializer } from '../../src/history/plans-materialized';
 import { RunChanges } from '../../src/history/persistence/run-changes';
 import { RunStarts } from '../../src/history/run-starts';
 import { openStore, report, start, Store } from './history-store';
@@ -159,5 +160,21 @@ describe('a run’s plan instead of its pending rows', () => {
     expect(removed).toEqual([expect.objectContaining({ id, rows: 2 })]);
     expect(await planOf(id)).toBeUndefined();
     expect(await rowsOf(id)).toEqual([]);
+  });
+
+  it('stores the plans of the clusters a read is about, and leaves the others’', async () => {
+    await store.writer.apply([start('scope-a', 11, [['1', 'a']]), start('scope-b', 12, [['1', 'a']]), start('scope-c', 13, [['1', 'a']])]);
+    const [a, b, c] = [await idOf('scope-a'), await idOf('scope-b'), await idOf('scope-c')];
+    const plans = new PlanMaterializer(store.ds, store.changes);
+    await plans.materialize({ clusters: [11] });
+    expect([await planOf(a), await planOf(b), await planOf(c)].map((p) => p === undefined)).toEqual([true, false, false]);
+    expect(await rowsOf(a)).toHaveLength(1);
+    // A run's read: the plans of its cluster (its reads compare it with its cluster's other runs).
+    await plans.materialize({ runs: [b] });
+    expect([await planOf(b), await planOf(c)].map((p) => p === undefined)).toEqual([true, false]);
+    expect(await rowsOf(c)).toEqual([]);
+    await plans.materializeAll();
+    expect(await planOf(c)).toBeUndefined();
+    expect(await rowsOf(c)).toHaveLength(1);
   });
 });

@@ -2,11 +2,12 @@ import { INTERCEPTORS_METADATA, MODULE_METADATA } from '@nestjs/common/constants
 import { ExecutionContext } from '@nestjs/common';
 import { lastValueFrom, of } from 'rxjs';
 import { HistoryModule } from '../../src/history/history.module';
-import { PlanMaterializer, PlansMaterialized } from '../../src/history/plans-materialized';
+import { PlanMaterializer, PlansMaterialized, scopeOfRoute } from '../../src/history/plans-materialized';
 import { RetentionController } from '../../src/history/retention.controller';
 import { RunSnapshotsController } from '../../src/history/run-snapshots.controller';
 
-const contextOf = (method: string) => ({ switchToHttp: () => ({ getRequest: () => ({ method }) }) }) as unknown as ExecutionContext;
+const contextOf = (method: string, params: Record<string, string> = {}) =>
+  ({ switchToHttp: () => ({ getRequest: () => ({ method, params }) }) }) as unknown as ExecutionContext;
 
 /**
  * Every read of the history sees a run's tasks not yet reported as pending rows: they are stored from the
@@ -27,7 +28,7 @@ describe('PlansMaterialized', () => {
 
   it('stores the plans before a read (GET, HEAD), and not before a write', async () => {
     const order: string[] = [];
-    const plans = { materializeAll: jest.fn(async () => void order.push('materialized')) } as unknown as PlanMaterializer;
+    const plans = { materialize: jest.fn(async () => void order.push('materialized')) } as unknown as PlanMaterializer;
     const interceptor = new PlansMaterialized(plans);
     const handler = { handle: () => (order.push('handled'), of('answer')) };
     for (const method of ['GET', 'HEAD']) {
@@ -43,9 +44,29 @@ describe('PlansMaterialized', () => {
   });
 
   it('fails the read when the plans cannot be stored (a read never answers without its pending rows)', async () => {
-    const plans = { materializeAll: jest.fn(async () => Promise.reject(new Error('database down'))) } as unknown as PlanMaterializer;
+    const plans = { materialize: jest.fn(async () => Promise.reject(new Error('database down'))) } as unknown as PlanMaterializer;
     const handle = jest.fn(() => of('answer'));
     await expect(lastValueFrom(new PlansMaterialized(plans).intercept(contextOf('GET'), { handle }))).rejects.toThrow('database down');
     expect(handle).not.toHaveBeenCalled();
+  });
+
+  it('stores the plans of the clusters a read is about: its cluster, its runs’ clusters, or every cluster', async () => {
+    expect(scopeOfRoute({ cluster_id: '3' })).toEqual({ clusters: [3] });
+    expect(scopeOfRoute({ cluster_id: '3', node_id: '1' })).toEqual({ clusters: [3] });
+    expect(scopeOfRoute({ transaction_id: '12', other_id: '7' })).toEqual({ runs: [12, 7] });
+    expect(scopeOfRoute({ transaction_id: '12', node_id: 'master', task_name: 'x' })).toEqual({ runs: [12] });
+    expect(scopeOfRoute({})).toEqual({});
+    // Not an id: its handler refuses the request (400, 404), nothing to store.
+    for (const bad of ['0', '-1', 'abc', '1.5', '2147483648', '99999999999', ' 1'])
+      expect(scopeOfRoute({ transaction_id: bad })).toBeUndefined();
+    expect(scopeOfRoute({ cluster_id: '2147483647' })).toEqual({ clusters: [2147483647] });
+
+    const materialize = jest.fn(async () => undefined);
+    const interceptor = new PlansMaterialized({ materialize } as unknown as PlanMaterializer);
+    const handle = jest.fn(() => of('answer'));
+    await lastValueFrom(interceptor.intercept(contextOf('GET', { cluster_id: '4' }), { handle }));
+    await lastValueFrom(interceptor.intercept(contextOf('GET', { transaction_id: 'x' }), { handle }));
+    expect(materialize.mock.calls).toEqual([[{ clusters: [4] }]]);
+    expect(handle).toHaveBeenCalledTimes(2);
   });
 });
