@@ -1,4 +1,4 @@
-import { Delete, Get, HttpCode, HttpStatus, Param, Query, UseInterceptors } from '@nestjs/common';
+import { Delete, Get, HttpCode, HttpStatus, Param, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNoContentResponse, ApiNotFoundResponse } from '@nestjs/swagger';
 import { AdminOnly } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
@@ -9,10 +9,8 @@ import { RunNodeDto } from './dto/run-node.dto';
 import { ListTransactionsQueryDto } from './dto/list-transactions-query.dto';
 import { TransactionDto } from './dto/transaction.dto';
 import { RUNNING_RUN_MESSAGE, TransactionsService } from './transactions.service';
-import { PlansMaterialized } from './plans-materialized';
 
 @ApiController('transactions', 'transactions')
-@UseInterceptors(PlansMaterialized)
 export class TransactionsController {
   constructor(private readonly transactions: TransactionsService) {}
 

@@ -5,6 +5,7 @@ import { HistoryModule } from '../../src/history/history.module';
 import { PlanMaterializer, PlansMaterialized, scopeOfRoute } from '../../src/history/plans-materialized';
 import { RetentionController } from '../../src/history/retention.controller';
 import { RunSnapshotsController } from '../../src/history/run-snapshots.controller';
+import { TransactionsController } from '../../src/history/transactions.controller';
 
 const contextOf = (method: string, params: Record<string, string> = {}) =>
   ({ switchToHttp: () => ({ getRequest: () => ({ method, params }) }) }) as unknown as ExecutionContext;
@@ -16,8 +17,9 @@ const contextOf = (method: string, params: Record<string, string> = {}) =>
 describe('PlansMaterialized', () => {
   it('is on every controller of the history module that reads history rows', () => {
     const controllers = Reflect.getMetadata(MODULE_METADATA.CONTROLLERS, HistoryModule) as Array<new (...a: never[]) => unknown>;
-    // Snapshots (deployment info, settings) hold no rows; retention only deletes (its runs' plans go with them).
-    const without = new Set<unknown>([RunSnapshotsController, RetentionController]);
+    // Snapshots (deployment info, settings) hold no rows; the runs themselves (fuel2's task list and task
+    // show, polled during a deployment) are read without their rows; retention only deletes (plans go with runs).
+    const without = new Set<unknown>([RunSnapshotsController, TransactionsController, RetentionController]);
     const missing = controllers
       .filter((c) => !without.has(c))
       .filter((c) => !((Reflect.getMetadata(INTERCEPTORS_METADATA, c) ?? []) as unknown[]).includes(PlansMaterialized))
