@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { lockClusters, lockRuns } from '../common/database/lock-order';
 import { retryingTransaction } from '../common/database/retrying-transaction';
 import { selectRows } from '../common/database/sql';
+import { parseId } from '../common/http/id.pipe';
 import { RunChanges } from './persistence/run-changes';
 
 /** Plans materialized per transaction: a bounded statement and lock set, however many runs are in progress. */
@@ -20,7 +21,7 @@ const PLANS_PER_TRANSACTION = 200;
  *
  * The plans of the clusters a read is about (its route's cluster, or its runs' clusters: a run's reads also
  * compare it with its cluster's other runs), of every cluster for a read that names none (the clusters list,
- * the runs list): a cluster nobody reads keeps the saving while its runs are in progress. Plans are only those
+ * which counts each cluster's rows): a cluster nobody reads keeps the saving while its runs are in progress. Plans are only those
  * of runs in progress (a run that ends materializes its own), few next to the rows a read reads; one look at a
  * small table when there are none. Written on the primary: with DATABASE_READ_URL, a replica shows them once
  * it has replayed them.
@@ -93,13 +94,6 @@ function scopeSql(scope: PlanScope, params: unknown[]): string {
   return parts.length ? `(${parts.join(' OR ')})` : 'TRUE';
 }
 
-/** A route's id parameter as an id (a positive int4), else null. */
-function idOf(value: string | undefined): number | null {
-  if (value === undefined || !/^[1-9][0-9]{0,9}$/.test(value)) return null;
-  const n = Number(value);
-  return n <= 2147483647 ? n : null;
-}
-
 /**
  * A read's scope from its route: `cluster_id`, `transaction_id` and `other_id` (two runs compared). A read
  * naming neither is about every cluster; one whose id is not an id is answered 400 or 404 by its handler,
@@ -112,9 +106,9 @@ export function scopeOfRoute(params: Record<string, string | string[] | undefine
     ['transaction_id', 'runs'],
     ['other_id', 'runs'],
   ] as const) {
-    const value = params[name];
-    if (value === undefined) continue;
-    const id = typeof value === 'string' ? idOf(value) : null;
+    if (params[name] === undefined) continue;
+    // As the route's handler reads it (IdPipe): the same run or cluster, or none (refused by the handler).
+    const id = parseId(params[name]);
     if (id === null) return undefined;
     (scope[key] ??= []).push(id);
   }

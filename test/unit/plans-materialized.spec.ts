@@ -58,10 +58,13 @@ describe('PlansMaterialized', () => {
     expect(scopeOfRoute({ transaction_id: '12', other_id: '7' })).toEqual({ runs: [12, 7] });
     expect(scopeOfRoute({ transaction_id: '12', node_id: 'master', task_name: 'x' })).toEqual({ runs: [12] });
     expect(scopeOfRoute({})).toEqual({});
-    // Not an id: its handler refuses the request (400, 404), nothing to store.
-    for (const bad of ['0', '-1', 'abc', '1.5', '2147483648', '99999999999', ' 1'])
+    // Not an id: its handler refuses the request (400), nothing to store.
+    for (const bad of ['-1', 'abc', '1.5', '2147483648', '99999999999', ' 1'])
       expect(scopeOfRoute({ transaction_id: bad })).toBeUndefined();
     expect(scopeOfRoute({ cluster_id: '2147483647' })).toEqual({ clusters: [2147483647] });
+    // Read as the route's handler reads it (IdPipe): /clusters/007 is cluster 7, 0 an id of nothing (its 404).
+    expect(scopeOfRoute({ cluster_id: '007' })).toEqual({ clusters: [7] });
+    expect(scopeOfRoute({ transaction_id: '0' })).toEqual({ runs: [0] });
 
     const materialize = jest.fn(async () => undefined);
     const interceptor = new PlansMaterialized({ materialize } as unknown as PlanMaterializer);
