@@ -135,7 +135,11 @@ export class HistoryWriter {
         };
         continue;
       }
-      if (cmd.run) runReports.set(tx.id, [...(runReports.get(tx.id) ?? []), cmd.run]);
+      if (cmd.run) {
+        const list = runReports.get(tx.id);
+        if (list) list.push(cmd.run);
+        else runReports.set(tx.id, [cmd.run]);
+      }
       if (!tx.history_recorded) continue;
       for (const t of cmd.tasks) {
         const k = rowKey(tx.id, t.nodeId, t.taskName);

@@ -69,11 +69,9 @@ export class CastsService implements OnModuleDestroy {
     return casts.map((c, i) => this.account(c, outcomes[i]));
   }
 
-  /** Counts and logs one applied cast; returns what was applied. */
+  /** Counts and logs one applied cast; returns what was applied (POST /casts' answer). */
   account(cast: ParsedCast, outcome: CommandOutcome): CastResultDto {
-    this.stats.outcome(outcome.outcome);
-    this.stats.skipped(cast.skipped.map((s) => s.reason));
-    for (const s of cast.skipped) this.logger.warn(`${cast.method} ${cast.uuid}: ${s.entry} skipped: ${s.reason}`);
+    this.count(cast, outcome);
     const result: CastResultDto = { method: cast.method, task_uuid: cast.uuid, outcome: outcome.outcome, skipped: cast.skipped };
     switch (outcome.outcome) {
       case 'started':
@@ -82,12 +80,6 @@ export class CastsService implements OnModuleDestroy {
           history_recorded: outcome.historyRecorded,
           rows_created: outcome.rows,
         });
-        // Applied, but not as announced (a release kept out, or unreadable; an unknown parent): said in the
-        // answer, the log and the metrics, never silently.
-        for (const w of outcome.warnings) {
-          this.stats.warning(w.kind);
-          this.warnings.warn(`${w.kind}:${outcome.clusterId}`, `${cast.method} ${cast.uuid}: ${w.message}`);
-        }
         if (outcome.warnings.length) result.warnings = outcome.warnings.map((w) => w.message);
         break;
       case 'duplicate':
@@ -99,17 +91,36 @@ export class CastsService implements OnModuleDestroy {
           history_recorded: outcome.historyRecorded,
           tasks_applied: outcome.tasks,
         });
-        if (!outcome.historyRecorded && cast.command.kind === 'report' && cast.command.tasks.length) {
-          this.stats.preHistory(cast.command.tasks.length);
-          this.logger.log(
-            `${cast.method} ${cast.uuid}: ${cast.command.tasks.length} task reports not recorded: the cluster's release predates 9.0`,
-          );
-        }
         break;
       case 'unknown_transaction':
         result.reason = outcome.reason;
         break;
     }
     return result;
+  }
+
+  /**
+   * Counts and logs one applied cast: the metrics, what was skipped, warnings. The bus's casts (CastBatcher)
+   * have no answer to build: counted only, as each of them is, hundreds per batch.
+   */
+  count(cast: ParsedCast, outcome: CommandOutcome): void {
+    this.stats.outcome(outcome.outcome);
+    if (cast.skipped.length) {
+      this.stats.skipped(cast.skipped.map((s) => s.reason));
+      for (const s of cast.skipped) this.logger.warn(`${cast.method} ${cast.uuid}: ${s.entry} skipped: ${s.reason}`);
+    }
+    if (outcome.outcome === 'started') {
+      // Applied, but not as announced (a release kept out, or unreadable; an unknown parent): said in the
+      // answer, the log and the metrics, never silently.
+      for (const w of outcome.warnings) {
+        this.stats.warning(w.kind);
+        this.warnings.warn(`${w.kind}:${outcome.clusterId}`, `${cast.method} ${cast.uuid}: ${w.message}`);
+      }
+    } else if (outcome.outcome === 'applied' && !outcome.historyRecorded && cast.command.kind === 'report' && cast.command.tasks.length) {
+      this.stats.preHistory(cast.command.tasks.length);
+      this.logger.log(
+        `${cast.method} ${cast.uuid}: ${cast.command.tasks.length} task reports not recorded: the cluster's release predates 9.0`,
+      );
+    }
   }
 }

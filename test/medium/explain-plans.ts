@@ -3,7 +3,7 @@ import type { Queryable } from '../../src/common/database/sql';
 
 // pg's own text form of a parameter (arrays, dates, JSON), for a value written into EXECUTE's arguments.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { prepareValue } = require('pg/lib/utils') as { prepareValue: (v: unknown) => string | null };
+const { prepareValue } = require('pg/lib/utils') as { prepareValue: (v: unknown) => string | Buffer | null };
 
 /** A plan node of EXPLAIN (FORMAT JSON), as far as these tests look. */
 export interface PlanNode {
@@ -38,9 +38,16 @@ export interface ExplainOptions {
 
 let explained = 0;
 
-/** A value as the SQL literal pg would send it as a parameter (its text form, quoted). */
-function literal(v: unknown): string {
-  const text = prepareValue(v);
+/**
+ * A value as the SQL literal pg would send it as a parameter (its text form, quoted). A binary array
+ * (arrayParam) is read by PostgreSQL itself, as the element type its header names, and given as its text.
+ */
+async function literal(m: Queryable, v: unknown): Promise<string> {
+  let text = prepareValue(v);
+  if (Buffer.isBuffer(text)) {
+    const [{ type }] = await m.query<Array<{ type: string }>>(`SELECT format_type($1::oid, NULL) AS type`, [text.readUInt32BE(8)]);
+    [{ text }] = await m.query<Array<{ text: string }>>(`SELECT ($1::${type}[])::text AS text`, [text]);
+  }
   return text === null ? 'NULL' : `'${text.replace(/'/g, "''")}'`;
 }
 
@@ -60,7 +67,9 @@ export function explainingSource(
     const name = `explained_${++explained}`;
     await m.query(`PREPARE ${name} AS ${sql}`);
     try {
-      return await m.query<Explained>(`EXPLAIN (FORMAT JSON) EXECUTE ${name}${params.length ? `(${params.map(literal).join(', ')})` : ''}`);
+      const literals: string[] = [];
+      for (const p of params) literals.push(await literal(m, p));
+      return await m.query<Explained>(`EXPLAIN (FORMAT JSON) EXECUTE ${name}${literals.length ? `(${literals.join(', ')})` : ''}`);
     } finally {
       await m.query(`DEALLOCATE ${name}`);
     }

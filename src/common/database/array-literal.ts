@@ -1,7 +1,7 @@
 /**
- * A PostgreSQL array literal (`{1,NULL,"a \"b\"",2016-03-25T17:22:10.687Z}`) made of a list of values, for
- * the writer's multi-row statements (`unnest($1::int[], ...)`, history/persistence/columns.ts), or the list
- * itself where one of its values is not of a kind encoded here: `pg` then encodes it as it always has.
+ * A PostgreSQL array literal (`{1,NULL,"a \"b\"",2016-03-25T17:22:10.687Z}`) made of a list of values: the
+ * text form of the writer's array parameters where they cannot go binary (arrayParam, array-param.ts), or the
+ * list itself where one of its values is not of a kind encoded here: `pg` then encodes it as it always has.
  *
  * Why not leave it to `pg` (issue #17): pg quotes and escapes every element with two regular expressions,
  * numbers too, and writes each Date in local time through a dozen getters. In the bus ingest that was ~7 % of

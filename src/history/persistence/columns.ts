@@ -1,4 +1,4 @@
-import { arrayLiteral } from '../../common/database/array-literal';
+import { arrayParam } from '../../common/database/array-param';
 import type { TaskState } from '../task-state';
 
 /**
@@ -16,7 +16,7 @@ export interface Column<T> {
 
 /**
  * `unnest($1::int[], $2::text[], ...) AS alias(a, b, ...)` over `rows`, one array parameter per column
- * appended to `params` (as an array literal: arrayLiteral, for what pg's own encoding cost); with
+ * appended to `params` (in PostgreSQL's binary array format where it can be: arrayParam says why); with
  * `ordinality`, that name is the rows' position (1, 2, ...).
  */
 export function unnestRows<T>(
@@ -26,7 +26,7 @@ export function unnestRows<T>(
   params: unknown[],
   ordinality?: string,
 ): string {
-  const arrays = columns.map((c) => `$${params.push(arrayLiteral(rows.map(c.value)))}::${c.type}[]`).join(', ');
+  const arrays = columns.map((c) => `$${params.push(arrayParam(rows.map(c.value), c.type))}::${c.type}[]`).join(', ');
   const names = [...columns.map((c) => c.name), ...(ordinality ? [ordinality] : [])].join(', ');
   return `unnest(${arrays})${ordinality ? ' WITH ORDINALITY' : ''} AS ${alias}(${names})`;
 }

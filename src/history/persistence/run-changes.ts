@@ -272,7 +272,16 @@ export class RunChanges {
     const planned = rows.map((r): PlannedRow => {
       const plan = plans.get(r.transaction_id)!;
       const type = plan.types.get(planKey(r.node_id, r.task_name));
-      return type === undefined ? { ...r, task_type: null, created_at: null } : { ...r, task_type: type, created_at: plan.createdAt };
+      // Literal objects of one shape (not spreads): ~900 a batch.
+      const known = type !== undefined;
+      return {
+        transaction_id: r.transaction_id,
+        node_id: r.node_id,
+        task_name: r.task_name,
+        s: r.s,
+        task_type: known ? type : null,
+        created_at: known ? plan.createdAt : null,
+      };
     });
     const params: unknown[] = [];
     return selectRows(

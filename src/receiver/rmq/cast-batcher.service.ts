@@ -103,7 +103,7 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
       const item = (entry as BusEntry).item;
       const outcome = outcomes[n][0];
       if (outcome.outcome === 'unknown_transaction' && this.mayWait(item)) return this.hold(item);
-      this.casts.account(item.cast, outcome);
+      this.casts.count(item.cast, outcome);
       if (outcome.outcome === 'unknown_transaction') rejected.push(this.deadLetter(item.channel, item.message, outcome.reason));
       else acked.push(item);
     });
