@@ -4,6 +4,9 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { Metrics } from '../../common/metrics/metrics.service';
 import { DELIVERIES_PATTERN } from './astute.deserializer';
 
+/** What handleMessage answers: one promise settled for all deliveries, not one made per delivery. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /**
  * Nest's RabbitMQ server, taking deliveries in groups, and able to stop taking them and to take them
  * again: while the database is away the consumer is cancelled (the broker keeps the queue's messages,
@@ -31,7 +34,7 @@ export class PausableRmqServer extends ServerRMQ {
    */
   override handleMessage(message: Record<string, unknown> | null, channel: Channel): Promise<void> {
     // Null: the broker cancelled the consumer (as Nest's own handleMessage, nothing to do).
-    if (!message) return Promise.resolve();
+    if (!message) return SETTLED;
     if (this.groupChannel !== channel) this.handOver();
     this.groupChannel = channel;
     this.group.push(message as unknown as ConsumeMessage);
@@ -39,7 +42,7 @@ export class PausableRmqServer extends ServerRMQ {
       this.groupScheduled = true;
       setImmediate(() => this.handOver());
     }
-    return Promise.resolve();
+    return SETTLED;
   }
 
   /** The group to the handler, as one Nest event (the deserializer reads each body once). */
