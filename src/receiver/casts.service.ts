@@ -72,6 +72,11 @@ export class CastsService implements OnModuleDestroy {
   /** Counts and logs one applied cast; returns what was applied (POST /casts' answer). */
   account(cast: ParsedCast, outcome: CommandOutcome): CastResultDto {
     this.count(cast, outcome);
+    return this.resultOf(cast, outcome);
+  }
+
+  /** What was applied of a cast, as POST /casts answers it. */
+  resultOf(cast: ParsedCast, outcome: CommandOutcome): CastResultDto {
     const result: CastResultDto = { method: cast.method, task_uuid: cast.uuid, outcome: outcome.outcome, skipped: cast.skipped };
     switch (outcome.outcome) {
       case 'started':
