@@ -87,6 +87,8 @@ describe('arrayParam', () => {
       ['bool', [1]],
       ['numeric', [1.5]],
       ['history_status', ['ready']],
+      ['constructor', [1]],
+      ['__proto__', [1]],
     ] as Array<[string, unknown[]]>) {
       expect(arrayParam(list, type)).toEqual(arrayLiteral(list));
     }

@@ -21,7 +21,7 @@ import { arrayLiteral } from './array-literal';
  * and refuses is then what it always was.
  */
 export function arrayParam(values: readonly unknown[], sqlType: string): Buffer | string | readonly unknown[] {
-  const kind = KINDS[sqlType];
+  const kind = KINDS.get(sqlType);
   return (kind && binaryArray(values, kind)) || arrayLiteral(values);
 }
 
@@ -126,20 +126,22 @@ const timestamptz: Kind = {
   write: (buf, at, v) => writeInt64(buf, at, (v as Date).getTime() - PG_EPOCH_MS, 1000),
 };
 
+const bool: Kind = { oid: 16, size: (v) => (typeof v === 'boolean' ? 1 : -1), write: (buf, at, v) => void (buf[at] = v ? 1 : 0) };
+
 /** By the type names the statements use (`$n::<type>[]`), each with its element's type OID. */
-const KINDS: Readonly<Record<string, Kind>> = {
-  int: integer(23, 4, -2_147_483_648, 2_147_483_647),
-  integer: integer(23, 4, -2_147_483_648, 2_147_483_647),
-  smallint: integer(21, 2, -32_768, 32_767),
-  bigint: int8,
-  bool: { oid: 16, size: (v) => (typeof v === 'boolean' ? 1 : -1), write: (buf, at, v) => void (buf[at] = v ? 1 : 0) },
-  boolean: { oid: 16, size: (v) => (typeof v === 'boolean' ? 1 : -1), write: (buf, at, v) => void (buf[at] = v ? 1 : 0) },
-  text: text(25, null),
-  varchar: text(1043, null),
-  json: text(114, null),
-  jsonb: text(3802, 1),
-  timestamptz,
-};
+const KINDS: ReadonlyMap<string, Kind> = new Map<string, Kind>([
+  ['int', integer(23, 4, -2_147_483_648, 2_147_483_647)],
+  ['integer', integer(23, 4, -2_147_483_648, 2_147_483_647)],
+  ['smallint', integer(21, 2, -32_768, 32_767)],
+  ['bigint', int8],
+  ['bool', bool],
+  ['boolean', bool],
+  ['text', text(25, null)],
+  ['varchar', text(1043, null)],
+  ['json', text(114, null)],
+  ['jsonb', text(3802, 1)],
+  ['timestamptz', timestamptz],
+]);
 
 /**
  * PostgreSQL's binary array (array_recv): dimensions (1, or 0 when empty), whether it holds NULLs, the element
