@@ -47,6 +47,10 @@ function quoted(s: string): string {
 /** 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the times whose ISO text has a four-digit year. */
 const FIRST_MS = -62135596800000;
 const LAST_MS = 253402300799999;
+
+/** Whether a time (ms since 1970; NaN for an invalid Date) is of years 1 to 9999: the times encoded here (and by arrayParam). */
+export const isFourDigitYear = (ms: number): boolean => ms >= FIRST_MS && ms <= LAST_MS;
+
 const DAY_MS = 86_400_000;
 
 const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
@@ -63,7 +67,7 @@ let lastDayText = '';
 /** A Date as `toISOString` writes it (UTC), or null when it is invalid or outside years 1 to 9999. */
 export function utcTime(d: Date): string | null {
   const ms = d.getTime();
-  if (!(ms >= FIRST_MS && ms <= LAST_MS)) return null;
+  if (!isFourDigitYear(ms)) return null;
   const day = Math.floor(ms / DAY_MS);
   if (day !== lastDay) {
     lastDayText = d.toISOString().slice(0, 11);

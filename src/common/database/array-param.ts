@@ -1,4 +1,4 @@
-import { arrayLiteral } from './array-literal';
+import { arrayLiteral, isFourDigitYear } from './array-literal';
 
 /**
  * A list of values as one array parameter of a statement (`unnest($1::int[], ...)`: the writer's multi-row
@@ -35,9 +35,6 @@ interface Kind {
 
 /** 2000-01-01T00:00:00Z, PostgreSQL's epoch for timestamps, in ms since 1970. */
 const PG_EPOCH_MS = 946_684_800_000;
-/** 0001-01-01 and 9999-12-31T23:59:59.999Z: the times arrayLiteral writes (others go to pg, as text). */
-const FIRST_MS = -62_135_596_800_000;
-const LAST_MS = 253_402_300_799_999;
 const TWO_32 = 4_294_967_296;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -116,22 +113,20 @@ const int8: Kind = {
 
 const timestamptz: Kind = {
   oid: 1184,
-  size: (v) => {
-    if (!(v instanceof Date)) return -1;
-    const ms = v.getTime();
-    return ms >= FIRST_MS && ms <= LAST_MS ? 8 : -1;
-  },
+  // The times arrayLiteral writes (others go to pg, as text, as before).
+  size: (v) => (v instanceof Date && isFourDigitYear(v.getTime()) ? 8 : -1),
   // Microseconds since 2000-01-01 UTC (integer timestamps, PostgreSQL's only kind since 10): past the year 2285
   // they pass 2^53, so the milliseconds (exact) are multiplied in int64 halves.
   write: (buf, at, v) => writeInt64(buf, at, (v as Date).getTime() - PG_EPOCH_MS, 1000),
 };
 
+const int4 = integer(23, 4, -2_147_483_648, 2_147_483_647);
 const bool: Kind = { oid: 16, size: (v) => (typeof v === 'boolean' ? 1 : -1), write: (buf, at, v) => void (buf[at] = v ? 1 : 0) };
 
 /** By the type names the statements use (`$n::<type>[]`), each with its element's type OID. */
 const KINDS: ReadonlyMap<string, Kind> = new Map<string, Kind>([
-  ['int', integer(23, 4, -2_147_483_648, 2_147_483_647)],
-  ['integer', integer(23, 4, -2_147_483_648, 2_147_483_647)],
+  ['int', int4],
+  ['integer', int4],
   ['smallint', integer(21, 2, -32_768, 32_767)],
   ['bigint', int8],
   ['bool', bool],
