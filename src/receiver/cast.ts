@@ -80,35 +80,48 @@ export function isCastMethod(m: unknown): m is CastMethod {
   return typeof m === 'string' && (CAST_METHODS as readonly string[]).includes(m);
 }
 
+/**
+ * What a parsed cast keeps: the method as this module's own string, and one shared empty list when
+ * nothing was skipped, rather than the copies JSON.parse made and a list per cast. Bus casts are held
+ * by the thousand until their batch commits, and every young collection copies what is held (#17).
+ */
+const NOTHING_SKIPPED: SkippedEntry[] = Object.freeze([]) as unknown as SkippedEntry[];
+const ownMethod = (m: CastMethod): CastMethod => CAST_METHODS[CAST_METHODS.indexOf(m)];
+const kept = (skipped: SkippedEntry[]): SkippedEntry[] => (skipped.length ? skipped : NOTHING_SKIPPED);
+
 export function parseCast(raw: unknown, receivedAt: Date): ParsedCast {
   if (!isObject(raw)) throw new CastRejected(`a cast must be a JSON object {"method": ..., "args": {...}}, got ${describe(raw)}`);
-  const { method, args } = raw;
-  if (!isCastMethod(method)) {
-    throw new CastRejected(`unknown method ${JSON.stringify(method)}: expected one of ${CAST_METHODS.join(', ')}`);
+  const { method: sent, args } = raw;
+  if (!isCastMethod(sent)) {
+    throw new CastRejected(`unknown method ${JSON.stringify(sent)}: expected one of ${CAST_METHODS.join(', ')}`);
   }
+  const method = ownMethod(sent);
   if (!isObject(args)) throw new CastRejected(`${method}: "args" must be an object, got ${describe(args)}`);
   const uuid = name(args.task_uuid, `${method}: args.task_uuid`);
   const time = parseTime(args.time, `${method}: args.time`) ?? receivedAt;
   const skipped: SkippedEntry[] = [];
   if (method === START_METHOD) {
-    return { method, uuid, command: { kind: 'start', start: parseStart(args, uuid, time, skipped) }, skipped };
+    const start = parseStart(args, uuid, time, skipped);
+    return { method, uuid, command: { kind: 'start', start }, skipped: kept(skipped) };
   }
 
   const run = parseRunReport(args, time, skipped);
-  const tasks: NodeTaskReport[] = [];
-  if (args.nodes !== undefined && args.nodes !== null) {
-    if (!Array.isArray(args.nodes)) throw new CastRejected(`${method}: args.nodes must be a list, got ${describe(args.nodes)}`);
-    args.nodes.forEach((entry, i) => {
-      try {
-        const report = parseNodeEntry(entry, time);
-        if (report) tasks.push(report);
-      } catch (e) {
-        if (!(e instanceof CastRejected)) throw e;
-        skipped.push({ entry: `nodes[${i}]`, reason: e.message });
-      }
-    });
-  }
-  return { method, uuid, command: { kind: 'report', uuid, run, tasks }, skipped };
+  const nodes = args.nodes ?? [];
+  if (!Array.isArray(nodes)) throw new CastRejected(`${method}: args.nodes must be a list, got ${describe(nodes)}`);
+  // Sized once (a list grown by push reserves room for 17 entries at its first): casts are held until their batch commits.
+  const tasks = new Array<NodeTaskReport>(nodes.length);
+  let n = 0;
+  nodes.forEach((entry, i) => {
+    try {
+      const report = parseNodeEntry(entry, time);
+      if (report) tasks[n++] = report;
+    } catch (e) {
+      if (!(e instanceof CastRejected)) throw e;
+      skipped.push({ entry: `nodes[${i}]`, reason: e.message });
+    }
+  });
+  tasks.length = n;
+  return { method, uuid, command: { kind: 'report', uuid, run, tasks }, skipped: kept(skipped) };
 }
 
 function parseStart(args: Record<string, unknown>, uuid: string, time: Date, skipped: SkippedEntry[]): RunStart {

@@ -180,6 +180,18 @@ describe('parseCast: envelope', () => {
     expectRejected(raw, pattern);
   });
 
+  it('shares one empty, frozen list of skipped entries between casts that skipped nothing (held by the thousand on the bus)', () => {
+    const a = resp({ nodes: [{ uid: '1', deployment_graph_task_name: 'a', task_status: 'ready' }] });
+    const b = parseCast({ method: 'transaction_start', args: startArgs({}) }, RECEIVED);
+    expect(a.skipped).toEqual([]);
+    expect(a.skipped).toBe(b.skipped);
+    expect(Object.isFrozen(a.skipped)).toBe(true);
+    // One that skipped something has its own list.
+    const c = resp({ progress: 'x' });
+    expect(c.skipped).toHaveLength(1);
+    expect(c.skipped).not.toBe(a.skipped);
+  });
+
   it('rejects an unknown method, naming it and the expected ones', () => {
     expectRejected({ method: 'task_deploy', args: {} }, /unknown method "task_deploy"/, /transaction_start, transaction_resp, deploy_resp/);
     expectRejected({ args: { task_uuid: UUID } }, /unknown method/);
@@ -390,6 +402,8 @@ describe('parseCast: task reports (transaction_resp / deploy_resp)', () => {
       ],
     });
     expect(reportOf(p).tasks.map((t) => t.taskName)).toEqual(['good1', 'good2']);
+    // The list is sized to the entries and cut to the tasks kept: no hole, nothing past them.
+    expect(Object.keys(reportOf(p).tasks)).toEqual(['0', '1']);
     expect(p.skipped.map((s) => s.entry)).toEqual([
       'nodes[0]',
       'nodes[2]',

@@ -25,6 +25,8 @@ export class BusController {
     const deliveries = payload as Delivery[];
     const channel = ctx.getChannelRef() as Channel;
     const rejected: Promise<void>[] = [];
+    // The group came in one read of the socket: one time of receipt for all (a cast with no time of its own takes it).
+    const receivedAt = new Date();
     // In delivery order: a dead-letter takes its tag apart at once (CastBatcher.deadLetter), before later pushes.
     for (const d of deliveries) {
       if (d.reason !== undefined) {
@@ -33,7 +35,7 @@ export class BusController {
         continue;
       }
       try {
-        this.batcher.push({ cast: this.casts.parse(d.cast, 'bus'), channel, message: d.message });
+        this.batcher.push(this.casts.parse(d.cast, 'bus', receivedAt), d.message, channel);
       } catch (e) {
         const reason = e instanceof CastRejected ? e.message : `unexpected error: ${errorMessage(e)}`;
         rejected.push(this.batcher.deadLetter(channel, d.message, reason));

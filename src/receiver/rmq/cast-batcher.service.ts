@@ -11,18 +11,18 @@ import { CastsService } from '../casts.service';
 import { IngestBatcher, IngestEntry, IngestSource } from '../ingest-batcher';
 import { BusConsumer } from './bus-consumer';
 import { DeadLetterer } from './dead-letterer.service';
+import { asAmqpMessage, HeldMessage, heldMessage } from './held-message';
 
-interface Item {
+/**
+ * A delivery waiting in the ingest batcher: one object per held cast, with what of its message is kept
+ * (HeldMessage: up to the prefetch of them are held, and every young collection copies them).
+ */
+interface BusEntry extends IngestEntry {
   cast: ParsedCast;
-  message: ConsumeMessage;
+  message: HeldMessage;
   channel: Channel;
   /** When the message first reached the batcher (it may come back while waiting for its run). */
-  receivedAt?: number;
-}
-
-/** A delivery waiting in the ingest batcher. */
-interface BusEntry extends IngestEntry {
-  item: Item;
+  receivedAt: number;
 }
 
 /** Pauses before retrying a cast that failed for an unknown reason while the database answers. */
@@ -52,7 +52,7 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
    */
   private readonly apart = new Map<Channel, Set<number>>();
   /** Reports held back a moment because their run is not known yet, and their timers. */
-  private readonly waiting = new Map<Item, NodeJS.Timeout>();
+  private readonly waiting = new Map<BusEntry, NodeJS.Timeout>();
   private destroyed = false;
   private readonly throttle = new LogThrottle(this.logger);
   /** Deliveries accumulate behind a commit: they go at once. */
@@ -75,10 +75,13 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
     });
   }
 
-  push(item: Item): void {
-    item.receivedAt ??= Date.now();
-    const entry: BusEntry = { commands: [item.cast.command], source: this, atomic: false, waitUntil: Infinity, item };
-    this.ingest.push(entry);
+  /** A delivery, its cast read: it waits for a batch, holding only what settling it needs of its message (HeldMessage). */
+  push(cast: ParsedCast, message: ConsumeMessage, channel: Channel): void {
+    this.ingest.push(this.entry(cast, heldMessage(message), channel, Date.now()));
+  }
+
+  private entry(cast: ParsedCast, message: HeldMessage, channel: Channel, receivedAt: number): BusEntry {
+    return { commands: [cast.command], source: this, atomic: false, waitUntil: Infinity, cast, message, channel, receivedAt };
   }
 
   /**
@@ -87,7 +90,7 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
    * settled or held for a later attempt: the batch does not wait for a back-off. Until the message is
    * settled, its tag stays apart, so that no multiple ack covers it.
    */
-  async deadLetter(channel: Channel, message: ConsumeMessage, reason: string): Promise<void> {
+  async deadLetter(channel: Channel, message: HeldMessage, reason: string): Promise<void> {
     const tag = message.fields.deliveryTag;
     const inFlight = this.apart.get(channel) ?? new Set<number>();
     this.apart.set(channel, inFlight.add(tag));
@@ -98,14 +101,14 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
   async committed(entries: IngestEntry[], outcomes: CommandOutcome[][], ms: number): Promise<void> {
     this.casts.stats.batchCommitted(entries.length, ms);
     const rejected: Promise<void>[] = [];
-    const acked: Item[] = [];
-    entries.forEach((entry, n) => {
-      const item = (entry as BusEntry).item;
+    const acked: BusEntry[] = [];
+    entries.forEach((e, n) => {
+      const entry = e as BusEntry;
       const outcome = outcomes[n][0];
-      if (outcome.outcome === 'unknown_transaction' && this.mayWait(item)) return this.hold(item);
-      this.casts.count(item.cast, outcome);
-      if (outcome.outcome === 'unknown_transaction') rejected.push(this.deadLetter(item.channel, item.message, outcome.reason));
-      else acked.push(item);
+      if (outcome.outcome === 'unknown_transaction' && this.mayWait(entry)) return this.hold(entry);
+      this.casts.count(entry.cast, outcome);
+      if (outcome.outcome === 'unknown_transaction') rejected.push(this.deadLetter(entry.channel, entry.message, outcome.reason));
+      else acked.push(entry);
     });
     await Promise.all(rejected);
     this.ack(acked);
@@ -125,14 +128,14 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
   }
 
   /** IngestSource: shutting down during an outage: what is held goes back to the queue, in delivery order. */
-  giveUp(entry: IngestEntry): void {
-    const item = (entry as BusEntry).item;
-    safely(() => item.channel.nack(item.message, false, true));
+  giveUp(e: IngestEntry): void {
+    const entry = e as BusEntry;
+    safely(() => entry.channel.nack(asAmqpMessage(entry.message), false, true));
   }
 
   /** IngestSource: a cast failing alone while the database answers: retried twice when unknown, else dead-lettered. */
-  async failedAlone(entry: IngestEntry, e: unknown, kind: 'content' | 'unknown', attempt: number): Promise<'retry' | 'done'> {
-    const item = (entry as BusEntry).item;
+  async failedAlone(ingestEntry: IngestEntry, e: unknown, kind: 'content' | 'unknown', attempt: number): Promise<'retry' | 'done'> {
+    const entry = ingestEntry as BusEntry;
     if (kind === 'unknown' && attempt < UNKNOWN_RETRY_MS.length && !this.destroyed) {
       this.casts.stats.batchRetried();
       this.throttle.warn(`unknown:${errorMessage(e)}`, `a cast failed (${errorMessage(e)}); retrying it`);
@@ -140,7 +143,7 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
       return 'retry';
     }
     // A fault of this cast's data (or of our code on it): park it with the reason rather than loop on it.
-    await this.deadLetter(item.channel, item.message, `cannot be stored: ${errorMessage(e)}`);
+    await this.deadLetter(entry.channel, entry.message, `cannot be stored: ${errorMessage(e)}`);
     return 'done';
   }
 
@@ -155,12 +158,12 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
    * settles them all, sparing the broker a frame per message; unless a lower tag is still being
    * dead-lettered, which that ack would wrongly cover.
    */
-  private ack(items: Item[]): void {
-    const byChannel = new Map<Channel, Item[]>();
-    for (const item of items) {
-      const list = byChannel.get(item.channel);
-      if (list) list.push(item);
-      else byChannel.set(item.channel, [item]);
+  private ack(entries: BusEntry[]): void {
+    const byChannel = new Map<Channel, BusEntry[]>();
+    for (const entry of entries) {
+      const list = byChannel.get(entry.channel);
+      if (list) list.push(entry);
+      else byChannel.set(entry.channel, [entry]);
     }
     for (const [channel, list] of byChannel) {
       const last = list.reduce((a, b) => (b.message.fields.deliveryTag > a.message.fields.deliveryTag ? b : a));
@@ -168,8 +171,8 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
       const apart = this.apart.get(channel) ?? new Set<number>();
       let busy = false;
       for (const t of apart) if (t < last.message.fields.deliveryTag && !own.has(t)) busy = true;
-      if (busy || list.length === 1) for (const item of list) safely(() => channel.ack(item.message));
-      else safely(() => channel.ack(last.message, true));
+      if (busy || list.length === 1) for (const entry of list) safely(() => channel.ack(asAmqpMessage(entry.message)));
+      else safely(() => channel.ack(asAmqpMessage(last.message), true));
       for (const t of own) apart.delete(t);
     }
   }
@@ -178,18 +181,19 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
    * A report whose run is unknown may just be early: with two receivers, its run's start can be in a
    * batch another instance is committing. It is retried for a few seconds before being dead-lettered.
    */
-  private mayWait(item: Item): boolean {
-    return !this.destroyed && Date.now() - (item.receivedAt ?? 0) < (this.config.unknownRunGraceMs ?? 0);
+  private mayWait(entry: BusEntry): boolean {
+    return !this.destroyed && Date.now() - entry.receivedAt < (this.config.unknownRunGraceMs ?? 0);
   }
 
-  private hold(item: Item): void {
-    const apart = this.apart.get(item.channel) ?? new Set<number>();
-    this.apart.set(item.channel, apart.add(item.message.fields.deliveryTag));
+  /** Writes the cast again in a moment, as a new entry (the one of the committed batch is done with). */
+  private hold(entry: BusEntry): void {
+    const apart = this.apart.get(entry.channel) ?? new Set<number>();
+    this.apart.set(entry.channel, apart.add(entry.message.fields.deliveryTag));
     const timer = setTimeout(() => {
-      this.waiting.delete(item);
-      this.push(item);
+      this.waiting.delete(entry);
+      this.ingest.push(this.entry(entry.cast, entry.message, entry.channel, entry.receivedAt));
     }, 250);
-    this.waiting.set(item, timer);
+    this.waiting.set(entry, timer);
   }
 
   /**
@@ -201,9 +205,9 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
     this.destroyed = true;
     await this.consumer.stop().catch((e: unknown) => this.logger.debug(`cancelling the consumer: ${String(e)}`));
     // Reports still waiting for their run go back to the queue, for this or another instance.
-    for (const [item, timer] of this.waiting) {
+    for (const [entry, timer] of this.waiting) {
       clearTimeout(timer);
-      safely(() => item.channel.nack(item.message, false, true));
+      safely(() => entry.channel.nack(asAmqpMessage(entry.message), false, true));
     }
     this.waiting.clear();
     await this.ingest.onModuleDestroy();

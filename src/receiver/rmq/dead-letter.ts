@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ConsumeMessage } from 'amqplib';
+import type { HeldMessage } from './held-message';
 import { doublingMs } from '../../common/runtime/backoff';
 
 /**
@@ -175,7 +175,7 @@ export function deadLetterHeaders(
  * the consumer), to count the failed attempts to dead-letter it. Content and what the publisher set;
  * not the delivery tag or the redelivered flag, which change with each delivery.
  */
-export function messageKey(message: Pick<ConsumeMessage, 'content' | 'fields' | 'properties'>): string {
+export function messageKey(message: HeldMessage): string {
   const { exchange, routingKey } = message.fields;
   // As AMQP carries them: short strings, and a timestamp in seconds.
   const { messageId, correlationId, timestamp } = message.properties as { messageId?: string; correlationId?: string; timestamp?: number };

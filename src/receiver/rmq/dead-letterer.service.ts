@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import type { ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
+import type { ConfirmChannel as Channel } from 'amqplib';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
 import { errorMessage } from '../../common/errors/error-message';
 import { LogThrottle } from '../../common/logging/log-throttle';
@@ -7,11 +7,12 @@ import { reasonKind } from '../../common/metrics/metrics.service';
 import { ReceiverStats } from '../receiver-stats';
 import { backoffMs, BoundedHeaders, deadLetterHeaders, LruCounter, messageKey, RetryPolicy } from './dead-letter';
 import { DeadLetterTopology, dlqOptions } from './dead-letter-topology';
+import { asAmqpMessage, HeldMessage } from './held-message';
 import { deadLetterQueue } from './rmq-options';
 
 interface Parked {
   channel: Channel;
-  message: ConsumeMessage;
+  message: HeldMessage;
   reason: string;
   key: string;
   settled: () => void;
@@ -73,7 +74,7 @@ export class DeadLetterer implements OnModuleDestroy {
    * message has left this service's hands: acked, rejected, or its channel closed (the broker then
    * returns it to the queue).
    */
-  async send(channel: Channel, message: ConsumeMessage, reason: string, settled: () => void): Promise<void> {
+  async send(channel: Channel, message: HeldMessage, reason: string, settled: () => void): Promise<void> {
     const item: Parked = { channel, message, reason, key: messageKey(message), settled };
     try {
       this.watch(channel);
@@ -93,7 +94,7 @@ export class DeadLetterer implements OnModuleDestroy {
   onModuleDestroy(): void {
     for (const [timer, item] of this.parked) {
       clearTimeout(timer);
-      if (!this.closed.has(item.channel)) onChannel(() => item.channel.nack(item.message, false, true));
+      if (!this.closed.has(item.channel)) onChannel(() => item.channel.nack(asAmqpMessage(item.message), false, true));
       item.settled();
     }
     this.parked.clear();
@@ -118,7 +119,7 @@ export class DeadLetterer implements OnModuleDestroy {
       return this.park(item, failures);
     }
     // If the channel closed since the copy, the broker returns the message and it is copied again: a duplicate, not a loss.
-    onChannel(() => channel.ack(message));
+    onChannel(() => channel.ack(asAmqpMessage(message)));
     this.failures.delete(key);
     this.stats.deadLetter(reason);
     const { dropped, truncated } = copy;
@@ -132,7 +133,7 @@ export class DeadLetterer implements OnModuleDestroy {
   }
 
   /** The copy: to the dead-letter queue, headers bounded, confirmed by the broker. */
-  private async copy(channel: Channel, message: ConsumeMessage, reason: string): Promise<BoundedHeaders> {
+  private async copy(channel: Channel, message: HeldMessage, reason: string): Promise<BoundedHeaders> {
     const queue = deadLetterQueue(this.config);
     if (this.topology.dlqAssertable && !this.asserted.has(channel)) {
       // Once per channel: the queue comes back if someone deleted it while we ran.
@@ -167,7 +168,7 @@ export class DeadLetterer implements OnModuleDestroy {
     const { channel, message, reason, key, settled } = item;
     const exchange = this.topology.exchange;
     const queue = deadLetterQueue(this.config);
-    if (onChannel(() => channel.nack(message, false, false))) {
+    if (onChannel(() => channel.nack(asAmqpMessage(message), false, false))) {
       this.failures.delete(key);
       this.stats.deadLetterRejected(exchange ? 'exchange' : 'policy_or_nowhere');
       const what = `${message.content.length} bytes from ${message.fields.exchange || '(default)'}/${message.fields.routingKey}`;
