@@ -1,5 +1,6 @@
 import type { ConsumeMessage, MessageProperties } from 'amqplib';
 import { deadLetterHeaders, messageKey } from '../../src/receiver/rmq/dead-letter';
+import { readDelivery } from '../../src/receiver/rmq/astute.deserializer';
 import { heldMessage } from '../../src/receiver/rmq/held-message';
 
 /**
@@ -40,7 +41,7 @@ function delivery(tag: number, props: MessageProperties, exchange = 'nailgun', r
       consumerTag: fresh('amq.ctag-x'),
     },
     properties: props,
-    content: Buffer.from(`{"method":"task_resp","args":{"task_uuid":"u${tag}"}}`),
+    content: Buffer.from(`{"method":"transaction_resp","args":{"task_uuid":"u${tag}"}}`),
   };
 }
 
@@ -81,6 +82,16 @@ describe('heldMessage', () => {
       const held = heldMessage(delivery(i, properties(), `ex-${i}`, `rk-${i}`));
       expect(held.fields).toEqual({ deliveryTag: i, exchange: `ex-${i}`, routingKey: `rk-${i}` });
     }
+  });
+
+  it('is read as the whole message would be, its content encoding named when the body is not UTF-8', () => {
+    const gzip = {
+      ...delivery(1, properties({ contentType: 'application/json', contentEncoding: 'gzip' })),
+      content: Buffer.from([0x1f, 0x8b, 0xff]),
+    };
+    expect(readDelivery(heldMessage(gzip))).toEqual({ reason: expect.stringMatching(/content-encoding "gzip"/), kind: 'invalid' });
+    const plain = delivery(2, properties({ contentType: 'application/json' }));
+    expect(readDelivery(heldMessage(plain))).toEqual({ cast: JSON.parse(plain.content.toString()) });
   });
 
   it('dead-letters as the whole message would: same key, same headers', () => {

@@ -3,6 +3,7 @@ import { RmqContext, ServerRMQ } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { Metrics } from '../../common/metrics/metrics.service';
 import { DELIVERIES_PATTERN } from './astute.deserializer';
+import { HeldMessage, heldMessage } from './held-message';
 
 /** What handleMessage answers: one promise settled for all deliveries, not one made per delivery. */
 const SETTLED: Promise<void> = Promise.resolve();
@@ -22,8 +23,11 @@ const SETTLED: Promise<void> = Promise.resolve();
 export class PausableRmqServer extends ServerRMQ {
   private raw: Channel | null = null;
   private pausedNow = false;
-  /** Deliveries of the current read, handed over together at the next turn of the event loop; their channel. */
-  private group: ConsumeMessage[] = [];
+  /**
+   * Deliveries of the current read, handed over together at the next turn of the event loop; their
+   * channel. Held as HeldMessage from the start: amqplib's objects for them die young.
+   */
+  private group: HeldMessage[] = [];
   private groupChannel: Channel | null = null;
   private groupScheduled = false;
   private readonly deliveriesRoute = this.getPatternAsString(DELIVERIES_PATTERN);
@@ -37,7 +41,7 @@ export class PausableRmqServer extends ServerRMQ {
     if (!message) return SETTLED;
     if (this.groupChannel !== channel) this.handOver();
     this.groupChannel = channel;
-    this.group.push(message as unknown as ConsumeMessage);
+    this.group.push(heldMessage(message as unknown as ConsumeMessage));
     if (!this.groupScheduled) {
       this.groupScheduled = true;
       setImmediate(() => this.handOver());

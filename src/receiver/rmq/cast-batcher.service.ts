@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import type { ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
+import type { ConfirmChannel as Channel } from 'amqplib';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
 import { StoreHealth } from '../../common/database/store-health';
 import { errorMessage } from '../../common/errors/error-message';
@@ -11,7 +11,7 @@ import { CastsService } from '../casts.service';
 import { IngestBatcher, IngestEntry, IngestSource } from '../ingest-batcher';
 import { BusConsumer } from './bus-consumer';
 import { DeadLetterer } from './dead-letterer.service';
-import { asAmqpMessage, HeldMessage, heldMessage } from './held-message';
+import { asAmqpMessage, HeldMessage } from './held-message';
 
 /**
  * A delivery waiting in the ingest batcher: one object per held cast, with what of its message is kept
@@ -75,9 +75,9 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
     });
   }
 
-  /** A delivery, its cast read: it waits for a batch, holding only what settling it needs of its message (HeldMessage). */
-  push(cast: ParsedCast, message: ConsumeMessage, channel: Channel): void {
-    this.ingest.push(this.entry(cast, heldMessage(message), channel, Date.now()));
+  /** A delivery, its cast read: it waits for a batch. */
+  push(cast: ParsedCast, message: HeldMessage, channel: Channel): void {
+    this.ingest.push(this.entry(cast, message, channel, Date.now()));
   }
 
   private entry(cast: ParsedCast, message: HeldMessage, channel: Channel, receivedAt: number): BusEntry {

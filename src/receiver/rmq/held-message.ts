@@ -1,26 +1,34 @@
 import type { ConsumeMessage, Message, MessageProperties } from 'amqplib';
 
 /**
- * What the service keeps of a delivery while its cast waits for a batch to commit: what acking it,
- * returning it to the queue and dead-lettering it read (its tag, where it came from, its properties and
- * body), and no more.
+ * What the service keeps of a delivery, from the moment amqplib hands it over (bus-consumer.ts) until it
+ * is settled: what reading, acking, returning it to the queue and dead-lettering it use (its tag, where it
+ * came from, its properties and body), and no more.
  *
- * Why not amqplib's message itself: up to the prefetch (2,000) deliveries are held at once, and every
- * young collection copies what is held (issue #17: collections were the service's largest cost). amqplib
+ * Why not amqplib's message itself: deliveries wait for their group, then for their batch to commit (up
+ * to the prefetch, 2,000, at once), and every young collection copies what is alive (issue #17: young
+ * collections were the service's largest cost, and amqplib's objects a fifth of what they copied). amqplib
  * decodes fresh strings for the consumer tag, exchange and routing key of every message and a 14-field
- * properties object with its own headers; ~540 bytes a message, about half of what a held cast costs.
- * Kept here: ~180, with the exchange, routing key and the usual properties shared between messages.
+ * properties object with its own headers: ~540 bytes a message. Kept here: ~180, with the exchange,
+ * routing key and the usual properties shared between messages; amqplib's objects die at once.
  */
 export interface HeldMessage {
   fields: Pick<ConsumeMessage['fields'], 'deliveryTag' | 'exchange' | 'routingKey'>;
-  properties: Pick<MessageProperties, 'headers' | 'contentType' | 'messageId' | 'correlationId' | 'timestamp'>;
+  properties: Pick<MessageProperties, 'headers' | 'contentType' | 'contentEncoding' | 'messageId' | 'correlationId' | 'timestamp'>;
   content: Buffer;
 }
 
 /** Properties of a message that carries none but (perhaps) its content type: shared, never written to. */
 const PLAIN: ReadonlyMap<string | undefined, HeldMessage['properties']> = new Map(
   [undefined, 'application/json'].map((contentType) => {
-    const none = { contentType, headers: Object.freeze({}), messageId: undefined, correlationId: undefined, timestamp: undefined };
+    const none = {
+      contentType,
+      headers: Object.freeze({}),
+      contentEncoding: undefined,
+      messageId: undefined,
+      correlationId: undefined,
+      timestamp: undefined,
+    };
     return [contentType, Object.freeze(none)];
   }),
 );
