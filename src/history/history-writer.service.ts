@@ -143,9 +143,10 @@ export class HistoryWriter {
       if (!tx.history_recorded) continue;
       for (const t of cmd.tasks) {
         const k = rowKey(tx.id, t.nodeId, t.taskName);
-        const g = taskReports.get(k) ?? { txId: tx.id, nodeId: t.nodeId, taskName: t.taskName, reports: [] };
-        g.reports.push(t);
-        taskReports.set(k, g);
+        // A list made with its first report (one pushed into an empty list reserves room for 17): it lives for the batch.
+        const g = taskReports.get(k);
+        if (g) g.reports.push(t);
+        else taskReports.set(k, { txId: tx.id, nodeId: t.nodeId, taskName: t.taskName, reports: [t] });
       }
     }
     const { runs, toCloseOut } = reconcileRuns(txs, runReports, writes);
