@@ -10,8 +10,9 @@ import type { HeldMessage } from './held-message';
 
 /**
  * Casts from RabbitMQ, a group of deliveries per event (bus-consumer.ts), each body read here once, in
- * turn (readDelivery: no group's parsed bodies alive at once). Every path ends in an ack (after the batch commits), a nack back to the queue
- * (a passing failure) or a dead-letter with the reason (a message that can never be applied).
+ * turn (readDelivery: no group's parsed bodies alive at once). Every path ends in an ack (after the
+ * batch commits), a nack back to the queue (a passing failure) or a dead-letter with the reason (a
+ * message that can never be applied).
  */
 @Controller()
 export class BusController {
@@ -26,7 +27,7 @@ export class BusController {
     const messages = payload as HeldMessage[];
     const channel = ctx.getChannelRef() as Channel;
     const rejected: Promise<void>[] = [];
-    // The group came in one read of the socket: one time of receipt for all (a cast with no time of its own takes it).
+    // The group came in one turn of the event loop: one time of receipt for all (a cast with no time of its own takes it).
     const receivedAt = new Date();
     // In delivery order: a dead-letter takes its tag apart at once (CastBatcher.deadLetter), before later pushes.
     for (const message of messages) {
