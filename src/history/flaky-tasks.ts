@@ -1,5 +1,6 @@
 import { compareNodes } from '../common/node-order';
-import { byName, groupBy, positiveInteger, runsInOrder, StatsRow } from './task-stats';
+import { groupBy } from '../common/group-by';
+import { byName, positiveInteger, runsInOrder, StatsRow } from './task-stats';
 
 /*
  * Issue #15 §3: the tasks that fail now and then. Pure; shares the rules at the top of task-stats.ts.

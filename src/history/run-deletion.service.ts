@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { ClusterRegistry } from '../clusters/cluster-registry';
 import { LockedCluster, lockClusters } from '../common/database/lock-order';
 import { retryingTransaction } from '../common/database/retrying-transaction';
+import { groupBy } from '../common/group-by';
 import { Metrics } from '../common/metrics/metrics.service';
 import { RemovedRun, RunChanges } from './persistence/run-changes';
 
@@ -103,13 +104,7 @@ export class RunDeletion {
       },
       { logger: this.logger, what },
     );
-    const byCluster = new Map<number, RemovedRun[]>();
-    for (const r of removed) {
-      const runs = byCluster.get(r.cluster_id);
-      if (runs) runs.push(r);
-      else byCluster.set(r.cluster_id, [r]);
-    }
-    for (const [clusterId, runs] of byCluster) this.report(clusterId, cause, why, runs, notes);
+    for (const [clusterId, runs] of groupBy(removed, (r) => r.cluster_id)) this.report(clusterId, cause, why, runs, notes);
     return result;
   }
 

@@ -1,16 +1,7 @@
+import { groupBy } from '../common/group-by';
 import { compareNodes } from '../common/node-order';
 import { isTerminal } from './task-state';
-import {
-  byName,
-  compareRuns,
-  groupBy,
-  nonNegative,
-  percentileOfSorted,
-  positiveInteger,
-  rowDuration,
-  runsInOrder,
-  StatsRow,
-} from './task-stats';
+import { byName, compareRuns, nonNegative, percentileOfSorted, positiveInteger, rowDuration, runsInOrder, StatsRow } from './task-stats';
 
 /*
  * Issue #15 §2: the tasks of a run that got slower than their own history. Pure; shares the rules at the

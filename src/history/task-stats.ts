@@ -75,17 +75,6 @@ export function runsInOrder(rows: readonly StatsRow[]): RunKey[] {
   return [...byId.values()].sort(compareRuns);
 }
 
-export function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>();
-  for (const r of items) {
-    const k = key(r);
-    const list = groups.get(k);
-    if (list) list.push(r);
-    else groups.set(k, [r]);
-  }
-  return groups;
-}
-
 export const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export function positiveInteger(name: string, value: number): number {

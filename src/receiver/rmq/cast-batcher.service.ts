@@ -3,6 +3,7 @@ import type { ConfirmChannel as Channel } from 'amqplib';
 import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
 import { StoreHealth } from '../../common/database/store-health';
 import { errorMessage } from '../../common/errors/error-message';
+import { groupBy } from '../../common/group-by';
 import { Readiness } from '../../common/health/readiness';
 import { LogThrottle } from '../../common/logging/log-throttle';
 import type { CommandOutcome } from '../../history/store-commands';
@@ -159,13 +160,7 @@ export class CastBatcher implements OnModuleDestroy, IngestSource {
    * dead-lettered, which that ack would wrongly cover.
    */
   private ack(entries: BusEntry[]): void {
-    const byChannel = new Map<Channel, BusEntry[]>();
-    for (const entry of entries) {
-      const list = byChannel.get(entry.channel);
-      if (list) list.push(entry);
-      else byChannel.set(entry.channel, [entry]);
-    }
-    for (const [channel, list] of byChannel) {
+    for (const [channel, list] of groupBy(entries, (e) => e.channel)) {
       const last = list.reduce((a, b) => (b.message.fields.deliveryTag > a.message.fields.deliveryTag ? b : a));
       const own = new Set(list.map((i) => i.message.fields.deliveryTag));
       const apart = this.apart.get(channel) ?? new Set<number>();
