@@ -273,6 +273,8 @@ function result(
     wal: main.wal,
     queue_ready: main.queue_ready,
     batch_size: o.batch,
+    // The client the reads were timed with (--read-client): its own CPU is inside every figure.
+    read_client: o.readClient,
     reads: m.reads,
     read_checks: m.checks,
     retention: m.retention,

@@ -40,15 +40,19 @@ export class PlanMaterializer {
     return this.materialize({});
   }
 
-  /** The plans of the clusters given, and of the clusters of the runs given; with neither, every plan. */
-  async materialize(scope: PlanScope): Promise<void> {
+  /**
+   * The plans of the clusters given, and of the clusters of the runs given; with neither, every plan.
+   * `known`: the highest run id among those plans (null: none), when the request has read it already.
+   */
+  async materialize(scope: PlanScope, known?: number | null): Promise<void> {
     const params: unknown[] = [];
     const where = scopeSql(scope, params);
-    const [{ last }] = await selectRows<{ last: number | null }>(
-      this.db,
-      `SELECT max(transaction_id) AS last FROM run_plans WHERE ${where}`,
-      params,
-    );
+    const last =
+      known !== undefined
+        ? known
+        : (
+            await selectRows<{ last: number | null }>(this.db, `SELECT max(transaction_id) AS last FROM run_plans WHERE ${where}`, params)
+          )[0].last;
     if (last === null) return;
     // Those there now, in chunks of ascending id; plans made meanwhile are the next read's.
     for (let after = 0; ;) {
@@ -115,6 +119,26 @@ export function scopeOfRoute(params: Record<string, string | string[] | undefine
   return scope;
 }
 
+/**
+ * The highest run id among the plans of a run's cluster, as the upgrade guard read it with the run
+ * (TransactionsService.locate), by the request's route parameters: the read's PlansMaterialized need not
+ * look again. Weak: it goes with the request. Plans made after it are the next read's, as in materialize.
+ */
+const lastPlanOfRoute = new WeakMap<object, { run: number; last: number | null }>();
+
+/** What the request with these route parameters has read of its run's cluster's plans (see lastPlanOfRoute). */
+export function noteLastPlan(params: object, run: number, last: number | null): void {
+  lastPlanOfRoute.set(params, { run, last });
+}
+
+/** The last plan already read for this scope of this request, or undefined (to be looked up). */
+function knownLastPlan(params: object, scope: PlanScope): number | null | undefined {
+  const known = lastPlanOfRoute.get(params);
+  // Only a read of that one run (not of a cluster, nor a comparison of two runs) is about its cluster's plans alone.
+  if (!known || scope.clusters?.length || scope.runs?.length !== 1 || scope.runs[0] !== known.run) return undefined;
+  return known.last;
+}
+
 /** PlanMaterializer before the reads (GET, HEAD) of a controller's routes, for the clusters each is about. */
 @Injectable()
 export class PlansMaterialized implements NestInterceptor {
@@ -123,8 +147,9 @@ export class PlansMaterialized implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const req = context.switchToHttp().getRequest<Request>();
     if (req.method !== 'GET' && req.method !== 'HEAD') return next.handle();
-    const scope = scopeOfRoute(req.params ?? {});
+    const params = req.params ?? {};
+    const scope = scopeOfRoute(params);
     if (!scope) return next.handle();
-    return from(this.plans.materialize(scope)).pipe(switchMap(() => next.handle()));
+    return from(this.plans.materialize(scope, knownLastPlan(params, scope))).pipe(switchMap(() => next.handle()));
   }
 }

@@ -10,6 +10,7 @@ import { RunNodeDto } from './dto/run-node.dto';
 import { RunNodesRepository } from './persistence/run-nodes.repository';
 import { RunsRepository } from './persistence/runs.repository';
 import { RunDeletion } from './run-deletion.service';
+import { noteLastPlan } from './plans-materialized';
 import { isFinalRun } from './task-state';
 
 /** Nailgun's answer (TaskValidator.validate_delete) to deleting a run in progress without force; fuel2 prints it. */
@@ -86,7 +87,10 @@ export class TransactionsService implements ClusterLocator {
     const id = parseId(params.transaction_id);
     if (id === null) return null;
     const t = await this.runs.located(id);
-    return t ? { clusterId: t.clusterId, run: { id: t.id, historyRecorded: t.historyRecorded, release: t.release } } : null;
+    if (!t) return null;
+    // What the read's PlanMaterializer would look up next, read in the same statement (PlansMaterialized).
+    noteLastPlan(params, t.id, t.lastPlan);
+    return { clusterId: t.clusterId, run: { id: t.id, historyRecorded: t.historyRecorded, release: t.release } };
   }
 
   /** ClusterLocator: whether any run of the cluster had its tasks recorded. */

@@ -1,5 +1,6 @@
 import { resp, start, task } from '../support/casts';
 import { castRunId, startApp, TestApp } from '../support/app';
+import { PlanMaterializer } from '../../src/history/plans-materialized';
 
 /**
  * Issue #17: a run's tasks are kept as its plan until reported; every read of the history lists them, as pending
@@ -42,9 +43,16 @@ describe('runs’ plans and the reads of the history', () => {
     ]);
     expect(await plans()).toEqual([b]);
 
-    // Run b's list (fuel2's read): its tasks, all pending, in Fuel's order; its plan stored.
+    // Run b's list (fuel2's read): its tasks, all pending, in Fuel's order; its plan stored. The last plan of
+    // its cluster is the one the upgrade guard read with the run, not looked up again (one statement less).
+    const materialize = jest.spyOn(t.app.get(PlanMaterializer), 'materialize');
     const list = (await get(`/transactions/${b}/deployment_history`)).body as Array<{ task_name: string; status: string; type?: string }>;
     expect(list.map((r) => `${r.task_name}:${r.status}`)).toEqual(['post_deployment_start:pending', 'hiera:pending', 'netconfig:pending']);
     expect(await plans()).toEqual([]);
+    expect(materialize.mock.calls).toEqual([[{ runs: [b] }, b]]);
+    // With no plan left, the next read of it knows so from the guard's statement too.
+    await get(`/transactions/${b}/deployment_history/summary`);
+    expect(materialize.mock.calls[1]).toEqual([{ runs: [b] }, null]);
+    materialize.mockRestore();
   });
 });

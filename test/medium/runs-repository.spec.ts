@@ -72,7 +72,20 @@ describe('RunsRepository on real PostgreSQL', () => {
       clusterId: 2,
       historyRecorded: true,
       release: 'mitaka-9.0',
+      lastPlan: null,
     });
+    // With it, the highest run id among its cluster's plans (PlanMaterializer's first look), another run's too.
+    const other = await id('r-other');
+    await store.ds.query(`INSERT INTO run_plans (transaction_id, cluster_id, tasks) VALUES ($1, 2, '{}')`, [other]);
+    try {
+      expect((await store.runs.located(other))?.lastPlan).toBe(other);
+      expect((await store.runs.located(await id('r-old')))?.lastPlan).toBe(
+        (await store.ds.query(`SELECT max(transaction_id) AS m FROM run_plans WHERE cluster_id = 1`))[0].m,
+      );
+    } finally {
+      await store.ds.query(`DELETE FROM run_plans WHERE transaction_id = $1`, [other]);
+    }
+    expect(await store.runs.located(999_999)).toBeNull();
     expect(await store.runs.hasRecordedHistory(2)).toBe(true);
     expect(await store.runs.hasRecordedHistory(3)).toBe(false);
   });

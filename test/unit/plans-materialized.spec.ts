@@ -2,7 +2,7 @@ import { INTERCEPTORS_METADATA, MODULE_METADATA } from '@nestjs/common/constants
 import { ExecutionContext } from '@nestjs/common';
 import { lastValueFrom, of } from 'rxjs';
 import { HistoryModule } from '../../src/history/history.module';
-import { PlanMaterializer, PlansMaterialized, scopeOfRoute } from '../../src/history/plans-materialized';
+import { noteLastPlan, PlanMaterializer, PlansMaterialized, scopeOfRoute } from '../../src/history/plans-materialized';
 import { RetentionController } from '../../src/history/retention.controller';
 import { RunSnapshotsController } from '../../src/history/run-snapshots.controller';
 import { TransactionsController } from '../../src/history/transactions.controller';
@@ -73,5 +73,31 @@ describe('PlansMaterialized', () => {
     await lastValueFrom(interceptor.intercept(contextOf('GET', { transaction_id: 'x' }), { handle }));
     expect(materialize.mock.calls).toEqual([[{ clusters: [4] }]]);
     expect(handle).toHaveBeenCalledTimes(2);
+  });
+
+  it('takes the last plan the upgrade guard read with the run, for a read of that run only (one statement less)', async () => {
+    const materialize = jest.fn(async () => undefined);
+    const interceptor = new PlansMaterialized({ materialize } as unknown as PlanMaterializer);
+    const handle = jest.fn(() => of('answer'));
+    const read = async (params: Record<string, string>) => {
+      materialize.mockClear();
+      await lastValueFrom(interceptor.intercept(contextOf('GET', params), { handle }));
+      return materialize.mock.calls[0] as unknown[];
+    };
+    // Noted by the guard for these very parameters: taken as read, null (no plans) as well as an id.
+    const run = { transaction_id: '12' };
+    noteLastPlan(run, 12, null);
+    expect(await read(run)).toEqual([{ runs: [12] }, null]);
+    const planned = { transaction_id: '12', node_id: '1', task_name: 'x' };
+    noteLastPlan(planned, 12, 40);
+    expect(await read(planned)).toEqual([{ runs: [12] }, 40]);
+    // Another request's parameters (not noted), a comparison of two runs, another run: looked up.
+    expect(await read({ transaction_id: '12' })).toEqual([{ runs: [12] }, undefined]);
+    const diff = { transaction_id: '12', other_id: '7' };
+    noteLastPlan(diff, 12, null);
+    expect(await read(diff)).toEqual([{ runs: [12, 7] }, undefined]);
+    const other = { transaction_id: '13' };
+    noteLastPlan(other, 12, null);
+    expect(await read(other)).toEqual([{ runs: [13] }, undefined]);
   });
 });

@@ -23,6 +23,11 @@ export interface RunRow {
   epoch: number;
 }
 
+/** A run as the upgrade guard finds it, and the last plan of its cluster (RunsRepository.located). */
+export interface LocatedRun extends Pick<Transaction, 'id' | 'clusterId' | 'historyRecorded' | 'release'> {
+  lastPlan: number | null;
+}
+
 /** A run that retention may remove, with its number of rows. */
 export interface RetentionCandidate {
   id: number;
@@ -75,9 +80,21 @@ export class RunsRepository {
     return this.entities.findOneBy(by);
   }
 
-  /** What the upgrade guard needs of a run: its cluster, whether its tasks were recorded, its release; null when there is no such run. */
-  located(id: number): Promise<Pick<Transaction, 'id' | 'clusterId' | 'historyRecorded' | 'release'> | null> {
-    return this.entities.findOne({ where: { id }, select: { id: true, clusterId: true, historyRecorded: true, release: true } });
+  /**
+   * What the upgrade guard needs of a run: its cluster, whether its tasks were recorded, its release; null when
+   * there is no such run. With them, from the same statement, the highest run id among its cluster's plans
+   * (null: none), the first look PlanMaterializer takes before a read of the run, which it then need not take
+   * again: one statement less per read of a run (issue #17: a run's read made 4, the issue's code 3).
+   */
+  async located(id: number): Promise<LocatedRun | null> {
+    const run = await selectOne<LocatedRun>(
+      this.db,
+      `SELECT t.id, t.cluster_id AS "clusterId", t.history_recorded AS "historyRecorded", t.release,
+              (SELECT max(p.transaction_id) FROM run_plans p WHERE p.cluster_id = t.cluster_id) AS "lastPlan"
+       FROM transactions t WHERE t.id = $1`,
+      [id],
+    );
+    return run ?? null;
   }
 
   /** True when at least one run of the cluster had its tasks recorded. */
