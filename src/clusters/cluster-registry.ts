@@ -185,14 +185,18 @@ export class ClusterRegistry {
    * release is known to predate 9.0; else null. Unknown clusters: null (the caller answers 404 itself).
    */
   async preHistoryReason(clusterId: number): Promise<string | null> {
-    const cluster = await selectOne<ClusterInfo>(this.db, `SELECT id, name, release FROM clusters WHERE id = $1`, [clusterId]);
-    if (!cluster || releaseSupportsHistory(cluster.release)) return null;
-    const version = parseReleaseVersion(cluster.release)?.text ?? 'unknown';
-    return (
-      `Cluster ${cluster.id} ('${cluster.name}') runs release '${cluster.release}' (version ${version}); ` +
-      `deployment history requires release ${MIN_HISTORY_VERSION} or later`
-    );
+    return preHistoryReasonOf(await selectOne<ClusterInfo>(this.db, `SELECT id, name, release FROM clusters WHERE id = $1`, [clusterId]));
   }
+}
+
+/** ClusterRegistry.preHistoryReason of a cluster already read (none: null, as for a cluster that does not exist). */
+export function preHistoryReasonOf(cluster: ClusterInfo | null | undefined): string | null {
+  if (!cluster || releaseSupportsHistory(cluster.release)) return null;
+  const version = parseReleaseVersion(cluster.release)?.text ?? 'unknown';
+  return (
+    `Cluster ${cluster.id} ('${cluster.name}') runs release '${cluster.release}' (version ${version}); ` +
+    `deployment history requires release ${MIN_HISTORY_VERSION} or later`
+  );
 }
 
 /** What one announcement came to, given the release change nextRelease decided for it. */

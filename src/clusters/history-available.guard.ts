@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { ConflictError } from '../common/errors/domain-errors';
 import { ClusterLocator } from './cluster-locator.port';
-import { ClusterRegistry } from './cluster-registry';
+import { ClusterRegistry, preHistoryReasonOf } from './cluster-registry';
 import { MIN_HISTORY_VERSION, parseReleaseVersion } from './release';
 
 /**
@@ -32,7 +32,8 @@ export class HistoryAvailableGuard implements CanActivate {
     // A run is judged by whether its tasks were recorded (on the release it ran on: the cluster's may have
     // changed since); a cluster by its own release, unless some of its runs were recorded, which stay readable.
     if (!found.run) {
-      const reason = await this.clusters.preHistoryReason(found.clusterId);
+      const reason =
+        found.cluster !== undefined ? preHistoryReasonOf(found.cluster) : await this.clusters.preHistoryReason(found.clusterId);
       if (reason && !(await this.locator.hasRecordedHistory(found.clusterId))) throw new ConflictError(reason);
     } else if (!found.run.historyRecorded) {
       const version = parseReleaseVersion(found.run.release)?.text ?? 'unknown';

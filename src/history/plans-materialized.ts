@@ -120,23 +120,30 @@ export function scopeOfRoute(params: Record<string, string | string[] | undefine
 }
 
 /**
- * The highest run id among the plans of a run's cluster, as the upgrade guard read it with the run
+ * The highest run id among the plans of the cluster a request is about (its `:cluster_id`, or its
+ * `:transaction_id`'s cluster), as the upgrade guard read it with the cluster or the run
  * (TransactionsService.locate), by the request's route parameters: the read's PlansMaterialized need not
  * look again. Weak: it goes with the request. Plans made after it are the next read's, as in materialize.
  */
-const lastPlanOfRoute = new WeakMap<object, { run: number; last: number | null }>();
+const lastPlanOfRoute = new WeakMap<object, { scope: OneScope; last: number | null }>();
 
-/** What the request with these route parameters has read of its run's cluster's plans (see lastPlanOfRoute). */
-export function noteLastPlan(params: object, run: number, last: number | null): void {
-  lastPlanOfRoute.set(params, { run, last });
+/** A read's scope of one cluster, or one run (of one cluster). */
+type OneScope = { clusters: [number] } | { runs: [number] };
+
+/** What the request with these route parameters has read of the plans of this scope (see lastPlanOfRoute). */
+export function noteLastPlan(params: object, scope: OneScope, last: number | null): void {
+  lastPlanOfRoute.set(params, { scope, last });
 }
 
 /** The last plan already read for this scope of this request, or undefined (to be looked up). */
 function knownLastPlan(params: object, scope: PlanScope): number | null | undefined {
   const known = lastPlanOfRoute.get(params);
-  // Only a read of that one run (not of a cluster, nor a comparison of two runs) is about its cluster's plans alone.
-  if (!known || scope.clusters?.length || scope.runs?.length !== 1 || scope.runs[0] !== known.run) return undefined;
-  return known.last;
+  if (!known) return undefined;
+  // Only a read of that one cluster, or of that one run (not a comparison of two runs), is about those plans alone.
+  const [clusters, runs] = 'clusters' in known.scope ? [known.scope.clusters, []] : [[], known.scope.runs];
+  const same = (a: readonly number[] | undefined, b: readonly number[]) =>
+    (a ?? []).length === b.length && b.every((id, i) => a?.[i] === id);
+  return same(scope.clusters, clusters) && same(scope.runs, runs) ? known.last : undefined;
 }
 
 /** PlanMaterializer before the reads (GET, HEAD) of a controller's routes, for the clusters each is about. */

@@ -82,14 +82,17 @@ export class TransactionsService implements ClusterLocator {
   async locate(params: Record<string, string>) {
     if (params.cluster_id !== undefined) {
       const clusterId = parseId(params.cluster_id);
-      return clusterId === null ? null : { clusterId };
+      if (clusterId === null) return null;
+      const { cluster, lastPlan } = await this.runs.locatedCluster(clusterId);
+      // What the read's PlanMaterializer would look up next, read in the same statement (PlansMaterialized).
+      noteLastPlan(params, { clusters: [clusterId] }, lastPlan);
+      return { clusterId, cluster };
     }
     const id = parseId(params.transaction_id);
     if (id === null) return null;
     const t = await this.runs.located(id);
     if (!t) return null;
-    // What the read's PlanMaterializer would look up next, read in the same statement (PlansMaterialized).
-    noteLastPlan(params, t.id, t.lastPlan);
+    noteLastPlan(params, { runs: [t.id] }, t.lastPlan);
     return { clusterId: t.clusterId, run: { id: t.id, historyRecorded: t.historyRecorded, release: t.release } };
   }
 

@@ -34,7 +34,9 @@ describe('runs’ plans and the reads of the history', () => {
       .expect(200);
     expect(await plans()).toEqual([a, b]);
 
-    // Cluster 21's history: its run's three tasks, one running, two pending; cluster 22's plan is left.
+    // Cluster 21's history: its run's three tasks, one running, two pending; cluster 22's plan is left. The
+    // last plan of the cluster is the one the upgrade guard read with the cluster, not looked up again.
+    const materialize = jest.spyOn(t.app.get(PlanMaterializer), 'materialize');
     const rows = (await get('/clusters/21/deployment_history')).body as Array<{ task_name: string; status: string }>;
     expect(rows.map((r) => `${r.task_name}:${r.status}`).sort()).toEqual([
       'hiera:running',
@@ -42,10 +44,11 @@ describe('runs’ plans and the reads of the history', () => {
       'post_deployment_start:pending',
     ]);
     expect(await plans()).toEqual([b]);
+    expect(materialize.mock.calls).toEqual([[{ clusters: [21] }, a]]);
+    materialize.mockClear();
 
     // Run b's list (fuel2's read): its tasks, all pending, in Fuel's order; its plan stored. The last plan of
-    // its cluster is the one the upgrade guard read with the run, not looked up again (one statement less).
-    const materialize = jest.spyOn(t.app.get(PlanMaterializer), 'materialize');
+    // its cluster is the one the upgrade guard read with the run, as well.
     const list = (await get(`/transactions/${b}/deployment_history`)).body as Array<{ task_name: string; status: string; type?: string }>;
     expect(list.map((r) => `${r.task_name}:${r.status}`)).toEqual(['post_deployment_start:pending', 'hiera:pending', 'netconfig:pending']);
     expect(await plans()).toEqual([]);

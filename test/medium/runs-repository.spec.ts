@@ -79,6 +79,7 @@ describe('RunsRepository on real PostgreSQL', () => {
     await store.ds.query(`INSERT INTO run_plans (transaction_id, cluster_id, tasks) VALUES ($1, 2, '{}')`, [other]);
     try {
       expect((await store.runs.located(other))?.lastPlan).toBe(other);
+      expect((await store.runs.locatedCluster(2)).lastPlan).toBe(other);
       expect((await store.runs.located(await id('r-old')))?.lastPlan).toBe(
         (await store.ds.query(`SELECT max(transaction_id) AS m FROM run_plans WHERE cluster_id = 1`))[0].m,
       );
@@ -86,6 +87,12 @@ describe('RunsRepository on real PostgreSQL', () => {
       await store.ds.query(`DELETE FROM run_plans WHERE transaction_id = $1`, [other]);
     }
     expect(await store.runs.located(999_999)).toBeNull();
+    // A cluster's: its name and release, and the last plan of its runs (none here); no such cluster: null.
+    expect(await store.runs.locatedCluster(2)).toEqual({
+      cluster: { id: 2, name: expect.any(String), release: 'mitaka-9.0' },
+      lastPlan: null,
+    });
+    expect(await store.runs.locatedCluster(999_999)).toEqual({ cluster: null, lastPlan: null });
     expect(await store.runs.hasRecordedHistory(2)).toBe(true);
     expect(await store.runs.hasRecordedHistory(3)).toBe(false);
   });

@@ -75,7 +75,7 @@ describe('PlansMaterialized', () => {
     expect(handle).toHaveBeenCalledTimes(2);
   });
 
-  it('takes the last plan the upgrade guard read with the run, for a read of that run only (one statement less)', async () => {
+  it('takes the last plan the upgrade guard read with the run or the cluster, for a read of that run or cluster only (one statement less)', async () => {
     const materialize = jest.fn(async () => undefined);
     const interceptor = new PlansMaterialized({ materialize } as unknown as PlanMaterializer);
     const handle = jest.fn(() => of('answer'));
@@ -86,18 +86,28 @@ describe('PlansMaterialized', () => {
     };
     // Noted by the guard for these very parameters: taken as read, null (no plans) as well as an id.
     const run = { transaction_id: '12' };
-    noteLastPlan(run, 12, null);
+    noteLastPlan(run, { runs: [12] }, null);
     expect(await read(run)).toEqual([{ runs: [12] }, null]);
     const planned = { transaction_id: '12', node_id: '1', task_name: 'x' };
-    noteLastPlan(planned, 12, 40);
+    noteLastPlan(planned, { runs: [12] }, 40);
     expect(await read(planned)).toEqual([{ runs: [12] }, 40]);
     // Another request's parameters (not noted), a comparison of two runs, another run: looked up.
     expect(await read({ transaction_id: '12' })).toEqual([{ runs: [12] }, undefined]);
     const diff = { transaction_id: '12', other_id: '7' };
-    noteLastPlan(diff, 12, null);
+    noteLastPlan(diff, { runs: [12] }, null);
     expect(await read(diff)).toEqual([{ runs: [12, 7] }, undefined]);
     const other = { transaction_id: '13' };
-    noteLastPlan(other, 12, null);
+    noteLastPlan(other, { runs: [12] }, null);
     expect(await read(other)).toEqual([{ runs: [13] }, undefined]);
+    // A cluster's read, as noted by the guard for its cluster: taken; for another cluster, or as a run's: looked up.
+    const cluster = { cluster_id: '4', node_id: '7' };
+    noteLastPlan(cluster, { clusters: [4] }, 31);
+    expect(await read(cluster)).toEqual([{ clusters: [4] }, 31]);
+    const elsewhere = { cluster_id: '5' };
+    noteLastPlan(elsewhere, { clusters: [4] }, null);
+    expect(await read(elsewhere)).toEqual([{ clusters: [5] }, undefined]);
+    const asRun = { cluster_id: '4' };
+    noteLastPlan(asRun, { runs: [4] }, null);
+    expect(await read(asRun)).toEqual([{ clusters: [4] }, undefined]);
   });
 });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
+import type { ClusterInfo } from '../../clusters/cluster-registry';
 import type { ClusterRunCounts } from '../../clusters/cluster-run-counts';
 import { lockRuns } from '../../common/database/lock-order';
 import { Queryable, selectOne, selectRows } from '../../common/database/sql';
@@ -95,6 +96,22 @@ export class RunsRepository {
       [id],
     );
     return run ?? null;
+  }
+
+  /**
+   * What the upgrade guard needs of a cluster (its name and release; null when there is no such cluster) and,
+   * from the same statement, the highest run id among its plans (as located's: one statement less per read).
+   */
+  async locatedCluster(clusterId: number): Promise<{ cluster: ClusterInfo | null; lastPlan: number | null }> {
+    const [row] = await selectRows<ClusterInfo & { lastPlan: number | null }>(
+      this.db,
+      `SELECT c.id, c.name, c.release, (SELECT max(p.transaction_id) FROM run_plans p WHERE p.cluster_id = c.id) AS "lastPlan"
+       FROM clusters c WHERE c.id = $1`,
+      [clusterId],
+    );
+    if (!row) return { cluster: null, lastPlan: null };
+    const { lastPlan, ...cluster } = row;
+    return { cluster, lastPlan };
   }
 
   /** True when at least one run of the cluster had its tasks recorded. */
