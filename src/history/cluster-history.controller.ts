@@ -6,7 +6,7 @@ import { AdminOnly } from '../common/auth';
 import { ErrorDto } from '../common/errors/error.dto';
 import { ApiController, ApiListResponse } from '../common/http/api-controller';
 import { IdPipe } from '../common/http/id.pipe';
-import { listResponse, nextLink, wantsCsv } from '../common/http/list-response';
+import { listResponse } from '../common/http/list-response';
 import { ClusterHistoryService } from './cluster-history.service';
 import { DeleteHistoryQueryDto, DeleteHistoryResultDto, StateQueryDto, StateRowDto } from './dto/cluster-views.dto';
 import { CROSS_RUN_CSV_COLUMNS, CrossRunRowDto } from './dto/history-row.dto';
@@ -38,7 +38,6 @@ export class ClusterHistoryController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<CrossRunRowDto[] | string> {
-    if (!wantsCsv(req)) return this.json(req, res, await this.history.listAcrossRunsJson(id, undefined, q));
     return listResponse(req, res, await this.history.listAcrossRuns(id, undefined, q), {
       columns: CROSS_RUN_CSV_COLUMNS,
       filename: `cluster-${id}-deployment-history.csv`,
@@ -55,19 +54,10 @@ export class ClusterHistoryController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<CrossRunRowDto[] | string> {
-    const nodeId = node === 'null' ? null : node;
-    if (!wantsCsv(req)) return this.json(req, res, await this.history.listAcrossRunsJson(id, nodeId, q));
-    return listResponse(req, res, await this.history.listAcrossRuns(id, nodeId, q), {
+    return listResponse(req, res, await this.history.listAcrossRuns(id, node === 'null' ? null : node, q), {
       columns: CROSS_RUN_CSV_COLUMNS,
       filename: `cluster-${id}-node-${node}-deployment-history.csv`,
     });
-  }
-
-  /** A page built as JSON text by PostgreSQL, sent as it is, with its `Link: rel="next"` as listResponse's. */
-  private json(req: Request, res: Response, page: { json: string; next: string | null }): string {
-    nextLink(req, res, page.next);
-    res.type('application/json');
-    return page.json;
   }
 
   /** The cluster's current state: per (node, task), the last `ready` result of a real run since the last reset. */

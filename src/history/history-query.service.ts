@@ -104,33 +104,7 @@ export class HistoryQueryService {
     return { rows: page.rows.map((r) => CrossRunRowDto.fromRun(r, q.include_summary === true)), next: page.next };
   }
 
-  /**
-   * listAcrossRuns' page as the JSON text of its list, built by PostgreSQL (HistoryRowsRepository.listJson): the
-   * JSON answer's way, the same rows, order and cursor; CSV keeps listAcrossRuns.
-   */
-  async listAcrossRunsJson(
-    clusterId: number,
-    nodeId: string | null | undefined,
-    q: CrossRunQueryDto,
-  ): Promise<{ json: string; next: string | null }> {
-    await this.clusters.get(clusterId);
-    const scope = { clusterId, nodeId };
-    const { digest, ...asked } = this.pageAsked(scope, q);
-    const { body, last } = await this.rows.listJson(scope, q, asked);
-    return { json: body, next: last ? encodeCursor({ us: last.sort_us, id: last.id }, digest) : null };
-  }
-
   private async page(scope: RowScope, q: CrossRunQueryDto | RunHistoryQueryDto, definitions = false): Promise<Page<HistoryRecord>> {
-    const { digest, limit, ...asked } = this.pageAsked(scope, q);
-    const rows = await this.rows.list(scope, q, { ...asked, limit: limit + 1, definitions });
-    const more = rows.length > limit;
-    const shown = more ? rows.slice(0, limit) : rows;
-    const last = shown[shown.length - 1];
-    return { rows: shown, next: more ? encodeCursor({ us: last.sort_us, id: String(last.id) }, digest) : null };
-  }
-
-  /** What a page's query asks: its size, order, where it starts (its cursor, checked against the query's digest). */
-  private pageAsked(scope: RowScope, q: CrossRunQueryDto | RunHistoryQueryDto) {
     const limit = q.limit ?? DEFAULT_PAGE;
     const order = q.order ?? '-time_start';
     if ('since' in q && q.since && q.until && Date.parse(q.since) >= Date.parse(q.until)) {
@@ -141,7 +115,12 @@ export class HistoryQueryService {
     if ('include_definition' in filters) delete filters.include_definition;
     const digest = queryDigest({ scope, order, filters });
     const after = q.cursor ? decodeCursor(q.cursor, digest) : undefined;
-    return { digest, limit, order, after, includeSummary: q.include_summary === true };
+    const includeSummary = q.include_summary === true;
+    const rows = await this.rows.list(scope, q, { order, limit: limit + 1, after, includeSummary, definitions });
+    const more = rows.length > limit;
+    const shown = more ? rows.slice(0, limit) : rows;
+    const last = shown[shown.length - 1];
+    return { rows: shown, next: more ? encodeCursor({ us: last.sort_us, id: String(last.id) }, digest) : null };
   }
 
   /** Counts per status and per node, the run's duration, its first failure and its slowest tasks. */

@@ -1,5 +1,4 @@
-import { CrossRunRowDto, HistoryRowDto } from '../../src/history/dto/history-row.dto';
-import type { RowFilters, RowOrder, RowScope } from '../../src/history/persistence/history-rows.sql';
+import { HistoryRowDto } from '../../src/history/dto/history-row.dto';
 import { openStore, report, start, Store } from './history-store';
 
 /** HistoryRowsRepository on real PostgreSQL: the lists, a run's list as JSON (the same rows as the DTO builds), the scan, one task. */
@@ -103,73 +102,5 @@ describe('HistoryRowsRepository on real PostgreSQL', () => {
     const keys = rows.map((r) => `${r.node_id}/${r.task_name}/${r.status}`).sort();
     // The two named, then the open ones again (pending), as the writer merges them by key.
     expect(keys).toEqual(['2/a/ready', '2/c/pending', 'master/m/pending', 'null/sync/pending', 'null/sync/pending']);
-  });
-
-  it('builds a page across runs as JSON with the rows CrossRunRowDto.fromRun builds, and the same next page', async () => {
-    // A second run on the cluster, later, whose custom keys name the run's fields (the run's own win, as in fromRun).
-    await store.writer.apply([
-      start(
-        'rows-2',
-        1,
-        [
-          ['2', 'a'],
-          ['3', 'd'],
-        ],
-        { time: new Date('2026-01-01T11:00:00Z') },
-      ),
-    ]);
-    await store.writer.apply([
-      report('rows-2', [
-        {
-          nodeId: '2',
-          taskName: 'a',
-          status: 'running',
-          time: new Date('2026-01-01T11:00:01.234Z'),
-          custom: { epoch: 'mine', transaction_uuid: 'mine', note: 'n' },
-          summary: { s: 1 },
-        },
-      ]),
-    ]);
-    await store.materialize();
-    const asks: Array<[RowScope, RowFilters, RowOrder, number]> = [
-      [{ clusterId: 1 }, {}, '-time_start', 2],
-      [{ clusterId: 1 }, {}, 'time_start', 3],
-      [{ clusterId: 1, nodeId: '2' }, {}, '-time_start', 1],
-      [{ clusterId: 1 }, { statuses: ['pending'] }, '-time_start', 100],
-      [{ clusterId: 1, nodeId: '404' }, {}, '-time_start', 5],
-    ];
-    let pages = 0;
-    for (const [scope, filters, order, limit] of asks)
-      for (const includeSummary of [false, true]) {
-        let after: { us: string; id: string } | undefined;
-        for (;;) {
-          const listed = await store.rows.list(scope, filters, { order, limit: limit + 1, after, includeSummary });
-          const shown = listed.slice(0, limit);
-          const { body, last } = await store.rows.listJson(scope, filters, { order, limit, after, includeSummary });
-          expect(JSON.parse(body)).toEqual(shown.map((r) => CrossRunRowDto.fromRun(r, includeSummary)));
-          pages++;
-          if (listed.length <= limit) {
-            expect(last).toBeNull();
-            break;
-          }
-          const end = shown[shown.length - 1];
-          expect(last).toEqual({ sort_us: end.sort_us, id: String(end.id) });
-          after = { us: last!.sort_us, id: last!.id };
-        }
-      }
-    // Every row of the cluster went through a page, some over several.
-    expect(pages).toBeGreaterThan(asks.length * 2);
-    const node2 = JSON.parse(
-      (await store.rows.listJson({ clusterId: 1, nodeId: '2' }, {}, { order: '-time_start', limit: 100, includeSummary: true })).body,
-    ) as Array<Record<string, unknown>>;
-    expect(node2.find((r) => r.note === 'n')).toEqual(
-      expect.objectContaining({
-        task_name: 'a',
-        epoch: 1,
-        transaction_uuid: 'rows-2',
-        time_start: '2026-01-01T11:00:01.234Z',
-        summary: { s: 1 },
-      }),
-    );
   });
 });

@@ -11,24 +11,15 @@ export function listResponse<T extends object>(
   page: { rows: T[]; next: string | null },
   csv: { columns: readonly (keyof T & string)[]; filename: string },
 ): T[] | string {
-  nextLink(req, res, page.next);
-  if (!wantsCsv(req)) return page.rows;
+  if (page.next) {
+    const url = new URL(req.originalUrl, 'http://localhost');
+    url.searchParams.set('cursor', page.next);
+    res.setHeader('Link', `<${url.pathname}${url.search}>; rel="next"`);
+  }
+  if (req.accepts(['application/json', 'text/csv']) !== 'text/csv') return page.rows;
   res.type('text/csv; charset=utf-8');
   res.attachment(csv.filename);
   return toCsv(page.rows, csv.columns);
-}
-
-/** Whether the request asks for CSV (`Accept: text/csv`) rather than JSON. */
-export function wantsCsv(req: Request): boolean {
-  return req.accepts(['application/json', 'text/csv']) === 'text/csv';
-}
-
-/** While more rows exist (`next`: the next page's cursor), the `Link: <...>; rel="next"` header to them. */
-export function nextLink(req: Request, res: Response, next: string | null): void {
-  if (!next) return;
-  const url = new URL(req.originalUrl, 'http://localhost');
-  url.searchParams.set('cursor', next);
-  res.setHeader('Link', `<${url.pathname}${url.search}>; rel="next"`);
 }
 
 /** CSV: a header line, then one line per row, CRLF; formula cells defused (src/common/csv.ts), quoted where needed. */

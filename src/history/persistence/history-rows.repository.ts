@@ -125,52 +125,6 @@ export class HistoryRowsRepository {
   /** Rows of a scope, filtered, in the order asked, a page from `after` when given. */
   list(scope: RowScope, f: RowFilters, opts: ListOptions, db: Queryable = this.db): Promise<ListedRow[]> {
     const params: unknown[] = [];
-    return selectRows(db, this.listSql(scope, f, opts, params), params);
-  }
-
-  /**
-   * A page of a cluster's (or a node's) rows across runs, as `list` finds them (no definitions: they are a run's),
-   * as the JSON text of the API's list (CrossRunRowDto.fromRun's shape: rowJson, then the run's fields), built by
-   * PostgreSQL as a run's list is (runJson): the service no longer parses each row into objects, its times into
-   * `Date`s, and stringifies them again (a page of 100 rows: 7.2–8.4 ms of the service's CPU that way, against
-   * 3.8–4.1 for a run's 100 rows built as JSON; bench/README.md, sixteenth round). Asked `limit` rows, it reads one
-   * more to know whether more follow: `last` is then the sort key of the page's last row, for the next page's cursor.
-   */
-  async listJson(
-    scope: RowScope,
-    f: RowFilters,
-    opts: Omit<ListOptions, 'definitions' | 'limit'> & { limit: number },
-  ): Promise<{ body: string; last: { sort_us: string; id: string } | null }> {
-    const params: unknown[] = [];
-    const rows = this.listSql(scope, f, { ...opts, limit: opts.limit + 1 }, params, () => {
-      const row = rowJson({ includeSummary: opts.includeSummary, definitions: false });
-      return `row_number() OVER (ORDER BY ${this.orderOf(opts)}) AS rn,
-              (${row} || jsonb_build_object('transaction_id', h.transaction_id, 'transaction_uuid', t.uuid,
-                                            'transaction_name', t.name, 'epoch', t.epoch)) AS j,
-              (extract(epoch FROM h.sort_time) * 1000000)::bigint::text AS sort_us, h.id::text AS id`;
-    });
-    const limit = `$${params.push(opts.limit)}::bigint`;
-    const page = await selectOne<{ body: string; more: boolean; sort_us: string | null; id: string | null }>(
-      this.db,
-      `SELECT coalesce(json_agg(x.j ORDER BY x.rn) FILTER (WHERE x.rn <= ${limit}), '[]')::text AS body,
-              count(*) > ${limit} AS more,
-              (array_agg(x.sort_us) FILTER (WHERE x.rn = ${limit}))[1] AS sort_us,
-              (array_agg(x.id) FILTER (WHERE x.rn = ${limit}))[1] AS id
-       FROM (${rows}) x`,
-      params,
-    );
-    const more = page!.more && page!.sort_us !== null && page!.id !== null;
-    return { body: page!.body, last: more ? { sort_us: page!.sort_us!, id: page!.id! } : null };
-  }
-
-  /** The ORDER BY of `list`. */
-  private orderOf(opts: Pick<ListOptions, 'order'>): string {
-    const desc = opts.order !== 'time_start';
-    return opts.order === 'run' ? runOrder('h') : `h.sort_time ${desc ? 'DESC' : 'ASC'}, h.id ${desc ? 'DESC' : 'ASC'}`;
-  }
-
-  /** `list`'s statement, its parameters pushed onto `params`; `columns` in place of its own when given. */
-  private listSql(scope: RowScope, f: RowFilters, opts: ListOptions, params: unknown[], columns?: () => string): string {
     const p = (v: unknown) => `$${params.push(v)}`;
     // Definitions are a run's: only a run's lists carry them.
     const definitions = opts.definitions === true && scope.transactionId !== undefined;
@@ -183,21 +137,22 @@ export class HistoryRowsRepository {
       const key = `('epoch'::timestamptz + ${p(opts.after.us)}::bigint * interval '1 microsecond', ${p(opts.after.id)}::bigint)`;
       where.push(`(h.sort_time, h.id) ${desc ? '<' : '>'} ${key}`);
     }
-    const order = this.orderOf(opts);
-    const selected =
-      columns?.() ??
-      `h.id, h.transaction_id, h.node_id, h.task_name, h.task_type, h.status, h.time_start, h.time_end,
+    const order = opts.order === 'run' ? runOrder('h') : `h.sort_time ${desc ? 'DESC' : 'ASC'}, h.id ${desc ? 'DESC' : 'ASC'}`;
+    return selectRows(
+      db,
+      `${withDefinitions}
+     SELECT h.id, h.transaction_id, h.node_id, h.task_name, h.task_type, h.status, h.time_start, h.time_end,
             h.error_message, h.closed_reason, h.custom, ${opts.includeSummary ? 'h.summary,' : ''}
             ${definitions ? `${definitionOf(run)} AS definition,` : ''}
             t.uuid AS transaction_uuid, t.name AS transaction_name, t.epoch,
-            (extract(epoch FROM h.sort_time) * 1000000)::bigint::text AS sort_us, h.row_version::text AS row_version`;
-    return `${withDefinitions}
-     SELECT ${selected}
+            (extract(epoch FROM h.sort_time) * 1000000)::bigint::text AS sort_us, h.row_version::text AS row_version
      FROM deployment_history h JOIN transactions t ON t.id = h.transaction_id
      ${definitions ? DEFINITION_JOIN : ''}
      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY ${order}
-     ${opts.limit !== undefined ? `LIMIT ${p(opts.limit)}` : ''}`;
+     ${opts.limit !== undefined ? `LIMIT ${p(opts.limit)}` : ''}`,
+      params,
+    );
   }
 
   /**
