@@ -179,18 +179,13 @@ export class ClusterRegistry {
     if (!row) throw new NotFoundError(`Cluster ${id} not found`);
     return row.epoch;
   }
-
-  /**
-   * Why the cluster has no task history, naming the cluster, its release and the minimum, when its
-   * release is known to predate 9.0; else null. Unknown clusters: null (the caller answers 404 itself).
-   */
-  async preHistoryReason(clusterId: number): Promise<string | null> {
-    return preHistoryReasonOf(await selectOne<ClusterInfo>(this.db, `SELECT id, name, release FROM clusters WHERE id = $1`, [clusterId]));
-  }
 }
 
-/** ClusterRegistry.preHistoryReason of a cluster already read (none: null, as for a cluster that does not exist). */
-export function preHistoryReasonOf(cluster: ClusterInfo | null | undefined): string | null {
+/**
+ * Why the cluster has no task history, naming the cluster, its release and the minimum, when its release is
+ * known to predate 9.0; else null. No cluster (none by that id): null (the caller answers 404 itself).
+ */
+export function preHistoryReason(cluster: ClusterInfo | null | undefined): string | null {
   if (!cluster || releaseSupportsHistory(cluster.release)) return null;
   const version = parseReleaseVersion(cluster.release)?.text ?? 'unknown';
   return (

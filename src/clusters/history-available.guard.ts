@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { ConflictError } from '../common/errors/domain-errors';
 import { ClusterLocator } from './cluster-locator.port';
-import { ClusterRegistry, preHistoryReasonOf } from './cluster-registry';
+import { preHistoryReason } from './cluster-registry';
 import { MIN_HISTORY_VERSION, parseReleaseVersion } from './release';
 
 /**
@@ -13,10 +13,7 @@ import { MIN_HISTORY_VERSION, parseReleaseVersion } from './release';
  */
 @Injectable()
 export class HistoryAvailableGuard implements CanActivate {
-  constructor(
-    private readonly locator: ClusterLocator,
-    private readonly clusters: ClusterRegistry,
-  ) {}
+  constructor(private readonly locator: ClusterLocator) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const params = context.switchToHttp().getRequest<Request>().params as Record<string, string>;
@@ -31,9 +28,8 @@ export class HistoryAvailableGuard implements CanActivate {
     if (!found) return;
     // A run is judged by whether its tasks were recorded (on the release it ran on: the cluster's may have
     // changed since); a cluster by its own release, unless some of its runs were recorded, which stay readable.
-    if (!found.run) {
-      const reason =
-        found.cluster !== undefined ? preHistoryReasonOf(found.cluster) : await this.clusters.preHistoryReason(found.clusterId);
+    if ('cluster' in found) {
+      const reason = preHistoryReason(found.cluster);
       if (reason && !(await this.locator.hasRecordedHistory(found.clusterId))) throw new ConflictError(reason);
     } else if (!found.run.historyRecorded) {
       const version = parseReleaseVersion(found.run.release)?.text ?? 'unknown';

@@ -47,12 +47,7 @@ export class PlanMaterializer {
   async materialize(scope: PlanScope, known?: number | null): Promise<void> {
     const params: unknown[] = [];
     const where = scopeSql(scope, params);
-    const last =
-      known !== undefined
-        ? known
-        : (
-            await selectRows<{ last: number | null }>(this.db, `SELECT max(transaction_id) AS last FROM run_plans WHERE ${where}`, params)
-          )[0].last;
+    const last = known !== undefined ? known : await this.lastPlan(where, params);
     if (last === null) return;
     // Those there now, in chunks of ascending id; plans made meanwhile are the next read's.
     for (let after = 0; ;) {
@@ -81,6 +76,16 @@ export class PlanMaterializer {
       if (plans.length < PLANS_PER_TRANSACTION) return;
       after = plans[plans.length - 1].id;
     }
+  }
+
+  /** The highest run id among the plans `where` picks (null: none). */
+  private async lastPlan(where: string, params: unknown[]): Promise<number | null> {
+    const [{ last }] = await selectRows<{ last: number | null }>(
+      this.db,
+      `SELECT max(transaction_id) AS last FROM run_plans WHERE ${where}`,
+      params,
+    );
+    return last;
   }
 }
 
@@ -125,25 +130,23 @@ export function scopeOfRoute(params: Record<string, string | string[] | undefine
  * (TransactionsService.locate), by the request's route parameters: the read's PlansMaterialized need not
  * look again. Weak: it goes with the request. Plans made after it are the next read's, as in materialize.
  */
-const lastPlanOfRoute = new WeakMap<object, { scope: OneScope; last: number | null }>();
+const lastPlanOfRoute = new WeakMap<object, { scope: string; last: number | null }>();
 
-/** A read's scope of one cluster, or one run (of one cluster). */
-type OneScope = { clusters: [number] } | { runs: [number] };
+/** A scope as a key: the same clusters and runs, in the same order. */
+const scopeKey = (scope: PlanScope) => `${scope.clusters?.join(',') ?? ''}/${scope.runs?.join(',') ?? ''}`;
 
-/** What the request with these route parameters has read of the plans of this scope (see lastPlanOfRoute). */
-export function noteLastPlan(params: object, scope: OneScope, last: number | null): void {
-  lastPlanOfRoute.set(params, { scope, last });
+/** What the request with these route parameters has read of the plans of one cluster or one run (see lastPlanOfRoute). */
+export function noteLastPlan(params: object, scope: { clusters: [number] } | { runs: [number] }, last: number | null): void {
+  lastPlanOfRoute.set(params, { scope: scopeKey(scope), last });
 }
 
-/** The last plan already read for this scope of this request, or undefined (to be looked up). */
+/**
+ * The last plan already read for this scope of this request, or undefined (to be looked up): only for a read
+ * of that very cluster or run (not, say, a comparison of that run with another).
+ */
 function knownLastPlan(params: object, scope: PlanScope): number | null | undefined {
   const known = lastPlanOfRoute.get(params);
-  if (!known) return undefined;
-  // Only a read of that one cluster, or of that one run (not a comparison of two runs), is about those plans alone.
-  const [clusters, runs] = 'clusters' in known.scope ? [known.scope.clusters, []] : [[], known.scope.runs];
-  const same = (a: readonly number[] | undefined, b: readonly number[]) =>
-    (a ?? []).length === b.length && b.every((id, i) => a?.[i] === id);
-  return same(scope.clusters, clusters) && same(scope.runs, runs) ? known.last : undefined;
+  return known?.scope === scopeKey(scope) ? known.last : undefined;
 }
 
 /** PlanMaterializer before the reads (GET, HEAD) of a controller's routes, for the clusters each is about. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ClusterLocator } from '../clusters/cluster-locator.port';
+import { ClusterLocator, Located } from '../clusters/cluster-locator.port';
 import { InvalidInputError, NotFoundError } from '../common/errors/domain-errors';
 import { parseId } from '../common/http/id.pipe';
 import { ListTransactionsQueryDto } from './dto/list-transactions-query.dto';
@@ -79,7 +79,7 @@ export class TransactionsService implements ClusterLocator {
   }
 
   /** ClusterLocator: the cluster of `:transaction_id`, or `:cluster_id`. */
-  async locate(params: Record<string, string>) {
+  async locate(params: Record<string, string>): Promise<Located | null> {
     if (params.cluster_id !== undefined) {
       const clusterId = parseId(params.cluster_id);
       if (clusterId === null) return null;

@@ -1,6 +1,6 @@
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
-import { ClusterRegistry } from '../../src/clusters/cluster-registry';
+import { ClusterRegistry, preHistoryReason } from '../../src/clusters/cluster-registry';
 import { lockClusters } from '../../src/common/database/lock-order';
 import { runMigrationsLocked } from '../../src/common/database/migrate';
 import { RetryableWriteError } from '../../src/common/database/retrying-transaction';
@@ -172,12 +172,12 @@ describe('ClusterRegistry on real PostgreSQL', () => {
     await register(1, 'old', 'liberty-8.0');
     await register(2, 'new', 'mitaka-9.0');
     await register(3, 'odd', 'custom');
-    expect(await registry.preHistoryReason(1)).toBe(
+    expect(preHistoryReason(await registry.get(1))).toBe(
       "Cluster 1 ('old') runs release 'liberty-8.0' (version 8.0); deployment history requires release 9.0 or later",
     );
-    expect(await registry.preHistoryReason(2)).toBeNull();
-    expect(await registry.preHistoryReason(3)).toBeNull();
-    expect(await registry.preHistoryReason(404)).toBeNull();
+    expect(preHistoryReason(await registry.get(2))).toBeNull();
+    expect(preHistoryReason(await registry.get(3))).toBeNull();
+    expect(preHistoryReason(null)).toBeNull();
     expect([registry.historySupported('liberty-8.0'), registry.historySupported('mitaka-9.0')]).toEqual([false, true]);
   });
 

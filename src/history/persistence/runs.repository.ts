@@ -24,6 +24,12 @@ export interface RunRow {
   epoch: number;
 }
 
+/**
+ * The highest run id among the plans (runs in progress) of the cluster `cluster` names (null: none): what
+ * PlanMaterializer looks at first, read with the run or the cluster a guarded read looks up.
+ */
+const lastPlanOf = (cluster: string) => `(SELECT max(p.transaction_id) FROM run_plans p WHERE p.cluster_id = ${cluster})`;
+
 /** A run as the upgrade guard finds it, and the last plan of its cluster (RunsRepository.located). */
 export interface LocatedRun extends Pick<Transaction, 'id' | 'clusterId' | 'historyRecorded' | 'release'> {
   lastPlan: number | null;
@@ -91,7 +97,7 @@ export class RunsRepository {
     const run = await selectOne<LocatedRun>(
       this.db,
       `SELECT t.id, t.cluster_id AS "clusterId", t.history_recorded AS "historyRecorded", t.release,
-              (SELECT max(p.transaction_id) FROM run_plans p WHERE p.cluster_id = t.cluster_id) AS "lastPlan"
+              ${lastPlanOf('t.cluster_id')} AS "lastPlan"
        FROM transactions t WHERE t.id = $1`,
       [id],
     );
@@ -103,10 +109,9 @@ export class RunsRepository {
    * from the same statement, the highest run id among its plans (as located's: one statement less per read).
    */
   async locatedCluster(clusterId: number): Promise<{ cluster: ClusterInfo | null; lastPlan: number | null }> {
-    const [row] = await selectRows<ClusterInfo & { lastPlan: number | null }>(
+    const row = await selectOne<ClusterInfo & { lastPlan: number | null }>(
       this.db,
-      `SELECT c.id, c.name, c.release, (SELECT max(p.transaction_id) FROM run_plans p WHERE p.cluster_id = c.id) AS "lastPlan"
-       FROM clusters c WHERE c.id = $1`,
+      `SELECT c.id, c.name, c.release, ${lastPlanOf('c.id')} AS "lastPlan" FROM clusters c WHERE c.id = $1`,
       [clusterId],
     );
     if (!row) return { cluster: null, lastPlan: null };
