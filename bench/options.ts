@@ -61,7 +61,7 @@ export const OPTIONS: readonly Spec[] = [
     name: 'read-client',
     value: 'NAME',
     default: 'http',
-    help: "the reads' client: http (node:http, as the HTTP path's) or fetch (undici's, the reads' client before 2026-12-02: ~4 ms of CPU per request on these 2 cores, inside the figures)",
+    help: "the reads' client: http (node:http, as the HTTP path's) or fetch (undici's, the reads' client before 2026-12-02: 2.2–2.7 ms of CPU per request on these 2 cores, inside the figures)",
   },
   { name: 'duplicates', value: 'X', default: '0.05', help: 'share of status casts sent twice' },
   { name: 'out-of-order', value: 'X', default: '0.05', help: 'share of status casts swapped with the next one' },
