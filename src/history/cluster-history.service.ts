@@ -21,9 +21,10 @@ export class ClusterHistoryService {
    * i.e. since the last reset. What Fuel consulted to decide what to skip on a redeploy.
    */
   async state(clusterId: number, q: StateQueryDto): Promise<StateRowDto[]> {
-    await this.clusters.get(clusterId);
     // cluster_state is kept by the writer (history-writer.service.ts): a lookup, not a scan of history.
     const rows = await this.clusterState.current(clusterId, q);
+    // An entry proves that the cluster exists: only an empty state asks (404 for an unknown cluster).
+    if (!rows.length) await this.clusters.get(clusterId);
     return rows
       .map((r) => ({ ...r, time_start: r.time_start?.toISOString() ?? null, time_end: r.time_end?.toISOString() ?? null }))
       .sort((a, b) => compareNodes(a.node_id, b.node_id) || a.task_name.localeCompare(b.task_name));

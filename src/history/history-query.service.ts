@@ -99,8 +99,10 @@ export class HistoryQueryService {
 
   /** A cluster's rows across runs, or one node's (`nodeId` given: an id, `master`, null for cluster-level). */
   async listAcrossRuns(clusterId: number, nodeId: string | null | undefined, q: CrossRunQueryDto): Promise<Page<CrossRunRowDto>> {
-    await this.clusters.get(clusterId);
     const page = await this.page({ clusterId, nodeId }, q);
+    // A row of the cluster proves that it exists (clusters are never deleted): only an empty page asks, to
+    // tell an unknown cluster (404) from one with nothing to show. One statement less per read (issue #17).
+    if (!page.rows.length) await this.clusters.get(clusterId);
     return { rows: page.rows.map((r) => CrossRunRowDto.fromRun(r, q.include_summary === true)), next: page.next };
   }
 

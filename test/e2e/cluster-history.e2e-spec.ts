@@ -1,6 +1,7 @@
 import type { Response } from 'supertest';
 import { finish, resp, SMALL_GRAPH, start, task } from '../support/casts';
 import { startApp, TestApp } from '../support/app';
+import { ClusterRegistry } from '../../src/clusters/cluster-registry';
 
 /**
  * Cross-run history: GET /clusters/:id/deployment_history/ and GET /clusters/:id/nodes/:node_id/deployment_history/,
@@ -902,6 +903,28 @@ describe('cross-run history (clusters/:id/deployment_history, clusters/:id/nodes
         const res = await get(url).expect(404);
         expect(res.body.message).toMatch(/[Cc]luster 999/);
         await get(url, 'text/csv').expect(404);
+      }
+    });
+
+    it('a page with rows is answered without reading the cluster again; an empty one asks whether it exists', async () => {
+      // Issue #17 (reads over their target): the guard has read the cluster already; a row of it proves it
+      // exists (a cluster is never deleted), so only an empty page costs the lookup that tells 404 from [].
+      const lookup = jest.spyOn(t.app.get(ClusterRegistry), 'get');
+      try {
+        for (const url of [
+          '/api/v1/clusters/21/deployment_history',
+          '/api/v1/clusters/21/nodes/1/deployment_history',
+          '/api/v1/clusters/21/state',
+        ]) {
+          expect((await get(url).expect(200)).body.length).toBeGreaterThan(0);
+        }
+        expect(lookup).not.toHaveBeenCalled();
+        expect((await get('/api/v1/clusters/21/nodes/7/deployment_history').expect(200)).body).toEqual([]);
+        expect((await get('/api/v1/clusters/21/deployment_history?statuses=skipped').expect(200)).body).toEqual([]);
+        expect(lookup.mock.calls).toEqual([[21], [21]]);
+        expect((await get('/api/v1/clusters/998/state').expect(404)).body.message).toMatch(/[Cc]luster 998/);
+      } finally {
+        lookup.mockRestore();
       }
     });
 
