@@ -8,6 +8,7 @@ import { retryingTransaction } from '../common/database/retrying-transaction';
 import { selectRows } from '../common/database/sql';
 import { parseId } from '../common/http/id.pipe';
 import { RunChanges } from './persistence/run-changes';
+import { lastPlanSql } from './persistence/run-plans';
 
 /** Plans materialized per transaction: a bounded statement and lock set, however many runs are in progress. */
 const PLANS_PER_TRANSACTION = 200;
@@ -80,11 +81,7 @@ export class PlanMaterializer {
 
   /** The highest run id among the plans `where` picks (null: none). */
   private async lastPlan(where: string, params: unknown[]): Promise<number | null> {
-    const [{ last }] = await selectRows<{ last: number | null }>(
-      this.db,
-      `SELECT max(transaction_id) AS last FROM run_plans WHERE ${where}`,
-      params,
-    );
+    const [{ last }] = await selectRows<{ last: number | null }>(this.db, `SELECT ${lastPlanSql(where)} AS last`, params);
     return last;
   }
 }

@@ -23,6 +23,13 @@ export interface RunPlan {
 export const planKey = (nodeId: string | null, taskName: string): string =>
   nodeId === null ? `\u0000\u0000${taskName}` : `${nodeId}\u0000${taskName}`;
 
+/**
+ * The highest run id among the plans (runs in progress) that `where` picks, a condition on `p.cluster_id`
+ * (null: none), as a scalar subquery: what PlanMaterializer looks at first, alone or read with the run or the
+ * cluster the upgrade guard looks up (RunsRepository.located, locatedCluster).
+ */
+export const lastPlanSql = (where: string): string => `(SELECT max(p.transaction_id) FROM run_plans p WHERE ${where})`;
+
 /** A plan's weight against MAX_TASKS: its tasks, and the run itself (a run without a plan is kept too). */
 const weight = (p: RunPlan): number => p.types.size + 1;
 

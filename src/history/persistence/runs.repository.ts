@@ -8,6 +8,7 @@ import { Queryable, selectOne, selectRows } from '../../common/database/sql';
 import { Transaction } from '../entities/transaction.entity';
 import { RunStatus, FINAL_RUN_SQL, OPEN_RUN_SQL } from '../task-state';
 import { unnestRows } from './columns';
+import { lastPlanSql } from './run-plans';
 
 /** A run as the writer reads it (locked) before merging reports into it. */
 export interface RunRow {
@@ -23,12 +24,6 @@ export interface RunRow {
   dry_run: boolean;
   epoch: number;
 }
-
-/**
- * The highest run id among the plans (runs in progress) of the cluster `cluster` names (null: none): what
- * PlanMaterializer looks at first, read with the run or the cluster a guarded read looks up.
- */
-const lastPlanOf = (cluster: string) => `(SELECT max(p.transaction_id) FROM run_plans p WHERE p.cluster_id = ${cluster})`;
 
 /** A run as the upgrade guard finds it, and the last plan of its cluster (RunsRepository.located). */
 export interface LocatedRun extends Pick<Transaction, 'id' | 'clusterId' | 'historyRecorded' | 'release'> {
@@ -97,7 +92,7 @@ export class RunsRepository {
     const run = await selectOne<LocatedRun>(
       this.db,
       `SELECT t.id, t.cluster_id AS "clusterId", t.history_recorded AS "historyRecorded", t.release,
-              ${lastPlanOf('t.cluster_id')} AS "lastPlan"
+              ${lastPlanSql('p.cluster_id = t.cluster_id')} AS "lastPlan"
        FROM transactions t WHERE t.id = $1`,
       [id],
     );
@@ -111,7 +106,7 @@ export class RunsRepository {
   async locatedCluster(clusterId: number): Promise<{ cluster: ClusterInfo | null; lastPlan: number | null }> {
     const row = await selectOne<ClusterInfo & { lastPlan: number | null }>(
       this.db,
-      `SELECT c.id, c.name, c.release, ${lastPlanOf('c.id')} AS "lastPlan" FROM clusters c WHERE c.id = $1`,
+      `SELECT c.id, c.name, c.release, ${lastPlanSql('p.cluster_id = c.id')} AS "lastPlan" FROM clusters c WHERE c.id = $1`,
       [clusterId],
     );
     if (!row) return { cluster: null, lastPlan: null };
